@@ -1,0 +1,52 @@
+"""Session fixtures that spawn the real services on free loopback ports.
+
+mosquitto, influxd and anvil are the same binaries ``make demo`` runs; each
+fixture gives a temp folder, waits for readiness and stops the process at the
+end. Tests that restart or kill a service should use the function-scoped
+``fresh_*`` variants so they do not disturb others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracehub.services import Anvil, InfluxDB, Mosquitto
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
+    with InfluxDB(tmp_path_factory.mktemp("influxdb")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:
+    with Anvil(tmp_path_factory.mktemp("anvil")) as node:
+        yield node
+
+
+@pytest.fixture
+def fresh_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path / "mosquitto") as broker:
+        yield broker
+
+
+@pytest.fixture
+def fresh_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
+    with InfluxDB(tmp_path / "influxdb") as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_anvil(tmp_path: Path) -> Iterator[Anvil]:
+    with Anvil(tmp_path / "anvil") as node:
+        yield node

@@ -1,0 +1,298 @@
+"""Local service launcher: mosquitto, influxd and anvil on free loopback ports.
+
+Used by ``make demo`` (the embedded default) and by the test fixtures, so the
+services the tests exercise are started exactly as the demo starts them. Each
+service keeps its data under its own folder, so a restart (``restart()``) comes
+back with the same port and the same persisted state, which the reliability
+tests rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+LOOPBACK = "127.0.0.1"
+
+# anvil's well-known first development account (public test mnemonic "test test ... junk").
+ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be found, started or reached."""
+
+
+def free_port() -> int:
+    """A TCP port that was free on loopback a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def find_executable(name: str, *extra_dirs: Path) -> str:
+    """Locate ``name`` on PATH (plus ``extra_dirs``) or say how to install it."""
+    for directory in extra_dirs:
+        candidate = directory / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if found is None:
+        hint = INSTALL_HINTS.get(name, f"install {name}")
+        raise ServiceError(f"{name} not found: {hint}")
+    return found
+
+
+INSTALL_HINTS = {
+    "mosquitto": "run `sudo apt-get install -y mosquitto mosquitto-clients` (or `make deps`)",
+    "influxd": "run `sudo apt-get install -y influxdb` (or `make deps`)",
+    "anvil": "run `npm ci` in the repository (or `make deps`)",
+}
+
+
+def _wait_until(
+    check: Callable[[], bool], what: str, timeout: float, proc: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"{what} exited with code {proc.returncode} while starting")
+        if check():
+            return
+        time.sleep(delay)  # polling a child process's socket: there is no event to await
+        delay = min(delay * 2, 0.2)
+    raise ServiceError(f"{what} did not become ready within {timeout:.0f}s")
+
+
+def _tcp_open(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Service:
+    """A child process bound to a fixed loopback port, restartable with its state."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    host: str = LOOPBACK
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    name: ClassVar[str] = "service"
+    startup_timeout: ClassVar[float] = 30.0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Write configuration files; called before every start."""
+
+    def ready(self) -> bool:
+        return _tcp_open(self.port)
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / f"{self.name}.out"
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        log = self.log_path.open("ab")
+        # A new session so that Ctrl-C in the terminal reaches the launcher, which
+        # then stops its children in order instead of them dying mid-write.
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        try:
+            _wait_until(self.ready, self.name, self.startup_timeout, self.process)
+        except ServiceError as exc:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            self.stop()
+            raise ServiceError(f"{exc}; its output ends with:\n{tail}") from exc
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL), as a crash would."""
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Service:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Mosquitto(Service):
+    """Eclipse mosquitto with persistence and queues sized so QoS 1 is not dropped."""
+
+    name: ClassVar[str] = "mosquitto"
+    max_queued_messages: int = 1_000_000
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "mosquitto.conf"
+
+    def prepare(self) -> None:
+        data = self.directory / "data"
+        data.mkdir(exist_ok=True)
+        lines = [
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {data}/",
+            "autosave_interval 1",
+            # The defaults (1000 queued, 20 in flight) silently drop QoS 1 messages
+            # for a slow or offline persistent subscriber: far above any test load.
+            f"max_queued_messages {self.max_queued_messages}",
+            "max_queued_bytes 0",
+            "max_inflight_messages 1000",
+            f"log_dest file {self.directory / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+        ]
+        if os.geteuid() == 0:
+            # Started as root mosquitto switches to the `mosquitto` user, which cannot
+            # write our folder; keep the current user instead.
+            lines.append("user root")
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def command(self) -> list[str]:
+        return [find_executable("mosquitto"), "-c", str(self.config_path)]
+
+
+@dataclass
+class InfluxDB(Service):
+    """InfluxDB 1.x (Debian's influxd) serving the v1 HTTP API on ``port``."""
+
+    name: ClassVar[str] = "influxd"
+    rpc_port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "influxdb.conf"
+
+    def prepare(self) -> None:
+        d = self.directory
+        self.config_path.write_text(
+            f"""reporting-disabled = true
+bind-address = "{self.host}:{self.rpc_port}"
+
+[meta]
+  dir = "{d / "meta"}"
+
+[data]
+  dir = "{d / "data"}"
+  wal-dir = "{d / "wal"}"
+  query-log-enabled = false
+  trace-logging-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "{self.host}:{self.port}"
+  log-enabled = false
+  max-body-size = 0
+
+[monitor]
+  store-enabled = false
+
+[continuous_queries]
+  enabled = false
+"""
+        )
+
+    def command(self) -> list[str]:
+        return [find_executable("influxd"), "run", "-config", str(self.config_path)]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5) as resp:
+                return int(resp.status) == 204
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+@dataclass
+class Anvil(Service):
+    """Foundry's anvil: a real JSON-RPC EVM node, from the pinned npm package."""
+
+    name: ClassVar[str] = "anvil"
+    chain_id: int = 31337
+    block_time: float | None = None
+    private_key: str = ANVIL_DEV_PRIVATE_KEY
+    node_modules: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+    )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [
+            find_executable("anvil", self.node_modules),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--state",
+            str(self.directory / "state.json"),
+            "--silent",
+        ]
+        if self.block_time is not None:
+            cmd += ["--block-time", str(self.block_time)]
+        return cmd
+
+    def ready(self) -> bool:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        req = urllib.request.Request(
+            self.url, data=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=0.5) as resp:
+                return "result" in json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
