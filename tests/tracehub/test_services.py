@@ -34,7 +34,7 @@ def test_mosquitto_accepts_connections_and_stops(fresh_mosquitto: Mosquitto) -> 
     with socket.create_connection((fresh_mosquitto.host, fresh_mosquitto.port), timeout=2):
         pass
     fresh_mosquitto.stop()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         socket.create_connection((fresh_mosquitto.host, fresh_mosquitto.port), timeout=0.5)
 
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install what tracehub needs, idempotently: Debian packages (mosquitto, influxdb,
+# node), the Python venv with pinned dependencies, and the pinned npm tools.
+# Each step is skipped when already satisfied. When something cannot be installed
+# (not root and no sudo), stop with one line naming the package and the command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+die() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+# --- Debian packages --------------------------------------------------------
+# binary -> package that provides it
+declare -A APT_FOR=(
+  [mosquitto]=mosquitto
+  [mosquitto_pub]=mosquitto-clients
+  [influxd]=influxdb
+  [node]=nodejs
+  [npm]=npm
+)
+missing=()
+for bin in "${!APT_FOR[@]}"; do
+  if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ]; then
+    missing+=("${APT_FOR[$bin]}")
+  fi
+done
+if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"
+  else die "missing Debian packages: ${missing[*]} — run: sudo apt-get install -y ${missing[*]}"
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq || die "apt-get update failed — run: sudo apt-get update"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "could not install ${missing[*]} — run: sudo apt-get install -y ${missing[*]}"
+fi
+
+# --- Python virtual environment ---------------------------------------------
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "Python >= 3.11 is required (found $("$PYTHON" --version 2>&1)) — set PYTHON=/path/to/python3.11"
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV" || die "could not create a venv — run: sudo apt-get install -y python3-venv"
+fi
+stamp="$VENV/.tracehub-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  say "installing Python dependencies (pinned by constraints.txt)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -e '.[dev]' \
+    || die "pip install failed — run: $VENV/bin/pip install -c constraints.txt -e '.[dev]'"
+  touch "$stamp"
+fi
+
+# --- npm tools (solc-js, anvil) ---------------------------------------------
+nstamp="node_modules/.tracehub-installed"
+if [ ! -f "$nstamp" ] || [ package-lock.json -nt "$nstamp" ]; then
+  say "installing pinned npm packages (solc, anvil)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed — run: npm ci"
+  touch "$nstamp"
+fi
+say "ready"
