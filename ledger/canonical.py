@@ -1,0 +1,188 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS).
+
+The canonical form is what the ledger hashes, so it must be byte-identical to
+every other JCS implementation: object keys sorted by UTF-16 code units,
+ECMAScript ``Number.prototype.toString`` for numbers, minimal string escaping,
+no whitespace, UTF-8 output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.errors import CanonicalizationError
+
+# ECMAScript switches to exponent notation from 1e21 up and below 1e-6.
+_MAX_PLAIN_EXPONENT = 21
+_MIN_PLAIN_EXPONENT = -6
+
+_SHORT_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def canonicalize(value: Any) -> bytes:
+    """``value`` as RFC 8785 canonical JSON, UTF-8 encoded.
+
+    Accepts what ``json.loads`` produces (dict, list, str, int, float, bool,
+    None) plus tuples and any ``Mapping``. Raises ``CanonicalizationError``
+    naming the offending path for anything else.
+    """
+    parts: list[str] = []
+    try:
+        _write(value, parts, "$")
+    except RecursionError as exc:
+        raise CanonicalizationError(
+            "value is nested too deeply (or contains itself): flatten it or break the cycle"
+        ) from exc
+    return "".join(parts).encode("utf-8")
+
+
+def _write(value: Any, out: list[str], path: str) -> None:
+    # bool before int: bool is an int subclass in Python.
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_string(value, path))
+    elif isinstance(value, int):
+        out.append(_integer(value, path))
+    elif isinstance(value, float):
+        out.append(_float(value, path))
+    elif isinstance(value, Mapping):
+        _object(value, out, path)
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out, f"{path}[{i}]")
+        out.append("]")
+    else:
+        raise CanonicalizationError(
+            f"{path}: {type(value).__name__} has no JSON form; "
+            "convert it to str, int, float, bool, None, list or dict first"
+        )
+
+
+def _object(value: Mapping[Any, Any], out: list[str], path: str) -> None:
+    for key in value:
+        if not isinstance(key, str):
+            raise CanonicalizationError(
+                f"{path}: object key {key!r} is {type(key).__name__}; JSON keys must be str"
+            )
+    # UTF-16-BE bytes compare exactly like arrays of UTF-16 code units.
+    keys = sorted(value, key=lambda k: _utf16_units(k, path))
+    out.append("{")
+    for i, key in enumerate(keys):
+        if i:
+            out.append(",")
+        out.append(_string(key, path))
+        out.append(":")
+        _write(value[key], out, f"{path}.{key}")
+    out.append("}")
+
+
+def _utf16_units(key: str, path: str) -> bytes:
+    try:
+        return key.encode("utf-16-be")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError(
+            f"{path}: object key {key!r} contains a lone surrogate; use valid Unicode"
+        ) from exc
+
+
+def _string(text: str, path: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError(
+            f"{path}: string {text!r} contains a lone surrogate at index {exc.start}; "
+            "use valid Unicode"
+        ) from exc
+    escaped: list[str] = ['"']
+    for ch in text:
+        if ch in _SHORT_ESCAPES:
+            escaped.append(_SHORT_ESCAPES[ch])
+        elif ch < " ":
+            escaped.append(f"\\u{ord(ch):04x}")
+        else:
+            escaped.append(ch)
+    escaped.append('"')
+    return "".join(escaped)
+
+
+def _integer(value: int, path: str) -> str:
+    # JSON numbers are IEEE-754 doubles (I-JSON): an int that a double cannot hold
+    # exactly would silently change meaning in every other implementation.
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = math.inf
+    if math.isinf(as_float) or int(as_float) != value:
+        raise CanonicalizationError(
+            f"{path}: integer {value} is not exactly representable as an IEEE-754 double; "
+            "write it as a string"
+        )
+    return format_number(as_float)
+
+
+def _float(value: float, path: str) -> str:
+    if not math.isfinite(value):
+        raise CanonicalizationError(
+            f"{path}: {value!r} is not allowed in JSON (RFC 8785 §3.2.2.3); use null or a string"
+        )
+    return format_number(value)
+
+
+def format_number(value: float) -> str:
+    """ECMAScript ``Number.prototype.toString`` of a finite double."""
+    if value == 0:
+        return "0"  # also turns -0 into 0
+    if value < 0:
+        return "-" + format_number(-value)
+    digits, exponent = _shortest_digits(value)
+    k = len(digits)
+    n = exponent  # value = 0.digits × 10**n, as in ECMA-262 §6.1.6.1.20
+    if k <= n <= _MAX_PLAIN_EXPONENT:
+        return digits + "0" * (n - k)
+    if 0 < n <= _MAX_PLAIN_EXPONENT:
+        return digits[:n] + "." + digits[n:]
+    if _MIN_PLAIN_EXPONENT < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    sign = "+" if e >= 0 else "-"
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{mantissa}e{sign}{abs(e)}"
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """The shortest round-trip decimal digits of a positive double, and n.
+
+    Python's ``repr`` already yields the shortest string that round-trips
+    (and the closest one on ties), the same digit choice ECMAScript requires;
+    only its layout differs, so the digits are re-laid out by the caller.
+    """
+    text = repr(value)
+    mantissa, _, exp_text = text.partition("e")
+    exp10 = int(exp_text) if exp_text else 0
+    int_part, _, frac_part = mantissa.partition(".")
+    if frac_part == "0":
+        frac_part = ""
+    all_digits = int_part + frac_part
+    stripped = all_digits.lstrip("0")
+    leading_zeros = len(all_digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    n = len(int_part) - leading_zeros + exp10
+    return digits, n

@@ -1,0 +1,153 @@
+"""RFC 8785 canonicalisation against the upstream vectors and ECMAScript itself."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import struct
+import subprocess
+from collections import OrderedDict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.canonical import canonicalize, format_number
+from ledger.errors import CanonicalizationError
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "ledger" / "rfc8785"
+CASES = sorted(p.name for p in (DATA / "testdata" / "input").glob("*.json"))
+SAMPLES = json.loads((DATA / "es6-number-samples.json").read_text())["samples"]
+
+
+def _double(hex_bits: str) -> float:
+    value: float = struct.unpack(">d", bytes.fromhex(hex_bits.rjust(16, "0")))[0]
+    return value
+
+
+def test_all_six_upstream_cases_are_present() -> None:
+    assert CASES == [
+        "arrays.json",
+        "french.json",
+        "structures.json",
+        "unicode.json",
+        "values.json",
+        "weird.json",
+    ]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_upstream_vector(name: str) -> None:
+    parsed = json.loads((DATA / "testdata" / "input" / name).read_text(encoding="utf-8"))
+    expected = (DATA / "testdata" / "output" / name).read_bytes()
+    outhex = (DATA / "testdata" / "outhex" / name.replace(".json", ".txt")).read_text()
+    assert bytes.fromhex(outhex) == expected
+    assert canonicalize(parsed) == expected
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s["ieee754_hex"] for s in SAMPLES])
+def test_es6_number_sample(sample: dict[str, str]) -> None:
+    assert canonicalize(_double(sample["ieee754_hex"])) == sample["expected"].encode()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.1, "0.1"),
+        (1e-7, "1e-7"),
+        (1.5e-7, "1.5e-7"),
+        (123e-9, "1.23e-7"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+        (-1.25e22, "-1.25e+22"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (100.0, "100"),
+        (-0.0, "0"),
+        (12345678.9, "12345678.9"),
+        (42, "42"),
+        (-(2**53), "-9007199254740992"),
+        (10**21, "1e+21"),
+    ],
+)
+def test_number_thresholds(value: float, expected: str) -> None:
+    assert canonicalize(value).decode() == expected
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_numbers_agree_with_ecmascript_number_to_string() -> None:
+    # The reference is the engine the rule is defined by: node's Number#toString.
+    rng = random.Random(8785)
+    patterns = [rng.getrandbits(64) for _ in range(3000)]
+    values = [struct.unpack(">d", p.to_bytes(8, "big"))[0] for p in patterns]
+    finite = [v for v in values if math.isfinite(v)]
+    finite += [1e-6, 1e-7, 1e21, 1e21 * (1 - 2**-52), 2.0**-1074, 0.3, 1 / 3]
+    hexes = [struct.pack(">d", v).hex() for v in finite]
+    script = (
+        "const hexes = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const out = hexes.map(h => Buffer.from(h, 'hex').readDoubleBE(0).toString());"
+        "process.stdout.write(JSON.stringify(out));"
+    )
+    result = subprocess.run(
+        ["node", "-e", script], input=json.dumps(hexes), capture_output=True, text=True, check=True
+    )
+    expected = json.loads(result.stdout)
+    mismatches = [
+        (h, ours, js)
+        for h, v, js in zip(hexes, finite, expected, strict=True)
+        if (ours := format_number(v)) != js
+    ]
+    assert mismatches == []
+
+
+def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
+    # U+1F602 is D83D DE02 in UTF-16, which sorts before U+FB33 (above the BMP by code point).
+    expected = '{"\U0001f602":2,"\ufb33":1}'
+    assert canonicalize({"\ufb33": 1, "\U0001f602": 2}) == expected.encode()
+
+
+def test_string_escaping_is_minimal() -> None:
+    text = '"\\/\b\f\n\r\t\x00\x1f\x7f\u2028é'
+    expected = '"\\"\\\\/\\b\\f\\n\\r\\t\\u0000\\u001f\x7f\u2028é"'
+    assert canonicalize(text) == expected.encode()
+
+
+def test_accepts_tuples_and_any_mapping() -> None:
+    assert canonicalize(OrderedDict([("b", (1, 2)), ("a", None)])) == b'{"a":null,"b":[1,2]}'
+
+
+def test_output_matches_a_roundtrip_through_json() -> None:
+    event = {"eventTime": "2026-11-22T10:00:00.123Z", "epcList": ["urn:a"], "n": 4.20}
+    once = canonicalize(event)
+    assert canonicalize(json.loads(once)) == once
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (math.nan, "$: nan is not allowed"),
+        ({"t": [math.inf]}, "$.t[0]: inf is not allowed"),
+        (-math.inf, "-inf is not allowed"),
+        ({1: "x"}, "object key 1 is int; JSON keys must be str"),
+        ({"b": b"raw"}, "$.b: bytes has no JSON form"),
+        ([Decimal("1.5")], "$[0]: Decimal has no JSON form"),
+        ({"s": "a\ud800b"}, "$.s: string 'a\\ud800b' contains a lone surrogate at index 1"),
+        ({"\udc00": 1}, "contains a lone surrogate"),
+        (2**53 + 1, "integer 9007199254740993 is not exactly representable"),
+        (10**400, "write it as a string"),
+    ],
+)
+def test_rejects_with_a_reason_naming_the_path(value: Any, fragment: str) -> None:
+    with pytest.raises(CanonicalizationError) as info:
+        canonicalize(value)
+    assert fragment in str(info.value)
+
+
+def test_rejects_a_cycle() -> None:
+    looped: list[Any] = []
+    looped.append(looped)
+    with pytest.raises(CanonicalizationError, match="nested too deeply"):
+        canonicalize(looped)
