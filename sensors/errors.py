@@ -1,0 +1,30 @@
+"""Errors raised by the sensors package.
+
+::
+
+    SensorError                 base of everything this package raises
+     ├── TopicError             a topic string does not follow tracehub/v1/{site}/{kind}/{id}
+     ├── EpcError               an EPC cannot be decoded/encoded per GS1 TDS (reason says why)
+     └── SimulatorError         a simulator could not connect to or publish on the broker
+
+TopicError and EpcError are also ValueErrors so pydantic validators can raise them and
+report the field that was wrong.
+"""
+
+from __future__ import annotations
+
+
+class SensorError(Exception):
+    """Base class for errors raised by the sensors package."""
+
+
+class TopicError(SensorError, ValueError):
+    """A topic does not follow the tracehub topic scheme."""
+
+
+class EpcError(SensorError, ValueError):
+    """An EPC is not a decodable SGTIN-96 / SSCC-96, or its parts are out of range."""
+
+
+class SimulatorError(SensorError):
+    """A simulator could not connect to the broker or publish."""

@@ -1,0 +1,63 @@
+"""Field types shared by the device messages: ids, SGLN location URNs, UTC timestamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ID_RE = re.compile(ID_PATTERN)
+
+# SGLN pure identity (GS1 TDS): CompanyPrefix.LocationReference.Extension, the first two
+# together exactly 12 digits, the extension 1-20 characters of GS1 AI character set 82
+# (percent-encoded in a URN, hence '%').
+_SGLN_RE = re.compile(r"^urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.([0-9A-Za-z!'()*+,.:;=_%-]{1,20})$")
+
+
+def _check_sgln(value: str) -> str:
+    match = _SGLN_RE.match(value)
+    if match is None or len(match.group(1)) + len(match.group(2)) != 12:
+        raise ValueError(
+            "must be an SGLN URN urn:epc:id:sgln:<CompanyPrefix>.<LocationRef>.<Extension> "
+            "whose company prefix and location reference have 12 digits together, "
+            "e.g. urn:epc:id:sgln:4012345.00001.0"
+        )
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with a 'Z'; milliseconds, or microseconds when they are not zero."""
+    utc = value.astimezone(UTC)
+    spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
+    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+DeviceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+"""A site, probe or reader id: 1-64 chars, letters/digits first, then also '_', '.', '-'."""
+
+SglnUrn = Annotated[str, AfterValidator(_check_sgln)]
+"""Where a device is mounted or a tag was read, as an SGLN pure-identity URN."""
+
+UtcTimestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_utc),
+    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+]
+"""A timezone-aware instant, normalised to UTC; serialised as ISO 8601 with 'Z'."""
+
+
+def check_id(value: str, what: str) -> str:
+    """Return ``value`` if it is a valid id, else raise ValueError naming ``what``."""
+    if not ID_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid id: use 1-64 characters, a letter or digit "
+            "first, then letters, digits, '_', '.' or '-'"
+        )
+    return value
