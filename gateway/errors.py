@@ -1,0 +1,58 @@
+"""Errors raised by the gateway package.
+
+::
+
+    GatewayError                  base of everything this package raises
+     ├── TransientError           try again later; the MQTT message is NOT acknowledged
+     │    ├── SinkUnavailable     InfluxDB down, timing out or answering 5xx
+     │    ├── CaptureUnavailable  the capture port cannot store events right now
+     │    └── DeadLetterUnavailable  the dead-letter store cannot be written
+     ├── SinkRejected             InfluxDB refused the points (400); the message is dead-lettered
+     ├── CaptureRejected          the capture port refused the event; dead-lettered
+     └── SourceError              the MQTT source cannot be configured or started
+
+Third-party exceptions (httpx, sqlite3, paho) are translated where they occur.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base class for errors raised by the gateway package."""
+
+
+class TransientError(GatewayError):
+    """A temporary failure: the message stays unacknowledged and is retried."""
+
+
+class SinkUnavailable(TransientError):  # noqa: N818 - names fixed by the contract
+    """The time-series sink (InfluxDB) cannot be reached or failed temporarily."""
+
+
+class CaptureUnavailable(TransientError):  # noqa: N818 - names fixed by the contract
+    """The EPCIS capture port failed temporarily."""
+
+
+class DeadLetterUnavailable(TransientError):  # noqa: N818 - names fixed by the contract
+    """The dead-letter store cannot be written."""
+
+
+class SinkRejected(GatewayError):  # noqa: N818 - names fixed by the contract
+    """The sink refused the data itself; retrying the same data would fail again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CaptureRejected(GatewayError):  # noqa: N818 - names fixed by the contract
+    """The capture port refused the event (bad event); ``field`` names the culprit if known."""
+
+    def __init__(self, reason: str, field: str = "event") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+class SourceError(GatewayError):
+    """The MQTT source could not be set up."""
