@@ -1,0 +1,295 @@
+"""The web3 adapter: the anchor contract on an embedded EVM or any JSON-RPC node.
+
+This is the only module that imports web3; every web3, requests and
+eth-tester exception is translated here into ``ledger.errors``.
+
+Thread safety: py-evm is not thread-safe, and the hub anchors from one thread
+while the web server reads the chain from another. ``embedded_web3()`` therefore
+returns a Web3 whose provider holds a re-entrant lock around every request
+(``_LockedEthereumTesterProvider``), so any code sharing that Web3 — an
+``AnchorContract``, the JSON-RPC bridge, a direct ``w3.eth`` call — is
+serialised at the one point where it touches the EVM. ``AnchorContract`` also
+serialises its own ``anchor`` calls, so two threads never race for a nonce.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import threading
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from eth_abi.abi import decode as abi_decode
+from eth_account import Account
+from eth_tester.exceptions import TransactionFailed
+from eth_utils.crypto import keccak
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.contract import Contract
+from web3.exceptions import (
+    ContractLogicError,
+    ProviderConnectionError,
+    TimeExhausted,
+    Web3Exception,
+    Web3RPCError,
+)
+from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt, Wei
+
+from ledger.anchor import UINT64_MAX, AnchorReceipt, OnChainAnchor
+from ledger.errors import AnchorRejected, ChainError, ChainUnavailable
+
+ARTIFACT = Path(__file__).resolve().parent / "contracts" / "TracehubAnchor.json"
+RECEIPT_POLL_LATENCY = 0.005  # seconds; web3's 0.1 s default adds ~100 ms per tx on anvil
+RECEIPT_TIMEOUT = 30.0
+RPC_REQUEST_TIMEOUT = 10.0
+ZERO_ADDRESS = "0x" + "00" * 20
+
+T = TypeVar("T")
+
+
+class _LockedEthereumTesterProvider(EthereumTesterProvider):
+    """EthereumTesterProvider whose requests are serialised (py-evm is not thread-safe)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self.lock:
+            return super().make_request(method, params)
+
+
+def embedded_web3() -> Web3:
+    """A fresh in-process EVM (py-evm via eth-tester), safe to share between threads."""
+    return Web3(_LockedEthereumTesterProvider())
+
+
+def rpc_web3(url: str, timeout: float = RPC_REQUEST_TIMEOUT) -> Web3:
+    """A Web3 talking JSON-RPC over HTTP to ``url`` (anvil, a testnet, an L2 …).
+
+    Retries are off: a dead node should surface at once as ``ChainUnavailable``,
+    and the anchoring service decides when to try again.
+    """
+    provider = HTTPProvider(
+        url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+    )
+    return Web3(provider)
+
+
+@cache
+def load_artifact() -> dict[str, Any]:
+    """The committed solc artifact of TracehubAnchor (abi, bytecode, settings)."""
+    artifact: dict[str, Any] = json.loads(ARTIFACT.read_text(encoding="utf-8"))
+    return artifact
+
+
+def deploy_anchor_contract(w3: Web3, private_key: str | None = None) -> str:
+    """Deploy TracehubAnchor; return its checksum address.
+
+    ``private_key`` None sends from the node's first unlocked account (the
+    embedded EVM); otherwise the transaction is signed locally with that key.
+    The deployer becomes the owner and the first allowed anchorer.
+    """
+    artifact = load_artifact()
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = _guard(lambda: _send(w3, factory.constructor(), private_key, sender=None), "deploy")
+    address = receipt["contractAddress"]
+    if address is None:
+        raise ChainError("deployment receipt carries no contract address")
+    return str(address)
+
+
+class AnchorContract:
+    """An ``Anchorer`` backed by a deployed TracehubAnchor contract."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        private_key: str | None = None,
+        *,
+        sender: str | None = None,
+    ) -> None:
+        """Bind to the contract at ``address``.
+
+        Anchors are signed locally with ``private_key`` when given; otherwise they
+        are sent from the unlocked account ``sender`` (default: the node's first
+        account — the embedded EVM's deployer).
+        """
+        if not Web3.is_address(address):
+            raise ChainError(f"address {address!r} is not an EVM address: pass the deployed one")
+        self._w3 = w3
+        self._private_key = private_key
+        self._sender = sender
+        self._lock = threading.Lock()
+        artifact = load_artifact()
+        self.contract: str = Web3.to_checksum_address(address)
+        self._contract: Contract = w3.eth.contract(address=self.contract, abi=artifact["abi"])
+        self._errors = _error_table(artifact["abi"])
+        self.chain_id: int = _guard(lambda: int(w3.eth.chain_id), "read chain id")
+
+    def anchor(self, root: bytes, size: int, metadata: bytes) -> AnchorReceipt:
+        """Record ``root`` (size leaves, metadata hash) on chain and wait for the receipt."""
+        _require_bytes32(root, "root")
+        _require_bytes32(metadata, "metadata")
+        if not 0 <= size <= UINT64_MAX:
+            raise AnchorRejected(f"size {size} does not fit uint64: pass the batch's leaf count")
+        call = self._contract.functions.anchor(root, size, metadata)
+        with self._lock:
+            receipt = self._guard(
+                lambda: _send(self._w3, call, self._private_key, self._sender), "anchor"
+            )
+        if receipt["status"] != 1:
+            raise AnchorRejected(f"anchor transaction {receipt['transactionHash']!r} reverted")
+        return AnchorReceipt(
+            root=root,
+            size=size,
+            metadata=metadata,
+            chain_id=self.chain_id,
+            contract=self.contract,
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=int(receipt["blockNumber"]),
+        )
+
+    def lookup(self, root: bytes) -> OnChainAnchor | None:
+        """What the contract recorded for ``root``; None when it was never anchored."""
+        _require_bytes32(root, "root")
+        size, metadata, block_number, timestamp, anchorer = self._guard(
+            lambda: self._contract.functions.anchorOf(root).call(), "lookup"
+        )
+        if size == 0:
+            return None
+        return OnChainAnchor(
+            root=root,
+            size=size,
+            metadata=bytes(metadata),
+            block_number=block_number,
+            timestamp=timestamp,
+            anchorer=Web3.to_checksum_address(anchorer),
+        )
+
+    def set_anchorer(self, account: str, allowed: bool) -> None:
+        """Allow or deny ``account`` to anchor (only the owner may)."""
+        call = self._contract.functions.setAnchorer(Web3.to_checksum_address(account), allowed)
+        with self._lock:
+            self._guard(
+                lambda: _send(self._w3, call, self._private_key, self._sender), "set anchorer"
+            )
+
+    def is_anchorer(self, account: str) -> bool:
+        """Whether ``account`` may anchor."""
+        checksum = Web3.to_checksum_address(account)
+        return bool(
+            self._guard(lambda: self._contract.functions.isAnchorer(checksum).call(), "read")
+        )
+
+    def _guard(self, action: Callable[[], T], what: str) -> T:
+        return _guard(action, what, self._errors)
+
+
+def _send(w3: Web3, call: Any, private_key: str | None, sender: str | None) -> TxReceipt:
+    if private_key is None:
+        tx_hash = call.transact({"from": sender or w3.eth.accounts[0]})
+    else:
+        account = Account.from_key(private_key)
+        latest = w3.eth.get_block("latest")
+        priority = w3.eth.max_priority_fee
+        params: TxParams = {
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+            "maxPriorityFeePerGas": priority,
+            # Room for the base fee to double before the tx stops being includable.
+            "maxFeePerGas": Wei(2 * int(latest.get("baseFeePerGas", 0)) + priority),
+        }
+        tx = call.build_transaction(params)
+        signed = account.sign_transaction(tx)
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    return w3.eth.wait_for_transaction_receipt(
+        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=RECEIPT_POLL_LATENCY
+    )
+
+
+def _require_bytes32(value: bytes, field: str) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise AnchorRejected(f"{field} must be 32 bytes (a SHA-256 digest)")
+
+
+# Contract custom errors → the reason callers see (and can match on).
+_REASONS: dict[str, Callable[[tuple[Any, ...]], str]] = {
+    "ZeroRoot": lambda _: "root is zero: anchor the Merkle root of a non-empty batch",
+    "ZeroSize": lambda _: "size is zero: a batch has at least one leaf",
+    "AlreadyAnchored": lambda a: f"root already anchored: 0x{bytes(a[0]).hex()}",
+    "NotAnchorer": lambda a: (
+        f"account {Web3.to_checksum_address(a[0])} is not an allowed anchorer: "
+        "ask the contract owner to call setAnchorer"
+    ),
+    "NotOwner": lambda a: f"account {Web3.to_checksum_address(a[0])} is not the contract owner",
+}
+
+
+def _error_table(abi: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[str]]]:
+    table: dict[bytes, tuple[str, list[str]]] = {}
+    for item in abi:
+        if item.get("type") == "error":
+            types = [i["type"] for i in item["inputs"]]
+            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            table[selector] = (item["name"], types)
+    return table
+
+
+def _guard(
+    action: Callable[[], T],
+    what: str,
+    errors: dict[bytes, tuple[str, list[str]]] | None = None,
+) -> T:
+    errors = errors if errors is not None else _error_table(load_artifact()["abi"])
+    try:
+        return action()
+    except (requests.ConnectionError, requests.Timeout, ProviderConnectionError) as exc:
+        raise ChainUnavailable(f"{what}: the chain node cannot be reached ({exc})") from exc
+    except TimeExhausted as exc:
+        raise ChainUnavailable(f"{what}: no receipt within {RECEIPT_TIMEOUT:.0f}s") from exc
+    except ContractLogicError as exc:
+        raise AnchorRejected(_revert_reason(exc, errors)) from exc
+    except TransactionFailed as exc:
+        # The embedded EVM reports reverts with eth-tester's own exception, not web3's.
+        raise AnchorRejected(_revert_reason(exc, errors)) from exc
+    except (Web3RPCError, Web3Exception, requests.RequestException) as exc:
+        raise ChainError(f"{what} failed: {exc}") from exc
+
+
+def _revert_reason(exc: BaseException, errors: dict[bytes, tuple[str, list[str]]]) -> str:
+    for data in _revert_payloads(exc):
+        entry = errors.get(data[:4])
+        if entry is not None:
+            name, types = entry
+            args = tuple(abi_decode(types, data[4:])) if types else ()
+            explain = _REASONS.get(name)
+            return explain(args) if explain else f"contract reverted with {name}{args}"
+    return f"contract reverted: {exc}"
+
+
+def _revert_payloads(exc: BaseException) -> Iterator[bytes]:
+    """Candidate revert data carried by ``exc`` or the exceptions it wraps."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        data = getattr(current, "data", None)
+        if isinstance(data, str) and data.startswith("0x"):
+            yield bytes.fromhex(data[2:])
+        for arg in current.args:
+            if isinstance(arg, bytes):
+                yield arg
+            elif isinstance(arg, BaseException) and arg.args and isinstance(arg.args[0], bytes):
+                yield arg.args[0]
+            elif isinstance(arg, str) and arg.startswith("execution reverted: b"):
+                # eth-tester re-raises custom-error data as the repr of the bytes.
+                literal = ast.literal_eval(arg.removeprefix("execution reverted: "))
+                if isinstance(literal, bytes):
+                    yield literal
+        current = current.__cause__ or current.__context__
