@@ -13,22 +13,87 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 BIZ_STEPS = frozenset(
-    """accepting arriving assembling collecting commissioning consigning
-    creating_class_instance cycle_counting decommissioning departing destroying
-    disassembling dispensing encoding entering_exiting holding inspecting installing
-    killing loading other packing picking receiving removing repackaging repairing
-    replacing reserving retail_selling sampling sensor_reporting shipping
-    staging_outbound stock_taking stocking storing transporting unloading unpacking
-    void_shipping""".split()
+    {
+        "accepting",
+        "arriving",
+        "assembling",
+        "collecting",
+        "commissioning",
+        "consigning",
+        "creating_class_instance",
+        "cycle_counting",
+        "decommissioning",
+        "departing",
+        "destroying",
+        "disassembling",
+        "dispensing",
+        "encoding",
+        "entering_exiting",
+        "holding",
+        "inspecting",
+        "installing",
+        "killing",
+        "loading",
+        "other",
+        "packing",
+        "picking",
+        "receiving",
+        "removing",
+        "repackaging",
+        "repairing",
+        "replacing",
+        "reserving",
+        "retail_selling",
+        "sampling",
+        "sensor_reporting",
+        "shipping",
+        "staging_outbound",
+        "stock_taking",
+        "stocking",
+        "storing",
+        "transporting",
+        "unloading",
+        "unpacking",
+        "void_shipping",
+    }
 )
 
 DISPOSITIONS = frozenset(
-    """active available completeness_verified completeness_inferred conformant
-    container_closed container_open damaged destroyed dispensed disposed encoded
-    expired in_progress in_transit inactive mismatch_instance mismatch_class
-    mismatch_quantity needs_replacement no_pedigree_match non_conformant
-    non_sellable_other partially_dispensed recalled reserved retail_sold returned
-    sellable_accessible sellable_not_accessible stolen unavailable unknown""".split()
+    {
+        "active",
+        "available",
+        "completeness_verified",
+        "completeness_inferred",
+        "conformant",
+        "container_closed",
+        "container_open",
+        "damaged",
+        "destroyed",
+        "dispensed",
+        "disposed",
+        "encoded",
+        "expired",
+        "in_progress",
+        "in_transit",
+        "inactive",
+        "mismatch_instance",
+        "mismatch_class",
+        "mismatch_quantity",
+        "needs_replacement",
+        "no_pedigree_match",
+        "non_conformant",
+        "non_sellable_other",
+        "partially_dispensed",
+        "recalled",
+        "reserved",
+        "retail_sold",
+        "returned",
+        "sellable_accessible",
+        "sellable_not_accessible",
+        "stolen",
+        "unavailable",
+        "unknown",
+    }
 )
 
 Vocabulary = Literal["bizStep", "disposition"]

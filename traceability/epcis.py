@@ -67,9 +67,7 @@ class EventLocation(BaseModel):
     @classmethod
     def _uri(cls, value: str) -> str:
         if not _is_uri(value):
-            raise ValueError(
-                "must be a location URI such as 'urn:epc:id:sgln:4012345.00001.0'"
-            )
+            raise ValueError("must be a location URI such as 'urn:epc:id:sgln:4012345.00001.0'")
         if value.startswith("urn:epc:id:sgln:"):
             try:
                 Sgln.parse(value)
@@ -185,7 +183,7 @@ def parse_event(data: Any) -> ObjectEvent:
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise EventRejected(_json_path(first["loc"]) or "event", message + more) from exc
 
@@ -226,9 +224,7 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def epcis_document(
-    events: Sequence[Mapping[str, Any]], creation_date: datetime
-) -> dict[str, Any]:
+def epcis_document(events: Sequence[Mapping[str, Any]], creation_date: datetime) -> dict[str, Any]:
     """Wrap events (without ``@context``) into an EPCIS 2.0 JSON-LD ``EPCISDocument``."""
     return {
         "@context": [EPCIS_CONTEXT],

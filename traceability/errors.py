@@ -23,7 +23,7 @@ class TraceabilityError(Exception):
     """Root of every error this package raises."""
 
 
-class InvalidIdentifier(TraceabilityError, ValueError):
+class InvalidIdentifier(TraceabilityError, ValueError):  # noqa: N818 - outcome names, as the contract's
     """A GS1 identifier string is malformed.
 
     ``field`` is the identifier kind (``"GTIN"``, ``"lot"`` …), ``value`` the rejected text.
@@ -37,7 +37,7 @@ class InvalidIdentifier(TraceabilityError, ValueError):
         super().__init__(f"{field} {shown}: {reason}")
 
 
-class EventRejected(TraceabilityError):
+class EventRejected(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """An EPCIS event is invalid; ``field`` is a JSON path such as ``epcList[0]``."""
 
     def __init__(self, field: str, reason: str) -> None:
@@ -50,21 +50,21 @@ class RecordError(TraceabilityError):
     """A records-store operation failed."""
 
 
-class RecordNotFound(RecordError):
+class RecordNotFound(RecordError):  # noqa: N818 - outcome names, as the contract's
     """The named product, lot or batch does not exist."""
 
 
-class RecordConflict(RecordError):
+class RecordConflict(RecordError):  # noqa: N818 - outcome names, as the contract's
     """A new record contradicts an existing one (e.g. a unit already in another lot)."""
 
 
-class StoreUnavailable(RecordError):
+class StoreUnavailable(RecordError):  # noqa: N818 - outcome names, as the contract's
     """The records database failed for a reason outside the caller's data; retry later."""
 
 
-class TelemetryUnavailable(TraceabilityError):
+class TelemetryUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """The telemetry store (InfluxDB) could not answer; pages show 'temperature unavailable'."""
 
 
-class AnchoringUnavailable(TraceabilityError):
+class AnchoringUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """Anchoring a batch on chain failed; nothing was recorded and the events stay pending."""

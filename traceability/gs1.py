@@ -244,8 +244,9 @@ class Sgln(BaseModel):
             )
         ext = _cset82("SGLN extension", unquote(extension))
         body = company + location
-        return cls(gln=body + str(check_digit(body)), extension=ext,
-                   company_prefix_length=len(company))
+        return cls(
+            gln=body + str(check_digit(body)), extension=ext, company_prefix_length=len(company)
+        )
 
     @property
     def urn(self) -> str:

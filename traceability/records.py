@@ -1,0 +1,580 @@
+"""The records store: products, lots, units, captured EPCIS events and anchored batches.
+
+SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
+stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
+Tables are created on open. Times are stored as naive UTC and returned aware (UTC),
+because SQLite has no timezone-aware column type.
+
+Thread safety: one ``RecordStore`` is shared by the web app and the anchoring loop.
+Every call opens its own pooled connection and transaction. On SQLite all calls also
+take one process-wide lock: a deferred SQLite transaction that upgrades from read to
+write can fail with "database is locked" immediately (the busy timeout does not apply),
+and an in-memory database has a single connection that must not be used concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
+from traceability.gs1 import Gtin, LotNumber, SerialNumber
+
+if TYPE_CHECKING:
+    from ledger.anchor import AnchorReceipt
+
+DEFAULT_URL = "sqlite:///tracehub-records.db"
+
+metadata = sa.MetaData()
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("gtin", sa.String(14), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("temp_min_c", sa.Float, nullable=True),
+    sa.Column("temp_max_c", sa.Float, nullable=True),
+)
+
+lots = sa.Table(
+    "lots",
+    metadata,
+    sa.Column("gtin", sa.String(14), sa.ForeignKey("products.gtin"), primary_key=True),
+    sa.Column("lot", sa.String(20), primary_key=True),
+    sa.Column("expiry", sa.Date, nullable=True),
+    sa.Column("origin", sa.String(200), nullable=True),
+    sa.Column("quantity", sa.Integer, nullable=True),
+)
+
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("gtin", sa.String(14), primary_key=True),
+    sa.Column("serial", sa.String(20), primary_key=True),
+    sa.Column("lot", sa.String(20), nullable=False),
+    sa.ForeignKeyConstraint(["gtin", "lot"], ["lots.gtin", "lots.lot"]),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("root", sa.String(64), nullable=False, unique=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("chain_id", sa.BigInteger, nullable=False),
+    sa.Column("contract", sa.String(42), nullable=False),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("event_time", sa.DateTime, nullable=False, index=True),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("biz_step", sa.String(200), nullable=True),
+    sa.Column("read_point", sa.String(200), nullable=True),
+    sa.Column("biz_location", sa.String(200), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("captured_at", sa.DateTime, nullable=False),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), nullable=True, index=True),
+    sa.Column("leaf_index", sa.Integer, nullable=True),
+    sa.Column("leaf_hash", sa.String(64), nullable=True),
+    sa.UniqueConstraint("batch_id", "leaf_index", name="uq_events_batch_leaf"),
+)
+
+event_epcs = sa.Table(
+    "event_epcs",
+    metadata,
+    sa.Column("event_id", sa.String(128), sa.ForeignKey("events.id"), primary_key=True),
+    sa.Column("epc", sa.String(200), primary_key=True),
+    sa.Column("gtin", sa.String(14), nullable=True),
+    sa.Column("serial", sa.String(20), nullable=True),
+    sa.Column("lot", sa.String(20), nullable=True),
+    sa.Index("ix_event_epcs_lot", "gtin", "lot"),
+)
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gtin: str
+    name: str
+    temp_min_c: float | None = None
+    temp_max_c: float | None = None
+
+
+class Lot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gtin: str
+    lot: str
+    expiry: date | None = None
+    origin: str | None = None
+    quantity: int | None = None
+
+
+class EpcLink(BaseModel):
+    """One EPC of an event and, when it is a known unit, the lot it belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    epc: str
+    gtin: str | None = None
+    serial: str | None = None
+    lot: str | None = None
+
+
+class NewEvent(BaseModel):
+    """An event ready to store: ``body`` is its canonical JSON text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    event_time: datetime
+    type: str
+    biz_step: str | None
+    read_point: str | None
+    biz_location: str | None
+    body: str
+    epcs: tuple[EpcLink, ...]
+
+
+class StoredEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    event_time: datetime
+    type: str
+    biz_step: str | None
+    read_point: str | None
+    biz_location: str | None
+    body: str
+    captured_at: datetime
+    batch_id: int | None
+    leaf_index: int | None
+    leaf_hash: bytes | None
+
+    def document(self) -> dict[str, Any]:
+        """The stored event JSON, parsed."""
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+class StoreResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    created: bool
+
+
+class LastLocation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    event_time: datetime
+    event_id: str
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    root: bytes
+    size: int
+    metadata: bytes
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    created_at: datetime
+
+
+class BatchLeaf(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    leaf_index: int
+    leaf_hash: bytes
+
+
+def _to_db(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("records store needs aware datetimes; attach a timezone")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _from_db(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RecordStore:
+    """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self._sqlite else contextlib.nullcontext()
+        )
+        with self._tx() as conn:
+            metadata.create_all(conn)
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> RecordStore:
+        """Open (and create the tables of) the database at ``url``."""
+        try:
+            sa_url = sa.make_url(url)
+        except sa_exc.ArgumentError as exc:
+            raise StoreUnavailable(
+                f"records URL {url!r} is not a database URL; use e.g. 'sqlite:///records.db'"
+            ) from exc
+        kwargs: dict[str, Any] = {}
+        if sa_url.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if sa_url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool
+        try:
+            engine = sa.create_engine(sa_url, **kwargs)
+        except (sa_exc.ArgumentError, ImportError) as exc:
+            raise StoreUnavailable(f"records URL {url!r}: {exc}") from exc
+        if sa_url.get_backend_name() == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._lock:
+            try:
+                with self._engine.begin() as conn:
+                    yield conn
+            except sa_exc.IntegrityError:
+                raise  # callers turn these into RecordConflict with context
+            except sa_exc.DBAPIError as exc:
+                raise StoreUnavailable(
+                    f"records database {self._engine.url!r} failed: {exc.orig}; "
+                    "check that it is reachable and writable"
+                ) from exc
+
+    # products and lots -------------------------------------------------------------
+
+    def add_product(
+        self,
+        gtin: Gtin | str,
+        name: str,
+        temp_min_c: float | None = None,
+        temp_max_c: float | None = None,
+    ) -> Product:
+        """Add a product; adding the identical product again is a no-op."""
+        product = Product(gtin=_gtin(gtin), name=name, temp_min_c=temp_min_c, temp_max_c=temp_max_c)
+        if temp_min_c is not None and temp_max_c is not None and temp_min_c > temp_max_c:
+            raise RecordConflict(
+                f"product {product.gtin}: temp_min_c {temp_min_c} is above temp_max_c "
+                f"{temp_max_c}; swap them"
+            )
+        with self._tx() as conn:
+            existing = self._product(conn, product.gtin)
+            if existing is None:
+                conn.execute(products.insert().values(**product.model_dump()))
+            elif existing != product:
+                raise RecordConflict(
+                    f"product {product.gtin} already exists with different details "
+                    f"({existing.name!r}); products are not edited through add_product"
+                )
+        return product
+
+    def get_product(self, gtin: Gtin | str) -> Product | None:
+        with self._tx() as conn:
+            return self._product(conn, _gtin(gtin))
+
+    @staticmethod
+    def _product(conn: Connection, gtin: str) -> Product | None:
+        row = conn.execute(sa.select(products).where(products.c.gtin == gtin)).first()
+        return None if row is None else Product.model_validate(row._asdict())
+
+    def add_lot(
+        self,
+        gtin: Gtin | str,
+        lot: str,
+        *,
+        expiry: date | None = None,
+        origin: str | None = None,
+        quantity: int | None = None,
+        serials: Iterable[str | int] = (),
+    ) -> Lot:
+        """Add a lot of a known product and register its serialised units.
+
+        ``serials`` may be any iterable, e.g. ``range(1001, 1101)``. A serial already
+        registered in another lot is a ``RecordConflict``.
+        """
+        record = Lot(
+            gtin=_gtin(gtin),
+            lot=LotNumber.parse(lot).value,
+            expiry=expiry,
+            origin=origin,
+            quantity=quantity,
+        )
+        serial_values = [SerialNumber.parse(str(s)).value for s in serials]
+        with self._tx() as conn:
+            if self._product(conn, record.gtin) is None:
+                raise RecordNotFound(
+                    f"product {record.gtin} is unknown; add_product it before its lots"
+                )
+            existing = self._lot(conn, record.gtin, record.lot)
+            if existing is None:
+                conn.execute(lots.insert().values(**record.model_dump()))
+            elif existing != record:
+                raise RecordConflict(
+                    f"lot {record.lot} of {record.gtin} already exists with different details"
+                )
+            if serial_values:
+                taken = {
+                    row.serial: row.lot
+                    for row in conn.execute(
+                        sa.select(units.c.serial, units.c.lot).where(
+                            units.c.gtin == record.gtin, units.c.serial.in_(serial_values)
+                        )
+                    )
+                }
+                clash = sorted(s for s, owner in taken.items() if owner != record.lot)
+                if clash:
+                    raise RecordConflict(
+                        f"serial {clash[0]} of {record.gtin} already belongs to lot "
+                        f"{taken[clash[0]]}; a unit can be in one lot only"
+                    )
+                new = [s for s in dict.fromkeys(serial_values) if s not in taken]
+                if new:
+                    conn.execute(
+                        units.insert(),
+                        [{"gtin": record.gtin, "serial": s, "lot": record.lot} for s in new],
+                    )
+        return record
+
+    def get_lot(self, gtin: Gtin | str, lot: str) -> Lot | None:
+        with self._tx() as conn:
+            return self._lot(conn, _gtin(gtin), lot)
+
+    @staticmethod
+    def _lot(conn: Connection, gtin: str, lot: str) -> Lot | None:
+        row = conn.execute(sa.select(lots).where(lots.c.gtin == gtin, lots.c.lot == lot)).first()
+        return None if row is None else Lot.model_validate(row._asdict())
+
+    def lot_of_unit(self, gtin: Gtin | str, serial: str) -> str | None:
+        """The lot a serialised unit belongs to, or None for an unknown unit."""
+        with self._tx() as conn:
+            value = conn.execute(
+                sa.select(units.c.lot).where(units.c.gtin == _gtin(gtin), units.c.serial == serial)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    # events ------------------------------------------------------------------------
+
+    def store_event(self, event: NewEvent) -> StoreResult:
+        """Store an event once; storing the same id again returns ``created=False``."""
+        row = {
+            "id": event.id,
+            "event_time": _to_db(event.event_time),
+            "type": event.type,
+            "biz_step": event.biz_step,
+            "read_point": event.read_point,
+            "biz_location": event.biz_location,
+            "body": event.body,
+            "captured_at": _to_db(_now()),
+        }
+        try:
+            with self._tx() as conn:
+                if self._has_event(conn, event.id):
+                    return StoreResult(event_id=event.id, created=False)
+                conn.execute(events.insert().values(**row))
+                if event.epcs:
+                    conn.execute(
+                        event_epcs.insert(),
+                        [{"event_id": event.id, **link.model_dump()} for link in event.epcs],
+                    )
+        except sa_exc.IntegrityError as exc:
+            # Another process stored the same id between our check and insert (PostgreSQL).
+            with self._tx() as conn:
+                if self._has_event(conn, event.id):
+                    return StoreResult(event_id=event.id, created=False)
+            raise RecordConflict(f"event {event.id}: {exc.orig}") from exc
+        return StoreResult(event_id=event.id, created=True)
+
+    @staticmethod
+    def _has_event(conn: Connection, event_id: str) -> bool:
+        found = conn.execute(sa.select(events.c.id).where(events.c.id == event_id)).first()
+        return found is not None
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
+        return None if row is None else _stored(row)
+
+    def events_for_lot(self, gtin: Gtin | str, lot: str) -> list[StoredEvent]:
+        """Every event naming a unit of the lot, oldest first (ties by id)."""
+        ids = (
+            sa.select(event_epcs.c.event_id)
+            .where(event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot)
+            .distinct()
+        )
+        query = (
+            sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.event_time, events.c.id)
+        )
+        with self._tx() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def last_location(self, gtin: Gtin | str, lot: str) -> LastLocation | None:
+        """Where the lot was last seen: the latest event's bizLocation, else its readPoint."""
+        for event in reversed(self.events_for_lot(gtin, lot)):
+            where = event.biz_location or event.read_point
+            if where:
+                return LastLocation(location=where, event_time=event.event_time, event_id=event.id)
+        return None
+
+    def pending_events(self, limit: int) -> list[StoredEvent]:
+        """Events not yet in a batch, in capture order (ties by id).
+
+        Capture order, not event time: a late-arriving event with an old timestamp joins
+        the end of the queue, so a retried batch holds the same events as the first try.
+        """
+        if limit < 1:
+            raise ValueError(f"limit {limit}: must be at least 1")
+        query = (
+            sa.select(events)
+            .where(events.c.batch_id.is_(None))
+            .order_by(events.c.captured_at, events.c.id)
+            .limit(limit)
+        )
+        with self._tx() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    # batches -----------------------------------------------------------------------
+
+    def record_batch(
+        self, receipt: AnchorReceipt, leaves: Sequence[tuple[str, int, bytes]]
+    ) -> Batch:
+        """Record an anchored batch and assign each ``(event_id, leaf_index, leaf_hash)``.
+
+        All or nothing: an event that is unknown or already in a batch aborts the whole
+        record with ``RecordConflict``.
+        """
+        if len(leaves) != receipt.size:
+            raise RecordConflict(
+                f"batch {receipt.root.hex()}: receipt size {receipt.size} but "
+                f"{len(leaves)} leaves given; record exactly the anchored leaves"
+            )
+        indexes = sorted(index for _, index, _ in leaves)
+        if indexes != list(range(len(leaves))):
+            raise RecordConflict(
+                f"batch {receipt.root.hex()}: leaf indexes must be 0..{len(leaves) - 1} each once"
+            )
+        try:
+            with self._tx() as conn:
+                result = conn.execute(
+                    batches.insert().values(
+                        root=receipt.root.hex(),
+                        size=receipt.size,
+                        metadata=receipt.metadata.hex(),
+                        chain_id=receipt.chain_id,
+                        contract=receipt.contract,
+                        tx_hash=receipt.tx_hash,
+                        block_number=receipt.block_number,
+                        created_at=_to_db(_now()),
+                    )
+                )
+                pk = result.inserted_primary_key
+                assert pk is not None  # an INSERT always reports its primary key
+                batch_id = int(pk[0])
+                for event_id, index, leaf in leaves:
+                    updated = conn.execute(
+                        events.update()
+                        .where(events.c.id == event_id, events.c.batch_id.is_(None))
+                        .values(batch_id=batch_id, leaf_index=index, leaf_hash=leaf.hex())
+                    )
+                    if updated.rowcount != 1:
+                        raise RecordConflict(
+                            f"event {event_id} is unknown or already anchored; "
+                            "build batches from pending_events()"
+                        )
+                row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
+        except sa_exc.IntegrityError as exc:
+            raise RecordConflict(
+                f"batch root {receipt.root.hex()} is already recorded: {exc.orig}"
+            ) from exc
+        return _batch(row)
+
+    def batch(self, batch_id: int) -> Batch | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
+        return None if row is None else _batch(row)
+
+    def batch_by_root(self, root: bytes) -> Batch | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.root == root.hex())).first()
+        return None if row is None else _batch(row)
+
+    def batch_leaves(self, batch_id: int) -> list[BatchLeaf]:
+        """The recorded leaves of a batch, in leaf order."""
+        query = (
+            sa.select(events.c.id, events.c.leaf_index, events.c.leaf_hash)
+            .where(events.c.batch_id == batch_id)
+            .order_by(events.c.leaf_index)
+        )
+        with self._tx() as conn:
+            return [
+                BatchLeaf(
+                    event_id=row.id,
+                    leaf_index=row.leaf_index,
+                    leaf_hash=bytes.fromhex(row.leaf_hash),
+                )
+                for row in conn.execute(query)
+            ]
+
+
+def _gtin(value: Gtin | str) -> str:
+    return value.value if isinstance(value, Gtin) else Gtin.parse(value).value
+
+
+def _stored(row: sa.Row[Any]) -> StoredEvent:
+    data = row._asdict()
+    data["event_time"] = _from_db(data["event_time"])
+    data["captured_at"] = _from_db(data["captured_at"])
+    data["leaf_hash"] = None if data["leaf_hash"] is None else bytes.fromhex(data["leaf_hash"])
+    return StoredEvent.model_validate(data)
+
+
+def _batch(row: sa.Row[Any]) -> Batch:
+    data = row._asdict()
+    data["root"] = bytes.fromhex(data["root"])
+    data["metadata"] = bytes.fromhex(data["metadata"])
+    data["created_at"] = _from_db(data["created_at"])
+    return Batch.model_validate(data)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()
