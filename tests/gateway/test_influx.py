@@ -1,0 +1,78 @@
+"""InfluxWriter against the real influxd 1.6.7 (v1 HTTP API)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.errors import SinkRejected, SinkUnavailable
+from gateway.influx import InfluxWriter
+from gateway.lineprotocol import temperature_line, timestamp_ns
+from sensors.temperature import TemperatureReading
+from tracehub.services import InfluxDB, free_port
+
+pytestmark = pytest.mark.integration
+
+READING = TemperatureReading(
+    device_id="probe-1",
+    seq=42,
+    ts=datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC),
+    celsius=1e-05,
+    humidity=61.0,
+    location="urn:epc:id:sgln:4012345.00001.a=b,c",
+)
+
+
+def fresh_db() -> str:
+    return "t_" + uuid.uuid4().hex[:12]
+
+
+def test_write_and_read_back_exactly(influxdb: InfluxDB) -> None:
+    with InfluxWriter(influxdb.url, fresh_db()) as writer:
+        writer.ensure_database()
+        writer.ensure_database()  # idempotent
+        line = temperature_line("cold 1", READING)
+        writer.write([line])
+        writer.write([line])  # same series + timestamp: overwritten, not added
+        [series] = writer.query("SELECT * FROM temperature")
+    [row] = series["rows"]
+    assert row == {
+        "time": timestamp_ns(READING.ts),
+        "celsius": 1e-05,
+        "device": "probe-1",
+        "humidity": 61.0,
+        "location": "urn:epc:id:sgln:4012345.00001.a=b,c",
+        "seq": 42,
+        "site": "cold 1",
+    }
+
+
+def test_missing_database_is_created_on_write(influxdb: InfluxDB) -> None:
+    with InfluxWriter(influxdb.url, fresh_db()) as writer:
+        writer.write([temperature_line("s", READING)])
+        assert len(writer.query("SELECT celsius FROM temperature")[0]["rows"]) == 1
+
+
+def test_bad_line_is_rejected_with_influx_reason(influxdb: InfluxDB) -> None:
+    with InfluxWriter(influxdb.url, fresh_db()) as writer:
+        writer.ensure_database()
+        writer.write(["temperature,site=s celsius=1.0 1"])
+        with pytest.raises(SinkRejected, match="field type conflict"):
+            writer.write(["temperature,site=s celsius=1i 2"])
+        with pytest.raises(SinkRejected, match="HTTP 400"):
+            writer.write(["temperature celsius=oops 3"])
+
+
+def test_unreachable_server_is_unavailable() -> None:
+    with InfluxWriter(f"http://127.0.0.1:{free_port()}", "x", timeout=1.0) as writer:
+        with pytest.raises(SinkUnavailable, match="unreachable"):
+            writer.write(["temperature celsius=1.0 1"])
+        with pytest.raises(SinkUnavailable, match="unreachable"):
+            writer.ensure_database()
+
+
+def test_empty_database_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="database must not be empty"):
+        InfluxWriter("http://127.0.0.1:1", "")
