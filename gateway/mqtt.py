@@ -171,6 +171,7 @@ class MqttSource:
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
         self._stop.clear()
+        self._queue = queue.Queue()  # a fresh one: a restart must not see the old stop marker
         self._worker = threading.Thread(target=self._run, name="gateway-mqtt-worker", daemon=True)
         self._worker.start()
         try:

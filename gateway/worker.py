@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -68,7 +68,8 @@ class Gateway:
         self._dead_letters = dead_letters
         self._profiles = dict(profiles or {})
         self._default_profile = default_profile
-        self._lock = threading.Lock()
+        # A Condition, not a bare Lock: callers can wait for the counters to change.
+        self._lock = threading.Condition()
         self._counts = {"received": 0, "written": 0, "captured": 0, "dead_lettered": 0}
 
     @property
@@ -76,10 +77,16 @@ class Gateway:
         with self._lock:
             return GatewayCounters(**self._counts)
 
+    def wait_until(self, predicate: Callable[[GatewayCounters], bool], timeout: float) -> bool:
+        """Block until ``predicate(counters)`` holds; False if ``timeout`` passes first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: predicate(GatewayCounters(**self._counts)), timeout)
+
     def _count(self, outcome: Outcome) -> Outcome:
         with self._lock:
             self._counts["received"] += 1
             self._counts[outcome.value] += 1
+            self._lock.notify_all()
         return outcome
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
@@ -119,4 +126,5 @@ class Gateway:
             self._counts["received"] += 1
             # A redelivered bad message is already in the store: not counted again.
             self._counts["dead_lettered"] += int(new)
+            self._lock.notify_all()
         return Outcome.DEAD_LETTERED
