@@ -36,6 +36,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
+from web3.middleware import combine_middleware
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt, Wei
 
 from ledger.anchor import UINT64_MAX, AnchorReceipt, OnChainAnchor
@@ -45,7 +46,7 @@ ARTIFACT = Path(__file__).resolve().parent / "contracts" / "TracehubAnchor.json"
 RECEIPT_POLL_LATENCY = 0.005  # seconds; web3's 0.1 s default adds ~100 ms per tx on anvil
 RECEIPT_TIMEOUT = 30.0
 RPC_REQUEST_TIMEOUT = 10.0
-ZERO_ADDRESS = "0x" + "00" * 20
+EXECUTION_REVERTED = 3  # the JSON-RPC error code geth and anvil use for a revert
 
 T = TypeVar("T")
 
@@ -190,6 +191,34 @@ class AnchorContract:
         return _guard(action, what, self._errors)
 
 
+def raw_request(w3: Web3, method: str, params: list[Any]) -> dict[str, Any]:
+    """Send one wire-format JSON-RPC request to ``w3``'s node, bypassing web3's formatters.
+
+    For the embedded EVM the request passes only the provider's own middleware
+    (wire ↔ eth-tester translation), not the user-facing ones (ENS names, result
+    formatting), so it behaves like a plain JSON-RPC node. A revert comes back
+    as the error geth and anvil send: code 3, "execution reverted", the data.
+    """
+    provider = w3.provider
+    if isinstance(provider, EthereumTesterProvider):
+        send = combine_middleware(
+            middleware=provider._middleware,
+            w3=w3,
+            provider_request_fn=provider.make_request,
+        )
+    else:
+        send = provider.make_request
+    try:
+        response = send(RPCEndpoint(method), params)
+    except TransactionFailed as exc:
+        data = revert_data(exc)
+        error: dict[str, Any] = {"code": EXECUTION_REVERTED, "message": "execution reverted"}
+        if data is not None:
+            error["data"] = "0x" + data.hex()
+        return {"error": error}
+    return dict(response)
+
+
 def _send(w3: Web3, call: Any, private_key: str | None, sender: str | None) -> TxReceipt:
     if private_key is None:
         tx_hash = call.transact({"from": sender or w3.eth.accounts[0]})
@@ -271,6 +300,11 @@ def _revert_reason(exc: BaseException, errors: dict[bytes, tuple[str, list[str]]
             explain = _REASONS.get(name)
             return explain(args) if explain else f"contract reverted with {name}{args}"
     return f"contract reverted: {exc}"
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert data (selector + ABI-encoded args) behind a revert, if any."""
+    return next(_revert_payloads(exc), None)
 
 
 def _revert_payloads(exc: BaseException) -> Iterator[bytes]:
