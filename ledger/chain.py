@@ -94,6 +94,8 @@ def deploy_anchor_contract(w3: Web3, private_key: str | None = None) -> str:
     embedded EVM); otherwise the transaction is signed locally with that key.
     The deployer becomes the owner and the first allowed anchorer.
     """
+    if private_key is not None:
+        _check_private_key(private_key)
     artifact = load_artifact()
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     receipt = _guard(lambda: _send(w3, factory.constructor(), private_key, sender=None), "deploy")
@@ -122,6 +124,8 @@ class AnchorContract:
         """
         if not Web3.is_address(address):
             raise ChainError(f"address {address!r} is not an EVM address: pass the deployed one")
+        if private_key is not None:
+            _check_private_key(private_key)
         self._w3 = w3
         self._private_key = private_key
         self._sender = sender
@@ -240,6 +244,15 @@ def _send(w3: Web3, call: Any, private_key: str | None, sender: str | None) -> T
     return w3.eth.wait_for_transaction_receipt(
         tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=RECEIPT_POLL_LATENCY
     )
+
+
+def _check_private_key(private_key: str) -> None:
+    try:
+        Account.from_key(private_key)
+    except (ValueError, TypeError) as exc:
+        raise ChainError(
+            "private_key is not a valid secp256k1 key: pass 32 bytes as 0x-prefixed hex"
+        ) from exc
 
 
 def _require_bytes32(value: bytes, field: str) -> None:

@@ -19,7 +19,7 @@ from ledger.chain import (
     rpc_web3,
 )
 from ledger.digest import sha256
-from ledger.errors import AnchorRejected, ChainUnavailable
+from ledger.errors import AnchorRejected, ChainError, ChainUnavailable
 from ledger.merkle import leaf_hash, merkle_root
 from tracehub.services import Anvil, free_port
 
@@ -179,3 +179,10 @@ def test_nothing_listening_is_chain_unavailable() -> None:
     w3 = rpc_web3(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ChainUnavailable, match="read chain id"):
         AnchorContract(w3, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+
+
+def test_a_malformed_private_key_is_refused_before_any_call(embedded: Deployed) -> None:
+    with pytest.raises(ChainError, match="private_key is not a valid secp256k1 key"):
+        AnchorContract(embedded.w3, embedded.address, "0x1234")
+    with pytest.raises(ChainError, match="address 'nowhere' is not an EVM address"):
+        AnchorContract(embedded.w3, "nowhere")
