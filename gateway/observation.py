@@ -18,7 +18,7 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
 
 def _cbv_or_uri(value: str) -> str:
-    if not (_CBV_TOKEN.match(value) or _URI.match(value)):
+    if not (_CBV_TOKEN.fullmatch(value) or _URI.fullmatch(value)):
         raise ValueError(
             f"{value!r} is neither a bare CBV value (like 'arriving') nor an absolute URI"
         )

@@ -122,7 +122,7 @@ class Sgtin96(BaseModel):
     @classmethod
     def from_urn(cls, urn: str, filter: int = 3) -> Sgtin96:
         """Parse a pure-identity SGTIN URN with a numeric serial (encodable in 96 bits)."""
-        match = _SGTIN_URN_RE.match(urn)
+        match = _SGTIN_URN_RE.fullmatch(urn)
         if match is None:
             raise EpcError(
                 f"{urn!r} is not an SGTIN-96-encodable URN "
@@ -183,7 +183,7 @@ class Sscc96(BaseModel):
 
     @classmethod
     def from_urn(cls, urn: str, filter: int = 0) -> Sscc96:
-        match = _SSCC_URN_RE.match(urn)
+        match = _SSCC_URN_RE.fullmatch(urn)
         if match is None:
             raise EpcError(
                 f"{urn!r} is not an SSCC URN urn:epc:id:sscc:<CompanyPrefix>.<SerialRef>"
@@ -228,7 +228,7 @@ def _split(value: int, table: tuple[Partition, ...], what: str) -> tuple[int, in
 
 def decode_epc(epc_hex: str) -> Epc:
     """Decode a 96-bit EPC given as 24 hex characters; raise EpcError with the reason."""
-    if not isinstance(epc_hex, str) or not _HEX_RE.match(epc_hex):
+    if not isinstance(epc_hex, str) or not _HEX_RE.fullmatch(epc_hex):
         raise EpcError(f"EPC {epc_hex!r} must be 24 hex characters (a 96-bit tag)")
     value = int(epc_hex, 16)
     header = value >> 88
@@ -247,7 +247,7 @@ def decode_epc(epc_hex: str) -> Epc:
 
 def encode_epc(identity: str) -> str:
     """24-hex encoding of a pure-identity SGTIN/SSCC URN, or of an already-hex EPC (checked)."""
-    if _HEX_RE.match(identity):
+    if _HEX_RE.fullmatch(identity):
         return decode_epc(identity).hex
     if identity.startswith("urn:epc:id:sgtin:"):
         return Sgtin96.from_urn(identity).hex

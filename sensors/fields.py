@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# fullmatch, not match: Python's '$' also matches before a trailing newline, and a
+# newline in a tag would split an InfluxDB line in two.
 ID_RE = re.compile(ID_PATTERN)
 
 # SGLN pure identity (GS1 TDS): CompanyPrefix.LocationReference.Extension, the first two
@@ -18,7 +20,7 @@ _SGLN_RE = re.compile(r"^urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.([0-9A-Za-z!'()*
 
 
 def _check_sgln(value: str) -> str:
-    match = _SGLN_RE.match(value)
+    match = _SGLN_RE.fullmatch(value)
     if match is None or len(match.group(1)) + len(match.group(2)) != 12:
         raise ValueError(
             "must be an SGLN URN urn:epc:id:sgln:<CompanyPrefix>.<LocationRef>.<Extension> "
@@ -55,7 +57,7 @@ UtcTimestamp = Annotated[
 
 def check_id(value: str, what: str) -> str:
     """Return ``value`` if it is a valid id, else raise ValueError naming ``what``."""
-    if not ID_RE.match(value):
+    if not ID_RE.fullmatch(value):
         raise ValueError(
             f"{what} {value!r} is not a valid id: use 1-64 characters, a letter or digit "
             "first, then letters, digits, '_', '.' or '-'"

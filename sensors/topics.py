@@ -16,6 +16,12 @@ TEMPERATURE_FILTER = f"{ROOT}/+/temperature/+"
 RFID_FILTER = f"{ROOT}/+/rfid/+"
 
 
+def _message(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    return str(cause) if cause is not None else error["msg"]
+
+
 class Topic(BaseModel):
     """One device's topic; ``str(topic)`` is the wire form."""
 
@@ -47,7 +53,7 @@ class Topic(BaseModel):
         try:
             return cls(site=site, kind=kind, device_id=device_id)
         except ValidationError as exc:
-            raise TopicError(f"topic {topic!r}: {exc.errors()[0]['msg']}") from exc
+            raise TopicError(f"topic {topic!r}: {_message(exc)}") from exc
 
 
 def temperature_topic(site: str, device_id: str) -> Topic:
@@ -55,7 +61,7 @@ def temperature_topic(site: str, device_id: str) -> Topic:
     try:
         return Topic(site=site, kind="temperature", device_id=device_id)
     except ValidationError as exc:
-        raise TopicError(exc.errors()[0]["msg"]) from exc
+        raise TopicError(_message(exc)) from exc
 
 
 def rfid_topic(site: str, reader_id: str) -> Topic:
@@ -63,4 +69,4 @@ def rfid_topic(site: str, reader_id: str) -> Topic:
     try:
         return Topic(site=site, kind="rfid", device_id=reader_id)
     except ValidationError as exc:
-        raise TopicError(exc.errors()[0]["msg"]) from exc
+        raise TopicError(_message(exc)) from exc

@@ -137,6 +137,7 @@ def test_check_digit() -> None:
         ("3174257BF4499602D2000001", "24 reserved bits must be zero"),
         ("3074257BF7194E4000001A8", "must be 24 hex characters"),
         ("3074257BF7194E4000001A8G", "must be 24 hex characters"),
+        ("3074257BF7194E4000001A85\n", "must be 24 hex characters"),
     ],
 )
 def test_undecodable_epcs_say_why(epc_hex: str, reason: str) -> None:

@@ -67,6 +67,8 @@ def test_round_trip_and_optional_fields() -> None:
         ({"device_id": "bad id"}, "device_id", "pattern"),
         ({"location": "urn:epc:id:sgln:4012345.0001.0"}, "location", "12 digits together"),
         ({"location": "warehouse 1"}, "location", "SGLN URN"),
+        ({"location": "urn:epc:id:sgln:4012345.00001.0\n"}, "location", "SGLN URN"),
+        ({"device_id": "p1\n"}, "device_id", "pattern"),
         ({"celsius_typo": 1.0}, "celsius_typo", "Extra inputs"),
     ],
 )

@@ -45,3 +45,15 @@ def test_bad_topics_name_the_part(topic: str, reason: str) -> None:
 def test_builder_rejects_bad_ids() -> None:
     with pytest.raises(TopicError, match="device_id 'a/b'"):
         temperature_topic("cold1", "a/b")
+
+
+@pytest.mark.parametrize("topic", ["tracehub/v1/cold1/temperature/p1\n", "tracehub/v1/c\n/rfid/r"])
+def test_trailing_newline_is_not_an_id(topic: str) -> None:
+    with pytest.raises(TopicError, match="is not a valid id"):
+        Topic.parse(topic)
+
+
+def test_message_has_no_pydantic_prefix() -> None:
+    with pytest.raises(TopicError) as info:
+        Topic.parse("tracehub/v1/cold1/temperature/-p1")
+    assert "Value error" not in str(info.value)
