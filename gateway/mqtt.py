@@ -187,6 +187,11 @@ class MqttSource:
             raise SourceError(f"cannot connect to MQTT {self._host}:{self._port}: {exc}") from exc
         self._client.loop_start()
 
+    @property
+    def pending(self) -> int:
+        """Messages received but not yet taken by the worker (at most receive_maximum)."""
+        return self._queue.qsize()
+
     def wait_ready(self, timeout: float) -> bool:
         """True once connected and subscribed."""
         return self._subscribed.wait(timeout)

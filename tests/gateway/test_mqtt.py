@@ -117,3 +117,43 @@ def test_source_needs_a_stable_client_id() -> None:
         MqttSource("127.0.0.1", 1883, "", lambda t, p: None)
     with pytest.raises(SourceError, match="receive_maximum"):
         MqttSource("127.0.0.1", 1883, "x", lambda t, p: None, receive_maximum=0)
+
+
+def test_receive_maximum_bounds_what_the_broker_pushes(mosquitto: Mosquitto) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    handled: list[bytes] = []
+    all_done = threading.Event()
+
+    def slow(topic: str, payload: bytes) -> None:
+        entered.set()
+        release.wait(WAIT)
+        handled.append(payload)
+        if len(handled) == 20:
+            all_done.set()
+
+    site = "site" + uuid.uuid4().hex[:8]
+    source = MqttSource(
+        mosquitto.host,
+        mosquitto.port,
+        "gw-bounded-" + uuid.uuid4().hex[:8],
+        slow,
+        receive_maximum=5,
+    )
+    source.start()
+    try:
+        assert source.wait_ready(WAIT)
+        simulate(mosquitto, site, 20)  # returns once the broker has all 20
+        assert entered.wait(WAIT)
+        # One message is in the handler; the broker may push only 4 more unacked ones.
+        within_bound = [source.pending <= 4]
+        all_done.wait(0.5)
+        within_bound.append(source.pending <= 4)
+        assert within_bound == [True, True]
+        assert len(handled) == 0
+        release.set()
+        assert all_done.wait(WAIT)
+    finally:
+        release.set()
+        source.stop()
+    assert source.acked == 20
