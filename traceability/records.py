@@ -15,200 +15,49 @@ and an in-memory database has a single connection that must not be used concurre
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from traceability.entities import (
+    Batch,
+    BatchLeaf,
+    EpcLink,
+    LastLocation,
+    Lot,
+    NewEvent,
+    Product,
+    StoredEvent,
+    StoreResult,
+)
 from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
 from traceability.gs1 import Gtin, LotNumber, SerialNumber
+from traceability.schema import batches, event_epcs, events, lots, metadata, products, units
 
 if TYPE_CHECKING:
     from ledger.anchor import AnchorReceipt
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
 
-metadata = sa.MetaData()
-
-products = sa.Table(
-    "products",
-    metadata,
-    sa.Column("gtin", sa.String(14), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("temp_min_c", sa.Float, nullable=True),
-    sa.Column("temp_max_c", sa.Float, nullable=True),
-)
-
-lots = sa.Table(
-    "lots",
-    metadata,
-    sa.Column("gtin", sa.String(14), sa.ForeignKey("products.gtin"), primary_key=True),
-    sa.Column("lot", sa.String(20), primary_key=True),
-    sa.Column("expiry", sa.Date, nullable=True),
-    sa.Column("origin", sa.String(200), nullable=True),
-    sa.Column("quantity", sa.Integer, nullable=True),
-)
-
-units = sa.Table(
-    "units",
-    metadata,
-    sa.Column("gtin", sa.String(14), primary_key=True),
-    sa.Column("serial", sa.String(20), primary_key=True),
-    sa.Column("lot", sa.String(20), nullable=False),
-    sa.ForeignKeyConstraint(["gtin", "lot"], ["lots.gtin", "lots.lot"]),
-)
-
-batches = sa.Table(
-    "batches",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("root", sa.String(64), nullable=False, unique=True),
-    sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("chain_id", sa.BigInteger, nullable=False),
-    sa.Column("contract", sa.String(42), nullable=False),
-    sa.Column("tx_hash", sa.String(66), nullable=False),
-    sa.Column("block_number", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-events = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.String(128), primary_key=True),
-    sa.Column("event_time", sa.DateTime, nullable=False, index=True),
-    sa.Column("type", sa.String(40), nullable=False),
-    sa.Column("biz_step", sa.String(200), nullable=True),
-    sa.Column("read_point", sa.String(200), nullable=True),
-    sa.Column("biz_location", sa.String(200), nullable=True),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("captured_at", sa.DateTime, nullable=False),
-    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), nullable=True, index=True),
-    sa.Column("leaf_index", sa.Integer, nullable=True),
-    sa.Column("leaf_hash", sa.String(64), nullable=True),
-    sa.UniqueConstraint("batch_id", "leaf_index", name="uq_events_batch_leaf"),
-)
-
-event_epcs = sa.Table(
-    "event_epcs",
-    metadata,
-    sa.Column("event_id", sa.String(128), sa.ForeignKey("events.id"), primary_key=True),
-    sa.Column("epc", sa.String(200), primary_key=True),
-    sa.Column("gtin", sa.String(14), nullable=True),
-    sa.Column("serial", sa.String(20), nullable=True),
-    sa.Column("lot", sa.String(20), nullable=True),
-    sa.Index("ix_event_epcs_lot", "gtin", "lot"),
-)
-
-
-class Product(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    gtin: str
-    name: str
-    temp_min_c: float | None = None
-    temp_max_c: float | None = None
-
-
-class Lot(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    gtin: str
-    lot: str
-    expiry: date | None = None
-    origin: str | None = None
-    quantity: int | None = None
-
-
-class EpcLink(BaseModel):
-    """One EPC of an event and, when it is a known unit, the lot it belongs to."""
-
-    model_config = ConfigDict(frozen=True)
-
-    epc: str
-    gtin: str | None = None
-    serial: str | None = None
-    lot: str | None = None
-
-
-class NewEvent(BaseModel):
-    """An event ready to store: ``body`` is its canonical JSON text."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    event_time: datetime
-    type: str
-    biz_step: str | None
-    read_point: str | None
-    biz_location: str | None
-    body: str
-    epcs: tuple[EpcLink, ...]
-
-
-class StoredEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    event_time: datetime
-    type: str
-    biz_step: str | None
-    read_point: str | None
-    biz_location: str | None
-    body: str
-    captured_at: datetime
-    batch_id: int | None
-    leaf_index: int | None
-    leaf_hash: bytes | None
-
-    def document(self) -> dict[str, Any]:
-        """The stored event JSON, parsed."""
-        value: dict[str, Any] = json.loads(self.body)
-        return value
-
-
-class StoreResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    event_id: str
-    created: bool
-
-
-class LastLocation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    location: str
-    event_time: datetime
-    event_id: str
-
-
-class Batch(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    root: bytes
-    size: int
-    metadata: bytes
-    chain_id: int
-    contract: str
-    tx_hash: str
-    block_number: int
-    created_at: datetime
-
-
-class BatchLeaf(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    event_id: str
-    leaf_index: int
-    leaf_hash: bytes
+__all__ = [
+    "DEFAULT_URL",
+    "Batch",
+    "BatchLeaf",
+    "EpcLink",
+    "LastLocation",
+    "Lot",
+    "NewEvent",
+    "Product",
+    "RecordStore",
+    "StoreResult",
+    "StoredEvent",
+]
 
 
 def _to_db(moment: datetime) -> datetime:

@@ -1,0 +1,112 @@
+"""Frozen values the records store takes and returns: products, lots, events, batches."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gtin: str
+    name: str
+    temp_min_c: float | None = None
+    temp_max_c: float | None = None
+
+
+class Lot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gtin: str
+    lot: str
+    expiry: date | None = None
+    origin: str | None = None
+    quantity: int | None = None
+
+
+class EpcLink(BaseModel):
+    """One EPC of an event and, when it is a known unit, the lot it belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    epc: str
+    gtin: str | None = None
+    serial: str | None = None
+    lot: str | None = None
+
+
+class NewEvent(BaseModel):
+    """An event ready to store: ``body`` is its canonical JSON text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    event_time: datetime
+    type: str
+    biz_step: str | None
+    read_point: str | None
+    biz_location: str | None
+    body: str
+    epcs: tuple[EpcLink, ...]
+
+
+class StoredEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    event_time: datetime
+    type: str
+    biz_step: str | None
+    read_point: str | None
+    biz_location: str | None
+    body: str
+    captured_at: datetime
+    batch_id: int | None
+    leaf_index: int | None
+    leaf_hash: bytes | None
+
+    def document(self) -> dict[str, Any]:
+        """The stored event JSON, parsed."""
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+class StoreResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    created: bool
+
+
+class LastLocation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    event_time: datetime
+    event_id: str
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    root: bytes
+    size: int
+    metadata: bytes
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    created_at: datetime
+
+
+class BatchLeaf(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    leaf_index: int
+    leaf_hash: bytes
