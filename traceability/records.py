@@ -18,13 +18,14 @@ import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from ledger.anchor import AnchorReceipt
 from traceability.entities import (
     Batch,
     BatchLeaf,
@@ -39,9 +40,6 @@ from traceability.entities import (
 from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
 from traceability.gs1 import Gtin, LotNumber, SerialNumber
 from traceability.schema import batches, event_epcs, events, lots, metadata, products, units
-
-if TYPE_CHECKING:
-    from ledger.anchor import AnchorReceipt
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
 
