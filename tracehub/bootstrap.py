@@ -1,0 +1,324 @@
+"""The composition root: build every part of the hub from one Settings value.
+
+This is the only module that imports concrete adapters from several packages
+(paho via gateway, web3 via ledger, SQLAlchemy via traceability) and wires
+them together. Building does not connect; ``Hub.start()`` does, and
+``Hub.stop()`` undoes it in reverse order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from web3 import Web3
+
+from gateway.bootstrap import GatewayConfig, GatewayRuntime, build_gateway
+from gateway.errors import CaptureRejected, CaptureUnavailable
+from gateway.observation import ReadPointProfile
+from ledger.anchor import OnChainAnchor
+from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
+from ledger.errors import ChainError
+from ledger.rpcbridge import handle_jsonrpc
+from traceability.anchoring import AnchoringService, BatchSummary
+from traceability.capture import CaptureService
+from traceability.errors import AnchoringUnavailable, EventRejected, StoreUnavailable
+from traceability.records import RecordStore
+from traceability.telemetry import InfluxTemperatureReader
+from traceability.web import create_app
+from tracehub.services import InfluxDB, Mosquitto
+from tracehub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CaptureBridge:
+    """The gateway's CapturePort, served in-process by traceability's CaptureService.
+
+    Translates traceability's errors into the gateway's: a rejected event is
+    dead-lettered, an unavailable store makes the gateway retry.
+    """
+
+    def __init__(self, service: CaptureService) -> None:
+        self._service = service
+
+    def capture(self, event: Mapping[str, Any]) -> str:
+        try:
+            return self._service.capture(event).event_id
+        except EventRejected as exc:
+            raise CaptureRejected(str(exc), field=exc.field) from exc
+        except StoreUnavailable as exc:
+            raise CaptureUnavailable(str(exc)) from exc
+
+
+def start_local_services(settings: Settings, stack: ExitStack) -> Settings:
+    """Spawn mosquitto and influxd where the settings name none; return resolved settings.
+
+    Their data lives under the state folder, so a second run keeps the broker's
+    sessions and the measurements.
+    """
+    state = settings.hub.state_dir
+    mqtt, influx = settings.mqtt, settings.influx
+    if mqtt.port is None:
+        broker = stack.enter_context(Mosquitto(state / "mosquitto"))
+        mqtt = mqtt.model_copy(update={"host": broker.host, "port": broker.port})
+    if influx.url is None:
+        server = stack.enter_context(InfluxDB(state / "influxdb"))
+        influx = influx.model_copy(update={"url": server.url})
+    return settings.model_copy(update={"mqtt": mqtt, "influx": influx})
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The chain batch roots are anchored on, and how to describe it to people."""
+
+    w3: Web3
+    anchorer: AnchorContract
+    name: str
+    embedded: bool
+
+
+def connect_chain(settings: Settings) -> Chain:
+    """The embedded EVM (a new anchor contract each run) or a JSON-RPC node.
+
+    On a JSON-RPC node the deployed contract's address is remembered in the state
+    folder, so a restarted hub keeps anchoring into the same contract.
+    """
+    cfg = settings.chain
+    key = cfg.private_key.get_secret_value() if cfg.private_key else None
+    if cfg.rpc_url is None:
+        w3 = embedded_web3()
+        address = deploy_anchor_contract(w3)
+        contract = AnchorContract(w3, address)
+        return Chain(w3, contract, "embedded EVM", True)
+    w3 = rpc_web3(cfg.rpc_url)
+    address = cfg.contract or _remembered_contract(settings, w3, key)
+    contract = AnchorContract(w3, address, key)
+    return Chain(w3, contract, "EVM (JSON-RPC)", False)
+
+
+def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
+    path = settings.hub.state_dir / "anchor-contract.json"
+    chain_id = int(w3.eth.chain_id)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("chain_id") == chain_id and w3.eth.get_code(saved["address"]):
+            return str(saved["address"])
+    address = deploy_anchor_contract(w3, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"chain_id": chain_id, "address": address}) + "\n")
+    log.info("deployed anchor contract %s on chain %s", address, chain_id)
+    return address
+
+
+class AnchorLoop:
+    """Anchors pending events every ``interval_s`` in a thread until stopped.
+
+    A chain outage only delays anchoring: the events stay pending and the next
+    round tries again. ``anchored`` is set after every batch, so callers can
+    await the first one instead of polling.
+    """
+
+    def __init__(self, service: AnchoringService, interval_s: float, max_batch: int) -> None:
+        self._service = service
+        self._interval_s = interval_s
+        self._max_batch = max_batch
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.anchored = threading.Event()
+        self.last: BatchSummary | None = None
+        self._thread = threading.Thread(target=self._run, name="anchor-loop", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def run_once(self) -> list[BatchSummary]:
+        """Anchor everything pending now, in batches of at most ``max_batch``."""
+        done: list[BatchSummary] = []
+        while (summary := self._service.anchor_pending(self._max_batch)) is not None:
+            done.append(summary)
+            self.last = summary
+            self.anchored.set()
+        return done
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for summary in self.run_once():
+                    log.info(
+                        "anchored batch %s: %s events, root %s, block %s",
+                        summary.batch_id,
+                        summary.size,
+                        summary.root.hex(),
+                        summary.block_number,
+                    )
+            except (AnchoringUnavailable, StoreUnavailable) as exc:
+                log.warning("anchoring postponed: %s", exc)
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+
+def rpc_route(w3: Web3) -> Route:
+    """POST /rpc: the embedded chain, read-only, for `tracehub verify` in another shell."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}}
+            )
+        return JSONResponse(handle_jsonrpc(w3, body))
+
+    return Route("/rpc", endpoint, methods=["POST"])
+
+
+class WebServer:
+    """uvicorn in a thread, on a socket bound before start so the URL answers at once."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(128)
+        self.host, self.port = host, int(self._sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="web", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+
+class Hub:
+    """Gateway, records, anchoring and web, wired from resolved settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        read_points: Mapping[str, ReadPointProfile] | None = None,
+    ) -> None:
+        if settings.mqtt.port is None or settings.influx.url is None:
+            raise ValueError("resolve the MQTT port and InfluxDB URL first (start_local_services)")
+        self.settings = settings
+        state = settings.hub.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self.store = RecordStore.open(settings.records_url)
+        self.chain = connect_chain(settings)
+        self.capture = CaptureService(self.store)
+        self.gateway: GatewayRuntime = build_gateway(
+            GatewayConfig(
+                mqtt_host=settings.mqtt.host,
+                mqtt_port=settings.mqtt.port,
+                mqtt_client_id=settings.mqtt.client_id,
+                influx_url=settings.influx.url,
+                influx_database=settings.influx.database,
+                dead_letter_path=Path(state) / "gateway" / "dead-letter.sqlite3",
+                read_points=dict(read_points or {}),
+            ),
+            CaptureBridge(self.capture),
+        )
+        self.anchoring = AnchorLoop(
+            AnchoringService(self.store, self.chain.anchorer),
+            settings.chain.anchor_interval_s,
+            settings.chain.max_batch,
+        )
+        self.telemetry = InfluxTemperatureReader(settings.influx.url, settings.influx.database)
+        routes: list[Route | Mount] = [rpc_route(self.chain.w3)] if self.chain.embedded else []
+        routes.append(Mount("/", create_app(self.store, self.telemetry, self.chain.name)))
+        self.web = WebServer(Starlette(routes=routes), settings.web.host, settings.web.port)
+
+    @property
+    def url(self) -> str:
+        return self.settings.web.public_url or self.web.url
+
+    @property
+    def rpc_url(self) -> str | None:
+        """Where other processes read the chain: /rpc for the embedded EVM."""
+        return f"{self.web.url}/rpc" if self.chain.embedded else self.settings.chain.rpc_url
+
+    def start(self) -> None:
+        self.web.start()
+        self.gateway.start()
+        self.anchoring.start()
+
+    def stop(self) -> None:
+        # Reverse order of the data flow: stop taking messages first, then anchor
+        # what was captured, then stop serving.
+        self.gateway.stop()
+        self.anchoring.stop()
+        self.web.stop()
+        self.telemetry.close()
+        self.store.close()
+
+    def __enter__(self) -> Hub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def chain_lookup_for(
+    store: RecordStore, w3: Web3, contract: str | None = None
+) -> Callable[[bytes], OnChainAnchor | None]:
+    """Look a root up in the anchor contract its batch names (or ``contract``)."""
+    contracts: dict[str, AnchorContract] = {}
+
+    def lookup(root: bytes) -> OnChainAnchor | None:
+        batch = store.batch_by_root(root)
+        address = contract or (batch.contract if batch else None)
+        if address is None:
+            return None
+        if address not in contracts:
+            contracts[address] = AnchorContract(w3, address)
+        return contracts[address].lookup(root)
+
+    return lookup
+
+
+__all__ = [
+    "AnchorLoop",
+    "CaptureBridge",
+    "Chain",
+    "ChainError",
+    "Hub",
+    "WebServer",
+    "chain_lookup_for",
+    "connect_chain",
+    "rpc_web3",
+    "start_local_services",
+]

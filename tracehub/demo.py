@@ -1,0 +1,141 @@
+"""The demo site: one vaccine lot, a dock door with an RFID reader, two probes.
+
+``run_demo`` is what ``make demo`` runs: local mosquitto and influxd, the hub on
+its embedded default (SQLite, in-process EVM), simulated devices, and the URLs
+and the verify command printed for a person to try.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+
+from rich.console import Console
+from rich.panel import Panel
+
+from gateway.observation import ReadPointProfile
+from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
+from traceability.records import RecordStore
+from tracehub.bootstrap import Hub, start_local_services
+from tracehub.settings import Settings
+
+# GS1's example company prefix range; the check digit is verified in the tests.
+GTIN = "04012345111118"
+COMPANY_PREFIX = "4012345"
+ITEM_REFERENCE = "011111"
+LOT = "L2026-11A"
+SERIALS = range(1001, 1101)
+PRODUCT_NAME = "Influenza vaccine, 10 x 0.5 ml pre-filled syringes"
+TEMP_MIN_C, TEMP_MAX_C = 2.0, 8.0
+
+DOCK_DOOR = "urn:epc:id:sgln:4012345.00001.dock1"
+COLD_ROOM = "urn:epc:id:sgln:4012345.00001.cold1"
+READ_POINTS = {
+    DOCK_DOOR: ReadPointProfile(biz_step="receiving", disposition="in_progress"),
+}
+
+
+def unit_urn(serial: int) -> str:
+    return f"urn:epc:id:sgtin:{COMPANY_PREFIX}.{ITEM_REFERENCE}.{serial}"
+
+
+def scenario(site: str, units: int = 3) -> SimulatorSpec:
+    """Probes at the dock door and in the cold room; the dock reader sees ``units`` units."""
+    return SimulatorSpec(
+        site=site,
+        probes=(
+            ProbeSpec(device_id="probe-dock1-01", location=DOCK_DOOR, setpoint_c=6.0),
+            ProbeSpec(device_id="probe-cold1-01", location=COLD_ROOM, setpoint_c=4.0),
+        ),
+        readers=(
+            ReaderSpec(
+                reader_id="dock-door-1",
+                read_point=DOCK_DOOR,
+                epcs=tuple(unit_urn(s) for s in list(SERIALS)[:units]),
+            ),
+        ),
+        seed=2026,
+    )
+
+
+def seed(store: RecordStore, today: date | None = None) -> None:
+    """Register the demo product and lot (idempotent)."""
+    produced = today or datetime.now(UTC).date()
+    store.add_product(GTIN, PRODUCT_NAME, temp_min_c=TEMP_MIN_C, temp_max_c=TEMP_MAX_C)
+    store.add_lot(
+        GTIN,
+        LOT,
+        expiry=produced + timedelta(days=365),
+        origin="Marburg, DE",
+        quantity=len(SERIALS),
+        serials=SERIALS,
+    )
+
+
+def lot_path() -> str:
+    return f"/01/{GTIN}/10/{LOT}"
+
+
+def run_demo(settings: Settings, console: Console, stop: threading.Event) -> None:
+    """Run until ``stop`` is set (Ctrl-C); everything started is stopped on the way out."""
+    state = settings.hub.state_dir / "demo"
+    # The embedded EVM lives only as long as this process: records anchored on an
+    # earlier run could never verify against it, so each demo starts clean.
+    shutil.rmtree(state, ignore_errors=True)
+    settings = settings.model_copy(
+        update={"hub": settings.hub.model_copy(update={"state_dir": state})}
+    )
+    with ExitStack() as stack:
+        with console.status("starting mosquitto and InfluxDB"):
+            settings = start_local_services(settings, stack)
+        with console.status("starting the hub (records, embedded EVM, gateway, web)"):
+            hub = Hub(settings, read_points=READ_POINTS)
+            seed(hub.store)
+            hub.start()
+            stack.callback(hub.stop)
+            if not hub.gateway.wait_ready(timeout=15):
+                raise RuntimeError("the gateway did not connect to mosquitto")
+        assert settings.mqtt.port is not None
+        sim_stop = threading.Event()
+        sim = threading.Thread(
+            target=run_simulators,
+            args=(settings.mqtt.host, settings.mqtt.port, scenario(settings.hub.site), sim_stop),
+            kwargs={"interval_s": 2.0, "client_id": "tracehub-demo-devices"},
+            name="simulators",
+            daemon=True,
+        )
+        sim.start()
+        stack.callback(sim.join, 10)
+        stack.callback(sim_stop.set)
+        page = f"{hub.url}{lot_path()}"
+        console.print(
+            Panel.fit(
+                f"[bold]consumer page[/]  {page}\n"
+                f"health         {hub.url}/healthz\n"
+                f"MQTT broker    mqtt://{settings.mqtt.host}:{settings.mqtt.port}\n"
+                f"InfluxDB       {settings.influx.url}  (database {settings.influx.database})\n"
+                f"chain          {hub.chain.name}, read-only RPC at {hub.rpc_url}\n"
+                f"records        {settings.records_url}",
+                title="tracehub demo",
+            )
+        )
+        with console.status("waiting for the first RFID reads to be anchored"):
+            while not hub.anchoring.anchored.wait(0.5):
+                if stop.is_set():
+                    return
+        last = hub.anchoring.last
+        if last is not None:
+            console.print(
+                f"anchored batch {last.batch_id}: {last.size} event(s), root {last.root.hex()}, "
+                f"block {last.block_number}, tx {last.tx_hash}"
+            )
+        console.print(
+            "\n[bold]verify it[/] (in another shell, while the demo runs):\n"
+            f"  .venv/bin/tracehub verify --gtin {GTIN} --lot {LOT} "
+            f"--records {settings.records_url} --rpc-url {hub.rpc_url}\n"
+            "\nPress Ctrl-C to stop."
+        )
+        stop.wait()
+        console.print("stopping…")

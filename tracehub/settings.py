@@ -1,0 +1,107 @@
+"""Settings for every part of the hub, one environment prefix per part.
+
+Each value has a default for the embedded mode (``make demo``): services that
+are left unset (``None``) are spawned locally by :mod:`tracehub.services`, the
+records live in SQLite under the state folder and the chain is the in-process
+EVM. Setting the environment variable points that part at real infrastructure
+instead. Settings are built once, in :func:`load_settings`; nothing here reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MqttSettings(BaseSettings):
+    """``TRACEHUB_MQTT_*``: the broker devices publish to."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_MQTT_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, description="unset: spawn a local mosquitto")
+    client_id: str = "tracehub-gateway"
+
+
+class InfluxSettings(BaseSettings):
+    """``TRACEHUB_INFLUX_*``: the InfluxDB v1 HTTP API (1.x, or 2.x/3.x v1 endpoints)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_INFLUX_", frozen=True)
+
+    url: str | None = Field(default=None, description="unset: spawn a local influxd")
+    database: str = "tracehub"
+
+
+class RecordsSettings(BaseSettings):
+    """``TRACEHUB_RECORDS_*``: the records database (SQLAlchemy URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_RECORDS_", frozen=True)
+
+    url: str | None = Field(default=None, description="unset: SQLite under the state folder")
+
+
+class ChainSettings(BaseSettings):
+    """``TRACEHUB_CHAIN_*``: where batch roots are anchored."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_CHAIN_", frozen=True)
+
+    rpc_url: str | None = Field(default=None, description="unset: the embedded EVM")
+    private_key: SecretStr | None = None
+    contract: str | None = Field(default=None, description="unset: deploy a new anchor contract")
+    anchor_interval_s: float = Field(default=5.0, gt=0)
+    max_batch: int = Field(default=1000, gt=0)
+
+
+class WebSettings(BaseSettings):
+    """``TRACEHUB_WEB_*``: the consumer pages and APIs."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_WEB_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(default=None, description="unset: http://host:port")
+
+
+class HubSettings(BaseSettings):
+    """``TRACEHUB_*``: the whole hub."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_", frozen=True)
+
+    state_dir: Path = Path(".state")
+    site: str = "demo"
+
+
+class Settings(BaseModel):
+    """Everything, built once by :func:`load_settings`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hub: HubSettings
+    mqtt: MqttSettings
+    influx: InfluxSettings
+    records: RecordsSettings
+    chain: ChainSettings
+    web: WebSettings
+
+    @property
+    def records_url(self) -> str:
+        return self.records.url or f"sqlite:///{self.hub.state_dir / 'records.db'}"
+
+    @property
+    def public_url(self) -> str:
+        return self.web.public_url or f"http://{self.web.host}:{self.web.port}"
+
+
+def load_settings() -> Settings:
+    """Read the environment (once, at start-up)."""
+    return Settings(
+        hub=HubSettings(),
+        mqtt=MqttSettings(),
+        influx=InfluxSettings(),
+        records=RecordsSettings(),
+        chain=ChainSettings(),
+        web=WebSettings(),
+    )
