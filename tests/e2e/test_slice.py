@@ -1,0 +1,189 @@
+"""The whole thin slice against real services, as `make demo` runs it.
+
+probe → MQTT (mosquitto) → gateway → InfluxDB; RFID read → EPCIS event →
+records (SQLite) → Merkle batch → anchor contract (embedded EVM and anvil) →
+lot page → `tracehub verify` in another process, before and after tampering.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.influx import InfluxWriter
+from sensors.simulator import run_simulators
+from tracehub import demo
+from tracehub.bootstrap import Hub
+from tracehub.services import Anvil, InfluxDB, Mosquitto
+from tracehub.settings import (
+    ChainSettings,
+    HubSettings,
+    InfluxSettings,
+    MqttSettings,
+    RecordsSettings,
+    Settings,
+    WebSettings,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+TICKS = 4  # each tick: one reading per probe, one tag read (3 units in the scenario)
+START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def _settings(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, anvil: Anvil | None
+) -> Settings:
+    chain = ChainSettings(anchor_interval_s=3600)  # the test wakes the loop itself
+    if anvil is not None:
+        chain = ChainSettings(
+            rpc_url=anvil.url, private_key=anvil.private_key, anchor_interval_s=3600
+        )
+    return Settings(
+        hub=HubSettings(state_dir=tmp_path / "state", site="e2e"),
+        mqtt=MqttSettings(
+            host=mosquitto.host, port=mosquitto.port, client_id=f"gw-{uuid.uuid4().hex[:8]}"
+        ),
+        influx=InfluxSettings(url=influxdb.url, database=f"e2e_{uuid.uuid4().hex[:8]}"),
+        records=RecordsSettings(),
+        chain=chain,
+        web=WebSettings(port=0),
+    )
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def hub(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+) -> Iterator[Hub]:
+    anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
+    with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
+        demo.seed(running.store)
+        assert running.gateway.wait_ready(timeout=10)
+        yield running
+
+
+def _publish_and_anchor(hub: Hub) -> None:
+    settings = hub.settings
+    assert settings.mqtt.port is not None
+    stats = run_simulators(
+        settings.mqtt.host,
+        settings.mqtt.port,
+        demo.scenario(settings.hub.site, units=3),
+        stop=__import__("threading").Event(),
+        interval_s=0,
+        count=TICKS,
+        start=START,
+    )
+    assert (stats.temperature, stats.rfid) == (2 * TICKS, 3)
+    assert hub.gateway.gateway.wait_until(
+        lambda c: c.written >= 2 * TICKS and c.captured >= 3, timeout=20
+    ), hub.gateway.counters
+    hub.anchoring.wake()
+    assert hub.anchoring.anchored.wait(timeout=60), "nothing was anchored"
+
+
+def _verify(hub: Hub, *extra: str) -> subprocess.CompletedProcess[str]:
+    rpc = hub.rpc_url
+    assert rpc is not None
+    return subprocess.run(
+        [
+            sys.executable, "-m", "tracehub.cli", "verify",
+            "--gtin", demo.GTIN, "--lot", demo.LOT,
+            "--records", hub.settings.records_url, "--rpc-url", rpc, *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
+    _publish_and_anchor(hub)
+    settings = hub.settings
+    assert settings.influx.url is not None
+
+    # 2. every reading is in InfluxDB exactly once, with the values the probes sent
+    influx = InfluxWriter(settings.influx.url, settings.influx.database)
+    series = influx.query('SELECT count("celsius") FROM "temperature" GROUP BY "location"')
+    counts = {s["tags"]["location"]: s["rows"][0]["count"] for s in series}
+    assert counts == {demo.DOCK_DOOR: TICKS, demo.COLD_ROOM: TICKS}
+    last = influx.query(
+        f'SELECT last("celsius") FROM "temperature" WHERE "location" = \'{demo.DOCK_DOOR}\''
+    )[0]["rows"][0]["last"]
+    influx.close()
+
+    # 3+4. three EPCIS events stored, linked to the lot, anchored in one batch
+    events = hub.store.events_for_lot(demo.GTIN, demo.LOT)
+    assert len(events) == 3
+    assert {e.batch_id for e in events} == {1}
+    batch = hub.store.batch(1)
+    assert batch is not None
+    assert batch.size == 3
+    on_chain = hub.chain.anchorer.lookup(batch.root)
+    assert on_chain is not None
+    assert on_chain.size == 3
+
+    # 5. the lot page shows product, lot, expiry, place, temperature and the anchor
+    page = httpx.get(f"{hub.web.url}/01/{demo.GTIN}/10/{demo.LOT}", timeout=10)
+    assert page.status_code == 200
+    html = page.text
+    lot = hub.store.get_lot(demo.GTIN, demo.LOT)
+    assert lot is not None
+    assert lot.expiry is not None
+    for expected in (
+        demo.PRODUCT_NAME,
+        demo.LOT,
+        lot.expiry.isoformat(),
+        demo.DOCK_DOOR,
+        f"{last:.1f} °C",
+        batch.tx_hash,
+        str(batch.block_number),
+    ):
+        assert expected in html, expected
+
+    # 6. verify in another process, through the chain's JSON-RPC, exits 0
+    ok = _verify(hub)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "VERIFIED" in ok.stdout
+
+    # ... and after one stored event is altered by hand it names that event
+    victim = events[1].id
+    db = sqlite3.connect(settings.records_url.removeprefix("sqlite:///"))
+    with db:
+        changed = db.execute(
+            "UPDATE events SET body = replace(body, 'receiving', 'shipping') WHERE id = ?",
+            (victim,),
+        ).rowcount
+    db.close()
+    assert changed == 1
+    bad = _verify(hub, "--json")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert victim in bad.stdout
+    assert '"ok": false' in bad.stdout
+
+
+def test_verify_offline_needs_no_chain(hub: Hub) -> None:
+    _publish_and_anchor(hub)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "tracehub.cli", "verify",
+            "--lot", f"https://id.example.com/01/{demo.GTIN}/10/{demo.LOT}",
+            "--records", hub.settings.records_url, "--offline",
+        ],
+        capture_output=True, text=True, timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped: offline" in result.stdout
