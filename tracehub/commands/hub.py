@@ -1,0 +1,43 @@
+"""``tracehub run`` and ``tracehub demo``: the hub itself."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import click
+
+from tracehub.console import console, stop_on_signals
+from tracehub.settings import Settings
+
+
+@click.command()
+@click.pass_obj
+def demo(settings: Settings) -> None:
+    """Run the whole hub locally with simulated devices and print where to look.
+
+    Spawns mosquitto and influxd on free loopback ports (data under
+    $TRACEHUB_STATE_DIR/demo, reset at each start), runs the hub on SQLite and
+    the embedded EVM, publishes simulated probe readings and RFID reads, and
+    prints the consumer page URL and the verify command. Ctrl-C stops it all.
+    """
+    from tracehub.demo import run_demo
+
+    run_demo(settings, console, stop_on_signals())
+
+
+@click.command()
+@click.pass_obj
+def run(settings: Settings) -> None:
+    """Run the hub: gateway, anchoring and web, until Ctrl-C.
+
+    Services named in the environment are used as they are; any left unset
+    (MQTT port, InfluxDB URL) are spawned locally.
+    """
+    from tracehub.bootstrap import Hub, start_local_services
+
+    stop = stop_on_signals()
+    with ExitStack() as stack:
+        resolved = start_local_services(settings, stack)
+        hub = stack.enter_context(Hub(resolved))
+        console.print(f"tracehub running at {hub.url} (chain: {hub.chain.name}); Ctrl-C stops")
+        stop.wait()

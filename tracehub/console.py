@@ -1,0 +1,31 @@
+"""The consoles every command prints to, and the signal handling they share."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Problem(click.ClickException):
+    """A usage or connection problem (exit code 2), as opposed to a failed check (1)."""
+
+    exit_code = 2
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, so long-running commands stop in order."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
