@@ -27,6 +27,10 @@ for bin in "${!APT_FOR[@]}"; do
     missing+=("${APT_FOR[$bin]}")
   fi
 done
+# PostgreSQL's server binaries live outside PATH on Debian
+if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+  missing+=(postgresql)
+fi
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=(python3-venv)
 fi

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tracehub.services import Anvil, InfluxDB, Mosquitto
+from tracehub.services import Anvil, InfluxDB, Mosquitto, PostgreSQL
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +50,16 @@ def fresh_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
 def fresh_anvil(tmp_path: Path) -> Iterator[Anvil]:
     with Anvil(tmp_path / "anvil") as node:
         yield node
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgreSQL]:
+    """A PostgreSQL server; ``.url`` is a SQLAlchemy URL (psycopg 3)."""
+    with PostgreSQL(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_postgres(tmp_path: Path) -> Iterator[PostgreSQL]:
+    with PostgreSQL(tmp_path / "postgres") as server:
+        yield server

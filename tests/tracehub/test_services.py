@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tracehub.services import Anvil, InfluxDB, Mosquitto, ServiceError
+from tracehub.services import Anvil, InfluxDB, Mosquitto, PostgreSQL, ServiceError
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +54,18 @@ def test_missing_binary_names_the_install_command(
     node = Anvil(tmp_path, node_modules=tmp_path / "nowhere")
     with pytest.raises(ServiceError, match="npm ci"):
         node.command()
+
+
+def test_postgres_serves_sql_and_survives_restart(fresh_postgres: PostgreSQL) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(fresh_postgres.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (v int)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (42)"))
+    engine.dispose()
+    fresh_postgres.restart()
+    engine = sa.create_engine(fresh_postgres.url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT v FROM t")).scalar_one() == 42
+    engine.dispose()
