@@ -8,6 +8,7 @@ them together. Building does not connect; ``Hub.start()`` does, and
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import socket
@@ -200,7 +201,15 @@ class WebServer:
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or port == 0:
+                raise
+            # The default port is taken (another demo, another service): the URL we
+            # print is what matters, so take any free port rather than fail.
+            log.warning("port %s is in use; serving on a free port instead", port)
+            self._sock.bind((host, 0))
         self._sock.listen(128)
         self.host, self.port = host, int(self._sock.getsockname()[1])
         config = uvicorn.Config(app, log_level="warning", lifespan="off")
