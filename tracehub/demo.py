@@ -131,11 +131,14 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
                 f"anchored batch {last.batch_id}: {last.size} event(s), root {last.root.hex()}, "
                 f"block {last.block_number}, tx {last.tx_hash}"
             )
+        console.print("\n[bold]verify it[/] (in another shell, while the demo runs):")
+        # soft_wrap: the command must stay on one line to be copied and pasted
         console.print(
-            "\n[bold]verify it[/] (in another shell, while the demo runs):\n"
             f"  .venv/bin/tracehub verify --gtin {GTIN} --lot {LOT} "
-            f"--records {settings.records_url} --rpc-url {hub.rpc_url}\n"
-            "\nPress Ctrl-C to stop."
+            f"--records {settings.records_url} --rpc-url {hub.rpc_url}",
+            soft_wrap=True,
+            highlight=False,
         )
+        console.print("\nPress Ctrl-C to stop.")
         stop.wait()
         console.print("stopping…")
