@@ -56,9 +56,13 @@ fi
 stamp="$VENV/.tracehub-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing Python dependencies (pinned by constraints.txt)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -c constraints.txt -e '.[dev]' \
-    || die "pip install failed — run: $VENV/bin/pip install -c constraints.txt -e '.[dev]'"
+  log="$VENV/pip-install.log"
+  # pip's output goes to a log (shown on failure): index warnings would bury the result
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
+         && "$VENV/bin/python" -m pip install -q -c constraints.txt -e '.[dev]'; } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "pip install failed (log: $log) — run: $VENV/bin/pip install -c constraints.txt -e '.[dev]'"
+  fi
   touch "$stamp"
 fi
 
