@@ -16,6 +16,9 @@ class Product(BaseModel):
     name: str
     temp_min_c: float | None = None
     temp_max_c: float | None = None
+    excursion_budget_min: float | None = None  # minutes out of range before "compromised"
+    mkt_limit_c: float | None = None
+    shelf_life_days: int | None = None
 
 
 class Lot(BaseModel):
@@ -26,6 +29,7 @@ class Lot(BaseModel):
     expiry: date | None = None
     origin: str | None = None
     quantity: int | None = None
+    production_date: date | None = None
 
 
 class EpcLink(BaseModel):
@@ -37,6 +41,7 @@ class EpcLink(BaseModel):
     gtin: str | None = None
     serial: str | None = None
     lot: str | None = None
+    role: str = "epc"  # epc, parent, child, input, output, class
 
 
 class NewEvent(BaseModel):
@@ -52,6 +57,8 @@ class NewEvent(BaseModel):
     biz_location: str | None
     body: str
     epcs: tuple[EpcLink, ...]
+    action: str | None = None
+    disposition: str | None = None
 
 
 class StoredEvent(BaseModel):
@@ -68,6 +75,8 @@ class StoredEvent(BaseModel):
     batch_id: int | None
     leaf_index: int | None
     leaf_hash: bytes | None
+    action: str | None = None
+    disposition: str | None = None
 
     def document(self) -> dict[str, Any]:
         """The stored event JSON, parsed."""

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from ledger.anchor import AnchorReceipt
+from traceability import migrate
 from traceability.entities import (
     Batch,
     BatchLeaf,
@@ -39,7 +40,7 @@ from traceability.entities import (
 )
 from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
 from traceability.gs1 import Gtin, LotNumber, SerialNumber
-from traceability.schema import batches, event_epcs, events, lots, metadata, products, units
+from traceability.schema import batches, event_epcs, events, lots, products, units
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
 
@@ -82,7 +83,7 @@ class RecordStore:
             threading.RLock() if self._sqlite else contextlib.nullcontext()
         )
         with self._tx() as conn:
-            metadata.create_all(conn)
+            migrate.upgrade(conn)
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> RecordStore:
@@ -131,9 +132,21 @@ class RecordStore:
         name: str,
         temp_min_c: float | None = None,
         temp_max_c: float | None = None,
+        *,
+        excursion_budget_min: float | None = None,
+        mkt_limit_c: float | None = None,
+        shelf_life_days: int | None = None,
     ) -> Product:
         """Add a product; adding the identical product again is a no-op."""
-        product = Product(gtin=_gtin(gtin), name=name, temp_min_c=temp_min_c, temp_max_c=temp_max_c)
+        product = Product(
+            gtin=_gtin(gtin),
+            name=name,
+            temp_min_c=temp_min_c,
+            temp_max_c=temp_max_c,
+            excursion_budget_min=excursion_budget_min,
+            mkt_limit_c=mkt_limit_c,
+            shelf_life_days=shelf_life_days,
+        )
         if temp_min_c is not None and temp_max_c is not None and temp_min_c > temp_max_c:
             raise RecordConflict(
                 f"product {product.gtin}: temp_min_c {temp_min_c} is above temp_max_c "
@@ -168,6 +181,7 @@ class RecordStore:
         origin: str | None = None,
         quantity: int | None = None,
         serials: Iterable[str | int] = (),
+        production_date: date | None = None,
     ) -> Lot:
         """Add a lot of a known product and register its serialised units.
 
@@ -180,6 +194,7 @@ class RecordStore:
             expiry=expiry,
             origin=origin,
             quantity=quantity,
+            production_date=production_date,
         )
         serial_values = [SerialNumber.parse(str(s)).value for s in serials]
         with self._tx() as conn:
@@ -247,6 +262,8 @@ class RecordStore:
             "biz_location": event.biz_location,
             "body": event.body,
             "captured_at": _to_db(_now()),
+            "action": event.action,
+            "disposition": event.disposition,
         }
         try:
             with self._tx() as conn:

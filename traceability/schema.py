@@ -1,5 +1,8 @@
 """The records database schema (SQLAlchemy Core tables), portable SQLite ↔ PostgreSQL.
 
+This is the schema at the newest migration (traceability/migrations); a change here needs
+a new migration there, and tests/traceability/test_migrations.py checks they agree.
+
 Times are naive UTC ``DateTime`` columns (SQLite has no timezone-aware type); hashes and
 roots are lowercase hex text so the same SQL works on both databases.
 """
@@ -17,6 +20,11 @@ products = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("temp_min_c", sa.Float, nullable=True),
     sa.Column("temp_max_c", sa.Float, nullable=True),
+    # Temperature profile (migration 0002): minutes out of range allowed before a lot is
+    # compromised, the MKT limit, and shelf life for expiry/FEFO.
+    sa.Column("excursion_budget_min", sa.Float, nullable=True),
+    sa.Column("mkt_limit_c", sa.Float, nullable=True),
+    sa.Column("shelf_life_days", sa.Integer, nullable=True),
 )
 
 lots = sa.Table(
@@ -27,6 +35,7 @@ lots = sa.Table(
     sa.Column("expiry", sa.Date, nullable=True),
     sa.Column("origin", sa.String(200), nullable=True),
     sa.Column("quantity", sa.Integer, nullable=True),
+    sa.Column("production_date", sa.Date, nullable=True),
 )
 
 units = sa.Table(
@@ -66,7 +75,11 @@ events = sa.Table(
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), nullable=True, index=True),
     sa.Column("leaf_index", sa.Integer, nullable=True),
     sa.Column("leaf_hash", sa.String(64), nullable=True),
+    sa.Column("action", sa.String(10), nullable=True),
+    sa.Column("disposition", sa.String(200), nullable=True),
     sa.UniqueConstraint("batch_id", "leaf_index", name="uq_events_batch_leaf"),
+    sa.Index("ix_events_location_time", "biz_location", "event_time"),
+    sa.Index("ix_events_read_point_time", "read_point", "event_time"),
 )
 
 event_epcs = sa.Table(
@@ -77,5 +90,48 @@ event_epcs = sa.Table(
     sa.Column("gtin", sa.String(14), nullable=True),
     sa.Column("serial", sa.String(20), nullable=True),
     sa.Column("lot", sa.String(20), nullable=True),
+    # How the event names the object: epc, parent, child, input, output, class (a
+    # quantity element's EPC class). The skeleton stored plain "epc" rows only.
+    sa.Column("role", sa.String(10), nullable=False, server_default="epc"),
     sa.Index("ix_event_epcs_lot", "gtin", "lot"),
+    sa.Index("ix_event_epcs_epc", "epc"),
+)
+
+logistic_units = sa.Table(
+    "logistic_units",
+    metadata,
+    sa.Column("sscc", sa.String(18), primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),  # pallet, container, case
+    sa.Column("description", sa.String(200), nullable=True),
+)
+
+locations = sa.Table(
+    "locations",
+    metadata,
+    sa.Column("urn", sa.String(200), primary_key=True),  # SGLN URN (GLN + extension)
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),  # site, cold_room, dock_door, reefer
+    sa.Column("custodian", sa.String(200), nullable=True),  # party GLN or name
+)
+
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("sscc", sa.String(18), nullable=True),
+    sa.Column("origin", sa.String(200), nullable=False),
+    sa.Column("destination", sa.String(200), nullable=False),
+    sa.Column("carrier", sa.String(200), nullable=True),
+)
+
+legs = sa.Table(
+    "legs",
+    metadata,
+    sa.Column("shipment_id", sa.String(64), sa.ForeignKey("shipments.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("from_location", sa.String(200), nullable=False),
+    sa.Column("to_location", sa.String(200), nullable=False),
+    sa.Column("vehicle", sa.String(200), nullable=True),  # the reefer's location URN
+    sa.Column("departed_at", sa.DateTime, nullable=True),
+    sa.Column("arrived_at", sa.DateTime, nullable=True),
 )

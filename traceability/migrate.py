@@ -1,0 +1,49 @@
+"""Bring a records database to the newest schema with Alembic (SQLite and PostgreSQL).
+
+Called by ``RecordStore.open``; also ``tracehub records migrate``. A database created by
+the walking skeleton (tables, no ``alembic_version``) is stamped at 0001 first, so it is
+upgraded in place instead of failing on "table already exists".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+_SCRIPTS = Path(__file__).parent / "migrations"
+SKELETON_REVISION = "0001"
+
+
+def _config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory(str(_SCRIPTS)).get_current_head()
+    assert revision is not None  # the package ships at least one migration
+    return revision
+
+
+def current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    """Upgrade the database behind ``connection`` (inside the caller's transaction)."""
+    config = _config(connection)
+    if current(connection) is None and sa.inspect(connection).has_table("events"):
+        command.stamp(config, SKELETON_REVISION)
+    command.upgrade(config, revision)
+
+
+def downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(_config(connection), revision)
