@@ -1,26 +1,37 @@
-"""Capture: validate an EPCIS ObjectEvent, link its EPCs to lots, store it once.
+"""Capture: validate EPCIS 2.0 events, link their EPCs to lots, store each event once.
 
-The gateway hands events over through its capture port; the composition root adapts
-``CaptureService.capture`` to it (``EventRejected`` → the port's "rejected",
-``StoreUnavailable`` → the port's "unavailable, retry").
+Single events arrive from the gateway's capture port (the composition root adapts
+``CaptureService.capture`` to it: ``EventRejected`` → "rejected", ``StoreUnavailable`` →
+"unavailable, retry"). Documents arrive from ``POST /epcis/capture`` and the CLI through
+``capture_document``, which follows the EPCIS 2.0 capture interface: by default a
+document is captured all or nothing (``GS1-Capture-Error-Behaviour: rollback``); with
+``proceed`` the valid events are stored and the invalid ones reported. Either way every
+invalid event is reported with its index, field and reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict
 
 from ledger.canonical import canonicalize
 from ledger.errors import CanonicalizationError
-from traceability.epcis import event_id, parse_event
+from traceability.epcis import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
+
+__all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "CaptureService"]
+from traceability.epcisschema import event_errors
 from traceability.errors import EventRejected
-from traceability.gs1 import Sgtin
+from traceability.eventhash import context_prefixes, event_hash_id
+from traceability.gs1 import Gtin, Sgtin, check_digit
 from traceability.records import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.
 _NOT_STORED = frozenset({"recordTime"})
+ErrorBehaviour = Literal["rollback", "proceed"]
 
 
 class CaptureOutcome(BaseModel):
@@ -32,52 +43,195 @@ class CaptureOutcome(BaseModel):
     unknown_epcs: tuple[str, ...]  # EPCs not resolved to a registered unit
 
 
+class EventError(BaseModel):
+    """Why event ``index`` of a document was not captured."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    field: str
+    reason: str
+
+
+class CaptureReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    captured: tuple[CaptureOutcome, ...]
+    errors: tuple[EventError, ...]
+    behaviour: ErrorBehaviour
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
 class CaptureService:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        *,
+        future_tolerance: timedelta | None = None,
+        check_schema: bool = True,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``future_tolerance``: reject events dated further than this after ``clock()``
+        (the hub wires ``DEFAULT_FUTURE_TOLERANCE``; None, the library default, keeps
+        capture independent of the wall clock). ``check_schema``: also validate each
+        event against the official EPCIS 2.0 JSON Schema.
+        """
         self._store = store
+        self._future_tolerance = future_tolerance
+        self._check_schema = check_schema
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def capture(self, event: Mapping[str, Any]) -> CaptureOutcome:
-        """Validate and store ``event``; idempotent on its event id.
+        """Validate and store one event; idempotent on its event hash id.
 
         An EPC that is not a registered unit is still stored with the event (an
         observation of something we do not know is still evidence), just not linked
         to a lot. Raises ``EventRejected`` for an invalid event and
         ``StoreUnavailable`` when the database fails.
         """
-        parsed = parse_event(event)
+        prepared = self._prepare(event, {}, set())
+        result = self._store.store_events([prepared[0]])[0]
+        return prepared[1].model_copy(
+            update={"event_id": result.event_id, "created": result.created}
+        )
+
+    def capture_document(
+        self, document: Mapping[str, Any], behaviour: ErrorBehaviour = "rollback"
+    ) -> CaptureReport:
+        """Capture every event of an EPCISDocument (see the module docstring)."""
+        events = _event_list(document)
+        prefixes = context_prefixes(document.get("@context"))
+        ready: list[tuple[NewEvent, CaptureOutcome]] = []
+        errors: list[EventError] = []
+        new_parents: set[str] = set()
+        for index, event in enumerate(events):
+            try:
+                ready.append(self._prepare(event, prefixes, new_parents))
+            except EventRejected as exc:
+                errors.append(EventError(index=index, field=exc.field, reason=exc.reason))
+        if errors and behaviour == "rollback":
+            return CaptureReport(captured=(), errors=tuple(errors), behaviour=behaviour)
+        results = self._store.store_events([new for new, _ in ready])
+        captured = tuple(
+            outcome.model_copy(update={"event_id": r.event_id, "created": r.created})
+            for (_, outcome), r in zip(ready, results, strict=True)
+        )
+        return CaptureReport(captured=captured, errors=tuple(errors), behaviour=behaviour)
+
+    # --------------------------------------------------------------------------------
+
+    def _prepare(
+        self, event: Any, prefixes: Mapping[str, str], new_parents: set[str]
+    ) -> tuple[NewEvent, CaptureOutcome]:
+        parsed = parse_event(event, now=self._clock(), future_tolerance=self._future_tolerance)
+        if self._check_schema:
+            problems = event_errors(event)
+            if problems:
+                field, reason = problems[0]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise EventRejected(field, f"violates the EPCIS 2.0 JSON Schema: {reason}{more}")
+        self._check_parent(parsed, new_parents)
         body = {k: v for k, v in event.items() if k not in _NOT_STORED}
         try:
             canonical = canonicalize(body).decode("utf-8")
-            identifier = event_id(event)
         except CanonicalizationError as exc:
             raise EventRejected("event", f"has no canonical JSON form: {exc}") from exc
-        links = tuple(self._link(epc) for epc in parsed.epc_list)
-        result = self._store.store_event(
-            NewEvent(
-                id=identifier,
-                event_time=parsed.event_time,
-                type=parsed.type,
-                biz_step=parsed.biz_step_short,
-                read_point=parsed.read_point.id if parsed.read_point else None,
-                biz_location=parsed.biz_location.id if parsed.biz_location else None,
-                body=canonical,
-                epcs=links,
-            )
+        identifier = event_hash_id(event, prefixes)
+        links = self._links(parsed)
+        # Objects this document names become known to its later events.
+        new_parents.update(link.epc for link in links)
+        new = NewEvent(
+            id=identifier,
+            event_time=parsed.event_time,
+            type=parsed.type,
+            biz_step=parsed.biz_step_short,
+            read_point=parsed.read_point.id if parsed.read_point else None,
+            biz_location=parsed.biz_location.id if parsed.biz_location else None,
+            body=canonical,
+            epcs=links,
+            action=parsed.action,
+            disposition=parsed.disposition_short,
         )
         lots = tuple(
             dict.fromkeys((link.gtin, link.lot) for link in links if link.gtin and link.lot)
         )
-        return CaptureOutcome(
-            event_id=result.event_id,
-            created=result.created,
+        outcome = CaptureOutcome(
+            event_id=identifier,
+            created=True,
             lots=lots,
-            unknown_epcs=tuple(link.epc for link in links if link.lot is None),
+            unknown_epcs=tuple(
+                link.epc for link in links if link.lot is None and link.role != "parent"
+            ),
+        )
+        return new, outcome
+
+    def _check_parent(self, event: EpcisEvent, new_parents: set[str]) -> None:
+        """An aggregation's parent must be a known logistic unit or object."""
+        if event.type != "AggregationEvent" or event.parent_id is None:
+            return
+        parent = event.parent_id
+        if parent in new_parents or self._store.knows_object(parent):
+            return
+        raise EventRejected(
+            "parentID",
+            f"{parent} is unknown: register the SSCC as a logistic unit (records import) "
+            "or capture an event that commissions it before packing into it",
         )
 
-    def _link(self, epc: str) -> EpcLink:
+    def _links(self, event: EpcisEvent) -> tuple[EpcLink, ...]:
+        named: dict[str, EpcLink] = {}
+        roles: list[tuple[str, Sequence[str]]] = [
+            ("epc", event.epc_list),
+            ("parent", (event.parent_id,) if event.parent_id else ()),
+            ("child", event.child_epcs),
+            ("input", event.input_epc_list),
+            ("output", event.output_epc_list),
+        ]
+        for role, epcs in roles:
+            for epc in epcs:
+                named.setdefault(epc, self._link(epc, role))
+        for role, elements in (
+            ("class", event.quantity_list),
+            ("child", event.child_quantity_list),
+            ("input", event.input_quantity_list),
+            ("output", event.output_quantity_list),
+        ):
+            for element in elements:
+                named.setdefault(element.epc_class, _class_link(element.epc_class, role))
+        return tuple(named.values())
+
+    def _link(self, epc: str, role: str) -> EpcLink:
         if not epc.startswith("urn:epc:id:sgtin:"):
-            return EpcLink(epc=epc)
+            return EpcLink(epc=epc, role=role)
         sgtin = Sgtin.parse(epc)  # already validated by parse_event
         serial = sgtin.serial.value
         lot = self._store.lot_of_unit(sgtin.gtin, serial)
-        return EpcLink(epc=epc, gtin=sgtin.gtin.value, serial=serial, lot=lot)
+        return EpcLink(epc=epc, gtin=sgtin.gtin.value, serial=serial, lot=lot, role=role)
+
+
+def _class_link(epc_class: str, role: str) -> EpcLink:
+    """A quantity element naming a whole lot (``urn:epc:class:lgtin:CP.IR.Lot``) links it."""
+    prefix = "urn:epc:class:lgtin:"
+    if epc_class.startswith(prefix):
+        parts = epc_class[len(prefix) :].split(".", 2)
+        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+            body = parts[1][:1] + parts[0] + parts[1][1:]
+            if len(body) == 13:
+                gtin = Gtin.model_construct(value=body + str(check_digit(body))).value
+                return EpcLink(epc=epc_class, gtin=gtin, lot=unquote(parts[2]), role=role)
+    return EpcLink(epc=epc_class, role=role)
+
+
+def _event_list(document: Mapping[str, Any]) -> list[Any]:
+    if document.get("type") not in ("EPCISDocument", None):
+        raise EventRejected("type", f"{document.get('type')!r}: capture takes an EPCISDocument")
+    body = document.get("epcisBody")
+    if not isinstance(body, Mapping) or not isinstance(body.get("eventList"), list):
+        raise EventRejected(
+            "epcisBody.eventList", "is missing; an EPCISDocument carries its events there"
+        )
+    events: list[Any] = body["eventList"]
+    return events

@@ -1,15 +1,17 @@
-"""EPCIS 2.0 ObjectEvent (JSON / JSON-LD subset), its event id, and the document wrapper.
+"""EPCIS 2.0 events (JSON / JSON-LD): Object, Aggregation, Transformation, Association and
+Transaction events, their event id (the GS1 Event Hash ID), and the document wrapper.
 
-``parse_event`` validates an incoming dict (as handed over by the gateway's capture port)
-and raises ``EventRejected`` naming the JSON path of the first problem. The event itself
-is kept as received: what gets hashed and anchored is the caller's JSON, not our model's
-re-serialisation of it.
+``parse_event`` validates an incoming dict (as handed over by the gateway's capture port
+or the capture API) and raises ``EventRejected`` naming the JSON path of the first
+problem. The event itself is kept as received: what gets hashed and anchored is the
+caller's JSON, not our model's re-serialisation of it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import (
@@ -22,23 +24,20 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.canonical import canonicalize
-from ledger.digest import sha256
 from traceability.cbv import short_name
+from traceability.digitallink import DigitalLink
+from traceability.epcisschema import EVENT_TYPES
 from traceability.errors import EventRejected, InvalidIdentifier
+from traceability.eventhash import event_hash_id
 from traceability.gs1 import Sgln, Sgtin
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 SCHEMA_VERSION = "2.0"
 
-# Fields left out of the event id: the repository sets them, the event's content does not.
-_ID_EXCLUDED = frozenset({"eventID", "recordTime"})
-
-# Standard ObjectEvent fields this subset carries through without modelling them.
+# Standard event fields carried through without modelling them.
 _PASSTHROUGH = frozenset(
     {
         "@context",
-        "quantityList",
         "bizTransactionList",
         "sourceList",
         "destinationList",
@@ -76,18 +75,50 @@ class EventLocation(BaseModel):
         return value
 
 
-class ObjectEvent(BaseModel):
-    """The ObjectEvent subset tracehub understands; other standard fields pass through."""
+class QuantityElement(BaseModel):
+    """An entry of a quantity list: an EPC class (e.g. a lot, ``urn:epc:class:lgtin:…``)."""
 
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
-    type: Literal["ObjectEvent"]
+    epc_class: str = Field(alias="epcClass")
+    quantity: float | None = None
+    uom: str | None = None
+
+
+class EpcisEvent(BaseModel):
+    """An EPCIS 2.0 event of any type; standard fields tracehub does not model pass through.
+
+    Which fields a type needs is checked after parsing (``_type_rules``): an
+    AggregationEvent names its parent and children, a TransformationEvent its inputs and
+    outputs and no action, and so on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    type: Literal[
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+        "TransactionEvent",
+    ]
     event_time: AwareDatetime = Field(alias="eventTime")
     event_time_zone_offset: str = Field(
         alias="eventTimeZoneOffset", pattern=r"^[+-]((0\d|1[0-3]):[0-5]\d|14:00)$"
     )
     epc_list: tuple[str, ...] = Field(default=(), alias="epcList")
-    action: Literal["ADD", "OBSERVE", "DELETE"]
+    parent_id: str | None = Field(default=None, alias="parentID")
+    child_epcs: tuple[str, ...] = Field(default=(), alias="childEPCs")
+    input_epc_list: tuple[str, ...] = Field(default=(), alias="inputEPCList")
+    output_epc_list: tuple[str, ...] = Field(default=(), alias="outputEPCList")
+    quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="quantityList")
+    child_quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="childQuantityList")
+    input_quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="inputQuantityList")
+    output_quantity_list: tuple[QuantityElement, ...] = Field(
+        default=(), alias="outputQuantityList"
+    )
+    action: Literal["ADD", "OBSERVE", "DELETE"] | None = None
+    transformation_id: str | None = Field(default=None, alias="transformationID")
     biz_step: str | None = Field(default=None, alias="bizStep")
     disposition: str | None = None
     read_point: EventLocation | None = Field(default=None, alias="readPoint")
@@ -95,37 +126,20 @@ class ObjectEvent(BaseModel):
     event_id: str | None = Field(default=None, alias="eventID")
     record_time: AwareDatetime | None = Field(default=None, alias="recordTime")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _known_fields(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            known = _known_keys()
-            for key in data:
-                # EPCIS extensions are namespaced ("ex:temperatureZone"); a bare unknown
-                # key is almost always a typo such as "bizstep".
-                if isinstance(key, str) and key not in known and ":" not in key:
-                    raise ValueError(
-                        f"unknown field {key!r}; check the spelling (EPCIS names are "
-                        "camelCase) or namespace an extension as 'prefix:name'"
-                    )
-        return data
-
-    @field_validator("epc_list")
+    @field_validator("epc_list", "child_epcs", "input_epc_list", "output_epc_list")
     @classmethod
     def _epcs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for i, epc in enumerate(value):
-            if not _is_uri(epc):
-                raise ValueError(
-                    f"entry {i} {epc!r} is not an EPC URI; use e.g. "
-                    "'urn:epc:id:sgtin:4012345.011111.1001'"
-                )
-            if epc.startswith("urn:epc:id:sgtin:"):
-                try:
-                    Sgtin.parse(epc)
-                except InvalidIdentifier as exc:
-                    raise ValueError(f"entry {i}: {exc}") from exc
+            _check_epc(i, epc)
         if len(set(value)) != len(value):
             raise ValueError("lists the same EPC twice; list each object once")
+        return value
+
+    @field_validator("parent_id")
+    @classmethod
+    def _parent(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_epc(None, value)
         return value
 
     @field_validator("biz_step")
@@ -143,12 +157,28 @@ class ObjectEvent(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _has_objects(self) -> ObjectEvent:
-        extra = self.model_extra or {}
-        if not self.epc_list and not extra.get("quantityList"):
+    def _type_rules(self) -> EpcisEvent:
+        kind = self.type
+        if kind != "TransformationEvent" and self.action is None:
+            raise ValueError(f"an {kind} needs an action (ADD, OBSERVE or DELETE)")
+        if kind == "ObjectEvent" and not self.epc_list and not self.quantity_list:
             raise ValueError(
                 "an ObjectEvent needs a non-empty epcList (or quantityList) naming its objects"
             )
+        if kind in ("AggregationEvent", "AssociationEvent"):
+            if self.parent_id is None and self.action != "OBSERVE":
+                raise ValueError(f"an {kind} with action {self.action} needs a parentID")
+            if self.action == "ADD" and not self.child_epcs and not self.child_quantity_list:
+                raise ValueError(f"an {kind} ADD needs childEPCs (or childQuantityList) to pack")
+        if kind == "TransformationEvent":
+            if self.action is not None:
+                raise ValueError("a TransformationEvent has no action; remove it")
+            inputs = self.input_epc_list or self.input_quantity_list
+            outputs = self.output_epc_list or self.output_quantity_list
+            if not self.transformation_id and not (inputs and outputs):
+                raise ValueError(
+                    "a TransformationEvent needs inputs and outputs (or a transformationID)"
+                )
         return self
 
     @property
@@ -156,15 +186,57 @@ class ObjectEvent(BaseModel):
         """``bizStep`` as a CBV short name (user URIs unchanged)."""
         return None if self.biz_step is None else short_name("bizStep", self.biz_step)
 
+    @property
+    def disposition_short(self) -> str | None:
+        return None if self.disposition is None else short_name("disposition", self.disposition)
 
-def parse_event(data: Any) -> ObjectEvent:
-    """Validate an EPCIS ObjectEvent dict; raises ``EventRejected(field, reason)``."""
+    @property
+    def location(self) -> str | None:
+        """Where the event says the objects are: bizLocation, else readPoint."""
+        where = self.biz_location or self.read_point
+        return where.id if where else None
+
+
+# The skeleton's name for the model, kept for callers that only capture ObjectEvents.
+ObjectEvent = EpcisEvent
+
+
+def _check_epc(index: int | None, epc: str) -> None:
+    where = "" if index is None else f"entry {index} "
+    if not _is_uri(epc):
+        raise ValueError(
+            f"{where}{epc!r} is not an EPC URI; use e.g. 'urn:epc:id:sgtin:4012345.011111.1001'"
+        )
+    try:
+        if epc.startswith("urn:epc:id:sgtin:"):
+            Sgtin.parse(epc)
+        elif epc.startswith(("http://", "https://")) and _DL_KEY.search(epc):
+            DigitalLink.parse(epc)
+    except InvalidIdentifier as exc:
+        raise ValueError(f"{where}{exc}".strip()) from exc
+
+
+_DL_KEY = re.compile(r"/(00|01|253|255|401|402|414|417|8003|8004|8006|8010|8017|8018)/")
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def parse_event(
+    data: Any,
+    *,
+    now: datetime | None = None,
+    future_tolerance: timedelta | None = None,
+) -> EpcisEvent:
+    """Validate an EPCIS 2.0 event dict; raises ``EventRejected(field, reason)``.
+
+    Rejects an ``eventTime`` more than ``future_tolerance`` after ``now`` (a device
+    clock ahead of real time would otherwise reorder custody); None skips that check.
+    """
     if not isinstance(data, Mapping):
         raise EventRejected("event", f"must be a JSON object, got {type(data).__name__}")
     kind = data.get("type")
-    if kind != "ObjectEvent":
+    if kind not in EVENT_TYPES:
         raise EventRejected(
-            "type", f"{kind!r} is not supported; this version captures 'ObjectEvent' only"
+            "type", f"{kind!r} is not an EPCIS 2.0 event type; use one of {', '.join(EVENT_TYPES)}"
         )
     known = _known_keys()
     for key in data:
@@ -174,18 +246,28 @@ def parse_event(data: Any) -> ObjectEvent:
                 "unknown field; check the spelling (EPCIS names are camelCase) "
                 "or namespace an extension as 'prefix:name'",
             )
-    if not data.get("epcList") and not data.get("quantityList"):
+    if kind == "ObjectEvent" and not data.get("epcList") and not data.get("quantityList"):
         raise EventRejected(
             "epcList", "must list at least one EPC (or give a quantityList) naming the objects"
         )
     try:
-        return ObjectEvent.model_validate(dict(data))
+        event = EpcisEvent.model_validate(dict(data))
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise EventRejected(_json_path(first["loc"]) or "event", message + more) from exc
+    if future_tolerance is None:
+        return event
+    limit = (now or datetime.now(UTC)) + future_tolerance
+    if event.event_time > limit:
+        raise EventRejected(
+            "eventTime",
+            f"{format_time(event.event_time)} is in the future beyond the tolerance of "
+            f"{future_tolerance}; check the sending device's clock (NTP)",
+        )
+    return event
 
 
 def _known_keys() -> frozenset[str]:
@@ -206,15 +288,14 @@ def _json_path(loc: Sequence[int | str]) -> str:
 _ALIASES = {name: f.alias for name, f in ObjectEvent.model_fields.items() if f.alias}
 
 
-def event_id(event: Mapping[str, Any]) -> str:
-    """The id tracehub stores an event under: ``"sha256:" + hex`` of its canonical JSON.
+def event_id(event: Mapping[str, Any], context: Mapping[str, str] | None = None) -> str:
+    """The id tracehub stores an event under: its GS1 EPCIS Event Hash ID.
 
-    ``eventID`` and ``recordTime`` are left out, so a redelivered event gets the same id
-    and capture stays idempotent. This is a placeholder: the GS1 EPCIS Event Hash ID
-    (``ni:///sha-256;…?ver=CBV2.0``, CBV 2.0 §8.9) replaces it in a later issue.
+    ``ni:///sha-256;<hex>?ver=CBV2.0`` (CBV 2.0); ``eventID`` and ``recordTime`` are left
+    out, and two spellings of one event get one id, so capture is idempotent. ``context``
+    holds the namespace prefixes of the document the event came in.
     """
-    content = {k: v for k, v in event.items() if k not in _ID_EXCLUDED}
-    return "sha256:" + sha256(canonicalize(content)).hex()
+    return event_hash_id(event, context)
 
 
 def format_time(moment: datetime) -> str:

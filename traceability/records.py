@@ -39,8 +39,16 @@ from traceability.entities import (
     StoreResult,
 )
 from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
-from traceability.gs1 import Gtin, LotNumber, SerialNumber
-from traceability.schema import batches, event_epcs, events, lots, products, units
+from traceability.gs1 import Gtin, LotNumber, SerialNumber, check_digit
+from traceability.schema import (
+    batches,
+    event_epcs,
+    events,
+    logistic_units,
+    lots,
+    products,
+    units,
+)
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
 
@@ -241,6 +249,23 @@ class RecordStore:
         row = conn.execute(sa.select(lots).where(lots.c.gtin == gtin, lots.c.lot == lot)).first()
         return None if row is None else Lot.model_validate(row._asdict())
 
+    def add_logistic_unit(self, sscc: str, kind: str, description: str | None = None) -> str:
+        """Register a logistic unit (pallet, container) by SSCC digits or EPC URN."""
+        digits = _sscc_digits(sscc) if not sscc.isdigit() else sscc
+        if digits is None or len(digits) != 18 or int(digits[-1]) != check_digit(digits[:17]):
+            raise RecordConflict(
+                f"sscc {sscc!r}: give 18 digits with a valid check digit or an SSCC EPC URN"
+            )
+        with self._tx() as conn:
+            exists = conn.execute(
+                sa.select(logistic_units.c.sscc).where(logistic_units.c.sscc == digits)
+            ).first()
+            if exists is None:
+                conn.execute(
+                    logistic_units.insert().values(sscc=digits, kind=kind, description=description)
+                )
+        return digits
+
     def lot_of_unit(self, gtin: Gtin | str, serial: str) -> str | None:
         """The lot a serialised unit belongs to, or None for an unknown unit."""
         with self._tx() as conn:
@@ -253,35 +278,84 @@ class RecordStore:
 
     def store_event(self, event: NewEvent) -> StoreResult:
         """Store an event once; storing the same id again returns ``created=False``."""
-        row = {
-            "id": event.id,
-            "event_time": _to_db(event.event_time),
-            "type": event.type,
-            "biz_step": event.biz_step,
-            "read_point": event.read_point,
-            "biz_location": event.biz_location,
-            "body": event.body,
-            "captured_at": _to_db(_now()),
-            "action": event.action,
-            "disposition": event.disposition,
-        }
+        return self.store_events([event])[0]
+
+    def store_events(self, new_events: Sequence[NewEvent]) -> list[StoreResult]:
+        """Store events in one transaction (all or none); known ids are skipped.
+
+        An id repeated within ``new_events`` is stored once (later copies report
+        ``created=False``).
+        """
+        if not new_events:
+            return []
+        now = _to_db(_now())
         try:
             with self._tx() as conn:
-                if self._has_event(conn, event.id):
-                    return StoreResult(event_id=event.id, created=False)
-                conn.execute(events.insert().values(**row))
-                if event.epcs:
-                    conn.execute(
-                        event_epcs.insert(),
-                        [{"event_id": event.id, **link.model_dump()} for link in event.epcs],
-                    )
+                return self._insert_events(conn, new_events, now)
         except sa_exc.IntegrityError as exc:
-            # Another process stored the same id between our check and insert (PostgreSQL).
-            with self._tx() as conn:
-                if self._has_event(conn, event.id):
-                    return StoreResult(event_id=event.id, created=False)
-            raise RecordConflict(f"event {event.id}: {exc.orig}") from exc
-        return StoreResult(event_id=event.id, created=True)
+            # Another process stored one of the ids between our check and insert
+            # (PostgreSQL); a retry sees it as known and skips it.
+            try:
+                with self._tx() as conn:
+                    return self._insert_events(conn, new_events, now)
+            except sa_exc.IntegrityError:
+                raise RecordConflict(f"events could not be stored: {exc.orig}") from exc
+
+    def _insert_events(
+        self, conn: Connection, new_events: Sequence[NewEvent], now: datetime
+    ) -> list[StoreResult]:
+        ids = list(dict.fromkeys(e.id for e in new_events))
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            known.update(
+                conn.execute(sa.select(events.c.id).where(events.c.id.in_(chunk))).scalars()
+            )
+        rows: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        results: list[StoreResult] = []
+        for event in new_events:
+            if event.id in known:
+                results.append(StoreResult(event_id=event.id, created=False))
+                continue
+            known.add(event.id)
+            rows.append(
+                {
+                    "id": event.id,
+                    "event_time": _to_db(event.event_time),
+                    "type": event.type,
+                    "biz_step": event.biz_step,
+                    "read_point": event.read_point,
+                    "biz_location": event.biz_location,
+                    "body": event.body,
+                    "captured_at": now,
+                    "action": event.action,
+                    "disposition": event.disposition,
+                }
+            )
+            links.extend({"event_id": event.id, **link.model_dump()} for link in event.epcs)
+            results.append(StoreResult(event_id=event.id, created=True))
+        if rows:
+            conn.execute(events.insert(), rows)
+        if links:
+            conn.execute(event_epcs.insert(), links)
+        return results
+
+    def knows_object(self, epc: str) -> bool:
+        """Whether ``epc`` is a registered logistic unit or was named by a stored event."""
+        sscc = _sscc_digits(epc)
+        with self._tx() as conn:
+            if (
+                sscc
+                and conn.execute(
+                    sa.select(logistic_units.c.sscc).where(logistic_units.c.sscc == sscc)
+                ).first()
+            ):
+                return True
+            found = conn.execute(
+                sa.select(event_epcs.c.event_id).where(event_epcs.c.epc == epc).limit(1)
+            ).first()
+        return found is not None
 
     @staticmethod
     def _has_event(conn: Connection, event_id: str) -> bool:
@@ -412,6 +486,21 @@ class RecordStore:
                 )
                 for row in conn.execute(query)
             ]
+
+
+def _sscc_digits(epc: str) -> str | None:
+    """The 18-digit SSCC of an SSCC EPC URN or Digital Link, else None."""
+    if epc.startswith("urn:epc:id:sscc:"):
+        parts = epc[len("urn:epc:id:sscc:") :].split(".")
+        if len(parts) == 2 and len(parts[0]) + len(parts[1]) == 17:
+            body = parts[1][:1] + parts[0] + parts[1][1:]
+            return body + str(check_digit(body))
+        return None
+    marker = "/00/"
+    if epc.startswith(("http://", "https://")) and marker in epc:
+        digits = epc.rsplit(marker, 1)[1][:18]
+        return digits if len(digits) == 18 and digits.isdigit() else None
+    return None
 
 
 def _gtin(value: Gtin | str) -> str:

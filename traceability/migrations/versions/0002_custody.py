@@ -64,8 +64,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("legs", "shipments", "locations", "logistic_units"):
-        op.drop_table(table)
+    for name in ("legs", "shipments", "locations", "logistic_units"):
+        op.drop_table(name)
     op.drop_index("ix_event_epcs_epc", "event_epcs")
     with op.batch_alter_table("event_epcs") as table:
         table.drop_column("role")
