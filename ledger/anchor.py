@@ -7,7 +7,8 @@ on anchoring without pulling in a chain client (``ledger.chain`` implements it).
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -95,3 +96,81 @@ class Anchorer(Protocol):
     def anchor(self, root: bytes, size: int, metadata: bytes) -> AnchorReceipt: ...
 
     def lookup(self, root: bytes) -> OnChainAnchor | None: ...
+
+
+class SentTx(BaseModel):
+    """A signed anchor transaction, kept so it can be re-broadcast unchanged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    contract: str
+    sender: str
+    tx_hash: str
+    nonce: int = Field(ge=0)
+    raw: bytes
+    gas_limit: int = Field(ge=21_000)
+    max_fee_per_gas: int = Field(ge=0)
+    max_priority_fee_per_gas: int = Field(ge=0)
+
+
+class Located(BaseModel):
+    """Where an anchored root is on chain right now: its transaction and block."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tx_hash: str | None  # None only if the node cannot return the Anchored log
+    block_number: int
+    block_hash: str
+    block_time: datetime
+
+
+class TxOutcome(BaseModel):
+    """A mined transaction's receipt, reduced to what anchoring needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tx_hash: str
+    succeeded: bool
+    block_number: int
+    block_hash: str
+
+
+Broadcast = Literal["accepted", "known", "nonce_used"]
+
+
+class AnchorChain(Protocol):
+    """What the anchoring worker needs from a chain: prepare, send, watch, confirm.
+
+    Every method raises ``ChainUnavailable`` when the node cannot be reached (the
+    worker only waits), ``FeeAboveCeiling`` when fees exceed the ceiling,
+    ``InsufficientFunds`` when the account cannot pay and ``AnchorRejected`` when the
+    contract would revert (checked by estimating gas, so no gas is spent on it).
+    """
+
+    chain_id: int
+    contract: str
+
+    @property
+    def sender(self) -> str: ...
+
+    def lookup(self, root: bytes) -> OnChainAnchor | None: ...
+
+    def locate(self, root: bytes) -> Located | None: ...
+
+    def next_nonce(self) -> int: ...
+
+    def prepare_anchor(
+        self,
+        root: bytes,
+        size: int,
+        metadata: bytes,
+        nonce: int,
+        replacing: SentTx | None = None,
+    ) -> SentTx: ...
+
+    def broadcast(self, tx: SentTx) -> Broadcast: ...
+
+    def receipt(self, tx_hash: str, wait_s: float) -> TxOutcome | None: ...
+
+    def head(self) -> int: ...

@@ -18,6 +18,7 @@ import ast
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,7 +40,7 @@ from web3.exceptions import (
 from web3.middleware import combine_middleware
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt, Wei
 
-from ledger.anchor import UINT64_MAX, AnchorReceipt, OnChainAnchor
+from ledger.anchor import UINT64_MAX, AnchorReceipt, Located, OnChainAnchor
 from ledger.errors import AnchorRejected, ChainError, ChainUnavailable
 
 ARTIFACT = Path(__file__).resolve().parent / "contracts" / "TracehubAnchor.json"
@@ -49,6 +50,11 @@ RPC_REQUEST_TIMEOUT = 10.0
 EXECUTION_REVERTED = 3  # the JSON-RPC error code geth and anvil use for a revert
 
 T = TypeVar("T")
+_ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,uint64,bytes32,address)").hex()
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex()
 
 
 class _LockedEthereumTesterProvider(EthereumTesterProvider):
@@ -174,6 +180,31 @@ class AnchorContract:
             block_number=block_number,
             timestamp=timestamp,
             anchorer=Web3.to_checksum_address(anchorer),
+        )
+
+    def locate(self, root: bytes) -> Located | None:
+        """Where ``root`` is anchored on the chain as it is now (None: not anchored)."""
+        found = self.lookup(root)
+        if found is None:
+            return None
+        number = found.block_number
+        block = self._guard(lambda: self._w3.eth.get_block(number), "read block")
+        logs = self._guard(
+            lambda: self._w3.eth.get_logs(
+                {
+                    "address": Web3.to_checksum_address(self.contract),
+                    "fromBlock": number,
+                    "toBlock": number,
+                    "topics": [_ANCHORED_TOPIC, _hex(root)],
+                }
+            ),
+            "read logs",
+        )
+        return Located(
+            tx_hash=_hex(logs[0]["transactionHash"]) if logs else None,
+            block_number=number,
+            block_hash=_hex(block["hash"]),
+            block_time=datetime.fromtimestamp(int(block["timestamp"]), UTC),
         )
 
     def set_anchorer(self, account: str, allowed: bool) -> None:

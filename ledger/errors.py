@@ -6,9 +6,16 @@ inside the adapter that met it, so callers catch only this tree::
     LedgerError                     anything the ledger refuses or cannot do
     ├── CanonicalizationError       a value has no RFC 8785 form (NaN, bytes, lone surrogate …)
     ├── ProofError                  a Merkle input is malformed (index out of range, hash length)
-    └── ChainError                  talking to the EVM chain failed
-        ├── ChainUnavailable        transient: node down, connection refused, timeout
-        └── AnchorRejected          permanent: the contract reverted (root already anchored …)
+    ├── ChainError                  talking to the EVM chain failed
+    │   ├── ChainUnavailable        transient: node down, connection refused, timeout
+    │   │   └── FeeAboveCeiling     transient: the network asks more than the gas ceiling
+    │   ├── InsufficientFunds       the anchoring account cannot pay for the transaction
+    │   └── AnchorRejected          permanent: the contract reverted (root already anchored …)
+    ├── KeyStoreError               a key file is missing, unreadable or the passphrase is wrong
+    ├── EntryError                  a leaf submission is malformed or conflicts with a stored one
+    ├── StoreUnavailable            the ledger's SQL store cannot be reached or written
+    ├── LeaseLost                   another worker holds the anchoring lease (fenced off)
+    └── BundleError                 an evidence bundle is not valid JSON of the bundle format
 """
 
 from __future__ import annotations
@@ -40,3 +47,31 @@ class AnchorRejected(ChainError):  # noqa: N818 -- name fixed by the cross-packa
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class FeeAboveCeiling(ChainUnavailable):
+    """The network's fee is above the configured ceiling; anchoring waits for it to fall."""
+
+
+class InsufficientFunds(ChainError):  # noqa: N818
+    """The anchoring account's balance cannot cover gas limit × max fee."""
+
+
+class KeyStoreError(LedgerError):
+    """A signing or account key cannot be loaded, created or decrypted."""
+
+
+class EntryError(LedgerError, ValueError):
+    """A leaf submission is malformed, or its record id was submitted with other content."""
+
+
+class StoreUnavailable(LedgerError):  # noqa: N818
+    """The ledger store's database failed (transient; retry later)."""
+
+
+class LeaseLost(LedgerError):  # noqa: N818
+    """This worker no longer holds the anchoring lease; another one took over."""
+
+
+class BundleError(LedgerError, ValueError):
+    """An evidence bundle cannot be read as the bundle format."""

@@ -1,0 +1,218 @@
+"""The anchoring worker: cut batches by policy and drive each to a confirmed anchor.
+
+Policy: a batch is cut every ``max_leaves`` pending leaves or when the oldest
+pending leaf has waited ``max_age_s``, whichever comes first; one transaction
+per batch whatever its size. One batch is in flight at a time, so the account's
+next nonce is always the chain's pending count.
+
+A batch moves cut → sent → included → confirmed; every move is written to the
+store under the lease before the next side effect, so any worker can resume any
+batch after a crash:
+
+* cut:      if the root is already on chain (sent before a crash), adopt that block;
+            otherwise estimate, sign (fees under the ceiling, balance checked), record
+            the signed tx, then broadcast it.
+* sent:     wait for the receipt; without one, look the root up (a replacement may
+            have anchored it) or re-broadcast the recorded tx unchanged; a nonce taken
+            by another tx sends the batch back to cut.
+* included: the block must still hold the root (else it was reorged out: back to
+            sent, re-broadcast); confirmed once ``confirmations`` blocks deep.
+
+Chain failures raise out of ``step`` as ``ChainError``; nothing is lost, the next
+step continues where this one stopped ("an RPC outage only delays").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.anchor import AnchorChain, Located
+from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease
+from ledger.errors import AnchorRejected, LeaseLost
+from ledger.store import LedgerStore
+
+log = logging.getLogger(__name__)
+
+
+class BatchPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    max_leaves: int = Field(default=1000, ge=1)
+    max_age_s: float = Field(default=5.0, gt=0)
+    confirmations: int = Field(default=1, ge=1)  # 1 = mined; raise it on public chains
+    receipt_wait_s: float = Field(default=2.0, ge=0)
+    replace_after_s: float = Field(default=120.0, gt=0)
+    lease_ttl_s: float = Field(default=15.0, gt=0)
+
+
+class StepResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    holding: bool  # whether this worker held the lease during the step
+    confirmed: tuple[BatchRecord, ...] = ()
+    in_flight: BatchRecord | None = None
+
+
+class AnchorWorker:
+    """One worker; several may run against one store, the lease picks the active one."""
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        chain: AnchorChain,
+        holder: str,
+        policy: BatchPolicy | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._store = store
+        self._chain = chain
+        self.holder = holder
+        self.policy = policy or BatchPolicy()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lease: Lease | None = None
+
+    def due(self, now: datetime | None = None) -> bool:
+        """Whether the policy asks for a batch now."""
+        pending = self._store.pending()
+        if pending.count == 0 or pending.oldest_submitted_at is None:
+            return False
+        if pending.count >= self.policy.max_leaves:
+            return True
+        age = ((now or self._clock()) - pending.oldest_submitted_at).total_seconds()
+        return age >= self.policy.max_age_s
+
+    def seconds_until_due(self) -> float | None:
+        """How long until the oldest pending leaf is due; None when nothing is pending."""
+        pending = self._store.pending()
+        if pending.oldest_submitted_at is None:
+            return None
+        if pending.count >= self.policy.max_leaves:
+            return 0.0
+        age = (self._clock() - pending.oldest_submitted_at).total_seconds()
+        return max(0.0, self.policy.max_age_s - age)
+
+    def step(self, flush: bool = False) -> StepResult:
+        """Take or renew the lease, finish in-flight batches, cut new ones when due.
+
+        ``flush`` cuts whatever is pending now, regardless of the policy.
+        """
+        lease = self._store.acquire_lease(self.holder, self.policy.lease_ttl_s, self._clock())
+        self._lease = lease
+        if lease is None:
+            return StepResult(holding=False)
+        confirmed: list[BatchRecord] = []
+        try:
+            for batch in self._store.unfinished_batches():
+                batch = self._advance(lease, batch)
+                if batch.status is not BatchStatus.CONFIRMED:
+                    return StepResult(holding=True, confirmed=tuple(confirmed), in_flight=batch)
+                confirmed.append(batch)
+            while flush or self.due():
+                cut = self._store.cut_batch(lease, self.policy.max_leaves, self._clock())
+                if cut is None:
+                    break
+                log.info("cut batch %s: %s leaves, root %s", cut.id, cut.size, cut.root.hex())
+                batch = self._advance(lease, cut)
+                if batch.status is not BatchStatus.CONFIRMED:
+                    return StepResult(holding=True, confirmed=tuple(confirmed), in_flight=batch)
+                confirmed.append(batch)
+        except LeaseLost:
+            self._lease = None
+            raise
+        return StepResult(holding=True, confirmed=tuple(confirmed))
+
+    def release(self) -> None:
+        """Hand the lease over at once (clean shutdown)."""
+        if self._lease is not None:
+            self._store.release_lease(self._lease)
+            self._lease = None
+
+    # the state machine -----------------------------------------------------------
+
+    def _advance(self, lease: Lease, batch: BatchRecord) -> BatchRecord:
+        if batch.status is BatchStatus.CUT:
+            batch = self._send(lease, batch)
+        if batch.status is BatchStatus.SENT:
+            batch = self._watch(lease, batch)
+        if batch.status is BatchStatus.INCLUDED:
+            batch = self._confirm(lease, batch)
+        return batch
+
+    def _send(self, lease: Lease, batch: BatchRecord) -> BatchRecord:
+        located = self._chain.locate(batch.root)
+        if located is not None:
+            log.info("batch %s root already on chain (recovered)", batch.id)
+            return self._included(lease, batch, located, recovered=True)
+        tx = self._chain.prepare_anchor(
+            batch.root, batch.size, batch.metadata, self._chain.next_nonce()
+        )
+        batch = self._store.mark_sent(lease, batch.id, tx, self._clock())
+        self._chain.broadcast(tx)
+        return batch
+
+    def _watch(self, lease: Lease, batch: BatchRecord) -> BatchRecord:
+        sent = batch.sent_tx()
+        if sent is None:
+            return self._store.mark_unsent(lease, batch.id)
+        outcome = self._chain.receipt(sent.tx_hash, self.policy.receipt_wait_s)
+        if outcome is not None and not outcome.succeeded:
+            # Gas was estimated first, so this is a race (e.g. anchorer revoked meanwhile).
+            self._store.mark_unsent(lease, batch.id)
+            raise AnchorRejected(f"anchor tx {batch.tx_hash} of batch {batch.id} reverted")
+        located = self._chain.locate(batch.root)
+        if located is not None:
+            return self._included(lease, batch, located, recovered=located.tx_hash is None)
+        result = self._chain.broadcast(sent)
+        if result == "nonce_used":
+            log.warning(
+                "batch %s: nonce %s was used by another tx; re-signing", batch.id, sent.nonce
+            )
+            return self._store.mark_unsent(lease, batch.id)
+        if result == "accepted":
+            # Re-broadcast after a restart, a reorg or a node that lost its mempool.
+            self._chain.receipt(sent.tx_hash, self.policy.receipt_wait_s)
+            located = self._chain.locate(batch.root)
+            if located is not None:
+                return self._included(lease, batch, located, recovered=False)
+            return batch
+        waited = (self._clock() - (batch.sent_at or self._clock())).total_seconds()
+        if waited >= self.policy.replace_after_s:
+            # Still pending after a long time: outbid it with the same nonce.
+            bumped = self._chain.prepare_anchor(
+                batch.root, batch.size, batch.metadata, sent.nonce, replacing=sent
+            )
+            log.warning("batch %s: tx pending %.0fs, replacing with higher fees", batch.id, waited)
+            batch = self._store.mark_sent(lease, batch.id, bumped, self._clock())
+            self._chain.broadcast(bumped)
+        return batch
+
+    def _confirm(self, lease: Lease, batch: BatchRecord) -> BatchRecord:
+        located = self._chain.locate(batch.root)
+        if located is None or located.block_hash != batch.block_hash:
+            log.warning(
+                "batch %s: block %s no longer holds its root (reorg)", batch.id, batch.block_number
+            )
+            batch = self._store.mark_reorged(lease, batch.id)
+            return self._watch(lease, batch) if batch.raw_tx is not None else batch
+        depth = self._chain.head() - located.block_number + 1
+        if depth >= self.policy.confirmations:
+            return self._store.mark_confirmed(lease, batch.id, self._clock())
+        return batch
+
+    def _included(
+        self, lease: Lease, batch: BatchRecord, located: Located, *, recovered: bool
+    ) -> BatchRecord:
+        inclusion = Inclusion(
+            chain_id=self._chain.chain_id,
+            contract=self._chain.contract,
+            tx_hash=located.tx_hash,
+            block_number=located.block_number,
+            block_hash=located.block_hash,
+            block_time=located.block_time,
+        )
+        batch = self._store.mark_included(lease, batch.id, inclusion, recovered=recovered)
+        return self._confirm(lease, batch)

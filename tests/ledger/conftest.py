@@ -1,0 +1,58 @@
+"""Fixtures for the ledger tests: a signer, a SQLite ledger store, an embedded chain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3
+from ledger.sender import AnchorSender, fund_account
+from ledger.signing import Signer
+from ledger.store import LedgerStore
+
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # in the past: leases taken at T0 have expired
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.generate("site-test", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[LedgerStore]:
+    store = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield store
+    store.close()
+
+
+@dataclass(frozen=True)
+class Embedded:
+    w3: Web3
+    address: str
+    owner: AnchorContract
+    sender: AnchorSender
+    key: str
+
+
+def anchoring_account(w3: Web3, owner: AnchorContract, address: str) -> tuple[str, AnchorSender]:
+    """A fresh funded key, allowed to anchor into ``address``."""
+    key = "0x" + os.urandom(32).hex()
+    fund_account(w3, Account.from_key(key).address, 10**18)
+    owner.set_anchorer(Account.from_key(key).address, True)
+    return key, AnchorSender(w3, address, key)
+
+
+@pytest.fixture
+def embedded() -> Embedded:
+    w3 = embedded_web3()
+    address = deploy_anchor_contract(w3)
+    owner = AnchorContract(w3, address)
+    key, sender = anchoring_account(w3, owner, address)
+    return Embedded(w3, address, owner, sender, key)
