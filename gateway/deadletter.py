@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     reason TEXT NOT NULL,
     field TEXT NOT NULL,
     received_at TEXT NOT NULL,
+    code TEXT NOT NULL DEFAULT 'bad_field',
     UNIQUE (topic, payload_sha256)
 )
 """
@@ -35,6 +36,7 @@ class DeadLetter(BaseModel):
     reason: str
     field: str
     received_at: datetime
+    code: str
 
 
 class DeadLetterStore:
@@ -49,8 +51,14 @@ class DeadLetterStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # check_same_thread=False: paho's thread writes; the lock serialises access.
             self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
             with self._db:
                 self._db.execute(_SCHEMA)
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(dead_letter)")}
+                if "code" not in columns:  # a file from before reason codes existed
+                    self._db.execute(
+                        "ALTER TABLE dead_letter ADD COLUMN code TEXT NOT NULL DEFAULT 'bad_field'"
+                    )
         except (OSError, sqlite3.Error) as exc:
             raise DeadLetterUnavailable(
                 f"cannot open dead-letter store {self.path}: {exc}; check the path is writable"
@@ -69,6 +77,7 @@ class DeadLetterStore:
         reason: str,
         field: str,
         received_at: datetime | None = None,
+        code: str = "bad_field",
     ) -> bool:
         """Store one dead letter; False if the same topic+payload is already there."""
         when = (received_at or datetime.now(UTC)).astimezone(UTC).isoformat()
@@ -78,9 +87,9 @@ class DeadLetterStore:
                 with self._db:
                     cursor = self._db.execute(
                         "INSERT OR IGNORE INTO dead_letter "
-                        "(topic, payload, payload_sha256, reason, field, received_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (topic, payload, digest, reason, field, when),
+                        "(topic, payload, payload_sha256, reason, field, received_at, code) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (topic, payload, digest, reason, field, when, code),
                     )
             except sqlite3.Error as exc:
                 raise DeadLetterUnavailable(
@@ -97,10 +106,18 @@ class DeadLetterStore:
             (n,) = self._db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()
         return int(n)
 
+    def counts(self) -> dict[str, int]:
+        """All dead letters in the file per reason code (the cumulative counters)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT code, COUNT(*) FROM dead_letter GROUP BY code ORDER BY code"
+            ).fetchall()
+        return {str(code): int(n) for code, n in rows}
+
     def list(self, limit: int = 100) -> list[DeadLetter]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, reason, field, received_at FROM dead_letter "
+                "SELECT id, topic, payload, reason, field, received_at, code FROM dead_letter "
                 "ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -112,6 +129,7 @@ class DeadLetterStore:
                 reason=r[3],
                 field=r[4],
                 received_at=datetime.fromisoformat(r[5]),
+                code=r[6],
             )
             for r in rows
         ]

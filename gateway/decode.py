@@ -1,16 +1,48 @@
-"""Bytes from MQTT to validated values. ``decode`` never raises: bad input is a Rejection."""
+"""Bytes from a source to validated values. ``decode`` never raises: bad input is a Rejection.
+
+Every rejection carries a short ``code`` (the ``reason`` tag of the ``dead_letter``
+measurement), a human ``reason`` naming the field and the fix, and the ``field``.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sensors.agv import AgvState, AgvTopic, parse_state, validate_message
+from sensors.coldroom import ColdRoomChange
 from sensors.epc import Epc, decode_epc
-from sensors.errors import EpcError, TopicError
+from sensors.errors import AgvError, EpcError, TopicError
 from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
 from sensors.topics import Topic
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+OPCUA_TOPIC_PREFIX = "opcua/"
+"""Spool topic of OPC UA data changes: ``opcua/{site}/{plc}`` (never an MQTT topic)."""
+
+# Dead-letter codes (the ``reason`` tag in InfluxDB).
+NOT_JSON = "not_json"
+BAD_FIELD = "bad_field"
+OUT_OF_RANGE = "out_of_range"
+UNKNOWN_DEVICE = "unknown_device"
+OVERSIZED = "oversized"
+BAD_TOPIC = "bad_topic"
+BAD_EPC = "bad_epc"
+ID_MISMATCH = "id_mismatch"
+SINK_REJECTED = "sink_rejected"
+CAPTURE_REJECTED = "capture_rejected"
+CODES = (
+    NOT_JSON, BAD_FIELD, OUT_OF_RANGE, UNKNOWN_DEVICE, OVERSIZED, BAD_TOPIC, BAD_EPC,
+    ID_MISMATCH, SINK_REJECTED, CAPTURE_REJECTED,
+)  # fmt: skip
+
+_RANGE_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
+)
 
 
 class Rejection(BaseModel):
@@ -20,6 +52,7 @@ class Rejection(BaseModel):
 
     reason: str
     field: str
+    code: str = BAD_FIELD
 
 
 class TemperatureObservation(BaseModel):
@@ -41,7 +74,38 @@ class TagObservation(BaseModel):
     epc: Epc
 
 
-Decoded = TemperatureObservation | TagObservation | Rejection
+class AgvObservation(BaseModel):
+    """A schema-valid VDA 5050 state message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: AgvState
+
+
+class AgvConnection(BaseModel):
+    """A schema-valid VDA 5050 connection message (validated, not stored)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manufacturer: str
+    serial: str
+    connection_state: str
+
+
+class ColdRoomObservation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    change: ColdRoomChange
+
+
+Decoded = (
+    TemperatureObservation
+    | TagObservation
+    | AgvObservation
+    | AgvConnection
+    | ColdRoomObservation
+    | Rejection
+)
 
 
 def _rejection(exc: ValidationError) -> Rejection:
@@ -52,20 +116,52 @@ def _rejection(exc: ValidationError) -> Rejection:
         got = f" (got {err['input']!r:.60})" if err["type"] != "missing" and err["loc"] else ""
         parts.append(f"{where}: {err['msg']}{got}")
     first = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
-    return Rejection(reason="; ".join(parts), field=first or "payload")
+    kind = errors[0]["type"] if errors else ""
+    if kind == "json_invalid":
+        code = NOT_JSON
+    elif kind in _RANGE_ERRORS:
+        code = OUT_OF_RANGE
+    else:
+        code = BAD_FIELD
+    return Rejection(reason="; ".join(parts), field=first or "payload", code=code)
 
 
-def decode(topic: str, payload: bytes) -> Decoded:
-    """Validate one MQTT message against the topic scheme and the payload models."""
-    try:
-        parsed = Topic.parse(topic)
-    except TopicError as exc:
-        return Rejection(reason=str(exc), field="topic")
+def _unknown(what: str, device: str) -> Rejection:
+    return Rejection(
+        reason=f"{what} {device!r} is not a registered device: add it to the gateway's "
+        "known devices or fix the device's id",
+        field="topic",
+        code=UNKNOWN_DEVICE,
+    )
+
+
+def decode(topic: str, payload: bytes, known_devices: Collection[str] | None = None) -> Decoded:
+    """Validate one message against the topic schemes and the payload models.
+
+    ``known_devices``: if given, the device/reader/AGV serial/PLC ids that may publish.
+    """
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejection(
             reason=f"payload is {len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed",
             field="payload",
+            code=OVERSIZED,
         )
+    if topic.startswith("uagv/"):
+        return _decode_agv(topic, payload, known_devices)
+    if topic.startswith(OPCUA_TOPIC_PREFIX):
+        try:
+            change = ColdRoomChange.model_validate_json(payload)
+        except ValidationError as exc:
+            return _rejection(exc)
+        if known_devices is not None and change.plc not in known_devices:
+            return _unknown("PLC", change.plc)
+        return ColdRoomObservation(change=change)
+    try:
+        parsed = Topic.parse(topic)
+    except TopicError as exc:
+        return Rejection(reason=str(exc), field="topic", code=BAD_TOPIC)
+    if known_devices is not None and parsed.device_id not in known_devices:
+        return _unknown("device" if parsed.kind == "temperature" else "reader", parsed.device_id)
     if parsed.kind == "temperature":
         try:
             reading = TemperatureReading.model_validate_json(payload)
@@ -76,6 +172,7 @@ def decode(topic: str, payload: bytes) -> Decoded:
                 reason=f"device_id {reading.device_id!r} differs from the topic's device id "
                 f"{parsed.device_id!r}: publish on the device's own topic",
                 field="device_id",
+                code=ID_MISMATCH,
             )
         return TemperatureObservation(site=parsed.site, reading=reading)
     try:
@@ -87,9 +184,45 @@ def decode(topic: str, payload: bytes) -> Decoded:
             reason=f"reader_id {read.reader_id!r} differs from the topic's reader id "
             f"{parsed.device_id!r}: publish on the reader's own topic",
             field="reader_id",
+            code=ID_MISMATCH,
         )
     try:
         epc = decode_epc(read.epc)
     except EpcError as exc:
-        return Rejection(reason=f"epc {read.epc}: {exc}", field="epc")
+        return Rejection(reason=f"epc {read.epc}: {exc}", field="epc", code=BAD_EPC)
     return TagObservation(site=parsed.site, read=read, epc=epc)
+
+
+def _decode_agv(topic: str, payload: bytes, known_devices: Collection[str] | None) -> Decoded:
+    try:
+        parsed = AgvTopic.parse(topic)
+    except TopicError as exc:
+        return Rejection(reason=str(exc), field="topic", code=BAD_TOPIC)
+    if known_devices is not None and parsed.serial not in known_devices:
+        return _unknown("AGV", parsed.serial)
+    try:
+        document: Any = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Rejection(reason=f"payload is not JSON: {exc}", field="payload", code=NOT_JSON)
+    try:
+        validate_message(document, parsed.kind)
+    except AgvError as exc:
+        return Rejection(reason=exc.reason, field=exc.field, code=BAD_FIELD)
+    if (document["manufacturer"], document["serialNumber"]) != (parsed.manufacturer, parsed.serial):
+        return Rejection(
+            reason=f"manufacturer/serialNumber {document['manufacturer']!r}/"
+            f"{document['serialNumber']!r} differ from the topic's "
+            f"{parsed.manufacturer!r}/{parsed.serial!r}: publish on the AGV's own topic",
+            field="serialNumber",
+            code=ID_MISMATCH,
+        )
+    if parsed.kind == "connection":
+        return AgvConnection(
+            manufacturer=parsed.manufacturer,
+            serial=parsed.serial,
+            connection_state=str(document["connectionState"]),
+        )
+    try:
+        return AgvObservation(state=parse_state(document))
+    except AgvError as exc:
+        return Rejection(reason=exc.reason, field=exc.field, code=BAD_FIELD)

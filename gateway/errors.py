@@ -6,10 +6,12 @@
      ├── TransientError           try again later; the MQTT message is NOT acknowledged
      │    ├── SinkUnavailable     InfluxDB down, timing out or answering 5xx
      │    ├── CaptureUnavailable  the capture port cannot store events right now
-     │    └── DeadLetterUnavailable  the dead-letter store cannot be written
+     │    ├── DeadLetterUnavailable  the dead-letter store cannot be written
+     │    ├── SpoolUnavailable    the durable spool (SQLite) cannot be read or written
+     │    └── EvidenceUnavailable the evidence port cannot take a digest right now
      ├── SinkRejected             InfluxDB refused the points (400); the message is dead-lettered
      ├── CaptureRejected          the capture port refused the event; dead-lettered
-     └── SourceError              the MQTT source cannot be configured or started
+     └── SourceError              a source (MQTT, OPC UA) cannot be configured or started
 
 Third-party exceptions (httpx, sqlite3, paho) are translated where they occur.
 """
@@ -35,6 +37,14 @@ class CaptureUnavailable(TransientError):  # noqa: N818 - names fixed by the con
 
 class DeadLetterUnavailable(TransientError):  # noqa: N818 - names fixed by the contract
     """The dead-letter store cannot be written."""
+
+
+class SpoolUnavailable(TransientError):  # noqa: N818 - same family as the names above
+    """The durable spool cannot be opened, read or written (disk full, permissions)."""
+
+
+class EvidenceUnavailable(TransientError):  # noqa: N818 - same family as the names above
+    """The evidence port cannot take a completeness digest now; it is offered again later."""
 
 
 class SinkRejected(GatewayError):  # noqa: N818 - names fixed by the contract

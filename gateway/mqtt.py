@@ -1,27 +1,31 @@
-"""MQTT source (paho-mqtt 2, MQTTv5): persistent session, manual acknowledgement.
+"""MQTT source (paho-mqtt 2, MQTTv5): persistent session, manual acknowledgement after the
+message is durably spooled.
 
 Threading: paho's network loop runs in its own thread (``loop_start``) and calls
-``on_message`` there. That callback only enqueues the message; one worker thread
-handles messages in arrival order and acknowledges each (``client.ack``, which
-paho allows from another thread: it queues the PUBACK under paho's own lock) only
-after the handler returned. Keeping the handler off paho's thread keeps keepalives
-and PUBACKs flowing while a handler waits for InfluxDB.
+``on_message`` there. That callback only enqueues the message; one spooler thread
+takes what has queued up (up to ``max_batch``), appends it to the spool in one
+transaction (group commit: the busier the broker, the bigger the batch) and only
+then acknowledges each message (``client.ack``, which paho allows from another
+thread: it queues the PUBACK under paho's own lock). Keeping the disk off paho's
+thread keeps keepalives flowing while a commit waits for fsync.
 
-Transient errors: the worker retries the same message with capped exponential
-backoff until it succeeds or the source stops; later messages wait behind it. The
-queue cannot grow without bound: CONNECT carries Receive Maximum, so the broker
+The queue cannot grow without bound: CONNECT carries Receive Maximum, so the broker
 sends at most that many unacknowledged messages and keeps the rest in our
 persistent session (clean_start=False + Session Expiry Interval). A message that
-was never acknowledged (stop, crash, handler bug) is redelivered by the broker after
-the next connect; the handlers are idempotent. A durable spool replaces this later.
+was never acknowledged (crash, spool full, disk error) is redelivered after the next
+connect; what follows the spool is idempotent. With ``share_group`` the
+subscriptions are MQTT 5 shared subscriptions (``$share/{group}/...``): replicas
+with the same group split the messages between them.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,53 +34,65 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.errors import SourceError, TransientError
+from gateway.errors import SourceError
+from gateway.spool import Incoming
+from sensors.agv import AGV_CONNECTION_FILTER, AGV_STATE_FILTER
 from sensors.topics import RFID_FILTER, TEMPERATURE_FILTER
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, bytes], object]
+DEFAULT_TOPICS = (TEMPERATURE_FILTER, RFID_FILTER, AGV_STATE_FILTER, AGV_CONNECTION_FILTER)
+_GROUP_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+SpoolAppend = Callable[[Sequence[Incoming], threading.Event], bool]
 
 
 @dataclass(frozen=True, slots=True)
 class _Delivery:
-    topic: str
-    payload: bytes
+    incoming: Incoming
     mid: int
     qos: int
     generation: int  # which connection delivered it: mids are only valid on that one
 
 
 class MqttSource:
-    """Subscribes the tracehub topics at QoS 1 and feeds ``handler`` one message at a time."""
+    """Subscribes the tracehub and VDA 5050 topics at QoS 1 and spools what arrives."""
 
     def __init__(
         self,
         host: str,
         port: int,
         client_id: str,
-        handler: Handler,
+        append: SpoolAppend,
         *,
         keepalive_s: int = 30,
         session_expiry_s: int = 86_400,
-        receive_maximum: int = 100,
+        receive_maximum: int = 1000,
         retry_initial_s: float = 0.05,
         retry_max_s: float = 2.0,
-        topics: tuple[str, ...] = (TEMPERATURE_FILTER, RFID_FILTER),
+        topics: tuple[str, ...] = DEFAULT_TOPICS,
+        share_group: str | None = None,
+        max_batch: int = 2000,
     ) -> None:
         if not client_id:
             raise SourceError("client_id must be set: a persistent session needs a stable id")
         if not 1 <= receive_maximum <= 65_535:
             raise SourceError(f"receive_maximum must be 1..65535, got {receive_maximum}")
+        if share_group is not None and not _GROUP_RE.fullmatch(share_group):
+            raise SourceError(
+                f"share_group {share_group!r} is not valid: use letters, digits, '_', '-', '.'"
+            )
         self._host = host
         self._port = port
-        self._handler = handler
+        self._append = append
         self._keepalive_s = keepalive_s
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = receive_maximum
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
-        self._topics = topics
+        self._max_batch = max_batch
+        self._topics = tuple(f"$share/{share_group}/{t}" if share_group else t for t in topics)
         self._queue: queue.Queue[_Delivery | None] = queue.Queue()
         self._stop = threading.Event()
         self._subscribed = threading.Event()
@@ -84,6 +100,7 @@ class MqttSource:
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self.acked = 0
+        self.received = 0
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -119,51 +136,64 @@ class MqttSource:
             log.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: Any, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            generation = self._generation
-        self._queue.put(
-            _Delivery(message.topic, bytes(message.payload), message.mid, message.qos, generation)
-        )
+        incoming = Incoming(message.topic, bytes(message.payload), time.time_ns())
+        self._queue.put(_Delivery(incoming, message.mid, message.qos, self._generation))
 
-    # --- worker thread -------------------------------------------------------------
+    # --- spooler thread ------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            delivery = self._queue.get()
-            if delivery is None or self._stop.is_set():
+            first = self._queue.get()
+            if first is None or self._stop.is_set():
                 return
-            if self._handle(delivery):
-                self._ack(delivery)
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._stop.set()
+                    break
+                batch.append(item)
+            if self._spool(batch):
+                self._ack(batch)
+            if self._stop.is_set():
+                return
 
-    def _handle(self, delivery: _Delivery) -> bool:
+    def _spool(self, batch: list[_Delivery]) -> bool:
         delay = self._retry_initial_s
+        items = [d.incoming for d in batch]
         while not self._stop.is_set():
             try:
-                self._handler(delivery.topic, delivery.payload)
-                return True
-            except TransientError as exc:
+                return self._append(items, self._stop)
+            except Exception as exc:  # a spool failure must not end the thread
+                # Not acknowledged: retried here, or redelivered by the broker later.
                 log.warning(
-                    "transient failure on %s, retry in %.2fs: %s", delivery.topic, delay, exc
+                    "cannot spool %d message(s), retry in %.2fs: %s", len(items), delay, exc
                 )
                 if self._stop.wait(delay):
                     return False
                 delay = min(delay * 2, self._retry_max_s)
-            except Exception:
-                # A handler bug: do not ack, so the broker redelivers after the next
-                # connect, and do not stop the other messages.
-                log.exception("handler failed on %s; left unacknowledged", delivery.topic)
-                return False
         return False
 
-    def _ack(self, delivery: _Delivery) -> None:
-        if delivery.qos == 0:
-            return
+    def _ack(self, batch: list[_Delivery]) -> None:
         with self._lock:
-            current = delivery.generation == self._generation
-        # After a reconnect the broker redelivers what was unacknowledged under the same
-        # packet ids; acking an old mid could ack a different new message.
-        if current:
-            self._client.ack(delivery.mid, delivery.qos)
-            self.acked += 1
+            generation = self._generation
+        acked = 0
+        for delivery in batch:
+            # After a reconnect the broker redelivers what was unacknowledged under the
+            # same packet ids; acking an old mid could ack a different new message.
+            if delivery.qos > 0 and delivery.generation == generation:
+                self._client.ack(delivery.mid, delivery.qos)
+                acked += 1
+        with self._lock:
+            self.acked += acked
+            self.received += len(batch)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish on the gateway's own connection (dead letters); paho queues while
+        disconnected."""
+        self._client.publish(topic, payload, qos=qos)
 
     # --- control -------------------------------------------------------------------
     def start(self) -> None:
@@ -172,7 +202,7 @@ class MqttSource:
         props.ReceiveMaximum = self._receive_maximum
         self._stop.clear()
         self._queue = queue.Queue()  # a fresh one: a restart must not see the old stop marker
-        self._worker = threading.Thread(target=self._run, name="gateway-mqtt-worker", daemon=True)
+        self._worker = threading.Thread(target=self._run, name="gateway-spooler", daemon=True)
         self._worker.start()
         try:
             # connect_async + loop_start: paho keeps retrying until the broker is up.
@@ -189,7 +219,7 @@ class MqttSource:
 
     @property
     def pending(self) -> int:
-        """Messages received but not yet taken by the worker (at most receive_maximum)."""
+        """Messages received but not yet spooled (at most receive_maximum)."""
         return self._queue.qsize()
 
     def wait_ready(self, timeout: float) -> bool:
@@ -197,7 +227,7 @@ class MqttSource:
         return self._subscribed.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop handling; unacknowledged messages stay in the broker's session."""
+        """Stop taking messages; unacknowledged ones stay in the broker's session."""
         self._stop.set()
         self._queue.put(None)
         if self._worker is not None:

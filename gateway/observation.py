@@ -1,4 +1,5 @@
-"""TagObservation → EPCIS 2.0 ObjectEvent (JSON object, no @context: the document has it)."""
+"""Custody observations → EPCIS 2.0 ObjectEvents (JSON objects, no @context: the document
+has it): RFID tag reads and AGV load changes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gateway.decode import TagObservation
+from sensors.agv import AgvState
 from sensors.fields import SglnUrn, format_timestamp
 
 # CBV values are written in their bare form ("arriving"); a user-defined value must be
@@ -61,4 +63,50 @@ def object_event(
     }
     if profile.biz_location is not None:
         event["bizLocation"] = {"id": profile.biz_location}
+    return event
+
+
+class AgvProfile(BaseModel):
+    """What an AGV's load changes mean: where custody is observed (CBV 2.0 values).
+
+    ``read_point``: the SGLN of the AGV (or of the area it serves); left out of the
+    event if unset. ``company_prefix_digits``: splits an 18-digit SSCC into the
+    company prefix and serial reference of its EPC URN (an SSCC does not say).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    read_point: SglnUrn | None = None
+    picked_biz_step: CbvValue = "loading"
+    picked_disposition: CbvValue = "in_transit"
+    dropped_biz_step: CbvValue = "unloading"
+    dropped_disposition: CbvValue = "in_progress"
+    company_prefix_digits: int = Field(default=7, ge=6, le=12)
+
+
+DEFAULT_AGV_PROFILE = AgvProfile()
+
+
+def sscc_urn(sscc: str, company_prefix_digits: int) -> str:
+    """``urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef`` of an 18-digit SSCC."""
+    prefix = sscc[1 : 1 + company_prefix_digits]
+    serial_ref = sscc[0] + sscc[1 + company_prefix_digits : 17]
+    return f"urn:epc:id:sscc:{prefix}.{serial_ref}"
+
+
+def load_event(
+    state: AgvState, sscc: str, picked: bool, profile: AgvProfile = DEFAULT_AGV_PROFILE
+) -> dict[str, Any]:
+    """The OBSERVE ObjectEvent for a load (an SSCC) picked up or dropped by an AGV."""
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": format_timestamp(state.timestamp),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [sscc_urn(sscc, profile.company_prefix_digits)],
+        "action": "OBSERVE",
+        "bizStep": profile.picked_biz_step if picked else profile.dropped_biz_step,
+        "disposition": profile.picked_disposition if picked else profile.dropped_disposition,
+    }
+    if profile.read_point is not None:
+        event["readPoint"] = {"id": profile.read_point}
     return event

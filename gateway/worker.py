@@ -1,27 +1,70 @@
-"""The gateway service: one message in, one outcome out (written, captured or dead-lettered)."""
+"""The drain pipeline: a batch of spooled messages in, InfluxDB points, EPCIS events and
+dead letters out, then the batch leaves the spool together with the pipeline's state.
+
+Order inside a batch: decode everything; write all lines in one InfluxDB request
+(a refused request is bisected so only the lines InfluxDB refuses are dead-lettered
+and the rest land); hand custody events to the capture port; store dead letters;
+finally delete the batch from the spool and save the de-duplication, AGV-load and
+evidence state in one transaction. A transient failure anywhere raises before that
+commit, so the whole batch is replayed later; every step is idempotent (same
+points, same events, dead letters keyed by topic and payload), and state changes
+are kept aside until the commit so a replay takes the same decisions.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from gateway.capture import CapturePort
-from gateway.decode import Rejection, TagObservation, TemperatureObservation, decode
+from gateway.decode import (
+    CAPTURE_REJECTED,
+    SINK_REJECTED,
+    AgvConnection,
+    AgvObservation,
+    ColdRoomObservation,
+    Rejection,
+    TagObservation,
+    TemperatureObservation,
+    decode,
+)
 from gateway.errors import CaptureRejected, SinkRejected
-from gateway.lineprotocol import temperature_line
-from gateway.observation import DEFAULT_PROFILE, ReadPointProfile, object_event
+from gateway.lineprotocol import (
+    agv_line,
+    coldroom_line,
+    rfid_line,
+    temperature_line,
+    timestamp_ns,
+)
+from gateway.observation import (
+    DEFAULT_AGV_PROFILE,
+    DEFAULT_PROFILE,
+    AgvProfile,
+    ReadPointProfile,
+    load_event,
+    object_event,
+)
+from gateway.spool import SpoolEntry
+from sensors.agv import sscc_of
 
 log = logging.getLogger(__name__)
 
+RFID_SCOPE = "rfid"
+AGV_SCOPE = "agv_loads"
+TOUCH_SCOPE = "evidence_touch"
+HOUR_NS = 3_600 * 10**9
+
 
 class PointSink(Protocol):
-    """Where temperature lines go (InfluxWriter in production)."""
+    """Where lines go (InfluxWriter in production)."""
 
     def write(self, lines: Sequence[str]) -> None: ...
 
@@ -30,18 +73,28 @@ class DeadLetterSink(Protocol):
     """Where refused messages go (DeadLetterStore in production)."""
 
     def add(
-        self, topic: str, payload: bytes, reason: str, field: str, received_at: datetime | None
+        self,
+        topic: str,
+        payload: bytes,
+        reason: str,
+        field: str,
+        received_at: datetime | None,
+        code: str = ...,
     ) -> bool: ...
 
 
-class Outcome(StrEnum):
-    WRITTEN = "written"
-    CAPTURED = "captured"
-    DEAD_LETTERED = "dead_lettered"
+class StateStore(Protocol):
+    """Durable state and batch completion (the Spool in production)."""
+
+    def state(self, scope: str) -> dict[str, str]: ...
+
+    def complete(
+        self, entries: Sequence[SpoolEntry], state: Sequence[tuple[str, str, str | None]] = ()
+    ) -> None: ...
 
 
 class GatewayCounters(BaseModel):
-    """A snapshot. ``received`` counts handle() calls that finished (redeliveries too)."""
+    """A snapshot. ``received`` counts drained messages (a redelivery counts again)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,28 +102,51 @@ class GatewayCounters(BaseModel):
     written: int = 0
     captured: int = 0
     dead_lettered: int = 0
+    duplicates: int = 0  # RFID reads folded into an earlier observation
 
 
 class Gateway:
-    """Routes decoded messages. Transient errors (gateway.errors.TransientError) propagate:
-    the caller must not acknowledge the message and should retry it."""
+    """Drains spooled batches. Transient errors (gateway.errors.TransientError) propagate:
+    nothing of the batch is committed and the caller retries it."""
 
     def __init__(
         self,
         sink: PointSink,
         capture: CapturePort,
         dead_letters: DeadLetterSink,
+        store: StateStore,
         profiles: Mapping[str, ReadPointProfile] | None = None,
         default_profile: ReadPointProfile = DEFAULT_PROFILE,
+        *,
+        agv_profiles: Mapping[str, AgvProfile] | None = None,
+        default_agv_profile: AgvProfile = DEFAULT_AGV_PROFILE,
+        dedup_window_s: float = 2.0,
+        evidence_window_s: int = 3_600,
+        known_devices: Collection[str] | None = None,
+        on_dead_letter: Callable[[SpoolEntry, Rejection], None] | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._sink = sink
         self._capture = capture
         self._dead_letters = dead_letters
+        self._store = store
         self._profiles = dict(profiles or {})
         self._default_profile = default_profile
+        self._agv_profiles = dict(agv_profiles or {})
+        self._default_agv_profile = default_agv_profile
+        self._dedup_ns = int(dedup_window_s * 1e9)
+        self._evidence_ns = evidence_window_s * 10**9
+        self._known = frozenset(known_devices) if known_devices is not None else None
+        self._on_dead_letter = on_dead_letter
+        self._clock_ns = clock_ns
+        self._rfid = {k: int(v) for k, v in store.state(RFID_SCOPE).items()}
+        self._agv = store.state(AGV_SCOPE)
+        self._last_prune = clock_ns()
         # A Condition, not a bare Lock: callers can wait for the counters to change.
         self._lock = threading.Condition()
-        self._counts = {"received": 0, "written": 0, "captured": 0, "dead_lettered": 0}
+        self._counts = dict.fromkeys(GatewayCounters.model_fields, 0)
+        self.lags_ms: deque[float] = deque(maxlen=200_000)
+        self.lag_count = 0  # lags ever appended (the deque forgets; readers diff this)
 
     @property
     def counters(self) -> GatewayCounters:
@@ -82,49 +158,171 @@ class Gateway:
         with self._lock:
             return self._lock.wait_for(lambda: predicate(GatewayCounters(**self._counts)), timeout)
 
-    def _count(self, outcome: Outcome) -> Outcome:
-        with self._lock:
-            self._counts["received"] += 1
-            self._counts[outcome.value] += 1
-            self._lock.notify_all()
-        return outcome
-
-    def handle(self, topic: str, payload: bytes) -> Outcome:
-        received_at = datetime.now(UTC)
-        decoded = decode(topic, payload)
-        if isinstance(decoded, Rejection):
-            return self._dead_letter(topic, payload, decoded, received_at)
-        if isinstance(decoded, TemperatureObservation):
-            try:
-                self._sink.write([temperature_line(decoded.site, decoded.reading)])
-            except SinkRejected as exc:
-                rejection = Rejection(reason=exc.reason, field="influxdb")
-                return self._dead_letter(topic, payload, rejection, received_at)
-            return self._count(Outcome.WRITTEN)
-        return self._capture_tag(topic, payload, decoded, received_at)
-
-    def _capture_tag(
-        self, topic: str, payload: bytes, observation: TagObservation, received_at: datetime
-    ) -> Outcome:
-        event = object_event(observation, self._profiles, self._default_profile)
-        try:
-            event_id = self._capture.capture(event)
-        except CaptureRejected as exc:
-            rejection = Rejection(
-                reason=f"capture refused the event: {exc.reason}", field=exc.field
+    # --- one batch -----------------------------------------------------------------
+    def process(self, entries: Sequence[SpoolEntry]) -> None:
+        lines: list[str] = []
+        line_entry: list[int] = []
+        line_ts: list[int] = []
+        events: list[tuple[int, dict[str, Any]]] = []
+        dead: list[tuple[int, Rejection]] = []
+        rfid: dict[str, int] = {}
+        agv: dict[str, str] = {}
+        touched: set[str] = set()
+        duplicates = 0
+        for index, entry in enumerate(entries):
+            decoded = decode(entry.topic, entry.payload, self._known)
+            if isinstance(decoded, Rejection):
+                dead.append((index, decoded))
+            elif isinstance(decoded, TemperatureObservation):
+                reading = decoded.reading
+                ts = timestamp_ns(reading.ts)
+                lines.append(temperature_line(decoded.site, reading))
+                line_entry.append(index)
+                line_ts.append(ts)
+                touched.add(f"{reading.device_id}|{ts - ts % self._evidence_ns}")
+            elif isinstance(decoded, TagObservation):
+                ts = timestamp_ns(decoded.read.ts)
+                lines.append(rfid_line(decoded.site, decoded.read))
+                line_entry.append(index)
+                line_ts.append(ts)
+                key = f"{decoded.epc.urn}|{decoded.read.read_point}"
+                last = rfid.get(key, self._rfid.get(key))
+                if last is None or ts - last > self._dedup_ns:
+                    events.append(
+                        (index, object_event(decoded, self._profiles, self._default_profile))
+                    )
+                else:
+                    duplicates += 1
+                # Sliding: a tag that stays in the field stays one observation.
+                rfid[key] = ts if last is None else max(last, ts)
+            elif isinstance(decoded, AgvObservation):
+                lines.append(agv_line(decoded.state))
+                line_entry.append(index)
+                line_ts.append(timestamp_ns(decoded.state.timestamp))
+                events.extend((index, e) for e in self._load_changes(decoded, agv))
+            elif isinstance(decoded, ColdRoomObservation):
+                lines.append(coldroom_line(decoded.change))
+                line_entry.append(index)
+                line_ts.append(timestamp_ns(decoded.change.ts))
+            else:
+                assert isinstance(decoded, AgvConnection)  # validated; nothing to store
+        refused = self._write(lines)
+        for line_index, reason in refused.items():
+            dead.append(
+                (
+                    line_entry[line_index],
+                    Rejection(reason=reason, field="influxdb", code=SINK_REJECTED),
+                )
             )
-            return self._dead_letter(topic, payload, rejection, received_at)
-        log.debug("captured %s from %s", event_id, topic)
-        return self._count(Outcome.CAPTURED)
-
-    def _dead_letter(
-        self, topic: str, payload: bytes, rejection: Rejection, received_at: datetime
-    ) -> Outcome:
-        log.warning("dead-letter %s: %s (field %s)", topic, rejection.reason, rejection.field)
-        new = self._dead_letters.add(topic, payload, rejection.reason, rejection.field, received_at)
+        captured = 0
+        for index, event in events:
+            try:
+                self._capture.capture(event)
+                captured += 1
+            except CaptureRejected as exc:
+                dead.append(
+                    (
+                        index,
+                        Rejection(
+                            reason=f"capture refused the event: {exc.reason}",
+                            field=exc.field,
+                            code=CAPTURE_REJECTED,
+                        ),
+                    )
+                )
+        new_dead = 0
+        for index, rejection in dead:
+            new_dead += self._dead_letter(entries[index], rejection)
+        now = self._clock_ns()
+        changes: list[tuple[str, str, str | None]] = [
+            (RFID_SCOPE, k, str(v)) for k, v in rfid.items()
+        ]
+        changes += [(AGV_SCOPE, k, v) for k, v in agv.items()]
+        changes += [(TOUCH_SCOPE, k, str(now)) for k in touched]
+        changes += self._prune(now)
+        self._store.complete(entries, changes)
+        # Committed: only now do the caches learn the batch's decisions.
+        self._rfid.update(rfid)
+        self._agv.update(agv)
+        written = len(lines) - len(refused)
         with self._lock:
-            self._counts["received"] += 1
-            # A redelivered bad message is already in the store: not counted again.
-            self._counts["dead_lettered"] += int(new)
+            for i, ts in enumerate(line_ts):
+                if i not in refused:
+                    self.lags_ms.append((now - ts) / 1e6)
+            self.lag_count += written
+            self._counts["received"] += len(entries)
+            self._counts["written"] += written
+            self._counts["captured"] += captured
+            self._counts["dead_lettered"] += new_dead
+            self._counts["duplicates"] += duplicates
             self._lock.notify_all()
-        return Outcome.DEAD_LETTERED
+
+    def _load_changes(self, obs: AgvObservation, pending: dict[str, str]) -> list[dict[str, Any]]:
+        state = obs.state
+        if state.load_ids is None:
+            return []  # the AGV cannot tell its loads: no change is known
+        key = f"{state.manufacturer}/{state.serial}"
+        ts = timestamp_ns(state.timestamp)
+        previous = pending.get(key, self._agv.get(key))
+        before: set[str] = set()
+        if previous is not None:
+            saved = json.loads(previous)
+            if ts <= saved["ts"]:
+                return []  # an older or repeated state: the newer one already counted
+            before = set(saved["loads"])
+        now = {sscc for load in state.load_ids if (sscc := sscc_of(load)) is not None}
+        for load in state.load_ids:
+            if sscc_of(load) is None:
+                log.info("AGV %s load %r is not an SSCC: no custody event", key, load)
+        pending[key] = json.dumps({"ts": ts, "loads": sorted(now)})
+        profile = self._agv_profiles.get(key, self._default_agv_profile)
+        return [load_event(state, s, True, profile) for s in sorted(now - before)] + [
+            load_event(state, s, False, profile) for s in sorted(before - now)
+        ]
+
+    def _prune(self, now: int) -> list[tuple[str, str, str | None]]:
+        """Forget RFID keys not seen for a while (every minute), so the state stays small."""
+        if now - self._last_prune < 60 * 10**9 or not self._rfid:
+            return []
+        self._last_prune = now
+        newest = max(self._rfid.values())
+        stale = [k for k, v in self._rfid.items() if newest - v > 10 * self._dedup_ns + HOUR_NS]
+        for key in stale:
+            del self._rfid[key]
+        return [(RFID_SCOPE, k, None) for k in stale]
+
+    def _write(self, lines: list[str]) -> dict[int, str]:
+        """Write all lines; return the indices InfluxDB refuses, with its reason."""
+        refused: dict[int, str] = {}
+
+        def attempt(lo: int, hi: int) -> None:
+            try:
+                self._sink.write(lines[lo:hi])
+            except SinkRejected as exc:
+                if hi - lo == 1:
+                    refused[lo] = exc.reason
+                    return
+                mid = (lo + hi) // 2
+                attempt(lo, mid)
+                attempt(mid, hi)
+
+        if lines:
+            attempt(0, len(lines))
+        return refused
+
+    def _dead_letter(self, entry: SpoolEntry, rejection: Rejection) -> int:
+        log.warning(
+            "dead-letter %s [%s]: %s (field %s)",
+            entry.topic,
+            rejection.code,
+            rejection.reason,
+            rejection.field,
+        )
+        received = datetime.fromtimestamp(entry.received_ns / 1e9, UTC)
+        new = self._dead_letters.add(
+            entry.topic, entry.payload, rejection.reason, rejection.field, received, rejection.code
+        )
+        if new and self._on_dead_letter is not None:
+            self._on_dead_letter(entry, rejection)
+        # A redelivered bad message is already in the store: not counted again.
+        return int(new)

@@ -5,6 +5,8 @@
     SensorError                 base of everything this package raises
      ├── TopicError             a topic string does not follow tracehub/v1/{site}/{kind}/{id}
      ├── EpcError               an EPC cannot be decoded/encoded per GS1 TDS (reason says why)
+     ├── AgvError               a VDA 5050 message breaks its schema (``field`` names where)
+     ├── ScenarioError          a site scenario file cannot be read or is invalid
      └── SimulatorError         a simulator could not connect to or publish on the broker
 
 TopicError and EpcError are also ValueErrors so pydantic validators can raise them and
@@ -28,3 +30,16 @@ class EpcError(SensorError, ValueError):
 
 class SimulatorError(SensorError):
     """A simulator could not connect to the broker or publish."""
+
+
+class AgvError(SensorError, ValueError):
+    """A VDA 5050 message does not validate; ``field`` is the JSON path at fault."""
+
+    def __init__(self, reason: str, field: str = "payload") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+class ScenarioError(SensorError, ValueError):
+    """A site scenario file cannot be read or does not describe a valid site."""

@@ -1,159 +1,185 @@
-"""MqttSource against real mosquitto: ack only after success, redelivery after reconnect."""
+"""MqttSource against real mosquitto: acknowledged only once spooled, redelivered otherwise,
+Receive Maximum bounds the push, shared subscriptions split the load."""
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gateway.deadletter import DeadLetterStore
-from gateway.errors import SinkUnavailable, SourceError
-from gateway.influx import InfluxWriter
-from gateway.mqtt import MqttSource
-from gateway.worker import Gateway
+from gateway.errors import SourceError, SpoolUnavailable
+from gateway.mqtt import MqttSource, SpoolAppend
+from gateway.spool import Incoming, Spool
 from sensors.simulator import ProbeSpec, SimulatorSpec, run_simulators
-from tests.gateway.test_worker import FakeCapture
-from tracehub.services import InfluxDB, Mosquitto
+from tracehub.services import Mosquitto
 
 pytestmark = pytest.mark.integration
 
 WAIT = 30.0
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+ROOM = "urn:epc:id:sgln:4012345.00001.0"
 
 
-def simulate(broker: Mosquitto, site: str, count: int) -> None:
+def simulate(broker: Mosquitto, site: str, count: int, probes: int = 1) -> None:
     spec = SimulatorSpec(
-        site=site, probes=(ProbeSpec(device_id="p1", location="urn:epc:id:sgln:4012345.00001.0"),)
+        site=site,
+        probes=tuple(ProbeSpec(device_id=f"p{i}", location=ROOM) for i in range(probes)),
     )
     run_simulators(broker.host, broker.port, spec, threading.Event(), 0, count=count, start=START)
 
 
-def test_unacked_messages_are_redelivered_and_do_not_duplicate(
-    mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path: Path
-) -> None:
-    client_id = "gw-redeliver-" + uuid.uuid4().hex[:8]
-    site = "site" + uuid.uuid4().hex[:8]
-    writer = InfluxWriter(influxdb.url, "db_" + uuid.uuid4().hex[:10])
-    writer.ensure_database()
-    dead = DeadLetterStore(tmp_path / "dl.sqlite3")
-    gateway = Gateway(writer, FakeCapture(), dead)
+class Collect:
+    """A spool stand-in that keeps what it is given and can fail or hold."""
 
-    def crash_after_write(topic: str, payload: bytes) -> None:
-        gateway.handle(topic, payload)
-        raise RuntimeError("simulated crash between the write and the ack")
+    def __init__(self, expect: int = 0) -> None:
+        self.items: list[Incoming] = []
+        self.fail = 0
+        self.hold = threading.Event()
+        self.hold.set()
+        self.entered = threading.Event()
+        self.done = threading.Event()
+        self.expect = expect
+        self._lock = threading.Lock()
 
-    first = MqttSource(mosquitto.host, mosquitto.port, client_id, crash_after_write)
+    def __call__(self, items: Sequence[Incoming], stop: threading.Event) -> bool:
+        self.entered.set()
+        if not self.hold.wait(WAIT):
+            return False
+        if stop.is_set():
+            return False
+        with self._lock:
+            if self.fail > 0:
+                self.fail -= 1
+                raise SpoolUnavailable("disk full")
+            self.items.extend(items)
+            if len(self.items) >= self.expect:
+                self.done.set()
+        return True
+
+
+def unique(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:8]
+
+
+def test_acknowledged_only_after_the_spool_took_it(mosquitto: Mosquitto) -> None:
+    client_id, site = unique("gw-ack-"), unique("site")
+    blocked = Collect()
+    blocked.hold.clear()  # the spool never commits (full disk, say)
+    first = MqttSource(mosquitto.host, mosquitto.port, client_id, blocked)
     first.start()
     assert first.wait_ready(WAIT)
     simulate(mosquitto, site, 5)
-    assert gateway.wait_until(lambda c: c.written == 5, WAIT)
+    assert blocked.entered.wait(WAIT)
     first.stop()
     assert first.acked == 0
 
-    # Same client id, persistent session: the broker redelivers the 5 unacked messages.
-    second = MqttSource(mosquitto.host, mosquitto.port, client_id, gateway.handle)
+    # Same client id, persistent session: the broker redelivers all 5.
+    spool = Collect(expect=5)
+    second = MqttSource(mosquitto.host, mosquitto.port, client_id, spool)
     second.start()
     try:
-        assert gateway.wait_until(lambda c: c.written == 10, WAIT)
+        assert spool.done.wait(WAIT)
     finally:
         second.stop()
+    assert sorted(i.payload.count(b'"seq":') for i in spool.items) == [1] * 5
     assert second.acked == 5
-    [series] = writer.query("SELECT * FROM temperature")
-    assert [r["seq"] for r in series["rows"]] == [0, 1, 2, 3, 4]
-
-    # Everything is acknowledged now: a third session receives nothing more.
-    third = MqttSource(mosquitto.host, mosquitto.port, client_id, gateway.handle)
-    third.start()
-    try:
-        assert third.wait_ready(WAIT)
-        simulate(mosquitto, site, 1)  # a marker behind any stray redelivery
-        assert gateway.wait_until(lambda c: c.written == 11, WAIT)
-        assert not gateway.wait_until(lambda c: c.written > 11, 0.3)
-    finally:
-        third.stop()
-    writer.close()
-    dead.close()
 
 
-def test_transient_failure_is_retried_in_order_then_acked(mosquitto: Mosquitto) -> None:
-    seen: list[str] = []
-    failures = {"left": 3}
-    done = threading.Event()
-
-    def flaky(topic: str, payload: bytes) -> None:
-        if failures["left"] > 0:
-            failures["left"] -= 1
-            raise SinkUnavailable("InfluxDB down")
-        seen.append(payload.decode())
-        if len(seen) == 3:
-            done.set()
-
-    site = "site" + uuid.uuid4().hex[:8]
+def test_spool_failures_are_retried_in_order_then_acked(mosquitto: Mosquitto) -> None:
+    spool = Collect(expect=3)
+    spool.fail = 3
     source = MqttSource(
         mosquitto.host,
         mosquitto.port,
-        "gw-flaky-" + uuid.uuid4().hex[:8],
-        flaky,
+        unique("gw-flaky-"),
+        spool,
         retry_initial_s=0.01,
         retry_max_s=0.05,
     )
     source.start()
     try:
         assert source.wait_ready(WAIT)
-        simulate(mosquitto, site, 3)
-        assert done.wait(WAIT)
+        simulate(mosquitto, unique("site"), 3)
+        assert spool.done.wait(WAIT)
     finally:
         source.stop()
-    assert [s.count('"seq":') for s in seen] == [1, 1, 1]
-    assert ['"seq":0' in seen[0], '"seq":1' in seen[1], '"seq":2' in seen[2]] == [True] * 3
+    assert [b'"seq":%d' % i in item.payload for i, item in enumerate(spool.items)] == [True] * 3
     assert source.acked == 3
 
 
-def test_source_needs_a_stable_client_id() -> None:
+def test_source_config_is_checked() -> None:
     with pytest.raises(SourceError, match="client_id must be set"):
-        MqttSource("127.0.0.1", 1883, "", lambda t, p: None)
+        MqttSource("127.0.0.1", 1883, "", Collect())
     with pytest.raises(SourceError, match="receive_maximum"):
-        MqttSource("127.0.0.1", 1883, "x", lambda t, p: None, receive_maximum=0)
+        MqttSource("127.0.0.1", 1883, "x", Collect(), receive_maximum=0)
+    with pytest.raises(SourceError, match="share_group"):
+        MqttSource("127.0.0.1", 1883, "x", Collect(), share_group="a/b")
 
 
 def test_receive_maximum_bounds_what_the_broker_pushes(mosquitto: Mosquitto) -> None:
-    release = threading.Event()
-    entered = threading.Event()
-    handled: list[bytes] = []
-    all_done = threading.Event()
-
-    def slow(topic: str, payload: bytes) -> None:
-        entered.set()
-        release.wait(WAIT)
-        handled.append(payload)
-        if len(handled) == 20:
-            all_done.set()
-
-    site = "site" + uuid.uuid4().hex[:8]
+    spool = Collect(expect=20)
+    spool.hold.clear()
     source = MqttSource(
-        mosquitto.host,
-        mosquitto.port,
-        "gw-bounded-" + uuid.uuid4().hex[:8],
-        slow,
-        receive_maximum=5,
+        mosquitto.host, mosquitto.port, unique("gw-bounded-"), spool, receive_maximum=5
     )
     source.start()
     try:
         assert source.wait_ready(WAIT)
-        simulate(mosquitto, site, 20)  # returns once the broker has all 20
-        assert entered.wait(WAIT)
-        # One message is in the handler; the broker may push only 4 more unacked ones.
+        simulate(mosquitto, unique("site"), 20)  # returns once the broker has all 20
+        assert spool.entered.wait(WAIT)
+        # A batch is in the spool call; the broker may push only 5 unacked in total.
         within_bound = [source.pending <= 4]
-        all_done.wait(0.5)
+        spool.done.wait(0.5)
         within_bound.append(source.pending <= 4)
         assert within_bound == [True, True]
-        assert len(handled) == 0
-        release.set()
-        assert all_done.wait(WAIT)
+        assert spool.items == []
+        spool.hold.set()
+        assert spool.done.wait(WAIT)
     finally:
-        release.set()
+        spool.hold.set()
         source.stop()
     assert source.acked == 20
+
+
+def test_shared_subscription_splits_the_load(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    group = unique("grp")
+    spools = [Spool(tmp_path / f"s{i}.sqlite3", synchronous="NORMAL") for i in range(2)]
+    lock, all_in = threading.Lock(), threading.Event()
+    count = [0]
+
+    def counting(spool: Spool) -> SpoolAppend:
+        def append(items: Sequence[Incoming], stop: threading.Event) -> bool:
+            done = spool.append(items, stop)
+            with lock:
+                count[0] += len(items)
+                if count[0] >= 400:
+                    all_in.set()
+            return done
+
+        return append
+
+    sources = [
+        MqttSource(
+            mosquitto.host, mosquitto.port, unique(f"gw-{i}-"), counting(spools[i]),
+            share_group=group,
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    for source in sources:
+        source.start()
+    try:
+        assert all(s.wait_ready(WAIT) for s in sources)
+        simulate(mosquitto, unique("site"), 100, probes=4)
+        assert all_in.wait(WAIT)
+    finally:
+        for source in sources:
+            source.stop()
+    entries = [e for s in spools for e in s.peek(1000)]
+    assert len(entries) == len({e.payload for e in entries}) == 400
+    assert min(s.depth for s in spools) > 50  # both replicas took a real share
+    for s in spools:
+        s.close()
