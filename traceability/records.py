@@ -380,6 +380,119 @@ class RecordStore:
         with self._tx() as conn:
             return [_stored(row) for row in conn.execute(query)]
 
+    def epcs_of_lot(self, gtin: Gtin | str, lot: str) -> list[str]:
+        """Every EPC (unit or lot class) stored events linked to the lot."""
+        query = (
+            sa.select(event_epcs.c.epc)
+            .where(event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot)
+            .distinct()
+        )
+        with self._tx() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def events_naming(self, epcs: Iterable[str]) -> list[tuple[StoredEvent, str, str]]:
+        """``(event, epc, role)`` for every stored event naming one of ``epcs``, by time."""
+        wanted = list(dict.fromkeys(epcs))
+        found: list[tuple[StoredEvent, str, str]] = []
+        with self._tx() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = (
+                    sa.select(events, event_epcs.c.epc.label("named_epc"), event_epcs.c.role)
+                    .join(event_epcs, event_epcs.c.event_id == events.c.id)
+                    .where(event_epcs.c.epc.in_(chunk))
+                )
+                for row in conn.execute(query):
+                    data = row._asdict()
+                    epc, role = data.pop("named_epc"), data.pop("role")
+                    found.append((_stored_dict(data), epc, role))
+        found.sort(key=lambda item: (item[0].event_time, item[0].id))
+        return found
+
+    def lot_link(self, epc: str) -> tuple[str, str] | None:
+        """The (gtin, lot) stored events linked ``epc`` to, if any."""
+        query = (
+            sa.select(event_epcs.c.gtin, event_epcs.c.lot)
+            .where(event_epcs.c.epc == epc, event_epcs.c.lot.is_not(None))
+            .limit(1)
+        )
+        with self._tx() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (str(row.gtin), str(row.lot))
+
+    def children_ever(self, parent: str) -> list[tuple[str, str]]:
+        """``(child, event_id)`` for every object ever packed into ``parent``."""
+        packing = (
+            sa.select(event_epcs.c.event_id)
+            .where(event_epcs.c.epc == parent, event_epcs.c.role == "parent")
+            .scalar_subquery()
+        )
+        query = sa.select(event_epcs.c.epc, event_epcs.c.event_id).where(
+            event_epcs.c.event_id.in_(packing), event_epcs.c.role == "child"
+        )
+        with self._tx() as conn:
+            return [(str(r.epc), str(r.event_id)) for r in conn.execute(query)]
+
+    def events_at(
+        self, location: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Events whose bizLocation or readPoint is ``location``, in [start, end], by time."""
+        where = sa.or_(events.c.biz_location == location, events.c.read_point == location)
+        query = sa.select(events).where(where)
+        if start is not None:
+            query = query.where(events.c.event_time >= _to_db(start))
+        if end is not None:
+            query = query.where(events.c.event_time <= _to_db(end))
+        with self._tx() as conn:
+            rows = conn.execute(query.order_by(events.c.event_time, events.c.id))
+            return [_stored(row) for row in rows]
+
+    def query_events(
+        self,
+        *,
+        epc: str | None = None,
+        gtin: str | None = None,
+        lot: str | None = None,
+        location: str | None = None,
+        biz_step: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """Events matching every given filter, oldest first (the EPCIS query API)."""
+        query = sa.select(events)
+        if epc is not None or gtin is not None or lot is not None:
+            ids = sa.select(event_epcs.c.event_id)
+            if epc is not None:
+                ids = ids.where(event_epcs.c.epc == epc)
+            if gtin is not None:
+                ids = ids.where(event_epcs.c.gtin == _gtin(gtin))
+            if lot is not None:
+                ids = ids.where(event_epcs.c.lot == lot)
+            query = query.where(events.c.id.in_(ids))
+        if location is not None:
+            query = query.where(
+                sa.or_(events.c.biz_location == location, events.c.read_point == location)
+            )
+        if biz_step is not None:
+            query = query.where(events.c.biz_step == biz_step)
+        if start is not None:
+            query = query.where(events.c.event_time >= _to_db(start))
+        if end is not None:
+            query = query.where(events.c.event_time <= _to_db(end))
+        query = query.order_by(events.c.event_time, events.c.id).limit(limit)
+        with self._tx() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def lots(self, gtin: Gtin | str | None = None) -> list[Lot]:
+        """Lots (of one product), first expiry first (FEFO); lots without expiry last."""
+        query = sa.select(lots)
+        if gtin is not None:
+            query = query.where(lots.c.gtin == _gtin(gtin))
+        with self._tx() as conn:
+            found = [Lot.model_validate(row._asdict()) for row in conn.execute(query)]
+        return sorted(found, key=lambda x: (x.expiry is None, x.expiry or date.max, x.gtin, x.lot))
+
     def last_location(self, gtin: Gtin | str, lot: str) -> LastLocation | None:
         """Where the lot was last seen: the latest event's bizLocation, else its readPoint."""
         for event in reversed(self.events_for_lot(gtin, lot)):
@@ -487,6 +600,49 @@ class RecordStore:
                 for row in conn.execute(query)
             ]
 
+    # ledger mirror (issue #5: the ledger anchors; this shows it on the records) -------
+
+    def mark_anchored(
+        self, receipt: AnchorReceipt, leaves: Sequence[tuple[str, int, bytes]]
+    ) -> Batch:
+        """Mirror a confirmed ledger batch: record it once, mark these events as in it.
+
+        Unlike ``record_batch``, the ledger's batch may also hold other leaves (carbon
+        reports, telemetry digests), so ``leaves`` — ``(event_id, leaf_index,
+        leaf_hash)`` — may be a subset. Events already in a batch are left alone;
+        calling it again is harmless.
+        """
+        with self._tx() as conn:
+            found = conn.execute(
+                sa.select(batches.c.id).where(batches.c.root == receipt.root.hex())
+            ).first()
+            if found is None:
+                result = conn.execute(
+                    batches.insert().values(
+                        root=receipt.root.hex(),
+                        size=receipt.size,
+                        metadata=receipt.metadata.hex(),
+                        chain_id=receipt.chain_id,
+                        contract=receipt.contract,
+                        tx_hash=receipt.tx_hash,
+                        block_number=receipt.block_number,
+                        created_at=_to_db(_now()),
+                    )
+                )
+                pk = result.inserted_primary_key
+                assert pk is not None  # an INSERT always reports its primary key
+                batch_id = int(pk[0])
+            else:
+                batch_id = int(found.id)
+            for event_id, index, leaf in leaves:
+                conn.execute(
+                    events.update()
+                    .where(events.c.id == event_id, events.c.batch_id.is_(None))
+                    .values(batch_id=batch_id, leaf_index=index, leaf_hash=leaf.hex())
+                )
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
+        return _batch(row)
+
 
 def _sscc_digits(epc: str) -> str | None:
     """The 18-digit SSCC of an SSCC EPC URN or Digital Link, else None."""
@@ -508,7 +664,10 @@ def _gtin(value: Gtin | str) -> str:
 
 
 def _stored(row: sa.Row[Any]) -> StoredEvent:
-    data = row._asdict()
+    return _stored_dict(row._asdict())
+
+
+def _stored_dict(data: dict[str, Any]) -> StoredEvent:
     data["event_time"] = _from_db(data["event_time"])
     data["captured_at"] = _from_db(data["captured_at"])
     data["leaf_hash"] = None if data["leaf_hash"] is None else bytes.fromhex(data["leaf_hash"])

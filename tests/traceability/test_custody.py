@@ -1,0 +1,81 @@
+"""Custody timelines through aggregation and transformation; forward/backward trace;
+which lots were in a room during an excursion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from traceability.capture import CaptureService
+from traceability.custody import CustodyService
+from traceability.records import RecordStore
+
+from .events import COLD_ROOM, DOCK, GTIN, object_event
+from .test_capture_document import PALLET, aggregation, document, transformation
+
+REEFER = "urn:epc:id:sgln:4012345.00003.0"
+U1 = "urn:epc:id:sgtin:4012345.011111.1001"
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 22, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def custody(stocked: RecordStore) -> CustodyService:
+    stocked.add_logistic_unit(PALLET, "pallet")
+    capture = CaptureService(stocked)
+    pallet_move = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-22T11:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [PALLET],
+        "action": "OBSERVE",
+        "bizStep": "loading",
+        "readPoint": {"id": REEFER},
+    }
+    report = capture.capture_document(
+        document(
+            object_event(time="2026-11-22T09:00:00Z", read_point=DOCK),
+            object_event(time="2026-11-22T10:00:00Z", read_point=COLD_ROOM),
+            aggregation(eventTime="2026-11-22T10:30:00Z", readPoint={"id": COLD_ROOM}),
+            pallet_move,
+            aggregation(action="DELETE", eventTime="2026-11-22T12:00:00Z", readPoint={"id": DOCK}),
+            transformation(),
+        )
+    )
+    assert report.ok, report.errors
+    return CustodyService(stocked)
+
+
+def test_unit_moves_with_its_pallet(custody: CustodyService) -> None:
+    stays = custody.timeline(U1).stays
+    assert [(s.location, s.start) for s in stays] == [
+        (DOCK, at(9)),
+        (COLD_ROOM, at(10)),
+        (REEFER, at(11)),
+        (DOCK, at(12)),
+    ]
+    assert stays[2].via == PALLET
+    assert stays[1].end == at(11)
+    assert stays[-1].end is None
+
+
+def test_lot_timeline_and_where_now(custody: CustodyService) -> None:
+    spans = custody.lot_timeline(GTIN, "L1").locations()
+    assert spans[REEFER] == [(at(11), at(12))]
+    assert custody.where_now(GTIN, "L1")[U1] == DOCK
+
+
+def test_lots_in_reefer_during_an_excursion(custody: CustodyService) -> None:
+    assert custody.lots_at(REEFER, at(11, 15), at(11, 45)) == [(GTIN, "L1")]
+    assert custody.lots_at(REEFER, at(12, 30), at(13)) == []
+
+
+def test_backward_and_forward_trace(custody: CustodyService) -> None:
+    made = "urn:epc:id:sgtin:4012345.011111.2001"
+    used = "urn:epc:id:sgtin:4012345.011111.1002"
+    assert custody.trace_back(made) == [used]
+    assert custody.trace_forward(used) == [made]
+    assert U1 in custody.trace_back(PALLET)

@@ -1,0 +1,208 @@
+"""Custody: where an object (unit, lot, SSCC) was, from when to when, and who held it.
+
+Derived from the stored EPCIS events, not stored separately (one source of truth):
+
+* an event naming an object puts it at the event's bizLocation (else readPoint) from the
+  event time until the next event that puts it somewhere else;
+* aggregation: between a packing ``AggregationEvent`` ADD and the matching DELETE the
+  children move with their parent, so events naming the pallet place its contents too;
+* transformation: ``trace_back`` follows outputs to inputs, ``trace_forward`` inputs to
+  outputs (repacking keeps the lineage).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from traceability.records import RecordStore, StoredEvent
+
+_FAR_FUTURE = datetime.max
+
+
+class Stay(BaseModel):
+    """One object (or lot) at one location over ``[start, end)``; ``end`` None = still there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    start: datetime
+    end: datetime | None
+    event_id: str  # the event that put it there
+    via: str | None = None  # the parent (pallet SSCC) it travelled in, if any
+
+
+class Timeline(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject: str  # an EPC, or "gtin/lot"
+    stays: tuple[Stay, ...]
+
+    @property
+    def current(self) -> Stay | None:
+        return self.stays[-1] if self.stays and self.stays[-1].end is None else None
+
+    def locations(self) -> dict[str, list[tuple[datetime, datetime | None]]]:
+        """Per location, the merged intervals the subject spent there."""
+        spans: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+        for stay in sorted(self.stays, key=lambda s: (s.location, s.start)):
+            merged = spans[stay.location]
+            if merged and (merged[-1][1] is None or merged[-1][1] >= stay.start):
+                last_end = merged[-1][1]
+                end = None if last_end is None or stay.end is None else max(last_end, stay.end)
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((stay.start, stay.end))
+        return dict(spans)
+
+
+class CustodyService:
+    def __init__(self, store: RecordStore) -> None:
+        self._store = store
+
+    def timeline(self, epc: str) -> Timeline:
+        """The stays of one object, following the containers it was packed into."""
+        return Timeline(subject=epc, stays=tuple(self._stays(epc)))
+
+    def lot_timeline(self, gtin: str, lot: str) -> Timeline:
+        """Every stay of every unit (and lot-level quantity) of the lot."""
+        stays: list[Stay] = []
+        for epc in self._store.epcs_of_lot(gtin, lot):
+            stays.extend(self._stays(epc))
+        stays.sort(key=lambda s: (s.start, s.location))
+        return Timeline(subject=f"{gtin}/{lot}", stays=tuple(stays))
+
+    def where_now(self, gtin: str, lot: str) -> dict[str, str | None]:
+        """Forward trace: each EPC of the lot → its current location (None if unknown)."""
+        result: dict[str, str | None] = {}
+        for epc in self._store.epcs_of_lot(gtin, lot):
+            stays = self._stays(epc)
+            result[epc] = stays[-1].location if stays and stays[-1].end is None else None
+        return result
+
+    def lots_at(self, location: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """Which lots were at ``location`` at any time in ``[start, end]`` (an excursion)."""
+        candidates: set[str] = set()
+        for event in self._store.events_at(location, None, end):
+            for named, _ in _named(self._store, event):
+                candidates.add(named)
+        found: set[tuple[str, str]] = set()
+        lots_of = self._lots_of(candidates)
+        for epc, lot_key in lots_of.items():
+            for stay in self._stays(epc):
+                if stay.location != location:
+                    continue
+                if stay.start <= end and (stay.end is None or stay.end >= start):
+                    found.add(lot_key)
+                    break
+        return sorted(found)
+
+    def trace_back(self, epc: str) -> list[str]:
+        """Backward trace: everything that went into ``epc`` (inputs and packed children)."""
+        seen: set[str] = set()
+        frontier = [epc]
+        while frontier:
+            current = frontier.pop()
+            for event, named, role in self._store.events_naming([current]):
+                body = event.document()
+                if event.type == "TransformationEvent" and role == "output":
+                    sources = body.get("inputEPCList", []) + [
+                        q["epcClass"] for q in body.get("inputQuantityList", [])
+                    ]
+                elif event.type == "AggregationEvent" and role == "parent":
+                    sources = list(body.get("childEPCs", []))
+                else:
+                    continue
+                for source in sources:
+                    if source not in seen and source != named:
+                        seen.add(source)
+                        frontier.append(source)
+        return sorted(seen)
+
+    def trace_forward(self, epc: str) -> list[str]:
+        """Forward trace through transformations: everything made from ``epc``."""
+        seen: set[str] = set()
+        frontier = [epc]
+        while frontier:
+            current = frontier.pop()
+            for event, _, role in self._store.events_naming([current]):
+                if event.type != "TransformationEvent" or role != "input":
+                    continue
+                body = event.document()
+                outputs = body.get("outputEPCList", []) + [
+                    q["epcClass"] for q in body.get("outputQuantityList", [])
+                ]
+                for output in outputs:
+                    if output not in seen:
+                        seen.add(output)
+                        frontier.append(output)
+        return sorted(seen)
+
+    # ------------------------------------------------------------------------------
+
+    def _lots_of(self, epcs: Iterable[str]) -> dict[str, tuple[str, str]]:
+        lots: dict[str, tuple[str, str]] = {}
+        for epc in epcs:
+            link = self._store.lot_link(epc)
+            if link is not None:
+                lots[epc] = link
+        return lots
+
+    def _stays(self, epc: str) -> list[Stay]:
+        named = self._store.events_naming([epc])
+        moves: list[tuple[datetime, str, str, str | None]] = []  # time, location, event, via
+        containers: list[tuple[str, datetime, datetime]] = []
+        for event, _, role in named:
+            location = event.biz_location or event.read_point
+            if event.type == "AggregationEvent" and role == "child":
+                parent = event.document().get("parentID")
+                if parent and event.action == "ADD":
+                    containers.append((parent, event.event_time, _FAR_FUTURE))
+                elif parent and event.action == "DELETE":
+                    containers = [
+                        (p, s, event.event_time) if p == parent and e == _FAR_FUTURE else (p, s, e)
+                        for p, s, e in containers
+                    ]
+            # A transformation consumes its inputs; only its outputs appear there.
+            if location and (event.type != "TransformationEvent" or role == "output"):
+                moves.append((event.event_time, location, event.id, None))
+        for parent, since, until in containers:
+            # A DELETE naming no children empties the whole pallet.
+            for event, _, role in self._store.events_naming([parent]):
+                if role != "parent" and role != "epc":
+                    continue
+                if event.type == "AggregationEvent" and event.action == "DELETE":
+                    body = event.document()
+                    if not body.get("childEPCs") and since <= event.event_time < until:
+                        until = event.event_time
+                location = event.biz_location or event.read_point
+                if location and since < event.event_time < until:
+                    moves.append((event.event_time, location, event.id, parent))
+        moves.sort(key=lambda m: (m[0], m[2]))
+        stays: list[Stay] = []
+        for moment, location, event_id, via in moves:
+            if stays and stays[-1].location == location:
+                continue
+            if stays:
+                stays[-1] = stays[-1].model_copy(update={"end": moment})
+            stays.append(
+                Stay(location=location, start=moment, end=None, event_id=event_id, via=via)
+            )
+        return stays
+
+
+def _named(store: RecordStore, event: StoredEvent) -> list[tuple[str, str]]:
+    body = event.document()
+    names = list(body.get("epcList", [])) + list(body.get("childEPCs", []))
+    if body.get("parentID"):
+        names.append(body["parentID"])
+    names += [q["epcClass"] for q in body.get("quantityList", []) if "epcClass" in q]
+    children: list[tuple[str, str]] = [(n, "epc") for n in names]
+    # Objects packed in a named pallet were there too.
+    for parent in [n for n in names if ":sscc:" in n or "/00/" in n]:
+        for packed, _ in store.children_ever(parent):
+            children.append((packed, "child"))
+    return children
