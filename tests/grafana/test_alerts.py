@@ -54,11 +54,13 @@ def _seed() -> list[str]:
         )
         if minute < 30:  # gw-2 dies at 10:30
             lines.append(
-                f"gateway_health,gateway=gw-2 spool_bytes=0i,rate_msgs_s=5.0,received={i}i {ns(minute)}"
+                f"gateway_health,gateway=gw-2 spool_bytes=0i,rate_msgs_s=5.0,received={i}i "
+                f"{ns(minute)}"
             )
         idle = 0.0 if minute >= 10 else 3.0  # gw-3 alive but receiving nothing from 10:10
         lines.append(
-            f"gateway_health,gateway=gw-3 spool_bytes=0i,rate_msgs_s={idle},received=0i {ns(minute)}"
+            f"gateway_health,gateway=gw-3 spool_bytes=0i,rate_msgs_s={idle},received=0i "
+            f"{ns(minute)}"
         )
     return lines
 
