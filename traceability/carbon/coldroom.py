@@ -1,0 +1,107 @@
+"""Cold-room compressor power from InfluxDB (v1 HTTP API, InfluxQL).
+
+Schema (written by the OPC UA gateway): measurement ``coldroom``, tags ``site``,
+``location`` (SGLN URN of the room), ``plc``; field ``compressor_kw``. A room may
+have several PLCs reporting; their powers are for one room only if the room has one
+compressor, so a stay's query filters by site and location and expects one series.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from traceability.carbon.energy import PowerSample
+from traceability.carbon.errors import EnergyUnavailable
+from traceability.telemetry import DEFAULT_DATABASE, influxql_string
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+class InfluxColdRoomPower:
+    """``ColdRoomPower`` over the InfluxDB v1 ``/query`` endpoint."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str = DEFAULT_DATABASE,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._database = database
+        self._client = httpx.Client(timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> InfluxColdRoomPower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def samples(
+        self, site: str, location: str, start: datetime, end: datetime
+    ) -> list[PowerSample]:
+        where = f'"site" = {influxql_string(site)} AND "location" = {influxql_string(location)}'
+        # Two statements in one request: the value holding at `start`, then the window.
+        query = (
+            f'SELECT last("compressor_kw") AS "kw" FROM "coldroom" '
+            f"WHERE {where} AND time < {_ns(start)};"
+            f'SELECT "compressor_kw" AS "kw" FROM "coldroom" '
+            f"WHERE {where} AND time >= {_ns(start)} AND time < {_ns(end)}"
+        )
+        body = self._query(query)
+        samples: list[PowerSample] = []
+        for result in body.get("results") or []:
+            if "error" in result:
+                raise EnergyUnavailable(
+                    f"InfluxDB database {self._database!r}: {result['error']}; "
+                    "check the database name"
+                )
+            for series in result.get("series") or []:
+                columns: list[str] = series["columns"]
+                for values in series["values"]:
+                    row = dict(zip(columns, values, strict=True))
+                    if row.get("kw") is None:
+                        continue
+                    samples.append(
+                        PowerSample(
+                            time=datetime.fromtimestamp(row["time"] / 1e9, tz=UTC),
+                            kw=float(row["kw"]),
+                        )
+                    )
+        samples.sort(key=lambda sample: sample.time)
+        return samples
+
+    def _query(self, query: str) -> dict[str, Any]:
+        try:
+            response = self._client.post(
+                f"{self._url}/query",
+                data={"db": self._database, "q": query, "epoch": "ns"},
+            )
+        except httpx.HTTPError as exc:
+            raise EnergyUnavailable(
+                f"InfluxDB at {self._url} did not answer ({exc.__class__.__name__}: {exc}); "
+                "check that it is running and the URL is right"
+            ) from exc
+        if response.status_code != httpx.codes.OK:
+            raise EnergyUnavailable(
+                f"InfluxDB at {self._url} answered HTTP {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError as exc:
+            raise EnergyUnavailable(
+                f"InfluxDB at {self._url} sent a non-JSON answer; is the URL an InfluxDB?"
+            ) from exc
+        if "error" in body:
+            raise EnergyUnavailable(f"InfluxDB query failed: {body['error']}")
+        return body
