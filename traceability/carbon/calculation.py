@@ -239,6 +239,12 @@ def stay_items(
             f"no compressor power samples for {stay.location} at site {stay.site} between "
             f"{stay.start.isoformat()} and {stay.end.isoformat()}; check the coldroom series",
         )
+    if (reading.start, reading.end) != (stay.start, stay.end):
+        raise InsufficientTelemetry(
+            field,
+            f"the energy reading spans {reading.start.isoformat()} to {reading.end.isoformat()}, "
+            "not the stay; measure the stay's own window",
+        )
     if reading.coverage < stay.min_coverage:
         raise InsufficientTelemetry(
             field,
