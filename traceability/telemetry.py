@@ -8,13 +8,14 @@ field ``celsius``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from traceability.errors import TelemetryUnavailable
+from traceability.exposure import Bucket
 
 DEFAULT_DATABASE = "tracehub"
 
@@ -86,6 +87,72 @@ class InfluxTemperatureReader:
             time=datetime.fromtimestamp(row["time"] / 1e9, tz=UTC), celsius=float(row["celsius"])
         )
 
+    def buckets(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        width: timedelta,
+    ) -> list[Bucket]:
+        """Per-bucket count/mean/min/max and out-of-range count, computed by InfluxDB."""
+        every = f"{int(width.total_seconds())}s"
+        where = (
+            f'"location" = {influxql_string(location)} '
+            f"AND time >= {_ns(start)} AND time < {_ns(end)}"
+        )
+        stats = (
+            'SELECT count("celsius") AS n, mean("celsius") AS mean, min("celsius") AS lo, '
+            f'max("celsius") AS hi FROM "temperature" WHERE {where} '
+            f"GROUP BY time({every}) fill(none)"
+        )
+        bounds = [f'"celsius" < {low!r}' if low is not None else "", ""]
+        bounds[1] = f'"celsius" > {high!r}' if high is not None else ""
+        outside = " OR ".join(b for b in bounds if b)
+        queries = [stats]
+        if outside:
+            queries.append(
+                f'SELECT count("celsius") AS n FROM "temperature" WHERE {where} '
+                f"AND ({outside}) GROUP BY time({every}) fill(none)"
+            )
+        body = self._query(";".join(queries))
+        results = body.get("results") or []
+        rows = _rows(_result(body, self._database, 0))
+        out = (
+            {r["time"]: int(r["n"]) for r in _rows(_result(body, self._database, 1))}
+            if (outside and len(results) > 1)
+            else {}
+        )
+        return [
+            Bucket(
+                start=datetime.fromtimestamp(r["time"] / 1e9, tz=UTC),
+                width=width,
+                count=int(r["n"]),
+                mean_c=float(r["mean"]),
+                min_c=float(r["lo"]),
+                max_c=float(r["hi"]),
+                out_of_range=out.get(r["time"], 0),
+            )
+            for r in rows
+            if r.get("n")
+        ]
+
+    def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
+        """Every raw reading at ``location`` in ``[start, end)`` (the naive baseline)."""
+        query = (
+            f'SELECT "celsius" FROM "temperature" WHERE "location" = {influxql_string(location)} '
+            f"AND time >= {_ns(start)} AND time < {_ns(end)}"
+        )
+        rows = _rows(_result(self._query(query), self._database, 0))
+        return [
+            TemperaturePoint(
+                time=datetime.fromtimestamp(r["time"] / 1e9, tz=UTC), celsius=float(r["celsius"])
+            )
+            for r in rows
+            if r.get("celsius") is not None
+        ]
+
     def _query(self, query: str) -> dict[str, Any]:
         try:
             response = self._client.get(
@@ -122,3 +189,26 @@ def _first_result(body: dict[str, Any], database: str) -> dict[str, Any]:
             "check the database name (setting 'database')"
         )
     return result
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _result(body: dict[str, Any], database: str, index: int) -> dict[str, Any]:
+    first = _first_result(body, database)
+    results = body.get("results") or [first]
+    if index >= len(results):
+        return {}
+    result: dict[str, Any] = results[index]
+    if "error" in result:
+        raise TelemetryUnavailable(f"InfluxDB query failed: {result['error']}")
+    return result
+
+
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for series in result.get("series") or []:
+        columns: list[str] = series["columns"]
+        rows.extend(dict(zip(columns, values, strict=True)) for values in series["values"])
+    return rows
