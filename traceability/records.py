@@ -47,6 +47,7 @@ from traceability.schema import (
     logistic_units,
     lots,
     products,
+    shipments,
     units,
 )
 
@@ -239,6 +240,65 @@ class RecordStore:
                         [{"gtin": record.gtin, "serial": s, "lot": record.lot} for s in new],
                     )
         return record
+
+    def import_rows(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert validated import rows in ONE transaction (see traceability.importer).
+
+        A row identical to a stored record is skipped; a different one is a
+        ``RecordConflict`` naming its row, and nothing of the file is kept.
+        """
+        from traceability.importer import serial_list
+
+        with self._tx() as conn:
+            for number, row in enumerate(rows, start=1):
+                if kind == "products":
+                    existing = self._product(conn, row["gtin"])
+                    if existing is None:
+                        conn.execute(products.insert().values(**row))
+                    elif existing.model_dump() != Product(**row).model_dump():
+                        raise RecordConflict(
+                            f"row {number}: product {row['gtin']} exists with other details"
+                        )
+                elif kind == "lots":
+                    if self._product(conn, row["gtin"]) is None:
+                        raise RecordNotFound(
+                            f"row {number}, gtin: product {row['gtin']} is unknown; "
+                            "import products first"
+                        )
+                    serials = serial_list(row.pop("serials") or "")
+                    existing_lot = self._lot(conn, row["gtin"], row["lot"])
+                    if existing_lot is None:
+                        conn.execute(lots.insert().values(**row))
+                    elif existing_lot != Lot(**row):
+                        raise RecordConflict(
+                            f"row {number}: lot {row['lot']} of {row['gtin']} exists with "
+                            "other details"
+                        )
+                    if serials:
+                        taken = set(
+                            conn.execute(
+                                sa.select(units.c.serial).where(
+                                    units.c.gtin == row["gtin"], units.c.serial.in_(serials)
+                                )
+                            ).scalars()
+                        )
+                        new = [s for s in dict.fromkeys(serials) if s not in taken]
+                        if new:
+                            conn.execute(
+                                units.insert(),
+                                [
+                                    {"gtin": row["gtin"], "serial": s, "lot": row["lot"]}
+                                    for s in new
+                                ],
+                            )
+                elif kind == "shipments":
+                    found = conn.execute(
+                        sa.select(shipments.c.id).where(shipments.c.id == row["id"])
+                    ).first()
+                    if found is None:
+                        conn.execute(shipments.insert().values(**row))
+                else:
+                    raise ValueError(f"kind {kind!r}: use products, lots or shipments")
 
     def get_lot(self, gtin: Gtin | str, lot: str) -> Lot | None:
         with self._tx() as conn:
