@@ -100,8 +100,13 @@ def verify_bundle(
     bundle: Any,
     chain: ChainView | None = None,
     trusted_keys: Iterable[str] | None = None,
+    contract: str | None = None,
 ) -> Report:
-    """Check everything a bundle claims; ``chain`` adds the on-chain checks."""
+    """Check everything a bundle claims; ``chain`` adds the on-chain checks.
+
+    ``trusted_keys`` (key ids) and ``contract`` pin what the auditor trusts: a
+    signature by another key, or an anchor in another contract, fails.
+    """
     checks: list[Check] = []
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         found = bundle.get("format") if isinstance(bundle, dict) else type(bundle).__name__
@@ -119,6 +124,20 @@ def verify_bundle(
     _stream_checks(_list(bundle.get("streams")), entries, checks)
     for batch in batches.values():
         checks.extend(_batch_checks(batch, chain))
+        anchor = batch.get("anchor")
+        anchored_in = anchor.get("contract") if isinstance(anchor, dict) else None
+        if (
+            contract is not None
+            and anchored_in is not None
+            and (str(anchored_in).lower() != contract.lower())
+        ):
+            checks.append(
+                _fail(
+                    "contract",
+                    f"batch {batch['id']}",
+                    f"anchored in {anchored_in}, not the trusted {contract}",
+                )
+            )
     checks.append(_manifest_check(bundle, keys))
     return Report(subject=subject, online=chain is not None, checks=tuple(checks))
 

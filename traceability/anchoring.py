@@ -1,4 +1,18 @@
-"""Anchoring: Merkle-batch pending events and anchor each batch root on chain.
+"""Anchoring: hand captured events to the ledger, and show its anchors on the records.
+
+``EventFeeder`` is what the hub runs. Every captured event becomes a ledger entry
+of kind ``epcis-event`` (record = the stored event JSON, record id = the event id),
+linked into one hash-chain stream per lot it names (``lot_stream``), and signed by
+the site. The ledger batches and anchors entries (``ledger.worker``); once an
+entry's batch is confirmed, the feeder mirrors the batch onto the records (batch
+id, leaf index and leaf hash per event) so the lot page can show it. Both steps
+are idempotent and driven by the records' still-unmirrored events, so a crash
+anywhere loses nothing.
+
+``AnchoringService`` below is the skeleton's direct path (records → one batch →
+``Anchorer``), kept for tests that need anchored records without a ledger store.
+
+The skeleton path:
 
 A batch is the pending events in capture order. Leaf ``i`` is
 ``leaf_hash(canonicalize(stored event JSON))``; the root (RFC 6962) and a metadata
@@ -24,18 +38,28 @@ Failure and crash safety:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from ledger.anchor import Anchorer, AnchorReceipt, OnChainAnchor
+from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.errors import AnchorRejected, ChainError
 from ledger.merkle import leaf_hash, merkle_root
-from traceability.epcis import format_time
-from traceability.errors import AnchoringUnavailable
+from ledger.signing import Signer
+from traceability.capture import _class_link
+from traceability.epcis import format_time, parse_event
+from traceability.errors import AnchoringUnavailable, TraceabilityError
+from traceability.gs1 import Sgtin
 from traceability.records import RecordStore, StoredEvent
+
+log = logging.getLogger(__name__)
+EVENT_KIND = "epcis-event"
 
 BATCH_FORMAT = "tracehub-batch/1"
 # Recorded when a batch is recovered from the contract, which does not keep tx hashes.
@@ -142,3 +166,127 @@ class AnchoringService:
             tx_hash=UNKNOWN_TX_HASH,
             block_number=existing.block_number,
         )
+
+
+def lot_stream(gtin: str, lot: str) -> str:
+    """The ledger hash-chain stream of one lot."""
+    return f"lot:{gtin}/{lot}"
+
+
+class EvidenceLedger(Protocol):
+    """What traceability needs from the ledger store (``ledger.store.LedgerStore``)."""
+
+    def submit(
+        self,
+        kind: str,
+        record_id: str,
+        record: Any,
+        streams: Sequence[str],
+        signer: Signer,
+        now: datetime | None = None,
+    ) -> StoredEntry: ...
+
+    def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]: ...
+
+    def batch(self, batch_id: int) -> BatchRecord | None: ...
+
+
+class FeedResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    submitted: int
+    mirrored: int
+    batches: tuple[int, ...]  # records batch ids that received events
+
+
+class EventFeeder:
+    """Submits captured events to the ledger and mirrors confirmed batches back."""
+
+    def __init__(
+        self, store: RecordStore, ledger: EvidenceLedger, signer: Signer, limit: int = 1000
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._signer = signer
+        self._limit = limit
+
+    def sync(self) -> FeedResult:
+        """Submit not-yet-submitted events; mirror those whose batch is confirmed."""
+        pending = self._store.pending_events(self._limit)
+        if not pending:
+            return FeedResult(submitted=0, mirrored=0, batches=())
+        known = self._ledger.entries(EVENT_KIND, [e.id for e in pending])
+        submitted = 0
+        for event in pending:
+            if event.id in known:
+                continue
+            known[event.id] = self._ledger.submit(
+                EVENT_KIND,
+                event.id,
+                event.document(),
+                [lot_stream(g, lot) for g, lot in self.lots_of(event)],
+                self._signer,
+                datetime.now(UTC),
+            )
+            submitted += 1
+        by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
+        for event in pending:
+            stored = known[event.id]
+            if stored.batch_id is not None and stored.leaf_index is not None:
+                by_batch.setdefault(stored.batch_id, []).append(
+                    (event.id, stored.leaf_index, stored.leaf_hash)
+                )
+        mirrored, batch_ids = 0, []
+        for batch_id, leaves in sorted(by_batch.items()):
+            batch = self._ledger.batch(batch_id)
+            if batch is None or batch.status is not BatchStatus.CONFIRMED:
+                continue
+            record = self._store.mark_anchored(receipt_of(batch), leaves)
+            mirrored += len(leaves)
+            batch_ids.append(record.id)
+        return FeedResult(submitted=submitted, mirrored=mirrored, batches=tuple(batch_ids))
+
+    def lots_of(self, event: StoredEvent) -> list[tuple[str, str]]:
+        """The (GTIN, lot) pairs an event names: its units' lots and lot classes."""
+        try:
+            parsed = parse_event(event.document())
+        except (TraceabilityError, ValueError) as exc:
+            log.warning("event %s cannot be re-read for its lots: %s", event.id, exc)
+            return []
+        lots: dict[tuple[str, str], None] = {}
+        for epc in (
+            *parsed.epc_list,
+            *parsed.child_epcs,
+            *parsed.input_epc_list,
+            *parsed.output_epc_list,
+        ):
+            if epc.startswith("urn:epc:id:sgtin:"):
+                sgtin = Sgtin.parse(epc)
+                lot = self._store.lot_of_unit(sgtin.gtin, sgtin.serial.value)
+                if lot is not None:
+                    lots[(sgtin.gtin.value, lot)] = None
+        for element in (
+            *parsed.quantity_list,
+            *parsed.child_quantity_list,
+            *parsed.input_quantity_list,
+            *parsed.output_quantity_list,
+        ):
+            link = _class_link(element.epc_class, "class")
+            if link.gtin and link.lot:
+                lots[(link.gtin, link.lot)] = None
+        return list(lots)
+
+
+def receipt_of(batch: BatchRecord) -> AnchorReceipt:
+    """A ledger batch on chain, as the records' ``AnchorReceipt``."""
+    if batch.chain_id is None or batch.contract is None or batch.block_number is None:
+        raise ValueError(f"batch {batch.id} is not on chain yet")
+    return AnchorReceipt(
+        root=batch.root,
+        size=batch.size,
+        metadata=batch.metadata,
+        chain_id=batch.chain_id,
+        contract=batch.contract,
+        tx_hash=batch.tx_hash or UNKNOWN_TX_HASH,
+        block_number=batch.block_number,
+    )

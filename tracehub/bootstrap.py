@@ -11,11 +11,14 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +34,16 @@ from gateway.errors import CaptureRejected, CaptureUnavailable
 from gateway.observation import ReadPointProfile
 from ledger.anchor import OnChainAnchor
 from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
-from ledger.errors import ChainError
+from ledger.errors import ChainError, LedgerError
+from ledger.fees import GWEI, FeePolicy
+from ledger.keystore import KeyStore
 from ledger.rpcbridge import handle_jsonrpc
-from traceability.anchoring import AnchoringService, BatchSummary
+from ledger.sender import AnchorSender, fund_account
+from ledger.store import LedgerStore
+from ledger.worker import AnchorWorker, BatchPolicy
+from traceability.anchoring import BatchSummary, EventFeeder
 from traceability.capture import CaptureService
-from traceability.errors import AnchoringUnavailable, EventRejected, StoreUnavailable
+from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader
 from traceability.web import create_app
@@ -86,28 +94,51 @@ class Chain:
     """The chain batch roots are anchored on, and how to describe it to people."""
 
     w3: Web3
-    anchorer: AnchorContract
+    anchorer: AnchorSender
     name: str
     embedded: bool
 
 
-def connect_chain(settings: Settings) -> Chain:
+EMBEDDED_FUNDING_WEI = 10 * 10**18
+
+
+def open_keystore(settings: Settings) -> KeyStore:
+    """The site's signing keys and the anchoring account key, encrypted at rest."""
+    secret = settings.ledger.key_passphrase
+    return KeyStore.open(settings.ledger_keys_dir, secret.get_secret_value() if secret else None)
+
+
+def fee_policy(settings: Settings) -> FeePolicy:
+    return FeePolicy(
+        max_fee_per_gas=int(settings.ledger.max_fee_gwei * GWEI),
+        gas_limit_ceiling=settings.ledger.gas_limit_ceiling,
+    )
+
+
+def connect_chain(settings: Settings, keys: KeyStore | None = None) -> Chain:
     """The embedded EVM (a new anchor contract each run) or a JSON-RPC node.
 
-    On a JSON-RPC node the deployed contract's address is remembered in the state
-    folder, so a restarted hub keeps anchoring into the same contract.
+    Anchors are always signed locally by the anchoring account: the key in
+    ``TRACEHUB_CHAIN_PRIVATE_KEY`` if set (development), else the keystore's
+    encrypted account key (generated on first run). On the embedded EVM that
+    account is funded and allowed to anchor by the deployer. On a JSON-RPC node the
+    deployed contract's address is remembered in the state folder, so a restarted
+    hub keeps anchoring into the same contract.
     """
     cfg = settings.chain
-    key = cfg.private_key.get_secret_value() if cfg.private_key else None
+    keys = keys or open_keystore(settings)
+    key = cfg.private_key.get_secret_value() if cfg.private_key else keys.account_key()
+    fees = fee_policy(settings)
     if cfg.rpc_url is None:
         w3 = embedded_web3()
         address = deploy_anchor_contract(w3)
-        contract = AnchorContract(w3, address)
-        return Chain(w3, contract, "embedded EVM", True)
+        sender = AnchorSender(w3, address, key, fees)
+        fund_account(w3, sender.sender, EMBEDDED_FUNDING_WEI)
+        AnchorContract(w3, address).set_anchorer(sender.sender, True)
+        return Chain(w3, sender, "embedded EVM", True)
     w3 = rpc_web3(cfg.rpc_url)
     address = cfg.contract or _remembered_contract(settings, w3, key)
-    contract = AnchorContract(w3, address, key)
-    return Chain(w3, contract, "EVM (JSON-RPC)", False)
+    return Chain(w3, AnchorSender(w3, address, key, fees), "EVM (JSON-RPC)", False)
 
 
 def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
@@ -125,19 +156,22 @@ def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
 
 
 class AnchorLoop:
-    """Anchors pending events every ``interval_s`` in a thread until stopped.
+    """Feeds captured events to the ledger and runs the anchoring worker, in a thread.
 
-    A chain outage only delays anchoring: the events stay pending and the next
-    round tries again. ``anchored`` is set after every batch, so callers can
-    await the first one instead of polling.
+    Each round: submit new events, let the worker cut/advance batches by the policy
+    (N leaves or T seconds; ``wake()`` cuts whatever is pending at once), then mirror
+    confirmed batches onto the records. A chain or database outage only delays
+    anchoring: nothing is lost, the next round continues. ``anchored`` is set after
+    a round that mirrored or confirmed something, so callers can await it.
     """
 
-    def __init__(self, service: AnchoringService, interval_s: float, max_batch: int) -> None:
-        self._service = service
-        self._interval_s = interval_s
-        self._max_batch = max_batch
+    def __init__(self, feeder: EventFeeder, worker: AnchorWorker, poll_s: float = 1.0) -> None:
+        self.feeder = feeder
+        self.worker = worker
+        self._poll_s = poll_s
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._flush = False
         self.anchored = threading.Event()
         self.last: BatchSummary | None = None
         self._thread = threading.Thread(target=self._run, name="anchor-loop", daemon=True)
@@ -145,32 +179,53 @@ class AnchorLoop:
     def start(self) -> None:
         self._thread.start()
 
-    def run_once(self) -> list[BatchSummary]:
-        """Anchor everything pending now, in batches of at most ``max_batch``."""
-        done: list[BatchSummary] = []
-        while (summary := self._service.anchor_pending(self._max_batch)) is not None:
-            done.append(summary)
-            self.last = summary
+    def run_once(self, flush: bool = False) -> list[BatchSummary]:
+        """One round; ``flush`` anchors everything pending now."""
+        self.feeder.sync()
+        result = self.worker.step(flush=flush)
+        fed = self.feeder.sync()
+        done = [
+            BatchSummary(
+                batch_id=b.id,
+                root=b.root,
+                size=b.size,
+                chain_id=b.chain_id or 0,
+                contract=b.contract or "",
+                tx_hash=b.tx_hash or "",
+                block_number=b.block_number or 0,
+                recovered=b.recovered,
+            )
+            for b in result.confirmed
+        ]
+        if done:
+            self.last = done[-1]
+        if done or fed.mirrored:
             self.anchored.set()
         return done
 
     def wake(self) -> None:
+        """Anchor what is pending now, whatever the policy says."""
+        self._flush = True
         self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            flush, self._flush = self._flush, False
             try:
-                for summary in self.run_once():
+                for summary in self.run_once(flush):
                     log.info(
-                        "anchored batch %s: %s events, root %s, block %s",
+                        "anchored batch %s: %s leaves, root %s, block %s",
                         summary.batch_id,
                         summary.size,
                         summary.root.hex(),
                         summary.block_number,
                     )
-            except (AnchoringUnavailable, StoreUnavailable) as exc:
+                due = self.worker.seconds_until_due()
+            except (LedgerError, TraceabilityError) as exc:
                 log.warning("anchoring postponed: %s", exc)
-            self._wake.wait(self._interval_s)
+                due = None
+            wait = self._poll_s if due is None else min(self._poll_s, max(due, 0.01))
+            self._wake.wait(wait)
             self._wake.clear()
 
     def stop(self) -> None:
@@ -178,6 +233,10 @@ class AnchorLoop:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        try:
+            self.worker.release()
+        except LedgerError as exc:
+            log.warning("could not release the anchoring lease: %s", exc)
 
 
 def rpc_route(w3: Web3) -> Route:
@@ -246,7 +305,10 @@ class Hub:
         state = settings.hub.state_dir
         state.mkdir(parents=True, exist_ok=True)
         self.store = RecordStore.open(settings.records_url)
-        self.chain = connect_chain(settings)
+        self.keys = open_keystore(settings)
+        self.chain = connect_chain(settings, self.keys)
+        self.ledger = LedgerStore.open(settings.ledger_url)
+        self.signer = self.keys.signer(f"site:{settings.hub.site}", datetime.now(UTC))
         self.capture = CaptureService(self.store)
         self.gateway: GatewayRuntime = build_gateway(
             GatewayConfig(
@@ -261,9 +323,18 @@ class Hub:
             CaptureBridge(self.capture),
         )
         self.anchoring = AnchorLoop(
-            AnchoringService(self.store, self.chain.anchorer),
-            settings.chain.anchor_interval_s,
-            settings.chain.max_batch,
+            EventFeeder(self.store, self.ledger, self.signer, limit=settings.chain.max_batch),
+            AnchorWorker(
+                self.ledger,
+                self.chain.anchorer,
+                f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                BatchPolicy(
+                    max_leaves=settings.chain.max_batch,
+                    max_age_s=settings.chain.anchor_interval_s,
+                    confirmations=settings.ledger.confirmations,
+                    lease_ttl_s=settings.ledger.lease_ttl_s,
+                ),
+            ),
         )
         self.telemetry = InfluxTemperatureReader(settings.influx.url, settings.influx.database)
         routes: list[Route | Mount] = [rpc_route(self.chain.w3)] if self.chain.embedded else []
@@ -291,6 +362,7 @@ class Hub:
         self.anchoring.stop()
         self.web.stop()
         self.telemetry.close()
+        self.ledger.close()
         self.store.close()
 
     def __enter__(self) -> Hub:

@@ -55,6 +55,26 @@ class ChainSettings(BaseSettings):
     max_batch: int = Field(default=1000, gt=0)
 
 
+class LedgerSettings(BaseSettings):
+    """``TRACEHUB_LEDGER_*``: signing keys, the ledger store and the anchoring policy.
+
+    The batch policy's N and T are ``TRACEHUB_CHAIN_MAX_BATCH`` and
+    ``TRACEHUB_CHAIN_ANCHOR_INTERVAL_S``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_LEDGER_", frozen=True)
+
+    url: str | None = Field(default=None, description="unset: the records database")
+    key_passphrase: SecretStr | None = Field(
+        default=None, description="unset: a generated passphrase file (demo only)"
+    )
+    keys_dir: Path | None = Field(default=None, description="unset: <state>/ledger-keys")
+    confirmations: int = Field(default=1, ge=1)
+    max_fee_gwei: float = Field(default=200.0, gt=0)
+    gas_limit_ceiling: int = Field(default=200_000, ge=21_000)
+    lease_ttl_s: float = Field(default=15.0, gt=0)
+
+
 class WebSettings(BaseSettings):
     """``TRACEHUB_WEB_*``: the consumer pages and APIs."""
 
@@ -85,10 +105,19 @@ class Settings(BaseModel):
     records: RecordsSettings
     chain: ChainSettings
     web: WebSettings
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
 
     @property
     def records_url(self) -> str:
         return self.records.url or f"sqlite:///{self.hub.state_dir / 'records.db'}"
+
+    @property
+    def ledger_url(self) -> str:
+        return self.ledger.url or self.records_url
+
+    @property
+    def ledger_keys_dir(self) -> Path:
+        return self.ledger.keys_dir or self.hub.state_dir / "ledger-keys"
 
     @property
     def public_url(self) -> str:
@@ -104,4 +133,5 @@ def load_settings() -> Settings:
         records=RecordsSettings(),
         chain=ChainSettings(),
         web=WebSettings(),
+        ledger=LedgerSettings(),
     )

@@ -1,147 +1,174 @@
+"""A lot's evidence end to end: capture → ledger feed → anchor → verify, and tampering.
+
+Real components: the records and ledger stores share one SQLite file (the default
+deployment), anchors go to the embedded EVM (and anvil in one test).
+"""
+
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from eth_account import Account
 
-from ledger.errors import ChainUnavailable
-from traceability.anchoring import AnchoringService
+from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
+from ledger.reader import ChainReader
+from ledger.sender import AnchorSender, fund_account
+from ledger.signing import Signer
+from ledger.store import LedgerStore
+from ledger.verifier import Outcome, Verdict
+from ledger.worker import AnchorWorker
+from traceability.anchoring import EventFeeder, lot_stream
 from traceability.capture import CaptureService
 from traceability.records import RecordStore
-from traceability.verification import VerificationReport, report_json, verify_lot
+from traceability.verification import report_json, verify_lot
+from tracehub.services import Anvil, free_port
 
-from .events import COLD_ROOM, GTIN, object_event
-from .fake_anchorer import FakeAnchorer
+from .events import GTIN, object_event
+
+pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def anchored(stocked: RecordStore) -> tuple[RecordStore, FakeAnchorer, list[str]]:
-    """Four events of lot L1 anchored in one batch, plus one of an unknown unit."""
+@dataclass
+class Setup:
+    path: Path
+    store: RecordStore
+    ledger: LedgerStore
+    feeder: EventFeeder
+    worker: AnchorWorker
+    chain: ChainReader
+    ids: list[str]
+
+    def anchor(self) -> None:
+        self.feeder.sync()
+        self.worker.step(flush=True)
+        self.feeder.sync()
+
+
+def _setup(stocked: RecordStore, db: Path, sender: AnchorSender, reader: ChainReader) -> Setup:
+    ledger = LedgerStore.open(f"sqlite:///{db}")
+    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
     service = CaptureService(stocked)
     ids = [
         service.capture(object_event(serial=s, time=f"2026-11-22T10:0{i}:00Z")).event_id
-        for i, s in enumerate(["1001", "1002", "1003", "1004"])
+        for i, s in enumerate(["1001", "1002", "1003"])
     ]
-    service.capture(object_event(serial="9999"))
-    fake = FakeAnchorer()
-    AnchoringService(stocked, fake).anchor_pending()
-    return stocked, fake, ids
+    feeder = EventFeeder(stocked, ledger, signer)
+    worker = AnchorWorker(ledger, sender, "w-test")
+    return Setup(db, stocked, ledger, feeder, worker, reader, ids)
 
 
-def failing(report: VerificationReport) -> set[tuple[str, str | None]]:
-    return {(c.name, c.event_id) for c in report.failures}
+def _embedded_sender() -> tuple[AnchorSender, ChainReader]:
+    w3 = embedded_web3()
+    address = deploy_anchor_contract(w3)
+    key = "0x" + os.urandom(32).hex()
+    sender = AnchorSender(w3, address, key)
+    fund_account(w3, sender.sender, 10**18)
+    AnchorContract(w3, address).set_anchorer(sender.sender, True)
+    return sender, ChainReader(w3)
 
 
-def test_untouched_lot_verifies_online_and_offline(
-    anchored: tuple[RecordStore, FakeAnchorer, list[str]],
-) -> None:
-    store, fake, _ = anchored
-    online = verify_lot(store, GTIN, "L1", fake.lookup)
-    assert online.ok, report_json(online)
-    assert online.online
-    names = [c.name for c in online.checks]
-    assert names.count("leaf") == names.count("inclusion") == 4
-    assert names.count("batch root") == names.count("on chain") == 1
-    [chain] = [c for c in online.checks if c.name == "on chain"]
-    assert chain.detail.startswith("anchored in block 1")
-
-    offline = verify_lot(store, "4012345111118", "L1")
-    assert offline.ok
-    [chain] = [c for c in offline.checks if c.name == "on chain"]
-    assert chain.detail == "skipped: offline"
-    assert json.loads(report_json(offline))["ok"] is True
+@pytest.fixture
+def lot(stocked: RecordStore, tmp_path: Path) -> Iterator[Setup]:
+    sender, reader = _embedded_sender()
+    setup = _setup(stocked, tmp_path / "records.db", sender, reader)
+    yield setup
+    setup.ledger.close()
 
 
-def test_altered_event_is_named(anchored: tuple[RecordStore, FakeAnchorer, list[str]]) -> None:
-    store, fake, ids = anchored
-    victim = ids[2]
-    stored = store.get_event(victim)
-    assert stored is not None
-    body = stored.body.replace('"in_progress"', '"damaged"')
-    assert body != stored.body
-    with store._engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE events SET body = :body WHERE id = :id"), {"body": body, "id": victim}
-        )
-    report = verify_lot(store, GTIN, "L1", fake.lookup)
-    assert not report.ok
-    assert failing(report) == {("leaf", victim), ("inclusion", victim)}
-    [leaf] = [c for c in report.failures if c.name == "leaf"]
-    assert leaf.detail.startswith("stored event was altered")
+def _sql(setup: Setup, statement: str, *args: object) -> int:
+    db = sqlite3.connect(setup.path)
+    with db:
+        count = db.execute(statement, args).rowcount
+    db.close()
+    return count
 
 
-def test_unreadable_event_json_is_named(
-    anchored: tuple[RecordStore, FakeAnchorer, list[str]],
-) -> None:
-    store, fake, ids = anchored
-    with store._engine.begin() as conn:
-        conn.execute(sa.text("UPDATE events SET body = '{' WHERE id = :id"), {"id": ids[0]})
-    report = verify_lot(store, GTIN, "L1", fake.lookup)
-    assert failing(report) == {("leaf", ids[0])}
-    assert "cannot be read" in report.failures[0].detail
+def test_pending_then_anchored_then_verified_online_and_offline(lot: Setup) -> None:
+    pending = verify_lot(lot.store, lot.ledger, GTIN, "L1")
+    assert pending.verdict is Verdict.NOT_ANCHORED
+    assert {c.record_id for c in pending.checks if c.outcome is Outcome.PENDING} == set(lot.ids)
+    lot.anchor()
+    events = lot.store.events_for_lot(GTIN, "L1")
+    assert {e.batch_id for e in events} == {1}  # mirrored onto the records
+    offline = verify_lot(lot.store, lot.ledger, GTIN, "L1")
+    assert offline.verdict is Verdict.VERIFIED
+    assert any(c.outcome is Outcome.SKIPPED and "offline" in c.detail for c in offline.checks)
+    online = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    assert online.verdict is Verdict.VERIFIED, online.failures
+    assert [c.name for c in online.checks].count("on chain") == 1
+    assert [e.entry.record_id for e in lot.ledger.stream(lot_stream(GTIN, "L1"))] == lot.ids
 
 
-def test_reordered_leaves_break_the_root_and_the_proofs(
-    anchored: tuple[RecordStore, FakeAnchorer, list[str]],
-) -> None:
-    store, fake, ids = anchored
-    with store._engine.begin() as conn:
-        swap = "UPDATE events SET leaf_index = :to WHERE id = :id"
-        conn.execute(sa.text(swap), {"to": 99, "id": ids[0]})
-        conn.execute(sa.text(swap), {"to": 0, "id": ids[1]})
-        conn.execute(sa.text(swap), {"to": 1, "id": ids[0]})
-    report = verify_lot(store, GTIN, "L1", fake.lookup)
-    # swapping leaves 0 and 1 changes the subtree every other leaf's proof passes through
-    assert failing(report) == {("batch root", None)} | {("inclusion", i) for i in ids}
-    [root] = [c for c in report.failures if c.name == "batch root"]
-    assert "changed, removed or reordered" in root.detail
-
-
-def test_removed_leaf_is_detected(anchored: tuple[RecordStore, FakeAnchorer, list[str]]) -> None:
-    store, fake, ids = anchored
-    with store._engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM event_epcs WHERE event_id = :id"), {"id": ids[3]})
-        conn.execute(sa.text("DELETE FROM events WHERE id = :id"), {"id": ids[3]})
-    report = verify_lot(store, GTIN, "L1", fake.lookup)
-    assert ("batch root", None) in failing(report)
-    [root] = [c for c in report.failures if c.name == "batch root"]
-    assert "records size 5 but has 4 leaves" in root.detail
-    # the remaining events' proofs no longer lead to the anchored root
-    assert {("inclusion", i) for i in ids[:3]} <= failing(report)
-
-
-def test_pending_events_are_reported_not_yet_anchored(
-    anchored: tuple[RecordStore, FakeAnchorer, list[str]],
-) -> None:
-    store, fake, _ = anchored
-    late = CaptureService(store).capture(object_event(serial="1005", read_point=COLD_ROOM))
-    report = verify_lot(store, GTIN, "L1", fake.lookup)
-    assert not report.ok
-    assert report.pending_event_ids == (late.event_id,)
-    assert [c.detail for c in report.failures] == ["not yet anchored"]
-
-
-def test_root_missing_on_chain_or_chain_down(
-    anchored: tuple[RecordStore, FakeAnchorer, list[str]],
-) -> None:
-    store, _, _ = anchored
-    other_chain = FakeAnchorer()
-    report = verify_lot(store, GTIN, "L1", other_chain.lookup)
-    assert failing(report) == {("on chain", None)}
-    assert "is not anchored in contract" in report.failures[0].detail
-
-    def down(_root: bytes) -> None:
-        raise ChainUnavailable("connection refused")
-
-    report = verify_lot(store, GTIN, "L1", down)
-    assert failing(report) == {("on chain", None)}
-    assert report.failures[0].detail.startswith("chain unavailable")
-
-
-def test_unknown_lot_has_nothing_to_verify(stocked: RecordStore) -> None:
-    report = verify_lot(stocked, GTIN, "NOPE")
-    assert not report.ok
-    assert (
-        report.failures[0].detail == f"no events recorded for lot NOPE of {GTIN}; nothing to verify"
+def test_altered_event_is_named(lot: Setup) -> None:
+    lot.anchor()
+    victim = lot.ids[1]
+    changed = _sql(
+        lot, "UPDATE events SET body = replace(body, 'arriving', 'departing') WHERE id = ?", victim
     )
+    assert changed == 1
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    assert report.verdict is Verdict.TAMPERED
+    assert {c.record_id for c in report.failures} == {victim}
+    assert "record was altered" in report.failures[0].detail
+    assert victim in report_json(report)
+
+
+def test_deleted_event_is_named(lot: Setup) -> None:
+    lot.anchor()
+    victim = lot.ids[0]
+    _sql(lot, "DELETE FROM event_epcs WHERE event_id = ?", victim)
+    _sql(lot, "DELETE FROM events WHERE id = ?", victim)
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1")
+    assert report.verdict is Verdict.TAMPERED
+    (missing,) = report.failures
+    assert missing.record_id == victim
+    assert "missing" in missing.detail
+
+
+def test_removed_ledger_link_breaks_the_lot_chain(lot: Setup) -> None:
+    lot.anchor()
+    _sql(lot, "DELETE FROM ledger_links WHERE seq = 1")
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1")
+    assert report.verdict is not Verdict.VERIFIED
+    assert any(lot.ids[1] == c.record_id for c in report.checks if not c.ok)
+
+
+def test_unreachable_chain_is_its_own_verdict(lot: Setup) -> None:
+    lot.anchor()
+    dead = ChainReader(rpc_web3(f"http://127.0.0.1:{free_port()}", timeout=2))
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1", dead)
+    assert report.verdict is Verdict.CHAIN_UNREACHABLE
+    assert json.loads(report_json(report))["verdict"] == "CHAIN_UNREACHABLE"
+
+
+def test_untrusted_contract_or_key_fails(lot: Setup) -> None:
+    lot.anchor()
+    other = "0x" + "11" * 20
+    assert verify_lot(lot.store, lot.ledger, GTIN, "L1", contract=other).verdict is (
+        Verdict.TAMPERED
+    )
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1", trusted_keys=["ed25519:" + "0" * 32])
+    assert {c.name for c in report.failures} == {"signature"}
+
+
+def test_on_anvil(stocked: RecordStore, tmp_path: Path, anvil: Anvil) -> None:
+    w3 = rpc_web3(anvil.url)
+    address = deploy_anchor_contract(w3, anvil.private_key)
+    key = "0x" + os.urandom(32).hex()
+    owner = AnchorContract(w3, address, anvil.private_key)
+    owner.set_anchorer(Account.from_key(key).address, True)
+    fund_account(w3, Account.from_key(key).address, 10**18)
+    setup = _setup(
+        stocked, tmp_path / "records.db", AnchorSender(w3, address, key), ChainReader(w3)
+    )
+    setup.anchor()
+    report = verify_lot(setup.store, setup.ledger, GTIN, "L1", setup.chain)
+    assert report.verdict is Verdict.VERIFIED, report.failures
+    setup.ledger.close()

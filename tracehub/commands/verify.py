@@ -1,22 +1,45 @@
-"""``tracehub verify``: re-derive a lot's evidence, check by check."""
+"""``tracehub verify``: check a lot's evidence, or an exported evidence bundle.
+
+Exit codes (one per verdict): 0 verified, 1 tampered (something does not match),
+3 not yet anchored (all consistent, but some evidence still waits for its batch or
+confirmations), 4 the chain could not be reached (all consistent offline), 2 a
+usage problem (bad option, unreadable bundle, database unreachable).
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
-from ledger.errors import ChainError
+from ledger.errors import LedgerError
+from ledger.verifier import Outcome, Report, Verdict, verify_bundle
 from traceability.errors import TraceabilityError
-from traceability.records import RecordStore
-from traceability.verification import VerificationReport, report_json, verify_lot
+from traceability.verification import report_json, verify_lot
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
 _DIGITAL_LINK = re.compile(r"/01/(?P<gtin>\d{8,14})/10/(?P<lot>[^/?#]+)")
+_MARKS = {
+    Outcome.OK: "[green]✓[/]",
+    Outcome.SKIPPED: "[dim]–[/]",
+    Outcome.PENDING: "[yellow]…[/]",
+    Outcome.UNREACHABLE: "[yellow]?[/]",
+    Outcome.FAIL: "[red]✗[/]",
+}
+_VERDICTS = {
+    Verdict.VERIFIED: "[bold green]VERIFIED[/]: every check passed",
+    Verdict.TAMPERED: "[bold red]TAMPERED[/]: the evidence does not hold",
+    Verdict.NOT_ANCHORED: "[bold yellow]NOT YET ANCHORED[/]: consistent, but not all anchored",
+    Verdict.CHAIN_UNREACHABLE: "[bold yellow]CHAIN UNREACHABLE[/]: consistent offline; "
+    "the chain could not be asked",
+}
 
 
 def lot_from(gtin: str | None, lot: str) -> tuple[str, str]:
@@ -33,84 +56,147 @@ def lot_from(gtin: str | None, lot: str) -> tuple[str, str]:
     return match["gtin"], unquote(match["lot"])
 
 
+def _chain(rpc_url: str | None) -> Any:
+    if rpc_url is None:
+        return None
+    from ledger.chain import rpc_web3
+    from ledger.reader import ChainReader
+
+    return ChainReader(rpc_web3(rpc_url))
+
+
 @click.command()
+@click.argument("bundle", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--gtin", help="The product's GTIN (8, 12, 13 or 14 digits).")
-@click.option(
-    "--lot", required=True, help="The lot number, or the lot's GS1 Digital Link URI alone."
-)
+@click.option("--lot", help="The lot number, or the lot's GS1 Digital Link URI alone.")
 @click.option(
     "--records",
     metavar="URL",
     help="Records database URL (default: TRACEHUB_RECORDS_URL or the local SQLite file).",
 )
 @click.option(
-    "--rpc-url",
+    "--ledger",
+    "ledger_url",
     metavar="URL",
-    help="JSON-RPC URL of the chain (default: TRACEHUB_CHAIN_RPC_URL). "
-    "For `make demo` it is the hub's /rpc.",
+    help="Ledger database URL (default: TRACEHUB_LEDGER_URL, else the records database).",
+)
+@click.option(
+    "--rpc-url",
+    "--rpc",
+    "rpc_url",
+    metavar="URL",
+    help="JSON-RPC URL of the chain (default for a lot: TRACEHUB_CHAIN_RPC_URL). "
+    "For `make demo` it is the hub's /rpc. A bundle is checked offline without it.",
 )
 @click.option("--contract", metavar="ADDRESS", help="Trust only this anchor contract.")
-@click.option("--offline", is_flag=True, help="Check hashes and proofs only, not the chain.")
+@click.option(
+    "--trust-key",
+    "trusted",
+    multiple=True,
+    metavar="KEY_ID",
+    help="Accept only signatures by these key ids (repeat the option).",
+)
+@click.option("--offline", is_flag=True, help="Check hashes, signatures and proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def verify(
     settings: Settings,
+    bundle: str | None,
     gtin: str | None,
-    lot: str,
+    lot: str | None,
     records: str | None,
+    ledger_url: str | None,
     rpc_url: str | None,
     contract: str | None,
+    trusted: tuple[str, ...],
     offline: bool,
     as_json: bool,
 ) -> None:
-    """Re-derive a lot's evidence and say, check by check, whether it holds.
+    """Check evidence, one line per check, and end with a verdict.
 
-    For every stored event of the lot: its canonical hash must equal the
-    recorded Merkle leaf, the leaf must be provably included in its batch root,
-    the batch's leaves must reproduce the root, and the root must be anchored on
-    chain with the same size. Exits 0 when every check passes, 1 when one
-    fails (the failing event is named), 2 on a usage or connection problem.
+    \b
+    tracehub verify BUNDLE [--rpc URL]        an exported evidence bundle (offline
+                                              unless --rpc is given)
+    tracehub verify --gtin G --lot L          a lot, from the records and ledger
+                                              databases (--rpc-url or --offline)
+
+    Every record is re-hashed (RFC 8785) and compared with its signed entry; the
+    Ed25519 signature, the lot's hash chain (a dropped or reordered event breaks
+    it), the RFC 6962 inclusion proof, the batch and its anchor are checked; with
+    a chain URL the root is also looked up on chain. Exit codes: 0 verified,
+    1 tampered, 3 not yet anchored, 4 chain unreachable, 2 usage problem.
     """
+    trust = trusted or None
+    if bundle is not None:
+        if lot is not None or gtin is not None:
+            raise click.UsageError("give either a BUNDLE file or --gtin/--lot, not both")
+        report = verify_bundle(_read_bundle(bundle), _chain(rpc_url), trust, contract)
+        _finish(report, as_json, {"bundle": bundle})
+    if lot is None:
+        raise click.UsageError("give a BUNDLE file to check, or --lot (with --gtin) for a lot")
     gtin, lot = lot_from(gtin, lot)
     rpc_url = rpc_url or settings.chain.rpc_url
     if not offline and rpc_url is None:
         raise click.UsageError("give --rpc-url (the chain to check the roots on) or --offline")
+    from ledger.store import LedgerStore
+    from traceability.records import RecordStore
+
+    records_url = records or settings.records_url
     try:
-        store = RecordStore.open(records or settings.records_url)
-    except TraceabilityError as exc:
+        store = RecordStore.open(records_url)
+        ledger = LedgerStore.open(ledger_url or (records_url if records else settings.ledger_url))
+    except (TraceabilityError, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     try:
-        lookup = None
-        if not offline:
-            from ledger.chain import rpc_web3
-            from tracehub.bootstrap import chain_lookup_for
-
-            lookup = chain_lookup_for(store, rpc_web3(str(rpc_url)), contract)
-        report = verify_lot(store, gtin, lot, lookup)
-    except (TraceabilityError, ChainError) as exc:
+        report = verify_lot(
+            store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust, contract
+        )
+    except (TraceabilityError, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     finally:
+        ledger.close()
         store.close()
+    _finish(report, as_json, {"gtin": gtin, "lot": lot})
+
+
+def _read_bundle(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return json.loads(text)
+    except OSError as exc:
+        raise Problem(f"bundle {path} cannot be read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise Problem(
+            f"bundle {path} is not JSON ({exc}); export it with `tracehub ledger export`"
+        ) from exc
+
+
+def _finish(report: Report, as_json: bool, extra: dict[str, object]) -> None:
     if as_json:
-        click.echo(report_json(report))
+        click.echo(report_json(report, extra))
     else:
         print_report(report)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(int(report.verdict))
 
 
-def print_report(report: VerificationReport) -> None:
-    table = Table(title=f"lot {report.lot} of GTIN {report.gtin}")
-    table.add_column("")
-    table.add_column("check")
-    table.add_column("subject")
-    table.add_column("detail", overflow="fold")
+def print_report(report: Report) -> None:
     for check in report.checks:
-        subject = check.event_id or (f"batch {check.batch_id}" if check.batch_id else "")
-        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-        table.add_row(mark, check.name, subject, check.detail)
-    console.print(table)
-    if report.ok:
-        console.print("[bold green]VERIFIED[/]: every check passed")
-    else:
-        names = ", ".join(sorted({c.event_id or f"batch {c.batch_id}" for c in report.failures}))
-        console.print(f"[bold red]NOT VERIFIED[/]: {len(report.failures)} check(s) failed: {names}")
+        line = f"{check.name:<16} {check.subject}: {check.detail}"
+        console.print(
+            f"{_MARKS[check.outcome]} {escape(line)}",
+            soft_wrap=True,
+            highlight=False,
+            markup=True,
+        )
+    not_checked = [c for c in report.checks if c.outcome is Outcome.SKIPPED]
+    if not_checked:
+        console.print(
+            f"[dim]not checked: {len(not_checked)} item(s), see the – lines above[/]",
+            highlight=False,
+        )
+    failures = sorted(
+        {c.record_id or c.subject for c in report.failures if c.outcome is Outcome.FAIL}
+    )
+    console.print(_VERDICTS[report.verdict], highlight=False)
+    if failures:
+        console.print("failing: " + escape(", ".join(failures)), soft_wrap=True, highlight=False)
