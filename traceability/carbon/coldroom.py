@@ -58,13 +58,19 @@ class InfluxColdRoomPower:
             f"WHERE {where} AND time >= {_ns(start)} AND time < {_ns(end)}"
         )
         body = self._query(query)
+        results: list[dict[str, Any]] = body.get("results") or []
+        errors = [r["error"] for r in results if "error" in r]
+        if errors:
+            # A failed statement makes later ones "not executed"; influxd 1.6 answers only
+            # "not executed" when the database does not exist.
+            causes = [error for error in errors if error != "not executed"]
+            cause = causes[0] if causes else "the query was not executed"
+            raise EnergyUnavailable(
+                f"InfluxDB database {self._database!r}: {cause}; check that the database "
+                "exists (setting TRACEHUB_INFLUX_DATABASE or --database)"
+            )
         samples: list[PowerSample] = []
-        for result in body.get("results") or []:
-            if "error" in result:
-                raise EnergyUnavailable(
-                    f"InfluxDB database {self._database!r}: {result['error']}; "
-                    "check the database name"
-                )
+        for result in results:
             for series in result.get("series") or []:
                 columns: list[str] = series["columns"]
                 for values in series["values"]:

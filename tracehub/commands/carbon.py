@@ -1,0 +1,139 @@
+"""``tracehub carbon``: a lot's footprint report (ISO 14083 / GLEC) and the factor table."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from traceability.carbon.calculation import lot_footprint
+from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.carbon.energy import EnergyReading, measure_stays
+from traceability.carbon.errors import CarbonError
+from traceability.carbon.factors import FactorTable, load_default_factors, read_factor_csv
+from traceability.carbon.report import lot_report, report_digest, report_leaf
+from traceability.carbon.source import JsonFileSource
+from tracehub.console import Problem, console
+from tracehub.settings import Settings
+
+
+@click.group()
+def carbon() -> None:
+    """Carbon footprint per lot and shipment (ISO 14083 / GLEC Framework)."""
+
+
+def _table(extra: Path | None) -> FactorTable:
+    table = load_default_factors()
+    if extra is None:
+        return table
+    try:
+        text = extra.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Problem(f"--factors: cannot read {extra}: {exc.strerror}") from exc
+    return table.with_primary(read_factor_csv(text, extra.name, "primary").factors)
+
+
+@carbon.command()
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The lot's footprint input (JSON; shape in docs/carbon.md).",
+)
+@click.option("--gtin", help="Check that the input is for this GTIN (14 digits).")
+@click.option("--lot", help="Check that the input is for this lot.")
+@click.option(
+    "--factors",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your own (primary) factors, CSV with the columns of emission_factors.csv.",
+)
+@click.option("--influx-url", metavar="URL", help="InfluxDB v1 API (default TRACEHUB_INFLUX_URL).")
+@click.option("--database", help="InfluxDB database (default TRACEHUB_INFLUX_DATABASE).")
+@click.option(
+    "--created",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+    help="Report creation time (UTC if no zone; default now). Fix it to reproduce a digest.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the PACT/iLEAP JSON report.")
+@click.pass_obj
+def report(
+    settings: Settings,
+    input_path: Path,
+    gtin: str | None,
+    lot: str | None,
+    factors: Path | None,
+    influx_url: str | None,
+    database: str | None,
+    created: datetime | None,
+    as_json: bool,
+) -> None:
+    """Compute a lot's footprint: legs, hubs, cold storage from telemetry, packaging.
+
+    Exits 0 with the report, 2 when the input, a factor or the telemetry is missing or
+    wrong (the message names the field).
+    """
+    try:
+        source = JsonFileSource(input_path)
+        data = source.read()
+        if gtin is not None or lot is not None:
+            data = source.lot_input(gtin or data.gtin, lot or data.lot)
+        table = _table(factors)
+        energy: dict[str, EnergyReading] = {}
+        stays = data.all_stays()
+        if stays:
+            url = influx_url or settings.influx.url
+            if url is None:
+                raise Problem(
+                    "the input has cold-room stays: give --influx-url (or TRACEHUB_INFLUX_URL)"
+                )
+            with InfluxColdRoomPower(url, database or settings.influx.database) as power:
+                energy = dict(measure_stays(stays, power))
+        footprint = lot_footprint(data, table, energy)
+    except CarbonError as exc:
+        raise Problem(str(exc)) from exc
+    moment = created or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    document = lot_report(footprint, created=moment)
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    grid = Table(title=f"Carbon footprint of lot {data.lot} (GTIN {data.gtin}), kg CO2e WTW")
+    for column in ("item", "kind", "kg CO2e", "allocation", "factors"):
+        grid.add_column(column, justify="right" if column == "kg CO2e" else "left")
+    for item in footprint.items:
+        allocation = "" if item.allocation is None else item.allocation.value
+        if item.allocation_share is not None:
+            allocation += f" {item.allocation_share:.4g}"
+        grid.add_row(
+            item.id, item.kind, f"{item.kg_co2e:.3f}", allocation, ", ".join(item.factor_ids)
+        )
+    console.print(grid)
+    console.print(
+        f"total {footprint.total_kg_co2e:.3f} kg CO2e · {footprint.per_kg:.6f} per kg · "
+        f"{footprint.per_unit:.6f} per unit ({data.units} units)"
+    )
+    for factor in footprint.factors:
+        console.print(f"  {factor.origin:7} {factor.id}: {factor.source}, {factor.edition}")
+    leaf = report_leaf(document)
+    console.print(f"report {leaf['reportId']} {report_digest(document)}")
+
+
+@carbon.command(name="factors")
+@click.option("--json", "as_json", is_flag=True, help="Print every factor as JSON.")
+def factors_command(as_json: bool) -> None:
+    """List the shipped default emission factors with their sources."""
+    table = load_default_factors()
+    if as_json:
+        click.echo(json.dumps([f.disclosure() for f in table.factors], indent=2))
+        return
+    grid = Table(title="Default emission factors (GLEC Framework v3.0)")
+    for column in ("id", "value", "unit", "scope"):
+        grid.add_column(column)
+    for factor in table.factors:
+        grid.add_row(factor.id, f"{factor.value:g}", factor.unit, factor.scope.value)
+    console.print(grid)
