@@ -19,8 +19,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from traceability.anchoring import UNKNOWN_TX_HASH
+from traceability.api import api_routes
+from traceability.capture import CaptureService
 from traceability.epcis import format_time
 from traceability.errors import InvalidIdentifier, TelemetryUnavailable
+from traceability.exposure import ExposureService
 from traceability.gs1 import Gtin, LotNumber
 from traceability.records import Batch, RecordStore, StoredEvent
 from traceability.telemetry import TemperaturePoint, TemperatureReader
@@ -42,7 +45,19 @@ class Anchoring(BaseModel):
         return self.batch is not None and self.batch.tx_hash != UNKNOWN_TX_HASH
 
 
-def create_app(store: RecordStore, telemetry: TemperatureReader, chain_name: str) -> Starlette:
+def create_app(
+    store: RecordStore,
+    telemetry: TemperatureReader,
+    chain_name: str,
+    *,
+    capture: CaptureService | None = None,
+    exposure: ExposureService | None = None,
+) -> Starlette:
+    """The consumer pages plus the EPCIS capture/query API and lot endpoints (api.py).
+
+    ``capture`` defaults to a CaptureService over ``store`` without the future-time
+    check; the hub passes its own, configured one.
+    """
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.filters["utc"] = format_time
 
@@ -95,13 +110,13 @@ def create_app(store: RecordStore, telemetry: TemperatureReader, chain_name: str
     def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(
-        routes=[
-            Route("/01/{gtin}/10/{lot}", lot_page, name="lot_page"),
-            Route("/healthz", healthz),
-            Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
-        ]
-    )
+    routes: list[Route | Mount] = [
+        Route("/01/{gtin}/10/{lot}", lot_page, name="lot_page"),
+        Route("/healthz", healthz),
+        Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
+    ]
+    routes.extend(api_routes(store, capture or CaptureService(store), exposure))
+    return Starlette(routes=routes)
 
 
 def _in_band(point: TemperaturePoint | None, low: float | None, high: float | None) -> bool | None:
