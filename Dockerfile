@@ -2,10 +2,14 @@ FROM python:3.11-slim-bookworm
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY gateway gateway
+COPY grafana grafana
 COPY ledger ledger
 COPY sensors sensors
 COPY traceability traceability
 COPY tracehub tracehub
-RUN pip install --no-cache-dir -c constraints.txt . "psycopg[binary]>=3.1"
+# The grafana extra (tracehub grafana publish) brings urllib3-future; building it from
+# source with URLLIB3_NO_OVERRIDE keeps the real urllib3 for web3/requests.
+RUN URLLIB3_NO_OVERRIDE=1 pip install --no-cache-dir --no-binary urllib3-future \
+    -c constraints.txt ".[grafana]" "psycopg[binary]>=3.1"
 EXPOSE 8000
 CMD ["tracehub", "run"]
