@@ -9,9 +9,7 @@ printed items gives the printed total.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from traceability.carbon.allocation import AllocationMethod, share
 from traceability.carbon.chain import (
@@ -31,61 +29,18 @@ from traceability.carbon.errors import (
     InsufficientTelemetry,
 )
 from traceability.carbon.factors import EmissionFactor, FactorKind, FactorTable, Scope
+from traceability.carbon.footprint import (
+    LineItem,
+    LotAllocation,
+    LotFootprint,
+    ShipmentFootprint,
+)
 
 PRECISION = 6
 HOURS_PER_YEAR = 8760.0
 # GLEC v3.0 p.153 (citing ISO 14083:2023): 10 t of average cargo per TEU.
 DEFAULT_TONNES_PER_TEU = 10.0
 TONNES_PER_TEU_SOURCE = "GLEC Framework v3.0 p.153, citing ISO 14083:2023 (average cargo)"
-
-ItemKind = Literal["leg", "hub", "cold_storage", "refrigerant", "packaging"]
-
-
-class LineItem(BaseModel):
-    """One emission in the breakdown."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: ItemKind
-    id: str
-    kg_co2e: float
-    formula: str
-    inputs: dict[str, Any]
-    factor_ids: tuple[str, ...]
-    shipment_id: str | None = None
-    allocation: AllocationMethod | None = None
-    allocation_share: float | None = None
-
-
-class ShipmentFootprint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    shipment: Shipment
-    items: tuple[LineItem, ...]
-    total_kg_co2e: float
-
-
-class LotAllocation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    shipment_id: str
-    method: AllocationMethod
-    lot_kg: float
-    shipment_kg: float
-    share: float
-
-
-class LotFootprint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    input: LotCarbonInput
-    items: tuple[LineItem, ...]
-    shipments: tuple[ShipmentFootprint, ...]
-    allocations: tuple[LotAllocation, ...]
-    factors: tuple[EmissionFactor, ...]  # every factor used, default or primary
-    total_kg_co2e: float
-    per_kg: float
-    per_unit: float
 
 
 def _round(value: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
-from traceability.carbon.calculation import LineItem, LotFootprint, ShipmentFootprint
+from traceability.carbon.footprint import LineItem, LotFootprint, ShipmentFootprint
 
 REPORT_FORMAT = "tracehub.carbon.report/1"
 ILEAP_SHIPMENT_SCHEMA = "https://api.ileap.sine.dev/shipment-footprint.json"
