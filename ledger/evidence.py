@@ -86,7 +86,10 @@ def build_bundle(
     used = {item["entry"]["signature"]["key_id"] for item in items}
     if signer is not None:
         used.add(signer.key_id)
-    keys = [key_to_json(k) for k in store.public_keys() if k.key_id in used]
+    known = [k for k in store.public_keys() if k.key_id in used]
+    if signer is not None and signer.key_id not in {k.key_id for k in known}:
+        known.append(signer.public)
+    keys = [key_to_json(k) for k in known]
     bundle: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "subject": subject,

@@ -11,7 +11,7 @@ import logging
 import click
 from rich.logging import RichHandler
 
-from tracehub.commands import carbon, grafana, hub, simulate, verify
+from tracehub.commands import carbon, grafana, hub, ledger, simulate, verify
 from tracehub.console import err_console
 from tracehub.settings import load_settings
 
@@ -45,6 +45,7 @@ main.add_command(hub.demo)
 main.add_command(hub.run)
 main.add_command(simulate.simulate)
 main.add_command(verify.verify)
+main.add_command(ledger.ledger)
 main.add_command(carbon.carbon)
 main.add_command(grafana.grafana)
 

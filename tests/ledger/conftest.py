@@ -56,3 +56,15 @@ def embedded() -> Embedded:
     owner = AnchorContract(w3, address)
     key, sender = anchoring_account(w3, owner, address)
     return Embedded(w3, address, owner, sender, key)
+
+
+def postgres_database(server_url: str, name: str) -> str:
+    """A fresh database ``name`` on the PostgreSQL fixture's server; its URL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name

@@ -1,0 +1,79 @@
+"""Signed entries: canonical digests, signatures over everything, strict parsing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ledger.canonical import canonicalize
+from ledger.digest import sha256
+from ledger.entry import Entry, Link, record_digest, sign_entry, signature_problem
+from ledger.errors import EntryError
+from ledger.signing import Signer
+
+from .conftest import T0
+
+
+def _entry(signer: Signer) -> Entry:
+    links = (Link(stream="lot:b", seq=0, prev=None), Link(stream="lot:a", seq=3, prev=b"\1" * 32))
+    return sign_entry("epcis-event", "ev-1", record_digest({"b": 1, "a": 2}), links, signer, T0)
+
+
+def test_digest_is_over_canonical_bytes() -> None:
+    assert record_digest({"b": 1, "a": 2}) == sha256(b'{"a":2,"b":1}')
+    assert record_digest({"x": 1.0}) == sha256(canonicalize({"x": 1}))
+
+
+def test_entry_round_trips_and_verifies(signer: Signer) -> None:
+    entry = _entry(signer)
+    assert [link.stream for link in entry.links] == ["lot:a", "lot:b"]
+    again = Entry.from_json(entry.to_json())
+    assert again == entry
+    assert again.leaf_hash() == entry.leaf_hash()
+    assert signature_problem(again, signer.public) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda j: j.update(record_id="ev-2"), "does not match"),
+        (lambda j: j["links"][0].update(seq=4), "does not match"),
+        (lambda j: j["signature"].update(signed_at="2020-01-01T00:00:00Z"), "outside key"),
+    ],
+)
+def test_any_change_breaks_the_signature(signer: Signer, change: object, problem: str) -> None:
+    data = _entry(signer).to_json()
+    change(data)  # type: ignore[operator]
+    reason = signature_problem(Entry.from_json(data), signer.public)
+    assert reason is not None
+    assert problem in reason
+
+
+def test_unknown_key_is_named(signer: Signer) -> None:
+    reason = signature_problem(_entry(signer), None)
+    assert reason is not None
+    assert signer.key_id in reason
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda j: j.update(format="x/1"), "format"),
+        (lambda j: j.pop("kind"), "lacks field 'kind'"),
+        (lambda j: j.update(kind="Bad Kind"), "kind"),
+        (lambda j: j.update(record_digest="00"), "record_digest"),
+        (lambda j: j["signature"].update(value="zz"), "malformed"),
+        (lambda j: j["links"].reverse(), "sorted by stream"),
+    ],
+)
+def test_malformed_entries_name_the_field(signer: Signer, change: object, message: str) -> None:
+    data = _entry(signer).to_json()
+    change(data)  # type: ignore[operator]
+    with pytest.raises(EntryError, match=message):
+        Entry.from_json(data)
+
+
+def test_sign_rejects_bad_kind(signer: Signer) -> None:
+    with pytest.raises(EntryError, match="kind"):
+        sign_entry("NO", "x", b"\0" * 32, (), signer, T0 + timedelta(seconds=1))
