@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from ledger.worker import AnchorWorker, BatchPolicy
 from traceability.anchoring import BatchSummary, EventFeeder
 from traceability.capture import CaptureService
 from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
+from traceability.exposure import ExposureService
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader
 from traceability.web import create_app
@@ -309,7 +310,12 @@ class Hub:
         self.chain = connect_chain(settings, self.keys)
         self.ledger = LedgerStore.open(settings.ledger_url)
         self.signer = self.keys.signer(f"site:{settings.hub.site}", datetime.now(UTC))
-        self.capture = CaptureService(self.store)
+        # Devices and partners with a clock ahead of real time are rejected (issue #4).
+        tolerance = settings.records.future_tolerance_s
+        self.capture = CaptureService(
+            self.store,
+            future_tolerance=None if tolerance is None else timedelta(seconds=tolerance),
+        )
         self.gateway: GatewayRuntime = build_gateway(
             GatewayConfig(
                 mqtt_host=settings.mqtt.host,
@@ -338,7 +344,19 @@ class Hub:
         )
         self.telemetry = InfluxTemperatureReader(settings.influx.url, settings.influx.database)
         routes: list[Route | Mount] = [rpc_route(self.chain.w3)] if self.chain.embedded else []
-        routes.append(Mount("/", create_app(self.store, self.telemetry, self.chain.name)))
+        self.exposure = ExposureService(self.store, self.telemetry)
+        routes.append(
+            Mount(
+                "/",
+                create_app(
+                    self.store,
+                    self.telemetry,
+                    self.chain.name,
+                    capture=self.capture,
+                    exposure=self.exposure,
+                ),
+            )
+        )
         self.web = WebServer(Starlette(routes=routes), settings.web.host, settings.web.port)
 
     @property

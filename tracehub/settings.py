@@ -41,6 +41,12 @@ class RecordsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACEHUB_RECORDS_", frozen=True)
 
     url: str | None = Field(default=None, description="unset: SQLite under the state folder")
+    future_tolerance_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="reject EPCIS events dated this many seconds after now (e.g. 300); "
+        "unset: accept any time (the demo replays fixed timestamps)",
+    )
 
 
 class ChainSettings(BaseSettings):
