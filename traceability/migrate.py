@@ -7,6 +7,7 @@ upgraded in place instead of failing on "table already exists".
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -40,9 +41,16 @@ def current(connection: Connection) -> str | None:
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Upgrade the database behind ``connection`` (inside the caller's transaction)."""
     config = _config(connection)
-    if current(connection) is None and sa.inspect(connection).has_table("events"):
-        command.stamp(config, SKELETON_REVISION)
-    command.upgrade(config, revision)
+    # Alembic reports every (empty) upgrade at INFO; opening a store is not news.
+    log = logging.getLogger("alembic")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        if current(connection) is None and sa.inspect(connection).has_table("events"):
+            command.stamp(config, SKELETON_REVISION)
+        command.upgrade(config, revision)
+    finally:
+        log.setLevel(level)
 
 
 def downgrade(connection: Connection, revision: str) -> None:

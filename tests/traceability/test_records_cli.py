@@ -1,0 +1,53 @@
+"""``tracehub records``: import, capture, trace, inventory through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from traceability.epcis import epcis_document
+from tracehub.cli import main
+
+from .events import COLD_ROOM, object_event
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRACEHUB_RECORDS_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    return tmp_path
+
+
+def test_import_capture_trace_inventory(env: Path) -> None:
+    runner = CliRunner()
+    (env / "p.csv").write_text("gtin,name,temp_min_c,temp_max_c\n4012345111118,Salmon,0,4\n")
+    (env / "l.json").write_text(
+        json.dumps([{"gtin": "4012345111118", "lot": "L1", "serials": "1001-1002"}])
+    )
+    from datetime import UTC, datetime
+
+    doc = epcis_document([object_event(read_point=COLD_ROOM)], datetime(2026, 1, 1, tzinfo=UTC))
+    (env / "d.json").write_text(json.dumps(doc))
+    (env / "seen.txt").write_text("urn:epc:id:sgtin:4012345.011111.1001\n")
+    for args in (
+        ["records", "import", "products", str(env / "p.csv")],
+        ["records", "import", "lots", str(env / "l.json")],
+        ["records", "capture", str(env / "d.json")],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    trace = runner.invoke(main, ["records", "trace", "--gtin", "4012345111118", "--lot", "L1"])
+    assert "urn:epc:id:sgtin:4012345.011111.1001  →  " + COLD_ROOM in trace.output
+    inventory = runner.invoke(
+        main, ["records", "inventory", "--location", COLD_ROOM, str(env / "seen.txt")]
+    )
+    assert inventory.exit_code == 0, inventory.output
+
+
+def test_bad_import_exits_1_naming_row_and_field(env: Path) -> None:
+    (env / "p.csv").write_text("gtin,name\n4012345111119,Salmon\n")
+    result = CliRunner().invoke(main, ["records", "import", "products", str(env / "p.csv")])
+    assert result.exit_code == 1
+    assert "row 1, gtin: check digit should be 8" in result.output

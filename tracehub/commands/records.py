@@ -1,0 +1,165 @@
+"""``tracehub records``: import ERP/WMS exports, capture EPCIS documents, trace and recall
+a lot, its cold-chain exposure, and RFID inventory reconciliation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Literal
+
+import click
+
+from traceability.capture import CaptureService
+from traceability.custody import CustodyService
+from traceability.errors import TraceabilityError
+from traceability.exposure import ExposureService
+from traceability.importer import ImportRejected, import_records
+from traceability.inventory import reconcile
+from traceability.lotstatus import InfluxLotStatusWriter
+from traceability.records import RecordStore
+from traceability.telemetry import InfluxTemperatureReader
+from tracehub.console import Problem, console
+from tracehub.settings import Settings
+
+_records = click.option(
+    "--records", metavar="URL", help="Records database URL (default: TRACEHUB_RECORDS_URL)."
+)
+
+
+@contextmanager
+def _store(settings: Settings, url: str | None) -> Iterator[RecordStore]:
+    try:
+        store = RecordStore.open(url or settings.records_url)
+    except TraceabilityError as exc:
+        raise Problem(str(exc)) from exc
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@click.group()
+def records() -> None:
+    """Lots, EPCIS events, custody, exposure and recall in the records database."""
+
+
+@records.command("migrate")
+@_records
+@click.pass_obj
+def migrate_cmd(settings: Settings, records: str | None) -> None:
+    """Bring the records database to the newest schema (Alembic)."""
+    with _store(settings, records):
+        console.print("records database is at the newest schema")
+
+
+@records.command("import")
+@click.argument("kind", type=click.Choice(["products", "lots", "shipments"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_records
+@click.pass_obj
+def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -> None:
+    """Import a CSV or JSON export; any bad row rejects the whole file."""
+    fmt: Literal["csv", "json"] = "json" if path.suffix.lower() == ".json" else "csv"
+    with _store(settings, records) as store:
+        try:
+            count = import_records(store, kind, path.read_text(encoding="utf-8"), fmt)  # type: ignore[arg-type]
+        except ImportRejected as exc:
+            for error in exc.errors:
+                console.print(f"[red]{path.name}[/red] {error}")
+            raise SystemExit(1) from exc
+    console.print(f"imported {count} {kind} from {path}")
+
+
+@records.command("capture")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--proceed", is_flag=True, help="Store the valid events even if some fail.")
+@_records
+@click.pass_obj
+def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | None) -> None:
+    """Capture an EPCIS 2.0 JSON-LD document."""
+    with _store(settings, records) as store:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        report = CaptureService(store).capture_document(
+            document, "proceed" if proceed else "rollback"
+        )
+    for error in report.errors:
+        console.print(f"[red]event {error.index}[/red] {error.field}: {error.reason}")
+    new = sum(o.created for o in report.captured)
+    console.print(f"captured {len(report.captured)} events ({new} new)")
+    if report.errors:
+        raise SystemExit(1)
+
+
+@records.command("trace")
+@click.option("--gtin", required=True)
+@click.option("--lot", required=True)
+@_records
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def trace_cmd(settings: Settings, gtin: str, lot: str, records: str | None, as_json: bool) -> None:
+    """Recall: where every unit of the lot is now, and its custody timeline."""
+    with _store(settings, records) as store:
+        custody = CustodyService(store)
+        where = custody.where_now(gtin, lot)
+        timeline = custody.lot_timeline(gtin, lot)
+    if as_json:
+        console.print_json(
+            json.dumps({"units": where, "stays": json.loads(timeline.model_dump_json())["stays"]})
+        )
+        return
+    for epc, location in sorted(where.items()):
+        console.print(f"{epc}  →  {location or 'unknown'}")
+    for stay in timeline.stays:
+        console.print(f"  {stay.start.isoformat()} … {stay.end or 'now'}  {stay.location}")
+
+
+@records.command("exposure")
+@click.option("--gtin", required=True)
+@click.option("--lot", required=True)
+@_records
+@click.option("--publish", is_flag=True, help="Write lot_status/lot_location to InfluxDB.")
+@click.pass_obj
+def exposure_cmd(
+    settings: Settings, gtin: str, lot: str, records: str | None, publish: bool
+) -> None:
+    """Cold-chain exposure of a lot from InfluxDB (TRACEHUB_INFLUX_URL)."""
+    if settings.influx.url is None:
+        raise Problem("set TRACEHUB_INFLUX_URL to the InfluxDB holding the temperatures")
+    with (
+        _store(settings, records) as store,
+        InfluxTemperatureReader(settings.influx.url, settings.influx.database) as reader,
+    ):
+        try:
+            result = ExposureService(store, reader).exposure(gtin, lot)
+        except TraceabilityError as exc:
+            raise Problem(str(exc)) from exc
+        if publish:
+            writer = InfluxLotStatusWriter(settings.influx.url, settings.influx.database)
+            try:
+                writer.write_status(result, datetime.now(UTC))
+                writer.write_locations(
+                    result.gtin, lot, CustodyService(store).lot_timeline(result.gtin, lot)
+                )
+            finally:
+                writer.close()
+    console.print_json(result.model_dump_json())
+
+
+@records.command("inventory")
+@click.option("--location", required=True, help="SGLN URN of the counted location.")
+@click.argument("observed", type=click.File("r"))
+@_records
+@click.pass_obj
+def inventory_cmd(
+    settings: Settings, location: str, observed: IO[str], records: str | None
+) -> None:
+    """Reconcile a cycle count (one EPC per line) with the records."""
+    epcs = [line.strip() for line in observed if line.strip()]
+    with _store(settings, records) as store:
+        report = reconcile(store, location, epcs)
+    console.print_json(report.model_dump_json())
+    if not report.ok:
+        raise SystemExit(1)
