@@ -37,11 +37,13 @@ from paho.mqtt.properties import Properties
 from gateway.errors import SourceError
 from gateway.spool import Incoming
 from sensors.agv import AGV_CONNECTION_FILTER, AGV_STATE_FILTER
-from sensors.topics import RFID_FILTER, TEMPERATURE_FILTER
+from sensors.topics import ROOT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOPICS = (TEMPERATURE_FILTER, RFID_FILTER, AGV_STATE_FILTER, AGV_CONNECTION_FILTER)
+# The whole tracehub/v1 tree, not just the known kinds: a device publishing on a wrong
+# topic must be dead-lettered (bad_topic), not silently never read.
+DEFAULT_TOPICS = (f"{ROOT}/#", AGV_STATE_FILTER, AGV_CONNECTION_FILTER)
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
