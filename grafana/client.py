@@ -42,6 +42,16 @@ class GrafanaClientApi:
         self.url = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
         self._api = GrafanaApi.from_url(self.url, credential=token, timeout=timeout)
 
+    def close(self) -> None:
+        """Close the pooled connections (an unclosed session warns when collected)."""
+        self._api.client.s.close()
+
+    def __enter__(self) -> GrafanaClientApi:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
         from grafana_client.client import (

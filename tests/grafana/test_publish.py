@@ -21,13 +21,30 @@ def grafana() -> Iterator[FakeGrafana]:
         yield server
 
 
-def _publisher(grafana: FakeGrafana, **kwargs: object) -> Publisher:
-    api = GrafanaClientApi(grafana.url, grafana.state.token)
+@pytest.fixture
+def clients() -> Iterator[list[GrafanaClientApi]]:
+    """Every client a test opens, closed at the end (pooled sockets must not leak)."""
+    opened: list[GrafanaClientApi] = []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def _publisher(
+    grafana: FakeGrafana,
+    clients: list[GrafanaClientApi],
+    token: str | None = None,
+    **kwargs: object,
+) -> Publisher:
+    api = GrafanaClientApi(grafana.url, token or grafana.state.token, timeout=2)
+    clients.append(api)
     return Publisher(api, **kwargs)  # type: ignore[arg-type]
 
 
-def test_first_publish_creates_everything_with_the_token(grafana: FakeGrafana) -> None:
-    report = _publisher(grafana, webhook_url=HOOK).publish()
+def test_first_publish_creates_everything_with_the_token(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
+    report = _publisher(grafana, clients, webhook_url=HOOK).publish()
     state = grafana.state
     assert sorted(report.created) == sorted(
         [
@@ -57,20 +74,22 @@ def test_first_publish_creates_everything_with_the_token(grafana: FakeGrafana) -
     assert state.groups[("tracehub", "tracehub")] == 60
 
 
-def test_second_publish_only_reads(grafana: FakeGrafana) -> None:
-    _publisher(grafana, webhook_url=HOOK).publish()
+def test_second_publish_only_reads(grafana: FakeGrafana, clients: list[GrafanaClientApi]) -> None:
+    _publisher(grafana, clients, webhook_url=HOOK).publish()
     grafana.state.requests.clear()
-    report = _publisher(grafana, webhook_url=HOOK).publish()
+    report = _publisher(grafana, clients, webhook_url=HOOK).publish()
     assert not report.changed
     assert grafana.state.writes() == []
     assert len(report.unchanged) == 12  # folder, 5 dashboards, contact point, 4 rules, group
 
 
-def test_changed_policy_updates_only_what_depends_on_it(grafana: FakeGrafana) -> None:
-    _publisher(grafana, webhook_url=HOOK).publish()
+def test_changed_policy_updates_only_what_depends_on_it(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
+    _publisher(grafana, clients, webhook_url=HOOK).publish()
     grafana.state.requests.clear()
     frozen = Policy(band_low_c=-25.0, band_high_c=-18.0)
-    report = _publisher(grafana, policy=frozen, webhook_url=HOOK).publish()
+    report = _publisher(grafana, clients, policy=frozen, webhook_url=HOOK).publish()
     assert sorted(report.updated) == [
         "alert-rule:tracehub-temperature-band",
         "dashboard:tracehub-coldchain",
@@ -86,8 +105,10 @@ def test_changed_policy_updates_only_what_depends_on_it(grafana: FakeGrafana) ->
     assert rule["data"][2]["model"]["conditions"][0]["evaluator"]["params"] == [-25.0, -18.0]
 
 
-def test_datasource_uid_is_rewritten_everywhere(grafana: FakeGrafana) -> None:
-    _publisher(grafana, webhook_url=HOOK, datasource_uid="influx-prod").publish()
+def test_datasource_uid_is_rewritten_everywhere(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
+    _publisher(grafana, clients, webhook_url=HOOK, datasource_uid="influx-prod").publish()
     text = str(grafana.state.dashboards) + str(grafana.state.rules)
     assert "tracehub-influxdb" not in text
     assert "influx-prod" in text
@@ -97,31 +118,39 @@ def test_datasource_uid_is_rewritten_everywhere(grafana: FakeGrafana) -> None:
     }
 
 
-def test_contact_point_url_is_required_only_the_first_time(grafana: FakeGrafana) -> None:
+def test_contact_point_url_is_required_only_the_first_time(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
     with pytest.raises(ValueError, match="webhook-url"):
-        _publisher(grafana).publish()
-    _publisher(grafana, webhook_url=HOOK).publish()
-    report = _publisher(grafana).publish()  # keeps the URL the Grafana has
+        _publisher(grafana, clients).publish()
+    _publisher(grafana, clients, webhook_url=HOOK).publish()
+    report = _publisher(grafana, clients).publish()  # keeps the URL the Grafana has
     assert not report.changed
 
 
-def test_bad_token_is_rejected_naming_the_status(grafana: FakeGrafana) -> None:
-    api = GrafanaClientApi(grafana.url, "wrong")
+def test_bad_token_is_rejected_naming_the_status(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
     with pytest.raises(PublishRejected, match="HTTP 401") as caught:
-        Publisher(api, webhook_url=HOOK).publish()
+        _publisher(grafana, clients, token="wrong", webhook_url=HOOK).publish()
     assert caught.value.status == 401
 
 
-def test_server_errors_and_unreachable_grafana_are_unavailable(grafana: FakeGrafana) -> None:
+def test_server_errors_and_unreachable_grafana_are_unavailable(
+    grafana: FakeGrafana, clients: list[GrafanaClientApi]
+) -> None:
     grafana.state.fail_with = 503
     with pytest.raises(GrafanaUnavailable, match="503"):
-        _publisher(grafana, webhook_url=HOOK).publish()
+        _publisher(grafana, clients, webhook_url=HOOK).publish()
     url = grafana.url
     grafana.__exit__(None, None, None)
-    with pytest.raises(GrafanaUnavailable, match="check --url"):
-        Publisher(GrafanaClientApi(url, "t", timeout=2), webhook_url=HOOK).publish()
+    with (
+        GrafanaClientApi(url, "t", timeout=2) as api,
+        pytest.raises(GrafanaUnavailable, match="check --url"),
+    ):
+        Publisher(api, webhook_url=HOOK).publish()
 
 
-def test_bad_url_is_rejected_naming_the_field() -> None:
+def test_bad_url_is_rejected_naming_the_field() -> None:  # no client is opened
     with pytest.raises(ValueError, match="url"):
         GrafanaClientApi("localhost:3000", "t")

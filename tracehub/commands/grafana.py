@@ -66,8 +66,9 @@ def publish(url: str, token: str | None, datasource_uid: str, webhook_url: str |
     try:
         from grafana.client import GrafanaClientApi
 
-        api = GrafanaClientApi(url, token)
-        report = Publisher(api, datasource_uid=datasource_uid, webhook_url=webhook_url).publish()
+        with GrafanaClientApi(url, token) as api:
+            publisher = Publisher(api, datasource_uid=datasource_uid, webhook_url=webhook_url)
+            report = publisher.publish()
     except (ImportError, ValueError, PublishError) as exc:
         raise Problem(str(exc)) from exc
     for label, items in (("created", report.created), ("updated", report.updated)):
