@@ -1,0 +1,260 @@
+"""Traceability benchmark: ``python -m bench.trace [--quick]``.
+
+Side by side, in one run, on this machine:
+
+* capture throughput (events/s) of EPCIS documents of 100 events, SQLite and PostgreSQL:
+  ceiling = storing pre-built rows (no validation, no hashing); tracehub = full capture
+  (model validation, event hash ID, JSON Schema, EPC links); tracehub without the JSON
+  Schema check;
+* exposure of one lot with 90 days of 1-minute readings across 5 locations (648k points
+  in a real influxd): tracehub's InfluxQL push-down vs the naive baseline that pulls every
+  raw point into Python; the MKTs must agree (target < 300 ms);
+* recall (where is every unit of lot X now) over 1,000,000 stored events (target
+  < 500 ms); ``--quick`` uses 200,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.machine import describe
+from traceability.capture import CaptureService
+from traceability.custody import CustodyService
+from traceability.epcis import epcis_document
+from traceability.exposure import ExposureService, mean_kinetic_temperature
+from traceability.records import EpcLink, NewEvent, RecordStore
+from traceability.telemetry import InfluxTemperatureReader
+from tracehub.services import InfluxDB, PostgreSQL
+
+GTIN = "04012345111118"
+T0 = datetime(2026, 8, 1, tzinfo=UTC)
+ROOMS = [f"urn:epc:id:sgln:4012345.00001.{i}" for i in range(1, 6)]
+DB = "bench_trace"
+
+
+def _event(serial: int, minute: int, location: str) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventTime": (T0 + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z"),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [f"urn:epc:id:sgtin:4012345.011111.{serial}"],
+        "action": "OBSERVE",
+        "bizStep": "storing",
+        "disposition": "in_progress",
+        "readPoint": {"id": location},
+    }
+
+
+def _stocked(url: str, serials: range) -> RecordStore:
+    store = RecordStore.open(url)
+    store.add_product(GTIN, "Chilled salmon", 0.0, 4.0, excursion_budget_min=60, mkt_limit_c=4)
+    store.add_lot(GTIN, "L1", serials=serials)
+    return store
+
+
+def capture_rates(url_for: Callable[[str], str], events: int) -> dict[str, float]:
+    docs = [
+        epcis_document(
+            [_event(1000 + (i % 500), i, ROOMS[i % 5]) for i in range(d, d + 100)],
+            T0,
+        )
+        for d in range(0, events, 100)
+    ]
+    rates: dict[str, float] = {}
+    for name, schema in (("tracehub", True), ("tracehub_noschema", False)):
+        store = _stocked(url_for(name), range(1000, 1500))
+        service = CaptureService(store, check_schema=schema)
+        started = time.perf_counter()
+        for doc in docs:
+            report = service.capture_document(doc)
+            assert report.ok, report.errors[:1]
+        rates[name] = events / (time.perf_counter() - started)
+        store.close()
+    store = _stocked(url_for("ceiling"), range(1000, 1500))
+    rows = [
+        NewEvent(
+            id=f"e{i}",
+            event_time=T0 + timedelta(minutes=i),
+            type="ObjectEvent",
+            biz_step="storing",
+            read_point=ROOMS[i % 5],
+            biz_location=None,
+            body="{}",
+            epcs=(EpcLink(epc=f"urn:epc:id:sgtin:4012345.011111.{1000 + i % 500}"),),
+        )
+        for i in range(events)
+    ]
+    started = time.perf_counter()
+    for start in range(0, events, 100):
+        store.store_events(rows[start : start + 100])
+    rates["ceiling"] = events / (time.perf_counter() - started)
+    store.close()
+    return rates
+
+
+def load_readings(url: str, days: int) -> int:
+    with httpx.Client(timeout=60) as client:
+        client.post(f"{url}/query", params={"q": f"CREATE DATABASE {DB}"})
+        total = 0
+        batch: list[str] = []
+        for room_index, room in enumerate(ROOMS):
+            for minute in range(days * 24 * 60):
+                celsius = 2.5 + room_index * 0.2 + (3.0 if minute % 5000 < 20 else 0.0)
+                ns = int((T0 + timedelta(minutes=minute)).timestamp()) * 10**9
+                batch.append(
+                    f"temperature,site=b,location={room},device=p{room_index} "
+                    f"celsius={celsius:.2f} {ns}"
+                )
+                if len(batch) == 5000:
+                    client.post(
+                        f"{url}/write",
+                        params={"db": DB, "precision": "ns"},
+                        content="\n".join(batch).encode(),
+                    )
+                    total += len(batch)
+                    batch = []
+        if batch:
+            client.post(
+                f"{url}/write",
+                params={"db": DB, "precision": "ns"},
+                content="\n".join(batch).encode(),
+            )
+            total += len(batch)
+    return total
+
+
+def median_ms(function: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
+    args = parser.parse_args()
+    capture_events = 2_000 if args.quick else 10_000
+    recall_events = 200_000 if args.quick else 1_000_000
+    days = 90
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print(f"machine: {describe()}")
+        sqlite = capture_rates(
+            lambda name: f"sqlite:///{folder / f'cap-{name}.db'}", capture_events
+        )
+        with PostgreSQL(folder / "pg") as pg:
+            engine_url = pg.url
+            import sqlalchemy as sa
+
+            admin = sa.create_engine(engine_url, isolation_level="AUTOCOMMIT")
+
+            def pg_url(name: str) -> str:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f"CREATE DATABASE cap_{name}"))
+                return engine_url.rsplit("/", 1)[0] + f"/cap_{name}"
+
+            postgres = capture_rates(pg_url, capture_events)
+            admin.dispose()
+
+        # Exposure ---------------------------------------------------------------
+        with InfluxDB(folder / "influx") as influx:
+            points = load_readings(influx.url, days)
+            store = _stocked(f"sqlite:///{folder / 'exp.db'}", range(1000, 1010))
+            capture = CaptureService(store)
+            for i, room in enumerate(ROOMS):
+                capture.capture(_event(1000, i * days * 24 * 60 // 5, room))
+            until = T0 + timedelta(days=days)
+            with InfluxTemperatureReader(influx.url, DB, timeout=60) as reader:
+                service = ExposureService(store, reader, bucket=timedelta(minutes=10))
+                ours = service.exposure(GTIN, "L1", until=until)
+                custody = CustodyService(store)
+
+                def naive() -> float:
+                    raw: list[float] = []
+                    for location, spans in custody.lot_timeline(GTIN, "L1").locations().items():
+                        for start, end in spans:
+                            raw.extend(
+                                p.celsius for p in reader.points(location, start, end or until)
+                            )
+                    return mean_kinetic_temperature([(c, 1.0) for c in raw])
+
+                naive_mkt = naive()
+                exposure_ms = median_ms(lambda: service.exposure(GTIN, "L1", until=until), 5)
+                naive_ms = median_ms(naive, 3 if not args.quick else 1)
+            store.close()
+
+        # Recall -------------------------------------------------------------------
+        store = _stocked(f"sqlite:///{folder / 'recall.db'}", range(1, 2001))
+        # Background: many lots' worth of events; the recalled lot L1 has 2000 units.
+        batch: list[NewEvent] = []
+        for i in range(recall_events):
+            in_lot = i % 500 == 0
+            serial = (i // 500) % 2000 + 1 if in_lot else 100_000 + i
+            batch.append(
+                NewEvent(
+                    id=f"e{i}",
+                    event_time=T0 + timedelta(seconds=i),
+                    type="ObjectEvent",
+                    biz_step="storing",
+                    read_point=ROOMS[i % 5],
+                    biz_location=None,
+                    body="{}",
+                    epcs=(
+                        EpcLink(
+                            epc=f"urn:epc:id:sgtin:4012345.011111.{serial}",
+                            gtin=GTIN if in_lot else None,
+                            serial=str(serial),
+                            lot="L1" if in_lot else None,
+                        ),
+                    ),
+                )
+            )
+            if len(batch) == 20_000:
+                store.store_events(batch)
+                batch = []
+        if batch:
+            store.store_events(batch)
+        recall = CustodyService(store)
+        units = len(recall.where_now(GTIN, "L1"))
+        recall_ms = median_ms(lambda: recall.where_now(GTIN, "L1"), 3)
+        store.close()
+
+    print()
+    print("capture throughput, EPCIS documents of 100 events (events/s; ratio to ceiling)")
+    print(f"{'contender':<22}{'SQLite':>12}{'ratio':>8}{'PostgreSQL':>14}{'ratio':>8}")
+    for name in ("ceiling", "tracehub", "tracehub_noschema"):
+        print(
+            f"{name:<22}{sqlite[name]:>12,.0f}{sqlite[name] / sqlite['ceiling']:>8.2f}"
+            f"{postgres[name]:>14,.0f}{postgres[name] / postgres['ceiling']:>8.2f}"
+        )
+    ratio = naive_ms / exposure_ms
+    print()
+    print(f"exposure, 1 lot, {days} days x 1-min readings x 5 locations ({points:,} points)")
+    print(f"{'tracehub (InfluxQL push-down, 10-min buckets)':<48}{exposure_ms:>10.1f} ms")
+    print(f"{'naive (all raw points into Python)':<48}{naive_ms:>10.1f} ms   x{ratio:.1f}")
+    print(f"MKT tracehub {ours.mkt_c:.3f} °C, naive {naive_mkt:.3f} °C; status {ours.status}")
+    print()
+    print(f"recall of lot L1 ({units} units) over {recall_events:,} events: {recall_ms:.1f} ms")
+    print(
+        f"RESULT trace capture_events_s={sqlite['tracehub']:.0f} "
+        f"capture_events_s_pg={postgres['tracehub']:.0f} exposure_ms={exposure_ms:.1f} "
+        f"recall_ms={recall_ms:.1f} exposure_ratio_naive={ratio:.1f} "
+        f"recall_events={recall_events} points={points}"
+    )
+
+
+if __name__ == "__main__":
+    main()
