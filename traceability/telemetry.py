@@ -107,21 +107,19 @@ class InfluxTemperatureReader:
             f'max("celsius") AS hi FROM "temperature" WHERE {where} '
             f"GROUP BY time({every}) fill(none)"
         )
-        bounds = [f'"celsius" < {low!r}' if low is not None else "", ""]
-        bounds[1] = f'"celsius" > {high!r}' if high is not None else ""
-        outside = " OR ".join(b for b in bounds if b)
-        queries = [stats]
-        if outside:
-            queries.append(
-                f'SELECT count("celsius") AS n FROM "temperature" WHERE {where} '
-                f"AND ({outside}) GROUP BY time({every}) fill(none)"
-            )
-        body = self._query(";".join(queries))
-        results = body.get("results") or []
-        rows = _rows(_result(body, self._database, 0))
+        rows = _rows(_result(self._query(stats), self._database, 0))
+        # Count out-of-range readings only in buckets whose min/max cross the band
+        # (few, usually none): a field filter makes InfluxDB read every value, so
+        # running it over the whole span would cost more than the statistics themselves.
+        crossing = [
+            r["time"]
+            for r in rows
+            if r.get("n")
+            and ((low is not None and r["lo"] < low) or (high is not None and r["hi"] > high))
+        ]
         out = (
-            {r["time"]: int(r["n"]) for r in _rows(_result(body, self._database, 1))}
-            if (outside and len(results) > 1)
+            self._out_of_range(location, crossing, width, low, high, (_ns(start), _ns(end)))
+            if crossing
             else {}
         )
         return [
@@ -137,6 +135,46 @@ class InfluxTemperatureReader:
             for r in rows
             if r.get("n")
         ]
+
+    def _out_of_range(
+        self,
+        location: str,
+        bucket_starts: list[int],
+        width: timedelta,
+        low: float | None,
+        high: float | None,
+        span: tuple[int, int],
+    ) -> dict[int, int]:
+        step = int(width.total_seconds()) * 1_000_000_000
+        every = f"{int(width.total_seconds())}s"
+        ranges: list[list[int]] = []
+        for start in sorted(bucket_starts):
+            if ranges and ranges[-1][1] == start:
+                ranges[-1][1] = start + step
+            else:
+                ranges.append([start, start + step])
+        band = " OR ".join(
+            b
+            for b in (
+                f'"celsius" < {low!r}' if low is not None else "",
+                f'"celsius" > {high!r}' if high is not None else "",
+            )
+            if b
+        )
+        queries = [
+            f'SELECT count("celsius") AS n FROM "temperature" WHERE "location" = '
+            f"{influxql_string(location)} AND time >= {max(a, span[0])} "
+            f"AND time < {min(b, span[1])} AND ({band}) "
+            f"GROUP BY time({every}) fill(none)"
+            for a, b in ranges
+        ]
+        counts: dict[int, int] = {}
+        for chunk in range(0, len(queries), 50):
+            body = self._query(";".join(queries[chunk : chunk + 50]))
+            for index in range(len(body.get("results") or [])):
+                for row in _rows(_result(body, self._database, index)):
+                    counts[row["time"]] = counts.get(row["time"], 0) + int(row["n"])
+        return counts
 
     def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
         """Every raw reading at ``location`` in ``[start, end)`` (the naive baseline)."""
