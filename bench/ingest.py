@@ -348,20 +348,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {describe()}")
     print(f"publisher filled the backlog at {pub_rate:,.0f} msg/s (4 copies queued per message)")
     print()
-    print(f"| contender | msg/s | vs ceiling | peak RSS MB |")
-    print(f"|---|---:|---:|---:|")
-    print(f"| mosquitto_sub -q 1 > /dev/null (broker limit) | {sub_rate:,.0f} "
-          f"| {sub_rate / ceil_rate:.2f} | |")
+    print("| contender | msg/s | vs ceiling | peak RSS MB |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| mosquitto_sub -q 1 > /dev/null (broker limit) | {sub_rate:,.0f} "
+        f"| {sub_rate / ceil_rate:.2f} | |"
+    )
     print(f"| ceiling: bare paho subscriber, counts only | {ceil_rate:,.0f} | 1.00 | |")
-    print(f"| tracehub gateway: validated, fsynced spool, InfluxDB confirmed | {gw_rate:,.0f} "
-          f"| {ratio_ceiling:.2f} | {gw_rss:.0f} |")
-    print(f"| Node-RED 4.1 mqtt-in → influxdb-out ({window:.0f} s window) | {nr_rate:,.0f} "
-          f"| {nr_rate / ceil_rate:.2f} | {nr_rss:.0f} |")
+    print(
+        f"| tracehub gateway: validated, fsynced spool, InfluxDB confirmed | {gw_rate:,.0f} "
+        f"| {ratio_ceiling:.2f} | {gw_rss:.0f} |"
+    )
+    print(
+        f"| Node-RED 4.1 mqtt-in → influxdb-out ({window:.0f} s window) | {nr_rate:,.0f} "
+        f"| {nr_rate / ceil_rate:.2f} | {nr_rss:.0f} |"
+    )
     print()
-    print(f"gateway / ceiling = {ratio_ceiling:.2f} (target >= 0.5); "
-          f"gateway / Node-RED = {ratio_nr:.1f} (target >= 5)")
-    print(f"latency device ts → InfluxDB at {lat_rate:,.0f} msg/s (half the gateway's rate): "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target < 500)")
+    print(
+        f"gateway / ceiling = {ratio_ceiling:.2f} (target >= 0.5); "
+        f"gateway / Node-RED = {ratio_nr:.1f} (target >= 5)"
+    )
+    print(
+        f"latency device ts → InfluxDB at {lat_rate:,.0f} msg/s (half the gateway's rate): "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target < 500)"
+    )
     print(f"gateway peak RSS {gw_rss:.0f} MB (target < 200)")
     print(
         f"RESULT ingest gateway_msgs_s={gw_rate:.0f} ceiling_msgs_s={ceil_rate:.0f} "

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.lineprotocol import escape_tag, temperature_line, timestamp_ns
+from gateway.lineprotocol import (
+    coldroom_line,
+    dead_letter_line,
+    escape_tag,
+    health_line,
+    temperature_line,
+    timestamp_ns,
+)
+from sensors.coldroom import ColdRoomChange
 from sensors.temperature import TemperatureReading
 
 READING = TemperatureReading(
@@ -44,3 +52,29 @@ def test_tag_escaping() -> None:
 def test_same_reading_gives_the_same_line() -> None:
     again = TemperatureReading.model_validate_json(READING.to_json())
     assert temperature_line("cold1", again) == temperature_line("cold1", READING)
+
+
+# --- the other measurements -------------------------------------------------------------
+
+
+def test_coldroom_fields_keep_their_types() -> None:
+    base = {
+        "site": "s1",
+        "plc": "plc 1".replace(" ", "-"),
+        "location": "urn:epc:id:sgln:4012345.00001.0",
+        "ts": datetime(2026, 11, 22, tzinfo=UTC),
+    }
+    whole = coldroom_line(ColdRoomChange(**base, quantity="temperature_c", value=4))
+    door = coldroom_line(ColdRoomChange(**base, quantity="door_open", value=False))
+    assert " temperature_c=4.0 " in whole  # never 4i, never a bare 4
+    assert " door_open=false " in door
+    assert whole.startswith("coldroom,location=urn:epc:id:sgln:4012345.00001.0,plc=plc-1,site=s1 ")
+
+
+def test_health_and_dead_letter_lines() -> None:
+    line = health_line("gw 1", {"received": 3, "lag_ms": 1.0}, 5)
+    assert line == r"gateway_health,gateway=gw\ 1 lag_ms=1.0,received=3i 5"
+    assert (
+        dead_letter_line("gw", "not_json", 2, 5)
+        == "dead_letter,gateway=gw,reason=not_json count=2i 5"
+    )
