@@ -42,10 +42,10 @@ class RecordsSettings(BaseSettings):
 
     url: str | None = Field(default=None, description="unset: SQLite under the state folder")
     future_tolerance_s: float | None = Field(
-        default=None,
+        default=300.0,
         gt=0,
-        description="reject EPCIS events dated this many seconds after now (e.g. 300); "
-        "unset: accept any time (the demo replays fixed timestamps)",
+        description="reject EPCIS events dated more than this many seconds after now "
+        "(a device clock running ahead); unset: accept any time",
     )
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -36,7 +36,8 @@ from tracehub.settings import (
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 TICKS = 4  # each tick: one reading per probe, one tag read (3 units in the scenario)
-START = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+# An hour ago: device times must not lie in the future (capture rejects those).
+START = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
 
 
 def _settings(
