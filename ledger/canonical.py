@@ -8,8 +8,9 @@ no whitespace, UTF-8 output.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ledger.errors import CanonicalizationError
@@ -36,14 +37,137 @@ def canonicalize(value: Any) -> bytes:
     None) plus tuples and any ``Mapping``. Raises ``CanonicalizationError``
     naming the offending path for anything else.
     """
+    try:
+        if _plain(value):
+            # Output identical to RFC 8785 for these values, built by the C encoder.
+            return _dumps_plain(value).encode("utf-8")
+    except RecursionError as exc:
+        raise CanonicalizationError(
+            "value is nested too deeply (or contains itself): flatten it or break the cycle"
+        ) from exc
     parts: list[str] = []
     try:
-        _write(value, parts, "$")
+        try:
+            _fast(value, parts.append)
+        except _Slow:
+            # Rare input (or an error): the path-tracking writer says exactly where.
+            parts = []
+            _write(value, parts, "$")
     except RecursionError as exc:
         raise CanonicalizationError(
             "value is nested too deeply (or contains itself): flatten it or break the cycle"
         ) from exc
     return "".join(parts).encode("utf-8")
+
+
+class _Slow(Exception):  # noqa: N818 -- internal signal, never escapes canonicalize
+    """The fast writer met something it leaves to the careful one."""
+
+
+_SAFE_INT = 2**53
+_dumps_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+_dumps_plain = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+# Python's float repr and ECMAScript's agree (shortest digits, positional) in here.
+_PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = 1e-4, 1e16
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``json.dumps(sort_keys=True)`` writes ``value`` exactly as RFC 8785 does.
+
+    True for dicts with ASCII keys (code-point order = UTF-16 order), strings
+    without lone surrogates, safe integers, non-integral floats whose Python repr
+    is positional, bools, None, lists and tuples of those.
+    """
+    kind = type(value)
+    if kind is str:
+        if value.isascii():
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii() or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        # A plain loop, not all(genexpr): each nesting level then costs no C stack.
+        for item in value:  # noqa: SIM110
+            if not _plain(item):
+                return False
+        return True
+    if value is None or value is True or value is False:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INT < value < _SAFE_INT)
+    if kind is float:
+        magnitude = abs(value)
+        return (
+            _PLAIN_FLOAT_MIN <= magnitude < _PLAIN_FLOAT_MAX
+            and not value.is_integer()
+            and math.isfinite(value)
+        )
+    return False
+
+
+def _fast(value: Any, emit: Callable[[str], None]) -> None:
+    """The common case without path bookkeeping; raises ``_Slow`` for anything unusual.
+
+    Python's JSON string encoder with ``ensure_ascii=False`` escapes exactly what
+    RFC 8785 escapes (quote, backslash, control characters, lowercase ``\\u00xx``),
+    once lone surrogates are ruled out; integral floats and safe ints print as
+    integers; ASCII keys sort by code unit like plain ``str`` comparison.
+    """
+    kind = type(value)
+    if kind is str:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Slow from None
+        emit(_dumps_string(value))
+    elif kind is dict:
+        keys = list(value)
+        if not all(type(k) is str and k.isascii() for k in keys):
+            raise _Slow
+        emit("{")
+        first = True
+        for key in sorted(keys):
+            if not first:
+                emit(",")
+            first = False
+            emit(_dumps_string(key))
+            emit(":")
+            _fast(value[key], emit)
+        emit("}")
+    elif kind is list or kind is tuple:
+        emit("[")
+        for i, item in enumerate(value):
+            if i:
+                emit(",")
+            _fast(item, emit)
+        emit("]")
+    elif value is None:
+        emit("null")
+    elif value is True:
+        emit("true")
+    elif value is False:
+        emit("false")
+    elif kind is int and -_SAFE_INT < value < _SAFE_INT:
+        emit(str(value))
+    elif kind is float and math.isfinite(value):
+        if value.is_integer() and abs(value) < _SAFE_INT:
+            emit(str(int(value)))
+        else:
+            emit(format_number(value))
+    else:
+        raise _Slow
 
 
 def _write(value: Any, out: list[str], path: str) -> None:

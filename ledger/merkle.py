@@ -133,6 +133,54 @@ def verify_consistency(
     return sn == 0 and fr == old_root and sr == new_root
 
 
+class MerkleTree:
+    """A fixed batch of leaves that answers many inclusion proofs cheaply.
+
+    ``inclusion_proof`` recomputes the subtrees it needs, O(n) per proof; a tree
+    remembers every subtree hash it computed, so proofs for all n leaves cost
+    O(n log n) together (what serving a whole lot's evidence needs).
+    """
+
+    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+        _check_leaves(leaf_hashes)
+        self._leaves = tuple(leaf_hashes)
+        self._memo: dict[tuple[int, int], bytes] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self._leaves)
+
+    @property
+    def root(self) -> bytes:
+        return self._hash(0, len(self._leaves)) if self._leaves else EMPTY_ROOT
+
+    def proof(self, index: int) -> tuple[bytes, ...]:
+        size = len(self._leaves)
+        if not 0 <= index < size:
+            raise ProofError(f"index {index} is out of range for a tree of {size} leaves")
+        path: list[bytes] = []
+        lo, hi = 0, size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                path.append(self._hash(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self._hash(lo, lo + k))
+                lo = lo + k
+        return tuple(reversed(path))
+
+    def _hash(self, lo: int, hi: int) -> bytes:
+        if hi - lo == 1:
+            return self._leaves[lo]
+        found = self._memo.get((lo, hi))
+        if found is None:
+            k = _split(hi - lo)
+            found = node_hash(self._hash(lo, lo + k), self._hash(lo + k, hi))
+            self._memo[(lo, hi)] = found
+        return found
+
+
 def _split(n: int) -> int:
     """The largest power of two strictly less than ``n`` (n > 1)."""
     return 1 << ((n - 1).bit_length() - 1)

@@ -38,7 +38,7 @@ from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.entry import Entry, Link, record_digest, sign_entry
 from ledger.errors import EntryError, LeaseLost, StoreUnavailable
-from ledger.merkle import inclusion_proof, merkle_root
+from ledger.merkle import MerkleTree, merkle_root
 from ledger.schema import batches, entries, keys, leases, links, metadata
 from ledger.signing import PublicKey, Signer, format_instant
 
@@ -69,6 +69,7 @@ class LedgerStore:
         self._engine = engine
         self._known_keys: set[str] = set()
         self._leaves_cache = lru_cache(maxsize=64)(self._load_batch_leaves)
+        self._tree = lru_cache(maxsize=8)(lambda batch_id: MerkleTree(self.batch_leaves(batch_id)))
         with self._tx() as conn:
             metadata.create_all(conn)
 
@@ -323,7 +324,7 @@ class LedgerStore:
         """The RFC 6962 inclusion proof of a batched entry in its batch."""
         if stored.batch_id is None or stored.leaf_index is None:
             raise EntryError(f"{stored.entry.kind} {stored.entry.record_id} is not batched yet")
-        return inclusion_proof(self.batch_leaves(stored.batch_id), stored.leaf_index)
+        return self._tree(stored.batch_id).proof(stored.leaf_index)
 
     def cut_batch(self, lease: Lease, max_leaves: int, now: datetime) -> BatchRecord | None:
         """Fix the oldest pending leaves (at most ``max_leaves``) into a new batch."""

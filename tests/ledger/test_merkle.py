@@ -188,3 +188,14 @@ def test_consistency_of_every_prefix_and_flips(data: list[bytes], pick: int, bit
     for i in range(len(proof)):
         tampered = [*proof[:i], flipped(proof[i]), *proof[i + 1 :]]
         assert not verify_consistency(old, len(hashes), old_root, new_root, tampered)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 64, 100])
+def test_tree_proofs_equal_the_one_shot_proofs(size: int) -> None:
+    from ledger.merkle import MerkleTree
+
+    leaves = [leaf_hash(bytes([i % 256, i // 256])) for i in range(size)]
+    tree = MerkleTree(leaves)
+    assert tree.root == merkle_root(leaves)
+    for i in range(size):
+        assert tree.proof(i) == inclusion_proof(leaves, i)

@@ -1,0 +1,206 @@
+"""Ledger benchmark: leaves/s, proofs/s, gas per anchored event, capture→anchor latency.
+
+    python -m bench.ledger [--quick]
+
+1. Leaves hashed and Merkle-batched per second (one core): the ceiling (SHA-256 of
+   bytes already canonical, then the RFC 6962 root), our path (RFC 8785
+   canonicalisation + leaf hash + root), and the shortcut a user might reach for
+   (``json.dumps(sort_keys=True)``, which is not canonical across implementations).
+   Also the full submission path (sign + hash chain + SQLite) for scale.
+2. Inclusion proofs verified per second, against re-hashing the whole batch.
+3. Gas per anchored event on anvil at batch sizes 1, 100 and 10,000, against one
+   transaction per event; the ratio at 10,000.
+4. Time from an event's submission to its anchor being confirmed, with the default
+   policy (a batch every 1,000 leaves or 5 s) on anvil.
+
+Ends with ``RESULT ledger leaves_s=… proofs_s=… gas_ratio_10000=… anchor_latency_s=…``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_typing import HexStr
+
+from bench.machine import describe
+from ledger.canonical import canonicalize
+from ledger.chain import AnchorContract, deploy_anchor_contract, rpc_web3
+from ledger.merkle import MerkleTree, leaf_hash, merkle_root, verify_inclusion
+from ledger.sender import AnchorSender, fund_account
+from ledger.signing import Signer
+from ledger.store import LedgerStore
+from ledger.worker import AnchorWorker, BatchPolicy
+from tracehub.services import Anvil
+
+
+def event(i: int) -> dict[str, Any]:
+    """An EPCIS ObjectEvent like the gateway hands over (about 330 bytes canonical)."""
+    return {
+        "type": "ObjectEvent",
+        "eventTime": f"2026-11-22T10:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [f"urn:epc:id:sgtin:4012345.011111.{1000 + i}"],
+        "action": "OBSERVE",
+        "bizStep": "arriving",
+        "disposition": "in_progress",
+        "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+        "sensorElementList": [{"sensorReport": [{"type": "Temperature", "value": 4.25 + i % 7}]}],
+    }
+
+
+def rate(n: int, work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return n / (time.perf_counter() - start)
+
+
+def hashing(n: int) -> dict[str, float]:
+    records = [event(i) for i in range(n)]
+    canonical = [canonicalize(r) for r in records]
+
+    def ceiling() -> bytes:
+        return merkle_root([hashlib.sha256(b"\0" + c).digest() for c in canonical])
+
+    def ours() -> bytes:
+        return merkle_root([leaf_hash(canonicalize(r)) for r in records])
+
+    def shortcut() -> bytes:
+        dumped = [json.dumps(r, sort_keys=True, separators=(",", ":")).encode() for r in records]
+        return merkle_root([leaf_hash(d) for d in dumped])
+
+    return {"ceiling": rate(n, ceiling), "ours": rate(n, ours), "json.dumps": rate(n, shortcut)}
+
+
+def submissions(n: int, folder: Path) -> float:
+    store = LedgerStore.open(f"sqlite:///{folder / 'bench-ledger.db'}")
+    signer = Signer.generate("site:bench", datetime(2026, 1, 1, tzinfo=UTC))
+    now = datetime.now(UTC)
+
+    def work() -> None:
+        for i in range(n):
+            store.submit("epcis-event", f"e{i}", event(i), [f"lot:{i % 50}"], signer, now)
+
+    result = rate(n, work)
+    store.close()
+    return result
+
+
+def proofs(size: int, n: int) -> dict[str, float]:
+    leaves = [leaf_hash(canonicalize(event(i))) for i in range(size)]
+    root = merkle_root(leaves)
+    picks = [(i * 7919) % size for i in range(n)]
+    tree = MerkleTree(leaves)
+    paths = {i: tree.proof(i) for i in set(picks)}
+
+    def ours() -> None:
+        for i in picks:
+            assert verify_inclusion(leaves[i], i, size, paths[i], root)
+
+    rehash_n = max(1, n // 200)
+
+    def rehash() -> None:
+        for _ in range(rehash_n):
+            assert merkle_root(leaves) == root
+
+    return {"ours": rate(n, ours), "re-hash batch": rate(rehash_n, rehash)}
+
+
+def chain_figures(anvil: Anvil, sizes: list[int], singles: int) -> dict[str, Any]:
+    w3 = rpc_web3(anvil.url)
+    address = deploy_anchor_contract(w3, anvil.private_key)
+    key = "0x" + os.urandom(32).hex()
+    fund_account(w3, Account.from_key(key).address, 10**20)
+    AnchorContract(w3, address, anvil.private_key).set_anchorer(Account.from_key(key).address, True)
+    sender = AnchorSender(w3, address, key)
+
+    def gas_of(root: bytes, size: int) -> int:
+        tx = sender.prepare_anchor(root, size, b"\1" * 32, sender.next_nonce())
+        sender.broadcast(tx)
+        outcome = sender.receipt(tx.tx_hash, 30)
+        assert outcome is not None
+        return int(w3.eth.get_transaction_receipt(HexStr(tx.tx_hash))["gasUsed"])
+
+    single = statistics.mean(
+        gas_of(leaf_hash(os.urandom(32)), 1) for _ in range(singles)
+    )  # one event, one transaction
+    per_event: dict[int, float] = {}
+    for size in sizes:
+        root = merkle_root([leaf_hash(os.urandom(16)) for _ in range(size)])
+        per_event[size] = gas_of(root, size) / size
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LedgerStore.open(f"sqlite:///{Path(tmp) / 'latency.db'}")
+        signer = Signer.generate("site:bench", datetime(2026, 1, 1, tzinfo=UTC))
+        worker = AnchorWorker(store, sender, "bench", BatchPolicy())  # the default policy
+        latencies = []
+        for i in range(3):
+            start = time.perf_counter()
+            store.submit("epcis-event", f"lat{i}", event(i), ["lot:x"], signer)
+            while not worker.step().confirmed:
+                wait = worker.seconds_until_due()
+                time.sleep(min(0.05, wait) if wait else 0.01)  # the hub loop's wake-up
+            latencies.append(time.perf_counter() - start)
+        store.close()
+    return {"single": single, "per_event": per_event, "latency": statistics.median(latencies)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
+    args = parser.parse_args()
+    n_leaves = 20_000 if args.quick else 100_000
+    n_proofs = 20_000 if args.quick else 100_000
+    n_submit = 1_000 if args.quick else 5_000
+    print(f"machine: {describe()}")
+    print(f"mode: {'quick' if args.quick else 'full'}\n")
+
+    leaves = hashing(n_leaves)
+    print(f"1. leaves hashed and Merkle-batched, {n_leaves:,} EPCIS events, one core")
+    print(f"   {'contender':<34}{'leaves/s':>12}{'vs ours':>10}")
+    for name, label in (
+        ("ceiling", "ceiling: SHA-256 of canonical bytes"),
+        ("ours", "ours: RFC 8785 + RFC 6962"),
+        ("json.dumps", "shortcut: json.dumps(sort_keys)"),
+    ):
+        print(f"   {label:<34}{leaves[name]:>12,.0f}{leaves[name] / leaves['ours']:>9.2f}x")
+    with tempfile.TemporaryDirectory() as tmp:
+        submit_rate = submissions(n_submit, Path(tmp))
+    print(f"   {'full submit (sign+chain+SQLite)':<34}{submit_rate:>12,.0f}")
+
+    proof = proofs(10_000, n_proofs)
+    print(f"\n2. inclusion proofs verified, batch of 10,000 leaves, {n_proofs:,} proofs")
+    print(f"   {'ours: verify_inclusion':<34}{proof['ours']:>12,.0f} /s")
+    print(
+        f"   {'re-hash the whole batch':<34}{proof['re-hash batch']:>12,.1f} /s "
+        f"({proof['ours'] / proof['re-hash batch']:,.0f}x slower)"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp, Anvil(Path(tmp)) as anvil:
+        chain = chain_figures(anvil, [1, 100, 10_000], 5 if args.quick else 20)
+    single = chain["single"]
+    print("\n3. gas per anchored event on anvil (one anchor tx per batch)")
+    print(f"   {'batch size':<14}{'gas/event':>12}{'vs one tx per event':>22}")
+    print(f"   {'1 tx/event':<14}{single:>12,.0f}{1:>21.0f}x")
+    for size, gas in chain["per_event"].items():
+        print(f"   {size:<14,}{gas:>12,.1f}{single / gas:>21,.0f}x")
+    ratio = single / chain["per_event"][10_000]
+    print("\n4. submission → anchor confirmed, default policy (1,000 leaves or 5 s), anvil")
+    print(f"   median of 3: {chain['latency']:.2f} s")
+    print(
+        f"\nRESULT ledger leaves_s={leaves['ours']:.0f} proofs_s={proof['ours']:.0f} "
+        f"gas_ratio_10000={ratio:.0f} anchor_latency_s={chain['latency']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
