@@ -59,7 +59,7 @@ class GatewayConfig(BaseModel):
     spool_max_bytes: int = Field(default=1 << 30, gt=0)
     spool_synchronous: Synchronous = "FULL"
     batch_size: int = Field(default=5_000, ge=1)
-    linger_s: float = Field(default=0.02, ge=0)
+    linger_s: float = Field(default=0.005, ge=0)
     read_points: dict[str, ReadPointProfile] = Field(default_factory=dict)
     default_profile: ReadPointProfile = DEFAULT_PROFILE
     agv_profiles: dict[str, AgvProfile] = Field(default_factory=dict)

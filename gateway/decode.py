@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -135,6 +136,16 @@ def _unknown(what: str, device: str) -> Rejection:
     )
 
 
+@lru_cache(maxsize=65_536)
+def _parse_topic(topic: str) -> Topic | str:
+    """A parsed topic, or why it is wrong. Cached: a device publishes on one topic, and
+    parsing builds a validated model (a third of the decoding time otherwise)."""
+    try:
+        return Topic.parse(topic)
+    except TopicError as exc:
+        return str(exc)
+
+
 def decode(topic: str, payload: bytes, known_devices: Collection[str] | None = None) -> Decoded:
     """Validate one message against the topic schemes and the payload models.
 
@@ -156,10 +167,9 @@ def decode(topic: str, payload: bytes, known_devices: Collection[str] | None = N
         if known_devices is not None and change.plc not in known_devices:
             return _unknown("PLC", change.plc)
         return ColdRoomObservation(change=change)
-    try:
-        parsed = Topic.parse(topic)
-    except TopicError as exc:
-        return Rejection(reason=str(exc), field="topic", code=BAD_TOPIC)
+    parsed = _parse_topic(topic)
+    if isinstance(parsed, str):
+        return Rejection(reason=parsed, field="topic", code=BAD_TOPIC)
     if known_devices is not None and parsed.device_id not in known_devices:
         return _unknown("device" if parsed.kind == "temperature" else "reader", parsed.device_id)
     if parsed.kind == "temperature":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sensors.agv import AgvState
 from sensors.coldroom import ColdRoomChange
@@ -16,6 +17,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 
 
+@lru_cache(maxsize=65_536)  # tag values repeat on every point of a series
 def escape_tag(value: str) -> str:
     return value.translate(_TAG_ESCAPES)
 
