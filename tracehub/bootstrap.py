@@ -73,6 +73,23 @@ class CaptureBridge:
             raise CaptureUnavailable(str(exc)) from exc
 
 
+def gateway_file_options(settings: Settings) -> dict[str, Any]:
+    """GatewayConfig fields from TRACEHUB_GATEWAY_CONFIG_FILE (OPC UA endpoints, AGV
+    profiles, known devices...); the settings above win where both say something."""
+    path = settings.gateway.config_file
+    if path is None:
+        return {}
+    try:
+        options = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"TRACEHUB_GATEWAY_CONFIG_FILE {path}: cannot read JSON: {exc}") from exc
+    if not isinstance(options, dict):
+        raise ValueError(f"TRACEHUB_GATEWAY_CONFIG_FILE {path}: must hold a JSON object")
+    fixed = {"mqtt_host", "mqtt_port", "mqtt_client_id", "influx_url", "influx_database",
+             "dead_letter_path", "read_points", "mqtt_share_group", "spool_max_bytes"}  # fmt: skip
+    return {k: v for k, v in options.items() if k not in fixed}
+
+
 def start_local_services(settings: Settings, stack: ExitStack) -> Settings:
     """Spawn mosquitto and influxd where the settings name none; return resolved settings.
 
@@ -318,12 +335,15 @@ class Hub:
         )
         self.gateway: GatewayRuntime = build_gateway(
             GatewayConfig(
+                **gateway_file_options(settings),
                 mqtt_host=settings.mqtt.host,
                 mqtt_port=settings.mqtt.port,
                 mqtt_client_id=settings.mqtt.client_id,
+                mqtt_share_group=settings.gateway.share_group,
                 influx_url=settings.influx.url,
                 influx_database=settings.influx.database,
                 dead_letter_path=Path(state) / "gateway" / "dead-letter.sqlite3",
+                spool_max_bytes=settings.gateway.spool_max_bytes,
                 read_points=dict(read_points or {}),
             ),
             CaptureBridge(self.capture),

@@ -100,6 +100,21 @@ class HubSettings(BaseSettings):
     site: str = "demo"
 
 
+class GatewaySettings(BaseSettings):
+    """``TRACEHUB_GATEWAY_*``: the ingest gateway (docs/gateway.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_GATEWAY_", frozen=True)
+
+    share_group: str | None = Field(
+        default=None, description="replicas with the same group split the MQTT load"
+    )
+    spool_max_bytes: int = Field(default=1 << 30, gt=0, description="durable spool disk budget")
+    config_file: Path | None = Field(
+        default=None,
+        description="JSON with more GatewayConfig fields (opcua, agv_profiles, known_devices)",
+    )
+
+
 class Settings(BaseModel):
     """Everything, built once by :func:`load_settings`."""
 
@@ -112,6 +127,7 @@ class Settings(BaseModel):
     chain: ChainSettings
     web: WebSettings
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @property
     def records_url(self) -> str:
@@ -140,4 +156,5 @@ def load_settings() -> Settings:
         chain=ChainSettings(),
         web=WebSettings(),
         ledger=LedgerSettings(),
+        gateway=GatewaySettings(),
     )
