@@ -185,7 +185,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     processes: list[GatewayProcess],
 ) -> None:
     total = 100_000
-    cfg = config(mosquitto, influxdb, tmp_path / "state", spool_synchronous="NORMAL")
+    cfg = config(mosquitto, influxdb, tmp_path / "state")
     gateway = GatewayProcess(cfg, tmp_path / "proc")
     processes.append(gateway)
     gateway.start()

@@ -120,3 +120,13 @@ def test_site_scenario_end_to_end_and_status(
     assert result.exit_code == 0, result.output
     assert gateway_id in result.output
     assert "spool_depth" in result.output
+
+
+def test_simulate_command_runs_a_scenario_file(mosquitto: Mosquitto) -> None:
+    env = {"TRACEHUB_MQTT_HOST": mosquitto.host, "TRACEHUB_MQTT_PORT": str(mosquitto.port)}
+    result = CliRunner().invoke(
+        main, ["simulate", "--scenario", str(SITE), "--count", "3", "--interval", "0"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    # 4 probes and 1 reader (2 EPCs) for 3 ticks; 1 AGV for 3 ticks.
+    assert "published 12 readings, 2 tag reads and 3 AGV states" in " ".join(result.output.split())
