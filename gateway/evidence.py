@@ -156,6 +156,7 @@ class EvidenceSealer:
         grace_s: float = 300.0,
         quiet_s: float = 60.0,
         check_s: float = 5.0,
+        retain_s: float = 7 * 86_400,
         gateway_id: str = "gateway",
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -166,6 +167,7 @@ class EvidenceSealer:
         self._grace_ns = int(grace_s * 1e9)
         self._quiet_ns = int(quiet_s * 1e9)
         self._check_s = check_s
+        self._retain_ns = int(retain_s * 1e9)
         self._gateway_id = gateway_id
         self._clock_ns = clock_ns
         self._stop = threading.Event()
@@ -177,15 +179,22 @@ class EvidenceSealer:
         now = self._clock_ns()
         seals = self._store.state(SEAL_SCOPE)
         ready = []
+        forget: list[tuple[str, str, str | None]] = []
         for key, touch_text in self._store.state(TOUCH_SCOPE).items():
             device, _, start_text = key.rpartition("|")
             start, touch = int(start_text), int(touch_text)
             seal = json.loads(seals[key]) if key in seals else None
             if seal is not None and seal["touch"] >= touch:
+                if now - touch > self._retain_ns:
+                    # Sealed and quiet for long: keep the state small. A reading that
+                    # still arrives for it is sealed as a new revision 0 record.
+                    forget += [(TOUCH_SCOPE, key, None), (SEAL_SCOPE, key, None)]
                 continue
             if now < start + self._window_ns + self._grace_ns or now - touch < self._quiet_ns:
                 continue
             ready.append((device, start, touch, 0 if seal is None else seal["revision"] + 1))
+        if forget:
+            self._store.complete([], forget)
         return ready
 
     def seal_due(self) -> int:

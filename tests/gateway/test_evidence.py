@@ -133,6 +133,10 @@ def test_sealer_rederives_from_influxdb_and_reseals_late_readings(
     assert sealer.seal_due() == 1
     assert (port.records[1][1]["count"], port.records[1][1]["gaps"]) == (5, [])
     assert port.records[1][1]["revision"] == 1
+    # Long after, the sealed window's state is forgotten.
+    clock[0] += 8 * 86_400 * 10**9
+    assert sealer.seal_due() == 0
+    assert spool.state(TOUCH_SCOPE) == {}
     writer.close()
     spool.close()
 
