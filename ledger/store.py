@@ -44,7 +44,7 @@ from ledger.signing import PublicKey, Signer, format_instant
 
 BATCH_FORMAT = "tracehub-batch/2"
 ANCHOR_LEASE = "anchor"
-_SUBMIT_ATTEMPTS = 8
+_SUBMIT_ATTEMPTS = 20
 _CHUNK = 500
 
 
@@ -68,6 +68,7 @@ class LedgerStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._known_keys: set[str] = set()
+        self._postgres = engine.dialect.name == "postgresql"
         self._leaves_cache = lru_cache(maxsize=64)(self._load_batch_leaves)
         self._tree = lru_cache(maxsize=8)(lambda batch_id: MerkleTree(self.batch_leaves(batch_id)))
         with self._tx() as conn:
@@ -137,6 +138,14 @@ class LedgerStore:
                     existing = self._entry_row(conn, kind, record_id)
                     if existing is not None:
                         return _same_or_conflict(existing, digest)
+                    if self._postgres:
+                        # Serialise appends per stream (sorted: no deadlock) instead of
+                        # letting concurrent submitters race for the same seq and retry.
+                        for name in stream_names:
+                            conn.execute(
+                                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"),
+                                {"s": name},
+                            )
                     chain = tuple(self._next_link(conn, s) for s in stream_names)
                     entry = sign_entry(kind, record_id, digest, chain, signer, moment)
                     return self._insert(conn, entry, moment)

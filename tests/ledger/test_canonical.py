@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.canonical import canonicalize, format_number
 from ledger.errors import CanonicalizationError
@@ -151,3 +153,29 @@ def test_rejects_a_cycle() -> None:
     looped.append(looped)
     with pytest.raises(CanonicalizationError, match="nested too deeply"):
         canonicalize(looped)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**60), 2**60)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_fast_paths_write_what_the_careful_writer_writes(value: Any) -> None:
+    """The C-encoder and fast paths must never differ from the path-tracking writer."""
+    from ledger.canonical import _write
+
+    parts: list[str] = []
+    try:
+        _write(value, parts, "$")
+    except CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            canonicalize(value)
+        return
+    assert canonicalize(value) == "".join(parts).encode("utf-8")
