@@ -3,13 +3,14 @@ temperature series → min/max/mean, Mean Kinetic Temperature, time out of range
 excursions, and a status judged against the product's profile.
 
 The math is pure (``mean_kinetic_temperature``, ``judge``); the series comes through the
-``TemperatureSeries`` port. The InfluxDB adapter pushes the work down to InfluxQL
-(``GROUP BY time(bucket)`` with min/max/mean/count and an out-of-range count per
-bucket), so a lot with 90 days of 1-minute readings in 5 rooms moves ~13k rows, not
-650k points. MKT is computed from the bucket means weighted by their point counts: exact
-when the bucket holds one reading, and within a few hundredths of a degree for the
-slow-moving temperatures of a cold room (the naive contender in bench/trace.py
-checks the difference).
+``TemperatureSeries`` port as buckets of readings. The InfluxDB adapter
+(``traceability.telemetry``) keeps quiet stretches as coarse InfluxQL buckets (a day, an
+hour: count/mean/min/max) and fetches raw points only where the temperature crosses
+the band or moves more than 0.5 °C within a bucket; those become ``bucket``-wide buckets
+that carry their readings. MKT uses a bucket's readings when it has them, else its mean
+weighted by its count (bounded error below 0.005 °C, see ``InfluxTemperatureReader.
+buckets``); out-of-range minutes and excursions always come from raw readings. Stays are
+fetched concurrently.
 
 MKT (USP <1079>): ``T_k = (ΔH/R) / -ln( Σ wᵢ·exp(-ΔH/(R·Tᵢ)) / Σ wᵢ )`` in kelvin.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -47,6 +49,9 @@ class Bucket(BaseModel):
     min_c: float
     max_c: float
     out_of_range: int  # readings outside the product's band
+    # The raw readings, when the adapter fetched them (a bucket too spread out for its
+    # mean to stand for its readings in the MKT); empty when the mean stands for them.
+    samples: tuple[float, ...] = ()
 
 
 class TemperatureSeries(Protocol):
@@ -176,7 +181,10 @@ class ExposureService:
         delta_h_kj: float = DEFAULT_DELTA_H_KJ,
         bucket: timedelta = timedelta(minutes=10),
         now: datetime | None = None,
+        workers: int = 4,
     ) -> None:
+        """``workers``: how many stays' series are fetched at once (1 = one by one)."""
+        self._workers = workers
         self._store = store
         self._custody = CustodyService(store)
         self._series = series
@@ -197,24 +205,36 @@ class ExposureService:
         out_minutes = 0.0
         found: list[Excursion] = []
         readings = 0
-        for location, spans in sorted(timeline.locations().items()):
-            for start, end in spans:
-                buckets = self._series.buckets(
-                    location,
-                    start,
-                    end or end_default,
-                    product.temp_min_c,
-                    product.temp_max_c,
-                    self._bucket,
-                )
-                for b in buckets:
-                    if b.count:
+        stays = [
+            (location, start, end or end_default)
+            for location, spans in sorted(timeline.locations().items())
+            for start, end in spans
+        ]
+
+        def fetch(stay: tuple[str, datetime, datetime]) -> list[Bucket]:
+            return self._series.buckets(
+                stay[0], stay[1], stay[2], product.temp_min_c, product.temp_max_c, self._bucket
+            )
+
+        # Stays are independent queries: run them side by side (the adapter's HTTP client
+        # is thread-safe, and InfluxDB answers several queries at once on its cores).
+        if len(stays) > 1 and self._workers > 1:
+            with ThreadPoolExecutor(min(self._workers, len(stays))) as pool:
+                fetched = list(pool.map(fetch, stays))
+        else:
+            fetched = [fetch(stay) for stay in stays]
+        for (location, _, _), buckets in zip(stays, fetched, strict=True):
+            for b in buckets:
+                if b.count:
+                    if b.samples:
+                        samples.extend((c, 1.0) for c in b.samples)
+                    else:
                         samples.append((b.mean_c, float(b.count)))
-                        lows.append(b.min_c)
-                        highs.append(b.max_c)
-                        readings += b.count
-                        out_minutes += _out_minutes(b)
-                found.extend(excursions(location, buckets, product.temp_min_c))
+                    lows.append(b.min_c)
+                    highs.append(b.max_c)
+                    readings += b.count
+                    out_minutes += _out_minutes(b)
+            found.extend(excursions(location, buckets, product.temp_min_c))
         mkt = mean_kinetic_temperature(samples, self._delta_h) if samples else None
         mean = sum(c * w for c, w in samples) / readings if readings else None
         status, reasons = judge(product, mkt, out_minutes)

@@ -160,3 +160,37 @@ def test_exposure_against_influxdb_matches_naive(
         ).json()
         sums = {s["tags"]["location"]: s["values"][0][1] for s in body["results"][0]["series"]}
         assert sums == {DOCK: 1, COLD_ROOM: 1}
+
+
+@pytest.mark.integration
+def test_ten_minute_buckets_keep_mkt_and_minutes_of_the_raw_readings(
+    influxdb: InfluxDB, loaded: str, stocked: RecordStore
+) -> None:
+    """The benchmark's setting (10-min buckets, coarse levels, stays fetched concurrently)
+    against the naive computation: MKT within 0.01 °C, the same minutes out of range."""
+    stocked.add_product(
+        "04012345222227", "Vaccine", 2.0, 8.0, excursion_budget_min=30, mkt_limit_c=8.0
+    )
+    capture = CaptureService(stocked)
+    capture.capture(object_event(time="2026-11-20T00:00:00Z", read_point=DOCK))
+    capture.capture(object_event(time="2026-11-20T02:00:00Z", read_point=COLD_ROOM))
+    until = T0 + timedelta(hours=6)
+    with InfluxTemperatureReader(influxdb.url, loaded) as reader:
+        fine = ExposureService(stocked, reader, bucket=timedelta(minutes=1), workers=1)
+        coarse = ExposureService(stocked, reader, bucket=timedelta(minutes=10), workers=4)
+        exact = fine.exposure(GTIN, "L1", until=until)
+        ours = coarse.exposure(GTIN, "L1", until=until)
+        raw = [
+            p.celsius
+            for location, start, end in (
+                (DOCK, T0, T0 + timedelta(hours=2)),
+                (COLD_ROOM, T0 + timedelta(hours=2), until),
+            )
+            for p in reader.points(location, start, end)
+        ]
+    assert ours.readings == exact.readings == len(raw)
+    assert ours.mkt_c == pytest.approx(mean_kinetic_temperature([(c, 1) for c in raw]), abs=0.01)
+    assert ours.minutes_out_of_range == pytest.approx(exact.minutes_out_of_range)
+    assert (ours.min_c, ours.max_c) == (exact.min_c, exact.max_c)
+    assert ours.status == exact.status == "compromised"
+    assert [e.location for e in ours.excursions] == [e.location for e in exact.excursions]
