@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+try:
+    import grafana_client  # noqa: F401 - the optional extra these tests exercise
+except ImportError as exc:  # a clear reason instead of a bare collection error
+    raise ImportError(
+        "tests of tracehub grafana publish need the grafana extra: URLLIB3_NO_OVERRIDE=1 pip "
+        "install -c constraints.txt --no-binary urllib3-future -e '.[dev,grafana]'"
+    ) from exc
 from click.testing import CliRunner
 
 from tests.grafana.fake_grafana import FakeGrafana
