@@ -1,8 +1,12 @@
-"""Bytes in, proofs out: canonical JSON, Merkle trees and on-chain anchoring.
+"""Bytes in, proofs out: canonical JSON, signed entries, Merkle batches, anchoring, evidence.
 
-The ledger knows bytes, not lots. Public modules: ``canonical`` (RFC 8785),
-``digest`` (SHA-256), ``merkle`` (RFC 6962), ``anchor`` (the anchoring port),
-``chain`` (the web3 adapter, the only module that imports web3), ``rpcbridge``
-(read-only JSON-RPC over the embedded chain) and ``errors``. It imports no other
-project package.
+The ledger knows bytes, not lots. Pure modules: ``canonical`` (RFC 8785), ``digest``
+(SHA-256), ``merkle`` (RFC 6962), ``signing`` (Ed25519 keys with validity periods),
+``entry`` (the signed, hash-chained leaf), ``fees`` (EIP-1559 under a ceiling),
+``anchor`` and ``batch`` (port models), ``evidence`` (bundle format) and ``verifier``
+(bundle checks). Adapters: ``keystore`` (encrypted PKCS#8 files), ``store`` and
+``schema`` (SQLAlchemy: leaves, chains, batches, keys, the lease), ``chain``,
+``sender`` and ``reader`` (web3; the only modules importing it), ``rpcbridge``.
+Services: ``worker`` (batch policy and the anchoring state machine) and
+``submitter``. ``errors`` draws the error tree. It imports no other project package.
 """
