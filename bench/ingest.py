@@ -217,6 +217,14 @@ def gateway_latency(
 ) -> tuple[float, float, float]:
     """Publish at ``rate`` with device ts = now; the gateway's own lag percentiles."""
     cfg = gateway_config(broker, influx, work, "gw-latency-" + uuid.uuid4().hex[:6])
+    # Steady state: InfluxDB creates a database's shard on the first write into its time
+    # range (hundreds of ms once); do that before the clock runs.
+    create_db(influx.url, cfg.influx_database)
+    httpx.post(
+        f"{influx.url}/write",
+        params={"db": cfg.influx_database},
+        content=f"warmup value=1 {time.time_ns()}",
+    ).raise_for_status()
     proc = start_gateway(cfg, work, "gw-latency")
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "READY":
