@@ -24,7 +24,7 @@ from traceability.epcis import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
 
 __all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "CaptureService"]
 from traceability.epcisschema import event_errors
-from traceability.errors import EventRejected
+from traceability.errors import EventRejected, InvalidIdentifier
 from traceability.eventhash import context_prefixes, event_hash_id
 from traceability.gs1 import Gtin, Sgtin, check_digit
 from traceability.records import EpcLink, NewEvent, RecordStore
@@ -92,7 +92,7 @@ class CaptureService:
         to a lot. Raises ``EventRejected`` for an invalid event and
         ``StoreUnavailable`` when the database fails.
         """
-        prepared = self._prepare(event, {}, set())
+        prepared = self._prepare(event, {}, set(), self._unit_lots([event]))
         result = self._store.store_events([prepared[0]])[0]
         return prepared[1].model_copy(
             update={"event_id": result.event_id, "created": result.created}
@@ -107,9 +107,10 @@ class CaptureService:
         ready: list[tuple[NewEvent, CaptureOutcome]] = []
         errors: list[EventError] = []
         new_parents: set[str] = set()
+        unit_lots = self._unit_lots(events)
         for index, event in enumerate(events):
             try:
-                ready.append(self._prepare(event, prefixes, new_parents))
+                ready.append(self._prepare(event, prefixes, new_parents, unit_lots))
             except EventRejected as exc:
                 errors.append(EventError(index=index, field=exc.field, reason=exc.reason))
         if errors and behaviour == "rollback":
@@ -123,8 +124,34 @@ class CaptureService:
 
     # --------------------------------------------------------------------------------
 
+    def _unit_lots(self, events: Sequence[Any]) -> dict[tuple[str, str], str]:
+        """The lots of every SGTIN the events name, looked up together before validation.
+
+        A malformed EPC is skipped here; ``parse_event`` rejects it with its field.
+        """
+        keys: list[tuple[str, str]] = []
+        for event in events:
+            if not isinstance(event, Mapping):
+                continue
+            for field in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+                epcs = event.get(field)
+                if not isinstance(epcs, list):
+                    continue
+                for epc in epcs:
+                    if isinstance(epc, str) and epc.startswith("urn:epc:id:sgtin:"):
+                        try:
+                            sgtin = Sgtin.parse(epc)
+                        except InvalidIdentifier:
+                            continue
+                        keys.append((sgtin.gtin.value, sgtin.serial.value))
+        return self._store.lots_of_units(keys)
+
     def _prepare(
-        self, event: Any, prefixes: Mapping[str, str], new_parents: set[str]
+        self,
+        event: Any,
+        prefixes: Mapping[str, str],
+        new_parents: set[str],
+        unit_lots: Mapping[tuple[str, str], str],
     ) -> tuple[NewEvent, CaptureOutcome]:
         parsed = parse_event(event, now=self._clock(), future_tolerance=self._future_tolerance)
         if self._check_schema:
@@ -140,7 +167,7 @@ class CaptureService:
         except CanonicalizationError as exc:
             raise EventRejected("event", f"has no canonical JSON form: {exc}") from exc
         identifier = event_hash_id(event, prefixes)
-        links = self._links(parsed)
+        links = self._links(parsed, unit_lots)
         # Objects this document names become known to its later events.
         new_parents.update(link.epc for link in links)
         new = NewEvent(
@@ -181,7 +208,9 @@ class CaptureService:
             "or capture an event that commissions it before packing into it",
         )
 
-    def _links(self, event: EpcisEvent) -> tuple[EpcLink, ...]:
+    def _links(
+        self, event: EpcisEvent, unit_lots: Mapping[tuple[str, str], str]
+    ) -> tuple[EpcLink, ...]:
         named: dict[str, EpcLink] = {}
         roles: list[tuple[str, Sequence[str]]] = [
             ("epc", event.epc_list),
@@ -192,7 +221,7 @@ class CaptureService:
         ]
         for role, epcs in roles:
             for epc in epcs:
-                named.setdefault(epc, self._link(epc, role))
+                named.setdefault(epc, _link(epc, role, unit_lots))
         for role, elements in (
             ("class", event.quantity_list),
             ("child", event.child_quantity_list),
@@ -203,13 +232,13 @@ class CaptureService:
                 named.setdefault(element.epc_class, _class_link(element.epc_class, role))
         return tuple(named.values())
 
-    def _link(self, epc: str, role: str) -> EpcLink:
-        if not epc.startswith("urn:epc:id:sgtin:"):
-            return EpcLink(epc=epc, role=role)
-        sgtin = Sgtin.parse(epc)  # already validated by parse_event
-        serial = sgtin.serial.value
-        lot = self._store.lot_of_unit(sgtin.gtin, serial)
-        return EpcLink(epc=epc, gtin=sgtin.gtin.value, serial=serial, lot=lot, role=role)
+
+def _link(epc: str, role: str, unit_lots: Mapping[tuple[str, str], str]) -> EpcLink:
+    if not epc.startswith("urn:epc:id:sgtin:"):
+        return EpcLink(epc=epc, role=role)
+    sgtin = Sgtin.parse(epc)  # already validated by parse_event
+    gtin, serial = sgtin.gtin.value, sgtin.serial.value
+    return EpcLink(epc=epc, gtin=gtin, serial=serial, lot=unit_lots.get((gtin, serial)), role=role)
 
 
 def _class_link(epc_class: str, role: str) -> EpcLink:
