@@ -47,8 +47,10 @@ class Collect:
 
     def __call__(self, items: Sequence[Incoming], stop: threading.Event) -> bool:
         self.entered.set()
-        if not self.hold.wait(WAIT):
-            return False
+        # Held like a spool at its budget: released by hold, or by the source stopping.
+        while not self.hold.wait(0.05):
+            if stop.is_set():
+                return False
         if stop.is_set():
             return False
         with self._lock:
