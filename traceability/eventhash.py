@@ -17,6 +17,7 @@ JSON-LD is handled for what EPCIS documents use: namespace prefixes from the doc
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -59,47 +60,43 @@ _VOCAB: dict[str, tuple[str, str]] = {
 Order = Sequence[tuple[str, "Order | None"]]
 
 _QUANTITY: Order = (("epcClass", None), ("quantity", None), ("uom", None))
-_SENSOR_METADATA: Order = tuple(
-    (name, None)
-    for name in (
-        "time",
-        "startTime",
-        "endTime",
-        "deviceID",
-        "deviceMetadata",
-        "rawData",
-        "dataProcessingMethod",
-        "bizRules",
-    )
+SENSOR_METADATA_FIELDS = (
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
 )
-_SENSOR_REPORT: Order = tuple(
-    (name, None)
-    for name in (
-        "type",
-        "exception",
-        "deviceID",
-        "deviceMetadata",
-        "rawData",
-        "dataProcessingMethod",
-        "time",
-        "microorganism",
-        "chemicalSubstance",
-        "value",
-        "component",
-        "stringValue",
-        "booleanValue",
-        "hexBinaryValue",
-        "uriValue",
-        "minValue",
-        "maxValue",
-        "meanValue",
-        "sDev",
-        "percRank",
-        "percValue",
-        "uom",
-        "coordinateReferenceSystem",
-    )
+_SENSOR_METADATA: Order = tuple((name, None) for name in SENSOR_METADATA_FIELDS)
+SENSOR_REPORT_FIELDS = (
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
 )
+_SENSOR_REPORT: Order = tuple((name, None) for name in SENSOR_REPORT_FIELDS)
 # The canonical field order, as the reference implementation emits it (its vectors put
 # certificationInfo after the time zone and parentID before epcList).
 EVENT_ORDER: Order = (
@@ -127,6 +124,7 @@ EVENT_ORDER: Order = (
     ("sourceList", (("type", None), ("source", None))),
     ("sensorElementList", (("sensorMetadata", _SENSOR_METADATA), ("sensorReport", _SENSOR_REPORT))),
 )
+_TAIL_LISTS = frozenset({"bizTransactionList", "destinationList", "sourceList"})
 _EPC_LISTS = frozenset({"epcList", "inputEPCList", "childEPCs", "outputEPCList"})
 _QUANTITY_LISTS = frozenset(
     {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
@@ -229,7 +227,16 @@ def _fraction(text: str) -> Decimal:
 
 
 def canonical_number(value: float | int | Decimal) -> str:
-    """``26.0`` → ``26``; ``0.100`` → ``0.1``; no exponent for ordinary magnitudes."""
+    """``26.0`` → ``26``; ``0.100`` → ``0.1``; no exponent for ordinary magnitudes.
+
+    An integral value is read as a binary double first, as the reference implementation
+    does: ``111100001111000011110000`` becomes ``111100001111000003641344`` (its vectors
+    have such a digit string in a sensor report's ``stringValue``).
+    """
+    if not isinstance(value, int):
+        as_float = float(value)
+        if math.isfinite(as_float) and as_float.is_integer():
+            return str(int(as_float))
     number = Decimal(str(value))
     if number == number.to_integral_value():
         return str(int(number))
@@ -251,15 +258,24 @@ class _Writer:
     def _ordered(self, node: Mapping[str, Any], order: Order, *, top: bool = False) -> str:
         out: list[str] = []
         known = {name for name, _ in order}
+        tail: list[str] = []
         for name, sub in order:
             if name not in node:
                 continue
-            out.append(self._field(name, node[name], sub))
+            text = self._field(name, node[name], sub)
+            if top and name in _TAIL_LISTS:
+                tail.append(text)
+            else:
+                out.append(text)
         if top and "ilmd" in node and isinstance(node["ilmd"], Mapping):
             ilmd = self._extensions(node["ilmd"], set())
             if ilmd:
-                out.append("ilmd" + ilmd)
+                tail.append("ilmd" + ilmd)
         skip = known | ({"ilmd"} if top else set())
+        # The reference implementation writes the typed lists (business transactions,
+        # sources, destinations) and the ILMD with the fields outside its order: after
+        # the sensor elements, sorted as whole strings, before the user extensions.
+        out.extend(sorted(t for t in tail if t))
         out.append(self._extensions(node, skip))
         return "".join(out)
 
@@ -360,6 +376,10 @@ class _Writer:
         return "".join(entries)
 
     def _expand_key(self, key: str) -> str | None:
+        if key.startswith("{"):
+            # Already expanded by the XML reader; "{}name" is an element without namespace
+            # inside an extension, written by its bare name.
+            return key[2:] if key.startswith("{}") else key
         prefix, colon, local = key.partition(":")
         if not colon or local.startswith("//"):
             return None
