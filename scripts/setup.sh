@@ -57,11 +57,15 @@ stamp="$VENV/.tracehub-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing Python dependencies (pinned by constraints.txt)"
   log="$VENV/pip-install.log"
-  # pip's output goes to a log (shown on failure): index warnings would bury the result
+  # pip's output goes to a log (shown on failure): index warnings would bury the result.
+  # grafana-client pulls urllib3-future, whose wheel replaces urllib3 for every package
+  # (web3 and requests then leak sockets); built from source with URLLIB3_NO_OVERRIDE it
+  # installs beside the real urllib3 instead.
   if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
-         && "$VENV/bin/python" -m pip install -q -c constraints.txt -e '.[dev]'; } >"$log" 2>&1; then
+         && URLLIB3_NO_OVERRIDE=1 "$VENV/bin/python" -m pip install -q -c constraints.txt \
+              --no-binary urllib3-future -e '.[dev,grafana]'; } >"$log" 2>&1; then
     tail -n 20 "$log" >&2
-    die "pip install failed (log: $log) — run: $VENV/bin/pip install -c constraints.txt -e '.[dev]'"
+    die "pip install failed (log: $log) — run: URLLIB3_NO_OVERRIDE=1 $VENV/bin/pip install -c constraints.txt --no-binary urllib3-future -e '.[dev,grafana]'"
   fi
   touch "$stamp"
 fi
