@@ -30,16 +30,18 @@ from starlette.routing import Mount, Route
 from web3 import Web3
 
 from gateway.bootstrap import GatewayConfig, GatewayRuntime, build_gateway
-from gateway.errors import CaptureRejected, CaptureUnavailable
+from gateway.errors import CaptureRejected, CaptureUnavailable, EvidenceUnavailable
 from gateway.observation import ReadPointProfile
 from ledger.anchor import OnChainAnchor
 from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
 from ledger.errors import ChainError, LedgerError
+from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.fees import GWEI, FeePolicy
 from ledger.keystore import KeyStore
 from ledger.rpcbridge import handle_jsonrpc
 from ledger.sender import AnchorSender, fund_account
 from ledger.store import LedgerStore
+from ledger.submitter import RecordSubmitter
 from ledger.worker import AnchorWorker, BatchPolicy
 from traceability.anchoring import BatchSummary, EventFeeder
 from traceability.capture import CaptureService
@@ -71,6 +73,29 @@ class CaptureBridge:
             raise CaptureRejected(str(exc), field=exc.field) from exc
         except StoreUnavailable as exc:
             raise CaptureUnavailable(str(exc)) from exc
+
+
+class EvidenceBridge:
+    """The gateway's EvidencePort, served by the ledger: each telemetry completeness
+    digest becomes a signed leaf, chained per device so a dropped window shows.
+
+    A ledger store outage makes the gateway offer the record again later; a record
+    the ledger refuses outright (it cannot be canonicalised) is logged and dropped,
+    because offering it again would fail the same way forever.
+    """
+
+    def __init__(self, submitter: RecordSubmitter) -> None:
+        self._submitter = submitter
+
+    def submit(self, kind: str, record: Mapping[str, Any]) -> None:
+        device = record.get("device")
+        streams = (f"device:{device}",) if isinstance(device, str) else ()
+        try:
+            self._submitter.submit(kind, dict(record), streams=streams)
+        except LedgerStoreUnavailable as exc:
+            raise EvidenceUnavailable(str(exc)) from exc
+        except LedgerError as exc:
+            log.error("ledger refused %s evidence for %s: %s", kind, device, exc)
 
 
 def gateway_file_options(settings: Settings) -> dict[str, Any]:
@@ -347,6 +372,7 @@ class Hub:
                 read_points=dict(read_points or {}),
             ),
             CaptureBridge(self.capture),
+            EvidenceBridge(RecordSubmitter(self.ledger, self.signer)),
         )
         self.anchoring = AnchorLoop(
             EventFeeder(self.store, self.ledger, self.signer, limit=settings.chain.max_batch),

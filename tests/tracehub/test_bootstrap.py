@@ -1,0 +1,52 @@
+"""The composition root's bridges between packages, against the real stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import CaptureRejected
+from ledger.signing import Signer
+from ledger.store import LedgerStore
+from ledger.submitter import RecordSubmitter
+from traceability.capture import CaptureService
+from traceability.records import RecordStore
+from tracehub.bootstrap import CaptureBridge, EvidenceBridge
+
+DIGEST = {
+    "format": "tracehub-completeness/1",
+    "measurement": "temperature",
+    "device": "probe-cold1-01",
+    "window_start": "2026-11-22T08:00:00Z",
+    "window_end": "2026-11-22T09:00:00Z",
+    "revision": 0,
+    "count": 60,
+    "first_seq": 0,
+    "last_seq": 59,
+    "gaps": [],
+}
+
+
+def test_completeness_digests_become_leaves_chained_per_device(tmp_path: Path) -> None:
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    signer = Signer.generate("site:test", datetime.now(UTC) - timedelta(days=1))
+    bridge = EvidenceBridge(RecordSubmitter(ledger, signer))
+    bridge.submit("telemetry_completeness", DIGEST)
+    bridge.submit("telemetry_completeness", DIGEST)  # offered again after a retry
+    bridge.submit("telemetry_completeness", {**DIGEST, "window_start": "2026-11-22T09:00:00Z"})
+    chain = ledger.stream("device:probe-cold1-01")
+    assert [stored.entry.kind for stored in chain] == ["telemetry_completeness"] * 2
+    assert ledger.pending().count == 2
+    ledger.close()
+
+
+def test_capture_bridge_turns_a_bad_event_into_a_dead_letter_reason(tmp_path: Path) -> None:
+    store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
+    bridge = CaptureBridge(CaptureService(store))
+    with pytest.raises(CaptureRejected) as caught:
+        bridge.capture({"type": "ObjectEvent", "action": "OBSERVE", "epcList": []})
+    assert caught.value.field == "epcList"
+    assert "at least one EPC" in caught.value.reason
+    store.close()
