@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 from traceability.database import Database
 from traceability.database import gtin_digits as _gtin
 from traceability.entities import Lot, Product
-from traceability.errors import RecordConflict, RecordNotFound
+from traceability.errors import RecordConflict, RecordError, RecordNotFound
 from traceability.gs1 import Gtin, LotNumber, SerialNumber, check_digit
+from traceability.logistics import LOGISTICS_KINDS
 from traceability.schema import logistic_units, lots, products, shipments, units
 
 
@@ -182,8 +183,15 @@ class CatalogRecords(Database):
                     ).first()
                     if found is None:
                         conn.execute(shipments.insert().values(**row))
+                elif kind in LOGISTICS_KINDS:
+                    try:
+                        self.import_logistics_row(conn, kind, row)  # type: ignore[attr-defined]
+                    except RecordError as exc:
+                        raise type(exc)(f"row {number}: {exc}") from exc
                 else:
-                    raise ValueError(f"kind {kind!r}: use products, lots or shipments")
+                    raise ValueError(
+                        f"kind {kind!r}: use products, lots, shipments or {LOGISTICS_KINDS}"
+                    )
 
     def get_lot(self, gtin: Gtin | str, lot: str) -> Lot | None:
         with self._tx() as conn:

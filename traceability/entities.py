@@ -30,6 +30,7 @@ class Lot(BaseModel):
     origin: str | None = None
     quantity: int | None = None
     production_date: date | None = None
+    gross_kg: float | None = None  # the whole lot's gross mass (carbon allocation)
 
 
 class EpcLink(BaseModel):

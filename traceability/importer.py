@@ -10,6 +10,14 @@ Columns (CSV header or JSON object keys):
 * lots: gtin, lot, production_date, expiry, origin, quantity, serials (``1001-1100`` or
   ``1001;1002``)
 * shipments: id, sscc, origin, destination, carrier
+* locations: urn, name, kind, custodian, latitude, longitude, country, site
+* shipment_lots: shipment_id, gtin, lot, gross_kg, units
+* legs: shipment_id, seq, from_location, to_location, mode, payload_kg, vehicle_class,
+  factor_id, temperature_controlled, distance_km, detour_factor, vehicle, departed_at,
+  arrived_at
+* stays: id, gtin, lot, location, start, end, basis (pallet_positions|mass), part, room,
+  shipment_id, grid_factor_id, refrigerant, annual_leakage_kg
+* packaging: gtin, lot, material, mass_kg (per unit), factor_id
 """
 
 from __future__ import annotations
@@ -24,9 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from traceability.errors import InvalidIdentifier, RecordError
 from traceability.gs1 import Gtin, LotNumber
+from traceability.logistics import Leg, Location, Packaging, ShipmentLot, Stay
 from traceability.records import RecordStore
 
-Kind = Literal["products", "lots", "shipments"]
+Kind = Literal[
+    "products", "lots", "shipments", "locations", "shipment_lots", "legs", "stays", "packaging"
+]
 
 
 class RowError(BaseModel):
@@ -82,6 +93,7 @@ class LotRow(BaseModel):
     expiry: date | None = None
     origin: str | None = None
     quantity: int | None = Field(default=None, ge=0)
+    gross_kg: float | None = Field(default=None, gt=0)
     serials: str | None = None
 
     _blank = field_validator("*", mode="before")(lambda cls, v: _blank_none(v))
@@ -147,6 +159,11 @@ _MODELS: dict[str, type[BaseModel]] = {
     "products": ProductRow,
     "lots": LotRow,
     "shipments": ShipmentRow,
+    "locations": Location,
+    "shipment_lots": ShipmentLot,
+    "legs": Leg,
+    "stays": Stay,
+    "packaging": Packaging,
 }
 
 
@@ -175,11 +192,15 @@ def import_records(
     errors: list[RowError] = []
     for number, raw in enumerate(parse_rows(kind, text, fmt), start=1):
         try:
-            rows.append(model.model_validate(raw))
+            rows.append(model.model_validate({k: _blank_none(v) for k, v in raw.items()}))
         except ValidationError as exc:
             for problem in exc.errors():
                 field = ".".join(str(p) for p in problem["loc"]) or "row"
                 reason = str(problem["msg"]).removeprefix("Value error, ")
+                head, sep, rest = reason.partition(": ")
+                if field == "row" and sep and head in model.model_fields:
+                    # A rule across columns names its column first ("detour_factor: …").
+                    field, reason = head, rest
                 if problem["type"] == "extra_forbidden":
                     reason = f"unknown column; expected one of {', '.join(model.model_fields)}"
                 errors.append(RowError(row=number, field=field, reason=reason))

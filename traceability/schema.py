@@ -36,6 +36,7 @@ lots = sa.Table(
     sa.Column("origin", sa.String(200), nullable=True),
     sa.Column("quantity", sa.Integer, nullable=True),
     sa.Column("production_date", sa.Date, nullable=True),
+    sa.Column("gross_kg", sa.Float, nullable=True),  # migration 0003, for carbon allocation
 )
 
 units = sa.Table(
@@ -112,6 +113,12 @@ locations = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),  # site, cold_room, dock_door, reefer
     sa.Column("custodian", sa.String(200), nullable=True),  # party GLN or name
+    # Migration 0003: where it is (great-circle leg distances), its country (grid
+    # intensity) and the telemetry site id of its cold-room power series.
+    sa.Column("latitude", sa.Float, nullable=True),
+    sa.Column("longitude", sa.Float, nullable=True),
+    sa.Column("country", sa.String(2), nullable=True),
+    sa.Column("site", sa.String(64), nullable=True),
 )
 
 shipments = sa.Table(
@@ -134,4 +141,61 @@ legs = sa.Table(
     sa.Column("vehicle", sa.String(200), nullable=True),  # the reefer's location URN
     sa.Column("departed_at", sa.DateTime, nullable=True),
     sa.Column("arrived_at", sa.DateTime, nullable=True),
+    # Migration 0003: what the carbon calculation needs per leg (ISO 14083 / GLEC).
+    sa.Column("mode", sa.String(20), nullable=True),
+    sa.Column("vehicle_class", sa.String(80), nullable=True),
+    sa.Column("factor_id", sa.String(128), nullable=True),
+    sa.Column("temperature_controlled", sa.Boolean, nullable=True),
+    sa.Column("distance_km", sa.Float, nullable=True),
+    sa.Column("payload_kg", sa.Float, nullable=True),
+    sa.Column("detour_factor", sa.Float, nullable=True),
+)
+
+shipment_lots = sa.Table(
+    "shipment_lots",
+    metadata,
+    sa.Column("shipment_id", sa.String(64), sa.ForeignKey("shipments.id"), primary_key=True),
+    sa.Column("gtin", sa.String(14), primary_key=True),
+    sa.Column("lot", sa.String(20), primary_key=True),
+    sa.Column("gross_kg", sa.Float, nullable=False),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(["gtin", "lot"], ["lots.gtin", "lots.lot"]),
+)
+
+stays = sa.Table(
+    "stays",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("gtin", sa.String(14), nullable=False),
+    sa.Column("lot", sa.String(20), nullable=False),
+    sa.Column("shipment_id", sa.String(64), sa.ForeignKey("shipments.id"), nullable=True),
+    sa.Column("location", sa.String(200), sa.ForeignKey("locations.urn"), nullable=False),
+    sa.Column("start", sa.DateTime, nullable=False),
+    sa.Column("end", sa.DateTime, nullable=False),
+    sa.Column("basis", sa.String(20), nullable=False),  # pallet_positions | mass
+    sa.Column("part", sa.Float, nullable=False),
+    sa.Column("room", sa.Float, nullable=False),
+    sa.Column("grid_factor_id", sa.String(128), nullable=True),
+    sa.Column("refrigerant", sa.String(40), nullable=True),
+    sa.Column("annual_leakage_kg", sa.Float, nullable=True),
+    sa.ForeignKeyConstraint(["gtin", "lot"], ["lots.gtin", "lots.lot"]),
+    sa.Index("ix_stays_lot", "gtin", "lot"),
+)
+
+packaging = sa.Table(
+    "packaging",
+    metadata,
+    sa.Column("gtin", sa.String(14), primary_key=True),
+    sa.Column("lot", sa.String(20), primary_key=True),
+    sa.Column("material", sa.String(80), primary_key=True),
+    sa.Column("mass_kg", sa.Float, nullable=False),  # per unit
+    sa.Column("factor_id", sa.String(128), nullable=True),
+    sa.ForeignKeyConstraint(["gtin", "lot"], ["lots.gtin", "lots.lot"]),
+)
+
+primary_factors = sa.Table(
+    "primary_factors",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),  # the factor's JSON (carbon.factors)
 )

@@ -1,8 +1,8 @@
 """Where a lot's carbon input comes from.
 
-The records store does not (yet) hold shipments, legs and stays; until it does, the
-input is a JSON document per lot (shape in docs/carbon.md). The composition root
-can wire a records-backed source implementing :class:`CarbonInputSource`.
+Two sources implement :class:`CarbonInputSource`: ``JsonFileSource`` reads a JSON
+document per lot (shape in docs/carbon.md) and ``carbon.records.RecordsCarbonSource``
+maps the records database's locations, shipment lots, legs, stays and packaging.
 """
 
 from __future__ import annotations

@@ -10,12 +10,17 @@ import click
 from rich.table import Table
 
 from traceability.carbon.calculation import lot_footprint
+from traceability.carbon.chain import LotCarbonInput
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.energy import EnergyReading, measure_stays
 from traceability.carbon.errors import CarbonError
 from traceability.carbon.factors import FactorTable, load_default_factors, read_factor_csv
+from traceability.carbon.records import RecordsCarbonSource
 from traceability.carbon.report import lot_report, report_digest, report_leaf
 from traceability.carbon.source import JsonFileSource
+from traceability.errors import InvalidIdentifier, TraceabilityError
+from traceability.gs1 import Gtin
+from traceability.records import RecordStore
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
@@ -40,12 +45,12 @@ def _table(extra: Path | None) -> FactorTable:
 @click.option(
     "--input",
     "input_path",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The lot's footprint input (JSON; shape in docs/carbon.md).",
+    help="The lot's footprint input (JSON; shape in docs/carbon.md). Without it the "
+    "input is read from the records database (TRACEHUB_RECORDS_URL) for --lot.",
 )
-@click.option("--gtin", help="Check that the input is for this GTIN (14 digits).")
-@click.option("--lot", help="Check that the input is for this lot.")
+@click.option("--gtin", help="The lot's GTIN (14 digits); or give --lot GTIN/LOT.")
+@click.option("--lot", help="The lot, as LOT with --gtin or as GTIN/LOT.")
 @click.option(
     "--factors",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -62,7 +67,7 @@ def _table(extra: Path | None) -> FactorTable:
 @click.pass_obj
 def report(
     settings: Settings,
-    input_path: Path,
+    input_path: Path | None,
     gtin: str | None,
     lot: str | None,
     factors: Path | None,
@@ -76,11 +81,18 @@ def report(
     Exits 0 with the report, 2 when the input, a factor or the telemetry is missing or
     wrong (the message names the field).
     """
+    if lot is not None and gtin is None and "/" in lot:
+        gtin, lot = lot.split("/", 1)
     try:
-        source = JsonFileSource(input_path)
-        data = source.read()
-        if gtin is not None or lot is not None:
-            data = source.lot_input(gtin or data.gtin, lot or data.lot)
+        if input_path is not None:
+            source = JsonFileSource(input_path)
+            data = source.read()
+            if gtin is not None or lot is not None:
+                data = source.lot_input(gtin or data.gtin, lot or data.lot)
+        else:
+            if gtin is None or lot is None:
+                raise Problem("give --lot GTIN/LOT (from the records) or --input FILE.json")
+            data = _from_records(settings, gtin, lot)
         table = _table(factors)
         energy: dict[str, EnergyReading] = {}
         stays = data.all_stays()
@@ -121,6 +133,19 @@ def report(
         console.print(f"  {factor.origin:7} {factor.id}: {factor.source}, {factor.edition}")
     leaf = report_leaf(document)
     console.print(f"report {leaf['reportId']} {report_digest(document)}")
+
+
+def _from_records(settings: Settings, gtin: str, lot: str) -> LotCarbonInput:
+    try:
+        store = RecordStore.open(settings.records_url)
+    except TraceabilityError as exc:
+        raise Problem(f"records database: {exc}") from exc
+    try:
+        return RecordsCarbonSource(store).lot_input(Gtin.parse(gtin).value, lot)
+    except InvalidIdentifier as exc:
+        raise Problem(f"--lot: {exc}") from exc
+    finally:
+        store.close()
 
 
 @carbon.command(name="factors")
