@@ -4,14 +4,26 @@ The canonical form is what the ledger hashes, so it must be byte-identical to
 every other JCS implementation: object keys sorted by UTF-16 code units,
 ECMAScript ``Number.prototype.toString`` for numbers, minimal string escaping,
 no whitespace, UTF-8 output.
+
+Three writers, fastest first, each used only where its output is provably the
+careful one's (``tests/ledger/test_canonical.py`` checks them against each other,
+the RFC 8785 vectors and node's ``Number#toString``):
+
+1. orjson (Rust) with sorted keys, when a few byte checks on its output and a
+   round trip show nothing it writes differently (see ``_orjson_form``);
+2. Python's C JSON encoder, for values whose every part it writes like RFC 8785;
+3. a path-tracking writer that handles everything else and names what it rejects.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
+
+import orjson
 
 from ledger.errors import CanonicalizationError
 
@@ -37,6 +49,14 @@ def canonicalize(value: Any) -> bytes:
     None) plus tuples and any ``Mapping``. Raises ``CanonicalizationError``
     naming the offending path for anything else.
     """
+    fast = _orjson_form(value)
+    if fast is not None:
+        return fast
+    return _canonicalize_python(value)
+
+
+def _canonicalize_python(value: Any) -> bytes:
+    """The same bytes without orjson: the C JSON encoder where safe, else pure Python."""
     try:
         if _plain(value):
             # Output identical to RFC 8785 for these values, built by the C encoder.
@@ -58,6 +78,70 @@ def canonicalize(value: Any) -> bytes:
             "value is nested too deeply (or contains itself): flatten it or break the cycle"
         ) from exc
     return "".join(parts).encode("utf-8")
+
+
+# Natively serialised types that RFC 8785 input must not contain (dataclasses,
+# datetimes, str/int/dict/list subclasses) go to ``default``, which refuses them.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_STRICT_INTEGER  # |n| < 2**53: printed exactly like an ES6 Number
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+# orjson writes integral floats as "1.0" (ES6: "1") and switches to exponents
+# ("1e-6", "1e+16") at other bounds than ES6; either form sends the value on.
+# In compact output a number token ends at "," "]" "}" or the end, and a string
+# token at a quote, so ".0" before one of those is an integral float; a false
+# match inside a string only costs the slower writer, never a wrong byte. The
+# pattern starts with a literal, which ``re`` scans for at C speed.
+_ORJSON_INTEGRAL = re.compile(rb"\.0(?=[,\]}]|\Z)")
+# orjson sorts keys by code point; UTF-16 code units order U+E000..U+FFFF after
+# U+10000 and up. Only output holding both kinds (lead bytes EE/EF and F0-F4)
+# could be ordered differently.
+_BMP_HIGH = re.compile(rb"[\xee\xef]")
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+
+
+def _refuse(value: Any) -> NoReturn:
+    raise TypeError(type(value).__name__)
+
+
+def _orjson_form(value: Any) -> bytes | None:
+    """orjson's sorted-keys output when it is byte-identical to RFC 8785, else None.
+
+    Beyond the checks on numbers and key order above, strings need none: orjson
+    rejects lone surrogates and escapes exactly what RFC 8785 escapes (quote,
+    backslash, ``\\b \\t \\n \\f \\r``, other controls as lowercase ``\\u00xx``).
+    It also writes NaN and infinities as ``null`` and UUIDs, enums and
+    ``orjson.Fragment`` natively; the round trip catches all of those, since
+    parsing its output back must give a value equal to the input.
+    """
+    try:
+        out = orjson.dumps(value, default=_refuse, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError included: the careful writers decide
+        return None
+    if b".0" in out and _ORJSON_INTEGRAL.search(out) is not None:
+        return None
+    if _has_exponent(out):
+        return None
+    if not out.isascii() and _BMP_HIGH.search(out) and _ASTRAL.search(out):
+        return None
+    if orjson.loads(out) != value:
+        return None
+    return out
+
+
+def _has_exponent(out: bytes) -> bool:
+    """Whether ``out`` holds ``<digit>e[-+]<digit>``, as orjson's exponent form does."""
+    for marker in (b"e-", b"e+"):
+        at = out.find(marker)
+        while at != -1:
+            # Digits are bytes 48..57; a marker at either end of ``out`` is no number.
+            if 0 < at < len(out) - 2 and 47 < out[at - 1] < 58 and 47 < out[at + 2] < 58:
+                return True
+            at = out.find(marker, at + 2)
+    return False
 
 
 class _Slow(Exception):  # noqa: N818 -- internal signal, never escapes canonicalize

@@ -179,3 +179,147 @@ def test_fast_paths_write_what_the_careful_writer_writes(value: Any) -> None:
             canonicalize(value)
         return
     assert canonicalize(value) == "".join(parts).encode("utf-8")
+
+
+# The orjson tier: it may only ever decline (None) or agree with the careful writer.
+
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=6)
+_RISKY_TEXT = st.text(
+    st.sampled_from(["a", "é", "\ue000", "\uffff", "\U0001f602", "\U0010ffff", "\x00", '"', "."]),
+    max_size=4,
+)
+
+
+def _careful(value: Any) -> bytes | None:
+    from ledger.canonical import _write
+
+    parts: list[str] = []
+    try:
+        _write(value, parts, "$")
+    except CanonicalizationError:
+        return None
+    return "".join(parts).encode("utf-8")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**54), 2**54)
+        | st.floats()
+        | _ANY_TEXT
+        | _RISKY_TEXT,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(_ANY_TEXT | _RISKY_TEXT, inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
+def test_orjson_tier_declines_or_agrees(value: Any) -> None:
+    from ledger.canonical import _orjson_form
+
+    fast = _orjson_form(value)
+    if fast is not None:
+        assert fast == _careful(value)
+
+
+def test_orjson_tier_numbers_over_every_exponent() -> None:
+    from ledger.canonical import _orjson_form
+
+    rng = random.Random(6962)
+    values = [struct.unpack(">d", rng.getrandbits(64).to_bytes(8, "big"))[0] for _ in range(20000)]
+    # Dense around the bounds where orjson and ES6 switch notation, and short decimals.
+    values += [m * 10.0**e for e in range(-9, 24) for m in (1, 1.5, 9.999999999999998, 4.25)]
+    values += [round(rng.uniform(-60, 60), rng.randrange(0, 6)) for _ in range(5000)]
+    taken = 0
+    for number in values:
+        fast = _orjson_form([number])
+        if fast is not None:
+            taken += 1
+            assert fast == f"[{format_number(number)}]".encode(), number
+    assert taken > 4000  # the tier really handles the common (short, non-integral) numbers
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([1.0, -0.0, 100.0], b"[1,0,100]"),
+        ({"t": 1e-6}, b'{"t":0.000001}'),
+        ({"t": 1e16}, b'{"t":10000000000000000}'),
+        ({"t": 1.5e-7, "u": 1e21}, b'{"t":1.5e-7,"u":1e+21}'),
+        ({"\ue000": 1, "\U0001f602": 2}, '{"\U0001f602":2,"\ue000":1}'.encode()),
+        ({"s": "v1.0,2.0 and 1e-5"}, b'{"s":"v1.0,2.0 and 1e-5"}'),
+        ({"n": 2**53 - 1}, b'{"n":9007199254740991}'),
+        ({"n": 2**60}, b'{"n":1152921504606847000}'),
+        (OrderedDict([("b", 1), ("a", 2)]), b'{"a":2,"b":1}'),
+    ],
+)
+def test_values_orjson_writes_differently_still_come_out_canonical(
+    value: Any, expected: bytes
+) -> None:
+    assert canonicalize(value) == expected
+
+
+def test_types_orjson_accepts_but_json_has_not_are_refused() -> None:
+    import dataclasses
+    import enum
+    import uuid
+    from datetime import UTC, datetime
+
+    import orjson
+
+    class Color(enum.Enum):
+        RED = "red"
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    for bad in (
+        {"id": uuid.UUID(int=7)},
+        {"c": Color.RED},
+        {"raw": orjson.Fragment(b"{}")},
+        {"t": datetime(2026, 1, 1, tzinfo=UTC)},
+        {"p": Point(1)},
+        {"x": [1.5, math.nan]},
+        {"x": math.inf},
+    ):
+        with pytest.raises(CanonicalizationError):
+            canonicalize(bad)
+
+
+def test_str_and_int_enums_are_their_values_on_every_tier() -> None:
+    import enum
+
+    from ledger.canonical import _canonicalize_python
+
+    class Step(enum.StrEnum):
+        ARRIVING = "arriving"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    value = {"bizStep": Step.ARRIVING, "level": Level.HIGH}
+    assert canonicalize(value) == _canonicalize_python(value) == b'{"bizStep":"arriving","level":3}'
+
+
+def test_an_epcis_event_takes_the_orjson_tier() -> None:
+    from ledger.canonical import _orjson_form
+
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-22T10:00:00.123Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": ["urn:epc:id:sgtin:4012345.011111.1001"],
+        "action": "OBSERVE",
+        "bizStep": "arriving",
+        "disposition": "in_progress",
+        "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+        "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+        "sensorElementList": [{"sensorReport": [{"type": "Temperature", "value": 4.25}]}],
+        "site": "site-1",
+    }
+    assert _orjson_form(event) is not None
+    assert canonicalize(event) == _careful(event)
