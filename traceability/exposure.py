@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -198,7 +198,7 @@ class ExposureService:
         if product is None:
             raise RecordNotFound(f"product {gtin} is unknown; add it before asking for exposure")
         timeline = self._custody.lot_timeline(product.gtin, lot)
-        end_default = until or self._now or datetime.now(tz=timeline.stays[0].start.tzinfo)
+        end_default = until or self._now or datetime.now(UTC)
         samples: list[tuple[float, float]] = []
         lows: list[float] = []
         highs: list[float] = []

@@ -2,11 +2,14 @@
 
 Sync endpoints on purpose: the records store and the telemetry reader are blocking
 clients, and Starlette runs sync endpoints in its threadpool instead of the event loop.
-The page renders even when InfluxDB is down ("temperature unavailable").
+The page renders even when InfluxDB is down ("temperature unavailable", "cold-chain
+record unavailable").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from traceability.api import api_routes
 from traceability.capture import CaptureService
 from traceability.epcis import format_time
 from traceability.errors import InvalidIdentifier, TelemetryUnavailable
+from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS, expiry_status
 from traceability.exposure import ExposureService
 from traceability.gs1 import Gtin, LotNumber
 from traceability.records import Batch, RecordStore, StoredEvent
@@ -52,12 +56,17 @@ def create_app(
     *,
     capture: CaptureService | None = None,
     exposure: ExposureService | None = None,
+    near_expiry_days: int = DEFAULT_NEAR_EXPIRY_DAYS,
+    today: Callable[[], date] | None = None,
 ) -> Starlette:
     """The consumer pages plus the EPCIS capture/query API and lot endpoints (api.py).
 
     ``capture`` defaults to a CaptureService over ``store`` without the future-time
-    check; the hub passes its own, configured one.
+    check; the hub passes its own, configured one. With ``exposure`` the page shows the
+    lot's cold-chain status (ok / at risk / compromised, MKT, excursions); without
+    InfluxDB it says "cold-chain record unavailable" and renders the rest.
     """
+    clock = today or (lambda: datetime.now(UTC).date())
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.filters["utc"] = format_time
 
@@ -104,6 +113,8 @@ def create_app(
             "anchoring": _anchoring(store, events),
             "events": events,
             "chain_name": chain_name,
+            "expiry": expiry_status(record, clock(), near_expiry_days),
+            **_cold_chain(exposure, gtin.value, lot),
         }
         return templates.TemplateResponse(request, "lot.html", context)
 
@@ -117,6 +128,17 @@ def create_app(
     ]
     routes.extend(api_routes(store, capture or CaptureService(store), exposure))
     return Starlette(routes=routes)
+
+
+def _cold_chain(exposure: ExposureService | None, gtin: str, lot: str) -> dict[str, Any]:
+    """The page's cold-chain section: the exposure, or why there is none."""
+    if exposure is None:
+        return {"exposure": None, "exposure_problem": None}
+    try:
+        found = exposure.exposure(gtin, lot)
+    except TelemetryUnavailable as exc:
+        return {"exposure": None, "exposure_problem": str(exc)}
+    return {"exposure": found if found.readings else None, "exposure_problem": None}
 
 
 def _in_band(point: TemperaturePoint | None, low: float | None, high: float | None) -> bool | None:

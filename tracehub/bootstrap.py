@@ -400,6 +400,7 @@ class Hub:
                     self.chain.name,
                     capture=self.capture,
                     exposure=self.exposure,
+                    near_expiry_days=settings.records.near_expiry_days,
                 ),
             )
         )

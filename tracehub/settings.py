@@ -47,6 +47,12 @@ class RecordsSettings(BaseSettings):
         description="reject EPCIS events dated more than this many seconds after now "
         "(a device clock running ahead); unset: accept any time",
     )
+    near_expiry_days: int = Field(
+        default=7,
+        ge=0,
+        description="warn on the lot page (and `tracehub records expiring`) this many days "
+        "before a lot's expiry",
+    )
 
 
 class ChainSettings(BaseSettings):

@@ -51,3 +51,27 @@ def test_bad_import_exits_1_naming_row_and_field(env: Path) -> None:
     result = CliRunner().invoke(main, ["records", "import", "products", str(env / "p.csv")])
     assert result.exit_code == 1
     assert "row 1, gtin: check digit should be 8" in result.output
+
+
+def test_import_locations_csv_and_list_expiring_lots(env: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    runner = CliRunner()
+    soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    later = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
+    (env / "p.csv").write_text("gtin,name\n4012345111118,Salmon\n")
+    (env / "l.csv").write_text(
+        f"gtin,lot,expiry\n4012345111118,SOON,{soon}\n4012345111118,LATER,{later}\n"
+    )
+    (env / "loc.csv").write_text(
+        "urn,name,kind,custodian,latitude,longitude,country,site\n"
+        f"{COLD_ROOM},Cold room 1,cold_room,urn:epc:id:pgln:4012345.00000,53.5,9.9,DE,wh1\n"
+    )
+    for kind, name in (("products", "p.csv"), ("lots", "l.csv"), ("locations", "loc.csv")):
+        result = runner.invoke(main, ["records", "import", kind, str(env / name)])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["records", "expiring", "--days", "7"])
+    assert result.exit_code == 0, result.output
+    assert "lot SOON expires in 3 day(s)" in result.output
+    assert "LATER" not in result.output
+    assert "1 lot(s) expired or expiring within 7 day(s)" in result.output

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,11 +11,12 @@ from starlette.applications import Starlette
 from traceability.anchoring import AnchoringService
 from traceability.capture import CaptureService
 from traceability.errors import TelemetryUnavailable
+from traceability.exposure import Bucket, ExposureService
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader, TemperaturePoint
 from traceability.web import create_app
 
-from .events import COLD_ROOM, GTIN, object_event
+from .events import COLD_ROOM, DOCK, GTIN, object_event
 from .fake_anchorer import FakeAnchorer
 
 if TYPE_CHECKING:
@@ -175,3 +176,90 @@ def test_stylesheet_is_served_locally(client: TestClient) -> None:
     assert css.status_code == 200
     assert "font" in css.text
     assert "http" not in css.text  # no CDN, no remote fonts
+
+
+class SteppedSeries:
+    """An in-memory TemperatureSeries: one 10-minute bucket per reading, or down."""
+
+    def __init__(self, celsius: dict[str, list[float]], down: bool = False) -> None:
+        self.celsius = celsius
+        self.down = down
+
+    def buckets(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        width: timedelta,
+    ) -> list[Bucket]:
+        if self.down:
+            raise TelemetryUnavailable("InfluxDB did not answer (test)")
+        return [
+            Bucket(
+                start=start + i * width,
+                width=width,
+                count=1,
+                mean_c=c,
+                min_c=c,
+                max_c=c,
+                out_of_range=int((low is not None and c < low) or (high is not None and c > high)),
+            )
+            for i, c in enumerate(self.celsius.get(location, []))
+            if start + i * width < end
+        ]
+
+
+def _exposure_page(store: RecordStore, series: SteppedSeries) -> str:
+    exposure = ExposureService(
+        store, series, bucket=timedelta(minutes=10), now=datetime(2026, 11, 22, 12, tzinfo=UTC)
+    )
+    app = create_app(
+        store, FixedReader({}), "embedded EVM", exposure=exposure, today=lambda: date(2026, 11, 1)
+    )
+    with make_client(app) as client:
+        response = client.get(PAGE)
+    assert response.status_code == 200
+    text: str = response.text
+    return text
+
+
+def test_lot_page_shows_cold_chain_status_mkt_and_excursions(with_events: RecordStore) -> None:
+    # The dock stay has one 10-minute bucket at 9 °C (band 0–4, no budget): compromised.
+    html = _exposure_page(with_events, SteppedSeries({DOCK: [3.0, 9.0, 3.0], COLD_ROOM: [2.0]}))
+    assert text_of(html, "lot-status") == "Compromised"
+    assert text_of(html, "excursions") == "1, 10 min out of range"
+    assert text_of(html, "mkt").endswith("°C")
+    assert "out of range exceeds the budget" in text_of(html, "status-reasons")
+
+
+def test_lot_page_keeps_rendering_without_influxdb(with_events: RecordStore) -> None:
+    html = _exposure_page(with_events, SteppedSeries({}, down=True))
+    assert text_of(html, "lot-status") == "cold-chain record unavailable"
+    assert text_of(html, "anchor-status")  # the rest of the page is there
+
+
+def test_lot_page_without_readings_says_so(with_events: RecordStore) -> None:
+    html = _exposure_page(with_events, SteppedSeries({}))
+    assert text_of(html, "lot-status") == "no temperature record for this lot's locations"
+
+
+@pytest.mark.parametrize(
+    ("today", "warning"),
+    [
+        (date(2026, 11, 1), None),
+        (date(2026, 11, 30), "lot L1 expires in 5 day(s) (2026-12-05); mark it down (FEFO)"),
+        (date(2026, 12, 6), "lot L1 expired on 2026-12-05; do not sell"),
+    ],
+)
+def test_near_expiry_warning(with_events: RecordStore, today: date, warning: str | None) -> None:
+    app = create_app(
+        with_events, FixedReader({}), "embedded EVM", near_expiry_days=7, today=lambda: today
+    )
+    with make_client(app) as client:
+        html = client.get(PAGE).text
+    if warning is None:
+        assert 'id="expiry-warning"' not in html
+    else:
+        assert text_of(html, "expiry-warning") == warning

@@ -15,6 +15,7 @@ import click
 from traceability.capture import CaptureService
 from traceability.custody import CustodyService
 from traceability.errors import TraceabilityError
+from traceability.expiry import near_expiry
 from traceability.exposure import ExposureService
 from traceability.importer import ImportRejected, import_records
 from traceability.inventory import reconcile
@@ -56,7 +57,21 @@ def migrate_cmd(settings: Settings, records: str | None) -> None:
 
 
 @records.command("import")
-@click.argument("kind", type=click.Choice(["products", "lots", "shipments"]))
+@click.argument(
+    "kind",
+    type=click.Choice(
+        [
+            "products",
+            "lots",
+            "shipments",
+            "locations",
+            "shipment_lots",
+            "legs",
+            "stays",
+            "packaging",
+        ]
+    ),
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_records
 @click.pass_obj
@@ -71,6 +86,27 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
                 console.print(f"[red]{path.name}[/red] {error}")
             raise SystemExit(1) from exc
     console.print(f"imported {count} {kind} from {path}")
+
+
+@records.command("expiring")
+@click.option(
+    "--days", type=int, help="Warning window (default TRACEHUB_RECORDS_NEAR_EXPIRY_DAYS)."
+)
+@click.option("--gtin", help="Only this product's lots.")
+@_records
+@click.pass_obj
+def expiring_cmd(
+    settings: Settings, days: int | None, gtin: str | None, records: str | None
+) -> None:
+    """Expired and near-expiry lots, first expiry first (FEFO: sell or pull these first)."""
+    window = settings.records.near_expiry_days if days is None else days
+    if window < 0:
+        raise Problem(f"--days {window}: must be zero or more")
+    with _store(settings, records) as store:
+        flagged = near_expiry(store.lots(gtin), datetime.now(UTC).date(), window)
+    for status in flagged:
+        console.print(status.warning)
+    console.print(f"{len(flagged)} lot(s) expired or expiring within {window} day(s)")
 
 
 @records.command("capture")
