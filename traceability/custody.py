@@ -6,8 +6,14 @@ Derived from the stored EPCIS events, not stored separately (one source of truth
   event time until the next event that puts it somewhere else;
 * aggregation: between a packing ``AggregationEvent`` ADD and the matching DELETE the
   children move with their parent, so events naming the pallet place its contents too;
+* association: between an ``AssociationEvent`` ADD and its DELETE the children go where
+  the associated parent goes (a lot tied to a reefer trailer's GIAI or a returnable
+  crate's GRAI moves when the trailer is read elsewhere), as with aggregation;
 * transformation: ``trace_back`` follows outputs to inputs, ``trace_forward`` inputs to
-  outputs (repacking keeps the lineage).
+  outputs (repacking keeps the lineage);
+* custodian of a stay: the ``possessing_party`` (else ``owning_party``) in the
+  ``destinationList`` of the event that put the object there, else the custodian
+  recorded for the location (``RecordStore.add_location``), else unknown.
 """
 
 from __future__ import annotations
@@ -21,6 +27,12 @@ from pydantic import BaseModel, ConfigDict
 from traceability.records import RecordStore, StoredEvent
 
 _FAR_FUTURE = datetime.max
+# Events whose children travel with their parent between ADD and DELETE.
+_CONTAINING = frozenset({"AggregationEvent", "AssociationEvent"})
+# Identifiers of things that carry others: SSCC, GIAI (a trailer), GRAI (a crate).
+_CARRIER_KEYS = (":sscc:", "/00/", ":giai:", "/8004/", ":grai:", "/8003/")
+# Party source/destination types, most specific first (CBV 2.0 SDT).
+_PARTY_TYPES = ("possessing_party", "owning_party")
 
 
 class Stay(BaseModel):
@@ -32,7 +44,8 @@ class Stay(BaseModel):
     start: datetime
     end: datetime | None
     event_id: str  # the event that put it there
-    via: str | None = None  # the parent (pallet SSCC) it travelled in, if any
+    via: str | None = None  # the parent (pallet SSCC, associated asset) it travelled in
+    custodian: str | None = None  # the party holding it there (GLN URN or name)
 
 
 class Timeline(BaseModel):
@@ -62,6 +75,14 @@ class Timeline(BaseModel):
 class CustodyService:
     def __init__(self, store: RecordStore) -> None:
         self._store = store
+        self._custodians: dict[str, str] | None = None
+
+    def _location_custodian(self, location: str) -> str | None:
+        if self._custodians is None:
+            self._custodians = {
+                place.urn: place.custodian for place in self._store.locations() if place.custodian
+            }
+        return self._custodians.get(location)
 
     def timeline(self, epc: str) -> Timeline:
         """The stays of one object, following the containers it was packed into."""
@@ -167,11 +188,12 @@ class CustodyService:
     ) -> list[Stay]:
         if named is None:
             named = self._store.events_naming([epc])
-        moves: list[tuple[datetime, str, str, str | None]] = []  # time, location, event, via
+        # time, location, event, via, custodian named by the event
+        moves: list[tuple[datetime, str, str, str | None, str | None]] = []
         containers: list[tuple[str, datetime, datetime]] = []
         for event, _, role in named:
             location = event.biz_location or event.read_point
-            if event.type == "AggregationEvent" and role == "child":
+            if event.type in _CONTAINING and role == "child":
                 parent = event.document().get("parentID")
                 if parent and event.action == "ADD":
                     containers.append((parent, event.event_time, _FAR_FUTURE))
@@ -182,30 +204,49 @@ class CustodyService:
                     ]
             # A transformation consumes its inputs; only its outputs appear there.
             if location and (event.type != "TransformationEvent" or role == "output"):
-                moves.append((event.event_time, location, event.id, None))
+                moves.append((event.event_time, location, event.id, None, _party(event)))
         for parent, since, until in containers:
             # A DELETE naming no children empties the whole pallet.
             for event, _, role in self._store.events_naming([parent]):
                 if role != "parent" and role != "epc":
                     continue
-                if event.type == "AggregationEvent" and event.action == "DELETE":
+                if event.type in _CONTAINING and event.action == "DELETE":
                     body = event.document()
                     if not body.get("childEPCs") and since <= event.event_time < until:
                         until = event.event_time
                 location = event.biz_location or event.read_point
                 if location and since < event.event_time < until:
-                    moves.append((event.event_time, location, event.id, parent))
+                    moves.append((event.event_time, location, event.id, parent, _party(event)))
         moves.sort(key=lambda m: (m[0], m[2]))
         stays: list[Stay] = []
-        for moment, location, event_id, via in moves:
+        for moment, location, event_id, via, party in moves:
             if stays and stays[-1].location == location:
                 continue
             if stays:
                 stays[-1] = stays[-1].model_copy(update={"end": moment})
             stays.append(
-                Stay(location=location, start=moment, end=None, event_id=event_id, via=via)
+                Stay(
+                    location=location,
+                    start=moment,
+                    end=None,
+                    event_id=event_id,
+                    via=via,
+                    custodian=party or self._location_custodian(location),
+                )
             )
         return stays
+
+
+def _party(event: StoredEvent) -> str | None:
+    """The party an event hands its objects to: its destination possessing/owning party."""
+    found: dict[str, str] = {}
+    for entry in event.document().get("destinationList") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("destination"), str):
+            continue
+        kind = str(entry.get("type", ""))
+        short = kind.rsplit("SDT-", 1)[-1].rsplit(":", 1)[-1]
+        found.setdefault(short, entry["destination"])
+    return next((found[t] for t in _PARTY_TYPES if t in found), None)
 
 
 def _named(store: RecordStore, event: StoredEvent) -> list[tuple[str, str]]:
@@ -215,8 +256,11 @@ def _named(store: RecordStore, event: StoredEvent) -> list[tuple[str, str]]:
         names.append(body["parentID"])
     names += [q["epcClass"] for q in body.get("quantityList", []) if "epcClass" in q]
     children: list[tuple[str, str]] = [(n, "epc") for n in names]
-    # Objects packed in a named pallet were there too.
-    for parent in [n for n in names if ":sscc:" in n or "/00/" in n]:
+    # Objects packed in a named pallet (or associated with a named asset) were there too.
+    parents = {n for n in names if any(k in n for k in _CARRIER_KEYS)}
+    if body.get("parentID"):
+        parents.add(body["parentID"])
+    for parent in sorted(parents):
         for packed, _ in store.children_ever(parent):
             children.append((packed, "child"))
     return children

@@ -79,3 +79,92 @@ def test_backward_and_forward_trace(custody: CustodyService) -> None:
     assert custody.trace_back(made) == [used]
     assert custody.trace_forward(used) == [made]
     assert U1 in custody.trace_back(PALLET)
+
+
+TRAILER = "urn:epc:id:giai:4012345.TRAILER1"
+CARRIER = "urn:epc:id:pgln:4098765.00000"
+OWNER = "urn:epc:id:pgln:4012345.00000"
+
+
+def _event(kind: str, time: str, read_point: str, **fields: object) -> dict[str, object]:
+    return {
+        "type": kind,
+        "eventTime": time,
+        "eventTimeZoneOffset": "+00:00",
+        "readPoint": {"id": read_point},
+        **fields,
+    }
+
+
+@pytest.fixture
+def associated(stocked: RecordStore) -> CustodyService:
+    from traceability.logistics import Location
+
+    stocked.add_location(
+        Location(urn=COLD_ROOM, name="Cold room", kind="cold_room", custodian=OWNER)
+    )
+    capture = CaptureService(stocked)
+    report = capture.capture_document(
+        document(
+            object_event(time="2026-11-22T09:00:00Z", read_point=COLD_ROOM),
+            # The unit is tied to a reefer trailer (GIAI) and handed to the carrier.
+            _event(
+                "AssociationEvent",
+                "2026-11-22T10:00:00Z",
+                DOCK,
+                action="ADD",
+                parentID=TRAILER,
+                childEPCs=[U1],
+                bizStep="loading",
+                destinationList=[
+                    {"type": "owning_party", "destination": OWNER},
+                    {"type": "possessing_party", "destination": CARRIER},
+                ],
+            ),
+            # Only the trailer is read at the reefer's location: its unit was there too.
+            _event(
+                "ObjectEvent", "2026-11-22T11:00:00Z", REEFER, action="OBSERVE", epcList=[TRAILER]
+            ),
+            _event(
+                "AssociationEvent",
+                "2026-11-22T12:00:00Z",
+                DOCK,
+                action="DELETE",
+                parentID=TRAILER,
+                childEPCs=[U1],
+            ),
+            # After the association ends the trailer leaves without the unit.
+            _event(
+                "ObjectEvent",
+                "2026-11-22T13:00:00Z",
+                COLD_ROOM,
+                action="OBSERVE",
+                epcList=[TRAILER],
+            ),
+        )
+    )
+    assert report.ok, report.errors
+    return CustodyService(stocked)
+
+
+def test_associated_unit_travels_with_its_trailer_until_the_delete(
+    associated: CustodyService,
+) -> None:
+    stays = associated.timeline(U1).stays
+    assert [(s.location, s.start, s.via) for s in stays] == [
+        (COLD_ROOM, at(9), None),
+        (DOCK, at(10), None),
+        (REEFER, at(11), TRAILER),
+        (DOCK, at(12), None),
+    ]
+    assert ("04012345111118", "L1") in associated.lots_at(REEFER, at(10, 30), at(11, 30))
+
+
+def test_custodian_from_the_destination_party_else_the_location(
+    associated: CustodyService,
+) -> None:
+    stays = associated.timeline(U1).stays
+    # The cold room's recorded custodian; then the possessing party the event names.
+    assert stays[0].custodian == OWNER
+    assert stays[1].custodian == CARRIER
+    assert stays[2].custodian is None  # a reefer location with no recorded custodian
