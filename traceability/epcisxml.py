@@ -26,7 +26,7 @@ from defusedxml import ElementTree as SafeTree  # type: ignore[import-untyped]
 from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]
 
 from traceability.errors import EventRejected
-from traceability.eventhash import SENSOR_METADATA_FIELDS, SENSOR_REPORT_FIELDS
+from traceability.prehashorder import SENSOR_METADATA_FIELDS, SENSOR_REPORT_FIELDS
 
 EVENT_TAGS = frozenset(
     {

@@ -19,12 +19,22 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from traceability.digitallink import canonical_identifier
+from traceability.prehashorder import (
+    EPC_LISTS,
+    EVENT_ORDER,
+    LIST_ITEM,
+    QUANTITY_LISTS,
+    SENSOR_METADATA,
+    SENSOR_REPORT,
+    TAIL_LISTS,
+    Order,
+)
 
 HASH_VERSION = "CBV2.0"
 
@@ -57,84 +67,6 @@ _VOCAB: dict[str, tuple[str, str]] = {
     "exception": ("https://gs1.org/voc/", "urn:epcglobal:cbv:exc:"),
 }
 
-Order = Sequence[tuple[str, "Order | None"]]
-
-_QUANTITY: Order = (("epcClass", None), ("quantity", None), ("uom", None))
-SENSOR_METADATA_FIELDS = (
-    "time",
-    "startTime",
-    "endTime",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "bizRules",
-)
-_SENSOR_METADATA: Order = tuple((name, None) for name in SENSOR_METADATA_FIELDS)
-SENSOR_REPORT_FIELDS = (
-    "type",
-    "exception",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "time",
-    "microorganism",
-    "chemicalSubstance",
-    "value",
-    "component",
-    "stringValue",
-    "booleanValue",
-    "hexBinaryValue",
-    "uriValue",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-    "uom",
-    "coordinateReferenceSystem",
-)
-_SENSOR_REPORT: Order = tuple((name, None) for name in SENSOR_REPORT_FIELDS)
-# The canonical field order, as the reference implementation emits it (its vectors put
-# certificationInfo after the time zone and parentID before epcList).
-EVENT_ORDER: Order = (
-    ("eventTime", None),
-    ("eventTimeZoneOffset", None),
-    ("certificationInfo", None),
-    ("parentID", None),
-    ("epcList", None),
-    ("inputEPCList", None),
-    ("childEPCs", None),
-    ("quantityList", _QUANTITY),
-    ("childQuantityList", _QUANTITY),
-    ("inputQuantityList", _QUANTITY),
-    ("outputEPCList", None),
-    ("outputQuantityList", _QUANTITY),
-    ("action", None),
-    ("transformationID", None),
-    ("bizStep", None),
-    ("disposition", None),
-    ("persistentDisposition", (("set", None), ("unset", None))),
-    ("readPoint", (("id", None),)),
-    ("bizLocation", (("id", None),)),
-    ("bizTransactionList", (("type", None), ("bizTransaction", None))),
-    ("destinationList", (("type", None), ("destination", None))),
-    ("sourceList", (("type", None), ("source", None))),
-    ("sensorElementList", (("sensorMetadata", _SENSOR_METADATA), ("sensorReport", _SENSOR_REPORT))),
-)
-_TAIL_LISTS = frozenset({"bizTransactionList", "destinationList", "sourceList"})
-_EPC_LISTS = frozenset({"epcList", "inputEPCList", "childEPCs", "outputEPCList"})
-_QUANTITY_LISTS = frozenset(
-    {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
-)
-_LIST_ITEM = {
-    "bizTransactionList": "",
-    "destinationList": "",
-    "sourceList": "",
-    "sensorElementList": "sensorElement",
-}
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _COMMENT = "{http://www.w3.org/2000/01/rdf-schema#}comment"
 _TIME_KEYS = frozenset({"eventTime", "time", "startTime", "endTime"})
@@ -263,7 +195,7 @@ class _Writer:
             if name not in node:
                 continue
             text = self._field(name, node[name], sub)
-            if top and name in _TAIL_LISTS:
+            if top and name in TAIL_LISTS:
                 tail.append(text)
             else:
                 out.append(text)
@@ -280,11 +212,11 @@ class _Writer:
         return "".join(out)
 
     def _field(self, name: str, value: Any, sub: Order | None) -> str:
-        if name in _EPC_LISTS:
+        if name in EPC_LISTS:
             items = sorted(self._value(name, v) for v in _as_list(value))
             items = [f"epc={v}" for v in items if v]
             return name + "".join(items) if items else ""
-        if name in _QUANTITY_LISTS:
+        if name in QUANTITY_LISTS:
             assert sub is not None
             items = sorted(
                 "quantityElement" + s
@@ -292,7 +224,7 @@ class _Writer:
                 if isinstance(e, Mapping) and (s := self._ordered(e, sub))
             )
             return name + "".join(items) if items else ""
-        if name in _LIST_ITEM:
+        if name in LIST_ITEM:
             assert sub is not None
             entries = []
             for entry in _as_list(value):
@@ -304,7 +236,7 @@ class _Writer:
                     else self._typed(name, entry, sub)
                 )
                 if text:
-                    entries.append(_LIST_ITEM[name] + text)
+                    entries.append(LIST_ITEM[name] + text)
             entries.sort()
             return name + "".join(entries) if entries else ""
         if name == "persistentDisposition" and isinstance(value, Mapping):
@@ -334,13 +266,13 @@ class _Writer:
         out = []
         meta = element.get("sensorMetadata")
         if isinstance(meta, Mapping):
-            text = self._flat(meta, _SENSOR_METADATA)
+            text = self._flat(meta, SENSOR_METADATA)
             if text:
                 out.append("sensorMetadata" + text)
         reports = sorted(
             "sensorReport" + text
             for report in _as_list(element.get("sensorReport"))
-            if isinstance(report, Mapping) and (text := self._flat(report, _SENSOR_REPORT))
+            if isinstance(report, Mapping) and (text := self._flat(report, SENSOR_REPORT))
         )
         out.extend(reports)
         out.append(self._extensions(element, {"sensorMetadata", "sensorReport"}))
