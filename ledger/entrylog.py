@@ -1,0 +1,237 @@
+"""The entry log: signed leaves, their hash-chain links and the keys that signed them.
+
+``submit`` turns a record into a signed entry linked into its streams and queues
+it as a pending leaf (``ledger_entries``, ``ledger_links``); every public key that
+signed something is kept (``ledger_keys``) so bundles can carry it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from ledger.batch import PendingSummary, StoredEntry
+from ledger.database import LedgerDatabase, aware, from_db, to_db
+from ledger.entry import Entry, Link, record_digest, sign_entry
+from ledger.errors import EntryError, StoreUnavailable
+from ledger.merkle import leaf_hash
+from ledger.schema import entries, keys, links
+from ledger.signing import PublicKey, Signer
+
+_SUBMIT_ATTEMPTS = 20
+_CHUNK = 500
+
+
+class EntryLog(LedgerDatabase):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._known_keys: set[str] = set()
+
+    # submission ---------------------------------------------------------------------
+
+    def submit(
+        self,
+        kind: str,
+        record_id: str,
+        record: Any,
+        streams: Iterable[str],
+        signer: Signer,
+        now: datetime | None = None,
+    ) -> StoredEntry:
+        """Sign ``record`` into an entry, link it into ``streams`` and queue it as a leaf.
+
+        Idempotent on (kind, record_id): the same record again returns the stored
+        entry; different content under the same id is an ``EntryError``.
+        """
+        digest = record_digest(record)
+        stream_names = sorted(set(streams))
+        moment = now or datetime.now(UTC)
+        self._register_key(signer.public)
+        for _attempt in range(_SUBMIT_ATTEMPTS):
+            try:
+                with self._tx() as conn:
+                    existing = self._entry_row(conn, kind, record_id)
+                    if existing is not None:
+                        return _same_or_conflict(existing, digest)
+                    if self._postgres:
+                        # Serialise appends per stream (sorted: no deadlock) instead of
+                        # letting concurrent submitters race for the same seq and retry.
+                        for name in stream_names:
+                            conn.execute(
+                                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"),
+                                {"s": name},
+                            )
+                    chain = tuple(self._next_link(conn, s) for s in stream_names)
+                    entry = sign_entry(kind, record_id, digest, chain, signer, moment)
+                    return self._insert(conn, entry, moment)
+            except sa_exc.IntegrityError:
+                # A concurrent submitter took the same stream position or record id.
+                continue
+        raise StoreUnavailable(
+            f"submitting {kind} {record_id}: the streams kept changing under "
+            f"{_SUBMIT_ATTEMPTS} attempts; retry"
+        )
+
+    def _next_link(self, conn: Connection, stream: str) -> Link:
+        head = conn.execute(
+            sa.select(links.c.seq, links.c.leaf_hash)
+            .where(links.c.stream == stream)
+            .order_by(links.c.seq.desc())
+            .limit(1)
+        ).first()
+        if head is None:
+            return Link(stream=stream, seq=0, prev=None)
+        return Link(stream=stream, seq=head.seq + 1, prev=bytes.fromhex(head.leaf_hash))
+
+    def _insert(self, conn: Connection, entry: Entry, moment: datetime) -> StoredEntry:
+        data = entry.leaf_data()  # canonicalised once, for both the hash and the row
+        leaf = leaf_hash(data)
+        result = conn.execute(
+            entries.insert().values(
+                kind=entry.kind,
+                record_id=entry.record_id,
+                record_digest=entry.record_digest.hex(),
+                leaf_hash=leaf.hex(),
+                leaf_data=data.decode("utf-8"),
+                submitted_at=to_db(moment),
+            )
+        )
+        pk = result.inserted_primary_key
+        assert pk is not None  # an INSERT always reports its primary key
+        entry_id = int(pk[0])
+        if entry.links:
+            conn.execute(
+                links.insert(),
+                [
+                    {
+                        "stream": k.stream,
+                        "seq": k.seq,
+                        "entry_id": entry_id,
+                        "leaf_hash": leaf.hex(),
+                    }
+                    for k in entry.links
+                ],
+            )
+        return StoredEntry(
+            id=entry_id,
+            entry=entry,
+            leaf_hash=leaf,
+            submitted_at=moment,
+            batch_id=None,
+            leaf_index=None,
+        )
+
+    # keys ---------------------------------------------------------------------------
+
+    def _register_key(self, key: PublicKey) -> None:
+        if key.key_id in self._known_keys:
+            return
+        with contextlib.suppress(sa_exc.IntegrityError), self._tx() as conn:
+            found = conn.execute(sa.select(keys.c.key_id).where(keys.c.key_id == key.key_id))
+            if found.first() is None:
+                conn.execute(
+                    keys.insert().values(
+                        key_id=key.key_id,
+                        public_key=key.public_key.hex(),
+                        owner=key.owner,
+                        valid_from=to_db(key.valid_from),
+                        valid_until=None if key.valid_until is None else to_db(key.valid_until),
+                    )
+                )
+        self._known_keys.add(key.key_id)
+
+    def close_key(self, key_id: str, valid_until: datetime) -> None:
+        """Record that a key was rotated out at ``valid_until``."""
+        with self._tx() as conn:
+            conn.execute(
+                keys.update().where(keys.c.key_id == key_id).values(valid_until=to_db(valid_until))
+            )
+
+    def public_keys(self) -> list[PublicKey]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(keys).order_by(keys.c.valid_from)).all()
+        return [
+            PublicKey(
+                key_id=r.key_id,
+                public_key=bytes.fromhex(r.public_key),
+                owner=r.owner,
+                valid_from=aware(r.valid_from),
+                valid_until=from_db(r.valid_until),
+            )
+            for r in rows
+        ]
+
+    # reading entries ----------------------------------------------------------------
+
+    def entry(self, kind: str, record_id: str) -> StoredEntry | None:
+        with self._tx() as conn:
+            row = self._entry_row(conn, kind, record_id)
+        return None if row is None else stored_entry(row)
+
+    def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]:
+        """The stored entries of those ``record_ids`` that were submitted, by record id."""
+        found: dict[str, StoredEntry] = {}
+        with self._tx() as conn:
+            for i in range(0, len(record_ids), _CHUNK):
+                chunk = list(record_ids[i : i + _CHUNK])
+                query = sa.select(entries).where(
+                    entries.c.kind == kind, entries.c.record_id.in_(chunk)
+                )
+                for row in conn.execute(query):
+                    found[row.record_id] = stored_entry(row)
+        return found
+
+    def stream(self, stream: str) -> list[StoredEntry]:
+        """Every entry of a hash-chain stream, in chain order."""
+        query = (
+            sa.select(entries)
+            .join(links, links.c.entry_id == entries.c.id)
+            .where(links.c.stream == stream)
+            .order_by(links.c.seq)
+        )
+        with self._tx() as conn:
+            return [stored_entry(row) for row in conn.execute(query)]
+
+    def pending(self) -> PendingSummary:
+        """How many leaves wait for a batch, and since when the oldest waits."""
+        query = sa.select(sa.func.count(), sa.func.min(entries.c.submitted_at)).where(
+            entries.c.batch_id.is_(None)
+        )
+        with self._tx() as conn:
+            count, oldest = conn.execute(query).one()
+        return PendingSummary(count=int(count), oldest_submitted_at=from_db(oldest))
+
+    @staticmethod
+    def _entry_row(conn: Connection, kind: str, record_id: str) -> sa.Row[Any] | None:
+        return conn.execute(
+            sa.select(entries).where(entries.c.kind == kind, entries.c.record_id == record_id)
+        ).first()
+
+
+def _same_or_conflict(row: sa.Row[Any], digest: bytes) -> StoredEntry:
+    if row.record_digest != digest.hex():
+        raise EntryError(
+            f"{row.kind} {row.record_id} was already submitted with digest "
+            f"{row.record_digest}, not {digest.hex()}; records are immutable, "
+            "submit a changed record under a new record_id"
+        )
+    return stored_entry(row)
+
+
+def stored_entry(row: sa.Row[Any]) -> StoredEntry:
+    """A ``ledger_entries`` row as a ``StoredEntry``."""
+    return StoredEntry(
+        id=row.id,
+        entry=Entry.from_json(json.loads(row.leaf_data)),
+        leaf_hash=bytes.fromhex(row.leaf_hash),
+        submitted_at=aware(row.submitted_at),
+        batch_id=row.batch_id,
+        leaf_index=row.leaf_index,
+    )
