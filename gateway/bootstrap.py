@@ -27,6 +27,7 @@ from gateway.observation import (
 from gateway.opcua import OpcUaEndpoint, OpcUaSource
 from gateway.spool import Spool, SpoolEntry, Synchronous
 from gateway.worker import Gateway, GatewayCounters
+from sensors.credentials import MqttAuth
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class GatewayConfig(BaseModel):
     mqtt_receive_maximum: int = Field(default=1000, ge=1, le=65535)
     mqtt_share_group: str | None = Field(
         default=None, description="replicas with the same group split the load ($share/...)"
+    )
+    mqtt_auth: MqttAuth | None = Field(
+        default=None,
+        description="TLS + the gateway's identity (tracehub devices); unset: plain, anonymous",
     )
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = Field(default="tracehub", min_length=1)
@@ -126,6 +131,7 @@ class GatewayRuntime:
             receive_maximum=config.mqtt_receive_maximum,
             retry_max_s=config.retry_max_s,
             share_group=config.mqtt_share_group,
+            auth=config.mqtt_auth,
         )
         self.drainer = Drainer(
             self.spool,

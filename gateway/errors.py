@@ -11,7 +11,10 @@
      │    └── EvidenceUnavailable the evidence port cannot take a digest right now
      ├── SinkRejected             InfluxDB refused the points (400); the message is dead-lettered
      ├── CaptureRejected          the capture port refused the event; dead-lettered
-     └── SourceError              a source (MQTT, OPC UA) cannot be configured or started
+     ├── SourceError              a source (MQTT, OPC UA) cannot be configured or started
+     └── IdentityError            device identity: bad registration, key, certificate or
+          │                       registry file (the message names the field or file)
+          └── UnknownIdentity     no such device/gateway in the registry
 
 Third-party exceptions (httpx, sqlite3, paho) are translated where they occur.
 """
@@ -66,3 +69,11 @@ class CaptureRejected(GatewayError):  # noqa: N818 - names fixed by the contract
 
 class SourceError(GatewayError):
     """The MQTT source could not be set up."""
+
+
+class IdentityError(GatewayError, ValueError):
+    """A device identity cannot be provisioned, loaded or used (reason names the fix)."""
+
+
+class UnknownIdentity(IdentityError):  # noqa: N818 - reads as the situation, like the above
+    """The registry holds no device or gateway of that name."""

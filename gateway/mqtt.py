@@ -37,6 +37,8 @@ from paho.mqtt.properties import Properties
 from gateway.errors import SourceError
 from gateway.spool import Incoming
 from sensors.agv import AGV_CONNECTION_FILTER, AGV_STATE_FILTER
+from sensors.credentials import MqttAuth, apply_auth
+from sensors.errors import CredentialsError
 from sensors.topics import ROOT
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ class MqttSource:
         topics: tuple[str, ...] = DEFAULT_TOPICS,
         share_group: str | None = None,
         max_batch: int = 2000,
+        auth: MqttAuth | None = None,
     ) -> None:
         if not client_id:
             raise SourceError("client_id must be set: a persistent session needs a stable id")
@@ -114,6 +117,12 @@ class MqttSource:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.on_disconnect = self._on_disconnect
+        if auth is not None:
+            # TLS + the gateway's own identity (read-only on telemetry, see gateway.access).
+            try:
+                apply_auth(self._client, auth)
+            except CredentialsError as exc:
+                raise SourceError(f"gateway MQTT credentials: {exc}") from exc
 
     # --- paho's thread -------------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:

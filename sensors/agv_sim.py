@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sensors.agv import agv_topic
+from sensors.credentials import AuthFor
 from sensors.fields import format_timestamp
 from sensors.scenario import Agv
-from sensors.simulator import Publisher
+from sensors.simulator import connect_publishers
 
 CYCLE = 20  # states per pick-up/drop cycle
 
@@ -68,11 +69,10 @@ def run_agvs(
     *,
     start: datetime,
     count: int | None = None,
+    auth_for: AuthFor | None = None,
 ) -> int:
     """Publish every AGV's state each ``interval_s`` (QoS 1 here: we count what the broker
     took; VDA 5050 suggests QoS 0 for state); return how many were published."""
-    publisher = Publisher(host, port, client_id="")
-    publisher.connect()
     streams = [
         (
             str(agv_topic(a.manufacturer, a.serial)),
@@ -80,16 +80,19 @@ def run_agvs(
         )
         for a in agvs
     ]
+    publishers = connect_publishers(host, port, [t for t, _ in streams], auth_for=auth_for)
     sent = tick = 0
     try:
         while not stop.is_set() and (count is None or tick < count):
             for topic, states in streams:
-                if publisher.publish(topic, json.dumps(next(states)).encode(), stop):
+                if publishers[topic].publish(topic, json.dumps(next(states)).encode(), stop):
                     sent += 1
             tick += 1
             if interval_s > 0 and stop.wait(interval_s):
                 break
-        publisher.flush()
+        for publisher in set(publishers.values()):
+            publisher.flush()
     finally:
-        publisher.close()
+        for publisher in set(publishers.values()):
+            publisher.close()
     return sent

@@ -7,7 +7,8 @@
      ├── EpcError               an EPC cannot be decoded/encoded per GS1 TDS (reason says why)
      ├── AgvError               a VDA 5050 message breaks its schema (``field`` names where)
      ├── ScenarioError          a site scenario file cannot be read or is invalid
-     └── SimulatorError         a simulator could not connect to or publish on the broker
+     ├── SimulatorError         a simulator could not connect to or publish on the broker
+     └── CredentialsError       MQTT credentials (CA, client cert/key, password) unusable
 
 TopicError and EpcError are also ValueErrors so pydantic validators can raise them and
 report the field that was wrong.
@@ -43,3 +44,7 @@ class AgvError(SensorError, ValueError):
 
 class ScenarioError(SensorError, ValueError):
     """A site scenario file cannot be read or does not describe a valid site."""
+
+
+class CredentialsError(SensorError, ValueError):
+    """MQTT credentials cannot be used: a missing file, a wrong key passphrase, a bad CA."""

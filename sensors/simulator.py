@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import ssl
 import threading
 import zlib
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from sensors.credentials import AuthFor, MqttAuth, apply_auth
 from sensors.epc import encode_epc
-from sensors.errors import SimulatorError
+from sensors.errors import CredentialsError, SimulatorError
 from sensors.fields import DeviceId, SglnUrn
 from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
@@ -139,6 +141,7 @@ class Publisher:
         client_id: str = "",
         max_inflight: int = 100,
         timeout_s: float = 10.0,
+        auth: MqttAuth | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -155,6 +158,11 @@ class Publisher:
         self._client.max_inflight_messages_set(max_inflight)
         self._client.on_connect = self._on_connect
         self._client.on_publish = self._on_publish
+        if auth is not None:
+            try:
+                apply_auth(self._client, auth)
+            except CredentialsError as exc:
+                raise SimulatorError(str(exc)) from exc
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
@@ -174,6 +182,11 @@ class Publisher:
     def connect(self) -> None:
         try:
             self._client.connect(self._host, self._port, keepalive=30)
+        except ssl.SSLError as exc:
+            raise SimulatorError(
+                f"TLS handshake with {self._host}:{self._port} failed: {exc}; check the CA "
+                "file and that the broker's certificate names this host"
+            ) from exc
         except OSError as exc:
             raise SimulatorError(
                 f"cannot reach MQTT broker at {self._host}:{self._port}: {exc}; "
@@ -230,6 +243,7 @@ def run_simulators(
     time_step_s: float | None = None,
     client_id: str = "",
     max_inflight: int = 100,
+    auth_for: AuthFor | None = None,
 ) -> SimulationStats:
     """Publish the scenario until ``stop`` is set (or ``count`` ticks have run).
 
@@ -238,6 +252,10 @@ def run_simulators(
     = as fast as the broker acknowledges); device timestamps advance by
     ``time_step_s`` (default ``interval_s``, or 1 s when that is 0) from ``start``
     (default now), so a run is reproducible given ``start`` and ``scenario.seed``.
+
+    ``auth_for``: each device's own credentials (by topic); every device then has its
+    own TLS connection, as on a real site where the broker binds identity to topic.
+    Without it, one plain connection carries every device (loopback tests only).
     """
     if interval_s < 0:
         raise SimulatorError(f"interval_s must be >= 0, got {interval_s}")
@@ -254,24 +272,52 @@ def run_simulators(
         (str(rfid_topic(scenario.site, r.reader_id)), reader_reads(r, first, step, scenario.seed))
         for r in scenario.readers
     ]
-    publisher = Publisher(host, port, client_id=client_id, max_inflight=max_inflight)
-    publisher.connect()
+    topics = [topic for topic, _ in probes] + [topic for topic, _ in readers]
+    publishers = connect_publishers(host, port, topics, client_id, max_inflight, auth_for)
     sent_t = sent_r = 0
     try:
         tick = 0
         while not stop.is_set() and (count is None or tick < count):
             for topic, readings in probes:
-                if publisher.publish(topic, next(readings).to_json(), stop):
+                if publishers[topic].publish(topic, next(readings).to_json(), stop):
                     sent_t += 1
             for topic, reads in readers:
                 read = next(reads, None)
-                if read is not None and publisher.publish(topic, read.to_json(), stop):
+                if read is not None and publishers[topic].publish(topic, read.to_json(), stop):
                     sent_r += 1
             tick += 1
             if interval_s > 0 and stop.wait(interval_s):
                 break
-        if not publisher.flush():
+        if not all(p.flush() for p in set(publishers.values())):
             raise SimulatorError("broker did not acknowledge every message in time")
     finally:
-        publisher.close()
+        for publisher in set(publishers.values()):
+            publisher.close()
     return SimulationStats(temperature=sent_t, rfid=sent_r)
+
+
+def connect_publishers(
+    host: str,
+    port: int,
+    topics: list[str],
+    client_id: str = "",
+    max_inflight: int = 100,
+    auth_for: AuthFor | None = None,
+) -> dict[str, Publisher]:
+    """A connected Publisher per topic: one shared plain connection, or with
+    ``auth_for`` one TLS connection per device (its own identity)."""
+    publishers: dict[str, Publisher] = {}
+    try:
+        if auth_for is None:
+            shared = Publisher(host, port, client_id=client_id, max_inflight=max_inflight)
+            shared.connect()
+            return dict.fromkeys(topics, shared)
+        for topic in topics:
+            publisher = Publisher(host, port, max_inflight=max_inflight, auth=auth_for(topic))
+            publisher.connect()
+            publishers[topic] = publisher
+    except BaseException:
+        for publisher in publishers.values():
+            publisher.close()
+        raise
+    return publishers

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -162,12 +163,82 @@ class Service:
         self.stop()
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    """Files for mosquitto's TLS listeners and access control (from the device registry:
+    ``gateway.registry.DeviceRegistry.broker_files``)."""
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    acl_file: Path
+    crlfile: Path | None = None
+    password_file: Path | None = None
+
+
 @dataclass
 class Mosquitto(Service):
-    """Eclipse mosquitto with persistence and queues sized so QoS 1 is not dropped."""
+    """Eclipse mosquitto with persistence and queues sized so QoS 1 is not dropped.
+
+    Without ``tls`` it is an open plain listener (loopback tests and
+    ``TRACEHUB_MQTT_SECURITY=plain``). With ``tls``, ``port`` is a TLS listener that
+    requires a client certificate from the site CA and takes its CN as the username
+    (and as the client id); ``password_port`` (if a password file is given) is a TLS
+    listener for username/password devices. Anonymous clients are refused and the
+    ACL file decides every publish and subscribe. ``reload()`` (SIGHUP) re-reads the
+    ACL, password file and CRL.
+    """
 
     name: ClassVar[str] = "mosquitto"
     max_queued_messages: int = 1_000_000
+    tls: BrokerTls | None = None
+    password_port: int = field(default_factory=free_port)
+
+    @property
+    def broker_log(self) -> Path:
+        return self.directory / "mosquitto.log"
+
+    def _reloads(self) -> int:
+        try:
+            return self.broker_log.read_text(errors="replace").count("Reloading config.")
+        except FileNotFoundError:
+            return 0
+
+    def reload(self, timeout: float = 10.0) -> None:
+        """SIGHUP: mosquitto re-reads its ACL, password file and CRL. Returns once it has:
+        the broker logs the reload and then does it in the same pass of its single-threaded
+        loop, so any connection made after the log line meets the new files."""
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            raise ServiceError("mosquitto is not running: nothing to reload")
+        before = self._reloads()
+        proc.send_signal(signal.SIGHUP)
+        _wait_until(lambda: self._reloads() > before, "mosquitto reload", timeout, proc)
+
+    def _tls_lines(self, tls: BrokerTls) -> list[str]:
+        common = [f"cafile {tls.cafile}", f"certfile {tls.certfile}", f"keyfile {tls.keyfile}"]
+        if tls.crlfile is not None:
+            common.append(f"crlfile {tls.crlfile}")
+        lines = [
+            "per_listener_settings false",
+            "allow_anonymous false",
+            f"acl_file {tls.acl_file}",
+            f"listener {self.port} {self.host}",
+            *common,
+            "require_certificate true",
+            "use_identity_as_username true",
+            # The client id is the identity: no one can take over another's session.
+            "use_username_as_clientid true",
+        ]
+        if tls.password_file is not None:
+            lines[2:2] = [f"password_file {tls.password_file}"]
+            lines += [
+                f"listener {self.password_port} {self.host}",
+                *common,
+                "require_certificate false",
+                "use_username_as_clientid true",
+            ]
+        return lines
 
     @property
     def config_path(self) -> Path:
@@ -176,9 +247,13 @@ class Mosquitto(Service):
     def prepare(self) -> None:
         data = self.directory / "data"
         data.mkdir(exist_ok=True)
+        listeners = (
+            self._tls_lines(self.tls)
+            if self.tls is not None
+            else [f"listener {self.port} {self.host}", "allow_anonymous true"]
+        )
         lines = [
-            f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            *listeners,
             "persistence true",
             f"persistence_location {data}/",
             "autosave_interval 1",
@@ -187,10 +262,17 @@ class Mosquitto(Service):
             f"max_queued_messages {self.max_queued_messages}",
             "max_queued_bytes 0",
             "max_inflight_messages 1000",
-            f"log_dest file {self.directory / 'mosquitto.log'}",
+            f"log_dest file {self.broker_log}",
             "log_type error",
             "log_type warning",
         ]
+        if self.tls is not None:
+            # Who connected, who was refused, and the reload marker ``reload()`` awaits.
+            lines += [
+                "log_type notice",
+                "log_type information",
+                "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+            ]
         if os.geteuid() == 0:
             # Started as root mosquitto switches to the `mosquitto` user, which cannot
             # write our folder; keep the current user instead.
