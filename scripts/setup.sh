@@ -20,6 +20,7 @@ declare -A APT_FOR=(
   [influxd]=influxdb
   [node]=nodejs
   [npm]=npm
+  [chromium]=chromium
 )
 missing=()
 for bin in "${!APT_FOR[@]}"; do
