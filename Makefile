@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 
 help:
 	@echo "make demo   install what is missing, start mosquitto + InfluxDB + the hub + simulated devices"
-	@echo "make test   install what is missing, run lint and the whole test suite (real services)"
+	@echo "make test   install what is missing, run ruff, mypy and the whole test suite (real services)"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  run the benchmarks (quick mode)"
 
@@ -18,6 +18,8 @@ demo: deps
 
 test: deps
 	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
 	@$(PY) -m pytest
 
 lint: deps
