@@ -145,6 +145,20 @@ class Identity(BaseModel):
         )
 
 
+def identity_for_topic(topic: str) -> Identity:
+    """The only identity allowed to publish on a device topic (tracehub or VDA 5050)."""
+    parts = topic.split("/")
+    try:
+        if len(parts) == 5 and "/".join(parts[:2]) == ROOT and parts[3] in ("temperature", "rfid"):
+            kind: IdentityKind = "temperature" if parts[3] == "temperature" else "rfid"
+            return Identity(kind=kind, site=parts[2], device_id=parts[4])
+        if len(parts) == 5 and parts[:2] == [INTERFACE, MAJOR]:
+            return Identity(kind="agv", manufacturer=parts[2], device_id=parts[3])
+    except ValueError as exc:
+        raise IdentityError(f"topic {topic!r}: {exc}") from exc
+    raise IdentityError(f"topic {topic!r} is not a device topic: no identity publishes on it")
+
+
 def render_acl(identities: Iterable[Identity]) -> str:
     """mosquitto ``acl_file``: one ``user`` block per active identity, nothing for anyone
     else (an identity missing here may connect but neither publish nor subscribe)."""

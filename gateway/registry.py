@@ -22,7 +22,7 @@ import fcntl
 import logging
 import os
 import secrets
-import shutil
+import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -88,7 +88,9 @@ class Provisioned(BaseModel):
 
 
 class BrokerFiles(BaseModel):
-    """Paths of everything mosquitto needs for TLS and access control."""
+    """Paths of everything mosquitto needs for TLS and access control. The ACL, password
+    file and CRL are the registry's own (rewritten on every change); only the decrypted
+    server key and the pid file live in the runtime folder."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,6 +100,7 @@ class BrokerFiles(BaseModel):
     crlfile: Path
     acl_file: Path
     password_file: Path
+    pid_file: Path
 
 
 class _Document(BaseModel):
@@ -241,45 +244,47 @@ class DeviceRegistry:
         with self._locked():
             pass
 
-    def broker_files(self, runtime_dir: Path) -> BrokerFiles:
-        """Copy what mosquitto reads into ``runtime_dir`` (the broker's private folder),
-        with the server key decrypted: mosquitto has no passphrase option."""
+    @property
+    def runtime_dir(self) -> Path:
+        """Where a local broker's decrypted key and pid file go (mode 0700)."""
+        return self.folder / "runtime"
+
+    def broker_files(self) -> BrokerFiles:
+        """What mosquitto reads, with the server key decrypted into the runtime folder:
+        mosquitto has no passphrase option (docs/security.md says who can read it)."""
         self.init()
         self.refresh()
         broker = self.folder / "broker"
         key = pki.load_key(
             (broker / "server.key").read_bytes(), self._passphrase, str(broker / "server.key")
         )
-        runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        files = BrokerFiles(
-            cafile=runtime_dir / "ca.crt",
-            certfile=runtime_dir / "server.crt",
-            keyfile=runtime_dir / "server.key",
-            crlfile=runtime_dir / "crl.pem",
-            acl_file=runtime_dir / "acl",
-            password_file=runtime_dir / "passwd",
+        runtime = self.runtime_dir
+        write_private(runtime / "server.key", pki.plain_key(key))
+        return BrokerFiles(
+            cafile=self.ca_file,
+            certfile=broker / "server.crt",
+            keyfile=runtime / "server.key",
+            crlfile=broker / "crl.pem",
+            acl_file=broker / "acl",
+            password_file=broker / "passwd",
+            pid_file=runtime / "mosquitto.pid",
         )
-        write_private(files.keyfile, pki.plain_key(key))
-        shutil.copyfile(self.ca_file, files.cafile)
-        for name, dest in (
-            ("server.crt", files.certfile),
-            ("crl.pem", files.crlfile),
-            ("acl", files.acl_file),
-            ("passwd", files.password_file),
-        ):
-            shutil.copyfile(broker / name, dest)
-        return files
 
-    def sync_broker_files(self, files: BrokerFiles) -> None:
-        """Copy the current ACL, password file and CRL over a running broker's (then
-        SIGHUP it to make them effective)."""
-        broker = self.folder / "broker"
-        for name, dest in (
-            ("crl.pem", files.crlfile),
-            ("acl", files.acl_file),
-            ("passwd", files.password_file),
-        ):
-            write_private(dest, (broker / name).read_bytes())
+    def reload_broker(self) -> bool:
+        """SIGHUP the local broker started on this registry (its pid file), so it re-reads
+        the ACL, password file and CRL; False if none runs."""
+        try:
+            pid = int((self.runtime_dir / "mosquitto.pid").read_text().strip())
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except (OSError, ValueError):
+            return False
+        if comm != "mosquitto":  # a stale pid file must not signal an unrelated process
+            return False
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except OSError:
+            return False
+        return True
 
     # --- identities -----------------------------------------------------------------
     def _identity_dir(self, identity: Identity) -> Path:
@@ -379,6 +384,16 @@ class DeviceRegistry:
             doc.devices = [r for r in doc.devices if r.username != identity.username]
             doc.devices.append(record)
         return self._handout(record, secret)
+
+    def ensure(self, identity: Identity) -> DeviceRecord:
+        """``identity`` provisioned with a client certificate unless already active."""
+        try:
+            record = self.get(identity.username)
+        except UnknownIdentity:
+            return self.provision(identity).record
+        if record.status == "active":
+            return record
+        return self.provision(identity).record
 
     def revoke(self, username: str, now: datetime | None = None) -> DeviceRecord:
         """Revoke ``username``: its cert goes on the CRL, it leaves the ACL and the

@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +29,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from web3 import Web3
 
+from gateway.access import Identity, identity_for_topic
 from gateway.bootstrap import GatewayConfig, GatewayRuntime, build_gateway
-from gateway.errors import CaptureRejected, CaptureUnavailable, EvidenceUnavailable
+from gateway.errors import (
+    CaptureRejected,
+    CaptureUnavailable,
+    EvidenceUnavailable,
+    IdentityError,
+)
 from gateway.observation import ReadPointProfile
+from gateway.registry import DeviceRegistry
 from ledger.anchor import OnChainAnchor
 from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
 from ledger.errors import ChainError, LedgerError
@@ -43,6 +50,7 @@ from ledger.sender import AnchorSender, fund_account
 from ledger.store import LedgerStore
 from ledger.submitter import RecordSubmitter
 from ledger.worker import AnchorWorker, BatchPolicy
+from sensors.credentials import AuthFor, MqttAuth
 from traceability.anchoring import BatchSummary, EventFeeder
 from traceability.capture import CaptureService
 from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
@@ -50,7 +58,7 @@ from traceability.exposure import ExposureService
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader
 from traceability.web import create_app
-from tracehub.services import InfluxDB, Mosquitto
+from tracehub.services import BrokerTls, InfluxDB, Mosquitto
 from tracehub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,21 +119,75 @@ def gateway_file_options(settings: Settings) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise ValueError(f"TRACEHUB_GATEWAY_CONFIG_FILE {path}: must hold a JSON object")
     fixed = {"mqtt_host", "mqtt_port", "mqtt_client_id", "influx_url", "influx_database",
-             "dead_letter_path", "read_points", "mqtt_share_group", "spool_max_bytes"}  # fmt: skip
+             "dead_letter_path", "read_points", "mqtt_share_group", "spool_max_bytes",
+             "mqtt_auth"}  # fmt: skip
     return {k: v for k, v in options.items() if k not in fixed}
 
 
-def start_local_services(settings: Settings, stack: ExitStack) -> Settings:
+def open_device_registry(settings: Settings) -> DeviceRegistry:
+    """The site's device registry (CA, identities), keys encrypted at rest."""
+    secret = settings.devices.passphrase
+    return DeviceRegistry.open(
+        settings.devices_dir, secret.get_secret_value() if secret else None, settings.hub.site
+    )
+
+
+def gateway_identity(settings: Settings) -> Identity:
+    return Identity(kind="gateway", device_id=settings.mqtt.client_id)
+
+
+def gateway_auth(settings: Settings) -> MqttAuth | None:
+    """The gateway's TLS credentials when the broker is secured (docs/security.md)."""
+    if settings.mqtt.security != "tls":
+        return None
+    registry = open_device_registry(settings)
+    identity = gateway_identity(settings)
+    try:
+        return registry.credentials(identity.username)
+    except IdentityError:  # not provisioned yet, or revoked
+        registry.ensure(identity)
+        log.warning(
+            "provisioned the gateway identity %s just now: reload the broker (SIGHUP) so its "
+            "ACL lets the gateway read", identity.username,
+        )  # fmt: skip
+        return registry.credentials(identity.username)
+
+
+def device_auth(settings: Settings) -> AuthFor | None:
+    """Each simulated device's own credentials (by topic) when the broker is secured."""
+    if settings.mqtt.security != "tls":
+        return None
+    registry = open_device_registry(settings)
+    return lambda topic: registry.credentials(identity_for_topic(topic).username)
+
+
+def start_local_services(
+    settings: Settings, stack: ExitStack, identities: Sequence[Identity] = ()
+) -> Settings:
     """Spawn mosquitto and influxd where the settings name none; return resolved settings.
 
     Their data lives under the state folder, so a second run keeps the broker's
-    sessions and the measurements.
+    sessions and the measurements. The spawned broker is TLS-only with per-identity
+    credentials (the gateway's and ``identities``, provisioned if missing) unless
+    ``TRACEHUB_MQTT_SECURITY=plain``.
     """
     state = settings.hub.state_dir
     mqtt, influx = settings.mqtt, settings.influx
     if mqtt.port is None:
-        broker = stack.enter_context(Mosquitto(state / "mosquitto"))
-        mqtt = mqtt.model_copy(update={"host": broker.host, "port": broker.port})
+        tls = None
+        if mqtt.security != "plain":
+            registry = open_device_registry(settings)
+            for identity in (gateway_identity(settings), *identities):
+                registry.ensure(identity)
+            tls = BrokerTls(**registry.broker_files().model_dump())
+        broker = stack.enter_context(Mosquitto(state / "mosquitto", tls=tls))
+        mqtt = mqtt.model_copy(
+            update={
+                "host": broker.host,
+                "port": broker.port,
+                "security": "plain" if tls is None else "tls",
+            }
+        )
     if influx.url is None:
         server = stack.enter_context(InfluxDB(state / "influxdb"))
         influx = influx.model_copy(update={"url": server.url})
@@ -370,6 +432,7 @@ class Hub:
                 dead_letter_path=Path(state) / "gateway" / "dead-letter.sqlite3",
                 spool_max_bytes=settings.gateway.spool_max_bytes,
                 read_points=dict(read_points or {}),
+                mqtt_auth=gateway_auth(settings),
             ),
             CaptureBridge(self.capture),
             EvidenceBridge(RecordSubmitter(self.ledger, self.signer)),
@@ -465,6 +528,9 @@ __all__ = [
     "WebServer",
     "chain_lookup_for",
     "connect_chain",
+    "device_auth",
+    "gateway_auth",
+    "open_device_registry",
     "rpc_web3",
     "start_local_services",
 ]

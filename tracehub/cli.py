@@ -11,7 +11,17 @@ import logging
 import click
 from rich.logging import RichHandler
 
-from tracehub.commands import carbon, grafana, hub, ledger, records, simulate, status, verify
+from tracehub.commands import (
+    carbon,
+    devices,
+    grafana,
+    hub,
+    ledger,
+    records,
+    simulate,
+    status,
+    verify,
+)
 from tracehub.console import err_console
 from tracehub.settings import load_settings
 
@@ -50,6 +60,7 @@ main.add_command(carbon.carbon)
 main.add_command(grafana.grafana)
 main.add_command(records.records)
 main.add_command(status.status)
+main.add_command(devices.devices)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from rich.console import Console
 from rich.panel import Panel
 
+from gateway.access import Identity
 from gateway.observation import ReadPointProfile
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
 from traceability.records import RecordStore
-from tracehub.bootstrap import Hub, start_local_services
+from tracehub.bootstrap import Hub, device_auth, start_local_services
 from tracehub.settings import Settings
 
 # GS1's example company prefix range; the check digit is verified in the tests.
@@ -60,6 +61,14 @@ def scenario(site: str, units: int = 3) -> SimulatorSpec:
     )
 
 
+def identities(spec: SimulatorSpec) -> tuple[Identity, ...]:
+    """The demo devices' broker identities (provisioned into the state folder at start)."""
+    return (
+        *(Identity(kind="temperature", site=spec.site, device_id=p.device_id) for p in spec.probes),
+        *(Identity(kind="rfid", site=spec.site, device_id=r.reader_id) for r in spec.readers),
+    )
+
+
 def seed(store: RecordStore, today: date | None = None) -> None:
     """Register the demo product and lot (idempotent)."""
     produced = today or datetime.now(UTC).date()
@@ -88,8 +97,10 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         update={"hub": settings.hub.model_copy(update={"state_dir": state})}
     )
     with ExitStack() as stack:
-        with console.status("starting mosquitto and InfluxDB"):
-            settings = start_local_services(settings, stack)
+        devices = scenario(settings.hub.site)
+        with console.status("provisioning the demo devices, starting mosquitto and InfluxDB"):
+            # TLS + one identity per device unless TRACEHUB_MQTT_SECURITY=plain.
+            settings = start_local_services(settings, stack, identities(devices))
         with console.status("starting the hub (records, embedded EVM, gateway, web)"):
             hub = Hub(settings, read_points=READ_POINTS)
             seed(hub.store)
@@ -101,8 +112,12 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         sim_stop = threading.Event()
         sim = threading.Thread(
             target=run_simulators,
-            args=(settings.mqtt.host, settings.mqtt.port, scenario(settings.hub.site), sim_stop),
-            kwargs={"interval_s": 2.0, "client_id": "tracehub-demo-devices"},
+            args=(settings.mqtt.host, settings.mqtt.port, devices, sim_stop),
+            kwargs={
+                "interval_s": 2.0,
+                "client_id": "tracehub-demo-devices",
+                "auth_for": device_auth(settings),
+            },
             name="simulators",
             daemon=True,
         )
@@ -110,11 +125,17 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         stack.callback(sim.join, 10)
         stack.callback(sim_stop.set)
         page = f"{hub.url}{lot_path()}"
+        broker = (
+            f"mqtts://{settings.mqtt.host}:{settings.mqtt.port}  (TLS, client certificates; "
+            f"devices in {settings.devices_dir})"
+            if settings.mqtt.security == "tls"
+            else f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}  (plain, no auth)"
+        )
         console.print(
             Panel.fit(
                 f"[bold]consumer page[/]  {page}\n"
                 f"health         {hub.url}/healthz\n"
-                f"MQTT broker    mqtt://{settings.mqtt.host}:{settings.mqtt.port}\n"
+                f"MQTT broker    {broker}\n"
                 f"InfluxDB       {settings.influx.url}  (database {settings.influx.database})\n"
                 f"chain          {hub.chain.name}, read-only RPC at {hub.rpc_url}\n"
                 f"records        {settings.records_url}",

@@ -174,6 +174,7 @@ class BrokerTls:
     acl_file: Path
     crlfile: Path | None = None
     password_file: Path | None = None
+    pid_file: Path | None = None
 
 
 @dataclass
@@ -230,6 +231,9 @@ class Mosquitto(Service):
             # The client id is the identity: no one can take over another's session.
             "use_username_as_clientid true",
         ]
+        if tls.pid_file is not None:
+            # `tracehub devices` finds the broker to reload (SIGHUP) through it.
+            lines.insert(0, f"pid_file {tls.pid_file}")
         if tls.password_file is not None:
             lines[2:2] = [f"password_file {tls.password_file}"]
             lines += [

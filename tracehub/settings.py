@@ -11,6 +11,7 @@ the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,12 @@ class MqttSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, description="unset: spawn a local mosquitto")
     client_id: str = "tracehub-gateway"
+    security: Literal["auto", "tls", "plain"] = Field(
+        default="auto",
+        description="tls: TLS + per-identity credentials from the device registry; plain: "
+        "no TLS, no auth (explicit opt-out, loopback only); auto: tls for a broker the hub "
+        "spawns itself, plain for one named by TRACEHUB_MQTT_PORT (docs/security.md)",
+    )
 
 
 class InfluxSettings(BaseSettings):
@@ -121,6 +128,17 @@ class GatewaySettings(BaseSettings):
     )
 
 
+class DevicesSettings(BaseSettings):
+    """``TRACEHUB_DEVICES_*``: the device registry (site CA, identities; docs/security.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_DEVICES_", frozen=True)
+
+    dir: Path | None = Field(default=None, description="unset: <state>/devices")
+    passphrase: SecretStr | None = Field(
+        default=None, description="encrypts the keys at rest; unset: a generated file (demo)"
+    )
+
+
 class Settings(BaseModel):
     """Everything, built once by :func:`load_settings`."""
 
@@ -134,6 +152,7 @@ class Settings(BaseModel):
     web: WebSettings
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    devices: DevicesSettings = Field(default_factory=DevicesSettings)
 
     @property
     def records_url(self) -> str:
@@ -146,6 +165,10 @@ class Settings(BaseModel):
     @property
     def ledger_keys_dir(self) -> Path:
         return self.ledger.keys_dir or self.hub.state_dir / "ledger-keys"
+
+    @property
+    def devices_dir(self) -> Path:
+        return self.devices.dir or self.hub.state_dir / "devices"
 
     @property
     def public_url(self) -> str:
@@ -163,4 +186,5 @@ def load_settings() -> Settings:
         web=WebSettings(),
         ledger=LedgerSettings(),
         gateway=GatewaySettings(),
+        devices=DevicesSettings(),
     )

@@ -1,0 +1,244 @@
+"""``tracehub devices``: device identities and broker security (docs/security.md).
+
+The registry lives in ``TRACEHUB_DEVICES_DIR`` (default ``<state>/devices``), its keys
+encrypted with ``TRACEHUB_DEVICES_PASSPHRASE``. Every change rewrites mosquitto's ACL,
+password file and CRL; a local broker started by the hub is reloaded (SIGHUP) at once,
+any other one needs ``kill -HUP`` (compose: ``docker compose kill -s HUP mosquitto``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from tracehub.console import console
+from tracehub.settings import Settings
+
+KINDS = ("temperature", "rfid", "agv", "gateway")
+BUNDLE_PASSPHRASE_ENV = "TRACEHUB_DEVICE_BUNDLE_PASSPHRASE"
+
+
+def _registry(settings: Settings) -> Any:
+    from tracehub.bootstrap import open_device_registry
+
+    return open_device_registry(settings)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def _reload(registry: Any, reload: bool) -> None:
+    if not reload:
+        console.print("broker not signalled (--no-reload): send it SIGHUP to apply")
+    elif registry.reload_broker():
+        console.print("local broker reloaded (ACL, password file, CRL)")
+    else:
+        console.print(
+            "no local broker running on this registry: reload yours with SIGHUP "
+            "(docker compose kill -s HUP mosquitto)"
+        )
+
+
+def _emit(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+reload_option = click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="SIGHUP the local broker started on this registry so the change applies now.",
+)
+
+
+@click.group()
+def devices() -> None:
+    """Device identities: site CA, client certificates, passwords, broker ACL."""
+
+
+@devices.command()
+@click.option(
+    "--broker-name",
+    "names",
+    multiple=True,
+    help="Host name or IP devices use to reach the broker (repeatable; localhost, "
+    "127.0.0.1 and mosquitto are always included).",
+)
+@click.pass_obj
+def init(settings: Settings, names: tuple[str, ...]) -> None:
+    """Create the site CA and the broker's certificate (idempotent)."""
+    from gateway.errors import IdentityError
+
+    registry = _registry(settings)
+    try:
+        registry.init(names)
+        files = registry.broker_files()
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit({"registry": str(registry.folder), "broker": files.model_dump(mode="json")})
+
+
+@devices.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("device_id")
+@click.option("--site", help="Site of a temperature/rfid device (default TRACEHUB_SITE).")
+@click.option("--manufacturer", help="VDA 5050 manufacturer of an AGV.")
+@click.option("--password", "with_password", is_flag=True, help="Also issue a username/password.")
+@click.option(
+    "--no-cert", is_flag=True, help="Password only (no client certificate); implies --password."
+)
+@click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@reload_option
+@click.pass_obj
+def provision(
+    settings: Settings,
+    kind: str,
+    device_id: str,
+    site: str | None,
+    manufacturer: str | None,
+    with_password: bool,
+    no_cert: bool,
+    days: int,
+    reload: bool,
+) -> None:
+    """Register a device (or gateway) and issue its credentials.
+
+    Prints the identity, its certificate/key paths and, once only, its password.
+    """
+    from gateway.access import Identity
+    from gateway.errors import IdentityError
+
+    try:
+        identity = Identity(
+            kind=kind,
+            device_id=device_id,
+            site=(site or settings.hub.site) if kind in ("temperature", "rfid") else None,
+            manufacturer=manufacturer,
+        )
+    except ValidationError as exc:
+        raise click.BadParameter(exc.errors()[0]["msg"]) from exc
+    registry = _registry(settings)
+    try:
+        issued = registry.provision(
+            identity, certificate=not no_cert, password=with_password or no_cert, days=days
+        )
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit(_handout(issued))
+    _reload(registry, reload)
+
+
+def _handout(issued: Any) -> dict[str, Any]:
+    auth = issued.auth
+    out: dict[str, Any] = {
+        "identity": issued.record.username,
+        "topics": [f"{g.access} {g.topic}" for g in issued.record.identity.grants],
+        "ca_file": str(auth.ca_file),
+    }
+    if auth.cert_file is not None:
+        out |= {"cert_file": str(auth.cert_file), "key_file": str(auth.key_file)}
+        out["cert_not_after"] = issued.record.cert_not_after
+    if issued.password is not None:
+        out["username"] = issued.record.username
+        out["password"] = issued.password.get_secret_value()  # shown this once
+    return out
+
+
+@devices.command()
+@click.argument("identity")
+@reload_option
+@click.pass_obj
+def revoke(settings: Settings, identity: str, reload: bool) -> None:
+    """Revoke IDENTITY (e.g. demo/temperature/probe-cold1-01): CRL, ACL, password file."""
+    from gateway.errors import IdentityError
+
+    registry = _registry(settings)
+    try:
+        record = registry.revoke(identity)
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit({"identity": record.username, "status": record.status, "revoked_at": record.revoked_at})
+    _reload(registry, reload)
+
+
+@devices.command()
+@click.argument("identity")
+@click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@reload_option
+@click.pass_obj
+def rotate(settings: Settings, identity: str, days: int, reload: bool) -> None:
+    """New key and certificate (and password) for IDENTITY; the old ones stop working."""
+    from gateway.errors import IdentityError
+
+    registry = _registry(settings)
+    try:
+        issued = registry.rotate(identity, days=days)
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit(_handout(issued))
+    _reload(registry, reload)
+
+
+@devices.command(name="list")
+@click.pass_obj
+def list_(settings: Settings) -> None:
+    """Every identity with its status, credentials and certificate expiry."""
+    from rich.table import Table
+
+    rows = _registry(settings).summary()
+    table = Table("identity", "kind", "status", "auth", "cert valid until", "revoked at")
+    for row in rows:
+        table.add_row(
+            row["identity"], row["kind"], row["status"], row["auth"],
+            row["cert_not_after"] or "", row["revoked_at"] or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@devices.command()
+@click.argument("identity")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for ca.crt, client.crt, client.key.",
+)
+@click.pass_obj
+def export(settings: Settings, identity: str, out: Path) -> None:
+    """Write IDENTITY's bundle for the device; its key is encrypted with
+    $TRACEHUB_DEVICE_BUNDLE_PASSPHRASE (the device's own secret, not the registry's)."""
+    from gateway.errors import IdentityError
+
+    secret = os.environ.get(BUNDLE_PASSPHRASE_ENV)
+    if not secret:
+        raise click.UsageError(f"set {BUNDLE_PASSPHRASE_ENV} to the passphrase for the device")
+    try:
+        paths = _registry(settings).export(identity, out, secret)
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit({"identity": identity, "files": [str(p) for p in paths]})
+
+
+@devices.command(name="provision-demo")
+@reload_option
+@click.pass_obj
+def provision_demo(settings: Settings, reload: bool) -> None:
+    """The gateway and the demo site's devices (docker compose runs this once)."""
+    from tracehub.bootstrap import gateway_identity
+    from tracehub.demo import identities, scenario
+
+    registry = _registry(settings)
+    registry.init()
+    made = [
+        registry.ensure(i).username
+        for i in (gateway_identity(settings), *identities(scenario(settings.hub.site)))
+    ]
+    files = registry.broker_files()
+    _emit({"identities": made, "broker": files.model_dump(mode="json")})
+    _reload(registry, reload)
