@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from traceability.errors import TelemetryUnavailable
 from traceability.exposure import Bucket
+from traceability.influxql import InfluxQL, influxql_string
 
 DEFAULT_DATABASE = "tracehub"
 DEFAULT_LEVELS = (timedelta(days=1), timedelta(hours=1))
@@ -39,16 +40,6 @@ class TemperatureReader(Protocol):
         ...
 
 
-def influxql_string(value: str) -> str:
-    """``value`` as a single-quoted InfluxQL string literal.
-
-    InfluxQL strings accept the escapes ``\\\\``, ``\\'`` and ``\\n``; anything else
-    is literal, so escaping those three keeps any tag value from ending the literal.
-    """
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
-    return f"'{escaped}'"
-
-
 class InfluxTemperatureReader:
     """``TemperatureReader`` over the InfluxDB v1 ``/query`` endpoint."""
 
@@ -69,12 +60,11 @@ class InfluxTemperatureReader:
             raise ValueError(f"max_spread_c {max_spread_c}: must be zero or more")
         self._levels = tuple(sorted(levels, reverse=True))
         self._max_spread = max_spread_c
-        self._url = url.rstrip("/")
+        self._influx = InfluxQL(url, database, timeout=timeout, transport=transport)
         self._database = database
-        self._client = httpx.Client(timeout=timeout, transport=transport)
 
     def close(self) -> None:
-        self._client.close()
+        self._influx.close()
 
     def __enter__(self) -> InfluxTemperatureReader:
         return self
@@ -202,32 +192,7 @@ class InfluxTemperatureReader:
         ]
 
     def _query(self, query: str, *, post: bool = False) -> dict[str, Any]:
-        params = {"db": self._database, "q": query, "epoch": "ns"}
-        try:
-            # POST only for long multi-statement queries: a GET is one TCP segment, where
-            # httpx sends a POST's headers and body apart and Nagle's algorithm meets the
-            # server's delayed ACK (~40 ms per request on loopback).
-            if post and len(query) > 6000:
-                response = self._client.post(f"{self._url}/query", data=params)
-            else:
-                response = self._client.get(f"{self._url}/query", params=params)
-        except httpx.HTTPError as exc:
-            raise TelemetryUnavailable(
-                f"InfluxDB at {self._url} did not answer ({exc.__class__.__name__}: {exc}); "
-                "check that it is running and the URL is right"
-            ) from exc
-        if response.status_code != httpx.codes.OK:
-            raise TelemetryUnavailable(
-                f"InfluxDB at {self._url} answered HTTP {response.status_code}: "
-                f"{response.text[:200]}"
-            )
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError as exc:
-            raise TelemetryUnavailable(
-                f"InfluxDB at {self._url} sent a non-JSON answer; is the URL an InfluxDB?"
-            ) from exc
-        return body
+        return self._influx.query(query, post=post)
 
 
 def _first_result(body: dict[str, Any], database: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import pytest
 
 from traceability.errors import TelemetryUnavailable
 from traceability.exposure import mean_kinetic_temperature
-from traceability.telemetry import InfluxTemperatureReader, TemperatureReader, influxql_string
+from traceability.influxql import influxql_string
+from traceability.telemetry import InfluxTemperatureReader, TemperatureReader
 from tracehub.services import InfluxDB
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,9 @@ import httpx
 
 from traceability.carbon.energy import PowerSample
 from traceability.carbon.errors import EnergyUnavailable
-from traceability.telemetry import DEFAULT_DATABASE, influxql_string
+from traceability.errors import TelemetryUnavailable
+from traceability.influxql import InfluxQL, influxql_string
+from traceability.telemetry import DEFAULT_DATABASE
 
 
 def _ns(moment: datetime) -> int:
@@ -33,12 +35,11 @@ class InfluxColdRoomPower:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._url = url.rstrip("/")
+        self._influx = InfluxQL(url, database, timeout=timeout, transport=transport)
         self._database = database
-        self._client = httpx.Client(timeout=timeout, transport=transport)
 
     def close(self) -> None:
-        self._client.close()
+        self._influx.close()
 
     def __enter__(self) -> InfluxColdRoomPower:
         return self
@@ -88,26 +89,9 @@ class InfluxColdRoomPower:
 
     def _query(self, query: str) -> dict[str, Any]:
         try:
-            response = self._client.post(
-                f"{self._url}/query",
-                data={"db": self._database, "q": query, "epoch": "ns"},
-            )
-        except httpx.HTTPError as exc:
-            raise EnergyUnavailable(
-                f"InfluxDB at {self._url} did not answer ({exc.__class__.__name__}: {exc}); "
-                "check that it is running and the URL is right"
-            ) from exc
-        if response.status_code != httpx.codes.OK:
-            raise EnergyUnavailable(
-                f"InfluxDB at {self._url} answered HTTP {response.status_code}: "
-                f"{response.text[:200]}"
-            )
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError as exc:
-            raise EnergyUnavailable(
-                f"InfluxDB at {self._url} sent a non-JSON answer; is the URL an InfluxDB?"
-            ) from exc
+            body = self._influx.query(query)
+        except TelemetryUnavailable as exc:
+            raise EnergyUnavailable(str(exc)) from exc
         if "error" in body:
             raise EnergyUnavailable(f"InfluxDB query failed: {body['error']}")
         return body
