@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +19,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from gateway.access import Identity
+from gateway.access import Identity, identity_for_topic
+from gateway.bootstrap import GatewayConfig, build_gateway
+from gateway.influx import InfluxWriter
 from gateway.registry import BrokerFiles, DeviceRegistry
 from sensors.credentials import MqttAuth, apply_auth
-from tracehub.services import BrokerTls, Mosquitto
+from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
+from tracehub.services import BrokerTls, InfluxDB, Mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -315,3 +318,62 @@ def test_rotation_retires_the_old_certificate(site: Site, clients: list[Client])
     )
     clients.append(old)
     assert not old.connect(site.broker.port).connected
+
+
+class MemoryCapture:
+    """The gateway's own CapturePort, in memory (traceability is not under test here)."""
+
+    def __init__(self) -> None:
+        self.events: list[Mapping[str, Any]] = []
+
+    def capture(self, event: Mapping[str, Any]) -> str:
+        self.events.append(event)
+        return f"sha256:{len(self.events)}"
+
+
+def test_the_gateway_ingests_everything_legitimate_over_tls(
+    site: Site, clients: list[Client], influxdb: InfluxDB, tmp_path: Path
+) -> None:
+    """Per-device TLS simulators → broker → gateway (its read-only identity) → InfluxDB;
+    a device claiming another's id on its own topic is dead-lettered (id_mismatch)."""
+    spec = SimulatorSpec(
+        site="s1",
+        probes=(ProbeSpec(device_id="probe-a", location=ROOM),
+                ProbeSpec(device_id="probe-b", location=ROOM)),
+        readers=(ReaderSpec(reader_id="dock-1", read_point=ROOM,
+                            epcs=("urn:epc:id:sgtin:4012345.011111.1001",)),),
+    )  # fmt: skip
+    n = 20
+    cfg = GatewayConfig(
+        mqtt_host="127.0.0.1",
+        mqtt_port=site.broker.port,
+        mqtt_client_id="gw-1",
+        mqtt_auth=site.auth[GATEWAY.username],
+        influx_url=influxdb.url,
+        influx_database="security_ingest",
+        dead_letter_path=tmp_path / "dead-letter.sqlite3",
+        retry_max_s=0.2,
+    )
+    capture = MemoryCapture()
+    with build_gateway(cfg, capture) as runtime:
+        assert runtime.wait_ready(WAIT), "the gateway's identity could not subscribe"
+        stats = run_simulators(
+            "127.0.0.1", site.broker.port, spec, threading.Event(), 0, count=n,
+            start=datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
+            auth_for=lambda topic: site.auth[identity_for_topic(topic).username],
+        )  # fmt: skip
+        assert (stats.temperature, stats.rfid) == (2 * n, 1)
+        spoofer = connected(site, clients, A.username)
+        spoofer.client.publish(topic_of(A), reading("probe-b", seq=7), qos=1)
+        assert not spoofer.pubacks.get(timeout=WAIT).is_failure
+        assert runtime.gateway.wait_until(
+            lambda c: c.written == 2 * n + 1 and c.dead_lettered == 1, WAIT
+        ), runtime.counters
+        assert runtime.dead_letters.counts() == {"id_mismatch": 1}
+    assert len(capture.events) == 1
+    with InfluxWriter(cfg.influx_url, cfg.influx_database) as reader:
+        series = reader.query("SELECT count(celsius) FROM temperature GROUP BY device")
+    assert {s["tags"]["device"]: s["rows"][0]["count"] for s in series} == {
+        "probe-a": n,
+        "probe-b": n,
+    }
