@@ -174,7 +174,12 @@ class Entry(BaseModel):
 def sign_entry(
     kind: str, record_id: str, digest: bytes, links: tuple[Link, ...], signer: Signer, now: datetime
 ) -> Entry:
-    """Build and sign the entry for a record whose canonical digest is ``digest``."""
+    """Build and sign the entry for a record whose canonical digest is ``digest``.
+
+    Refuses (``KeyOutOfPeriod``) when ``now`` is outside the signer's validity
+    period: such a signature would only be rejected later, by every verifier.
+    """
+    signer.public.require_cover(now)
     placeholder = EntrySignature(key_id=signer.key_id, signed_at=now, value=bytes(SIGNATURE_SIZE))
     try:
         unsigned = Entry(
@@ -201,10 +206,9 @@ def signature_problem(entry: Entry, key: PublicKey | None) -> str | None:
     if key.key_id != sig.key_id:
         return f"signature names key {sig.key_id}, not {key.key_id}"
     if not key.covers(sig.signed_at):
-        until = "open" if key.valid_until is None else format_instant(key.valid_until)
         return (
             f"signed at {format_instant(sig.signed_at)}, outside key {key.key_id}'s validity "
-            f"({format_instant(key.valid_from)} to {until})"
+            f"({key.period()})"
         )
     if not key.verify(sig.value, entry.signed_bytes()):
         return f"signature does not match the entry under key {key.key_id} (entry was altered)"

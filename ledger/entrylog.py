@@ -48,11 +48,15 @@ class EntryLog(LedgerDatabase):
         """Sign ``record`` into an entry, link it into ``streams`` and queue it as a leaf.
 
         Idempotent on (kind, record_id): the same record again returns the stored
-        entry; different content under the same id is an ``EntryError``.
+        entry; different content under the same id is an ``EntryError``. A signer
+        whose key is outside its validity period at ``now`` (by its own record or
+        by the store's, where ``close_key`` ended it, e.g. a rotation by another
+        process) is refused with ``KeyOutOfPeriod`` before anything is stored.
         """
         digest = record_digest(record)
         stream_names = sorted(set(streams))
         moment = now or datetime.now(UTC)
+        signer.public.require_cover(moment)
         self._register_key(signer.public)
         for _attempt in range(_SUBMIT_ATTEMPTS):
             try:
@@ -60,6 +64,7 @@ class EntryLog(LedgerDatabase):
                     existing = self._entry_row(conn, kind, record_id)
                     if existing is not None:
                         return _same_or_conflict(existing, digest)
+                    self._registered(conn, signer.public).require_cover(moment)
                     if self._postgres:
                         # Serialise appends per stream (sorted: no deadlock) instead of
                         # letting concurrent submitters race for the same seq and retry.
@@ -146,6 +151,18 @@ class EntryLog(LedgerDatabase):
                     )
                 )
         self._known_keys.add(key.key_id)
+
+    @staticmethod
+    def _registered(conn: Connection, key: PublicKey) -> PublicKey:
+        """``key`` with the validity period the store has on record for it."""
+        row = conn.execute(
+            sa.select(keys.c.valid_from, keys.c.valid_until).where(keys.c.key_id == key.key_id)
+        ).first()
+        if row is None:
+            return key
+        return key.model_copy(
+            update={"valid_from": aware(row.valid_from), "valid_until": from_db(row.valid_until)}
+        )
 
     def close_key(self, key_id: str, valid_until: datetime) -> None:
         """Record that a key was rotated out at ``valid_until``."""

@@ -13,6 +13,7 @@ inside the adapter that met it, so callers catch only this tree::
     │   └── AnchorRejected          permanent: the contract reverted (root already anchored …)
     ├── KeyStoreError               a key file is missing, unreadable or the passphrase is wrong
     ├── EntryError                  a leaf submission is malformed or conflicts with a stored one
+    │   └── KeyOutOfPeriod          the signer's key is not valid at the signing time (rotated out)
     ├── StoreUnavailable            the ledger's SQL store cannot be reached or written
     ├── LeaseLost                   another worker holds the anchoring lease (fenced off)
     └── BundleError                 an evidence bundle is not valid JSON of the bundle format
@@ -63,6 +64,18 @@ class KeyStoreError(LedgerError):
 
 class EntryError(LedgerError, ValueError):
     """A leaf submission is malformed, or its record id was submitted with other content."""
+
+
+class KeyOutOfPeriod(EntryError):  # noqa: N818 -- reads as the condition it reports
+    """The signing key's validity period does not cover the signing time.
+
+    Raised before anything is signed or stored; load the owner's current key
+    (``KeyStore.signer``) and submit again. ``key_id`` names the refused key.
+    """
+
+    def __init__(self, message: str, key_id: str) -> None:
+        super().__init__(message)
+        self.key_id = key_id
 
 
 class StoreUnavailable(LedgerError):  # noqa: N818

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.evidence import manifest_bytes, manifest_digests
-from ledger.report import Check, fail, ok, skipped
+from ledger.report import Check, as_list, fail, ok, skipped
 from ledger.signing import PublicKey, parse_instant
 
 
 def manifest_check(bundle: dict[str, Any], keys: dict[str, PublicKey]) -> Check:
+    """The manifest's signature and every section's digest (skipped when unsigned)."""
     manifest = bundle.get("manifest")
     if manifest is None:
         return skipped(
@@ -56,6 +57,36 @@ def manifest_check(bundle: dict[str, Any], keys: dict[str, PublicKey]) -> Check:
         "bundle",
         f"every section as exported, signed by {key.owner} ({key.key_id})",
     )
+
+
+def completeness_checks(bundle: dict[str, Any]) -> list[Check]:
+    """Without a signed manifest, say per stream that its tail could not be checked.
+
+    The hash chain proves every entry up to the claimed ``length`` is present and
+    in order; an entry removed from the end, together with the claim, leaves a
+    shorter chain that is just as consistent. Only the site's signature over the
+    stream's length and head (the manifest) rules that out, so its absence is
+    reported, never passed over: a lot's newest event may be missing.
+    """
+    if bundle.get("manifest") is not None:
+        return []  # the manifest check vouches for (or fails) every stream's length
+    subject = bundle.get("subject")
+    whose = "the lot's" if isinstance(subject, dict) and subject.get("type") == "lot" else "the"
+    checks = []
+    for claim in as_list(bundle.get("streams")):
+        if not isinstance(claim, dict) or not isinstance(claim.get("stream"), str):
+            continue  # the chain checks already name a malformed stream record
+        checks.append(
+            skipped(
+                "completeness",
+                f"stream {claim['stream']}",
+                f"could not check: completeness of {whose} tail — no signed manifest "
+                f"vouches for its length ({claim.get('length')}), so newest events removed "
+                "together with that length would not show; ask for the site-signed export "
+                "(`tracehub ledger export`)",
+            )
+        )
+    return checks
 
 
 def _label(bundle: dict[str, Any], section: str, index: int) -> str:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from ledger.digest import sha256
+from ledger.errors import KeyOutOfPeriod
 
 ALGORITHM = "Ed25519"
 PUBLIC_KEY_SIZE = 32
@@ -83,6 +84,23 @@ class PublicKey(BaseModel):
         if moment < self.valid_from:
             return False
         return self.valid_until is None or moment < self.valid_until
+
+    def period(self) -> str:
+        """The validity period as text, e.g. ``2026-01-01T00:00:00.000000Z to open``."""
+        until = "open" if self.valid_until is None else format_instant(self.valid_until)
+        return f"{format_instant(self.valid_from)} to {until}"
+
+    def require_cover(self, moment: datetime) -> None:
+        """``KeyOutOfPeriod`` unless a signature made at ``moment`` would be accepted."""
+        if self.covers(moment):
+            return
+        why = "is not valid yet" if moment < self.valid_from else "was rotated out"
+        raise KeyOutOfPeriod(
+            f"signing key {self.key_id} of {self.owner} {why}: it is valid "
+            f"{self.period()}, not at {format_instant(moment)}; sign with the owner's "
+            "current key (KeyStore.signer, after `tracehub ledger rotate-key`)",
+            self.key_id,
+        )
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is this key's Ed25519 signature of ``data``."""

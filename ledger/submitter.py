@@ -5,6 +5,16 @@ summaries arrive as ``(kind, record)``. ``RecordSubmitter`` gives them the
 site's signature and, unless the caller names one, a content-derived record id
 (``sha256:<digest>``), so offering the same record twice is harmless and a
 revised record (different content) is a new leaf.
+
+Any JSON record can be a leaf this way: carbon-footprint reports
+(``kind="carbon-report"``) and lot exposure summaries (``kind="lot-exposure"``)
+go in with the lot's stream, ``lot:{gtin14}/{lot}``, so they sit in the lot's hash
+chain next to its EPCIS events and come out in its evidence bundle.
+
+A key rotated while the process runs (``tracehub ledger rotate-key``) makes the
+store refuse the old signer (``KeyOutOfPeriod``); with ``renew`` (e.g. the
+keystore's current key for the owner) the submitter loads the new key once and
+submits again.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import Any
 
 from ledger.batch import StoredEntry
 from ledger.entry import record_digest
+from ledger.errors import KeyOutOfPeriod
 from ledger.signing import Signer
 from ledger.store import LedgerStore
 
@@ -25,10 +36,16 @@ class RecordSubmitter:
         store: LedgerStore,
         signer: Signer,
         clock: Callable[[], datetime] | None = None,
+        renew: Callable[[], Signer] | None = None,
     ) -> None:
         self._store = store
         self._signer = signer
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._renew = renew
+
+    @property
+    def signer(self) -> Signer:
+        return self._signer
 
     def submit(
         self,
@@ -40,4 +57,11 @@ class RecordSubmitter:
         """Queue ``record`` as a leaf; raises ``LedgerError`` subclasses (retry on
         ``StoreUnavailable``; ``EntryError``/``CanonicalizationError`` are permanent)."""
         rid = record_id or "sha256:" + record_digest(record).hex()
-        return self._store.submit(kind, rid, record, list(streams), self._signer, self._clock())
+        names = list(streams)
+        try:
+            return self._store.submit(kind, rid, record, names, self._signer, self._clock())
+        except KeyOutOfPeriod:
+            if self._renew is None:
+                raise
+            self._signer = self._renew()
+            return self._store.submit(kind, rid, record, names, self._signer, self._clock())

@@ -21,7 +21,7 @@ from ledger.batchcheck import ChainView, batch_checks, parse_batches
 from ledger.entry import Entry, record_digest, signature_problem
 from ledger.errors import LedgerError
 from ledger.evidence import BUNDLE_FORMAT
-from ledger.manifestcheck import manifest_check
+from ledger.manifestcheck import completeness_checks, manifest_check
 from ledger.merkle import verify_inclusion
 from ledger.report import Check, Outcome, Report, Verdict, as_list, fail
 from ledger.signing import PublicKey, key_from_json
@@ -59,6 +59,7 @@ def verify_bundle(
     for batch in batches.values():
         checks.extend(batch_checks(batch, chain, contract))
     checks.append(manifest_check(bundle, keys))
+    checks.extend(completeness_checks(bundle))
     return Report(subject=subject, online=chain is not None, checks=tuple(checks))
 
 

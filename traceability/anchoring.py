@@ -39,7 +39,7 @@ Failure and crash safety:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -49,7 +49,7 @@ from ledger.anchor import Anchorer, AnchorReceipt, OnChainAnchor
 from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
-from ledger.errors import AnchorRejected, ChainError
+from ledger.errors import AnchorRejected, ChainError, KeyOutOfPeriod
 from ledger.merkle import leaf_hash, merkle_root
 from ledger.signing import Signer
 from traceability.capture import _class_link
@@ -203,12 +203,20 @@ class EventFeeder:
     """Submits captured events to the ledger and mirrors confirmed batches back."""
 
     def __init__(
-        self, store: RecordStore, ledger: EvidenceLedger, signer: Signer, limit: int = 1000
+        self,
+        store: RecordStore,
+        ledger: EvidenceLedger,
+        signer: Signer,
+        limit: int = 1000,
+        renew_signer: Callable[[], Signer] | None = None,
     ) -> None:
+        """``renew_signer`` loads the site's current key when the ledger refuses the
+        one held (``KeyOutOfPeriod``: rotated by ``tracehub ledger rotate-key``)."""
         self._store = store
         self._ledger = ledger
         self._signer = signer
         self._limit = limit
+        self._renew = renew_signer
 
     def sync(self) -> FeedResult:
         """Submit not-yet-submitted events; mirror those whose batch is confirmed."""
@@ -220,14 +228,7 @@ class EventFeeder:
         for event in pending:
             if event.id in known:
                 continue
-            known[event.id] = self._ledger.submit(
-                EVENT_KIND,
-                event.id,
-                event.document(),
-                [lot_stream(g, lot) for g, lot in self.lots_of(event)],
-                self._signer,
-                datetime.now(UTC),
-            )
+            known[event.id] = self._submit(event)
             submitted += 1
         by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
         for event in pending:
@@ -245,6 +246,22 @@ class EventFeeder:
             mirrored += len(leaves)
             batch_ids.append(record.id)
         return FeedResult(submitted=submitted, mirrored=mirrored, batches=tuple(batch_ids))
+
+    def _submit(self, event: StoredEvent) -> StoredEntry:
+        streams = [lot_stream(g, lot) for g, lot in self.lots_of(event)]
+        document = event.document()
+        try:
+            return self._ledger.submit(
+                EVENT_KIND, event.id, document, streams, self._signer, datetime.now(UTC)
+            )
+        except KeyOutOfPeriod:
+            if self._renew is None:
+                raise
+            self._signer = self._renew()
+            log.info("site signing key renewed: now %s", self._signer.key_id)
+            return self._ledger.submit(
+                EVENT_KIND, event.id, document, streams, self._signer, datetime.now(UTC)
+            )
 
     def lots_of(self, event: StoredEvent) -> list[tuple[str, str]]:
         """The (GTIN, lot) pairs an event names: its units' lots and lot classes."""

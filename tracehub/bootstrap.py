@@ -414,6 +414,8 @@ class Hub:
         self.chain = connect_chain(settings, self.keys)
         self.ledger = LedgerStore.open(settings.ledger_url)
         self.signer = self.keys.signer(f"site:{settings.hub.site}", datetime.now(UTC))
+        # After `tracehub ledger rotate-key` the ledger refuses the held key: load the new one.
+        renew = lambda: self.keys.signer(f"site:{settings.hub.site}", datetime.now(UTC))  # noqa: E731
         # Devices and partners with a clock ahead of real time are rejected (issue #4).
         tolerance = settings.records.future_tolerance_s
         self.capture = CaptureService(
@@ -435,10 +437,16 @@ class Hub:
                 mqtt_auth=gateway_auth(settings),
             ),
             CaptureBridge(self.capture),
-            EvidenceBridge(RecordSubmitter(self.ledger, self.signer)),
+            EvidenceBridge(RecordSubmitter(self.ledger, self.signer, renew=renew)),
         )
         self.anchoring = AnchorLoop(
-            EventFeeder(self.store, self.ledger, self.signer, limit=settings.chain.max_batch),
+            EventFeeder(
+                self.store,
+                self.ledger,
+                self.signer,
+                limit=settings.chain.max_batch,
+                renew_signer=renew,
+            ),
             AnchorWorker(
                 self.ledger,
                 self.chain.anchorer,

@@ -77,3 +77,26 @@ def test_malformed_entries_name_the_field(signer: Signer, change: object, messag
 def test_sign_rejects_bad_kind(signer: Signer) -> None:
     with pytest.raises(EntryError, match="kind"):
         sign_entry("NO", "x", b"\0" * 32, (), signer, T0 + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize(
+    ("moment", "why"),
+    [(T0 - timedelta(days=200), "is not valid yet"), (T0 + timedelta(days=1), "was rotated out")],
+)
+def test_signing_outside_the_key_period_is_refused(moment: object, why: str) -> None:
+    from datetime import datetime
+
+    from ledger.errors import KeyOutOfPeriod
+
+    assert isinstance(moment, datetime)
+    closed = Signer.generate("site:a", T0 - timedelta(days=30))
+    closed = Signer.from_private_key(
+        closed._private_key, "site:a", T0 - timedelta(days=30), valid_until=T0
+    )
+    with pytest.raises(KeyOutOfPeriod) as info:
+        sign_entry("epcis-event", "ev-1", record_digest({"a": 1}), (), closed, moment)
+    message = str(info.value)
+    assert info.value.key_id == closed.key_id
+    assert closed.key_id in message
+    assert why in message
+    assert "2026-05-02T10:00:00.000000Z to 2026-06-01T10:00:00.000000Z" in message

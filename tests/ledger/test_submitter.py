@@ -32,3 +32,29 @@ def test_named_ids_and_streams(ledger: LedgerStore, signer: Signer) -> None:
     assert [e.entry.record_id for e in ledger.stream("lot:x/L1")] == ["report-7"]
     with pytest.raises(CanonicalizationError, match="not allowed in JSON"):
         submitter.submit("carbon-report", {"kg": float("nan")})
+
+
+def test_a_rotated_key_is_renewed_once(ledger: LedgerStore, signer: Signer) -> None:
+    from datetime import timedelta
+
+    from ledger.errors import KeyOutOfPeriod
+
+    later = T0 + timedelta(hours=1)
+    RecordSubmitter(ledger, signer, lambda: T0).submit("carbon-report", {"kg": 0.5})
+    ledger.close_key(signer.key_id, T0 + timedelta(minutes=1))  # `rotate-key`, elsewhere
+    fixed = RecordSubmitter(ledger, signer, lambda: later)
+    with pytest.raises(KeyOutOfPeriod):
+        fixed.submit("carbon-report", {"kg": 1.0})
+    successor = Signer.generate(signer.public.owner, T0)
+    loads: list[Signer] = []
+
+    def renew() -> Signer:
+        loads.append(successor)
+        return successor
+
+    renewing = RecordSubmitter(ledger, signer, lambda: later, renew=renew)
+    stored = renewing.submit("carbon-report", {"kg": 1.0})
+    assert stored.entry.signature.key_id == successor.key_id
+    renewing.submit("carbon-report", {"kg": 2.0})
+    assert len(loads) == 1  # kept, not reloaded per record
+    assert renewing.signer is successor

@@ -130,21 +130,17 @@ def test_forged_signature_and_proof_are_named(anchored: dict[str, Any]) -> None:
     assert ("inclusion", "r3") in named
 
 
-def test_signature_outside_key_validity_fails(
-    ledger: LedgerStore, signer: Signer, embedded: Embedded
-) -> None:
-    late = Signer.from_private_key(
-        signer._private_key,
-        signer.public.owner,
-        signer.public.valid_from,
-        valid_until=T0 - timedelta(days=1),
-    )
-    ledger.submit("test-record", "late", {"x": 1}, ["lot:L"], late, T0)
+def test_signature_outside_key_validity_fails(ledger: LedgerStore, signer: Signer) -> None:
+    # Submitting refuses such a signer (test_entrylog); a bundle can still claim a
+    # period that does not cover the signature, and the verifier must say so.
+    ledger.submit("test-record", "late", {"x": 1}, ["lot:L"], signer, T0)
     bundle = build_bundle(ledger, {}, ["lot:L"], lambda k, r: {"x": 1}, None, T0)
+    bundle["keys"][0]["valid_until"] = "2026-05-31T10:00:00.000000Z"
     report = verify_bundle(bundle)
     (failure,) = [c for c in report.failures if c.outcome is Outcome.FAIL]
     assert failure.name == "signature"
     assert "outside key" in failure.detail
+    assert "2026-01-01T00:00:00.000000Z to 2026-05-31T10:00:00.000000Z" in failure.detail
 
 
 def test_pending_bundle_is_not_yet_anchored(ledger: LedgerStore, signer: Signer) -> None:
@@ -158,3 +154,36 @@ def test_not_a_bundle(anchored: dict[str, Any]) -> None:
     assert verify_bundle([1, 2]).verdict is Verdict.TAMPERED
     anchored["format"] = "tracehub-evidence/0"
     assert verify_bundle(anchored).failures[0].name == "format"
+
+
+def test_without_the_manifest_the_lots_tail_is_reported_unchecked(
+    anchored: dict[str, Any],
+) -> None:
+    """A stripped bundle that also lost its newest event is self-consistent: the
+    verifier cannot see the loss, and says exactly that instead of passing it over."""
+    anchored["manifest"] = None
+    anchored["subject"] = {"type": "lot", "gtin": "04012345111118", "lot": "A"}
+    last = anchored["items"].pop()
+    assert [link["seq"] for link in last["entry"]["links"]] == [4]
+    anchored["streams"][0]["length"] -= 1
+    anchored["streams"][0]["head"] = anchored["items"][-1]["leaf_hash"]
+    report = verify_bundle(anchored)
+    assert report.verdict is Verdict.VERIFIED, report.failures
+    unchecked = [c for c in report.not_checked if c.name == "completeness"]
+    assert [c.subject for c in unchecked] == ["stream lot:A", "stream lot:B"]
+    assert all(
+        c.detail.startswith("could not check: completeness of the lot's tail") for c in unchecked
+    )
+    assert "length (4)" in unchecked[0].detail
+
+
+def test_with_the_manifest_a_cut_tail_is_tampering(anchored: dict[str, Any]) -> None:
+    anchored["items"].pop()
+    anchored["streams"][0]["length"] -= 1
+    anchored["streams"][0]["head"] = anchored["items"][-1]["leaf_hash"]
+    report = verify_bundle(anchored)
+    assert report.verdict is Verdict.TAMPERED
+    assert not [c for c in report.checks if c.name == "completeness"]
+    (failure,) = report.failures
+    assert failure.name == "bundle signature"
+    assert "streams" in failure.detail

@@ -140,3 +140,28 @@ def test_store_failure_after_anchoring_recovers_on_retry(
     assert summary is not None
     assert summary.recovered
     assert stocked.pending_events(limit=10) == []
+
+
+def test_feeder_renews_a_rotated_site_key(stocked: RecordStore, tmp_path: object) -> None:
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from ledger.errors import KeyOutOfPeriod
+    from ledger.signing import Signer
+    from ledger.store import LedgerStore
+    from traceability.anchoring import EventFeeder
+
+    assert isinstance(tmp_path, Path)
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    old = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    new = Signer.generate("site:test", datetime.now(UTC) - timedelta(minutes=1))
+    ids = capture(stocked, "1001")
+    ledger.submit("probe", "p", {"x": 1}, [], old, datetime(2026, 2, 1, tzinfo=UTC))
+    ledger.close_key(old.key_id, datetime.now(UTC) - timedelta(minutes=1))  # rotated elsewhere
+    with pytest.raises(KeyOutOfPeriod):
+        EventFeeder(stocked, ledger, old).sync()
+    feeder = EventFeeder(stocked, ledger, old, renew_signer=lambda: new)
+    assert feeder.sync().submitted == 1
+    (entry,) = ledger.entries("epcis-event", ids).values()
+    assert entry.entry.signature.key_id == new.key_id
+    ledger.close()

@@ -84,6 +84,20 @@ def test_export_then_verify_every_verdict(
     assert code == 0, out
     assert "VERIFIED" in out
     assert "skipped: offline" in out
+    assert "completeness" not in out  # the signed manifest vouches for the lot's length
+
+    unsigned = json.loads(bundle.read_text())
+    unsigned["manifest"] = None
+    unsigned["items"].pop()  # the newest event, removed with the claim of the length
+    unsigned["streams"][0]["length"] -= 1
+    unsigned["streams"][0]["head"] = unsigned["items"][-1]["leaf_hash"]
+    stripped = tmp_path / "stripped.json"
+    stripped.write_text(json.dumps(unsigned))
+    code, out = run("verify", str(stripped))
+    assert code == 0, out  # nothing contradicts itself: the loss cannot be shown...
+    assert "could not check: completeness of the lot's tail" in out  # ...and it is said
+    assert out.rstrip().splitlines()[-2].startswith("could not check: ")
+
     code, out = run("verify", str(bundle), "--rpc", anvil.url)
     assert code == 0, out
     code, out = run("verify", str(bundle), "--rpc", f"http://127.0.0.1:{free_port()}")

@@ -179,6 +179,21 @@ def _finish(report: Report, as_json: bool, extra: dict[str, object]) -> None:
     sys.exit(int(report.verdict))
 
 
+def not_checked_summary(report: Report) -> list[str]:
+    """What the report could not check, one phrase per kind (the – lines name each)."""
+    lot = report.subject.get("type") == "lot"
+    phrases = {
+        "on chain": "the roots on chain (offline: add --rpc URL)",
+        "completeness": (
+            f"completeness of {'the lot' if lot else 'each stream'}'s tail "
+            "(no signed manifest: the newest events could be missing)"
+        ),
+        "bundle signature": "the site's signature over the bundle (unsigned)",
+    }
+    names = dict.fromkeys(check.name for check in report.not_checked)
+    return [phrases.get(name, name) for name in names]
+
+
 def print_report(report: Report) -> None:
     for check in report.checks:
         line = f"{check.name:<16} {check.subject}: {check.detail}"
@@ -188,10 +203,10 @@ def print_report(report: Report) -> None:
             highlight=False,
             markup=True,
         )
-    not_checked = [c for c in report.checks if c.outcome is Outcome.SKIPPED]
-    if not_checked:
+    if report.not_checked:
         console.print(
-            f"[dim]not checked: {len(not_checked)} item(s), see the – lines above[/]",
+            "could not check: " + escape("; ".join(not_checked_summary(report))),
+            soft_wrap=True,
             highlight=False,
         )
     failures = sorted(
