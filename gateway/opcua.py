@@ -64,6 +64,33 @@ class OpcUaEndpoint(BaseModel):
     timeout_s: float = Field(default=4.0, gt=0)
 
 
+def coldroom_payload(endpoint: OpcUaEndpoint, quantity: Quantity, val: Any, ts: Any) -> bytes:
+    """The spooled JSON of one data change; never raises (a PLC sends what it sends).
+
+    A value that is not a valid reading is still spooled, as a document the pipeline
+    dead-letters with the reason, so nothing from the PLC vanishes silently.
+    """
+    try:
+        value: float | bool = bool(val) if quantity == "door_open" else float(val)
+        if not isinstance(ts, datetime):
+            raise TypeError(f"source timestamp {ts!r} is not a date-time")
+        change = ColdRoomChange(
+            site=endpoint.site,
+            plc=endpoint.plc,
+            location=endpoint.location,
+            ts=ts if ts.tzinfo else ts.replace(tzinfo=UTC),
+            quantity=quantity,
+            value=value,
+        )
+        return change.to_json()
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+        # OverflowError: float() of an integer beyond the double range (found by fuzzing).
+        return json.dumps(
+            {"plc": endpoint.plc, "quantity": quantity, "value": repr(val)[:200],
+             "error": str(exc)[:500]}
+        ).encode()  # fmt: skip
+
+
 class _Handler:
     def __init__(self, source: OpcUaSource, quantities: dict[str, Quantity]) -> None:
         self._source = source
@@ -99,27 +126,7 @@ class OpcUaSource:
 
     # --- event loop thread ---------------------------------------------------------
     def _on_change(self, quantity: Quantity, val: Any, ts: datetime) -> None:
-        try:
-            value: float | bool = bool(val) if quantity == "door_open" else float(val)
-            change = ColdRoomChange(
-                site=self.endpoint.site,
-                plc=self.endpoint.plc,
-                location=self.endpoint.location,
-                ts=ts if ts.tzinfo else ts.replace(tzinfo=UTC),
-                quantity=quantity,
-                value=value,
-            )
-            payload = change.to_json()
-        except (TypeError, ValueError) as exc:
-            # Still spooled: the pipeline dead-letters it with the reason.
-            payload = json.dumps(
-                {
-                    "plc": self.endpoint.plc,
-                    "quantity": quantity,
-                    "value": repr(val),
-                    "error": str(exc),
-                }
-            ).encode()
+        payload = coldroom_payload(self.endpoint, quantity, val, ts)
         assert self._queue is not None
         self._queue.put_nowait(Incoming(self._topic, payload, time.time_ns()))
 

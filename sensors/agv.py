@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sensors.epc import gs1_check_digit
 from sensors.errors import AgvError, TopicError
@@ -133,7 +133,24 @@ class AgvState(BaseModel):
 
 
 def parse_state(document: dict[str, Any]) -> AgvState:
-    """Take the stored fields out of a schema-valid state message."""
+    """Take the stored fields out of a schema-valid state message; AgvError if they
+    cannot be stored (e.g. a 10**400 battery charge or a year-1 timestamp: the schema
+    allows both; found by fuzzing)."""
+    try:
+        return _parse_state(document)
+    except AgvError:
+        raise
+    except (ValueError, TypeError, OverflowError, KeyError) as exc:
+        raise AgvError(f"state cannot be stored: {exc}", _culprit(exc)) from exc
+
+
+def _culprit(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        return ".".join(str(p) for p in exc.errors()[0]["loc"]) or "payload"
+    return "payload"
+
+
+def _parse_state(document: dict[str, Any]) -> AgvState:
     position = document.get("agvPosition") or {}
     velocity = document.get("velocity")
     speed = None

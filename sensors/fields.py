@@ -30,8 +30,22 @@ def _check_sgln(value: str) -> str:
     return value
 
 
+# InfluxDB keeps time as int64 nanoseconds since the epoch: 1677-09-21 .. 2262-04-11.
+_EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)
+_LATEST = datetime(2262, 4, 11, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+14:00 (found by fuzzing)
+        raise ValueError("timestamp is outside the range a date can hold") from exc
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError(
+            f"timestamp {utc.isoformat()} is outside 1677-09-22..2262-04-11 (InfluxDB's "
+            "nanosecond range): fix the device clock"
+        )
+    return utc
 
 
 def format_timestamp(value: datetime) -> str:
