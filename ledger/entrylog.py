@@ -2,7 +2,9 @@
 
 ``submit`` turns a record into a signed entry linked into its streams and queues
 it as a pending leaf (``ledger_entries``, ``ledger_links``); every public key that
-signed something is kept (``ledger_keys``) so bundles can carry it.
+signed something is kept (``ledger_keys``) so bundles can carry it. A record with
+no other home (a lot exposure summary, a carbon report) is kept too, as its
+canonical JSON (``keep_record=True``, ``ledger_records``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.batch import PendingSummary, StoredEntry
+from ledger.canonical import canonicalize
 from ledger.database import LedgerDatabase, aware, from_db, to_db
-from ledger.entry import Entry, Link, record_digest, sign_entry
+from ledger.digest import sha256
+from ledger.entry import Entry, Link, sign_entry
 from ledger.errors import EntryError, StoreUnavailable
 from ledger.merkle import leaf_hash
-from ledger.schema import entries, keys, links
+from ledger.schema import entries, kept_records, keys, links
 from ledger.signing import PublicKey, Signer
 
 _SUBMIT_ATTEMPTS = 20
@@ -44,8 +48,13 @@ class EntryLog(LedgerDatabase):
         streams: Iterable[str],
         signer: Signer,
         now: datetime | None = None,
+        keep_record: bool = False,
     ) -> StoredEntry:
         """Sign ``record`` into an entry, link it into ``streams`` and queue it as a leaf.
+
+        ``keep_record`` stores the record's canonical JSON with the entry, for
+        records that live nowhere else (``kept_record`` reads it back; evidence
+        bundles carry it).
 
         Idempotent on (kind, record_id): the same record again returns the stored
         entry; different content under the same id is an ``EntryError``. A signer
@@ -53,7 +62,8 @@ class EntryLog(LedgerDatabase):
         by the store's, where ``close_key`` ended it, e.g. a rotation by another
         process) is refused with ``KeyOutOfPeriod`` before anything is stored.
         """
-        digest = record_digest(record)
+        canonical = canonicalize(record)
+        digest = sha256(canonical)
         stream_names = sorted(set(streams))
         moment = now or datetime.now(UTC)
         signer.public.require_cover(moment)
@@ -63,7 +73,10 @@ class EntryLog(LedgerDatabase):
                 with self._tx() as conn:
                     existing = self._entry_row(conn, kind, record_id)
                     if existing is not None:
-                        return _same_or_conflict(existing, digest)
+                        stored = _same_or_conflict(existing, digest)
+                        if keep_record:
+                            self._keep(conn, stored.id, canonical)
+                        return stored
                     self._registered(conn, signer.public).require_cover(moment)
                     if self._postgres:
                         # Serialise appends per stream (sorted: no deadlock) instead of
@@ -75,7 +88,10 @@ class EntryLog(LedgerDatabase):
                             )
                     chain = tuple(self._next_link(conn, s) for s in stream_names)
                     entry = sign_entry(kind, record_id, digest, chain, signer, moment)
-                    return self._insert(conn, entry, moment)
+                    stored = self._insert(conn, entry, moment)
+                    if keep_record:
+                        self._keep(conn, stored.id, canonical)
+                    return stored
             except sa_exc.IntegrityError:
                 # A concurrent submitter took the same stream position or record id.
                 continue
@@ -132,6 +148,27 @@ class EntryLog(LedgerDatabase):
             batch_id=None,
             leaf_index=None,
         )
+
+    @staticmethod
+    def _keep(conn: Connection, entry_id: int, canonical: bytes) -> None:
+        found = conn.execute(
+            sa.select(kept_records.c.entry_id).where(kept_records.c.entry_id == entry_id)
+        ).first()
+        if found is None:
+            conn.execute(
+                kept_records.insert().values(entry_id=entry_id, canonical=canonical.decode())
+            )
+
+    def kept_record(self, kind: str, record_id: str) -> Any | None:
+        """The record kept with its entry (``keep_record=True``), or None."""
+        query = (
+            sa.select(kept_records.c.canonical)
+            .join(entries, entries.c.id == kept_records.c.entry_id)
+            .where(entries.c.kind == kind, entries.c.record_id == record_id)
+        )
+        with self._tx() as conn:
+            text = conn.execute(query).scalar()
+        return None if text is None else json.loads(text)
 
     # keys ---------------------------------------------------------------------------
 

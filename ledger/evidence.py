@@ -35,7 +35,8 @@ from ledger.store import LedgerStore
 
 BUNDLE_FORMAT = "tracehub-evidence/1"
 
-RecordSource = Callable[[str, str], Any]  # (kind, record_id) → record, or None if missing
+# (kind, record_id) → record, or None: then the ledger's kept copy (if any) is used.
+RecordSource = Callable[[str, str], Any]
 
 
 def build_bundle(
@@ -71,7 +72,7 @@ def build_bundle(
         items.append(
             {
                 "entry": item.entry.to_json(),
-                "record": records(item.entry.kind, item.entry.record_id),
+                "record": _record(store, records, item.entry.kind, item.entry.record_id),
                 "leaf_hash": item.leaf_hash.hex(),
                 "batch": batch.id if batch is not None else None,
                 "leaf_index": item.leaf_index if batch is not None else None,
@@ -109,6 +110,12 @@ def build_bundle(
             "signature": {"key_id": signer.key_id, "signed_at": signed_at, "value": value.hex()},
         }
     return bundle
+
+
+def _record(store: LedgerStore, records: RecordSource, kind: str, record_id: str) -> Any:
+    """The caller's copy of a record, else the one the ledger kept (``keep_record``)."""
+    found = records(kind, record_id)
+    return found if found is not None else store.kept_record(kind, record_id)
 
 
 def _batch_json(batch: BatchRecord, confirmations: int) -> dict[str, Any]:

@@ -7,6 +7,10 @@ clashing. Hashes are lowercase hex text and times naive UTC, as in the records.
   batched, its batch and leaf index; the leaves of a batch in index order are
   all a proof needs, so proofs are derived from here, never stored twice.
 * ``ledger_links``   — the hash chains: (stream, seq) → entry, one row per link.
+* ``ledger_records`` — the canonical JSON of records kept by the ledger itself
+  (``submit(..., keep_record=True)``): those with no other home, such as lot
+  exposure summaries, carbon reports and telemetry completeness digests, so an
+  evidence bundle can carry them. EPCIS events stay in the records database.
 * ``ledger_batches`` — Merkle batches and their anchoring state machine
   (cut → sent → included → confirmed), with the signed transaction kept so a
   restarted or replacement worker can re-broadcast it with the same nonce.
@@ -44,6 +48,18 @@ links = sa.Table(
     sa.Column("seq", sa.BigInteger, primary_key=True),
     sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("ledger_entries.id"), nullable=False),
     sa.Column("leaf_hash", sa.String(64), nullable=False),
+)
+
+kept_records = sa.Table(
+    "ledger_records",
+    metadata,
+    sa.Column(
+        "entry_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("ledger_entries.id"),
+        primary_key=True,
+    ),
+    sa.Column("canonical", sa.Text, nullable=False),
 )
 
 batches = sa.Table(

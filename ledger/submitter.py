@@ -9,7 +9,9 @@ revised record (different content) is a new leaf.
 Any JSON record can be a leaf this way: carbon-footprint reports
 (``kind="carbon-report"``) and lot exposure summaries (``kind="lot-exposure"``)
 go in with the lot's stream, ``lot:{gtin14}/{lot}``, so they sit in the lot's hash
-chain next to its EPCIS events and come out in its evidence bundle.
+chain next to its EPCIS events and come out in its evidence bundle. Such records
+live nowhere else, so the ledger keeps each one (``keep_records``, on by default)
+and bundles carry it.
 
 A key rotated while the process runs (``tracehub ledger rotate-key``) makes the
 store refuse the old signer (``KeyOutOfPeriod``); with ``renew`` (e.g. the
@@ -37,8 +39,10 @@ class RecordSubmitter:
         signer: Signer,
         clock: Callable[[], datetime] | None = None,
         renew: Callable[[], Signer] | None = None,
+        keep_records: bool = True,
     ) -> None:
         self._store = store
+        self._keep = keep_records
         self._signer = signer
         self._clock = clock or (lambda: datetime.now(UTC))
         self._renew = renew
@@ -59,9 +63,13 @@ class RecordSubmitter:
         rid = record_id or "sha256:" + record_digest(record).hex()
         names = list(streams)
         try:
-            return self._store.submit(kind, rid, record, names, self._signer, self._clock())
+            return self._store.submit(
+                kind, rid, record, names, self._signer, self._clock(), keep_record=self._keep
+            )
         except KeyOutOfPeriod:
             if self._renew is None:
                 raise
             self._signer = self._renew()
-            return self._store.submit(kind, rid, record, names, self._signer, self._clock())
+            return self._store.submit(
+                kind, rid, record, names, self._signer, self._clock(), keep_record=self._keep
+            )

@@ -39,7 +39,7 @@ Failure and crash safety:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -49,13 +49,14 @@ from ledger.anchor import Anchorer, AnchorReceipt, OnChainAnchor
 from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
+from ledger.entry import record_digest
 from ledger.errors import AnchorRejected, ChainError, KeyOutOfPeriod
 from ledger.merkle import leaf_hash, merkle_root
 from ledger.signing import Signer
 from traceability.capture import _class_link
 from traceability.epcis import format_time, parse_event
 from traceability.errors import AnchoringUnavailable, TraceabilityError
-from traceability.gs1 import Sgtin
+from traceability.gs1 import Gtin, Sgtin
 from traceability.records import RecordStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -184,11 +185,49 @@ class EvidenceLedger(Protocol):
         streams: Sequence[str],
         signer: Signer,
         now: datetime | None = None,
+        keep_record: bool = False,
     ) -> StoredEntry: ...
 
     def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]: ...
 
     def batch(self, batch_id: int) -> BatchRecord | None: ...
+
+
+CARBON_REPORT_KIND = "carbon-report"
+LOT_EXPOSURE_KIND = "lot-exposure"
+
+
+def submit_lot_record(
+    ledger: EvidenceLedger,
+    signer: Signer,
+    kind: str,
+    gtin: Gtin | str,
+    lot: str,
+    record: Mapping[str, Any],
+    record_id: str | None = None,
+    now: datetime | None = None,
+) -> StoredEntry:
+    """Make a lot's own record a leaf in the lot's hash chain, next to its events.
+
+    For carbon-footprint reports (``CARBON_REPORT_KIND``, the PACT/iLEAP report
+    document) and lot exposure summaries (``LOT_EXPOSURE_KIND``), which live
+    nowhere else: the ledger keeps the record, so the lot's evidence bundle
+    carries it and ``tracehub verify`` re-hashes it like an event. ``record_id``
+    defaults to ``sha256:<canonical digest>``: the same record again is the same
+    leaf, a revised one (new figures, a later ``until``) a new one.
+    """
+    gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
+    document = dict(record)
+    rid = record_id or "sha256:" + record_digest(document).hex()
+    return ledger.submit(
+        kind,
+        rid,
+        document,
+        [lot_stream(gtin14, lot)],
+        signer,
+        now or datetime.now(UTC),
+        keep_record=True,
+    )
 
 
 class FeedResult(BaseModel):

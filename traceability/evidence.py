@@ -3,7 +3,9 @@
 The ledger assembles bundles for any streams (``ledger.evidence.build_bundle``);
 this module says which stream is the lot's and where its records come from (the
 stored event JSON, by event id). An event the ledger holds but the records lost
-appears with ``record: null`` — the verifier reports it as missing.
+appears with ``record: null`` — the verifier reports it as missing. The lot's own
+records in the same stream (carbon reports, exposure summaries, submitted with
+``traceability.anchoring.submit_lot_record``) come from the ledger's kept copy.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,38 @@ def test_a_rotation_recorded_in_the_store_is_honoured(ledger: LedgerStore, signe
     # Signing inside the period (a late submission of an earlier reading) still works.
     inside = ledger.submit("test-record", "r3", {"x": 3}, ["lot:A"], signer, T0)
     assert inside.entry.links[0].seq == 1
+
+
+def test_a_kept_record_comes_back_and_rides_in_the_bundle(
+    ledger: LedgerStore, signer: Signer, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from ledger.evidence import build_bundle
+    from ledger.verifier import Outcome, Verdict, verify_bundle
+
+    summary = {"format": "lot-exposure/1", "mkt_c": 3.91, "excursion_minutes": 0.0}
+    stored = ledger.submit("lot-exposure", "s1", summary, ["lot:A"], signer, T0, keep_record=True)
+    ledger.submit("test-record", "plain", {"x": 1}, ["lot:A"], signer, T0)
+    assert ledger.kept_record("lot-exposure", "s1") == summary
+    assert ledger.kept_record("test-record", "plain") is None  # not asked to keep it
+    # Offering it again (e.g. after a crash) keeps it once and is the same leaf.
+    again = ledger.submit("lot-exposure", "s1", dict(summary), ["lot:A"], signer, T0, True)
+    assert again.id == stored.id
+
+    def records(kind: str, record_id: str) -> object:
+        return {"x": 1} if record_id == "plain" else None  # the caller knows only its own
+
+    bundle = build_bundle(ledger, {}, ["lot:A"], records, None, T0)
+    assert [item["record"] for item in bundle["items"]] == [summary, {"x": 1}]
+    report = verify_bundle(bundle)
+    assert report.verdict is Verdict.NOT_ANCHORED  # consistent, just not batched yet
+    assert not [c for c in report.checks if c.outcome is Outcome.FAIL]
+
+    # The kept copy is covered by the signed digest: changing it in the database shows.
+    with sqlite3.connect(tmp_path / "ledger.db") as db:  # the ledger fixture's file
+        db.execute("UPDATE ledger_records SET canonical = ?", ('{"mkt_c":2.0}',))
+    tampered = verify_bundle(build_bundle(ledger, {}, ["lot:A"], records, None, T0))
+    (failure,) = [c for c in tampered.failures if c.outcome is Outcome.FAIL]
+    assert (failure.name, failure.record_id) == ("record", "s1")
+    assert "record was altered" in failure.detail

@@ -106,6 +106,37 @@ def test_pending_then_anchored_then_verified_online_and_offline(lot: Setup) -> N
     assert [e.entry.record_id for e in lot.ledger.stream(lot_stream(GTIN, "L1"))] == lot.ids
 
 
+def test_carbon_report_and_exposure_summary_are_leaves_of_the_lot(lot: Setup) -> None:
+    from traceability.anchoring import CARBON_REPORT_KIND, LOT_EXPOSURE_KIND, submit_lot_record
+    from traceability.evidence import lot_bundle
+
+    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    lot.feeder.sync()  # the events first, then the lot's own records join its chain
+    report = {"id": "urn:uuid:7", "pcf": {"pCfExcludingBiogenic": "0.81"}, "lot": "L1"}
+    summary = {"status": "ok", "mkt_c": 3.2, "min_c": 1.5, "max_c": 4.0, "until": "2026-11-23"}
+    carbon = submit_lot_record(lot.ledger, signer, CARBON_REPORT_KIND, GTIN, "L1", report, "r-7")
+    exposure = submit_lot_record(lot.ledger, signer, LOT_EXPOSURE_KIND, GTIN, "L1", summary)
+    assert exposure.entry.record_id.startswith("sha256:")
+    again = submit_lot_record(lot.ledger, signer, LOT_EXPOSURE_KIND, GTIN, "L1", dict(summary))
+    assert again.id == exposure.id  # the same summary is the same leaf
+    chain = lot.ledger.stream(lot_stream(GTIN, "L1"))
+    assert [e.entry.record_id for e in chain] == [*lot.ids, "r-7", exposure.entry.record_id]
+    lot.anchor()
+    bundle = lot_bundle(lot.store, lot.ledger, GTIN, "L1")
+    kinds = {item["entry"]["kind"]: item["record"] for item in bundle["items"]}
+    assert kinds[CARBON_REPORT_KIND] == report
+    assert kinds[LOT_EXPOSURE_KIND] == summary
+    verified = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    assert verified.verdict is Verdict.VERIFIED, verified.failures
+    assert carbon.entry.record_id in {c.record_id for c in verified.checks if c.name == "inclusion"}
+    # Rewriting the kept summary afterwards is named like an altered event.
+    _sql(lot, "UPDATE ledger_records SET canonical = replace(canonical, '3.2', '2.1')")
+    altered = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    assert {(c.name, c.record_id) for c in altered.failures} == {
+        ("record", exposure.entry.record_id)
+    }
+
+
 def test_altered_event_is_named(lot: Setup) -> None:
     lot.anchor()
     victim = lot.ids[1]
