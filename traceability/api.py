@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,9 +51,31 @@ def _time(request: Request, name: str) -> datetime | None:
 
 
 def api_routes(
-    store: RecordStore, capture: CaptureService, exposure: ExposureService | None
+    store: RecordStore,
+    capture: CaptureService,
+    exposure: ExposureService | None,
+    on_capture: Callable[[str, str], None] | None = None,
 ) -> list[Route]:
+    """``on_capture(gtin, lot)`` is told of every lot a captured document touched (the
+    page cache forgets that lot's pages)."""
     custody = CustodyService(store)
+
+    def touched(document: dict[str, Any]) -> None:
+        if on_capture is None:
+            return
+        events = document.get("epcisBody", {}).get("eventList", [])
+        epcs = {
+            epc
+            for event in events
+            if isinstance(event, dict)
+            for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
+            for epc in event.get(key) or ()
+            if isinstance(epc, str)
+        }
+        for epc in sorted(epcs):
+            lot = store.lot_link(epc)
+            if lot is not None:
+                on_capture(*lot)
 
     async def capture_endpoint(request: Request) -> Response:
         raw = await request.body()
@@ -72,6 +96,8 @@ def api_routes(
             return _problem(400, "not an EPCISDocument", f"{exc.field}: {exc.reason}")
         except StoreUnavailable as exc:
             return _problem(503, "records unavailable", str(exc))
+        if report.captured:
+            await run_in_threadpool(touched, document)
         body = {
             "captured": [{"eventID": o.event_id, "created": o.created} for o in report.captured],
             "errors": [e.model_dump() for e in report.errors],

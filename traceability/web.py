@@ -1,155 +1,411 @@
-"""The consumer page per GS1 Digital Link: ``GET /01/{gtin}/10/{lot}``, and ``/healthz``.
+"""The consumer pages per GS1 Digital Link, the auditor API, and ``/healthz``.
 
-Sync endpoints on purpose: the records store and the telemetry reader are blocking
-clients, and Starlette runs sync endpoints in its threadpool instead of the event loop.
-The page renders even when InfluxDB is down ("temperature unavailable", "cold-chain
-record unavailable").
+* ``/01/{gtin}[/10/{lot}[/21/{serial}]]`` — HTML in the language of ``?lang=`` or
+  ``Accept-Language`` (en, zh-CN); ``?linkType=all`` (or ``Accept:
+  application/linkset+json``) the RFC 9264 linkset; ``?linkType=gs1:…`` a redirect to
+  that link; non-canonical forms redirect (``traceability.resolver``); unknown or
+  malformed codes get a 404 page that says what is wrong and what a code looks like.
+* ``/evidence/{gtin}/{lot}`` — the lot's evidence bundle as a download (when public).
+* ``/auditor/…`` — token-protected raw data (``traceability.auditor``).
+* ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``traceability.api``); with
+  auditor tokens configured, its read endpoints need a token too.
+
+Pages are rendered once and kept in a ``PageCache`` (the exposure behind a lot page
+costs ~200 ms); cache hits are answered on the event loop without touching the
+database, misses are built in the threadpool (the store and telemetry clients block).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gzip
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from traceability.anchoring import UNKNOWN_TX_HASH
 from traceability.api import api_routes
+from traceability.auditor import TelemetryWindow, TokenCheck, auditor_routes, guard
 from traceability.capture import CaptureService
-from traceability.epcis import format_time
-from traceability.errors import InvalidIdentifier, TelemetryUnavailable
-from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS, expiry_status
-from traceability.exposure import ExposureService
-from traceability.gs1 import Gtin, LotNumber
-from traceability.records import Batch, RecordStore, StoredEvent
-from traceability.telemetry import TemperaturePoint, TemperatureReader
+from traceability.chart import ChartText, temperature_chart
+from traceability.errors import InvalidIdentifier
+from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS
+from traceability.exposure import ExposureService, TemperatureSeries
+from traceability.footprintsource import FootprintSource
+from traceability.gs1 import Gtin
+from traceability.i18n import LANGUAGES, Catalog, catalog, negotiate
+from traceability.linkset import LINKSET_TYPE, links_for, linkset, pick
+from traceability.lotpage import LotPageBuilder, LotView, excursion_spans
+from traceability.pagecache import DEFAULT_TTL_S, CachedPage, PageCache
+from traceability.proofs import EvidenceSource
+from traceability.records import RecordStore
+from traceability.resolver import Target, resolve
+from traceability.telemetry import TemperatureReader
 
 _HERE = Path(__file__).parent
 
 
-class Anchoring(BaseModel):
-    """What the page says about the lot's evidence on chain."""
-
-    model_config = ConfigDict(frozen=True)
-
-    events: int
-    pending: int
-    batch: Batch | None  # the batch of the latest anchored event
-
-    @property
-    def tx_hash_known(self) -> bool:
-        return self.batch is not None and self.batch.tx_hash != UNKNOWN_TX_HASH
-
-
 def create_app(
     store: RecordStore,
-    telemetry: TemperatureReader,
+    telemetry: TemperatureReader | TelemetryWindow | None,
     chain_name: str,
     *,
     capture: CaptureService | None = None,
     exposure: ExposureService | None = None,
+    series: TemperatureSeries | None = None,
+    footprint: FootprintSource | None = None,
+    evidence: EvidenceSource | None = None,
+    evidence_public: bool = True,
+    auditor_tokens: Iterable[str] = (),
+    cache: PageCache | None = None,
     near_expiry_days: int = DEFAULT_NEAR_EXPIRY_DAYS,
     today: Callable[[], date] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> Starlette:
-    """The consumer pages plus the EPCIS capture/query API and lot endpoints (api.py).
+    """The web app. Ports (all optional, the page says what it lacks):
 
-    ``capture`` defaults to a CaptureService over ``store`` without the future-time
-    check; the hub passes its own, configured one. With ``exposure`` the page shows the
-    lot's cold-chain status (ok / at risk / compromised, MKT, excursions); without
-    InfluxDB it says "cold-chain record unavailable" and renders the rest.
+    ``exposure`` the cold-chain verdict; ``series`` the temperature buckets for the
+    chart; ``footprint`` the carbon footprint; ``evidence`` the lot's evidence bundle
+    (in-page proof check, download, auditor API; without it the records' own batches
+    are shown). ``auditor_tokens`` are SHA-256 hex digests of bearer tokens.
+    ``telemetry`` serves the auditor's raw windows when it has ``points()``.
     """
-    clock = today or (lambda: datetime.now(UTC).date())
-    templates = Jinja2Templates(directory=_HERE / "templates")
-    templates.env.filters["utc"] = format_time
+    tokens = TokenCheck(auditor_tokens)
+    pages = cache if cache is not None else PageCache(DEFAULT_TTL_S)
+    builder = LotPageBuilder(
+        store,
+        chain_name,
+        exposure=exposure,
+        series=series,
+        footprint=footprint,
+        evidence=evidence,
+        evidence_public=evidence_public and evidence is not None,
+        near_expiry_days=near_expiry_days,
+        today=today,
+        now=now,
+    )
+    env = Environment(
+        loader=FileSystemLoader(_HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["c"] = _celsius
+    env.filters["minutes"] = _minutes
+    env.filters["when"] = _when
+    env.filters["day"] = _day
+    env.filters["script_json"] = _script_json
+    capture_service = capture or CaptureService(store)
 
-    def not_found(request: Request, problem: str) -> Response:
-        return templates.TemplateResponse(
-            request, "not_found.html", {"problem": problem}, status_code=404
+    def render(name: str, request_base: str, lang: str, status: int, **context: Any) -> CachedPage:
+        messages = catalog(lang)
+        html = env.get_template(name).render(
+            t=messages.t,
+            lang=lang,
+            languages=LANGUAGES,
+            root=request_base,
+            **context,
         )
+        return _page(html.encode("utf-8"), status, "text/html; charset=utf-8")
 
-    def lot_page(request: Request) -> Response:
-        gtin_text: str = request.path_params["gtin"]
-        lot_text: str = request.path_params["lot"]
+    def not_found(base: str, lang: str, problem: str, hint: str = "") -> CachedPage:
+        return render("not_found.html", base, lang, 404, problem=problem, hint=hint, path=None)
+
+    def resolve_page(request: Request, raw_path: str, lang: str) -> CachedPage:
+        base = request.scope.get("root_path", "").rstrip("/")
+        query = [(k, v) for k, v in request.query_params.multi_items()]
+        messages = catalog(lang)
         try:
-            gtin = Gtin.parse(gtin_text)
-            lot = LotNumber.parse(lot_text).value
+            resolution = resolve(raw_path, query)
         except InvalidIdentifier as exc:
-            return not_found(request, str(exc))
-        if gtin.value != gtin_text:
-            # GS1 Digital Link names the GTIN in its 14-digit form; send short forms there.
-            target = request.url_for("lot_page", gtin=gtin.value, lot=lot)
-            return RedirectResponse(str(target), status_code=301)
-        product = store.get_product(gtin)
-        record = store.get_lot(gtin, lot)
-        if product is None or record is None:
-            what = f"product {gtin.value}" if product is None else f"lot {lot} of {gtin.value}"
+            return not_found(base, lang, str(exc), messages.t("nf_hint_format"))
+        target = resolution.target
+        if resolution.redirect is not None:
+            return _redirect(base + resolution.redirect, 301)
+        product = store.get_product(target.gtin)
+        if product is None:
             return not_found(
-                request, f"{what} is not registered here; check the code on the package"
+                base, lang, messages.t("nf_product", gtin=target.gtin), messages.t("nf_hint_scan")
             )
-        events = store.events_for_lot(gtin, lot)
-        last = store.last_location(gtin, lot)
-        temperature: TemperaturePoint | None = None
-        telemetry_problem: str | None = None
-        if last is not None:
-            try:
-                temperature = telemetry.latest(last.location)
-            except TelemetryUnavailable as exc:
-                telemetry_problem = str(exc)
-        context: dict[str, Any] = {
-            "product": product,
-            "lot": record,
-            "last": last,
-            "temperature": temperature,
-            "telemetry_problem": telemetry_problem,
-            "in_band": _in_band(temperature, product.temp_min_c, product.temp_max_c),
-            "anchoring": _anchoring(store, events),
-            "events": events,
-            "chain_name": chain_name,
-            "expiry": expiry_status(record, clock(), near_expiry_days),
-            **_cold_chain(exposure, gtin.value, lot),
-        }
-        return templates.TemplateResponse(request, "lot.html", context)
+        if target.serial is not None and target.lot is None:
+            owner = store.lot_of_unit(target.gtin, target.serial)
+            if owner is None:
+                return not_found(
+                    base, lang, messages.t("nf_unit", serial=target.serial, gtin=target.gtin)
+                )
+            moved = Target(gtin=target.gtin, lot=owner, serial=target.serial)
+            return _redirect(base + moved.path + _keep_query(query), 301)
+        lot = store.get_lot(target.gtin, target.lot) if target.lot is not None else None
+        if target.lot is not None and lot is None:
+            return not_found(
+                base,
+                lang,
+                messages.t("nf_lot", lot=target.lot, gtin=target.gtin),
+                messages.t("nf_hint_lot", name=product.name),
+            )
+        if target.serial is not None and lot is not None:
+            owner = store.lot_of_unit(target.gtin, target.serial)
+            if owner != lot.lot:
+                return not_found(
+                    base,
+                    lang,
+                    messages.t("nf_unit_lot", serial=target.serial, lot=lot.lot)
+                    if owner is None
+                    else messages.t("nf_unit_other", serial=target.serial, lot=owner),
+                )
+        view = builder.build(product, lot, target.serial) if lot is not None else None
+        links = links_for(
+            target,
+            _origin(request) + base,
+            evidence_public=bool(view and view.evidence_public and view.proofs.anchored),
+            anchored=bool(view and view.proofs.anchored),
+            has_footprint=bool(view and view.footprint),
+        )
+        link_type = request.query_params.get("linkType")
+        wants_linkset = link_type == "all" or (
+            LINKSET_TYPE in request.headers.get("accept", "") and link_type is None
+        )
+        if wants_linkset:
+            body = json.dumps(linkset(target, _origin(request) + base, links), ensure_ascii=False)
+            return _page(body.encode("utf-8"), 200, LINKSET_TYPE)
+        if link_type is not None:
+            chosen = pick(links, link_type)
+            if chosen.link_type != "pip":
+                return _redirect(chosen.href, 307)
+        header = (
+            ("Link", f'<{base}{target.path}?linkType=all>; rel="linkset"; type="{LINKSET_TYPE}"'),
+        )
+        if view is None:
+            page = render("product.html", base, lang, 200, product=product, target=target)
+        else:
+            page = render(
+                "lot.html",
+                base,
+                lang,
+                200,
+                view=view,
+                target=target,
+                chart=_chart(view, messages),
+                proof_data=view.proofs.script_data(),
+            )
+        return page.model_copy(update={"headers": header})
+
+    async def digital_link(request: Request) -> Response:
+        raw_path = _raw_path(request)
+        lang = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+        key = (
+            raw_path,
+            request.url.query,
+            lang,
+            LINKSET_TYPE in request.headers.get("accept", ""),
+            request.headers.get("host", ""),
+        )
+        lot_key = _lot_key(raw_path)
+        found = pages.peek(key)
+        if found is None:
+            found = await run_in_threadpool(
+                pages.get, key, lot_key, lambda: resolve_page(request, raw_path, lang)
+            )
+        return _respond(request, found)
+
+    def evidence_download(request: Request) -> Response:
+        if evidence is None or not evidence_public:
+            return JSONResponse(
+                {"title": "not public", "detail": "ask the brand owner for auditor access"}, 404
+            )
+        try:
+            gtin = Gtin.parse(request.path_params["gtin"]).value
+        except InvalidIdentifier as exc:
+            return JSONResponse({"title": "bad GTIN", "detail": str(exc)}, 400)
+        lot = request.path_params["lot"]
+        bundle = evidence.bundle(gtin, lot)
+        if bundle is None:
+            return JSONResponse({"title": "no evidence", "detail": f"lot {lot}: none yet"}, 404)
+        return Response(
+            json.dumps(bundle, indent=1).encode("utf-8"),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="evidence-{gtin}-{_safe(lot)}.json"'
+            },
+        )
 
     def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    routes: list[Route | Mount] = [
-        Route("/01/{gtin}/10/{lot}", lot_page, name="lot_page"),
+    routes: list[BaseRoute] = [
+        Route("/01/{rest:path}", digital_link, name="digital_link"),
+        Route("/gtin/{rest:path}", digital_link),
+        Route("/evidence/{gtin}/{lot}", evidence_download),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
-    routes.extend(api_routes(store, capture or CaptureService(store), exposure))
-    return Starlette(routes=routes)
+    window = telemetry if hasattr(telemetry, "points") else None
+    routes.extend(
+        auditor_routes(
+            store,
+            tokens,
+            telemetry=window,  # type: ignore[arg-type]
+            exposure=exposure,
+            evidence=evidence,
+        )
+    )
+    api = api_routes(store, capture_service, exposure, on_capture=pages.invalidate)
+    if tokens.enabled:
+        api = [_guarded(route, tokens) for route in api]
+    routes.extend(api)
+    app = Starlette(routes=routes)
+    app.state.pages = pages
+    return app
 
 
-def _cold_chain(exposure: ExposureService | None, gtin: str, lot: str) -> dict[str, Any]:
-    """The page's cold-chain section: the exposure, or why there is none."""
-    if exposure is None:
-        return {"exposure": None, "exposure_problem": None}
-    try:
-        found = exposure.exposure(gtin, lot)
-    except TelemetryUnavailable as exc:
-        return {"exposure": None, "exposure_problem": str(exc)}
-    return {"exposure": found if found.readings else None, "exposure_problem": None}
+def _guarded(route: Route, tokens: TokenCheck) -> Route:
+    """The read endpoints of the EPCIS/lot API behind the auditor token (capture stays
+    open to the gateway, as before)."""
+    if route.methods is not None and "POST" in route.methods:
+        return route
+    inner = route.endpoint
+
+    async def endpoint(request: Request) -> Response:
+        denied = guard(tokens, request)
+        if denied is not None:
+            return denied
+        if _is_async(inner):
+            response: Response = await inner(request)
+        else:
+            response = await run_in_threadpool(inner, request)
+        return response
+
+    return Route(route.path, endpoint, methods=list(route.methods or ["GET"]))
 
 
-def _in_band(point: TemperaturePoint | None, low: float | None, high: float | None) -> bool | None:
-    if point is None or (low is None and high is None):
-        return None
-    return (low is None or point.celsius >= low) and (high is None or point.celsius <= high)
+def _is_async(func: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(func)
 
 
-def _anchoring(store: RecordStore, events: list[StoredEvent]) -> Anchoring:
-    anchored = [e for e in events if e.batch_id is not None]
-    batch = None
-    if anchored and anchored[-1].batch_id is not None:
-        batch = store.batch(anchored[-1].batch_id)
-    return Anchoring(events=len(events), pending=len(events) - len(anchored), batch=batch)
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    root = request.scope.get("root_path", "")
+    path = raw.decode("latin-1").split("?", 1)[0] if raw else request.url.path
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _lot_key(raw_path: str) -> tuple[str, str]:
+    """(gtin, lot) as the path names them, for invalidation (best effort, canonical paths)."""
+    from urllib.parse import unquote
+
+    parts = raw_path.split("/")
+    if len(parts) >= 5 and parts[1] == "01" and parts[3] == "10":
+        return parts[2], unquote(parts[4])
+    return ("", "")
+
+
+def _origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _keep_query(query: list[tuple[str, str]]) -> str:
+    from urllib.parse import urlencode
+
+    kept = [(k, v) for k, v in query if not k.isdigit()]
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+def _page(body: bytes, status: int, media_type: str) -> CachedPage:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return CachedPage(
+        body=body,
+        status=status,
+        media_type=media_type,
+        etag=etag,
+        gzipped=gzip.compress(body, 6, mtime=0) if len(body) > 1024 else None,
+    )
+
+
+def _redirect(location: str, status: int) -> CachedPage:
+    return CachedPage(
+        body=b"", status=status, media_type="text/plain", etag="", headers=(("Location", location),)
+    )
+
+
+def _respond(request: Request, page: CachedPage) -> Response:
+    headers = dict(page.headers)
+    if page.etag:
+        headers["ETag"] = page.etag
+        headers["Vary"] = "Accept-Language, Accept, Accept-Encoding"
+        headers["Cache-Control"] = "public, max-age=30"
+        if request.headers.get("if-none-match") == page.etag and page.status == 200:
+            return Response(status_code=304, headers=headers)
+    body = page.body
+    if page.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        body = page.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, page.status, headers=headers, media_type=page.media_type)
+
+
+def _chart(view: LotView, messages: Catalog) -> Markup:
+    cold = view.cold_chain
+    if not cold.chart:
+        return Markup("")
+    band = view.product
+    svg = temperature_chart(
+        cold.chart,
+        band.temp_min_c,
+        band.temp_max_c,
+        excursion_spans(cold),
+        ChartText(
+            title=messages.t("chart_title"),
+            description=messages.t(
+                "chart_desc",
+                low=_celsius(cold.min_c),
+                high=_celsius(cold.max_c),
+                count=len(cold.excursions),
+            ),
+            band=messages.t("chart_band"),
+            excursion=messages.t("chart_excursion"),
+        ),
+    )
+    return Markup(svg)
+
+
+def _celsius(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} °C"
+
+
+def _minutes(value: float) -> str:
+    return f"{value:.0f}"
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _day(moment: date | datetime | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UTC).date()
+    return moment.isoformat()
+
+
+def _script_json(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">`` (no ``</script>`` break-out)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _safe(value: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in value)

@@ -12,7 +12,6 @@ from traceability.web import create_app
 
 from .events import COLD_ROOM, GTIN, object_event
 from .test_capture_document import document
-from .test_web import FixedReader
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings(
 def client(stocked: RecordStore) -> TestClient:
     from starlette.testclient import TestClient
 
-    return TestClient(create_app(stocked, FixedReader({}), "test chain"))
+    return TestClient(create_app(stocked, None, "test chain"))
 
 
 def test_capture_then_query(client: TestClient) -> None:
