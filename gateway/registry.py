@@ -270,6 +270,25 @@ class DeviceRegistry:
             pid_file=runtime / "mosquitto.pid",
         )
 
+    def export_broker(self, dest: Path) -> BrokerFiles:
+        """Copy only what a broker needs (no CA key, no device keys, no passphrase) into
+        ``dest`` under fixed names: ca.crt server.crt server.key crl.pem acl passwd.
+        For a broker in another container (docker-compose mounts ``dest``)."""
+        source = self.broker_files()
+        files = BrokerFiles(
+            cafile=dest / "ca.crt",
+            certfile=dest / "server.crt",
+            keyfile=dest / "server.key",
+            crlfile=dest / "crl.pem",
+            acl_file=dest / "acl",
+            password_file=dest / "passwd",
+            pid_file=dest / "mosquitto.pid",
+        )
+        for name in ("cafile", "certfile", "keyfile", "crlfile", "acl_file", "password_file"):
+            data = getattr(source, name).read_bytes()
+            write_private(getattr(files, name), data, 0o600 if name == "keyfile" else 0o644)
+        return files
+
     def reload_broker(self) -> bool:
         """SIGHUP the local broker started on this registry (its pid file), so it re-reads
         the ACL, password file and CRL; False if none runs."""

@@ -45,6 +45,13 @@ def _reload(registry: Any, reload: bool) -> None:
         )
 
 
+def _apply(registry: Any, broker_dir: Path | None, reload: bool) -> None:
+    if broker_dir is not None:
+        registry.export_broker(broker_dir)
+        console.print(f"broker files updated in {broker_dir}")
+    _reload(registry, reload)
+
+
 def _emit(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -54,6 +61,14 @@ reload_option = click.option(
     default=True,
     show_default=True,
     help="SIGHUP the local broker started on this registry so the change applies now.",
+)
+
+
+broker_dir_option = click.option(
+    "--broker-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also copy the broker's files (ca.crt server.crt server.key crl.pem acl passwd; "
+    "no other keys) here, for a broker in another container.",
 )
 
 
@@ -94,6 +109,7 @@ def init(settings: Settings, names: tuple[str, ...]) -> None:
     "--no-cert", is_flag=True, help="Password only (no client certificate); implies --password."
 )
 @click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@broker_dir_option
 @reload_option
 @click.pass_obj
 def provision(
@@ -105,6 +121,7 @@ def provision(
     with_password: bool,
     no_cert: bool,
     days: int,
+    broker_dir: Path | None,
     reload: bool,
 ) -> None:
     """Register a device (or gateway) and issue its credentials.
@@ -131,7 +148,7 @@ def provision(
     except IdentityError as exc:
         raise _fail(exc) from exc
     _emit(_handout(issued))
-    _reload(registry, reload)
+    _apply(registry, broker_dir, reload)
 
 
 def _handout(issued: Any) -> dict[str, Any]:
@@ -152,9 +169,10 @@ def _handout(issued: Any) -> dict[str, Any]:
 
 @devices.command()
 @click.argument("identity")
+@broker_dir_option
 @reload_option
 @click.pass_obj
-def revoke(settings: Settings, identity: str, reload: bool) -> None:
+def revoke(settings: Settings, identity: str, broker_dir: Path | None, reload: bool) -> None:
     """Revoke IDENTITY (e.g. demo/temperature/probe-cold1-01): CRL, ACL, password file."""
     from gateway.errors import IdentityError
 
@@ -164,15 +182,18 @@ def revoke(settings: Settings, identity: str, reload: bool) -> None:
     except IdentityError as exc:
         raise _fail(exc) from exc
     _emit({"identity": record.username, "status": record.status, "revoked_at": record.revoked_at})
-    _reload(registry, reload)
+    _apply(registry, broker_dir, reload)
 
 
 @devices.command()
 @click.argument("identity")
 @click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@broker_dir_option
 @reload_option
 @click.pass_obj
-def rotate(settings: Settings, identity: str, days: int, reload: bool) -> None:
+def rotate(
+    settings: Settings, identity: str, days: int, broker_dir: Path | None, reload: bool
+) -> None:
     """New key and certificate (and password) for IDENTITY; the old ones stop working."""
     from gateway.errors import IdentityError
 
@@ -182,16 +203,20 @@ def rotate(settings: Settings, identity: str, days: int, reload: bool) -> None:
     except IdentityError as exc:
         raise _fail(exc) from exc
     _emit(_handout(issued))
-    _reload(registry, reload)
+    _apply(registry, broker_dir, reload)
 
 
 @devices.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array (for scripts).")
 @click.pass_obj
-def list_(settings: Settings) -> None:
+def list_(settings: Settings, as_json: bool) -> None:
     """Every identity with its status, credentials and certificate expiry."""
     from rich.table import Table
 
     rows = _registry(settings).summary()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
     table = Table("identity", "kind", "status", "auth", "cert valid until", "revoked at")
     for row in rows:
         table.add_row(
@@ -226,10 +251,11 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 
 
 @devices.command(name="provision-demo")
+@broker_dir_option
 @reload_option
 @click.pass_obj
-def provision_demo(settings: Settings, reload: bool) -> None:
-    """The gateway and the demo site's devices (docker compose runs this once)."""
+def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
+    """The gateway and the demo site's devices (docker compose runs this at start)."""
     from tracehub.bootstrap import gateway_identity
     from tracehub.demo import identities, scenario
 
@@ -239,6 +265,6 @@ def provision_demo(settings: Settings, reload: bool) -> None:
         registry.ensure(i).username
         for i in (gateway_identity(settings), *identities(scenario(settings.hub.site)))
     ]
-    files = registry.broker_files()
+    files = registry.export_broker(broker_dir) if broker_dir else registry.broker_files()
     _emit({"identities": made, "broker": files.model_dump(mode="json")})
     _reload(registry, reload)
