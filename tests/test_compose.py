@@ -7,12 +7,24 @@ Schema instead, plus the references it makes into the repository.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
+from pydantic import SecretStr
+
+from gateway import pki
+from gateway.access import Identity
+from gateway.registry import DeviceRegistry
+from sensors.credentials import MqttAuth
+from tracehub.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +85,7 @@ def test_simulators_run_only_in_the_simulate_profile() -> None:
     services = _services()
     assert services["simulator"]["profiles"] == ["simulate"]
     default = {n for n, s in services.items() if "profiles" not in s}
-    assert default == {"mosquitto", "influxdb", "anvil", "postgres", "hub", "grafana"}
+    assert default == {"devices", "mosquitto", "influxdb", "anvil", "postgres", "hub", "grafana"}
     assert services["influxdb"]["image"].startswith("influxdb:1.11")
 
 
@@ -111,3 +123,107 @@ def test_dockerfile_copies_every_python_package() -> None:
     include = project.split("[tool.setuptools.packages.find]")[1].split("]")[0]
     packages = {name.strip(' "*\n') for name in include.split("[")[1].split(",")}
     assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+
+
+def _mounts(service: str) -> dict[str, str]:
+    """container path → source (named volume or ./path) of a service."""
+    found = {}
+    for volume in _services()[service].get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        found[target] = source
+    return found
+
+
+def _conf() -> str:
+    return (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
+
+
+def test_the_broker_is_tls_only_with_an_acl() -> None:
+    lines = [ln.strip() for ln in _conf().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert "allow_anonymous false" in lines
+    assert "per_listener_settings false" in lines
+    listeners = [ln for ln in lines if ln.startswith("listener ")]
+    assert listeners == ["listener 8883 0.0.0.0", "listener 8884 0.0.0.0"]
+    assert {"require_certificate true", "use_identity_as_username true",
+            "use_username_as_clientid true", "crlfile /mosquitto/security/crl.pem",
+            "acl_file /mosquitto/security/acl"} <= set(lines)  # fmt: skip
+    ports = _services()["mosquitto"]["ports"]
+    assert ports == ["8883:8883", "8884:8884"]  # no plain 1883
+
+
+def test_the_broker_reads_what_the_devices_service_writes() -> None:
+    services = _services()
+    devices = services["devices"]
+    broker_dir = devices["command"][devices["command"].index("--broker-dir") + 1]
+    volume = _mounts("devices")[broker_dir]
+    assert _mounts("mosquitto")["/mosquitto/security"] == volume
+    assert "/devices" not in _mounts("mosquitto")  # the broker never sees device keys
+    assert services["mosquitto"]["depends_on"]["devices"] == {
+        "condition": "service_completed_successfully"
+    }
+    for name in ("hub", "simulator"):
+        env = services[name]["environment"]
+        assert (env["TRACEHUB_MQTT_PORT"], env["TRACEHUB_MQTT_SECURITY"]) == ("8883", "tls")
+        assert _mounts(name)[env["TRACEHUB_DEVICES_DIR"]] == _mounts("devices")["/devices"]
+    for path in ("ca.crt", "server.crt", "server.key", "crl.pem", "acl", "passwd"):
+        assert f"/mosquitto/security/{path}" in _conf()
+
+
+@pytest.mark.integration
+def test_the_compose_broker_config_runs_in_a_real_mosquitto(tmp_path: Path) -> None:
+    """deploy/mosquitto/mosquitto.conf, paths and ports moved to a temp folder, on the
+    local mosquitto with files from `tracehub devices provision-demo --broker-dir`."""
+    registry = DeviceRegistry.open(tmp_path / "devices", "compose test passphrase")
+    probe = Identity(kind="temperature", site="demo", device_id="probe-cold1-01")
+    auth = registry.provision(probe).auth
+    security = tmp_path / "security"
+    registry.export_broker(security)
+    port, password_port = free_port(), free_port()
+    conf = (
+        _conf()
+        .replace("/mosquitto/security/", f"{security}/")
+        .replace("/mosquitto/data/", f"{tmp_path}/")
+        .replace("listener 8883 0.0.0.0", f"listener {port} 127.0.0.1")
+        .replace("listener 8884 0.0.0.0", f"listener {password_port} 127.0.0.1")
+        .replace("log_dest stdout", f"log_dest file {tmp_path / 'broker.log'}")
+    )
+    if os.geteuid() == 0:
+        conf += "user root\n"
+    (tmp_path / "mosquitto.conf").write_text(conf)
+    broker = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "mosquitto.conf")])
+    try:
+        deadline = time.monotonic() + 10
+        while not _accepts(port):
+            assert broker.poll() is None, (tmp_path / "broker.log").read_text()
+            assert time.monotonic() < deadline, "the broker did not listen"
+            time.sleep(0.05)  # waiting for a child process's socket: no event to await
+        assert _publish(port, auth) == 0
+        assert _publish(port, MqttAuth(ca_file=auth.ca_file, username="x",
+                                       password=SecretStr("y"))) != 0  # fmt: skip
+    finally:
+        broker.terminate()
+        broker.wait(10)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _publish(port: int, auth: MqttAuth) -> int:
+    """mosquitto_pub as a device would run it; its exit code (0 = published, QoS 1)."""
+    args = ["mosquitto_pub", "-h", "localhost", "-p", str(port), "--cafile", str(auth.ca_file),
+            "-t", "tracehub/v1/demo/temperature/probe-cold1-01", "-m", "{}", "-q", "1"]  # fmt: skip
+    if auth.cert_file is not None and auth.key_file is not None:
+        # mosquitto_pub cannot take a key passphrase non-interactively: hand it a
+        # decrypted copy, as a device with a secure element would do internally.
+        plain = auth.key_file.with_name("plain.key")
+        key = pki.load_key(auth.key_file.read_bytes(), b"compose test passphrase", "key")
+        plain.write_bytes(pki.plain_key(key))
+        args += ["--cert", str(auth.cert_file), "--key", str(plain)]
+    if auth.username is not None and auth.password is not None:
+        args += ["-u", auth.username, "-P", auth.password.get_secret_value()]
+    return subprocess.run(args, capture_output=True, timeout=20).returncode

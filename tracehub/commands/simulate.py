@@ -34,22 +34,26 @@ def simulate(
 ) -> None:
     """Publish a site's simulated devices to the broker and serve its PLCs over OPC UA.
 
-    The broker is TRACEHUB_MQTT_HOST / TRACEHUB_MQTT_PORT (default port 1883).
+    The broker is TRACEHUB_MQTT_HOST / TRACEHUB_MQTT_PORT (default port 1883). With
+    TRACEHUB_MQTT_SECURITY=tls each device connects over TLS with its own identity from
+    the device registry (`tracehub devices`, docs/security.md).
     """
     from sensors.agv_sim import run_agvs
     from sensors.coldroom_server import ColdRoomServer
     from sensors.errors import ScenarioError
     from sensors.scenario import load_scenario
     from sensors.simulator import run_simulators
+    from tracehub.bootstrap import device_auth
     from tracehub.demo import scenario as demo_scenario
 
     port = settings.mqtt.port or 1883
     host = settings.mqtt.host
     stop = stop_on_signals()
+    auth_for = device_auth(settings)  # None unless TRACEHUB_MQTT_SECURITY=tls
     if scenario_path is None:
         spec = demo_scenario(settings.hub.site, units)
         stats = run_simulators(host, port, spec, stop, 1.0 if interval is None else interval,
-                               count=count)  # fmt: skip
+                               count=count, auth_for=auth_for)  # fmt: skip
         console.print(f"published {stats.temperature} readings and {stats.rfid} tag reads")
         return
     try:
@@ -73,7 +77,7 @@ def simulate(
         target=lambda: agv_sent.__setitem__(
             0,
             run_agvs(host, port, site.agvs, stop, site.rates.agv_interval_s, start=start,
-                     count=count),
+                     count=count, auth_for=auth_for),
         ),
         name="agvs",
         daemon=True,
@@ -82,7 +86,7 @@ def simulate(
         agv_thread.start()
     try:
         stats = run_simulators(host, port, site.simulator_spec(), stop, tick, count=count,
-                               start=start)  # fmt: skip
+                               start=start, auth_for=auth_for)  # fmt: skip
         if site.agvs:
             agv_thread.join()
     finally:
