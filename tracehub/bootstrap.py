@@ -53,8 +53,12 @@ from ledger.worker import AnchorWorker, BatchPolicy
 from sensors.credentials import AuthFor, MqttAuth
 from traceability.anchoring import BatchSummary, EventFeeder
 from traceability.capture import CaptureService
+from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
 from traceability.exposure import ExposureService
+from traceability.footprintsource import RecordsFootprint
+from traceability.pagecache import PageCache
+from traceability.proofs import LedgerEvidence
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader
 from traceability.web import create_app
@@ -462,6 +466,8 @@ class Hub:
         self.telemetry = InfluxTemperatureReader(settings.influx.url, settings.influx.database)
         routes: list[Route | Mount] = [rpc_route(self.chain.w3)] if self.chain.embedded else []
         self.exposure = ExposureService(self.store, self.telemetry)
+        self.coldroom_power = InfluxColdRoomPower(settings.influx.url, settings.influx.database)
+        self.pages = PageCache(settings.web.page_ttl_s)
         routes.append(
             Mount(
                 "/",
@@ -472,6 +478,14 @@ class Hub:
                     capture=self.capture,
                     exposure=self.exposure,
                     near_expiry_days=settings.records.near_expiry_days,
+                    series=self.telemetry,
+                    footprint=RecordsFootprint(self.store, self.coldroom_power),
+                    evidence=LedgerEvidence(
+                        self.store, self.ledger, self.signer, settings.ledger.confirmations
+                    ),
+                    evidence_public=settings.web.public_evidence,
+                    auditor_tokens=settings.web.auditor_tokens.split(","),
+                    cache=self.pages,
                 ),
             )
         )
@@ -498,6 +512,7 @@ class Hub:
         self.anchoring.stop()
         self.web.stop()
         self.telemetry.close()
+        self.coldroom_power.close()
         self.ledger.close()
         self.store.close()
 

@@ -102,6 +102,17 @@ class WebSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(default=None, description="unset: http://host:port")
+    auditor_tokens: str = Field(
+        default="",
+        description="comma-separated SHA-256 hex digests of the auditors' bearer tokens "
+        "(printf %s TOKEN | sha256sum); empty: the auditor API answers 503",
+    )
+    public_evidence: bool = Field(
+        default=True,
+        description="offer each lot's evidence bundle (its EPCIS events, proofs, anchors) "
+        "for download on the consumer page; false: auditors only",
+    )
+    page_ttl_s: float = Field(default=30.0, ge=0, description="how long a rendered page is kept")
 
 
 class HubSettings(BaseSettings):

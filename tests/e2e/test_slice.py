@@ -20,6 +20,7 @@ import pytest
 
 from gateway.influx import InfluxWriter
 from sensors.simulator import run_simulators
+from traceability.logistics import Location
 from tracehub import demo
 from tracehub.bootstrap import Hub
 from tracehub.services import Anvil, InfluxDB, Mosquitto
@@ -35,6 +36,7 @@ from tracehub.settings import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
+DOCK_NAME = "Dock door 1"
 TICKS = 4  # each tick: one reading per probe, one tag read (3 units in the scenario)
 # An hour ago: device times must not lie in the future (capture rejects those).
 START = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
@@ -70,6 +72,11 @@ def hub(
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
         demo.seed(running.store)
+        # The consumer page names places, never their URNs (issue #6): register them.
+        if running.store.get_location(demo.DOCK_DOOR) is None:
+            running.store.add_location(
+                Location(urn=demo.DOCK_DOOR, name=DOCK_NAME, kind="dock_door")
+            )
         assert running.gateway.wait_ready(timeout=10)
         yield running
 
@@ -120,13 +127,19 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     series = influx.query('SELECT count("celsius") FROM "temperature" GROUP BY "location"')
     counts = {s["tags"]["location"]: s["rows"][0]["count"] for s in series}
     assert counts == {demo.DOCK_DOOR: TICKS, demo.COLD_ROOM: TICKS}
-    last = influx.query(
-        f'SELECT last("celsius") FROM "temperature" WHERE "location" = \'{demo.DOCK_DOOR}\''
-    )[0]["rows"][0]["last"]
-    influx.close()
-
     # 3+4. three EPCIS events stored, linked to the lot, anchored in one batch
     events = hub.store.events_for_lot(demo.GTIN, demo.LOT)
+    # The lot has stayed at the dock door since its first read: the page's range is the
+    # lowest and highest reading there since then (aggregates, never the raw readings).
+    since = min(e.event_time for e in events).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    low, high = (
+        influx.query(
+            f'SELECT {fn}("celsius") FROM "temperature" WHERE "location" = '
+            f"'{demo.DOCK_DOOR}' AND time >= '{since}'"
+        )[0]["rows"][0][fn]
+        for fn in ("min", "max")
+    )
+    influx.close()
     assert len(events) == 3
     assert {e.batch_id for e in events} == {1}
     batch = hub.store.batch(1)
@@ -147,12 +160,16 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
         demo.PRODUCT_NAME,
         demo.LOT,
         lot.expiry.isoformat(),
-        demo.DOCK_DOOR,
-        f"{last:.1f} °C",
+        f'<strong class="place">{DOCK_NAME}</strong>',
+        f"{low:.1f} °C – {high:.1f} °C",
         batch.tx_hash,
         str(batch.block_number),
+        batch.root.hex(),
     ):
         assert expected in html, expected
+    # ... and nothing a consumer must not see: location URNs, device ids
+    for private in (demo.DOCK_DOOR, demo.COLD_ROOM, "probe-"):
+        assert private not in html, private
 
     # 6. verify in another process, through the chain's JSON-RPC, exits 0
     ok = _verify(hub)
