@@ -21,6 +21,8 @@ declare -A APT_FOR=(
   [node]=nodejs
   [npm]=npm
   [chromium]=chromium
+  [zbarimg]=zbar-tools  # decodes the QR codes in tests/traceability/test_qr.py
+  [wrk]=wrk  # load generator of bench/web.py
 )
 missing=()
 for bin in "${!APT_FOR[@]}"; do

@@ -17,6 +17,7 @@ from tracehub.commands import (
     grafana,
     hub,
     ledger,
+    qr,
     records,
     simulate,
     status,
@@ -61,6 +62,7 @@ main.add_command(grafana.grafana)
 main.add_command(records.records)
 main.add_command(status.status)
 main.add_command(devices.devices)
+main.add_command(qr.qr)
 
 
 if __name__ == "__main__":
