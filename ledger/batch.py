@@ -19,6 +19,7 @@ __all__ = [
     "PendingSummary",
     "SentTx",
     "StoredEntry",
+    "Submission",
 ]
 
 
@@ -29,6 +30,18 @@ class BatchStatus(StrEnum):
     SENT = "sent"  # a signed transaction is recorded (and broadcast)
     INCLUDED = "included"  # mined in a block, not yet deep enough
     CONFIRMED = "confirmed"  # at least the confirmation depth deep
+
+
+class Submission(BaseModel):
+    """One record for ``LedgerStore.submit_many`` (the arguments of ``submit``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    record_id: str
+    record: Any
+    streams: tuple[str, ...] = ()
+    keep_record: bool = False
 
 
 class StoredEntry(BaseModel):

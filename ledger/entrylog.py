@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.batch import PendingSummary, StoredEntry
+from ledger.batch import PendingSummary, StoredEntry, Submission
 from ledger.canonical import canonicalize
 from ledger.database import LedgerDatabase, aware, from_db, to_db
 from ledger.digest import sha256
@@ -62,43 +62,98 @@ class EntryLog(LedgerDatabase):
         by the store's, where ``close_key`` ended it, e.g. a rotation by another
         process) is refused with ``KeyOutOfPeriod`` before anything is stored.
         """
-        canonical = canonicalize(record)
-        digest = sha256(canonical)
-        stream_names = sorted(set(streams))
+        item = Submission(
+            kind=kind,
+            record_id=record_id,
+            record=record,
+            streams=tuple(streams),
+            keep_record=keep_record,
+        )
+        (stored,) = self.submit_many([item], signer, now)
+        return stored
+
+    def submit_many(
+        self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
+    ) -> list[StoredEntry]:
+        """``submit`` for many records in one transaction, in order (same rules).
+
+        One commit instead of one per record: what a feeder with a backlog wants.
+        All or nothing: an ``EntryError`` for one record (a conflicting content)
+        stores none of them.
+        """
         moment = now or datetime.now(UTC)
         signer.public.require_cover(moment)
+        prepared = []
+        for item in items:
+            canonical = canonicalize(item.record)
+            prepared.append((item, canonical, sha256(canonical), sorted(set(item.streams))))
+        if not prepared:
+            return []
         self._register_key(signer.public)
+        all_streams = sorted({name for *_, names in prepared for name in names})
         for _attempt in range(_SUBMIT_ATTEMPTS):
             try:
                 with self._tx() as conn:
-                    existing = self._entry_row(conn, kind, record_id)
-                    if existing is not None:
-                        stored = _same_or_conflict(existing, digest)
-                        if keep_record:
-                            self._keep(conn, stored.id, canonical)
-                        return stored
+                    return self._append(conn, prepared, all_streams, signer, moment)
+            except sa_exc.IntegrityError:
+                # A concurrent submitter took the same stream position or record id.
+                continue
+        first = prepared[0][0]
+        raise StoreUnavailable(
+            f"submitting {first.kind} {first.record_id} (and {len(prepared) - 1} more): "
+            f"the streams kept changing under {_SUBMIT_ATTEMPTS} attempts; retry"
+        )
+
+    def _append(
+        self,
+        conn: Connection,
+        prepared: list[tuple[Submission, bytes, bytes, list[str]]],
+        all_streams: list[str],
+        signer: Signer,
+        moment: datetime,
+    ) -> list[StoredEntry]:
+        out: list[StoredEntry] = []
+        heads: dict[str, Link] = {}  # the next link of each stream, as appended so far
+        done: dict[tuple[str, str], StoredEntry] = {}
+        checked = False
+        for item, canonical, digest, stream_names in prepared:
+            key = (item.kind, item.record_id)
+            stored = done.get(key)
+            if stored is None:
+                existing = self._entry_row(conn, item.kind, item.record_id)
+                stored = None if existing is None else _same_or_conflict(existing, digest)
+            elif stored.entry.record_digest != digest:
+                raise EntryError(
+                    f"{item.kind} {item.record_id} is submitted twice with different "
+                    "content; records are immutable, give the revision a new record_id"
+                )
+            if stored is None:
+                if not checked:
+                    # Only new entries are signed; re-offering stored ones needs no key.
                     self._registered(conn, signer.public).require_cover(moment)
                     if self._postgres:
                         # Serialise appends per stream (sorted: no deadlock) instead of
                         # letting concurrent submitters race for the same seq and retry.
-                        for name in stream_names:
+                        for name in all_streams:
                             conn.execute(
                                 sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"),
                                 {"s": name},
                             )
-                    chain = tuple(self._next_link(conn, s) for s in stream_names)
-                    entry = sign_entry(kind, record_id, digest, chain, signer, moment)
-                    stored = self._insert(conn, entry, moment)
-                    if keep_record:
-                        self._keep(conn, stored.id, canonical)
-                    return stored
-            except sa_exc.IntegrityError:
-                # A concurrent submitter took the same stream position or record id.
-                continue
-        raise StoreUnavailable(
-            f"submitting {kind} {record_id}: the streams kept changing under "
-            f"{_SUBMIT_ATTEMPTS} attempts; retry"
-        )
+                    checked = True
+                chain = tuple(
+                    heads[s] if s in heads else self._next_link(conn, s) for s in stream_names
+                )
+                entry = sign_entry(item.kind, item.record_id, digest, chain, signer, moment)
+                stored = self._insert(conn, entry, moment)
+                for link in chain:
+                    heads[link.stream] = Link(
+                        stream=link.stream, seq=link.seq + 1, prev=stored.leaf_hash
+                    )
+            if item.keep_record:
+                self._keep(conn, stored.id, canonical)
+            done[key] = stored
+            out.append(stored)
+        return out
 
     def _next_link(self, conn: Connection, stream: str) -> Link:
         head = conn.execute(

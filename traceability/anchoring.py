@@ -46,11 +46,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from ledger.anchor import Anchorer, AnchorReceipt, OnChainAnchor
-from ledger.batch import BatchRecord, BatchStatus, StoredEntry
+from ledger.batch import BatchRecord, BatchStatus, StoredEntry, Submission
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.entry import record_digest
-from ledger.errors import AnchorRejected, ChainError, KeyOutOfPeriod
+from ledger.errors import AnchorRejected, ChainError, EntryError, KeyOutOfPeriod
 from ledger.merkle import leaf_hash, merkle_root
 from ledger.signing import Signer
 from traceability.capture import _class_link
@@ -188,6 +188,10 @@ class EvidenceLedger(Protocol):
         keep_record: bool = False,
     ) -> StoredEntry: ...
 
+    def submit_many(
+        self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
+    ) -> list[StoredEntry]: ...
+
     def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]: ...
 
     def batch(self, batch_id: int) -> BatchRecord | None: ...
@@ -263,12 +267,10 @@ class EventFeeder:
         if not pending:
             return FeedResult(submitted=0, mirrored=0, batches=())
         known = self._ledger.entries(EVENT_KIND, [e.id for e in pending])
-        submitted = 0
-        for event in pending:
-            if event.id in known:
-                continue
-            known[event.id] = self._submit(event)
-            submitted += 1
+        fresh = [event for event in pending if event.id not in known]
+        for event, stored in zip(fresh, self._submit(fresh), strict=True):
+            known[event.id] = stored
+        submitted = len(fresh)
         by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
         for event in pending:
             stored = known[event.id]
@@ -286,21 +288,49 @@ class EventFeeder:
             batch_ids.append(record.id)
         return FeedResult(submitted=submitted, mirrored=mirrored, batches=tuple(batch_ids))
 
-    def _submit(self, event: StoredEvent) -> StoredEntry:
-        streams = [lot_stream(g, lot) for g, lot in self.lots_of(event)]
-        document = event.document()
-        try:
-            return self._ledger.submit(
-                EVENT_KIND, event.id, document, streams, self._signer, datetime.now(UTC)
+    def _submit(self, events: Sequence[StoredEvent]) -> list[StoredEntry]:
+        """All of ``events`` in one ledger transaction (one by one if one is refused)."""
+        if not events:
+            return []
+        items = [
+            Submission(
+                kind=EVENT_KIND,
+                record_id=event.id,
+                record=event.document(),
+                streams=tuple(lot_stream(g, lot) for g, lot in self.lots_of(event)),
             )
+            for event in events
+        ]
+        try:
+            return self._submit_many(items)
+        except KeyOutOfPeriod:
+            raise
+        except EntryError:
+            pass
+        # One refused record must not hold back the others: they go in one by one,
+        # then the first refusal is raised (the round is retried; nothing is lost).
+        refused: EntryError | None = None
+        stored: list[StoredEntry] = []
+        for item in items:
+            try:
+                stored += self._submit_many([item])
+            except KeyOutOfPeriod:
+                raise
+            except EntryError as exc:
+                refused = refused or exc
+        if refused is not None:
+            raise refused
+        return stored  # the refusal was a race that has passed
+
+    def _submit_many(self, items: list[Submission]) -> list[StoredEntry]:
+        try:
+            return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
         except KeyOutOfPeriod:
             if self._renew is None:
                 raise
             self._signer = self._renew()
             log.info("site signing key renewed: now %s", self._signer.key_id)
-            return self._ledger.submit(
-                EVENT_KIND, event.id, document, streams, self._signer, datetime.now(UTC)
-            )
+            return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
 
     def lots_of(self, event: StoredEvent) -> list[tuple[str, str]]:
         """The (GTIN, lot) pairs an event names: its units' lots and lot classes."""

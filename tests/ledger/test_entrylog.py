@@ -87,3 +87,54 @@ def test_a_kept_record_comes_back_and_rides_in_the_bundle(
     (failure,) = [c for c in tampered.failures if c.outcome is Outcome.FAIL]
     assert (failure.name, failure.record_id) == ("record", "s1")
     assert "record was altered" in failure.detail
+
+
+def test_submit_many_links_like_one_by_one_in_one_transaction(
+    ledger: LedgerStore, tmp_path: Path, signer: Signer
+) -> None:
+    from ledger.batch import Submission
+    from ledger.merkle import leaf_hash
+
+    one_by_one = LedgerStore.open(f"sqlite:///{tmp_path / 'other.db'}")
+    ledger.submit("test-record", "r0", {"n": 0}, ["lot:A"], signer, T0)  # already stored
+    items = [
+        Submission(kind="test-record", record_id=f"r{i}", record={"n": i}, streams=streams)
+        for i, streams in enumerate([("lot:A",), ("lot:A", "lot:B"), (), ("lot:B",), ("lot:A",)])
+    ]
+    items.append(items[3])  # offered twice in one batch: the same leaf
+    stored = ledger.submit_many(items, signer, T0)
+    assert [s.entry.record_id for s in stored] == ["r0", "r1", "r2", "r3", "r4", "r3"]
+    assert stored[3].id == stored[5].id
+    for item in items[:5]:
+        one_by_one.submit(item.kind, item.record_id, item.record, item.streams, signer, T0)
+    for name in ("lot:A", "lot:B"):
+        chain = ledger.stream(name)
+        assert [(e.entry.record_id, e.leaf_hash) for e in chain] == [
+            (e.entry.record_id, e.leaf_hash) for e in one_by_one.stream(name)
+        ]  # Ed25519 is deterministic: the very same entries and leaves
+        for seq, e in enumerate(chain):
+            link = e.entry.link(name)
+            assert link is not None
+            assert link.seq == seq
+            assert link.prev == (chain[seq - 1].leaf_hash if seq else None)
+            assert e.leaf_hash == leaf_hash(e.entry.leaf_data())
+    assert ledger.pending().count == 5
+    one_by_one.close()
+
+
+def test_submit_many_is_all_or_nothing(ledger: LedgerStore, signer: Signer) -> None:
+    from ledger.batch import Submission
+    from ledger.errors import EntryError
+
+    ledger.submit("test-record", "r0", {"n": 0}, ["lot:A"], signer, T0)
+    batch = [
+        Submission(kind="test-record", record_id="r1", record={"n": 1}, streams=("lot:A",)),
+        Submission(kind="test-record", record_id="r0", record={"n": 99}, streams=("lot:A",)),
+    ]
+    with pytest.raises(EntryError, match="test-record r0 was already submitted"):
+        ledger.submit_many(batch, signer, T0)
+    twice = [batch[0], batch[0].model_copy(update={"record": {"n": 2}})]
+    with pytest.raises(EntryError, match="r1 is submitted twice with different content"):
+        ledger.submit_many(twice, signer, T0)
+    assert [e.entry.record_id for e in ledger.stream("lot:A")] == ["r0"]
+    assert ledger.pending().count == 1

@@ -165,3 +165,40 @@ def test_feeder_renews_a_rotated_site_key(stocked: RecordStore, tmp_path: object
     (entry,) = ledger.entries("epcis-event", ids).values()
     assert entry.entry.signature.key_id == new.key_id
     ledger.close()
+
+
+def test_feeder_submits_the_others_when_one_event_is_refused(
+    stocked: RecordStore, tmp_path: object
+) -> None:
+    from collections.abc import Sequence
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from ledger.batch import StoredEntry, Submission
+    from ledger.errors import EntryError
+    from ledger.signing import Signer
+    from ledger.store import LedgerStore
+    from traceability.anchoring import EventFeeder
+
+    assert isinstance(tmp_path, Path)
+    ids = capture(stocked, "1001", "1002", "1003")
+
+    class Refusing(LedgerStore):
+        """The real store, refusing one record (a stand-in for a conflicting one)."""
+
+        def submit_many(
+            self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
+        ) -> list[StoredEntry]:
+            if any(item.record_id == ids[1] for item in items):
+                raise EntryError(f"epcis-event {ids[1]} was already submitted with digest …")
+            return super().submit_many(items, signer, now)
+
+    ledger = Refusing.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    feeder = EventFeeder(
+        stocked, ledger, Signer.generate("site:t", datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    with pytest.raises(EntryError) as refused:
+        feeder.sync()
+    assert ids[1] in str(refused.value)
+    assert set(ledger.entries("epcis-event", ids)) == {ids[0], ids[2]}
+    ledger.close()
