@@ -26,10 +26,10 @@ from typing import Any, NoReturn
 import orjson
 
 from ledger.errors import CanonicalizationError
+from ledger.es6number import format_number
 
-# ECMAScript switches to exponent notation from 1e21 up and below 1e-6.
-_MAX_PLAIN_EXPONENT = 21
-_MIN_PLAIN_EXPONENT = -6
+__all__ = ["canonicalize", "format_number"]
+
 
 _SHORT_ESCAPES = {
     '"': '\\"',
@@ -352,45 +352,3 @@ def _float(value: float, path: str) -> str:
             f"{path}: {value!r} is not allowed in JSON (RFC 8785 §3.2.2.3); use null or a string"
         )
     return format_number(value)
-
-
-def format_number(value: float) -> str:
-    """ECMAScript ``Number.prototype.toString`` of a finite double."""
-    if value == 0:
-        return "0"  # also turns -0 into 0
-    if value < 0:
-        return "-" + format_number(-value)
-    digits, exponent = _shortest_digits(value)
-    k = len(digits)
-    n = exponent  # value = 0.digits × 10**n, as in ECMA-262 §6.1.6.1.20
-    if k <= n <= _MAX_PLAIN_EXPONENT:
-        return digits + "0" * (n - k)
-    if 0 < n <= _MAX_PLAIN_EXPONENT:
-        return digits[:n] + "." + digits[n:]
-    if _MIN_PLAIN_EXPONENT < n <= 0:
-        return "0." + "0" * (-n) + digits
-    e = n - 1
-    sign = "+" if e >= 0 else "-"
-    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
-    return f"{mantissa}e{sign}{abs(e)}"
-
-
-def _shortest_digits(value: float) -> tuple[str, int]:
-    """The shortest round-trip decimal digits of a positive double, and n.
-
-    Python's ``repr`` already yields the shortest string that round-trips
-    (and the closest one on ties), the same digit choice ECMAScript requires;
-    only its layout differs, so the digits are re-laid out by the caller.
-    """
-    text = repr(value)
-    mantissa, _, exp_text = text.partition("e")
-    exp10 = int(exp_text) if exp_text else 0
-    int_part, _, frac_part = mantissa.partition(".")
-    if frac_part == "0":
-        frac_part = ""
-    all_digits = int_part + frac_part
-    stripped = all_digits.lstrip("0")
-    leading_zeros = len(all_digits) - len(stripped)
-    digits = stripped.rstrip("0")
-    n = len(int_part) - leading_zeros + exp10
-    return digits, n
