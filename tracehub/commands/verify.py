@@ -123,8 +123,12 @@ def verify(
     Every record is re-hashed (RFC 8785) and compared with its signed entry; the
     Ed25519 signature, the lot's hash chain (a dropped or reordered event breaks
     it), the RFC 6962 inclusion proof, the batch and its anchor are checked; with
-    a chain URL the root is also looked up on chain. Exit codes: 0 verified,
-    1 tampered, 3 not yet anchored, 4 chain unreachable, 2 usage problem.
+    a chain URL the root is also looked up on chain. What could not be checked
+    is said, never passed over: the roots on chain when offline, and the
+    completeness of the lot's tail when no signed manifest vouches for the
+    lot's length (an unsigned bundle, or a lot read from the databases).
+    Exit codes: 0 verified, 1 tampered, 3 not yet anchored, 4 chain
+    unreachable, 2 usage problem.
     """
     trust = trusted or None
     if bundle is not None:
