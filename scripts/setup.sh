@@ -66,9 +66,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   # installs beside the real urllib3 instead.
   if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
          && URLLIB3_NO_OVERRIDE=1 "$VENV/bin/python" -m pip install -q -c constraints.txt \
-              --no-binary urllib3-future -e '.[dev,grafana]'; } >"$log" 2>&1; then
+              --no-binary urllib3-future -e '.[dev,grafana,fuzz]'; } >"$log" 2>&1; then
     tail -n 20 "$log" >&2
-    die "pip install failed (log: $log) — run: URLLIB3_NO_OVERRIDE=1 $VENV/bin/pip install -c constraints.txt --no-binary urllib3-future -e '.[dev,grafana]'"
+    die "pip install failed (log: $log) — run: URLLIB3_NO_OVERRIDE=1 $VENV/bin/pip install -c constraints.txt --no-binary urllib3-future -e '.[dev,grafana,fuzz]'"
   fi
   touch "$stamp"
 fi

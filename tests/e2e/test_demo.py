@@ -33,7 +33,12 @@ def _read_until(proc: subprocess.Popen[str], marker: str, seen: list[str], timeo
     return found.wait(timeout)
 
 
-def test_demo_prints_a_working_page_and_verify_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "broker"), [((), "mqtts://"), (("--insecure-plain",), "mqtt://")]
+)
+def test_demo_prints_a_working_page_and_verify_command(
+    tmp_path: Path, flags: tuple[str, ...], broker: str
+) -> None:
     env = {
         **os.environ,
         "TRACEHUB_STATE_DIR": str(tmp_path / "state"),
@@ -41,7 +46,7 @@ def test_demo_prints_a_working_page_and_verify_command(tmp_path: Path) -> None:
         "COLUMNS": "400",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracehub.cli", "demo"],
+        [sys.executable, "-m", "tracehub.cli", "demo", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -52,6 +57,7 @@ def test_demo_prints_a_working_page_and_verify_command(tmp_path: Path) -> None:
     try:
         assert _read_until(proc, "Press Ctrl-C", lines, timeout=120), "".join(lines)
         out = "".join(lines)
+        assert re.search(rf"MQTT broker\s+{broker}127\.0\.0\.1:\d+", out), out
         page = re.search(r"consumer page\s+(http://\S+)", out)
         assert page, out
         response = httpx.get(page[1], timeout=10)

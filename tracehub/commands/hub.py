@@ -9,10 +9,25 @@ import click
 from tracehub.console import console, stop_on_signals
 from tracehub.settings import Settings
 
+insecure_plain = click.option(
+    "--insecure-plain",
+    is_flag=True,
+    help="Run the spawned broker without TLS, passwords or ACL (loopback only; anyone on "
+    "this machine could then publish as any device). Same as TRACEHUB_MQTT_SECURITY=plain.",
+)
+
+
+def _plain(settings: Settings, insecure: bool) -> Settings:
+    if not insecure:
+        return settings
+    mqtt = settings.mqtt.model_copy(update={"security": "plain"})
+    return settings.model_copy(update={"mqtt": mqtt})
+
 
 @click.command()
+@insecure_plain
 @click.pass_obj
-def demo(settings: Settings) -> None:
+def demo(settings: Settings, insecure_plain: bool) -> None:
     """Run the whole hub locally with simulated devices and print where to look.
 
     Spawns mosquitto and influxd on free loopback ports (data under
@@ -22,12 +37,13 @@ def demo(settings: Settings) -> None:
     """
     from tracehub.demo import run_demo
 
-    run_demo(settings, console, stop_on_signals())
+    run_demo(_plain(settings, insecure_plain), console, stop_on_signals())
 
 
 @click.command()
+@insecure_plain
 @click.pass_obj
-def run(settings: Settings) -> None:
+def run(settings: Settings, insecure_plain: bool) -> None:
     """Run the hub: gateway, anchoring and web, until Ctrl-C.
 
     Services named in the environment are used as they are; any left unset
@@ -37,7 +53,7 @@ def run(settings: Settings) -> None:
 
     stop = stop_on_signals()
     with ExitStack() as stack:
-        resolved = start_local_services(settings, stack)
+        resolved = start_local_services(_plain(settings, insecure_plain), stack)
         hub = stack.enter_context(Hub(resolved))
         console.print(f"tracehub running at {hub.url} (chain: {hub.chain.name}); Ctrl-C stops")
         stop.wait()
