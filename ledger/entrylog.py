@@ -112,48 +112,80 @@ class EntryLog(LedgerDatabase):
         signer: Signer,
         moment: datetime,
     ) -> list[StoredEntry]:
-        out: list[StoredEntry] = []
+        """Sign what is new, chain it after the streams' heads, insert it in bulk."""
+        existing = self._existing(conn, [(item.kind, item.record_id) for item, *_ in prepared])
         heads: dict[str, Link] = {}  # the next link of each stream, as appended so far
-        done: dict[tuple[str, str], StoredEntry] = {}
+        done: dict[tuple[str, str], StoredEntry | Entry] = {}
+        fresh: list[tuple[Entry, bytes, bytes]] = []  # (entry, leaf data, leaf hash)
+        keep: dict[tuple[str, str], bytes] = {}
         checked = False
         for item, canonical, digest, stream_names in prepared:
             key = (item.kind, item.record_id)
-            stored = done.get(key)
-            if stored is None:
-                existing = self._entry_row(conn, item.kind, item.record_id)
-                stored = None if existing is None else _same_or_conflict(existing, digest)
-            elif stored.entry.record_digest != digest:
-                raise EntryError(
-                    f"{item.kind} {item.record_id} is submitted twice with different "
-                    "content; records are immutable, give the revision a new record_id"
-                )
-            if stored is None:
-                if not checked:
-                    # Only new entries are signed; re-offering stored ones needs no key.
-                    self._registered(conn, signer.public).require_cover(moment)
-                    if self._postgres:
-                        # Serialise appends per stream (sorted: no deadlock) instead of
-                        # letting concurrent submitters race for the same seq and retry.
-                        for name in all_streams:
-                            conn.execute(
-                                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"),
-                                {"s": name},
-                            )
-                    checked = True
-                chain = tuple(
-                    heads[s] if s in heads else self._next_link(conn, s) for s in stream_names
-                )
-                entry = sign_entry(item.kind, item.record_id, digest, chain, signer, moment)
-                stored = self._insert(conn, entry, moment)
-                for link in chain:
-                    heads[link.stream] = Link(
-                        stream=link.stream, seq=link.seq + 1, prev=stored.leaf_hash
-                    )
             if item.keep_record:
-                self._keep(conn, stored.id, canonical)
-            done[key] = stored
-            out.append(stored)
+                keep[key] = canonical
+            seen = done.get(key)
+            if seen is not None:
+                signed = seen.entry if isinstance(seen, StoredEntry) else seen
+                if signed.record_digest != digest:
+                    raise EntryError(
+                        f"{item.kind} {item.record_id} is submitted twice with different "
+                        "content; records are immutable, give the revision a new record_id"
+                    )
+                continue
+            row = existing.get(key)
+            if row is not None:
+                done[key] = _same_or_conflict(row, digest)
+                continue
+            if not checked:
+                # Only new entries are signed; re-offering stored ones needs no key.
+                self._registered(conn, signer.public).require_cover(moment)
+                if self._postgres:
+                    # Serialise appends per stream (sorted: no deadlock) instead of
+                    # letting concurrent submitters race for the same seq and retry.
+                    for name in all_streams:
+                        conn.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"),
+                            {"s": name},
+                        )
+                checked = True
+            chain = tuple(
+                heads[s] if s in heads else self._next_link(conn, s) for s in stream_names
+            )
+            entry = sign_entry(item.kind, item.record_id, digest, chain, signer, moment)
+            data = entry.leaf_data()  # canonicalised once, for both the hash and the row
+            leaf = leaf_hash(data)
+            fresh.append((entry, data, leaf))
+            done[key] = entry
+            for link in chain:
+                heads[link.stream] = Link(stream=link.stream, seq=link.seq + 1, prev=leaf)
+        for stored in self._insert(conn, fresh, moment):
+            done[(stored.entry.kind, stored.entry.record_id)] = stored
+        for key, canonical in keep.items():
+            kept = done[key]
+            assert isinstance(kept, StoredEntry)
+            self._keep(conn, kept.id, canonical)
+        out: list[StoredEntry] = []
+        for item, *_ in prepared:
+            result = done[(item.kind, item.record_id)]
+            assert isinstance(result, StoredEntry)  # every new entry was inserted above
+            out.append(result)
         return out
+
+    def _existing(
+        self, conn: Connection, keys_: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], sa.Row[Any]]:
+        by_kind: dict[str, list[str]] = {}
+        for kind, record_id in dict.fromkeys(keys_):
+            by_kind.setdefault(kind, []).append(record_id)
+        found: dict[tuple[str, str], sa.Row[Any]] = {}
+        for kind, ids in by_kind.items():
+            for i in range(0, len(ids), _CHUNK):
+                query = sa.select(entries).where(
+                    entries.c.kind == kind, entries.c.record_id.in_(ids[i : i + _CHUNK])
+                )
+                for row in conn.execute(query):
+                    found[(row.kind, row.record_id)] = row
+        return found
 
     def _next_link(self, conn: Connection, stream: str) -> Link:
         head = conn.execute(
@@ -166,43 +198,46 @@ class EntryLog(LedgerDatabase):
             return Link(stream=stream, seq=0, prev=None)
         return Link(stream=stream, seq=head.seq + 1, prev=bytes.fromhex(head.leaf_hash))
 
-    def _insert(self, conn: Connection, entry: Entry, moment: datetime) -> StoredEntry:
-        data = entry.leaf_data()  # canonicalised once, for both the hash and the row
-        leaf = leaf_hash(data)
-        result = conn.execute(
-            entries.insert().values(
-                kind=entry.kind,
-                record_id=entry.record_id,
-                record_digest=entry.record_digest.hex(),
-                leaf_hash=leaf.hex(),
-                leaf_data=data.decode("utf-8"),
-                submitted_at=to_db(moment),
+    def _insert(
+        self, conn: Connection, fresh: list[tuple[Entry, bytes, bytes]], moment: datetime
+    ) -> list[StoredEntry]:
+        """Insert new entries and their links, two statements for all of them."""
+        if not fresh:
+            return []
+        at = to_db(moment)
+        rows = conn.execute(
+            entries.insert().returning(entries.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "kind": entry.kind,
+                    "record_id": entry.record_id,
+                    "record_digest": entry.record_digest.hex(),
+                    "leaf_hash": leaf.hex(),
+                    "leaf_data": data.decode("utf-8"),
+                    "submitted_at": at,
+                }
+                for entry, data, leaf in fresh
+            ],
+        ).all()
+        ids = [int(row.id) for row in rows]
+        link_rows = [
+            {"stream": k.stream, "seq": k.seq, "entry_id": entry_id, "leaf_hash": leaf.hex()}
+            for (entry, _, leaf), entry_id in zip(fresh, ids, strict=True)
+            for k in entry.links
+        ]
+        if link_rows:
+            conn.execute(links.insert(), link_rows)
+        return [
+            StoredEntry(
+                id=entry_id,
+                entry=entry,
+                leaf_hash=leaf,
+                submitted_at=moment,
+                batch_id=None,
+                leaf_index=None,
             )
-        )
-        pk = result.inserted_primary_key
-        assert pk is not None  # an INSERT always reports its primary key
-        entry_id = int(pk[0])
-        if entry.links:
-            conn.execute(
-                links.insert(),
-                [
-                    {
-                        "stream": k.stream,
-                        "seq": k.seq,
-                        "entry_id": entry_id,
-                        "leaf_hash": leaf.hex(),
-                    }
-                    for k in entry.links
-                ],
-            )
-        return StoredEntry(
-            id=entry_id,
-            entry=entry,
-            leaf_hash=leaf,
-            submitted_at=moment,
-            batch_id=None,
-            leaf_index=None,
-        )
+            for (entry, _, leaf), entry_id in zip(fresh, ids, strict=True)
+        ]
 
     @staticmethod
     def _keep(conn: Connection, entry_id: int, canonical: bytes) -> None:
