@@ -75,12 +75,20 @@ class CaptureBridge:
     dead-lettered, an unavailable store makes the gateway retry.
     """
 
-    def __init__(self, service: CaptureService) -> None:
+    def __init__(
+        self, service: CaptureService, on_lot: Callable[[str, str], None] | None = None
+    ) -> None:
         self._service = service
+        self._on_lot = on_lot
 
     def capture(self, event: Mapping[str, Any]) -> str:
         try:
-            return self._service.capture(event).event_id
+            outcome = self._service.capture(event)
+            if self._on_lot is not None and outcome.created:
+                # the lot's cached pages no longer tell the whole journey
+                for gtin, lot in outcome.lots:
+                    self._on_lot(gtin, lot)
+            return outcome.event_id
         except EventRejected as exc:
             raise CaptureRejected(str(exc), field=exc.field) from exc
         except StoreUnavailable as exc:
@@ -274,9 +282,17 @@ class AnchorLoop:
     a round that mirrored or confirmed something, so callers can await it.
     """
 
-    def __init__(self, feeder: EventFeeder, worker: AnchorWorker, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        feeder: EventFeeder,
+        worker: AnchorWorker,
+        poll_s: float = 1.0,
+        on_anchored: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_anchored`` runs after a round that mirrored or confirmed something."""
         self.feeder = feeder
         self.worker = worker
+        self._on_anchored = on_anchored
         self._poll_s = poll_s
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -309,6 +325,8 @@ class AnchorLoop:
         if done:
             self.last = done[-1]
         if done or fed.mirrored:
+            if self._on_anchored is not None:
+                self._on_anchored()
             self.anchored.set()
         return done
 
@@ -426,6 +444,8 @@ class Hub:
             self.store,
             future_tolerance=None if tolerance is None else timedelta(seconds=tolerance),
         )
+        # Captures and anchors change what a lot's page says: they drop its cached copy.
+        self.pages = PageCache(settings.web.page_ttl_s)
         self.gateway: GatewayRuntime = build_gateway(
             GatewayConfig(
                 **gateway_file_options(settings),
@@ -440,7 +460,7 @@ class Hub:
                 read_points=dict(read_points or {}),
                 mqtt_auth=gateway_auth(settings),
             ),
-            CaptureBridge(self.capture),
+            CaptureBridge(self.capture, on_lot=self.pages.invalidate),
             EvidenceBridge(RecordSubmitter(self.ledger, self.signer, renew=renew)),
         )
         self.anchoring = AnchorLoop(
@@ -462,12 +482,12 @@ class Hub:
                     lease_ttl_s=settings.ledger.lease_ttl_s,
                 ),
             ),
+            on_anchored=self.pages.invalidate_all,
         )
         self.telemetry = InfluxTemperatureReader(settings.influx.url, settings.influx.database)
         routes: list[Route | Mount] = [rpc_route(self.chain.w3)] if self.chain.embedded else []
         self.exposure = ExposureService(self.store, self.telemetry)
         self.coldroom_power = InfluxColdRoomPower(settings.influx.url, settings.influx.database)
-        self.pages = PageCache(settings.web.page_ttl_s)
         routes.append(
             Mount(
                 "/",

@@ -18,6 +18,7 @@ from rich.panel import Panel
 from gateway.access import Identity
 from gateway.observation import ReadPointProfile
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
+from traceability.logistics import Location
 from traceability.records import RecordStore
 from tracehub.bootstrap import Hub, device_auth, start_local_services
 from tracehub.settings import Settings
@@ -31,8 +32,11 @@ SERIALS = range(1001, 1101)
 PRODUCT_NAME = "Influenza vaccine, 10 x 0.5 ml pre-filled syringes"
 TEMP_MIN_C, TEMP_MAX_C = 2.0, 8.0
 
+WAREHOUSE = "tracehub demo cold store"
 DOCK_DOOR = "urn:epc:id:sgln:4012345.00001.dock1"
 COLD_ROOM = "urn:epc:id:sgln:4012345.00001.cold1"
+DOCK_DOOR_NAME = "Dock door 1, Marburg cold store"
+COLD_ROOM_NAME = "Cold room 1 (2–8 °C), Marburg cold store"
 READ_POINTS = {
     DOCK_DOOR: ReadPointProfile(biz_step="receiving", disposition="in_progress"),
 }
@@ -81,6 +85,22 @@ def seed(store: RecordStore, today: date | None = None) -> None:
         quantity=len(SERIALS),
         serials=SERIALS,
     )
+    # Consumers see place names, never the SGLN URNs the readers report.
+    for urn, name, kind in (
+        (DOCK_DOOR, DOCK_DOOR_NAME, "dock_door"),
+        (COLD_ROOM, COLD_ROOM_NAME, "cold_room"),
+    ):
+        store.add_location(
+            Location(
+                urn=urn,
+                name=name,
+                kind=kind,
+                custodian=WAREHOUSE,
+                latitude=50.8021,
+                longitude=8.7667,
+                country="DE",
+            )
+        )
 
 
 def lot_path() -> str:

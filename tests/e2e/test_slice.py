@@ -20,7 +20,6 @@ import pytest
 
 from gateway.influx import InfluxWriter
 from sensors.simulator import run_simulators
-from traceability.logistics import Location
 from tracehub import demo
 from tracehub.bootstrap import Hub
 from tracehub.services import Anvil, InfluxDB, Mosquitto
@@ -36,7 +35,7 @@ from tracehub.settings import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-DOCK_NAME = "Dock door 1"
+DOCK_NAME = demo.DOCK_DOOR_NAME
 TICKS = 4  # each tick: one reading per probe, one tag read (3 units in the scenario)
 # An hour ago: device times must not lie in the future (capture rejects those).
 START = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
@@ -71,17 +70,17 @@ def hub(
 ) -> Iterator[Hub]:
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
-        demo.seed(running.store)
-        # The consumer page names places, never their URNs (issue #6): register them.
-        if running.store.get_location(demo.DOCK_DOOR) is None:
-            running.store.add_location(
-                Location(urn=demo.DOCK_DOOR, name=DOCK_NAME, kind="dock_door")
-            )
+        demo.seed(running.store)  # also names the places: pages never show their URNs
         assert running.gateway.wait_ready(timeout=10)
         yield running
 
 
 def _publish_and_anchor(hub: Hub) -> None:
+    _publish(hub)
+    _anchor(hub)
+
+
+def _publish(hub: Hub) -> None:
     settings = hub.settings
     assert settings.mqtt.port is not None
     stats = run_simulators(
@@ -97,6 +96,9 @@ def _publish_and_anchor(hub: Hub) -> None:
     assert hub.gateway.gateway.wait_until(
         lambda c: c.written >= 2 * TICKS and c.captured >= 3, timeout=20
     ), hub.gateway.counters
+
+
+def _anchor(hub: Hub) -> None:
     hub.anchoring.wake()
     assert hub.anchoring.anchored.wait(timeout=60), "nothing was anchored"
 
@@ -205,3 +207,19 @@ def test_verify_offline_needs_no_chain(hub: Hub) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "skipped: offline" in result.stdout
+
+
+def test_lot_page_follows_captures_and_anchors_at_once(hub: Hub) -> None:
+    """The page cache (30 s) must not hide a new custody event or a new anchor."""
+    url = f"{hub.web.url}/01/{demo.GTIN}/10/{demo.LOT}"
+    empty = httpx.get(url, timeout=10)
+    assert empty.status_code == 200
+    assert DOCK_NAME not in empty.text
+    _publish(hub)
+    captured = httpx.get(url, timeout=10).text
+    assert DOCK_NAME in captured
+    _anchor(hub)
+    batch = hub.store.batch(1)
+    assert batch is not None
+    assert batch.tx_hash not in captured
+    assert batch.tx_hash in httpx.get(url, timeout=10).text
