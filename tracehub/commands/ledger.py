@@ -1,4 +1,5 @@
-"""``tracehub ledger``: export a lot's evidence bundle, rotate the site's signing key."""
+"""``tracehub ledger``: export a lot's evidence bundle, add a lot's own records as
+leaves (carbon reports, exposure summaries), rotate the site's signing key."""
 
 from __future__ import annotations
 
@@ -77,6 +78,71 @@ def export(
         console.print(
             f"wrote {output}: {len(bundle['items'])} item(s), {len(bundle['batches'])} batch(es)"
         )
+
+
+@ledger.command()
+@click.argument(
+    "record_file", metavar="RECORD.json", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option("--gtin", required=True, help="The product's GTIN.")
+@click.option("--lot", required=True, help="The lot number.")
+@click.option(
+    "--kind",
+    default="carbon-report",
+    show_default=True,
+    help="What the record is: carbon-report, lot-exposure, or another lowercase kind.",
+)
+@click.option("--id", "record_id", help="Record id (default: sha256 of its canonical JSON).")
+@click.option("--ledger", "ledger_url", metavar="URL", help="Ledger database URL.")
+@click.pass_obj
+def submit(
+    settings: Settings,
+    record_file: str,
+    gtin: str,
+    lot: str,
+    kind: str,
+    record_id: str | None,
+    ledger_url: str | None,
+) -> None:
+    """Make a lot's own JSON record a signed leaf of the lot's hash chain.
+
+    For a carbon-footprint report (`tracehub carbon report --json`) or a lot
+    exposure summary: the ledger keeps the record, anchors it with the next
+    batch, and the lot's evidence bundle carries it like the lot's events.
+    """
+    from ledger.store import LedgerStore
+    from traceability.anchoring import lot_stream, submit_lot_record
+    from traceability.gs1 import Gtin
+    from tracehub.bootstrap import open_keystore
+
+    try:
+        text = sys.stdin.read() if record_file == "-" else Path(record_file).read_text("utf-8")
+        record = json.loads(text)
+    except OSError as exc:
+        raise Problem(f"{record_file} cannot be read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise Problem(f"{record_file} is not JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise Problem(f"{record_file} must hold one JSON object, not {type(record).__name__}")
+    now = datetime.now(UTC)
+    try:
+        gtin14 = Gtin.parse(gtin).value
+        signer = open_keystore(settings).signer(f"site:{settings.hub.site}", now)
+        store = LedgerStore.open(ledger_url or settings.ledger_url)
+    except (TraceabilityError, LedgerError) as exc:
+        raise Problem(str(exc)) from exc
+    try:
+        stored = submit_lot_record(store, signer, kind, gtin14, lot, record, record_id, now)
+    except LedgerError as exc:
+        raise Problem(str(exc)) from exc
+    finally:
+        store.close()
+    link = stored.entry.link(lot_stream(gtin14, lot))
+    console.print(
+        f"queued {kind} {stored.entry.record_id} as seq {link.seq if link else '?'} of "
+        f"{lot_stream(gtin14, lot)} (leaf {stored.leaf_hash.hex()}); it is anchored with "
+        "the next batch"
+    )
 
 
 @ledger.command("rotate-key")
