@@ -15,8 +15,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ from ledger.fees import GWEI, FeePolicy
 from ledger.keystore import KeyStore
 from ledger.rpcbridge import handle_jsonrpc
 from ledger.sender import AnchorSender, fund_account
+from ledger.signing import Signer
 from ledger.store import LedgerStore
 from ledger.submitter import RecordSubmitter
 from ledger.worker import AnchorWorker, BatchPolicy
@@ -56,7 +57,7 @@ from traceability.capture import CaptureService
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
 from traceability.exposure import ExposureService
-from traceability.footprintsource import RecordsFootprint
+from traceability.footprintsource import LedgerFootprint, RecordsFootprint
 from traceability.pagecache import PageCache
 from traceability.proofs import LedgerEvidence
 from traceability.records import RecordStore
@@ -223,6 +224,18 @@ def open_keystore(settings: Settings) -> KeyStore:
     """The site's signing keys and the anchoring account key, encrypted at rest."""
     secret = settings.ledger.key_passphrase
     return KeyStore.open(settings.ledger_keys_dir, secret.get_secret_value() if secret else None)
+
+
+@contextmanager
+def site_ledger(settings: Settings) -> Iterator[tuple[LedgerStore, Signer]]:
+    """The ledger store and the site's current signer, for a command that submits
+    records (they are anchored by the hub's next batch)."""
+    signer = open_keystore(settings).signer(f"site:{settings.hub.site}", datetime.now(UTC))
+    ledger = LedgerStore.open(settings.ledger_url)
+    try:
+        yield ledger, signer
+    finally:
+        ledger.close()
 
 
 def fee_policy(settings: Settings) -> FeePolicy:
@@ -499,7 +512,10 @@ class Hub:
                     exposure=self.exposure,
                     near_expiry_days=settings.records.near_expiry_days,
                     series=self.telemetry,
-                    footprint=RecordsFootprint(self.store, self.coldroom_power),
+                    # The lot's anchored carbon report first, else computed from the records.
+                    footprint=LedgerFootprint(
+                        self.ledger, RecordsFootprint(self.store, self.coldroom_power)
+                    ),
                     evidence=LedgerEvidence(
                         self.store, self.ledger, self.signer, settings.ledger.confirmations
                     ),

@@ -12,6 +12,7 @@ from typing import IO, Literal
 
 import click
 
+from traceability.anchoring import LOT_EXPOSURE_KIND, submit_lot_record
 from traceability.capture import CaptureService
 from traceability.custody import CustodyService
 from traceability.errors import TraceabilityError
@@ -22,7 +23,7 @@ from traceability.inventory import reconcile
 from traceability.lotstatus import InfluxLotStatusWriter
 from traceability.records import RecordStore
 from traceability.telemetry import InfluxTemperatureReader
-from tracehub.console import Problem, console
+from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
 
 _records = click.option(
@@ -69,6 +70,8 @@ def migrate_cmd(settings: Settings, records: str | None) -> None:
             "legs",
             "stays",
             "packaging",
+            "hub_activities",
+            "primary_factors",
         ]
     ),
 )
@@ -157,9 +160,15 @@ def trace_cmd(settings: Settings, gtin: str, lot: str, records: str | None, as_j
 @click.option("--lot", required=True)
 @_records
 @click.option("--publish", is_flag=True, help="Write lot_status/lot_location to InfluxDB.")
+@click.option(
+    "--anchor",
+    is_flag=True,
+    help="Also make the exposure summary a signed leaf of the lot's hash chain (anchored by "
+    "the hub's next batch; carried by the lot's evidence bundle).",
+)
 @click.pass_obj
 def exposure_cmd(
-    settings: Settings, gtin: str, lot: str, records: str | None, publish: bool
+    settings: Settings, gtin: str, lot: str, records: str | None, publish: bool, anchor: bool
 ) -> None:
     """Cold-chain exposure of a lot from InfluxDB (TRACEHUB_INFLUX_URL)."""
     if settings.influx.url is None:
@@ -181,6 +190,17 @@ def exposure_cmd(
                 )
             finally:
                 writer.close()
+    if anchor:
+        from tracehub.bootstrap import site_ledger
+
+        with site_ledger(settings) as (ledger, signer):
+            entry = submit_lot_record(
+                ledger, signer, LOT_EXPOSURE_KIND, gtin, lot, result.model_dump(mode="json")
+            )
+        err_console.print(
+            f"exposure summary {entry.entry.record_id} submitted to the lot's chain; "
+            "the hub anchors it in its next batch"
+        )
     console.print_json(result.model_dump_json())
 
 
