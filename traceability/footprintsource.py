@@ -3,21 +3,26 @@
 ``FootprintSource.latest(gtin, lot)`` gives a ``FootprintSummary`` or None ("not
 computed yet"). The default, ``RecordsFootprint``, computes it from the records
 (``traceability.carbon``: legs, stays, packaging) when the lot has any, with cold-room
-energy from a ``ColdRoomPower`` when the lot has cold-storage stays. A store of
-anchored reports can serve the same port with ``summary_from_report(report)``.
+energy from a ``ColdRoomPower`` when the lot has cold-storage stays.
+``LedgerFootprint`` prefers the lot's latest carbon report kept in the ledger
+(``carbon.ledgerreport``) and says whether it is anchored (batch, block) or still
+pending; without one it falls back to another source (the records), marked "not
+anchored yet".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from ledger.errors import LedgerError
 from traceability.carbon.calculation import lot_footprint
 from traceability.carbon.energy import ColdRoomPower, measure_stays
 from traceability.carbon.errors import CarbonError
 from traceability.carbon.factors import FactorTable, load_default_factors
+from traceability.carbon.ledgerreport import ReportLedger, latest_report
 from traceability.carbon.records import RecordsCarbonSource
 from traceability.carbon.report import decimal
 from traceability.errors import TraceabilityError
@@ -39,6 +44,12 @@ class FootprintSummary(BaseModel):
     by_kind: tuple[tuple[str, float], ...]  # (kind, kg CO2e), in KINDS order, non-zero
     standard: str
     report_id: str | None = None
+    # Where the figures come from: a report kept in the ledger and anchored on chain
+    # (with its batch and block), kept but waiting for its batch, or computed from the
+    # records and not anchored yet; None when the source does not say.
+    anchor: Literal["anchored", "pending", "not_anchored"] | None = None
+    batch_id: int | None = None
+    block_number: int | None = None
 
 
 class FootprintSource(Protocol):
@@ -102,3 +113,36 @@ class RecordsFootprint:
             by_kind=tuple((k, totals[k]) for k in KINDS if totals.get(k)),
             standard="ISO 14083:2023; GLEC Framework v3.0",
         )
+
+
+class LedgerFootprint:
+    """``FootprintSource`` preferring the lot's latest carbon report in the ledger.
+
+    Falls back to ``fallback`` (e.g. ``RecordsFootprint``), marked ``not_anchored``,
+    when the ledger keeps no report for the lot or cannot be read.
+    """
+
+    def __init__(self, ledger: ReportLedger, fallback: FootprintSource | None = None) -> None:
+        self._ledger = ledger
+        self._fallback = fallback
+
+    def latest(self, gtin: str, lot: str) -> FootprintSummary | None:
+        try:
+            kept = latest_report(self._ledger, gtin, lot)
+        except LedgerError:
+            kept = None  # the page still shows what the records give
+        if kept is not None:
+            try:
+                summary = summary_from_report(kept.report)
+            except (KeyError, IndexError, TypeError, ValueError):
+                summary = None  # not a report this page can read: fall back
+            if summary is not None:
+                return summary.model_copy(
+                    update={
+                        "anchor": kept.status,
+                        "batch_id": kept.batch_id,
+                        "block_number": kept.block_number,
+                    }
+                )
+        computed = self._fallback.latest(gtin, lot) if self._fallback else None
+        return None if computed is None else computed.model_copy(update={"anchor": "not_anchored"})

@@ -18,6 +18,10 @@ Columns (CSV header or JSON object keys):
 * stays: id, gtin, lot, location, start, end, basis (pallet_positions|mass), part, room,
   shipment_id, grid_factor_id, refrigerant, annual_leakage_kg
 * packaging: gtin, lot, material, mass_kg (per unit), factor_id
+* hub_activities: shipment_id, id, location, activity (cross_dock|cold_storage|storage|
+  transshipment), throughput_kg, hub_type, factor_id, start, end
+* primary_factors: the columns of ``traceability/carbon/data/emission_factors.csv``
+  (the user's own factors, marked primary; never a default factor's id)
 """
 
 from __future__ import annotations
@@ -30,13 +34,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from traceability.carbon.factors import PrimaryFactorRow
 from traceability.errors import InvalidIdentifier, RecordError
 from traceability.gs1 import Gtin, LotNumber
-from traceability.logistics import Leg, Location, Packaging, ShipmentLot, Stay
+from traceability.logistics import HubActivity, Leg, Location, Packaging, ShipmentLot, Stay
 from traceability.records import RecordStore
 
 Kind = Literal[
-    "products", "lots", "shipments", "locations", "shipment_lots", "legs", "stays", "packaging"
+    "products",
+    "lots",
+    "shipments",
+    "locations",
+    "shipment_lots",
+    "legs",
+    "stays",
+    "packaging",
+    "hub_activities",
+    "primary_factors",
 ]
 
 
@@ -164,6 +178,8 @@ _MODELS: dict[str, type[BaseModel]] = {
     "legs": Leg,
     "stays": Stay,
     "packaging": Packaging,
+    "hub_activities": HubActivity,
+    "primary_factors": PrimaryFactorRow,
 }
 
 

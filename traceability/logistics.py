@@ -20,6 +20,7 @@ from traceability.database import Database, from_db, to_db
 from traceability.database import gtin_digits as _gtin
 from traceability.errors import RecordConflict, RecordNotFound
 from traceability.schema import (
+    hub_activities,
     legs,
     locations,
     lots,
@@ -31,7 +32,15 @@ from traceability.schema import (
 )
 
 Mode = Literal["road", "rail", "sea", "air", "inland_waterway"]
-LOGISTICS_KINDS = ("locations", "shipment_lots", "legs", "stays", "packaging")
+LOGISTICS_KINDS = (
+    "locations",
+    "shipment_lots",
+    "legs",
+    "stays",
+    "packaging",
+    "hub_activities",
+    "primary_factors",
+)
 
 
 class _Frozen(BaseModel):
@@ -140,6 +149,43 @@ class Packaging(_Frozen):
     factor_id: str | None = None
 
 
+# Hub activities (issue #7) ---------------------------------------------------------
+
+HubActivityKind = Literal["cross_dock", "cold_storage", "storage", "transshipment"]
+
+
+class HubActivity(_Frozen):
+    """What a shipment went through at a hub that has no telemetry of its own.
+
+    Its emissions are ``throughput_kg`` × the hub's intensity per tonne handled: the
+    GLEC default named by ``hub_type`` (e.g. ``transshipment-mixed`` for a cross-dock
+    handling chilled and ambient goods, ``storage-transshipment-mixed`` for cold
+    storage) or the user's own factor by ``factor_id``. ``activity`` says what happened;
+    it never picks a factor by itself (no undisclosed default).
+    """
+
+    shipment_id: str = Field(min_length=1, max_length=64)
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    location: str = Field(min_length=1, max_length=200)
+    activity: HubActivityKind
+    throughput_kg: float = Field(gt=0)
+    hub_type: str | None = Field(default=None, min_length=1, max_length=80)
+    factor_id: str | None = Field(default=None, min_length=1, max_length=128)
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> HubActivity:
+        if self.hub_type is None and self.factor_id is None:
+            raise ValueError(
+                "hub_type: give hub_type (a GLEC hub category, e.g. transshipment-mixed) "
+                "or factor_id (your own hub factor)"
+            )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end: must be after start")
+        return self
+
+
 class LogisticsRecords(Database):
     """Locations with their custodian and coordinates, shipments' legs, lots' stays."""
 
@@ -181,17 +227,35 @@ class LogisticsRecords(Database):
 
     def add_primary_factor(self, factor_id: str, body: dict[str, Any]) -> None:
         """Store the user's own factor (a ``carbon.factors.EmissionFactor`` as JSON)."""
-        text = json.dumps(body, sort_keys=True)
         with self._tx() as conn:
-            found = conn.execute(
-                sa.select(primary_factors.c.body).where(primary_factors.c.id == factor_id)
-            ).scalar_one_or_none()
-            if found is None:
-                conn.execute(primary_factors.insert().values(id=factor_id, body=text))
-            elif found != text:
-                raise RecordConflict(
-                    f"primary factor {factor_id} exists with another value; give it a new id"
-                )
+            self._put_factor(conn, factor_id, body)
+
+    @staticmethod
+    def _put_factor(conn: Connection, factor_id: str, body: dict[str, Any]) -> None:
+        text = json.dumps(body, sort_keys=True)
+        found = conn.execute(
+            sa.select(primary_factors.c.body).where(primary_factors.c.id == factor_id)
+        ).scalar_one_or_none()
+        if found is None:
+            conn.execute(primary_factors.insert().values(id=factor_id, body=text))
+        elif found != text:
+            raise RecordConflict(
+                f"primary factor {factor_id} exists with another value; give it a new id"
+            )
+
+    def add_hub_activity(self, activity: HubActivity) -> HubActivity:
+        with self._tx() as conn:
+            self._put(conn, "hub_activity", activity)
+        return activity
+
+    def hub_activities_of(self, shipment_id: str) -> list[HubActivity]:
+        query = (
+            sa.select(hub_activities)
+            .where(hub_activities.c.shipment_id == shipment_id)
+            .order_by(hub_activities.c.start, hub_activities.c.id)
+        )
+        with self._tx() as conn:
+            return [_hub_activity(row._asdict()) for row in conn.execute(query)]
 
     def primary_factors(self) -> list[dict[str, Any]]:
         with self._tx() as conn:
@@ -245,13 +309,16 @@ class LogisticsRecords(Database):
     def _put(self, conn: Connection, kind: str, value: BaseModel) -> None:
         """Insert ``value``; the identical record again is a no-op, another a conflict."""
         table, keys, row = _row(kind, value)
-        if kind in ("shipment_lot", "leg", "stay") and row.get("shipment_id") is not None:
+        if (
+            kind in ("shipment_lot", "leg", "stay", "hub_activity")
+            and row.get("shipment_id") is not None
+        ):
             _require(conn, shipments, shipments.c.id == row["shipment_id"], kind, row)
         if "gtin" in row:
             _require(
                 conn, lots, sa.and_(lots.c.gtin == row["gtin"], lots.c.lot == row["lot"]), kind, row
             )
-        if kind == "stay":
+        if kind in ("stay", "hub_activity"):
             _require(conn, locations, locations.c.urn == row["location"], kind, row)
         where = sa.and_(*(table.c[k] == row[k] for k in keys))
         found = conn.execute(sa.select(table).where(where)).first()
@@ -267,6 +334,11 @@ class LogisticsRecords(Database):
 
     def import_logistics_row(self, conn: Connection, kind: str, row: dict[str, Any]) -> None:
         """One validated import row (``traceability.importer``) in the import's transaction."""
+        if kind == "primary_factors":
+            # Validated by the importer (carbon.factors.PrimaryFactorRow); kept as JSON.
+            body = {k: v for k, v in row.items() if v is not None}
+            self._put_factor(conn, str(body["id"]), json.loads(json.dumps(body)))
+            return
         model = _IMPORT_MODELS[kind]
         self._put(conn, _KIND_NAMES[kind], model.model_validate(row))
 
@@ -277,6 +349,7 @@ _IMPORT_MODELS: dict[str, type[BaseModel]] = {
     "legs": Leg,
     "stays": Stay,
     "packaging": Packaging,
+    "hub_activities": HubActivity,
 }
 _KIND_NAMES = {
     "locations": "location",
@@ -284,6 +357,7 @@ _KIND_NAMES = {
     "legs": "leg",
     "stays": "stay",
     "packaging": "packaging",
+    "hub_activities": "hub_activity",
 }
 
 
@@ -300,6 +374,7 @@ def _row(kind: str, value: BaseModel) -> tuple[sa.Table, tuple[str, ...], dict[s
         "leg": (legs, ("shipment_id", "seq")),
         "stay": (stays, ("id",)),
         "packaging": (packaging, ("gtin", "lot", "material")),
+        "hub_activity": (hub_activities, ("shipment_id", "id")),
     }
     table, keys = tables[kind]
     return table, keys, data
@@ -320,6 +395,13 @@ def _leg(data: dict[str, Any]) -> Leg:
             data[key] = from_db(data[key])
     data["temperature_controlled"] = bool(data.get("temperature_controlled"))
     return Leg.model_validate(data)
+
+
+def _hub_activity(data: dict[str, Any]) -> HubActivity:
+    for key in ("start", "end"):
+        if data.get(key) is not None:
+            data[key] = from_db(data[key])
+    return HubActivity.model_validate(data)
 
 
 def _stay(data: dict[str, Any]) -> Stay:

@@ -199,3 +199,19 @@ primary_factors = sa.Table(
     sa.Column("id", sa.String(128), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),  # the factor's JSON (carbon.factors)
 )
+
+# Migration 0004 (issue #7): what a shipment does at a hub without telemetry
+# (cross-dock, cold storage, transshipment), by the GLEC hub intensity per tonne.
+hub_activities = sa.Table(
+    "hub_activities",
+    metadata,
+    sa.Column("shipment_id", sa.String(64), sa.ForeignKey("shipments.id"), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("location", sa.String(200), sa.ForeignKey("locations.urn"), nullable=False),
+    sa.Column("activity", sa.String(20), nullable=False),  # cross_dock, cold_storage, …
+    sa.Column("throughput_kg", sa.Float, nullable=False),
+    sa.Column("hub_type", sa.String(80), nullable=True),
+    sa.Column("factor_id", sa.String(128), nullable=True),
+    sa.Column("start", sa.DateTime, nullable=True),
+    sa.Column("end", sa.DateTime, nullable=True),
+)

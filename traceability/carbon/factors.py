@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -298,7 +299,32 @@ def read_factor_csv(text: str, name: str, origin: Origin) -> FactorTable:
         raise FactorError(name, str(exc.errors()[0]["msg"])) from exc
 
 
+@cache
 def load_default_factors() -> FactorTable:
     """The shipped, cited default table (read from the package, never from the network)."""
     resource = resources.files("traceability.carbon").joinpath("data/emission_factors.csv")
     return read_factor_csv(resource.read_text(encoding="utf-8"), "emission_factors.csv", "default")
+
+
+class PrimaryFactorRow(EmissionFactor):
+    """One imported row of the user's own factors (``tracehub records import
+    primary_factors``): always ``primary``, and never under a default factor's id."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _primary(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        # Blank optional CSV cells take the column's default; the origin is not the
+        # file's to choose.
+        return {k: v for k, v in data.items() if v is not None} | {"origin": "primary"}
+
+    @field_validator("id")
+    @classmethod
+    def _own_id(cls, value: str) -> str:
+        if load_default_factors().get(value) is not None:
+            raise ValueError(
+                f"{value!r} is a default factor's id; give your factor its own id "
+                "(it wins over the default for the same kind, mode and vehicle class)"
+            )
+        return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -64,6 +65,13 @@ def _table(extra: Path | None) -> FactorTable:
     help="Report creation time (UTC if no zone; default now). Fix it to reproduce a digest.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the PACT/iLEAP JSON report.")
+@click.option(
+    "--anchor",
+    is_flag=True,
+    help="Keep the report in the ledger as a leaf of the lot's hash chain, signed by the "
+    "site; the hub's anchoring loop anchors it with its next batch.",
+)
+@click.option("--ledger", "ledger_url", metavar="URL", help="Ledger database URL (--anchor).")
 @click.pass_obj
 def report(
     settings: Settings,
@@ -75,11 +83,14 @@ def report(
     database: str | None,
     created: datetime | None,
     as_json: bool,
+    anchor: bool,
+    ledger_url: str | None,
 ) -> None:
     """Compute a lot's footprint: legs, hubs, cold storage from telemetry, packaging.
 
-    Exits 0 with the report, 2 when the input, a factor or the telemetry is missing or
-    wrong (the message names the field).
+    With --anchor the report also goes into the ledger (pending until the hub's next
+    batch; the same figures again add nothing). Exits 0 with the report, 2 when the
+    input, a factor or the telemetry is missing or wrong (the message names the field).
     """
     if lot is not None and gtin is None and "/" in lot:
         gtin, lot = lot.split("/", 1)
@@ -111,8 +122,11 @@ def report(
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     document = lot_report(footprint, created=moment)
+    kept = _anchor(settings, ledger_url, data.gtin, data.lot, document) if anchor else None
     if as_json:
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        if kept is not None:
+            click.echo(kept, err=True)
         return
     grid = Table(title=f"Carbon footprint of lot {data.lot} (GTIN {data.gtin}), kg CO2e WTW")
     for column in ("item", "kind", "kg CO2e", "allocation", "factors"):
@@ -133,6 +147,44 @@ def report(
         console.print(f"  {factor.origin:7} {factor.id}: {factor.source}, {factor.edition}")
     leaf = report_leaf(document)
     console.print(f"report {leaf['reportId']} {report_digest(document)}")
+    if kept is not None:
+        console.print(kept, highlight=False)
+
+
+def _anchor(
+    settings: Settings, ledger_url: str | None, gtin: str, lot: str, document: dict[str, Any]
+) -> str:
+    """Keep the report in the ledger (same code path as the demo); what to tell the user."""
+    from ledger.errors import LedgerError
+    from ledger.store import LedgerStore
+    from traceability.anchoring import lot_stream
+    from traceability.carbon.ledgerreport import publish_report
+    from tracehub.bootstrap import open_keystore
+
+    now = datetime.now(UTC)
+    try:
+        signer = open_keystore(settings).signer(f"site:{settings.hub.site}", now)
+        ledger = LedgerStore.open(ledger_url or settings.ledger_url)
+    except LedgerError as exc:
+        raise Problem(f"--anchor: {exc}") from exc
+    try:
+        published = publish_report(ledger, signer, gtin, lot, document, now)
+    except LedgerError as exc:
+        raise Problem(f"--anchor: {exc}") from exc
+    finally:
+        ledger.close()
+    kept = published.kept
+    where = f"seq {kept.seq} of {lot_stream(gtin, lot)}"
+    if kept.status == "anchored":
+        state = f"anchored in batch {kept.batch_id}, block {kept.block_number}"
+    else:
+        state = "pending until the hub's next batch"
+    if published.submitted:
+        return f"kept carbon report {kept.record_id} {kept.digest} as {where}; {state}"
+    return (
+        f"unchanged: the lot's latest carbon report {kept.record_id} {kept.digest} ({where}) "
+        f"has the same figures; not submitted again; {state}"
+    )
 
 
 def _from_records(settings: Settings, gtin: str, lot: str) -> LotCarbonInput:
