@@ -18,7 +18,9 @@ from rich.panel import Panel
 from gateway.access import Identity
 from gateway.observation import ReadPointProfile
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
-from traceability.logistics import Location
+from traceability.carbon.ledgerreport import Published, compute_report, publish_report
+from traceability.carbon.records import RecordsCarbonSource
+from traceability.logistics import HubActivity, Leg, Location, ShipmentLot
 from traceability.records import RecordStore
 from tracehub.bootstrap import Hub, device_auth, start_local_services
 from tracehub.settings import Settings
@@ -37,6 +39,14 @@ DOCK_DOOR = "urn:epc:id:sgln:4012345.00001.dock1"
 COLD_ROOM = "urn:epc:id:sgln:4012345.00001.cold1"
 DOCK_DOOR_NAME = "Dock door 1, Marburg cold store"
 COLD_ROOM_NAME = "Cold room 1 (2–8 °C), Marburg cold store"
+# The lot's way to the cold store, for its carbon footprint (ISO 14083 / GLEC defaults):
+# a reefer truck from the plant to a cross-dock, handling there, a smaller reefer on.
+PLANT = "urn:epc:id:sgln:4012345.00002.0"
+PLANT_NAME = "Vaccine plant, Dessau"
+CROSS_DOCK = "urn:epc:id:sgln:4012345.00003.0"
+CROSS_DOCK_NAME = "Cross-dock, Kassel"
+SHIPMENT = "DEMO-S1"
+LOT_GROSS_KG = 150.0  # 100 packs with their shipping cartons
 READ_POINTS = {
     DOCK_DOOR: ReadPointProfile(biz_step="receiving", disposition="in_progress"),
 }
@@ -77,30 +87,100 @@ def seed(store: RecordStore, today: date | None = None) -> None:
     """Register the demo product and lot (idempotent)."""
     produced = today or datetime.now(UTC).date()
     store.add_product(GTIN, PRODUCT_NAME, temp_min_c=TEMP_MIN_C, temp_max_c=TEMP_MAX_C)
-    store.add_lot(
-        GTIN,
-        LOT,
-        expiry=produced + timedelta(days=365),
-        origin="Marburg, DE",
-        quantity=len(SERIALS),
-        serials=SERIALS,
+    # Through the import path: it also records the lot's gross mass (carbon allocation).
+    store.import_rows(
+        "lots",
+        [
+            {
+                "gtin": GTIN,
+                "lot": LOT,
+                "production_date": None,
+                "expiry": produced + timedelta(days=365),
+                "origin": "Marburg, DE",
+                "quantity": len(SERIALS),
+                "gross_kg": LOT_GROSS_KG,
+                "serials": f"{SERIALS[0]}-{SERIALS[-1]}",
+            }
+        ],
     )
     # Consumers see place names, never the SGLN URNs the readers report.
-    for urn, name, kind in (
-        (DOCK_DOOR, DOCK_DOOR_NAME, "dock_door"),
-        (COLD_ROOM, COLD_ROOM_NAME, "cold_room"),
+    for urn, name, kind, custodian, (lat, lon) in (
+        (DOCK_DOOR, DOCK_DOOR_NAME, "dock_door", WAREHOUSE, (50.8021, 8.7667)),
+        (COLD_ROOM, COLD_ROOM_NAME, "cold_room", WAREHOUSE, (50.8021, 8.7667)),
+        (PLANT, PLANT_NAME, "site", "tracehub demo vaccines", (51.8333, 12.2333)),
+        (CROSS_DOCK, CROSS_DOCK_NAME, "site", "tracehub demo carrier", (51.3127, 9.4797)),
     ):
         store.add_location(
             Location(
                 urn=urn,
                 name=name,
                 kind=kind,
-                custodian=WAREHOUSE,
-                latitude=50.8021,
-                longitude=8.7667,
+                custodian=custodian,
+                latitude=lat,
+                longitude=lon,
                 country="DE",
             )
         )
+    seed_shipment(store)
+
+
+def seed_shipment(store: RecordStore) -> None:
+    """The demo lot's shipment: two refrigerated road legs and a cross-dock (idempotent)."""
+    store.import_rows(
+        "shipments",
+        [
+            {
+                "id": SHIPMENT,
+                "sscc": None,
+                "origin": PLANT_NAME,
+                "destination": WAREHOUSE,
+                "carrier": "tracehub demo carrier",
+            }
+        ],
+    )
+    store.add_shipment_lot(
+        ShipmentLot(
+            shipment_id=SHIPMENT, gtin=GTIN, lot=LOT, gross_kg=LOT_GROSS_KG, units=len(SERIALS)
+        )
+    )
+    for seq, origin, destination, vehicle_class, km in (
+        (1, PLANT, CROSS_DOCK, "rigid-12-20t", 290.0),
+        (2, CROSS_DOCK, DOCK_DOOR, "rigid-3.5-7.5t", 110.0),
+    ):
+        store.add_leg(
+            Leg(
+                shipment_id=SHIPMENT,
+                seq=seq,
+                from_location=origin,
+                to_location=destination,
+                mode="road",
+                vehicle_class=vehicle_class,
+                temperature_controlled=True,
+                distance_km=km,
+                payload_kg=LOT_GROSS_KG,
+            )
+        )
+    store.add_hub_activity(
+        HubActivity(
+            shipment_id=SHIPMENT,
+            id="kassel-xdock",
+            location=CROSS_DOCK,
+            activity="cross_dock",
+            hub_type="transshipment-mixed",
+            throughput_kg=LOT_GROSS_KG,
+        )
+    )
+
+
+def anchor_footprint(hub: Hub, now: datetime | None = None) -> Published:
+    """The demo lot's carbon report into the ledger, as `tracehub carbon report --anchor`
+    does: computed from the records, kept as a leaf of the lot's chain, anchored with
+    the hub's next batch (the same figures again add nothing)."""
+    moment = now or datetime.now(UTC)
+    _, report = compute_report(
+        RecordsCarbonSource(hub.store), GTIN, LOT, created=moment, power=hub.coldroom_power
+    )
+    return publish_report(hub.ledger, hub.signer, GTIN, LOT, report, moment)
 
 
 def lot_path() -> str:
@@ -124,6 +204,7 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         with console.status("starting the hub (records, embedded EVM, gateway, web)"):
             hub = Hub(settings, read_points=READ_POINTS)
             seed(hub.store)
+            anchor_footprint(hub)  # lands in the first batches; `tracehub verify` covers it
             hub.start()
             stack.callback(hub.stop)
             if not hub.gateway.wait_ready(timeout=15):
@@ -169,7 +250,8 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         last = hub.anchoring.last
         if last is not None:
             console.print(
-                f"anchored batch {last.batch_id}: {last.size} event(s), root {last.root.hex()}, "
+                f"anchored batch {last.batch_id}: {last.size} leaves (events, the lot's carbon "
+                f"report), root {last.root.hex()}, "
                 f"block {last.block_number}, tx {last.tx_hash}"
             )
         console.print("\n[bold]verify it[/] (in another shell, while the demo runs):")

@@ -20,6 +20,7 @@ import pytest
 
 from gateway.influx import InfluxWriter
 from sensors.simulator import run_simulators
+from traceability.carbon.ledgerreport import latest_report
 from tracehub import demo
 from tracehub.bootstrap import Hub
 from tracehub.services import Anvil, InfluxDB, Mosquitto
@@ -71,6 +72,8 @@ def hub(
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
         demo.seed(running.store)  # also names the places: pages never show their URNs
+        # as `make demo`: the lot's carbon report waits in the ledger for the first batch
+        assert demo.anchor_footprint(running).submitted
         assert running.gateway.wait_ready(timeout=10)
         yield running
 
@@ -129,7 +132,8 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     series = influx.query('SELECT count("celsius") FROM "temperature" GROUP BY "location"')
     counts = {s["tags"]["location"]: s["rows"][0]["count"] for s in series}
     assert counts == {demo.DOCK_DOOR: TICKS, demo.COLD_ROOM: TICKS}
-    # 3+4. three EPCIS events stored, linked to the lot, anchored in one batch
+    # 3+4. three EPCIS events stored, linked to the lot, anchored in one batch together
+    # with the lot's carbon report (kept by the ledger: 4 leaves)
     events = hub.store.events_for_lot(demo.GTIN, demo.LOT)
     # The lot has stayed at the dock door since its first read: the page's range is the
     # lowest and highest reading there since then (aggregates, never the raw readings).
@@ -146,10 +150,16 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     assert {e.batch_id for e in events} == {1}
     batch = hub.store.batch(1)
     assert batch is not None
-    assert batch.size == 3
+    assert batch.size == 4
     on_chain = hub.chain.anchorer.lookup(batch.root)
     assert on_chain is not None
-    assert on_chain.size == 3
+    assert on_chain.size == 4
+    kept = latest_report(hub.ledger, demo.GTIN, demo.LOT)
+    assert kept is not None
+    assert (kept.status, kept.block_number) == ("anchored", on_chain.block_number)
+    ledger_batch = hub.ledger.batch(kept.batch_id or 0)
+    assert ledger_batch is not None
+    assert ledger_batch.root == batch.root
 
     # 5. the lot page shows product, lot, expiry, place, temperature and the anchor
     page = httpx.get(f"{hub.web.url}/01/{demo.GTIN}/10/{demo.LOT}", timeout=10)
@@ -167,6 +177,9 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
         batch.tx_hash,
         str(batch.block_number),
         batch.root.hex(),
+        # the footprint of the demo shipment (two reefer legs, a cross-dock), anchored
+        '<p id="carbon-total"><strong>0.149 kg CO₂e</strong>',
+        f"(batch {kept.batch_id}, block {on_chain.block_number})",
     ):
         assert expected in html, expected
     # ... and nothing a consumer must not see: location URNs, device ids

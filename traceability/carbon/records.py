@@ -8,7 +8,8 @@ detour factor, a cold room without a country or telemetry site is a ``CarbonInpu
 naming the record and the field to fill in.
 
 Leg ids are ``<shipment>-<seq>``; a leg without ``distance_km`` takes its origin and
-destination coordinates from its two locations.
+destination coordinates from its two locations. A shipment's hub activities
+(cross-dock, cold storage at a hub without telemetry) keep their own ids.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from traceability.carbon.chain import LotCarbonInput, _input_error
 from traceability.carbon.errors import CarbonInputError
-from traceability.logistics import Leg, Location, Stay
+from traceability.logistics import HubActivity, Leg, Location, Stay
 from traceability.records import RecordStore
 
 
@@ -55,6 +56,7 @@ class RecordsCarbonSource:
                         for i in items
                     ],
                     "legs": [_leg(leg, places) for leg in self._store.legs_of(shipment_id)],
+                    "hubs": [_hub(hub) for hub in self._store.hub_activities_of(shipment_id)],
                     "stays": [
                         _stay(stay, places) for stay in stays if stay.shipment_id == shipment_id
                     ],
@@ -102,6 +104,17 @@ def _leg(leg: Leg, places: dict[str, Location]) -> dict[str, Any]:
         data[key] = {"lat": place.latitude, "lon": place.longitude}
     data["detour_factor"] = leg.detour_factor
     return data
+
+
+def _hub(hub: HubActivity) -> dict[str, Any]:
+    # The calculation needs only the tonnes handled and the factor; the activity,
+    # place and times stay in the records (custody, audit).
+    return {
+        "id": hub.id,
+        "throughput_kg": hub.throughput_kg,
+        "hub_type": hub.hub_type,
+        "factor_id": hub.factor_id,
+    }
 
 
 def _stay(stay: Stay, places: dict[str, Location]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ KINDS = (
     "legs",
     "stays",
     "packaging",
+    "hub_activities",
+    "primary_factors",
 )
 
 
@@ -41,6 +43,7 @@ def _load(
     store: RecordStore,
     drop: dict[str, list[str]] | None = None,
     add: dict[str, dict[str, object]] | None = None,
+    drop_kinds: tuple[str, ...] = (),
 ) -> None:
     document = json.loads((DATA / "lot_l1_records.json").read_text(encoding="utf-8"))
     for kind, fields in (drop or {}).items():
@@ -50,10 +53,8 @@ def _load(
     for kind, values in (add or {}).items():
         for row in document[kind]:
             row.update(values)
-    for kind in KINDS:
+    for kind in (k for k in KINDS if k not in drop_kinds):
         import_records(store, kind, json.dumps(document), "json")  # type: ignore[arg-type]
-    factor = json.loads((DATA / "lot_l1.json").read_text(encoding="utf-8"))["factors"][0]
-    store.add_primary_factor(factor["id"], factor)
 
 
 @pytest.fixture
@@ -63,13 +64,20 @@ def store(tmp_path: Path) -> Iterator[RecordStore]:
     opened.close()
 
 
-def test_records_give_the_json_documents_input_without_its_hub(store: RecordStore) -> None:
+def test_records_give_the_json_documents_input(store: RecordStore) -> None:
     _load(store)
     expected = json.loads((DATA / "lot_l1.json").read_text(encoding="utf-8"))
-    # The records have no hub activities (yet); the leg id is <shipment>-<seq>.
-    del expected["shipments"][0]["hubs"]
+    # The leg id is <shipment>-<seq>; the hub activity and the primary factor were
+    # imported as records (kinds hub_activities and primary_factors).
     expected["shipments"][0]["legs"][0]["id"] = "S-0001-1"
     assert RecordsCarbonSource(store).lot_input(GTIN, "L2026-11A") == parse_lot_input(expected)
+
+
+def test_records_without_hub_activities_have_no_hubs(store: RecordStore) -> None:
+    _load(store, drop_kinds=("hub_activities",))
+    shipment = RecordsCarbonSource(store).lot_input(GTIN, "L2026-11A").shipments[0]
+    assert shipment.hubs == ()
+    assert [leg.id for leg in shipment.legs] == ["S-0001-1"]
 
 
 def test_leg_distance_from_the_locations_coordinates(store: RecordStore) -> None:
@@ -154,7 +162,10 @@ def test_report_from_the_records_database(
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     items = {item["id"] for item in report["extensions"][-1]["data"]["items"]}
-    assert {"S-0001-1", "stay-wh1-cold1"} <= items
+    assert {"S-0001-1", "hub-1", "stay-wh1-cold1"} <= items
+    factors = {f["id"]: f["origin"] for f in report["extensions"][-1]["data"]["factors"]}
+    assert factors["test-packaging-board"] == "primary"
+    assert factors["glec3-hub-storage-transshipment-mixed"] == "default"
 
 
 def test_report_needs_a_lot_or_an_input() -> None:
