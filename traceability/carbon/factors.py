@@ -315,9 +315,12 @@ class PrimaryFactorRow(EmissionFactor):
     def _primary(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
-        # Blank optional CSV cells take the column's default; the origin is not the
-        # file's to choose.
-        return {k: v for k, v in data.items() if v is not None} | {"origin": "primary"}
+        # Blank optional CSV cells take the column's default (a blank source, edition
+        # or citation stays blank, to be refused with the reason); the origin is not
+        # the file's to choose.
+        cited = {key: "" for key in ("source", "edition", "citation") if data.get(key) is None}
+        kept = {key: value for key, value in data.items() if value is not None}
+        return kept | cited | {"origin": "primary"}
 
     @field_validator("id")
     @classmethod
