@@ -33,6 +33,7 @@ LOT = "L2026-11A"
 SERIALS = range(1001, 1101)
 PRODUCT_NAME = "Influenza vaccine, 10 x 0.5 ml pre-filled syringes"
 TEMP_MIN_C, TEMP_MAX_C = 2.0, 8.0
+EXCURSION_BUDGET_MIN = 60.0
 
 WAREHOUSE = "tracehub demo cold store"
 DOCK_DOOR = "urn:epc:id:sgln:4012345.00001.dock1"
@@ -61,7 +62,7 @@ def scenario(site: str, units: int = 3) -> SimulatorSpec:
     return SimulatorSpec(
         site=site,
         probes=(
-            ProbeSpec(device_id="probe-dock1-01", location=DOCK_DOOR, setpoint_c=6.0),
+            ProbeSpec(device_id="probe-dock1-01", location=DOCK_DOOR, setpoint_c=5.0),
             ProbeSpec(device_id="probe-cold1-01", location=COLD_ROOM, setpoint_c=4.0),
         ),
         readers=(
@@ -86,7 +87,17 @@ def identities(spec: SimulatorSpec) -> tuple[Identity, ...]:
 def seed(store: RecordStore, today: date | None = None) -> None:
     """Register the demo product and lot (idempotent)."""
     produced = today or datetime.now(UTC).date()
-    store.add_product(GTIN, PRODUCT_NAME, temp_min_c=TEMP_MIN_C, temp_max_c=TEMP_MAX_C)
+    # A stability budget as vaccine makers publish them: short excursions (a door left
+    # open) put the lot at risk; only a long one, or a high MKT, compromises it.
+    store.add_product(
+        GTIN,
+        PRODUCT_NAME,
+        temp_min_c=TEMP_MIN_C,
+        temp_max_c=TEMP_MAX_C,
+        excursion_budget_min=EXCURSION_BUDGET_MIN,
+        mkt_limit_c=TEMP_MAX_C,
+        shelf_life_days=365,
+    )
     # Through the import path: it also records the lot's gross mass (carbon allocation).
     store.import_rows(
         "lots",
