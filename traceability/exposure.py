@@ -52,6 +52,10 @@ class Bucket(BaseModel):
     # The raw readings, when the adapter fetched them (a bucket too spread out for its
     # mean to stand for its readings in the MKT); empty when the mean stands for them.
     samples: tuple[float, ...] = ()
+    # When the first and the last out-of-range reading were taken (raw buckets only), so
+    # an excursion is dated by its readings, not by the bucket grid around them.
+    first_out: datetime | None = None
+    last_out: datetime | None = None
 
 
 class TemperatureSeries(Protocol):
@@ -159,8 +163,8 @@ def _excursion(location: str, run: Sequence[Bucket], low: float | None) -> Excur
     minutes = sum(_out_minutes(b) for b in run)
     return Excursion(
         location=location,
-        start=run[0].start,
-        end=run[-1].start + run[-1].width,
+        start=run[0].first_out or run[0].start,
+        end=run[-1].last_out or run[-1].start + run[-1].width,
         peak_c=peak,
         minutes=minutes,
     )

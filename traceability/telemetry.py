@@ -229,26 +229,32 @@ def _raw_buckets(
 ) -> list[Bucket]:
     """``width`` buckets aligned to the epoch, as InfluxDB's ``GROUP BY time`` cuts them."""
     step = int(width.total_seconds() * 1_000_000_000)
-    grouped: dict[int, list[float]] = {}
+    grouped: dict[int, list[tuple[int, float]]] = {}
     for ns, celsius in points:
-        grouped.setdefault(ns - ns % step, []).append(celsius)
-    return [
-        Bucket(
-            start=_time(start),
-            width=width,
-            count=len(values),
-            mean_c=sum(values) / len(values),
-            min_c=min(values),
-            max_c=max(values),
-            out_of_range=sum(
-                1
-                for c in values
-                if (low is not None and c < low) or (high is not None and c > high)
-            ),
-            samples=tuple(values),
+        grouped.setdefault(ns - ns % step, []).append((ns, celsius))
+    buckets = []
+    for start, readings in sorted(grouped.items()):
+        values = [celsius for _, celsius in readings]
+        out = [
+            ns
+            for ns, c in readings
+            if (low is not None and c < low) or (high is not None and c > high)
+        ]
+        buckets.append(
+            Bucket(
+                start=_time(start),
+                width=width,
+                count=len(values),
+                mean_c=sum(values) / len(values),
+                min_c=min(values),
+                max_c=max(values),
+                out_of_range=len(out),
+                samples=tuple(values),
+                first_out=_time(min(out)) if out else None,
+                last_out=_time(max(out)) if out else None,
+            )
         )
-        for start, values in sorted(grouped.items())
-    ]
+    return buckets
 
 
 def _ns(moment: datetime) -> int:

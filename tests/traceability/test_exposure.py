@@ -194,3 +194,37 @@ def test_ten_minute_buckets_keep_mkt_and_minutes_of_the_raw_readings(
     assert (ours.min_c, ours.max_c) == (exact.min_c, exact.max_c)
     assert ours.status == exact.status == "compromised"
     assert [e.location for e in ours.excursions] == [e.location for e in exact.excursions]
+
+
+@pytest.mark.integration
+def test_an_excursion_is_dated_by_its_readings_not_by_the_bucket_grid(
+    influxdb: InfluxDB, stocked: RecordStore
+) -> None:
+    """Salmon (0–4 °C) arrives at 10:05; 10:23–10:27 it warms to 6 °C. The excursion runs
+    from the first to the last warm reading — not from the 10-minute bucket around them,
+    and never from before the lot arrived."""
+    database = "excursion_dating"
+    t1 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    lines = []
+    for minute in range(60):
+        celsius = 6.0 if 23 <= minute <= 27 else 2.0
+        if minute == 2:
+            celsius = 9.0  # warm, but before the lot arrived: not its excursion
+        ns = int((t1 + timedelta(minutes=minute)).timestamp()) * 10**9
+        lines.append(f"temperature,site=s,location={DOCK},device=p celsius={celsius} {ns}")
+    with httpx.Client() as client:
+        client.post(f"{influxdb.url}/query", params={"q": f"CREATE DATABASE {database}"})
+        client.post(
+            f"{influxdb.url}/write", params={"db": database}, content="\n".join(lines)
+        ).raise_for_status()
+    CaptureService(stocked).capture(object_event(time="2026-11-21T10:05:00Z", read_point=DOCK))
+    with InfluxTemperatureReader(influxdb.url, database) as reader:
+        exposure = ExposureService(stocked, reader).exposure(
+            GTIN, "L1", until=t1 + timedelta(hours=1)
+        )
+    assert len(exposure.excursions) == 1
+    excursion = exposure.excursions[0]
+    assert excursion.start == t1 + timedelta(minutes=23)
+    assert excursion.end == t1 + timedelta(minutes=27)
+    assert excursion.peak_c == pytest.approx(6.0)
+    assert exposure.minutes_out_of_range == pytest.approx(5)
