@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
 
 from ledger.anchor import AnchorReceipt
 from traceability.database import Database, from_db, now_utc, to_db
@@ -38,21 +39,7 @@ class BatchRecords(Database):
             )
         try:
             with self._tx() as conn:
-                result = conn.execute(
-                    batches.insert().values(
-                        root=receipt.root.hex(),
-                        size=receipt.size,
-                        metadata=receipt.metadata.hex(),
-                        chain_id=receipt.chain_id,
-                        contract=receipt.contract,
-                        tx_hash=receipt.tx_hash,
-                        block_number=receipt.block_number,
-                        created_at=to_db(now_utc()),
-                    )
-                )
-                pk = result.inserted_primary_key
-                assert pk is not None  # an INSERT always reports its primary key
-                batch_id = int(pk[0])
+                batch_id = _insert_batch(conn, receipt)
                 for event_id, index, leaf in leaves:
                     updated = conn.execute(
                         events.update()
@@ -114,24 +101,7 @@ class BatchRecords(Database):
             found = conn.execute(
                 sa.select(batches.c.id).where(batches.c.root == receipt.root.hex())
             ).first()
-            if found is None:
-                result = conn.execute(
-                    batches.insert().values(
-                        root=receipt.root.hex(),
-                        size=receipt.size,
-                        metadata=receipt.metadata.hex(),
-                        chain_id=receipt.chain_id,
-                        contract=receipt.contract,
-                        tx_hash=receipt.tx_hash,
-                        block_number=receipt.block_number,
-                        created_at=to_db(now_utc()),
-                    )
-                )
-                pk = result.inserted_primary_key
-                assert pk is not None  # an INSERT always reports its primary key
-                batch_id = int(pk[0])
-            else:
-                batch_id = int(found.id)
+            batch_id = _insert_batch(conn, receipt) if found is None else int(found.id)
             for event_id, index, leaf in leaves:
                 conn.execute(
                     events.update()
@@ -148,3 +118,22 @@ def _batch(row: sa.Row[Any]) -> Batch:
     data["metadata"] = bytes.fromhex(data["metadata"])
     data["created_at"] = from_db(data["created_at"])
     return Batch.model_validate(data)
+
+
+def _insert_batch(conn: Connection, receipt: AnchorReceipt) -> int:
+    """Insert the batch row of ``receipt``; its new id."""
+    result = conn.execute(
+        batches.insert().values(
+            root=receipt.root.hex(),
+            size=receipt.size,
+            metadata=receipt.metadata.hex(),
+            chain_id=receipt.chain_id,
+            contract=receipt.contract,
+            tx_hash=receipt.tx_hash,
+            block_number=receipt.block_number,
+            created_at=to_db(now_utc()),
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None  # an INSERT always reports its primary key
+    return int(pk[0])
