@@ -9,6 +9,7 @@ Specifications (check digit, character set 82) and the GS1 EPC Tag Data Standard
 from __future__ import annotations
 
 import re
+from typing import ClassVar, Self, cast
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -95,44 +96,39 @@ def _normalise_gtin(text: str) -> str:
     return text.zfill(14)
 
 
-class LotNumber(BaseModel):
-    """A batch/lot number, GS1 AI (10): 1–20 characters of character set 82."""
+class _Cset82Key(BaseModel):
+    """1–20 characters of GS1 character set 82; ``kind`` names it in errors."""
 
     model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str]
 
     value: str
 
     @field_validator("value")
     @classmethod
     def _valid(cls, value: str) -> str:
-        return _cset82("lot", value)
+        return _cset82(cls.kind, value)
 
     @classmethod
-    def parse(cls, text: str) -> LotNumber:
-        return cls.model_construct(value=_cset82("lot", text))
+    def parse(cls, text: str) -> Self:
+        # model_construct: _cset82 has checked it, and its InvalidIdentifier must reach
+        # the caller as it is, not wrapped in a pydantic ValidationError
+        return cast(Self, cls.model_construct(value=_cset82(cls.kind, text)))
 
     def __str__(self) -> str:
         return self.value
 
 
-class SerialNumber(BaseModel):
-    """A serial number, GS1 AI (21): 1–20 characters of character set 82."""
+class LotNumber(_Cset82Key):
+    """A batch/lot number, GS1 AI (10)."""
 
-    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "lot"
 
-    value: str
 
-    @field_validator("value")
-    @classmethod
-    def _valid(cls, value: str) -> str:
-        return _cset82("serial", value)
+class SerialNumber(_Cset82Key):
+    """A serial number, GS1 AI (21)."""
 
-    @classmethod
-    def parse(cls, text: str) -> SerialNumber:
-        return cls.model_construct(value=_cset82("serial", text))
-
-    def __str__(self) -> str:
-        return self.value
+    kind: ClassVar[str] = "serial"
 
 
 class Sgtin(BaseModel):
