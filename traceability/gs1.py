@@ -157,29 +157,10 @@ class Sgtin(BaseModel):
     def parse(cls, urn: str) -> Sgtin:
         """Parse ``urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial``."""
         prefix = "urn:epc:id:sgtin:"
-        if not urn.startswith(prefix):
-            raise InvalidIdentifier("SGTIN", urn, f"must start with {prefix!r}")
-        parts = urn[len(prefix) :].split(".", 2)
-        if len(parts) != 3:
-            raise InvalidIdentifier(
-                "SGTIN", urn, "must have three dot-separated parts: CompanyPrefix.ItemRef.Serial"
-            )
-        company, item, serial_text = parts
-        if not (_DIGITS.fullmatch(company) and _DIGITS.fullmatch(item)):
-            raise InvalidIdentifier(
-                "SGTIN", urn, "company prefix and item reference must be digits"
-            )
-        if not _MIN_PREFIX <= len(company) <= _MAX_PREFIX:
-            raise InvalidIdentifier(
-                "SGTIN", urn, f"company prefix has {len(company)} digits; it needs 6 to 12"
-            )
-        if len(company) + len(item) != _SGTIN_DIGITS:
-            raise InvalidIdentifier(
-                "SGTIN",
-                urn,
-                f"company prefix + item reference have {len(company) + len(item)} digits; "
-                "they must total 13 (indicator digit first in the item reference)",
-            )
+        company, item, serial_text = _epc_parts(
+            "SGTIN", urn, prefix, "ItemRef.Serial", "item reference", _SGTIN_DIGITS,
+            "they must total 13 (indicator digit first in the item reference)",
+        )  # fmt: skip
         body = item[0] + company + item[1:]
         gtin = Gtin.model_construct(value=body + str(check_digit(body)))
         serial = SerialNumber.parse(unquote(serial_text))
@@ -213,31 +194,10 @@ class Sgln(BaseModel):
     @classmethod
     def parse(cls, urn: str) -> Sgln:
         prefix = "urn:epc:id:sgln:"
-        if not urn.startswith(prefix):
-            raise InvalidIdentifier("SGLN", urn, f"must start with {prefix!r}")
-        parts = urn[len(prefix) :].split(".", 2)
-        if len(parts) != 3:
-            raise InvalidIdentifier(
-                "SGLN",
-                urn,
-                "must have three dot-separated parts: CompanyPrefix.LocationRef.Extension",
-            )
-        company, location, extension = parts
-        if not _DIGITS.fullmatch(company) or not _DIGITS.fullmatch(location or "0"):
-            raise InvalidIdentifier(
-                "SGLN", urn, "company prefix and location reference must be digits"
-            )
-        if not _MIN_PREFIX <= len(company) <= _MAX_PREFIX:
-            raise InvalidIdentifier(
-                "SGLN", urn, f"company prefix has {len(company)} digits; it needs 6 to 12"
-            )
-        if len(company) + len(location) != _SGLN_DIGITS:
-            raise InvalidIdentifier(
-                "SGLN",
-                urn,
-                f"company prefix + location reference have {len(company) + len(location)} "
-                "digits; they must total 12",
-            )
+        company, location, extension = _epc_parts(
+            "SGLN", urn, prefix, "LocationRef.Extension", "location reference", _SGLN_DIGITS,
+            "they must total 12",
+        )  # fmt: skip
         ext = _cset82("SGLN extension", unquote(extension))
         body = company + location
         return cls(
@@ -254,3 +214,32 @@ class Sgln(BaseModel):
 
     def __str__(self) -> str:
         return self.urn
+
+
+def _epc_parts(
+    kind: str, urn: str, prefix: str, layout: str, ref: str, digits: int, rule: str
+) -> tuple[str, str, str]:
+    """``CompanyPrefix.Reference.Tail`` of an EPC pure-identity URN, checked: the prefix,
+    three parts, digits only in the first two, a 6–12 digit company prefix, and company
+    prefix + reference making ``digits`` digits."""
+    if not urn.startswith(prefix):
+        raise InvalidIdentifier(kind, urn, f"must start with {prefix!r}")
+    parts = urn[len(prefix) :].split(".", 2)
+    if len(parts) != 3:
+        raise InvalidIdentifier(
+            kind, urn, f"must have three dot-separated parts: CompanyPrefix.{layout}"
+        )
+    company, reference, tail = parts
+    if not (_DIGITS.fullmatch(company) and _DIGITS.fullmatch(reference or "0")):
+        raise InvalidIdentifier(kind, urn, f"company prefix and {ref} must be digits")
+    if not _MIN_PREFIX <= len(company) <= _MAX_PREFIX:
+        raise InvalidIdentifier(
+            kind, urn, f"company prefix has {len(company)} digits; it needs 6 to 12"
+        )
+    if len(company) + len(reference) != digits:
+        raise InvalidIdentifier(
+            kind,
+            urn,
+            f"company prefix + {ref} have {len(company) + len(reference)} digits; {rule}",
+        )
+    return company, reference, tail
