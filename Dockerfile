@@ -3,9 +3,12 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY gateway gateway
 COPY grafana grafana
+COPY gs1 gs1
+COPY influx influx
 COPY ledger ledger
 COPY sensors sensors
 COPY traceability traceability
+COPY web web
 COPY tracehub tracehub
 # The grafana extra (tracehub grafana publish) brings urllib3-future; building it from
 # source with URLLIB3_NO_OVERRIDE keeps the real urllib3 for web3/requests.

@@ -40,12 +40,12 @@ from eth_typing import HexStr
 from bench.machine import describe
 from ledger.batch import Submission
 from ledger.canonical import _canonicalize_python, canonicalize
-from ledger.chain import AnchorContract, deploy_anchor_contract, rpc_web3
 from ledger.entry import record_digest, sign_entry
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, rpc_web3
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.merkle import MerkleTree, leaf_hash, merkle_root, verify_inclusion
-from ledger.sender import AnchorSender, fund_account
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
 from tracehub.services import Anvil
 
@@ -230,9 +230,9 @@ def capture_to_anchor(sender: AnchorSender, rounds: int = 3) -> float:
     (1 s poll) feeds it to the ledger, the worker anchors by the default policy, and
     the loop mirrors the confirmed batch onto the event's record.
     """
-    from traceability.anchoring import EventFeeder
+    from traceability.anchoring.feeder import EventFeeder
     from traceability.capture import CaptureService
-    from traceability.records import RecordStore
+    from traceability.records.store import RecordStore
     from tracehub.bootstrap import AnchorLoop
 
     gtin = "04012345111118"

@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 
 from bench.machine import describe
+from gs1.epcis.event import epcis_document
 from traceability.capture import CaptureService
+from traceability.coldchain.exposure import ExposureService, mean_kinetic_temperature
+from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
-from traceability.epcis import epcis_document
-from traceability.exposure import ExposureService, mean_kinetic_temperature
-from traceability.records import EpcLink, NewEvent, RecordStore
-from traceability.telemetry import InfluxTemperatureReader
+from traceability.records.store import EpcLink, NewEvent, RecordStore
 from tracehub.services import InfluxDB, PostgreSQL
 
 GTIN = "04012345111118"

@@ -32,22 +32,22 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bench.machine import describe
-from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3
-from ledger.sender import AnchorSender, fund_account
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker
-from traceability.anchoring import EventFeeder
+from traceability.anchoring.feeder import EventFeeder
+from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
-from traceability.exposure import ExposureService
-from traceability.logistics import Location
-from traceability.pagecache import PageCache
-from traceability.proofs import LedgerEvidence
-from traceability.records import RecordStore
-from traceability.telemetry import InfluxTemperatureReader
-from traceability.web import create_app
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.telemetry import InfluxTemperatureReader
+from traceability.records.logistics import Location
+from traceability.records.store import RecordStore
 from tracehub.bootstrap import WebServer
 from tracehub.services import InfluxDB
+from web.app import create_app
+from web.pagecache import PageCache
 
 GTIN = "04012345111118"
 LOT = "L1"

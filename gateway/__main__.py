@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gateway.bootstrap import GatewayConfig, build_gateway
 from gateway.outbox import OutboxCapture
+from gateway.runtime import GatewayConfig, build_gateway
 
 
 def _peak_rss_mb() -> float:

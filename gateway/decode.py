@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gs1.epc import Epc, decode_epc
 from sensors.agv import AgvState, AgvTopic, parse_state, validate_message
 from sensors.coldroom import ColdRoomChange
-from sensors.epc import Epc, decode_epc
 from sensors.errors import AgvError, EpcError, TopicError
 from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading

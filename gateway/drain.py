@@ -10,8 +10,8 @@ import logging
 import threading
 
 from gateway.errors import TransientError
+from gateway.pipeline import Gateway
 from gateway.spool import Spool
-from gateway.worker import Gateway
 
 log = logging.getLogger(__name__)
 

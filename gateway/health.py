@@ -17,7 +17,7 @@ from typing import Protocol
 
 from gateway.errors import GatewayError
 from gateway.lineprotocol import dead_letter_line, health_line
-from gateway.worker import Gateway
+from gateway.pipeline import Gateway
 
 log = logging.getLogger(__name__)
 

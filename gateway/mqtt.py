@@ -118,7 +118,7 @@ class MqttSource:
         self._client.on_message = self._on_message
         self._client.on_disconnect = self._on_disconnect
         if auth is not None:
-            # TLS + the gateway's own identity (read-only on telemetry, see gateway.access).
+            # TLS + the gateway's own identity (read-only on telemetry, see gateway.devices.access).
             try:
                 apply_auth(self._client, auth)
             except CredentialsError as exc:

@@ -1,7 +1,7 @@
 """The anchoring port: what anchoring returns and what a chain adapter must do.
 
 Pure models and a Protocol; no web3 here, so services and verifiers can depend
-on anchoring without pulling in a chain client (``ledger.chain`` implements it).
+on anchoring without pulling in a chain client (``ledger.evm.contract`` implements it).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.signing import Signer, format_instant, key_to_json
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 
 BUNDLE_FORMAT = "tracehub-evidence/1"
 

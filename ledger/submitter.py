@@ -29,7 +29,7 @@ from ledger.batch import StoredEntry
 from ledger.entry import record_digest
 from ledger.errors import KeyOutOfPeriod
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 
 
 class RecordSubmitter:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.anchor import AnchorChain, Located
 from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease
 from ledger.errors import AnchorRejected, LeaseLost
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ declare -A APT_FOR=(
   [node]=nodejs
   [npm]=npm
   [chromium]=chromium
-  [zbarimg]=zbar-tools  # decodes the QR codes in tests/traceability/test_qr.py
+  [zbarimg]=zbar-tools  # decodes the QR codes in tests/web/test_qr.py
   [wrk]=wrk  # load generator of bench/web.py
 )
 missing=()

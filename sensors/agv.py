@@ -20,7 +20,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sensors.epc import gs1_check_digit
+from gs1.epc import gs1_check_digit
 from sensors.errors import AgvError, TopicError
 from sensors.fields import UtcTimestamp
 

@@ -20,8 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from gs1.epc import encode_epc
 from sensors.credentials import AuthFor, MqttAuth, apply_auth
-from sensors.epc import encode_epc
 from sensors.errors import CredentialsError, SimulatorError
 from sensors.fields import DeviceId, SglnUrn
 from sensors.rfid import TagRead

@@ -9,10 +9,13 @@ end. Tests that restart or kill a service should use the function-scoped
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.support.events import GTIN
+from traceability.records.store import RecordStore
 from tracehub.services import Anvil, InfluxDB, Mosquitto, PostgreSQL
 
 
@@ -63,3 +66,25 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgreSQL]:
 def fresh_postgres(tmp_path: Path) -> Iterator[PostgreSQL]:
     with PostgreSQL(tmp_path / "postgres") as server:
         yield server
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[RecordStore]:
+    records = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
+    yield records
+    records.close()
+
+
+@pytest.fixture
+def stocked(store: RecordStore) -> RecordStore:
+    """A store with one chilled product and lot L1 holding serials 1001–1010."""
+    store.add_product(GTIN, "Chilled salmon 200 g", temp_min_c=0.0, temp_max_c=4.0)
+    store.add_lot(
+        GTIN,
+        "L1",
+        expiry=date(2026, 12, 5),
+        origin="NO",
+        quantity=10,
+        serials=range(1001, 1011),
+    )
+    return store

@@ -20,9 +20,9 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from gateway import pki
-from gateway.access import Identity
-from gateway.registry import DeviceRegistry
+from gateway.devices import pki
+from gateway.devices.access import Identity
+from gateway.devices.registry import DeviceRegistry
 from sensors.credentials import MqttAuth
 from tracehub.services import free_port
 

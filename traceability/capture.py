@@ -18,16 +18,16 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict
 
+from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
 from ledger.canonical import canonicalize
 from ledger.errors import CanonicalizationError
-from traceability.epcis import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
 
 __all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "CaptureService"]
-from traceability.epcisschema import event_errors
+from gs1.epcis.hashid import context_prefixes, event_hash_id
+from gs1.epcis.schema import event_errors
+from gs1.identifiers import Gtin, Sgtin, check_digit
 from traceability.errors import EventRejected, InvalidIdentifier
-from traceability.eventhash import context_prefixes, event_hash_id
-from traceability.gs1 import Gtin, Sgtin, check_digit
-from traceability.records import EpcLink, NewEvent, RecordStore
+from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.
 _NOT_STORED = frozenset({"recordTime"})

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from traceability.records import RecordStore, StoredEvent
+from traceability.records.store import RecordStore, StoredEvent
 
 _FAR_FUTURE = datetime.max
 # Events whose children travel with their parent between ADD and DELETE.

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from traceability.entities import Lot
+from traceability.records.entities import Lot
 
 DEFAULT_NEAR_EXPIRY_DAYS = 7
 ExpiryState = Literal["expired", "near_expiry", "ok", "no_expiry"]

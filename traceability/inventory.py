@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from traceability.custody import CustodyService
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 
 
 class Discrepancies(BaseModel):

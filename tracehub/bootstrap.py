@@ -29,8 +29,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from web3 import Web3
 
-from gateway.access import Identity, identity_for_topic
-from gateway.bootstrap import GatewayConfig, GatewayRuntime, build_gateway
+from gateway.devices.access import Identity, identity_for_topic
+from gateway.devices.registry import DeviceRegistry
 from gateway.errors import (
     CaptureRejected,
     CaptureUnavailable,
@@ -38,33 +38,33 @@ from gateway.errors import (
     IdentityError,
 )
 from gateway.observation import ReadPointProfile
-from gateway.registry import DeviceRegistry
+from gateway.runtime import GatewayConfig, GatewayRuntime, build_gateway
 from ledger.anchor import OnChainAnchor
-from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
 from ledger.errors import ChainError, LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
+from ledger.evm.rpcbridge import handle_jsonrpc
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.fees import GWEI, FeePolicy
-from ledger.keystore import KeyStore
-from ledger.rpcbridge import handle_jsonrpc
-from ledger.sender import AnchorSender, fund_account
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.keystore import KeyStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
 from ledger.worker import AnchorWorker, BatchPolicy
 from sensors.credentials import AuthFor, MqttAuth
-from traceability.anchoring import BatchSummary, EventFeeder
+from traceability.anchoring.feeder import BatchSummary, EventFeeder
+from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.errors import EventRejected, StoreUnavailable, TraceabilityError
-from traceability.exposure import ExposureService
-from traceability.footprintsource import LedgerFootprint, RecordsFootprint
-from traceability.pagecache import PageCache
-from traceability.proofs import LedgerEvidence
-from traceability.records import RecordStore
-from traceability.telemetry import InfluxTemperatureReader
-from traceability.web import create_app
+from traceability.records.store import RecordStore
 from tracehub.services import BrokerTls, InfluxDB, Mosquitto
 from tracehub.settings import Settings
+from web.app import create_app
+from web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from rich.console import Console
 from rich.panel import Panel
 
-from gateway.access import Identity
+from gateway.devices.access import Identity
 from gateway.observation import ReadPointProfile
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
 from traceability.carbon.ledgerreport import Published, compute_report, publish_report
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.logistics import HubActivity, Leg, Location, ShipmentLot
-from traceability.records import RecordStore
+from traceability.records.logistics import HubActivity, Leg, Location, ShipmentLot
+from traceability.records.store import RecordStore
 from tracehub.bootstrap import Hub, device_auth, start_local_services
 from tracehub.settings import Settings
 

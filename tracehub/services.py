@@ -166,7 +166,7 @@ class Service:
 @dataclass(frozen=True)
 class BrokerTls:
     """Files for mosquitto's TLS listeners and access control (from the device registry:
-    ``gateway.registry.DeviceRegistry.broker_files``)."""
+    ``gateway.devices.registry.DeviceRegistry.broker_files``)."""
 
     cafile: Path
     certfile: Path

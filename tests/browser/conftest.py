@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from traceability.exposure import ExposureService
-from traceability.records import RecordStore
-from traceability.web import create_app
-from tracehub.bootstrap import WebServer
-
-from ..traceability.events import COLD_ROOM, DOCK, GTIN
-from ..traceability.test_web import FixedFootprint
-from ..traceability.webapp import (
+from tests.support.events import COLD_ROOM, DOCK, GTIN
+from tests.support.webapp import (
     NOW,
     TODAY,
     Ledgered,
@@ -30,6 +24,11 @@ from ..traceability.webapp import (
     capture_journey,
     ledgered,
 )
+from tests.web.test_app import FixedFootprint
+from traceability.coldchain.exposure import ExposureService
+from traceability.records.store import RecordStore
+from tracehub.bootstrap import WebServer
+from web.app import create_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.verifier import Verdict, verify_bundle
-
-from ..traceability.events import GTIN
-from .conftest import Site
+from ledger.verify.verifier import Verdict, verify_bundle
+from tests.browser.conftest import Site
+from tests.support.events import GTIN
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize

@@ -1,7 +1,7 @@
 """Fuzz targets for every decoder that touches device bytes, and their invariants.
 
 Shared by the hypothesis tests (tests/gateway/test_fuzz_decode.py,
-tests/sensors/test_fuzz_epc.py) and the atheris harness (tests/fuzz/atheris_main.py).
+tests/gs1/test_fuzz_epc.py) and the atheris harness (tests/fuzz/atheris_main.py).
 The invariant: no exception escapes, and every rejection carries a reason, the field
 at fault and a known dead-letter code.
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from gateway.decode import CODES, Rejection, decode
 from gateway.opcua import OpcUaEndpoint, OpcUaNode, coldroom_payload
+from gs1.epc import Epc, decode_epc
 from sensors.coldroom import QUANTITIES, Quantity
-from sensors.epc import Epc, decode_epc
 from sensors.errors import EpcError
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -14,7 +14,7 @@ from gateway.decode import (
     TemperatureObservation,
     decode,
 )
-from sensors.epc import Sgtin96
+from gs1.epc import Sgtin96
 
 T_TOPIC = "tracehub/v1/cold1/temperature/probe-cold1-01"
 R_TOPIC = "tracehub/v1/cold1/rfid/dock-door-1"

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from gateway.bootstrap import GatewayConfig, GatewayRuntime, build_gateway
 from gateway.influx import InfluxWriter
+from gateway.runtime import GatewayConfig, GatewayRuntime, build_gateway
 from sensors.simulator import Publisher
 from tracehub.services import InfluxDB, Mosquitto
 

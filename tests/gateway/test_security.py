@@ -19,10 +19,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from gateway.access import Identity, identity_for_topic
-from gateway.bootstrap import GatewayConfig, build_gateway
+from gateway.devices.access import Identity, identity_for_topic
+from gateway.devices.registry import BrokerFiles, DeviceRegistry
 from gateway.influx import InfluxWriter
-from gateway.registry import BrokerFiles, DeviceRegistry
+from gateway.runtime import GatewayConfig, build_gateway
 from sensors.credentials import MqttAuth, apply_auth
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
 from tracehub.services import BrokerTls, InfluxDB, Mosquitto

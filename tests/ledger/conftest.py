@@ -12,10 +12,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain import AnchorContract, deploy_anchor_contract, embedded_web3
-from ledger.sender import AnchorSender, fund_account
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # in the past: leases taken at T0 have expired
 

@@ -11,8 +11,7 @@ from ledger.digest import sha256
 from ledger.entry import Entry, Link, record_digest, sign_entry, signature_problem
 from ledger.errors import EntryError
 from ledger.signing import Signer
-
-from .conftest import T0
+from tests.ledger.conftest import T0
 
 
 def _entry(signer: Signer) -> Entry:

@@ -6,10 +6,9 @@ import pytest
 
 from ledger.errors import CanonicalizationError
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
-
-from .conftest import T0
+from tests.ledger.conftest import T0
 
 DIGEST = {"format": "tracehub.telemetry-completeness/1", "device": "probe-1", "count": 60}
 

@@ -19,14 +19,13 @@ from eth_account import Account
 from web3 import Web3
 
 from ledger.batch import BatchStatus
-from ledger.chain import AnchorContract, deploy_anchor_contract, raw_request, rpc_web3
-from ledger.sender import AnchorSender, fund_account
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, raw_request, rpc_web3
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
+from tests.ledger.conftest import T0, postgres_database
 from tracehub.services import Anvil, PostgreSQL
-
-from .conftest import T0, postgres_database
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

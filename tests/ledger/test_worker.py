@@ -10,13 +10,12 @@ from eth_account import Account
 
 from ledger.batch import BatchStatus
 from ledger.errors import ChainUnavailable, FeeAboveCeiling, InsufficientFunds
+from ledger.evm.sender import AnchorSender
 from ledger.fees import FeePolicy
-from ledger.sender import AnchorSender
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
-
-from .conftest import T0, Embedded
+from tests.ledger.conftest import T0, Embedded
 
 
 class Clock:

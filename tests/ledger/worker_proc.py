@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 import time
 
-from ledger.chain import rpc_web3
 from ledger.errors import LedgerError
-from ledger.sender import AnchorSender
-from ledger.store import LedgerStore
+from ledger.evm.contract import rpc_web3
+from ledger.evm.sender import AnchorSender
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
 
 

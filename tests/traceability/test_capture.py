@@ -4,13 +4,12 @@ import json
 
 import pytest
 
+from gs1.epcis.event import event_id
 from ledger.canonical import canonicalize
+from tests.support.events import DOCK, GTIN, object_event
 from traceability.capture import CaptureService
-from traceability.epcis import event_id
 from traceability.errors import EventRejected
-from traceability.records import RecordStore
-
-from .events import DOCK, GTIN, object_event
+from traceability.records.store import RecordStore
 
 
 def test_capture_links_known_units_to_their_lot(stocked: RecordStore) -> None:

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
+from gs1.epcis.event import epcis_document
+from gs1.epcis.schema import document_errors
+from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
 from traceability.capture import CaptureService
-from traceability.epcis import epcis_document
-from traceability.epcisschema import document_errors
-from traceability.records import RecordStore
-
-from .events import COLD_ROOM, DOCK, GTIN, object_event
+from traceability.records.store import RecordStore
 
 PALLET = "urn:epc:id:sscc:4012345.0000000001"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
+from tests.traceability.test_capture_document import PALLET, aggregation, document, transformation
 from traceability.capture import CaptureService
 from traceability.custody import CustodyService
-from traceability.records import RecordStore
-
-from .events import COLD_ROOM, DOCK, GTIN, object_event
-from .test_capture_document import PALLET, aggregation, document, transformation
+from traceability.records.store import RecordStore
 
 REEFER = "urn:epc:id:sgln:4012345.00003.0"
 U1 = "urn:epc:id:sgtin:4012345.011111.1001"
@@ -98,7 +97,7 @@ def _event(kind: str, time: str, read_point: str, **fields: object) -> dict[str,
 
 @pytest.fixture
 def associated(stocked: RecordStore) -> CustodyService:
-    from traceability.logistics import Location
+    from traceability.records.logistics import Location
 
     stocked.add_location(
         Location(urn=COLD_ROOM, name="Cold room", kind="cold_room", custodian=OWNER)

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from traceability.entities import Lot
 from traceability.expiry import expiry_status, near_expiry
+from traceability.records.entities import Lot
 
 GTIN = "04012345111118"
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from tests.support.events import COLD_ROOM, DOCK, object_event
 from traceability.capture import CaptureService
 from traceability.inventory import reconcile
-from traceability.records import RecordStore
-
-from .events import COLD_ROOM, DOCK, object_event
+from traceability.records.store import RecordStore
 
 
 def unit(serial: int) -> str:

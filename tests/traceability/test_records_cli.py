@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from traceability.epcis import epcis_document
+from gs1.epcis.event import epcis_document
+from tests.support.events import COLD_ROOM, object_event
 from tracehub.cli import main
-
-from .events import COLD_ROOM, object_event
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pytest
 
 from gateway.errors import CaptureRejected
 from ledger.signing import Signer
-from ledger.store import LedgerStore
+from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
 from traceability.capture import CaptureService
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 from tracehub.bootstrap import CaptureBridge, EvidenceBridge
 
 DIGEST = {

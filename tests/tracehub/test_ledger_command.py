@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ledger.store import LedgerStore
-from traceability.anchoring import lot_stream
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.feeder import lot_stream
 from tracehub.cli import main
 
 GTIN = "04012345111118"

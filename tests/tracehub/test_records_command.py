@@ -10,10 +10,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from ledger.store import LedgerStore
-from traceability.anchoring import LOT_EXPOSURE_KIND, lot_stream
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, lot_stream
 from traceability.capture import CaptureService
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 from tracehub import demo
 from tracehub.cli import main
 from tracehub.services import InfluxDB

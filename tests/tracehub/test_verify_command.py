@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
-from ledger.chain import AnchorContract, deploy_anchor_contract, rpc_web3
-from ledger.sender import AnchorSender, fund_account
-from ledger.store import LedgerStore
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, rpc_web3
+from ledger.evm.sender import AnchorSender, fund_account
+from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker
-from traceability.anchoring import EventFeeder
+from traceability.anchoring.feeder import EventFeeder
 from traceability.capture import CaptureService
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 from tracehub.bootstrap import open_keystore
 from tracehub.cli import main
 from tracehub.services import Anvil, free_port

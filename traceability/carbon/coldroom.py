@@ -15,9 +15,9 @@ import httpx
 
 from traceability.carbon.energy import PowerSample
 from traceability.carbon.errors import EnergyUnavailable
+from traceability.coldchain.telemetry import DEFAULT_DATABASE
 from traceability.errors import TelemetryUnavailable
 from traceability.influxql import InfluxQL, influxql_string
-from traceability.telemetry import DEFAULT_DATABASE
 
 
 def _ns(moment: datetime) -> int:

@@ -3,7 +3,7 @@
 ``compute_report`` builds the PACT/iLEAP report of a lot from a ``CarbonInputSource``
 (the records, in the hub and ``tracehub carbon report --lot … --anchor``), with the
 cold-room energy from a ``ColdRoomPower`` when the lot has stays. ``publish_report``
-hands it to the ledger with ``traceability.anchoring.submit_lot_record`` (kind
+hands it to the ledger with ``traceability.anchoring.feeder.submit_lot_record`` (kind
 ``carbon-report``, record id = the report's own id): the ledger keeps the report
 and chains it into the lot's stream next to its events, and the hub's anchoring
 loop puts it in the next batch. A report whose figures equal the lot's latest kept
@@ -22,9 +22,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from gs1.identifiers import Gtin
 from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.signing import Signer
-from traceability.anchoring import (
+from traceability.anchoring.feeder import (
     CARBON_REPORT_KIND,
     EvidenceLedger,
     lot_stream,
@@ -37,14 +38,13 @@ from traceability.carbon.factors import FactorTable, load_default_factors
 from traceability.carbon.footprint import LotFootprint
 from traceability.carbon.report import lot_report, report_digest
 from traceability.carbon.source import CarbonInputSource
-from traceability.gs1 import Gtin
 
 # What may differ between two reports with the same figures.
 _VOLATILE = ("id", "created")
 
 
 class ReportLedger(EvidenceLedger, Protocol):
-    """What reading reports back needs from ``ledger.store.LedgerStore`` too."""
+    """What reading reports back needs from ``ledger.store.sqlstore.LedgerStore`` too."""
 
     def stream(self, stream: str) -> list[StoredEntry]: ...
 

@@ -1,6 +1,6 @@
 """A lot's footprint input read from the records database (``CarbonInputSource``).
 
-Maps the records (``traceability.logistics``: locations, shipment lots, legs, stays,
+Maps the records (``traceability.records.logistics``: locations, shipment lots, legs, stays,
 packaging, primary factors; the lot's units and gross mass) to the calculation's own
 models (``carbon.chain``), so ``tracehub carbon report --lot GTIN/LOT`` needs no JSON
 file. Nothing is guessed: a lot without a gross mass, a leg from coordinates without a
@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from traceability.carbon.chain import LotCarbonInput, _input_error
 from traceability.carbon.errors import CarbonInputError
-from traceability.logistics import HubActivity, Leg, Location, Stay
-from traceability.records import RecordStore
+from traceability.records.logistics import HubActivity, Leg, Location, Stay
+from traceability.records.store import RecordStore
 
 
 class RecordsCarbonSource:

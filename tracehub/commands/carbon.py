@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from gs1.identifiers import Gtin
 from traceability.carbon.calculation import lot_footprint
 from traceability.carbon.chain import LotCarbonInput
 from traceability.carbon.coldroom import InfluxColdRoomPower
@@ -20,8 +21,7 @@ from traceability.carbon.records import RecordsCarbonSource
 from traceability.carbon.report import lot_report, report_digest, report_leaf
 from traceability.carbon.source import JsonFileSource
 from traceability.errors import InvalidIdentifier, TraceabilityError
-from traceability.gs1 import Gtin
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
@@ -156,8 +156,8 @@ def _anchor(
 ) -> str:
     """Keep the report in the ledger (same code path as the demo); what to tell the user."""
     from ledger.errors import LedgerError
-    from ledger.store import LedgerStore
-    from traceability.anchoring import lot_stream
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.anchoring.feeder import lot_stream
     from traceability.carbon.ledgerreport import publish_report
     from tracehub.bootstrap import open_keystore
 

@@ -128,7 +128,7 @@ def provision(
 
     Prints the identity, its certificate/key paths and, once only, its password.
     """
-    from gateway.access import Identity
+    from gateway.devices.access import Identity
     from gateway.errors import IdentityError
 
     try:

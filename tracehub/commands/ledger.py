@@ -49,9 +49,9 @@ def export(
     Check it anywhere with `tracehub verify BUNDLE` (add --rpc URL to also confirm
     the anchors on chain).
     """
-    from ledger.store import LedgerStore
-    from traceability.evidence import lot_bundle
-    from traceability.records import RecordStore
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.anchoring.bundle import lot_bundle
+    from traceability.records.store import RecordStore
     from tracehub.bootstrap import open_keystore
 
     records_url = records or settings.records_url
@@ -110,9 +110,9 @@ def submit(
     exposure summary: the ledger keeps the record, anchors it with the next
     batch, and the lot's evidence bundle carries it like the lot's events.
     """
-    from ledger.store import LedgerStore
-    from traceability.anchoring import lot_stream, submit_lot_record
-    from traceability.gs1 import Gtin
+    from gs1.identifiers import Gtin
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.anchoring.feeder import lot_stream, submit_lot_record
     from tracehub.bootstrap import open_keystore
 
     try:
@@ -154,7 +154,7 @@ def rotate_key(settings: Settings, ledger_url: str | None) -> None:
     Signatures made before now stay valid under the old key; the old key's
     validity ends now, so anything it signs later is refused.
     """
-    from ledger.store import LedgerStore
+    from ledger.store.sqlstore import LedgerStore
     from tracehub.bootstrap import open_keystore
 
     owner = f"site:{settings.hub.site}"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from gs1.identifiers import Gtin
 from traceability.errors import InvalidIdentifier, TraceabilityError
-from traceability.gs1 import Gtin
-from traceability.qr import Label, label_sheet, link, qr_png, qr_svg
-from traceability.records import RecordStore
+from traceability.records.store import RecordStore
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
+from web.qr import Label, label_sheet, link, qr_png, qr_svg
 
 MAX_UNITS = 10_000
 

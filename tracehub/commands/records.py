@@ -12,17 +12,17 @@ from typing import IO, Literal
 
 import click
 
-from traceability.anchoring import LOT_EXPOSURE_KIND, submit_lot_record
+from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, submit_lot_record
 from traceability.capture import CaptureService
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.status import InfluxLotStatusWriter
+from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.errors import TraceabilityError
 from traceability.expiry import near_expiry
-from traceability.exposure import ExposureService
-from traceability.importer import ImportRejected, import_records
+from traceability.imports import ImportRejected, import_records
 from traceability.inventory import reconcile
-from traceability.lotstatus import InfluxLotStatusWriter
-from traceability.records import RecordStore
-from traceability.telemetry import InfluxTemperatureReader
+from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
 

@@ -19,9 +19,9 @@ import click
 from rich.markup import escape
 
 from ledger.errors import LedgerError
-from ledger.verifier import Outcome, Report, Verdict, verify_bundle
+from ledger.verify.verifier import Outcome, Report, Verdict, verify_bundle
+from traceability.anchoring.verification import report_json, verify_lot
 from traceability.errors import TraceabilityError
-from traceability.verification import report_json, verify_lot
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
@@ -59,8 +59,8 @@ def lot_from(gtin: str | None, lot: str) -> tuple[str, str]:
 def _chain(rpc_url: str | None) -> Any:
     if rpc_url is None:
         return None
-    from ledger.chain import rpc_web3
-    from ledger.reader import ChainReader
+    from ledger.evm.contract import rpc_web3
+    from ledger.evm.reader import ChainReader
 
     return ChainReader(rpc_web3(rpc_url))
 
@@ -142,8 +142,8 @@ def verify(
     rpc_url = rpc_url or settings.chain.rpc_url
     if not offline and rpc_url is None:
         raise click.UsageError("give --rpc-url (the chain to check the roots on) or --offline")
-    from ledger.store import LedgerStore
-    from traceability.records import RecordStore
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.records.store import RecordStore
 
     records_url = records or settings.records_url
     try:

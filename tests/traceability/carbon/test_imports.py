@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from traceability import migrate
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.importer import ImportRejected, import_records
-from traceability.logistics import HubActivity
-from traceability.records import RecordStore
+from traceability.imports import ImportRejected, import_records
+from traceability.records import migrate
+from traceability.records.logistics import HubActivity
+from traceability.records.store import RecordStore
 from tracehub.cli import main
 from tracehub.services import PostgreSQL
 

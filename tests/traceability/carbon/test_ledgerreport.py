@@ -23,16 +23,16 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from ledger.keystore import KeyStore
 from ledger.signing import Signer
-from ledger.store import LedgerStore
-from traceability.anchoring import CARBON_REPORT_KIND, lot_stream
+from ledger.store.keystore import KeyStore
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.bundle import lot_bundle
+from traceability.anchoring.feeder import CARBON_REPORT_KIND, lot_stream
 from traceability.carbon.ledgerreport import compute_report, latest_report, publish_report
+from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.evidence import lot_bundle
-from traceability.footprintsource import LedgerFootprint, RecordsFootprint
-from traceability.importer import import_records
-from traceability.records import RecordStore
+from traceability.imports import import_records
+from traceability.records.store import RecordStore
 from tracehub.bootstrap import Hub
 from tracehub.cli import main
 from tracehub.services import InfluxDB, Mosquitto

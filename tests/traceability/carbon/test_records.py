@@ -18,8 +18,8 @@ from traceability.carbon.chain import parse_lot_input
 from traceability.carbon.distance import Coordinates
 from traceability.carbon.errors import CarbonInputError
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.importer import ImportRejected, import_records
-from traceability.records import RecordStore
+from traceability.imports import ImportRejected, import_records
+from traceability.records.store import RecordStore
 from tracehub.cli import main
 from tracehub.services import InfluxDB
 

@@ -1,0 +1,316 @@
+"""EPCIS 2.0 events (JSON / JSON-LD): Object, Aggregation, Transformation, Association and
+Transaction events, their event id (the GS1 Event Hash ID), and the document wrapper.
+
+``parse_event`` validates an incoming dict (as handed over by the gateway's capture port
+or the capture API) and raises ``EventRejected`` naming the JSON path of the first
+problem. The event itself is kept as received: what gets hashed and anchored is the
+caller's JSON, not our model's re-serialisation of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gs1.cbv import short_name
+from gs1.digitallink import DigitalLink
+from gs1.epcis.hashid import event_hash_id
+from gs1.epcis.schema import EVENT_TYPES
+from gs1.identifiers import Sgln, Sgtin
+from traceability.errors import EventRejected, InvalidIdentifier
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+SCHEMA_VERSION = "2.0"
+
+# Standard event fields carried through without modelling them.
+_PASSTHROUGH = frozenset(
+    {
+        "@context",
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "sensorElementList",
+        "persistentDisposition",
+        "ilmd",
+        "certificationInfo",
+        "errorDeclaration",
+    }
+)
+_URI_SCHEMES = ("urn:", "http://", "https://")
+
+
+def _is_uri(value: str) -> bool:
+    return value.startswith(_URI_SCHEMES) and " " not in value
+
+
+class EventLocation(BaseModel):
+    """A ``readPoint`` or ``bizLocation``: an SGLN URN or any location URI."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if not _is_uri(value):
+            raise ValueError("must be a location URI such as 'urn:epc:id:sgln:4012345.00001.0'")
+        if value.startswith("urn:epc:id:sgln:"):
+            try:
+                Sgln.parse(value)
+            except InvalidIdentifier as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
+class QuantityElement(BaseModel):
+    """An entry of a quantity list: an EPC class (e.g. a lot, ``urn:epc:class:lgtin:…``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    epc_class: str = Field(alias="epcClass")
+    quantity: float | None = None
+    uom: str | None = None
+
+
+class EpcisEvent(BaseModel):
+    """An EPCIS 2.0 event of any type; standard fields tracehub does not model pass through.
+
+    Which fields a type needs is checked after parsing (``_type_rules``): an
+    AggregationEvent names its parent and children, a TransformationEvent its inputs and
+    outputs and no action, and so on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    type: Literal[
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+        "TransactionEvent",
+    ]
+    event_time: AwareDatetime = Field(alias="eventTime")
+    event_time_zone_offset: str = Field(
+        alias="eventTimeZoneOffset", pattern=r"^[+-]((0\d|1[0-3]):[0-5]\d|14:00)$"
+    )
+    epc_list: tuple[str, ...] = Field(default=(), alias="epcList")
+    parent_id: str | None = Field(default=None, alias="parentID")
+    child_epcs: tuple[str, ...] = Field(default=(), alias="childEPCs")
+    input_epc_list: tuple[str, ...] = Field(default=(), alias="inputEPCList")
+    output_epc_list: tuple[str, ...] = Field(default=(), alias="outputEPCList")
+    quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="quantityList")
+    child_quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="childQuantityList")
+    input_quantity_list: tuple[QuantityElement, ...] = Field(default=(), alias="inputQuantityList")
+    output_quantity_list: tuple[QuantityElement, ...] = Field(
+        default=(), alias="outputQuantityList"
+    )
+    action: Literal["ADD", "OBSERVE", "DELETE"] | None = None
+    transformation_id: str | None = Field(default=None, alias="transformationID")
+    biz_step: str | None = Field(default=None, alias="bizStep")
+    disposition: str | None = None
+    read_point: EventLocation | None = Field(default=None, alias="readPoint")
+    biz_location: EventLocation | None = Field(default=None, alias="bizLocation")
+    event_id: str | None = Field(default=None, alias="eventID")
+    record_time: AwareDatetime | None = Field(default=None, alias="recordTime")
+
+    @field_validator("epc_list", "child_epcs", "input_epc_list", "output_epc_list")
+    @classmethod
+    def _epcs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, epc in enumerate(value):
+            _check_epc(i, epc)
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same EPC twice; list each object once")
+        return value
+
+    @field_validator("parent_id")
+    @classmethod
+    def _parent(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_epc(None, value)
+        return value
+
+    @field_validator("biz_step")
+    @classmethod
+    def _biz_step(cls, value: str | None) -> str | None:
+        if value is not None:
+            short_name("bizStep", value)
+        return value
+
+    @field_validator("disposition")
+    @classmethod
+    def _disposition(cls, value: str | None) -> str | None:
+        if value is not None:
+            short_name("disposition", value)
+        return value
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> EpcisEvent:
+        kind = self.type
+        if kind != "TransformationEvent" and self.action is None:
+            raise ValueError(f"an {kind} needs an action (ADD, OBSERVE or DELETE)")
+        if kind == "ObjectEvent" and not self.epc_list and not self.quantity_list:
+            raise ValueError(
+                "an ObjectEvent needs a non-empty epcList (or quantityList) naming its objects"
+            )
+        if kind in ("AggregationEvent", "AssociationEvent"):
+            if self.parent_id is None and self.action != "OBSERVE":
+                raise ValueError(f"an {kind} with action {self.action} needs a parentID")
+            if self.action == "ADD" and not self.child_epcs and not self.child_quantity_list:
+                raise ValueError(f"an {kind} ADD needs childEPCs (or childQuantityList) to pack")
+        if kind == "TransformationEvent":
+            if self.action is not None:
+                raise ValueError("a TransformationEvent has no action; remove it")
+            inputs = self.input_epc_list or self.input_quantity_list
+            outputs = self.output_epc_list or self.output_quantity_list
+            if not self.transformation_id and not (inputs and outputs):
+                raise ValueError(
+                    "a TransformationEvent needs inputs and outputs (or a transformationID)"
+                )
+        return self
+
+    @property
+    def biz_step_short(self) -> str | None:
+        """``bizStep`` as a CBV short name (user URIs unchanged)."""
+        return None if self.biz_step is None else short_name("bizStep", self.biz_step)
+
+    @property
+    def disposition_short(self) -> str | None:
+        return None if self.disposition is None else short_name("disposition", self.disposition)
+
+    @property
+    def location(self) -> str | None:
+        """Where the event says the objects are: bizLocation, else readPoint."""
+        where = self.biz_location or self.read_point
+        return where.id if where else None
+
+
+# The skeleton's name for the model, kept for callers that only capture ObjectEvents.
+ObjectEvent = EpcisEvent
+
+
+def _check_epc(index: int | None, epc: str) -> None:
+    where = "" if index is None else f"entry {index} "
+    if not _is_uri(epc):
+        raise ValueError(
+            f"{where}{epc!r} is not an EPC URI; use e.g. 'urn:epc:id:sgtin:4012345.011111.1001'"
+        )
+    try:
+        if epc.startswith("urn:epc:id:sgtin:"):
+            Sgtin.parse(epc)
+        elif epc.startswith(("http://", "https://")) and _DL_KEY.search(epc):
+            DigitalLink.parse(epc)
+    except InvalidIdentifier as exc:
+        raise ValueError(f"{where}{exc}".strip()) from exc
+
+
+_DL_KEY = re.compile(r"/(00|01|253|255|401|402|414|417|8003|8004|8006|8010|8017|8018)/")
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def parse_event(
+    data: Any,
+    *,
+    now: datetime | None = None,
+    future_tolerance: timedelta | None = None,
+) -> EpcisEvent:
+    """Validate an EPCIS 2.0 event dict; raises ``EventRejected(field, reason)``.
+
+    Rejects an ``eventTime`` more than ``future_tolerance`` after ``now`` (a device
+    clock ahead of real time would otherwise reorder custody); None skips that check.
+    """
+    if not isinstance(data, Mapping):
+        raise EventRejected("event", f"must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise EventRejected(
+            "type", f"{kind!r} is not an EPCIS 2.0 event type; use one of {', '.join(EVENT_TYPES)}"
+        )
+    known = _known_keys()
+    for key in data:
+        if not isinstance(key, str) or (key not in known and ":" not in key):
+            raise EventRejected(
+                str(key),
+                "unknown field; check the spelling (EPCIS names are camelCase) "
+                "or namespace an extension as 'prefix:name'",
+            )
+    if kind == "ObjectEvent" and not data.get("epcList") and not data.get("quantityList"):
+        raise EventRejected(
+            "epcList", "must list at least one EPC (or give a quantityList) naming the objects"
+        )
+    try:
+        event = EpcisEvent.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise EventRejected(_json_path(first["loc"]) or "event", message + more) from exc
+    if future_tolerance is None:
+        return event
+    limit = (now or datetime.now(UTC)) + future_tolerance
+    if event.event_time > limit:
+        raise EventRejected(
+            "eventTime",
+            f"{format_time(event.event_time)} is in the future beyond the tolerance of "
+            f"{future_tolerance}; check the sending device's clock (NTP)",
+        )
+    return event
+
+
+def _known_keys() -> frozenset[str]:
+    return frozenset(f.alias or n for n, f in ObjectEvent.model_fields.items()) | _PASSTHROUGH
+
+
+def _json_path(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            alias = _ALIASES.get(part, part)
+            path += f".{alias}" if path else alias
+    return path
+
+
+_ALIASES = {name: f.alias for name, f in ObjectEvent.model_fields.items() if f.alias}
+
+
+def event_id(event: Mapping[str, Any], context: Mapping[str, str] | None = None) -> str:
+    """The id tracehub stores an event under: its GS1 EPCIS Event Hash ID.
+
+    ``ni:///sha-256;<hex>?ver=CBV2.0`` (CBV 2.0); ``eventID`` and ``recordTime`` are left
+    out, and two spellings of one event get one id, so capture is idempotent. ``context``
+    holds the namespace prefixes of the document the event came in.
+    """
+    return event_hash_id(event, context)
+
+
+def format_time(moment: datetime) -> str:
+    """``moment`` in UTC as EPCIS writes it: ``2026-11-22T10:00:00.123Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("format_time needs an aware datetime; attach a timezone first")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epcis_document(events: Sequence[Mapping[str, Any]], creation_date: datetime) -> dict[str, Any]:
+    """Wrap events (without ``@context``) into an EPCIS 2.0 JSON-LD ``EPCISDocument``."""
+    return {
+        "@context": [EPCIS_CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": SCHEMA_VERSION,
+        "creationDate": format_time(creation_date),
+        "epcisBody": {"eventList": [dict(e) for e in events]},
+    }

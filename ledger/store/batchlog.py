@@ -1,0 +1,237 @@
+"""The batch log: leaves cut into batches, and each batch's way onto the chain.
+
+A batch fixes the oldest pending leaves (at most N) under one RFC 6962 root and
+a metadata document; it then moves ``cut → sent → included → confirmed`` (and
+back on a reorg or a lost nonce). Every move is fenced by the anchoring lease
+(``ledger.store.lease.check_lease``) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease, SentTx, StoredEntry
+from ledger.canonical import canonicalize
+from ledger.digest import sha256
+from ledger.errors import EntryError
+from ledger.merkle import MerkleTree, merkle_root
+from ledger.signing import format_instant
+from ledger.store.database import LedgerDatabase, from_db, to_db
+from ledger.store.lease import check_lease
+from ledger.store.schema import batches, entries
+
+BATCH_FORMAT = "tracehub-batch/2"
+
+
+class BatchLog(LedgerDatabase):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # A cut batch never changes, so its leaves and tree are safe to keep.
+        self._leaves_cache = lru_cache(maxsize=64)(self._load_batch_leaves)
+        self._tree = lru_cache(maxsize=8)(lambda batch_id: MerkleTree(self.batch_leaves(batch_id)))
+
+    # reading ------------------------------------------------------------------------
+
+    def batch(self, batch_id: int) -> BatchRecord | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
+        return None if row is None else batch_record(row)
+
+    def unfinished_batches(self) -> list[BatchRecord]:
+        """Batches cut but not yet confirmed, oldest first."""
+        query = (
+            sa.select(batches)
+            .where(batches.c.status != BatchStatus.CONFIRMED.value)
+            .order_by(batches.c.id)
+        )
+        with self._tx() as conn:
+            return [batch_record(row) for row in conn.execute(query)]
+
+    def confirmed_batches(self, after_id: int = 0, limit: int = 100) -> list[BatchRecord]:
+        query = (
+            sa.select(batches)
+            .where(batches.c.status == BatchStatus.CONFIRMED.value, batches.c.id > after_id)
+            .order_by(batches.c.id)
+            .limit(limit)
+        )
+        with self._tx() as conn:
+            return [batch_record(row) for row in conn.execute(query)]
+
+    def batch_leaves(self, batch_id: int) -> tuple[bytes, ...]:
+        """The leaf hashes of a batch in leaf order (a cut batch never changes)."""
+        return self._leaves_cache(batch_id)
+
+    def _load_batch_leaves(self, batch_id: int) -> tuple[bytes, ...]:
+        query = (
+            sa.select(entries.c.leaf_hash)
+            .where(entries.c.batch_id == batch_id)
+            .order_by(entries.c.leaf_index)
+        )
+        with self._tx() as conn:
+            return tuple(bytes.fromhex(h) for h in conn.execute(query).scalars())
+
+    def proof(self, stored: StoredEntry) -> tuple[bytes, ...]:
+        """The RFC 6962 inclusion proof of a batched entry in its batch."""
+        if stored.batch_id is None or stored.leaf_index is None:
+            raise EntryError(f"{stored.entry.kind} {stored.entry.record_id} is not batched yet")
+        return self._tree(stored.batch_id).proof(stored.leaf_index)
+
+    # the state machine --------------------------------------------------------------
+
+    def cut_batch(self, lease: Lease, max_leaves: int, now: datetime) -> BatchRecord | None:
+        """Fix the oldest pending leaves (at most ``max_leaves``) into a new batch."""
+        if max_leaves < 1:
+            raise ValueError(f"max_leaves {max_leaves}: must be at least 1")
+        with self._tx() as conn:
+            check_lease(conn, lease)
+            rows = conn.execute(
+                sa.select(entries.c.id, entries.c.leaf_hash, entries.c.submitted_at)
+                .where(entries.c.batch_id.is_(None))
+                .order_by(entries.c.id)
+                .limit(max_leaves)
+            ).all()
+            if not rows:
+                return None
+            leaves = [bytes.fromhex(r.leaf_hash) for r in rows]
+            doc = {
+                "format": BATCH_FORMAT,
+                "size": len(rows),
+                "first_entry": rows[0].id,
+                "last_entry": rows[-1].id,
+                "cut_at": format_instant(now),
+            }
+            oldest = min(r.submitted_at for r in rows)
+            result = conn.execute(
+                batches.insert().values(
+                    root=merkle_root(leaves).hex(),
+                    size=len(rows),
+                    metadata=sha256(canonicalize(doc)).hex(),
+                    metadata_doc=json.dumps(doc, sort_keys=True),
+                    status=BatchStatus.CUT.value,
+                    created_at=to_db(now),
+                    oldest_submitted_at=oldest,
+                    recovered=False,
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            batch_id = int(pk[0])
+            conn.execute(
+                entries.update()
+                .where(entries.c.id == sa.bindparam("entry_id"))
+                .values(batch_id=batch_id, leaf_index=sa.bindparam("index")),
+                [{"entry_id": r.id, "index": i} for i, r in enumerate(rows)],
+            )
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
+        return batch_record(row)
+
+    def mark_sent(self, lease: Lease, batch_id: int, tx: SentTx, now: datetime) -> BatchRecord:
+        return self._move(
+            lease,
+            batch_id,
+            {BatchStatus.CUT, BatchStatus.SENT},
+            status=BatchStatus.SENT.value,
+            chain_id=tx.chain_id,
+            contract=tx.contract,
+            sender=tx.sender,
+            tx_hash=tx.tx_hash,
+            nonce=tx.nonce,
+            raw_tx=tx.raw.hex(),
+            gas_limit=tx.gas_limit,
+            max_fee_per_gas=tx.max_fee_per_gas,
+            max_priority_fee_per_gas=tx.max_priority_fee_per_gas,
+            sent_at=to_db(now),
+        )
+
+    def mark_included(
+        self, lease: Lease, batch_id: int, inclusion: Inclusion, *, recovered: bool = False
+    ) -> BatchRecord:
+        values: dict[str, Any] = {
+            "status": BatchStatus.INCLUDED.value,
+            "chain_id": inclusion.chain_id,
+            "contract": inclusion.contract,
+            "block_number": inclusion.block_number,
+            "block_hash": inclusion.block_hash,
+            "block_time": to_db(inclusion.block_time),
+            "recovered": recovered,
+        }
+        if inclusion.tx_hash is not None:
+            values["tx_hash"] = inclusion.tx_hash
+        return self._move(
+            lease, batch_id, {BatchStatus.CUT, BatchStatus.SENT, BatchStatus.INCLUDED}, **values
+        )
+
+    def mark_confirmed(self, lease: Lease, batch_id: int, now: datetime) -> BatchRecord:
+        return self._move(
+            lease,
+            batch_id,
+            {BatchStatus.INCLUDED},
+            status=BatchStatus.CONFIRMED.value,
+            confirmed_at=to_db(now),
+        )
+
+    def mark_reorged(self, lease: Lease, batch_id: int) -> BatchRecord:
+        """The including block is gone: back to SENT (keep the tx to re-broadcast)."""
+        return self._move(
+            lease,
+            batch_id,
+            {BatchStatus.INCLUDED},
+            status=BatchStatus.SENT.value,
+            block_number=None,
+            block_hash=None,
+            block_time=None,
+            recovered=False,
+        )
+
+    def mark_unsent(self, lease: Lease, batch_id: int) -> BatchRecord:
+        """The recorded transaction can never be mined (nonce used elsewhere): start over."""
+        return self._move(
+            lease,
+            batch_id,
+            {BatchStatus.SENT},
+            status=BatchStatus.CUT.value,
+            tx_hash=None,
+            nonce=None,
+            raw_tx=None,
+            gas_limit=None,
+            max_fee_per_gas=None,
+            max_priority_fee_per_gas=None,
+            sent_at=None,
+        )
+
+    def _move(
+        self, lease: Lease, batch_id: int, allowed: set[BatchStatus], **values: Any
+    ) -> BatchRecord:
+        with self._tx() as conn:
+            check_lease(conn, lease)
+            row = conn.execute(
+                sa.select(batches).where(batches.c.id == batch_id).with_for_update()
+            ).first()
+            if row is None:
+                raise EntryError(f"batch {batch_id} does not exist")
+            if BatchStatus(row.status) not in allowed:
+                raise EntryError(
+                    f"batch {batch_id} is {row.status}; expected one of "
+                    f"{sorted(s.value for s in allowed)}"
+                )
+            conn.execute(batches.update().where(batches.c.id == batch_id).values(**values))
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
+        return batch_record(row)
+
+
+def batch_record(row: sa.Row[Any]) -> BatchRecord:
+    """A ``ledger_batches`` row as a ``BatchRecord``."""
+    data = row._asdict()
+    data["root"] = bytes.fromhex(data["root"])
+    data["metadata"] = bytes.fromhex(data["metadata"])
+    data["metadata_doc"] = json.loads(data["metadata_doc"])
+    data["raw_tx"] = None if data["raw_tx"] is None else bytes.fromhex(data["raw_tx"])
+    for name in ("created_at", "oldest_submitted_at", "sent_at", "block_time", "confirmed_at"):
+        data[name] = from_db(data[name])
+    return BatchRecord.model_validate(data)

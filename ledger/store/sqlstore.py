@@ -1,0 +1,38 @@
+"""The ledger's SQL store: pending leaves, hash chains, batches, keys and the lease.
+
+One object over one database, assembled from its parts (each a module):
+
+* ``database``  the engine, transactions (``BEGIN IMMEDIATE`` on SQLite), time columns
+* ``entrylog``  ``submit`` (sign, link, queue), keys, reading entries and streams
+* ``batchlog``  cutting batches, proofs, the fenced ``cut → sent → included →
+  confirmed`` moves
+* ``lease``     the anchoring lease with its fencing token
+
+SQLite by default (it may be the records' own file; the tables are prefixed
+``ledger_``), PostgreSQL when several anchor workers run.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from ledger.store.batchlog import BATCH_FORMAT, BatchLog
+from ledger.store.database import open_engine
+from ledger.store.entrylog import EntryLog
+from ledger.store.lease import ANCHOR_LEASE, LeaseTable
+from ledger.store.schema import metadata
+
+__all__ = ["ANCHOR_LEASE", "BATCH_FORMAT", "LedgerStore"]
+
+
+class LedgerStore(EntryLog, BatchLog, LeaseTable):
+    """Build with ``LedgerStore.open(url)``; ``close()`` when done. Thread-safe."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        with self._tx() as conn:
+            metadata.create_all(conn)
+
+    @classmethod
+    def open(cls, url: str) -> LedgerStore:
+        return cls(open_engine(url))

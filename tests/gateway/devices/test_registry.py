@@ -1,0 +1,176 @@
+"""The device registry and the site CA on disk (no broker: tests/gateway/test_security.py
+runs the same files in a real mosquitto)."""
+
+from __future__ import annotations
+
+import ssl
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from gateway.devices import pki
+from gateway.devices.access import Identity
+from gateway.devices.registry import DeviceRegistry
+from gateway.errors import IdentityError, UnknownIdentity
+
+PASSPHRASE = "unit test passphrase"
+PROBE = Identity(kind="temperature", site="s1", device_id="p1")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> DeviceRegistry:
+    return DeviceRegistry.open(tmp_path / "devices", PASSPHRASE, site="s1")
+
+
+def cert(path: Path | None) -> x509.Certificate:
+    assert path is not None
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def crl_serials(registry: DeviceRegistry) -> set[int]:
+    crl = x509.load_pem_x509_crl((registry.folder / "broker/crl.pem").read_bytes())
+    return {r.serial_number for r in crl}
+
+
+def test_provisioned_credentials_load_in_openssl(registry: DeviceRegistry) -> None:
+    auth = registry.provision(PROBE).auth
+    assert auth.key_file is not None
+    assert auth.key_file.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert stat.S_IMODE(auth.key_file.stat().st_mode) == 0o600
+    assert auth.key_password is not None
+    context = ssl.create_default_context(cafile=str(auth.ca_file))
+    context.load_cert_chain(
+        str(auth.cert_file), str(auth.key_file), password=auth.key_password.get_secret_value()
+    )
+    with pytest.raises(ssl.SSLError):
+        context.load_cert_chain(str(auth.cert_file), str(auth.key_file), password="wrong")
+    leaf, ca = cert(auth.cert_file), cert(auth.ca_file)
+    assert pki.common_name(leaf) == "s1/temperature/p1"
+    assert leaf.issuer == ca.subject
+    usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    leaf.verify_directly_issued_by(ca)
+
+
+def test_broker_certificate_names_the_hosts(registry: DeviceRegistry) -> None:
+    registry.init(["hub.example"])
+    files = registry.broker_files()
+    server = cert(files.certfile)
+    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"localhost", "mosquitto", "hub.example"} <= set(names.get_values_for_type(x509.DNSName))
+    assert stat.S_IMODE(files.keyfile.stat().st_mode) == 0o600
+    assert files.keyfile.parent == registry.runtime_dir
+    # at rest (outside the runtime folder) the server key is encrypted
+    stored = (registry.folder / "broker/server.key").read_bytes()
+    assert stored.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+def test_acl_and_password_file_follow_the_registry(registry: DeviceRegistry) -> None:
+    registry.provision(PROBE)
+    pw = Identity(kind="rfid", site="s1", device_id="r1")
+    issued = registry.provision(pw, certificate=False, password=True)
+    assert issued.password is not None
+    acl = (registry.folder / "broker/acl").read_text()
+    assert "user s1/temperature/p1\ntopic write tracehub/v1/s1/temperature/p1" in acl
+    passwd = (registry.folder / "broker/passwd").read_text()
+    assert passwd.startswith("s1/rfid/r1:$7$101$")
+    assert issued.password.get_secret_value() not in passwd
+    registry.revoke(pw.username)
+    assert "s1/rfid/r1" not in (registry.folder / "broker/acl").read_text()
+    assert (registry.folder / "broker/passwd").read_text() == ""
+
+
+def test_revoke_puts_the_serial_on_the_crl_and_deletes_the_key(
+    registry: DeviceRegistry,
+) -> None:
+    auth = registry.provision(PROBE).auth
+    serial = cert(auth.cert_file).serial_number
+    assert crl_serials(registry) == set()
+    record = registry.revoke(PROBE.username)
+    assert record.status == "revoked"
+    assert crl_serials(registry) == {serial}
+    assert auth.key_file is not None
+    assert not auth.key_file.exists()
+    with pytest.raises(IdentityError, match="revoked"):
+        registry.credentials(PROBE.username)
+    assert registry.revoke(PROBE.username) == record  # idempotent
+    # provisioned again: new serial, the old one stays revoked
+    again = registry.provision(PROBE).auth
+    assert cert(again.cert_file).serial_number != serial
+    assert crl_serials(registry) == {serial}
+
+
+def test_rotate_issues_new_credentials_and_retires_the_old(registry: DeviceRegistry) -> None:
+    first = registry.provision(PROBE, password=True)
+    second = registry.rotate(PROBE.username)
+    assert cert(second.auth.cert_file).serial_number != first.record.cert_serial
+    assert crl_serials(registry) == {first.record.cert_serial}
+    assert second.password is not None
+    assert first.password is not None
+    assert second.password.get_secret_value() != first.password.get_secret_value()
+
+
+def test_provisioning_twice_or_unknown_names_are_refused(registry: DeviceRegistry) -> None:
+    registry.provision(PROBE)
+    with pytest.raises(IdentityError, match="rotate"):
+        registry.provision(PROBE)
+    assert registry.ensure(PROBE).username == PROBE.username  # no error, no new cert
+    with pytest.raises(UnknownIdentity, match="provision it first"):
+        registry.get("s1/temperature/nobody")
+    with pytest.raises(UnknownIdentity):
+        registry.revoke("s1/temperature/nobody")
+    with pytest.raises(IdentityError, match="certificate and/or a password"):
+        registry.provision(Identity(kind="rfid", site="s1", device_id="r9"), certificate=False)
+
+
+def test_wrong_passphrase_and_short_passphrase(registry: DeviceRegistry, tmp_path: Path) -> None:
+    registry.provision(PROBE)
+    other = DeviceRegistry.open(registry.folder, "another passphrase")
+    with pytest.raises(IdentityError, match="TRACEHUB_DEVICES_PASSPHRASE") as info:
+        other.provision(Identity(kind="rfid", site="s1", device_id="r2"))
+    assert "another passphrase" not in str(info.value)
+    with pytest.raises(IdentityError, match="shorter than 8"):
+        DeviceRegistry.open(tmp_path / "x", "short")
+
+
+def test_without_a_passphrase_a_private_file_is_generated(tmp_path: Path) -> None:
+    first = DeviceRegistry.open(tmp_path / "d", None)
+    first.provision(PROBE)
+    path = tmp_path / "d" / "passphrase"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert DeviceRegistry.open(tmp_path / "d", None).credentials(PROBE.username)
+    assert path.read_text().strip() not in repr(first)
+
+
+def test_export_reencrypts_the_key_for_the_device(registry: DeviceRegistry, tmp_path: Path) -> None:
+    registry.provision(PROBE)
+    ca, crt, key = registry.export(PROBE.username, tmp_path / "bundle", "device secret 42")
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(str(crt), str(key), password="device secret 42")
+    with pytest.raises(ssl.SSLError):
+        context.load_cert_chain(str(crt), str(key), password=PASSPHRASE)
+    with pytest.raises(IdentityError, match="shorter"):
+        registry.export(PROBE.username, tmp_path / "b2", "short")
+
+
+def test_expired_and_inverted_validity(registry: DeviceRegistry) -> None:
+    past = datetime.now(UTC) - timedelta(days=10)
+    issued = registry.provision(PROBE, not_before=past, not_after=past + timedelta(days=1))
+    assert cert(issued.auth.cert_file).not_valid_after_utc < datetime.now(UTC)
+    with pytest.raises(IdentityError, match="before it starts"):
+        registry.provision(
+            Identity(kind="rfid", site="s1", device_id="r3"),
+            not_before=past,
+            not_after=past - timedelta(days=1),
+        )
+
+
+def test_a_corrupt_registry_file_names_the_fix(registry: DeviceRegistry) -> None:
+    registry.provision(PROBE)
+    (registry.folder / "registry.json").write_text("{")
+    with pytest.raises(IdentityError, match="restore it"):
+        registry.records()

@@ -1,0 +1,141 @@
+"""The compiled fast path of the EPCIS JSON Schema check gives jsonschema's verdict.
+
+Every event of the copied reference documents, the aggregation/transformation shapes
+and thousands of mutated events are judged by both validators; they must agree, and the
+fast path must leave the event untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gs1.epcis.schema import _validator, event_errors, event_is_valid
+from tests.support.events import object_event
+
+DATA = Path(__file__).parents[2] / "data" / "traceability" / "event-hash-id"
+
+
+def _slow_verdict(event: dict[str, Any]) -> bool:
+    kind = event.get("type")
+    return not any(_validator(f"#/definitions/{kind}").iter_errors(event))
+
+
+def _reference_events() -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for path in sorted(DATA.glob("*.jsonld")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        body = document.get("epcisBody", {})
+        events = body.get("eventList") or body.get("queryResults", {}).get("resultsBody", {}).get(
+            "eventList", []
+        )
+        found.extend(e for e in events if isinstance(e, dict))
+    return found
+
+
+def test_fast_and_full_validators_agree_on_the_reference_events() -> None:
+    events = _reference_events()
+    assert len(events) > 30
+    for event in events:
+        if event.get("type") in (
+            "ObjectEvent",
+            "AggregationEvent",
+            "TransformationEvent",
+            "AssociationEvent",
+            "TransactionEvent",
+        ):
+            before = copy.deepcopy(event)
+            assert event_is_valid(event) == _slow_verdict(event), event
+            assert event == before  # nothing filled in or changed
+
+
+def test_a_rejection_still_lists_jsonschema_paths() -> None:
+    event = object_event(bizStep=5)
+    assert not event_is_valid(event)
+    assert event_errors(event)[0][0] == "bizStep"
+    assert event_errors(object_event()) == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_KEYS = [
+    "eventTime",
+    "eventTimeZoneOffset",
+    "epcList",
+    "action",
+    "bizStep",
+    "disposition",
+    "readPoint",
+    "bizLocation",
+    "quantityList",
+    "sensorElementList",
+    "sourceList",
+    "bizTransactionList",
+    "eventID",
+    "certificationInfo",
+    "ilmd",
+    "type",
+    "parentID",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(key=st.sampled_from(_KEYS), value=_JSON, drop=st.booleans())
+def test_fast_and_full_validators_agree_on_mutated_events(key: str, value: Any, drop: bool) -> None:
+    event = object_event()
+    if drop:
+        event.pop(key, None)
+    else:
+        event[key] = value
+    kind = event.get("type")
+    if kind not in (
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+        "TransactionEvent",
+    ):
+        assert not event_is_valid(event)
+        return
+    assert event_is_valid(event) == _slow_verdict(event)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(
+        ["AggregationEvent", "TransformationEvent", "AssociationEvent", "TransactionEvent"]
+    ),
+    key=st.sampled_from(
+        [
+            *_KEYS,
+            "childEPCs",
+            "inputEPCList",
+            "outputEPCList",
+            "transformationID",
+            "childQuantityList",
+        ]
+    ),
+    value=_JSON,
+)
+def test_other_event_types_agree(kind: str, key: str, value: Any) -> None:
+    event = object_event(type=kind, parentID="urn:epc:id:sscc:4012345.0000000001")
+    event[key] = value
+    if event.get("type") not in (
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+        "TransactionEvent",
+    ):
+        return
+    assert event_is_valid(event) == _slow_verdict(event)

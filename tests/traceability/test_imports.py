@@ -1,0 +1,51 @@
+"""ERP/WMS import: CSV and JSON, per-row errors naming row and field, all or nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from traceability.imports import ImportRejected, import_records, serial_list
+from traceability.records.store import RecordStore
+
+PRODUCTS = """gtin,name,temp_min_c,temp_max_c,excursion_budget_min,mkt_limit_c,shelf_life_days
+4012345111118,Chilled salmon,0,4,30,4,12
+09520123456788,Insulin pens,2,8,60,8,365
+"""
+
+
+def test_csv_products_then_json_lots(store: RecordStore) -> None:
+    assert import_records(store, "products", PRODUCTS) == 2
+    lots = [{"gtin": "09520123456788", "lot": "INS-7", "expiry": "2027-01-31", "serials": "1-3;A9"}]
+    assert import_records(store, "lots", json.dumps(lots), "json") == 1
+    assert store.lot_of_unit("09520123456788", "A9") == "INS-7"
+    assert store.lot_of_unit("09520123456788", "2") == "INS-7"
+    product = store.get_product("04012345111118")
+    assert product is not None
+    assert product.excursion_budget_min == 30
+    # Importing the same file again changes nothing.
+    assert import_records(store, "products", PRODUCTS) == 2
+
+
+def test_bad_rows_are_named_and_nothing_is_imported(store: RecordStore) -> None:
+    bad = PRODUCTS + "4012345111119,Bad check digit,,,,,\n,No gtin,,,,,\n"
+    with pytest.raises(ImportRejected) as info:
+        import_records(store, "products", bad)
+    errors = [(e.row, e.field) for e in info.value.errors]
+    assert errors == [(3, "gtin"), (4, "gtin")]
+    assert "check digit should be 8" in info.value.errors[0].reason
+    assert store.get_product("04012345111118") is None
+
+
+def test_unknown_column_and_unknown_product(store: RecordStore) -> None:
+    with pytest.raises(ImportRejected, match="unknown column"):
+        import_records(store, "lots", "gtin,lot,colour\n4012345111118,L1,red\n")
+    with pytest.raises(ImportRejected, match="import products first"):
+        import_records(store, "lots", "gtin,lot\n4012345111118,L1\n")
+
+
+def test_serial_ranges() -> None:
+    assert serial_list("1001-1003; X") == ["1001", "1002", "1003", "X"]
+    with pytest.raises(ValueError, match="must go up"):
+        serial_list("5-1")

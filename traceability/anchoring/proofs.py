@@ -1,0 +1,187 @@
+"""What the lot page embeds so the browser can re-check the Merkle proofs itself.
+
+Two sources, one shape:
+
+* the ledger (the hub): the lot's evidence bundle (``traceability.anchoring.bundle.lot_bundle``,
+  behind the ``EvidenceSource`` port). Each item carries its signed ledger entry; the
+  page's script canonicalises it (RFC 8785), hashes ``0x00 ‖ entry`` (RFC 6962 leaf)
+  and walks the audit path to the batch root. The entry holds only digests and ids
+  (event hash id, record digest, stream, signature): no place or device names.
+* the records alone (the skeleton's ``AnchoringService``): the recorded leaf hashes and
+  audit paths built from the batch's leaves; the script checks the path only.
+
+At most ``limit`` items are embedded (the newest), so a lot with thousands of events
+keeps the page small; the page says how many of how many were checked and the bundle
+download holds them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger.merkle import inclusion_proof
+from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.bundle import lot_bundle
+from traceability.records.store import RecordStore, StoredEvent
+
+DEFAULT_LIMIT = 40
+
+
+class EvidenceSource(Protocol):
+    def bundle(self, gtin: str, lot: str) -> dict[str, Any] | None:
+        """The lot's evidence bundle (``tracehub-evidence/1``), None if there is none."""
+        ...
+
+
+class LedgerEvidence:
+    """``EvidenceSource`` over the ledger store, signed by the site when given a signer."""
+
+    def __init__(
+        self,
+        store: RecordStore,
+        ledger: LedgerStore,
+        signer: Signer | None = None,
+        confirmations: int = 1,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._signer = signer
+        self._confirmations = confirmations
+
+    def bundle(self, gtin: str, lot: str) -> dict[str, Any] | None:
+        bundle = lot_bundle(
+            self._store, self._ledger, gtin, lot, self._signer, confirmations=self._confirmations
+        )
+        return bundle if bundle["items"] else None
+
+
+class AnchoredBatch(BaseModel):
+    """An anchored Merkle batch as the page shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    root: str  # hex
+    size: int
+    chain_id: int
+    contract: str
+    tx_hash: str | None  # None: recovered from the contract, which keeps no tx hash
+    block_number: int
+
+
+class ProofItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    entry: dict[str, Any] | None  # the signed ledger entry; None: leaf given as recorded
+    leaf: str  # hex
+    index: int
+    size: int
+    proof: tuple[str, ...]
+    root: str  # hex, the root of the item's batch
+
+
+class PageProofs(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    items: tuple[ProofItem, ...]  # embedded, newest last
+    total: int  # items of the lot (entries in the ledger, or events in the records)
+    anchored: int
+    batches: tuple[AnchoredBatch, ...]  # newest last
+
+    @property
+    def latest(self) -> AnchoredBatch | None:
+        return self.batches[-1] if self.batches else None
+
+    def script_data(self) -> dict[str, Any]:
+        """The JSON the page's script reads (``<script type="application/json">``)."""
+        return {
+            "items": [item.model_dump() for item in self.items],
+            "total": self.total,
+            "anchored": self.anchored,
+        }
+
+
+def bundle_proofs(bundle: dict[str, Any], limit: int = DEFAULT_LIMIT) -> PageProofs:
+    """The page's proofs from an evidence bundle: items of anchored batches only."""
+    batches: dict[int, AnchoredBatch] = {}
+    for doc in bundle["batches"]:
+        anchor = doc.get("anchor")
+        if anchor is None:
+            continue
+        batches[doc["id"]] = AnchoredBatch(
+            id=doc["id"],
+            root=doc["root"],
+            size=doc["size"],
+            chain_id=anchor["chain_id"],
+            contract=anchor["contract"],
+            tx_hash=anchor["tx_hash"],
+            block_number=anchor["block_number"],
+        )
+    anchored = [
+        ProofItem(
+            entry=item["entry"],
+            leaf=item["leaf_hash"],
+            index=item["leaf_index"],
+            size=batches[item["batch"]].size,
+            proof=tuple(item["proof"]),
+            root=batches[item["batch"]].root,
+        )
+        for item in bundle["items"]
+        if item["batch"] in batches
+    ]
+    return PageProofs(
+        items=tuple(anchored[-limit:]) if limit else (),
+        total=len(bundle["items"]),
+        anchored=len(anchored),
+        batches=tuple(batches[k] for k in sorted(batches)),
+    )
+
+
+def records_proofs(
+    store: RecordStore,
+    events: Sequence[StoredEvent],
+    unknown_tx: str,
+    limit: int = DEFAULT_LIMIT,
+) -> PageProofs:
+    """The page's proofs from the records' own batches (no ledger)."""
+    anchored = [e for e in events if e.batch_id is not None and e.leaf_hash is not None]
+    batches: dict[int, AnchoredBatch] = {}
+    leaves: dict[int, list[bytes]] = {}
+    items: list[ProofItem] = []
+    for event in anchored[-limit:] if limit else ():
+        assert event.batch_id is not None  # anchored
+        assert event.leaf_index is not None
+        if event.batch_id not in batches:
+            batch = store.batch(event.batch_id)
+            assert batch is not None  # an event's batch exists (foreign key)
+            batches[batch.id] = AnchoredBatch(
+                id=batch.id,
+                root=batch.root.hex(),
+                size=batch.size,
+                chain_id=batch.chain_id,
+                contract=batch.contract,
+                tx_hash=None if batch.tx_hash == unknown_tx else batch.tx_hash,
+                block_number=batch.block_number,
+            )
+            leaves[batch.id] = [leaf.leaf_hash for leaf in store.batch_leaves(batch.id)]
+        batch_leaves = leaves[event.batch_id]
+        items.append(
+            ProofItem(
+                entry=None,
+                leaf=batch_leaves[event.leaf_index].hex(),
+                index=event.leaf_index,
+                size=len(batch_leaves),
+                proof=tuple(p.hex() for p in inclusion_proof(batch_leaves, event.leaf_index)),
+                root=batches[event.batch_id].root,
+            )
+        )
+    return PageProofs(
+        items=tuple(items),
+        total=len(events),
+        anchored=len(anchored),
+        batches=tuple(batches[k] for k in sorted(batches)),
+    )

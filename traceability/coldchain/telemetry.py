@@ -1,0 +1,280 @@
+"""Latest temperature at a location, read from InfluxDB over the v1 HTTP API (InfluxQL).
+
+The v1 ``/query`` endpoint is served by InfluxDB 1.x, by 2.x through its v1
+compatibility API and by 3.x, so this one adapter works against all of them.
+Schema (written by the gateway): measurement ``temperature``, tag ``location``,
+field ``celsius``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from traceability.coldchain.exposure import Bucket
+from traceability.errors import TelemetryUnavailable
+from traceability.influxql import InfluxQL, influxql_string
+
+DEFAULT_DATABASE = "tracehub"
+DEFAULT_LEVELS = (timedelta(days=1), timedelta(hours=1))
+DEFAULT_MAX_SPREAD_C = 0.5
+
+
+class TemperaturePoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    time: datetime
+    celsius: float
+
+
+class TemperatureReader(Protocol):
+    def latest(self, location: str) -> TemperaturePoint | None:
+        """The newest reading at ``location`` (an SGLN URN), or None if there is none.
+
+        Raises ``TelemetryUnavailable`` when the store cannot answer.
+        """
+        ...
+
+
+class InfluxTemperatureReader:
+    """``TemperatureReader`` over the InfluxDB v1 ``/query`` endpoint."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str = DEFAULT_DATABASE,
+        *,
+        timeout: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+        levels: Sequence[timedelta] = DEFAULT_LEVELS,
+        max_spread_c: float = DEFAULT_MAX_SPREAD_C,
+    ) -> None:
+        """``levels``: coarse bucket widths tried before raw points, widest first;
+        ``max_spread_c``: the widest min-max spread a bucket may have to stand for its
+        readings by its mean (see ``buckets``)."""
+        if max_spread_c < 0:
+            raise ValueError(f"max_spread_c {max_spread_c}: must be zero or more")
+        self._levels = tuple(sorted(levels, reverse=True))
+        self._max_spread = max_spread_c
+        self._influx = InfluxQL(url, database, timeout=timeout, transport=transport)
+        self._database = database
+
+    def close(self) -> None:
+        self._influx.close()
+
+    def __enter__(self) -> InfluxTemperatureReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def latest(self, location: str) -> TemperaturePoint | None:
+        query = (
+            'SELECT last("celsius") AS "celsius" FROM "temperature" '
+            f'WHERE "location" = {influxql_string(location)}'
+        )
+        body = self._query(query)
+        series = _first_result(body, self._database).get("series") or []
+        if not series:
+            return None
+        columns: list[str] = series[0]["columns"]
+        row = dict(zip(columns, series[0]["values"][0], strict=True))
+        if row.get("celsius") is None:
+            return None
+        return TemperaturePoint(
+            time=datetime.fromtimestamp(row["time"] / 1e9, tz=UTC), celsius=float(row["celsius"])
+        )
+
+    def buckets(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        width: timedelta,
+    ) -> list[Bucket]:
+        """Readings at ``location`` in ``[start, end)`` as buckets, coarse where nothing happens.
+
+        InfluxDB's cost grows with the number of output buckets far more than with the
+        points it scans (1.6.7 here: ~16 ms for 18 daily buckets of 26k points, ~200 ms
+        for the same points in 2,592 ten-minute buckets). So the span is first cut into
+        coarse buckets (``levels``, e.g. a day then an hour); a bucket whose min/max stay
+        inside the band and within ``max_spread_c`` of each other is kept as it is, the
+        others are looked at again at the next level and finally as raw points, which
+        become ``width`` buckets carrying their readings (``samples``).
+
+        Why that keeps MKT exact to ~0.01 °C: a bucket's MKT term is computed from its
+        mean, which underestimates by Jensen's gap ≈ ΔH²/(2R²T⁴)·σ² of the bucket; with
+        σ ≤ spread/2 (Popoviciu) and spread ≤ 0.5 °C that shifts the MKT by at most
+        ~0.004 °C. Out-of-range readings and excursions always come from raw points.
+        """
+        span = (_ns(start), _ns(end))
+        if span[0] >= span[1]:
+            return []
+        kept: list[Bucket] = []
+        ranges = [span]
+        for level in (lv for lv in self._levels if lv > width):
+            step = int(level.total_seconds()) * 1_000_000_000
+            detail: list[tuple[int, int]] = []
+            for row in self._stats(location, ranges, level):
+                lo, hi = float(row["lo"]), float(row["hi"])
+                crosses = (low is not None and lo < low) or (high is not None and hi > high)
+                if crosses or hi - lo > self._max_spread:
+                    _extend(detail, (max(row["time"], span[0]), min(row["time"] + step, span[1])))
+                    continue
+                kept.append(
+                    Bucket(
+                        start=_time(row["time"]),
+                        width=level,
+                        count=int(row["n"]),
+                        mean_c=float(row["mean"]),
+                        min_c=lo,
+                        max_c=hi,
+                        out_of_range=0,
+                    )
+                )
+            ranges = detail
+            if not ranges:
+                break
+        if ranges:
+            kept.extend(_raw_buckets(self._raw(location, ranges), width, low, high))
+        return sorted(kept, key=lambda b: b.start)
+
+    def _stats(
+        self, location: str, ranges: list[tuple[int, int]], level: timedelta
+    ) -> list[dict[str, Any]]:
+        every = f"{int(level.total_seconds())}s"
+        return self._select(
+            [
+                'SELECT count("celsius") AS n, mean("celsius") AS mean, min("celsius") AS lo, '
+                f'max("celsius") AS hi FROM "temperature" WHERE {_where(location, a, b)} '
+                f"GROUP BY time({every}) fill(none)"
+                for a, b in ranges
+            ]
+        )
+
+    def _raw(self, location: str, ranges: list[tuple[int, int]]) -> list[tuple[int, float]]:
+        rows = self._select(
+            [
+                f'SELECT "celsius" FROM "temperature" WHERE {_where(location, a, b)}'
+                for a, b in ranges
+            ]
+        )
+        return [(r["time"], float(r["celsius"])) for r in rows if r.get("celsius") is not None]
+
+    def _select(self, statements: list[str]) -> list[dict[str, Any]]:
+        """Rows of every statement, sent 50 to a request (POST: no URL length limit)."""
+        rows: list[dict[str, Any]] = []
+        for chunk in range(0, len(statements), 50):
+            body = self._query(";".join(statements[chunk : chunk + 50]), post=True)
+            for index in range(len(body.get("results") or [])):
+                rows.extend(r for r in _rows(_result(body, self._database, index)) if r.get("n", 1))
+        return rows
+
+    def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
+        """Every raw reading at ``location`` in ``[start, end)`` (the naive baseline)."""
+        query = (
+            f'SELECT "celsius" FROM "temperature" WHERE "location" = {influxql_string(location)} '
+            f"AND time >= {_ns(start)} AND time < {_ns(end)}"
+        )
+        rows = _rows(_result(self._query(query), self._database, 0))
+        return [
+            TemperaturePoint(
+                time=datetime.fromtimestamp(r["time"] / 1e9, tz=UTC), celsius=float(r["celsius"])
+            )
+            for r in rows
+            if r.get("celsius") is not None
+        ]
+
+    def _query(self, query: str, *, post: bool = False) -> dict[str, Any]:
+        return self._influx.query(query, post=post)
+
+
+def _first_result(body: dict[str, Any], database: str) -> dict[str, Any]:
+    if "error" in body:
+        raise TelemetryUnavailable(f"InfluxDB query failed: {body['error']}")
+    results = body.get("results") or [{}]
+    result: dict[str, Any] = results[0]
+    if "error" in result:
+        raise TelemetryUnavailable(
+            f"InfluxDB database {database!r}: {result['error']}; "
+            "check the database name (setting 'database')"
+        )
+    return result
+
+
+def _where(location: str, start_ns: int, end_ns: int) -> str:
+    return f'"location" = {influxql_string(location)} AND time >= {start_ns} AND time < {end_ns}'
+
+
+def _time(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def _extend(ranges: list[tuple[int, int]], new: tuple[int, int]) -> None:
+    """Append ``new`` to sorted ``ranges``, merging it with the last one when they touch."""
+    if ranges and ranges[-1][1] >= new[0]:
+        ranges[-1] = (ranges[-1][0], max(ranges[-1][1], new[1]))
+    else:
+        ranges.append(new)
+
+
+def _raw_buckets(
+    points: Sequence[tuple[int, float]], width: timedelta, low: float | None, high: float | None
+) -> list[Bucket]:
+    """``width`` buckets aligned to the epoch, as InfluxDB's ``GROUP BY time`` cuts them."""
+    step = int(width.total_seconds() * 1_000_000_000)
+    grouped: dict[int, list[tuple[int, float]]] = {}
+    for ns, celsius in points:
+        grouped.setdefault(ns - ns % step, []).append((ns, celsius))
+    buckets = []
+    for start, readings in sorted(grouped.items()):
+        values = [celsius for _, celsius in readings]
+        out = [
+            ns
+            for ns, c in readings
+            if (low is not None and c < low) or (high is not None and c > high)
+        ]
+        buckets.append(
+            Bucket(
+                start=_time(start),
+                width=width,
+                count=len(values),
+                mean_c=sum(values) / len(values),
+                min_c=min(values),
+                max_c=max(values),
+                out_of_range=len(out),
+                samples=tuple(values),
+                first_out=_time(min(out)) if out else None,
+                last_out=_time(max(out)) if out else None,
+            )
+        )
+    return buckets
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _result(body: dict[str, Any], database: str, index: int) -> dict[str, Any]:
+    first = _first_result(body, database)
+    results = body.get("results") or [first]
+    if index >= len(results):
+        return {}
+    result: dict[str, Any] = results[index]
+    if "error" in result:
+        raise TelemetryUnavailable(f"InfluxDB query failed: {result['error']}")
+    return result
+
+
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for series in result.get("series") or []:
+        columns: list[str] = series["columns"]
+        rows.extend(dict(zip(columns, values, strict=True)) for values in series["values"])
+    return rows

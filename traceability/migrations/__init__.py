@@ -1,1 +1,0 @@
-"""Alembic migrations of the records database, run by ``traceability.migrate.upgrade``."""

@@ -1,0 +1,116 @@
+"""The records database connection: engine, per-call transactions, time conversion.
+
+``Database`` is the base of ``traceability.records.store.RecordStore``: it owns the SQLAlchemy
+engine, upgrades the schema on open (Alembic, ``traceability.records.migrate``) and gives every
+call its own transaction. The record kinds live in their own modules (catalog, eventlog,
+batchlog, logistics) as mixins over this base.
+
+Times are stored as naive UTC and returned aware (UTC), because SQLite has no
+timezone-aware column type.
+
+Thread safety: one store is shared by the web app and the anchoring loop. Every call
+opens its own pooled connection and transaction. On SQLite all calls also take one
+process-wide lock: a deferred SQLite transaction that upgrades from read to write can fail
+with "database is locked" immediately (the busy timeout does not apply), and an in-memory
+database has a single connection that must not be used concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from gs1.identifiers import Gtin
+from traceability.errors import StoreUnavailable
+from traceability.records import migrate
+
+DEFAULT_URL = "sqlite:///tracehub-records.db"
+
+
+def to_db(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("records store needs aware datetimes; attach a timezone")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def gtin_digits(value: Gtin | str) -> str:
+    """The 14-digit GTIN of ``value`` (validated when given as text)."""
+    return value.value if isinstance(value, Gtin) else Gtin.parse(value).value
+
+
+class Database:
+    """The engine and transactions shared by every kind of record."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self._sqlite else contextlib.nullcontext()
+        )
+        with self._tx() as conn:
+            migrate.upgrade(conn)
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> Self:
+        """Open (and create the tables of) the database at ``url``."""
+        try:
+            sa_url = sa.make_url(url)
+        except sa_exc.ArgumentError as exc:
+            raise StoreUnavailable(
+                f"records URL {url!r} is not a database URL; use e.g. 'sqlite:///records.db'"
+            ) from exc
+        kwargs: dict[str, Any] = {}
+        if sa_url.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if sa_url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool
+        try:
+            engine = sa.create_engine(sa_url, **kwargs)
+        except (sa_exc.ArgumentError, ImportError) as exc:
+            raise StoreUnavailable(f"records URL {url!r}: {exc}") from exc
+        if sa_url.get_backend_name() == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._lock:
+            try:
+                with self._engine.begin() as conn:
+                    yield conn
+            except sa_exc.IntegrityError:
+                raise  # callers turn these into RecordConflict with context
+            except sa_exc.DBAPIError as exc:
+                raise StoreUnavailable(
+                    f"records database {self._engine.url!r} failed: {exc.orig}; "
+                    "check that it is reachable and writable"
+                ) from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()

@@ -1,0 +1,267 @@
+"""Captured EPCIS events and the EPC links that index them (by unit, lot, role)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+from gs1.identifiers import Gtin
+from traceability.errors import RecordConflict
+from traceability.records.catalog import sscc_digits
+from traceability.records.database import Database, from_db, now_utc, to_db
+from traceability.records.database import gtin_digits as _gtin
+from traceability.records.entities import LastLocation, NewEvent, StoredEvent, StoreResult
+from traceability.records.schema import event_epcs, events, logistic_units
+
+
+class EventRecords(Database):
+    """The event log: store once by id, query by EPC, lot, location, time."""
+
+    def store_event(self, event: NewEvent) -> StoreResult:
+        """Store an event once; storing the same id again returns ``created=False``."""
+        return self.store_events([event])[0]
+
+    def store_events(self, new_events: Sequence[NewEvent]) -> list[StoreResult]:
+        """Store events in one transaction (all or none); known ids are skipped.
+
+        An id repeated within ``new_events`` is stored once (later copies report
+        ``created=False``).
+        """
+        if not new_events:
+            return []
+        now = to_db(now_utc())
+        try:
+            with self._tx() as conn:
+                return self._insert_events(conn, new_events, now)
+        except sa_exc.IntegrityError as exc:
+            # Another process stored one of the ids between our check and insert
+            # (PostgreSQL); a retry sees it as known and skips it.
+            try:
+                with self._tx() as conn:
+                    return self._insert_events(conn, new_events, now)
+            except sa_exc.IntegrityError:
+                raise RecordConflict(f"events could not be stored: {exc.orig}") from exc
+
+    def _insert_events(
+        self, conn: Connection, new_events: Sequence[NewEvent], now: datetime
+    ) -> list[StoreResult]:
+        ids = list(dict.fromkeys(e.id for e in new_events))
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            known.update(
+                conn.execute(sa.select(events.c.id).where(events.c.id.in_(chunk))).scalars()
+            )
+        rows: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        results: list[StoreResult] = []
+        for event in new_events:
+            if event.id in known:
+                results.append(StoreResult(event_id=event.id, created=False))
+                continue
+            known.add(event.id)
+            rows.append(
+                {
+                    "id": event.id,
+                    "event_time": to_db(event.event_time),
+                    "type": event.type,
+                    "biz_step": event.biz_step,
+                    "read_point": event.read_point,
+                    "biz_location": event.biz_location,
+                    "body": event.body,
+                    "captured_at": now,
+                    "action": event.action,
+                    "disposition": event.disposition,
+                }
+            )
+            links.extend({"event_id": event.id, **link.model_dump()} for link in event.epcs)
+            results.append(StoreResult(event_id=event.id, created=True))
+        if rows:
+            conn.execute(events.insert(), rows)
+        if links:
+            conn.execute(event_epcs.insert(), links)
+        return results
+
+    def knows_object(self, epc: str) -> bool:
+        """Whether ``epc`` is a registered logistic unit or was named by a stored event."""
+        sscc = sscc_digits(epc)
+        with self._tx() as conn:
+            if (
+                sscc
+                and conn.execute(
+                    sa.select(logistic_units.c.sscc).where(logistic_units.c.sscc == sscc)
+                ).first()
+            ):
+                return True
+            found = conn.execute(
+                sa.select(event_epcs.c.event_id).where(event_epcs.c.epc == epc).limit(1)
+            ).first()
+        return found is not None
+
+    @staticmethod
+    def _has_event(conn: Connection, event_id: str) -> bool:
+        found = conn.execute(sa.select(events.c.id).where(events.c.id == event_id)).first()
+        return found is not None
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
+        return None if row is None else stored_event(row)
+
+    def events_for_lot(self, gtin: Gtin | str, lot: str) -> list[StoredEvent]:
+        """Every event naming a unit of the lot, oldest first (ties by id)."""
+        ids = (
+            sa.select(event_epcs.c.event_id)
+            .where(event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot)
+            .distinct()
+        )
+        query = (
+            sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.event_time, events.c.id)
+        )
+        with self._tx() as conn:
+            return [stored_event(row) for row in conn.execute(query)]
+
+    def epcs_of_lot(self, gtin: Gtin | str, lot: str) -> list[str]:
+        """Every EPC (unit or lot class) stored events linked to the lot."""
+        query = (
+            sa.select(event_epcs.c.epc)
+            .where(event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot)
+            .distinct()
+        )
+        with self._tx() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def events_naming(self, epcs: Iterable[str]) -> list[tuple[StoredEvent, str, str]]:
+        """``(event, epc, role)`` for every stored event naming one of ``epcs``, by time."""
+        wanted = list(dict.fromkeys(epcs))
+        found: list[tuple[StoredEvent, str, str]] = []
+        with self._tx() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = (
+                    sa.select(events, event_epcs.c.epc.label("named_epc"), event_epcs.c.role)
+                    .join(event_epcs, event_epcs.c.event_id == events.c.id)
+                    .where(event_epcs.c.epc.in_(chunk))
+                )
+                for row in conn.execute(query):
+                    data = row._asdict()
+                    epc, role = data.pop("named_epc"), data.pop("role")
+                    found.append((_stored_dict(data), epc, role))
+        found.sort(key=lambda item: (item[0].event_time, item[0].id))
+        return found
+
+    def lot_link(self, epc: str) -> tuple[str, str] | None:
+        """The (gtin, lot) stored events linked ``epc`` to, if any."""
+        query = (
+            sa.select(event_epcs.c.gtin, event_epcs.c.lot)
+            .where(event_epcs.c.epc == epc, event_epcs.c.lot.is_not(None))
+            .limit(1)
+        )
+        with self._tx() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (str(row.gtin), str(row.lot))
+
+    def children_ever(self, parent: str) -> list[tuple[str, str]]:
+        """``(child, event_id)`` for every object ever packed into ``parent``."""
+        packing = (
+            sa.select(event_epcs.c.event_id)
+            .where(event_epcs.c.epc == parent, event_epcs.c.role == "parent")
+            .scalar_subquery()
+        )
+        query = sa.select(event_epcs.c.epc, event_epcs.c.event_id).where(
+            event_epcs.c.event_id.in_(packing), event_epcs.c.role == "child"
+        )
+        with self._tx() as conn:
+            return [(str(r.epc), str(r.event_id)) for r in conn.execute(query)]
+
+    def events_at(
+        self, location: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Events whose bizLocation or readPoint is ``location``, in [start, end], by time."""
+        where = sa.or_(events.c.biz_location == location, events.c.read_point == location)
+        query = sa.select(events).where(where)
+        if start is not None:
+            query = query.where(events.c.event_time >= to_db(start))
+        if end is not None:
+            query = query.where(events.c.event_time <= to_db(end))
+        with self._tx() as conn:
+            rows = conn.execute(query.order_by(events.c.event_time, events.c.id))
+            return [stored_event(row) for row in rows]
+
+    def query_events(
+        self,
+        *,
+        epc: str | None = None,
+        gtin: str | None = None,
+        lot: str | None = None,
+        location: str | None = None,
+        biz_step: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """Events matching every given filter, oldest first (the EPCIS query API)."""
+        query = sa.select(events)
+        if epc is not None or gtin is not None or lot is not None:
+            ids = sa.select(event_epcs.c.event_id)
+            if epc is not None:
+                ids = ids.where(event_epcs.c.epc == epc)
+            if gtin is not None:
+                ids = ids.where(event_epcs.c.gtin == _gtin(gtin))
+            if lot is not None:
+                ids = ids.where(event_epcs.c.lot == lot)
+            query = query.where(events.c.id.in_(ids))
+        if location is not None:
+            query = query.where(
+                sa.or_(events.c.biz_location == location, events.c.read_point == location)
+            )
+        if biz_step is not None:
+            query = query.where(events.c.biz_step == biz_step)
+        if start is not None:
+            query = query.where(events.c.event_time >= to_db(start))
+        if end is not None:
+            query = query.where(events.c.event_time <= to_db(end))
+        query = query.order_by(events.c.event_time, events.c.id).limit(limit)
+        with self._tx() as conn:
+            return [stored_event(row) for row in conn.execute(query)]
+
+    def last_location(self, gtin: Gtin | str, lot: str) -> LastLocation | None:
+        """Where the lot was last seen: the latest event's bizLocation, else its readPoint."""
+        for event in reversed(self.events_for_lot(gtin, lot)):
+            where = event.biz_location or event.read_point
+            if where:
+                return LastLocation(location=where, event_time=event.event_time, event_id=event.id)
+        return None
+
+    def pending_events(self, limit: int) -> list[StoredEvent]:
+        """Events not yet in a batch, in capture order (ties by id).
+
+        Capture order, not event time: a late-arriving event with an old timestamp joins
+        the end of the queue, so a retried batch holds the same events as the first try.
+        """
+        if limit < 1:
+            raise ValueError(f"limit {limit}: must be at least 1")
+        query = (
+            sa.select(events)
+            .where(events.c.batch_id.is_(None))
+            .order_by(events.c.captured_at, events.c.id)
+            .limit(limit)
+        )
+        with self._tx() as conn:
+            return [stored_event(row) for row in conn.execute(query)]
+
+
+def stored_event(row: sa.Row[Any]) -> StoredEvent:
+    return _stored_dict(row._asdict())
+
+
+def _stored_dict(data: dict[str, Any]) -> StoredEvent:
+    data["event_time"] = from_db(data["event_time"])
+    data["captured_at"] = from_db(data["captured_at"])
+    data["leaf_hash"] = None if data["leaf_hash"] is None else bytes.fromhex(data["leaf_hash"])
+    return StoredEvent.model_validate(data)

@@ -1,0 +1,230 @@
+"""The auditor API: raw events, telemetry windows, exposure and evidence bundles.
+
+What the consumer page leaves out (location URNs, raw readings, the events themselves)
+is served here, in JSON, to holders of a bearer token (``Authorization: Bearer …``).
+Tokens are kept hashed: the hub is configured with SHA-256 hex digests
+(``TRACEHUB_WEB_AUDITOR_TOKENS``), compared in constant time, so a leaked config does
+not leak a token. Without any configured token the API answers 503 ("not enabled").
+
+* ``GET /auditor/lots/{gtin}/{lot}/events``     the lot's EPCIS events (eventID,
+  recordTime, batch and leaf index)
+* ``GET /auditor/lots/{gtin}/{lot}/telemetry?from=&to=``  raw temperature readings
+  at every place the lot stayed, clipped to its stays and to the window (≤ 31 days)
+* ``GET /auditor/lots/{gtin}/{lot}/exposure``   the full exposure (with URNs)
+* ``GET /auditor/lots/{gtin}/{lot}/evidence``   the evidence bundle
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gs1.epcis.event import format_time
+from gs1.identifiers import Gtin
+from traceability.anchoring.proofs import EvidenceSource
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.telemetry import TemperaturePoint
+from traceability.custody import CustodyService
+from traceability.errors import InvalidIdentifier, TelemetryUnavailable
+from traceability.records.store import RecordStore
+
+MAX_WINDOW = timedelta(days=31)
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TelemetryWindow(Protocol):
+    def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
+        """Raw readings at ``location`` in ``[start, end)``; ``TelemetryUnavailable``."""
+        ...
+
+
+def token_digest(token: str) -> str:
+    """What the hub keeps for a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenCheck:
+    """Bearer tokens checked against SHA-256 digests, in constant time."""
+
+    def __init__(self, digests: Iterable[str]) -> None:
+        cleaned = [d.strip().lower() for d in digests if d.strip()]
+        bad = [d for d in cleaned if not _DIGEST.match(d)]
+        if bad:
+            raise ValueError(
+                "TRACEHUB_WEB_AUDITOR_TOKENS: each entry must be a token's SHA-256 hex "
+                f"digest (64 hex digits), got {len(bad)} other value(s); "
+                "hash a token with: printf %s TOKEN | sha256sum"
+            )
+        self._digests = [bytes.fromhex(d) for d in cleaned]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._digests)
+
+    def allows(self, authorization: str | None) -> bool:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        given = hashlib.sha256(token.strip().encode("utf-8")).digest()
+        # Compare against every digest (no early exit) so timing says nothing.
+        matches = [hmac.compare_digest(given, d) for d in self._digests]
+        return any(matches)
+
+
+def _problem(status: int, title: str, detail: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "detail": detail}, status, headers=headers
+    )
+
+
+def guard(tokens: TokenCheck, request: Request) -> Response | None:
+    """None when the request may pass; else the 503/401 answer."""
+    if not tokens.enabled:
+        return _problem(
+            503,
+            "auditor API not enabled",
+            "set TRACEHUB_WEB_AUDITOR_TOKENS to the SHA-256 digests of the auditors' tokens",
+        )
+    if not tokens.allows(request.headers.get("authorization")):
+        return _problem(
+            401,
+            "token required",
+            "Authorization: send 'Bearer <token>' with a token issued to you",
+            **{"WWW-Authenticate": 'Bearer realm="tracehub-auditor"'},
+        )
+    return None
+
+
+def _window(request: Request, now: datetime) -> tuple[datetime | None, datetime]:
+    def moment(name: str) -> datetime | None:
+        value = request.query_params.get(name)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {value!r} is not an ISO 8601 time") from exc
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    return moment("from"), moment("to") or now
+
+
+def auditor_routes(
+    store: RecordStore,
+    tokens: TokenCheck,
+    *,
+    telemetry: TelemetryWindow | None,
+    exposure: ExposureService | None,
+    evidence: EvidenceSource | None,
+    now: Callable[[], datetime] | None = None,
+) -> Sequence[Route]:
+    custody = CustodyService(store)
+    clock = now or (lambda: datetime.now(UTC))
+
+    def lot_of(request: Request) -> tuple[str, str] | Response:
+        denied = guard(tokens, request)
+        if denied is not None:
+            return denied
+        try:
+            gtin = Gtin.parse(request.path_params["gtin"]).value
+        except InvalidIdentifier as exc:
+            return _problem(400, "bad GTIN", str(exc))
+        lot = request.path_params["lot"]
+        if store.get_lot(gtin, lot) is None:
+            return _problem(404, "unknown lot", f"lot {lot} of {gtin} is not in the records")
+        return gtin, lot
+
+    def events(request: Request) -> Response:
+        found = lot_of(request)
+        if isinstance(found, Response):
+            return found
+        rows = [
+            {
+                **e.document(),
+                "eventID": e.id,
+                "recordTime": format_time(e.captured_at),
+                "tracehub:batch": e.batch_id,
+                "tracehub:leafIndex": e.leaf_index,
+            }
+            for e in store.events_for_lot(*found)
+        ]
+        return JSONResponse({"gtin": found[0], "lot": found[1], "events": rows})
+
+    def telemetry_window(request: Request) -> Response:
+        found = lot_of(request)
+        if isinstance(found, Response):
+            return found
+        if telemetry is None:
+            return _problem(503, "telemetry unavailable", "no telemetry store configured")
+        try:
+            start, end = _window(request, clock())
+        except ValueError as exc:
+            return _problem(400, "bad query parameter", str(exc))
+        start = start or end - timedelta(days=1)
+        if end <= start or end - start > MAX_WINDOW:
+            return _problem(
+                400,
+                "bad window",
+                f"from/to: give from < to, at most {MAX_WINDOW.days} days apart",
+            )
+        series: list[dict[str, Any]] = []
+        try:
+            for location, spans in sorted(custody.lot_timeline(*found).locations().items()):
+                points: list[dict[str, Any]] = []
+                for s, e in spans:
+                    lo, hi = max(s, start), min(e or end, end)
+                    if lo < hi:
+                        points.extend(
+                            {"time": format_time(p.time), "celsius": p.celsius}
+                            for p in telemetry.points(location, lo, hi)
+                        )
+                series.append({"location": location, "points": points})
+        except TelemetryUnavailable as exc:
+            return _problem(503, "telemetry unavailable", str(exc))
+        return JSONResponse(
+            {
+                "gtin": found[0],
+                "lot": found[1],
+                "from": format_time(start),
+                "to": format_time(end),
+                "series": series,
+            }
+        )
+
+    def exposure_endpoint(request: Request) -> Response:
+        found = lot_of(request)
+        if isinstance(found, Response):
+            return found
+        if exposure is None:
+            return _problem(503, "exposure unavailable", "no telemetry configured")
+        try:
+            result = exposure.exposure(*found)
+        except TelemetryUnavailable as exc:
+            return _problem(503, "telemetry unavailable", str(exc))
+        return JSONResponse(json.loads(result.model_dump_json()))
+
+    def evidence_endpoint(request: Request) -> Response:
+        found = lot_of(request)
+        if isinstance(found, Response):
+            return found
+        bundle = evidence.bundle(*found) if evidence is not None else None
+        if bundle is None:
+            return _problem(404, "no evidence", "nothing of this lot is in the ledger yet")
+        return JSONResponse(bundle)
+
+    base = "/auditor/lots/{gtin}/{lot}"
+    return [
+        Route(f"{base}/events", events),
+        Route(f"{base}/telemetry", telemetry_window),
+        Route(f"{base}/exposure", exposure_endpoint),
+        Route(f"{base}/evidence", evidence_endpoint),
+    ]

@@ -1,0 +1,270 @@
+"""The consumer lot page as data: what a shopper may see, gathered once per lot.
+
+``LotPageBuilder.build(gtin, lot, serial)`` reads the records, the lot's exposure,
+its temperature series (aggregated for the chart), footprint and proofs, and returns a
+frozen ``LotView``. Privacy is decided here, not in the template: places are shown by
+their recorded *name* (else a generic "warehouse location"), the temperature only as
+aggregates (status, MKT, range, excursion count and minutes, a chart of bucket
+min/max/mean), never raw readings, device ids or location URNs.
+
+Building a view costs what the exposure costs (~200 ms on a 90-day lot), so the web
+layer caches rendered pages (``web.pagecache``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from traceability.anchoring.feeder import UNKNOWN_TX_HASH
+from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs, records_proofs
+from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
+from traceability.coldchain.exposure import ExposureService, TemperatureSeries
+from traceability.custody import CustodyService
+from traceability.errors import TelemetryUnavailable, TraceabilityError
+from traceability.expiry import ExpiryStatus, expiry_status
+from traceability.records.entities import Lot, Product
+from traceability.records.store import RecordStore
+from web.chart import ChartBucket, ChartSpan
+
+ColdChainState = Literal["ok", "at_risk", "compromised", "unavailable", "no_record"]
+CHART_SLOTS = 96  # chart resolution: at most this many buckets across the lot's journey
+CHART_WIDTH = timedelta(hours=1)
+
+
+class Stop(BaseModel):
+    """One place on the lot's journey."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None  # None: not recorded, the page says "warehouse location"
+    kind: str | None
+    country: str | None
+    arrived: datetime
+    left: datetime | None
+
+
+class Excursion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    place: str | None
+    start: datetime
+    end: datetime
+    minutes: float
+    peak_c: float
+
+
+class ColdChain(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: ColdChainState
+    mkt_c: float | None = None
+    min_c: float | None = None
+    max_c: float | None = None
+    minutes_out: float = 0.0
+    budget_min: float | None = None
+    mkt_limit_c: float | None = None
+    excursions: tuple[Excursion, ...] = ()
+    chart: tuple[ChartBucket, ...] = ()
+
+
+class Recall(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime
+
+
+class LotView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product: Product
+    lot: Lot
+    serial: str | None
+    unit_place: str | None  # the unit's current place name (unit pages)
+    expiry: ExpiryStatus
+    journey: tuple[Stop, ...]
+    cold_chain: ColdChain
+    recall: Recall | None
+    footprint: FootprintSummary | None
+    proofs: PageProofs
+    chain_name: str
+    evidence_public: bool
+    built_at: datetime
+
+
+class LotPageBuilder:
+    def __init__(
+        self,
+        store: RecordStore,
+        chain_name: str,
+        *,
+        exposure: ExposureService | None = None,
+        series: TemperatureSeries | None = None,
+        footprint: FootprintSource | None = None,
+        evidence: EvidenceSource | None = None,
+        evidence_public: bool = True,
+        near_expiry_days: int = 7,
+        today: Callable[[], date] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._store = store
+        self._custody = CustodyService(store)
+        self._chain_name = chain_name
+        self._exposure = exposure
+        self._series = series
+        self._footprint = footprint
+        self._evidence = evidence
+        self._evidence_public = evidence_public
+        self._near = near_expiry_days
+        self._today = today or (lambda: datetime.now(UTC).date())
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def build(self, product: Product, lot: Lot, serial: str | None = None) -> LotView:
+        gtin, lot_id = product.gtin, lot.lot
+        names = {loc.urn: loc for loc in self._store.locations()}
+        timeline = self._custody.lot_timeline(gtin, lot_id)
+        spans = timeline.locations()
+        stops = sorted(
+            (
+                Stop(
+                    name=names[urn].name if urn in names else None,
+                    kind=names[urn].kind if urn in names else None,
+                    country=names[urn].country if urn in names else None,
+                    arrived=start,
+                    left=end,
+                )
+                for urn, intervals in spans.items()
+                for start, end in intervals
+            ),
+            key=lambda s: s.arrived,
+        )
+        unit_place = None
+        if serial is not None:
+            where = self._custody.where_now(gtin, lot_id)
+            place = next(
+                (loc for epc, loc in where.items() if epc.rsplit(".", 1)[-1] == serial), None
+            )
+            unit_place = names[place].name if place in names else None
+        events = self._store.events_for_lot(gtin, lot_id)
+        recalled = [e.event_time for e in events if e.disposition == "recalled"]
+        return LotView(
+            product=product,
+            lot=lot,
+            serial=serial,
+            unit_place=unit_place,
+            expiry=expiry_status(lot, self._today(), self._near),
+            journey=tuple(stops),
+            cold_chain=self._cold_chain(product, lot_id, spans, names),
+            recall=Recall(since=min(recalled)) if recalled else None,
+            footprint=self._footprint.latest(gtin, lot_id) if self._footprint else None,
+            proofs=self._proofs(gtin, lot_id, events),
+            chain_name=self._chain_name,
+            evidence_public=self._evidence_public,
+            built_at=self._now(),
+        )
+
+    def _proofs(self, gtin: str, lot: str, events: list) -> PageProofs:  # type: ignore[type-arg]
+        if self._evidence is not None:
+            bundle = self._evidence.bundle(gtin, lot)
+            if bundle is not None:
+                return bundle_proofs(bundle)
+            return PageProofs(items=(), total=len(events), anchored=0, batches=())
+        return records_proofs(self._store, events, UNKNOWN_TX_HASH)
+
+    def _cold_chain(
+        self,
+        product: Product,
+        lot: str,
+        spans: dict[str, list[tuple[datetime, datetime | None]]],
+        names: dict,  # type: ignore[type-arg]
+    ) -> ColdChain:
+        if self._exposure is None:
+            return ColdChain(state="no_record")
+        try:
+            found = self._exposure.exposure(product.gtin, lot)
+            chart = self._chart(product, spans)
+        except (TelemetryUnavailable, TraceabilityError):
+            return ColdChain(state="unavailable")
+        if not found.readings:
+            return ColdChain(state="no_record")
+        return ColdChain(
+            state=found.status,
+            mkt_c=found.mkt_c,
+            min_c=found.min_c,
+            max_c=found.max_c,
+            minutes_out=found.minutes_out_of_range,
+            budget_min=product.excursion_budget_min,
+            mkt_limit_c=product.mkt_limit_c,
+            excursions=tuple(
+                Excursion(
+                    place=names[e.location].name if e.location in names else None,
+                    start=e.start,
+                    end=e.end,
+                    minutes=e.minutes,
+                    peak_c=e.peak_c,
+                )
+                for e in found.excursions
+            ),
+            chart=chart,
+        )
+
+    def _chart(
+        self, product: Product, spans: dict[str, list[tuple[datetime, datetime | None]]]
+    ) -> tuple[ChartBucket, ...]:
+        if self._series is None:
+            return ()
+        now = self._now()
+        raw: list[ChartBucket] = []
+        for location, intervals in spans.items():
+            for start, end in intervals:
+                for b in self._series.buckets(
+                    location, start, end or now, product.temp_min_c, product.temp_max_c,
+                    CHART_WIDTH,
+                ):  # fmt: skip
+                    if b.count:
+                        raw.append(
+                            ChartBucket(
+                                start=b.start,
+                                end=b.start + b.width,
+                                min_c=b.min_c,
+                                max_c=b.max_c,
+                                mean_c=b.mean_c,
+                            )
+                        )
+        return downsample(raw, CHART_SLOTS)
+
+
+def downsample(buckets: list[ChartBucket], slots: int) -> tuple[ChartBucket, ...]:
+    """At most ``slots`` buckets of equal time width: min of mins, max of maxes, mean
+    of means weighted by duration."""
+    if len(buckets) <= slots:
+        return tuple(sorted(buckets, key=lambda b: b.start))
+    t0 = min(b.start for b in buckets)
+    t1 = max(b.end for b in buckets)
+    width = (t1 - t0) / slots
+    grouped: dict[int, list[ChartBucket]] = {}
+    for b in buckets:
+        mid = b.start + (b.end - b.start) / 2
+        grouped.setdefault(min(int((mid - t0) / width), slots - 1), []).append(b)
+    merged = []
+    for slot in sorted(grouped):
+        group = grouped[slot]
+        weights = [max((b.end - b.start).total_seconds(), 1.0) for b in group]
+        merged.append(
+            ChartBucket(
+                start=t0 + slot * width,
+                end=t0 + (slot + 1) * width,
+                min_c=min(b.min_c for b in group),
+                max_c=max(b.max_c for b in group),
+                mean_c=sum(b.mean_c * w for b, w in zip(group, weights, strict=True))
+                / sum(weights),
+            )
+        )
+    return tuple(merged)
+
+
+def excursion_spans(cold_chain: ColdChain) -> list[ChartSpan]:
+    return [ChartSpan(start=e.start, end=e.end) for e in cold_chain.excursions]
