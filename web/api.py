@@ -22,24 +22,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gs1.epcis.event import EPCIS_CONTEXT, SCHEMA_VERSION, format_time
-from gs1.identifiers import Gtin
+from gs1.errors import EventRejected, InvalidIdentifier
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
 from traceability.custody import CustodyService
-from traceability.errors import (
-    EventRejected,
-    InvalidIdentifier,
-    RecordNotFound,
-    StoreUnavailable,
-    TelemetryUnavailable,
-)
+from traceability.errors import RecordNotFound, StoreUnavailable, TelemetryUnavailable
 from traceability.records.store import RecordStore
+from web.params import path_lot
+from web.problem import Problem
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-
-
-def _problem(status: int, title: str, detail: Any) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "detail": detail}, status)
 
 
 def _time(request: Request, name: str) -> datetime | None:
@@ -80,22 +72,22 @@ def api_routes(
     async def capture_endpoint(request: Request) -> Response:
         raw = await request.body()
         if len(raw) > MAX_DOCUMENT_BYTES:
-            return _problem(413, "document too large", f"limit {MAX_DOCUMENT_BYTES} bytes")
+            raise Problem(413, "document too large", f"limit {MAX_DOCUMENT_BYTES} bytes")
         try:
             document = json.loads(raw)
         except ValueError as exc:
-            return _problem(400, "not JSON", f"body: {exc}")
+            raise Problem(400, "not JSON", f"body: {exc}") from exc
         behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
         if behaviour not in ("rollback", "proceed"):
-            return _problem(400, "bad header", "GS1-Capture-Error-Behaviour: rollback|proceed")
+            raise Problem(400, "bad header", "GS1-Capture-Error-Behaviour: rollback|proceed")
         if not isinstance(document, dict):
-            return _problem(400, "not an EPCISDocument", "body must be a JSON object")
+            raise Problem(400, "not an EPCISDocument", "body must be a JSON object")
         try:
             report = capture.capture_document(document, behaviour)  # type: ignore[arg-type]
         except EventRejected as exc:
-            return _problem(400, "not an EPCISDocument", f"{exc.field}: {exc.reason}")
+            raise Problem(400, "not an EPCISDocument", f"{exc.field}: {exc.reason}") from exc
         except StoreUnavailable as exc:
-            return _problem(503, "records unavailable", str(exc))
+            raise Problem(503, "records unavailable", str(exc)) from exc
         if report.captured:
             await run_in_threadpool(touched, document)
         body = {
@@ -119,7 +111,7 @@ def api_routes(
                 limit=min(int(q.get("limit", "1000")), 10_000),
             )
         except (ValueError, InvalidIdentifier) as exc:
-            return _problem(400, "bad query parameter", str(exc))
+            raise Problem(400, "bad query parameter", str(exc)) from exc
         return JSONResponse(
             {
                 "@context": [EPCIS_CONTEXT],
@@ -144,22 +136,13 @@ def api_routes(
             }
         )
 
-    def _lot(request: Request) -> tuple[str, str]:
-        return Gtin.parse(request.path_params["gtin"]).value, request.path_params["lot"]
-
     def custody_endpoint(request: Request) -> Response:
-        try:
-            gtin, lot = _lot(request)
-        except InvalidIdentifier as exc:
-            return _problem(400, "bad GTIN", str(exc))
+        gtin, lot = path_lot(request)
         timeline = custody.lot_timeline(gtin, lot)
         return JSONResponse(json.loads(timeline.model_dump_json()))
 
     def recall_endpoint(request: Request) -> Response:
-        try:
-            gtin, lot = _lot(request)
-        except InvalidIdentifier as exc:
-            return _problem(400, "bad GTIN", str(exc))
+        gtin, lot = path_lot(request)
         where = custody.where_now(gtin, lot)
         made_from = {epc: custody.trace_forward(epc) for epc in where}
         return JSONResponse(
@@ -173,16 +156,14 @@ def api_routes(
 
     def exposure_endpoint(request: Request) -> Response:
         if exposure is None:
-            return _problem(503, "exposure unavailable", "no telemetry configured")
+            raise Problem(503, "exposure unavailable", "no telemetry configured")
+        gtin, lot = path_lot(request)
         try:
-            gtin, lot = _lot(request)
             result = exposure.exposure(gtin, lot)
-        except InvalidIdentifier as exc:
-            return _problem(400, "bad GTIN", str(exc))
         except RecordNotFound as exc:
-            return _problem(404, "unknown product", str(exc))
+            raise Problem(404, "unknown product", str(exc)) from exc
         except TelemetryUnavailable as exc:
-            return _problem(503, "telemetry unavailable", str(exc))
+            raise Problem(503, "telemetry unavailable", str(exc)) from exc
         return JSONResponse(json.loads(result.model_dump_json()))
 
     return [

@@ -12,37 +12,56 @@ not leak a token. Without any configured token the API answers 503 ("not enabled
   at every place the lot stayed, clipped to its stays and to the window (≤ 31 days)
 * ``GET /auditor/lots/{gtin}/{lot}/exposure``   the full exposure (with URNs)
 * ``GET /auditor/lots/{gtin}/{lot}/evidence``   the evidence bundle
+
+``guarded(route, tokens)`` puts the EPCIS/lot read API (``web.api``) behind the same
+token once tokens are configured. Refusals are ``web.problem`` answers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gs1.epcis.event import format_time
-from gs1.identifiers import Gtin
 from traceability.anchoring.proofs import EvidenceSource
 from traceability.coldchain.exposure import ExposureService
-from traceability.coldchain.telemetry import TemperaturePoint
 from traceability.custody import CustodyService
-from traceability.errors import InvalidIdentifier, TelemetryUnavailable
+from traceability.errors import TelemetryUnavailable
 from traceability.records.store import RecordStore
+from web.params import path_lot
+from web.problem import Problem
 
 MAX_WINDOW = timedelta(days=31)
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
+class Reading(Protocol):
+    """One raw temperature reading, as the telemetry store returns it."""
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def celsius(self) -> float: ...
+
+
 class TelemetryWindow(Protocol):
-    def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
+    """The auditor's port to the telemetry store (``InfluxTemperatureReader`` fits).
+    Declared here, not imported from the adapter's module, so that web does not
+    depend on the InfluxDB client."""
+
+    def points(self, location: str, start: datetime, end: datetime) -> Sequence[Reading]:
         """Raw readings at ``location`` in ``[start, end)``; ``TelemetryUnavailable``."""
         ...
 
@@ -80,28 +99,39 @@ class TokenCheck:
         return any(matches)
 
 
-def _problem(status: int, title: str, detail: str, **headers: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "detail": detail}, status, headers=headers
-    )
-
-
-def guard(tokens: TokenCheck, request: Request) -> Response | None:
-    """None when the request may pass; else the 503/401 answer."""
+def require_token(tokens: TokenCheck, request: Request) -> None:
+    """Returns when the request may pass; else raises the 503 or 401 ``Problem``."""
     if not tokens.enabled:
-        return _problem(
+        raise Problem(
             503,
             "auditor API not enabled",
             "set TRACEHUB_WEB_AUDITOR_TOKENS to the SHA-256 digests of the auditors' tokens",
         )
     if not tokens.allows(request.headers.get("authorization")):
-        return _problem(
+        raise Problem(
             401,
             "token required",
             "Authorization: send 'Bearer <token>' with a token issued to you",
-            **{"WWW-Authenticate": 'Bearer realm="tracehub-auditor"'},
+            headers={"WWW-Authenticate": 'Bearer realm="tracehub-auditor"'},
         )
-    return None
+
+
+def guarded(route: Route, tokens: TokenCheck) -> Route:
+    """``route`` behind the auditor token, unless it takes a POST (the EPCIS capture
+    endpoint stays open to the gateway)."""
+    if route.methods is not None and "POST" in route.methods:
+        return route
+    inner = route.endpoint
+
+    async def endpoint(request: Request) -> Response:
+        require_token(tokens, request)
+        if inspect.iscoroutinefunction(inner):
+            response: Response = await inner(request)
+        else:
+            response = await run_in_threadpool(inner, request)
+        return response
+
+    return Route(route.path, endpoint, methods=list(route.methods or ["GET"]))
 
 
 def _window(request: Request, now: datetime) -> tuple[datetime | None, datetime]:
@@ -130,23 +160,15 @@ def auditor_routes(
     custody = CustodyService(store)
     clock = now or (lambda: datetime.now(UTC))
 
-    def lot_of(request: Request) -> tuple[str, str] | Response:
-        denied = guard(tokens, request)
-        if denied is not None:
-            return denied
-        try:
-            gtin = Gtin.parse(request.path_params["gtin"]).value
-        except InvalidIdentifier as exc:
-            return _problem(400, "bad GTIN", str(exc))
-        lot = request.path_params["lot"]
+    def lot_of(request: Request) -> tuple[str, str]:
+        require_token(tokens, request)
+        gtin, lot = path_lot(request)
         if store.get_lot(gtin, lot) is None:
-            return _problem(404, "unknown lot", f"lot {lot} of {gtin} is not in the records")
+            raise Problem(404, "unknown lot", f"lot {lot} of {gtin} is not in the records")
         return gtin, lot
 
     def events(request: Request) -> Response:
         found = lot_of(request)
-        if isinstance(found, Response):
-            return found
         rows = [
             {
                 **e.document(),
@@ -161,17 +183,15 @@ def auditor_routes(
 
     def telemetry_window(request: Request) -> Response:
         found = lot_of(request)
-        if isinstance(found, Response):
-            return found
         if telemetry is None:
-            return _problem(503, "telemetry unavailable", "no telemetry store configured")
+            raise Problem(503, "telemetry unavailable", "no telemetry store configured")
         try:
             start, end = _window(request, clock())
         except ValueError as exc:
-            return _problem(400, "bad query parameter", str(exc))
+            raise Problem(400, "bad query parameter", str(exc)) from exc
         start = start or end - timedelta(days=1)
         if end <= start or end - start > MAX_WINDOW:
-            return _problem(
+            raise Problem(
                 400,
                 "bad window",
                 f"from/to: give from < to, at most {MAX_WINDOW.days} days apart",
@@ -189,7 +209,7 @@ def auditor_routes(
                         )
                 series.append({"location": location, "points": points})
         except TelemetryUnavailable as exc:
-            return _problem(503, "telemetry unavailable", str(exc))
+            raise Problem(503, "telemetry unavailable", str(exc)) from exc
         return JSONResponse(
             {
                 "gtin": found[0],
@@ -202,23 +222,19 @@ def auditor_routes(
 
     def exposure_endpoint(request: Request) -> Response:
         found = lot_of(request)
-        if isinstance(found, Response):
-            return found
         if exposure is None:
-            return _problem(503, "exposure unavailable", "no telemetry configured")
+            raise Problem(503, "exposure unavailable", "no telemetry configured")
         try:
             result = exposure.exposure(*found)
         except TelemetryUnavailable as exc:
-            return _problem(503, "telemetry unavailable", str(exc))
+            raise Problem(503, "telemetry unavailable", str(exc)) from exc
         return JSONResponse(json.loads(result.model_dump_json()))
 
     def evidence_endpoint(request: Request) -> Response:
         found = lot_of(request)
-        if isinstance(found, Response):
-            return found
         bundle = evidence.bundle(*found) if evidence is not None else None
         if bundle is None:
-            return _problem(404, "no evidence", "nothing of this lot is in the ledger yet")
+            raise Problem(404, "no evidence", "nothing of this lot is in the ledger yet")
         return JSONResponse(bundle)
 
     base = "/auditor/lots/{gtin}/{lot}"

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gs1.errors import Gs1Error
 from traceability.anchoring.feeder import UNKNOWN_TX_HASH
 from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs, records_proofs
 from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
@@ -186,7 +187,7 @@ class LotPageBuilder:
         try:
             found = self._exposure.exposure(product.gtin, lot)
             chart = self._chart(product, spans)
-        except (TelemetryUnavailable, TraceabilityError):
+        except (TelemetryUnavailable, TraceabilityError, Gs1Error):
             return ColdChain(state="unavailable")
         if not found.readings:
             return ColdChain(state="no_record")

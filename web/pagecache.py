@@ -7,10 +7,15 @@ footprint; a QR code on a pallet of salmon is scanned by many people within minu
 many requests ask for it at the same moment (one lock per key), and drops a lot's pages
 on ``invalidate(gtin, lot)`` (the capture endpoint calls it for the lots it touched;
 the hub calls ``invalidate_all`` after anchoring a batch). Thread-safe.
+
+``CachedPage.of`` makes a page with its ETag and gzip form computed once, when built;
+``CachedPage.redirect`` a redirect (cached like a page: resolving it costs a lookup).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +36,30 @@ class CachedPage(BaseModel):
     etag: str
     gzipped: bytes | None = None  # the body gzip-compressed once, for slow connections
     headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, body: bytes, status: int, media_type: str) -> CachedPage:
+        """A page with its ETag (a digest of the body) and, past 1 KiB, its gzip form."""
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        return cls(
+            body=body,
+            status=status,
+            media_type=media_type,
+            etag=etag,
+            # mtime=0: the same body always zips to the same bytes
+            gzipped=gzip.compress(body, 6, mtime=0) if len(body) > 1024 else None,
+        )
+
+    @classmethod
+    def redirect(cls, location: str, status: int) -> CachedPage:
+        """A redirect to ``location`` (no body, no ETag: nothing to revalidate)."""
+        return cls(
+            body=b"",
+            status=status,
+            media_type="text/plain",
+            etag="",
+            headers=(("Location", location),),
+        )
 
 
 class PageCache:

@@ -25,8 +25,8 @@ from urllib.parse import quote, unquote, urlencode
 from pydantic import BaseModel, ConfigDict
 
 from gs1.digitallink import DigitalLink, escape
+from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Gtin, LotNumber, SerialNumber
-from traceability.errors import InvalidIdentifier
 
 _QUALIFIERS = ("10", "21")
 

@@ -18,17 +18,17 @@ from tests.support.events import COLD_ROOM, DOCK, GTIN
 from tests.support.webapp import (
     NOW,
     TODAY,
+    FixedFootprint,
     Ledgered,
     SteppedSeries,
     add_places,
     capture_journey,
     ledgered,
 )
-from tests.web.test_app import FixedFootprint
 from traceability.coldchain.exposure import ExposureService
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import WebServer
 from web.app import create_app
+from web.server import WebServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -1,12 +1,18 @@
-"""Shared builders for the web tests: a lot with locations, events, readings, and a
-ledger anchored on the embedded EVM (real py-evm, real SQLite)."""
+"""Shared builders for the web tests: a lot with locations, events, readings, a ledger
+anchored on the embedded EVM (real py-evm, real SQLite), the app over them and readers
+of the page it serves."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
 
 from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
 from ledger.evm.reader import ChainReader
@@ -18,9 +24,14 @@ from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
 from traceability.anchoring.feeder import EventFeeder
 from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
-from traceability.coldchain.exposure import Bucket
-from traceability.records.logistics import Location
+from traceability.carbon.lotfootprint import FootprintSummary
+from traceability.coldchain.exposure import Bucket, ExposureService
+from traceability.records.locations import Location
 from traceability.records.store import RecordStore
+from web.app import create_app
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 DOCK_NAME = "Dock door 1, Hamburg cold store"
 ROOM_NAME = "Cold room 2, Hamburg"
@@ -117,3 +128,47 @@ def ledgered(store: RecordStore, db: Path) -> Ledgered:
     )
     result.anchor()
     return result
+
+
+def make_client(app: Starlette) -> TestClient:
+    from starlette.testclient import TestClient
+
+    return TestClient(app)
+
+
+def text_of(html: str, element_id: str) -> str:
+    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    assert match, f"no element #{element_id}"
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(2)).split())
+
+
+def proof_data(html: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="proof-data">(.*?)</script>', html)
+    assert match, "no embedded proof data"
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+def app_for(store: RecordStore, series: SteppedSeries | None = None, **options: Any) -> Starlette:
+    exposure = None
+    if series is not None:
+        exposure = ExposureService(store, series, bucket=timedelta(minutes=10), now=NOW)
+    options.setdefault("today", lambda: TODAY)
+    options.setdefault("now", lambda: NOW)
+    return create_app(store, None, "embedded EVM", exposure=exposure, series=series, **options)
+
+
+class FixedFootprint:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def latest(self, gtin: str, lot: str) -> FootprintSummary | None:
+        self.asked.append((gtin, lot))
+        return FootprintSummary(
+            total_kg=12.5,
+            per_unit_kg=1.25,
+            per_kg_kg=0.5,
+            units=10,
+            by_kind=(("leg", 10.0), ("cold_storage", 2.5)),
+            standard="ISO 14083:2023; GLEC Framework v3.0",
+        )

@@ -29,7 +29,8 @@ def test_every_language_has_every_key_with_the_same_placeholders() -> None:
 def test_every_key_used_by_the_templates_exists() -> None:
     english = json.loads((MESSAGES / "en.json").read_text(encoding="utf-8"))
     used: set[str] = set()
-    for source in [*TEMPLATES.glob("*.html"), TEMPLATES.parent / "app.py"]:
+    renderers = [TEMPLATES.parent / name for name in ("pages.py", "renderer.py")]
+    for source in [*TEMPLATES.glob("*.html"), *renderers]:
         used |= set(re.findall(r"\bt\(\s*['\"]([a-z_]+)['\"]", source.read_text(encoding="utf-8")))
     used -= {"state_", "kind_"}  # completed at render time: state_ok, kind_leg …
     prefixed = {k for k in english if k.startswith(("state_", "kind_"))}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from traceability.errors import InvalidIdentifier
+from gs1.errors import InvalidIdentifier
 from web.resolver import Target, resolve
 
 GTIN = "04012345111118"
