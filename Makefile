@@ -20,12 +20,14 @@ test: deps
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
+	@$(VENV)/bin/lint-imports
 	@$(PY) -m pytest
 
 lint: deps
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
+	@$(VENV)/bin/lint-imports
 
 bench: deps
 	@for b in bench/*.py; do n=$$(basename $$b .py); [ "$$n" = "__init__" ] || $(PY) -m bench.$$n --quick; done

@@ -1,7 +1,10 @@
-"""InfluxDB v1 HTTP API adapter: ``/write`` line protocol and ``/query`` InfluxQL (httpx).
+"""The gateway's InfluxDB sink: ``influx.InfluxClient`` speaking the gateway's error tree.
 
-The v1 API is served by InfluxDB 1.x, by 2.x's compatibility endpoints and by 3.x, so
-this one adapter covers them all (influxdb-client's writer speaks /api/v2 only).
+A write InfluxDB refuses for its data (HTTP 400: bad syntax, a field type conflict, a
+partial write; 413: too large) is ``SinkRejected``: the same points would fail again, so
+the pipeline dead-letters them. Every other failure (unreachable, 5xx, an auth refusal, a
+database that cannot be created) is ``SinkUnavailable``: the batch stays spooled and the
+drainer retries it.
 """
 
 from __future__ import annotations
@@ -11,25 +14,15 @@ from typing import Any
 
 import httpx
 
-from gateway.errors import SinkRejected, SinkUnavailable
+from gateway.errors import GatewayError, SinkRejected, SinkUnavailable
+from influx.client import InfluxClient
+from influx.errors import DatabaseNotFound, InfluxError, InfluxRejected
 
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:500]
-    if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    return response.text.strip()[:500]
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+_REFUSED_DATA = (400, 413)
 
 
 class InfluxWriter:
-    """Writes lines to one database; translates every failure into the gateway error tree."""
+    """Writes lines to one database (the pipeline's ``PointSink``) and reads rows back."""
 
     def __init__(
         self,
@@ -39,11 +32,7 @@ class InfluxWriter:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not database:
-            raise ValueError("database must not be empty: set the InfluxDB database name")
-        self.url = url.rstrip("/")
-        self.database = database
-        self._client = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self._client = InfluxClient(url, database, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self._client.close()
@@ -54,76 +43,47 @@ class InfluxWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _post(self, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self._client.post(path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise SinkUnavailable(f"InfluxDB at {self.url} is unreachable: {exc!r}") from exc
-
     def ensure_database(self) -> None:
-        """Create the database if it does not exist (CREATE DATABASE is idempotent)."""
-        response = self._post(
-            "/query", data={"q": f"CREATE DATABASE {_quote_ident(self.database)}"}
-        )
-        if response.status_code != 200:
+        """Create the database if it does not exist."""
+        try:
+            self._client.create_database()
+        except InfluxError as exc:
             raise SinkUnavailable(
-                f"InfluxDB at {self.url} could not create database {self.database!r}: "
-                f"HTTP {response.status_code} {_error_text(response)}"
-            )
+                f"InfluxDB could not create database {self._client.database!r}: {exc}"
+            ) from exc
 
     def write(self, lines: Sequence[str]) -> None:
         """Write points (nanosecond timestamps). A missing database is created once."""
-        if not lines:
-            return
-        body = "\n".join(lines).encode()
-        response = self._write(body)
-        if response.status_code == 404 and "database not found" in _error_text(response):
+        try:
+            self._client.write(lines)
+        except DatabaseNotFound:
+            # Not only at start: InfluxDB may have been started afresh since.
             self.ensure_database()
-            response = self._write(body)
-        status = response.status_code
-        if status == 204:
-            return
-        reason = _error_text(response)
-        if status in (400, 413):
-            # 400 covers bad syntax, field type conflicts and partial writes: the same
-            # data would fail again, so the caller dead-letters it.
-            raise SinkRejected(f"InfluxDB rejected the write (HTTP {status}): {reason}")
-        raise SinkUnavailable(f"InfluxDB write failed (HTTP {status}): {reason}")
+            self._write_again(lines)
+        except InfluxError as exc:
+            raise _sink_error(exc) from exc
 
-    def _write(self, body: bytes) -> httpx.Response:
-        return self._post(
-            "/write",
-            params={"db": self.database, "precision": "ns"},
-            content=body,
-            headers={"Content-Type": "text/plain; charset=utf-8"},
-        )
+    def _write_again(self, lines: Sequence[str]) -> None:
+        try:
+            self._client.write(lines)
+        except InfluxError as exc:
+            raise _sink_error(exc) from exc
 
     def query(self, influxql: str) -> list[dict[str, Any]]:
-        """Run InfluxQL; return each series as a list of row dicts (epoch ns times).
+        """Run InfluxQL; each series as ``{"name", "tags", "rows": [{column: value}]}``.
 
-        Meant for tests and diagnostics: [{"name":..., "tags":..., "rows":[{col: val}]}].
+        Times are epoch nanoseconds. The shape ``completeness.Rows`` reads.
         """
         try:
-            response = self._client.get(
-                "/query", params={"db": self.database, "q": influxql, "epoch": "ns"}
-            )
-        except httpx.HTTPError as exc:
-            raise SinkUnavailable(f"InfluxDB at {self.url} is unreachable: {exc!r}") from exc
-        if response.status_code != 200:
-            raise SinkUnavailable(
-                f"InfluxDB query failed (HTTP {response.status_code}): {_error_text(response)}"
-            )
-        out: list[dict[str, Any]] = []
-        for result in response.json().get("results", []):
-            if "error" in result:
-                raise SinkRejected(f"InfluxQL error: {result['error']}")
-            for series in result.get("series", []):
-                columns = series["columns"]
-                out.append(
-                    {
-                        "name": series.get("name"),
-                        "tags": series.get("tags", {}),
-                        "rows": [dict(zip(columns, v, strict=True)) for v in series["values"]],
-                    }
-                )
-        return out
+            found = self._client.query(influxql)
+        except InfluxRejected as exc:
+            raise SinkRejected(str(exc)) from exc
+        except InfluxError as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        return [{"name": s.name, "tags": s.tags, "rows": s.rows()} for s in found]
+
+
+def _sink_error(exc: InfluxError) -> GatewayError:
+    if isinstance(exc, InfluxRejected) and exc.status in _REFUSED_DATA:
+        return SinkRejected(str(exc))
+    return SinkUnavailable(str(exc))

@@ -1,4 +1,9 @@
-"""InfluxWriter against the real influxd 1.6.7 (v1 HTTP API)."""
+"""InfluxWriter, the gateway's sink, against the real influxd 1.6.7 (v1 HTTP API).
+
+The client itself is tested in tests/influx; here: the gateway's lines read back
+exactly, the missing database created on write, and the translation of every failure
+into SinkRejected (dead-letter) or SinkUnavailable (retry).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from gateway.errors import SinkRejected, SinkUnavailable
 from gateway.influx import InfluxWriter
 from gateway.lineprotocol import temperature_line, timestamp_ns
 from sensors.temperature import TemperatureReading
+from tests.influx.answering import answering
 from tracehub.services import InfluxDB, free_port
 
 pytestmark = pytest.mark.integration
@@ -65,14 +71,37 @@ def test_bad_line_is_rejected_with_influx_reason(influxdb: InfluxDB) -> None:
             writer.write(["temperature celsius=oops 3"])
 
 
+def test_bad_query_is_rejected(influxdb: InfluxDB) -> None:
+    with InfluxWriter(influxdb.url, fresh_db()) as writer:
+        writer.ensure_database()
+        with pytest.raises(SinkRejected, match="error parsing query"):
+            writer.query("SELEC * FROM temperature")
+
+
 def test_unreachable_server_is_unavailable() -> None:
     with InfluxWriter(f"http://127.0.0.1:{free_port()}", "x", timeout=1.0) as writer:
         with pytest.raises(SinkUnavailable, match="unreachable"):
             writer.write(["temperature celsius=1.0 1"])
         with pytest.raises(SinkUnavailable, match="unreachable"):
             writer.ensure_database()
+        with pytest.raises(SinkUnavailable, match="unreachable"):
+            writer.query("SELECT * FROM temperature")
 
 
-def test_empty_database_name_is_refused() -> None:
-    with pytest.raises(ValueError, match="database must not be empty"):
-        InfluxWriter("http://127.0.0.1:1", "")
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (503, b'{"error":"engine closed"}'),
+        # An auth refusal is the operator's to fix: the points wait in the spool meanwhile.
+        (401, b'{"code":"unauthorized","message":"unauthorized access"}'),
+        (404, b"404 page not found"),
+    ],
+)
+def test_other_refusals_leave_the_points_spooled(status: int, body: bytes) -> None:
+    with (
+        answering(status, body) as url,
+        InfluxWriter(url, "x") as writer,
+        pytest.raises(SinkUnavailable, match=f"HTTP {status}") as failed,
+    ):
+        writer.write(["temperature celsius=1.0 1"])
+    assert not isinstance(failed.value, SinkRejected)

@@ -2,8 +2,9 @@
 
 Queries are expanded with :func:`grafana.macros.expand` (``$timeFilter``,
 ``$__interval`` from the range and the panel's data points, template
-variables) and sent to the v1 ``/query`` API; results are flattened into
-rows that tests compare with the numbers the seed data implies.
+variables) and sent to the v1 ``/query`` API through ``influx.InfluxClient``
+(times in ms, as Grafana asks for them); results are flattened into rows that
+tests compare with the numbers the seed data implies.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from grafana.macros import TimeRange, Variable, expand
+from influx.client import InfluxClient
+from influx.series import Series
 
 Row = tuple[Any, ...]
 
@@ -52,34 +53,17 @@ class Influx:
     """A database on a real InfluxDB, over the v1 HTTP API."""
 
     def __init__(self, url: str, database: str) -> None:
-        self.client = httpx.Client(base_url=url, timeout=30)
-        self.database = database
-        self._ok(self.client.post("/query", params={"q": f'CREATE DATABASE "{database}"'}))
+        self.client = InfluxClient(url, database, timeout=30)
+        self.client.create_database()
 
     def close(self) -> None:
         self.client.close()
 
     def write(self, lines: Sequence[str]) -> None:
-        response = self.client.post(
-            "/write",
-            params={"db": self.database, "precision": "ns"},
-            content="\n".join(lines).encode(),
-        )
-        assert response.status_code == 204, response.text
+        self.client.write(lines)
 
-    def query(self, influxql: str) -> list[dict[str, Any]]:
-        response = self.client.post(
-            "/query", data={"db": self.database, "q": influxql, "epoch": "ms"}
-        )
-        result = self._ok(response)
-        return list(result.get("series", []))
-
-    @staticmethod
-    def _ok(response: httpx.Response) -> dict[str, Any]:
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()["results"][0]
-        assert "error" not in result, result["error"]
-        return result
+    def query(self, influxql: str) -> list[Series]:
+        return self.client.query(influxql, epoch="ms")
 
     def run(
         self,
@@ -88,13 +72,13 @@ class Influx:
         variables: Sequence[Variable] = (),
         *,
         max_data_points: int = 6,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Series]:
         """The query as Grafana sends it for a panel ``max_data_points`` wide."""
         interval = time_range.interval_ms(max_data_points=max_data_points)
         return self.query(expand(query, time_range, variables, interval_ms=interval))
 
 
-def rows(series: list[dict[str, Any]], origin: datetime) -> dict[tuple[str, ...], list[Row]]:
+def rows(series: list[Series], origin: datetime) -> dict[tuple[str, ...], list[Row]]:
     """Series as {tag values (by tag name): [(minutes after origin | None, *values)]}.
 
     Time 0 (an aggregate over the whole range) becomes None; nulls are dropped
@@ -103,12 +87,9 @@ def rows(series: list[dict[str, Any]], origin: datetime) -> dict[tuple[str, ...]
     origin_ms = origin.timestamp() * 1000
     out: dict[tuple[str, ...], list[Row]] = {}
     for item in series:
-        tags = item.get("tags") or {}
-        key = tuple(tags[name] for name in sorted(tags))
-        columns = item["columns"]
-        for values in item["values"]:
-            record = dict(zip(columns, values, strict=True))
-            rest = [record[c] for c in columns if c != "time"]
+        key = tuple(item.tags[name] for name in sorted(item.tags))
+        for record in item.rows():
+            rest = [value for column, value in record.items() if column != "time"]
             if all(v is None for v in rest):
                 continue
             ms = record.get("time")

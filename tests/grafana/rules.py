@@ -27,8 +27,8 @@ def _series(db: Influx, query: dict[str, Any], at: datetime) -> dict[Labels, lis
     result = db.run(query["model"]["query"], time_range, max_data_points=43_200)
     out: dict[Labels, list[float | None]] = {}
     for item in result:
-        labels = tuple(sorted((item.get("tags") or {}).items()))
-        out[labels] = [row[1] for row in item["values"]]
+        labels = tuple(sorted(item.tags.items()))
+        out[labels] = [row[1] for row in item.values]
     return out
 
 

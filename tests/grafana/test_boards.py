@@ -206,7 +206,7 @@ def resolve_variables(db: Influx, board: dict[str, Any]) -> list[Variable]:
     resolved: list[Variable] = []
     for spec in board.get("templating", {}).get("list", []):
         series = db.run(spec["query"], HOUR, resolved)
-        options = [value for s in series for _key, value in s["values"]]
+        options = [value for s in series for _key, value in s.values]
         assert options, f"variable {spec['name']} has no options"
         if spec.get("multi") or spec.get("includeAll"):
             resolved.append(
@@ -243,7 +243,7 @@ def test_query_returns_the_seeded_numbers(
     series = seeded.run(target.query, HOUR, variables)
     expected = EXPECTED[key]
     if target.where == "variable":
-        actual: Any = [value for s in series for _key, value in s["values"]]
+        actual: Any = [value for s in series for _key, value in s.values]
     else:
         actual = rows(series, T0)
     assert close(actual, expected), f"{key}:\n got      {actual}\n expected {expected}"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-import httpx
-
 from gs1.digitallink import DigitalLink
 from gs1.epcis.event import format_time
+from influx.client import InfluxClient
+from influx.errors import InfluxError
 from traceability.coldchain.exposure import Exposure
 from traceability.custody import Timeline
 from traceability.errors import TelemetryUnavailable
@@ -61,12 +61,10 @@ class InfluxLotStatusWriter:
     """``LotStatusSink`` over the InfluxDB v1 ``/write`` endpoint."""
 
     def __init__(self, url: str, database: str = "tracehub", *, timeout: float = 5.0) -> None:
-        self._url = url.rstrip("/")
-        self._database = database
-        self._client = httpx.Client(timeout=timeout)
+        self._influx = InfluxClient(url, database, timeout=timeout)
 
     def close(self) -> None:
-        self._client.close()
+        self._influx.close()
 
     def write_status(self, exposure: Exposure, at: datetime) -> None:
         self._write([status_line(exposure, at)])
@@ -75,21 +73,10 @@ class InfluxLotStatusWriter:
         self._write(location_lines(gtin, lot, timeline))
 
     def _write(self, lines: list[str]) -> None:
-        if not lines:
-            return
         try:
-            response = self._client.post(
-                f"{self._url}/write",
-                params={"db": self._database, "precision": "ns"},
-                content="\n".join(lines).encode(),
-            )
-        except httpx.HTTPError as exc:
-            raise TelemetryUnavailable(f"InfluxDB at {self._url} did not answer: {exc}") from exc
-        if response.status_code != httpx.codes.NO_CONTENT:
-            raise TelemetryUnavailable(
-                f"InfluxDB at {self._url} refused lot status points: HTTP "
-                f"{response.status_code} {response.text[:200]}"
-            )
+            self._influx.write(lines)
+        except InfluxError as exc:
+            raise TelemetryUnavailable(f"lot status points not written: {exc}") from exc
 
 
 def exposure_event(

@@ -15,9 +15,12 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from influx.client import InfluxClient
+from influx.errors import DatabaseNotFound, InfluxRejected, InfluxUnavailable
+from influx.quoting import string_literal
+from influx.series import NOT_EXECUTED, Series
 from traceability.coldchain.exposure import Bucket
 from traceability.errors import TelemetryUnavailable
-from traceability.influxql import InfluxQL, influxql_string
 
 DEFAULT_DATABASE = "tracehub"
 DEFAULT_LEVELS = (timedelta(days=1), timedelta(hours=1))
@@ -60,8 +63,7 @@ class InfluxTemperatureReader:
             raise ValueError(f"max_spread_c {max_spread_c}: must be zero or more")
         self._levels = tuple(sorted(levels, reverse=True))
         self._max_spread = max_spread_c
-        self._influx = InfluxQL(url, database, timeout=timeout, transport=transport)
-        self._database = database
+        self._influx = InfluxClient(url, database, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self._influx.close()
@@ -75,14 +77,12 @@ class InfluxTemperatureReader:
     def latest(self, location: str) -> TemperaturePoint | None:
         query = (
             'SELECT last("celsius") AS "celsius" FROM "temperature" '
-            f'WHERE "location" = {influxql_string(location)}'
+            f'WHERE "location" = {string_literal(location)}'
         )
-        body = self._query(query)
-        series = _first_result(body, self._database).get("series") or []
-        if not series:
+        series = self._query(query)
+        if not series or not series[0].values:
             return None
-        columns: list[str] = series[0]["columns"]
-        row = dict(zip(columns, series[0]["values"][0], strict=True))
+        row = series[0].rows()[0]
         if row.get("celsius") is None:
             return None
         return TemperaturePoint(
@@ -168,21 +168,20 @@ class InfluxTemperatureReader:
         return [(r["time"], float(r["celsius"])) for r in rows if r.get("celsius") is not None]
 
     def _select(self, statements: list[str]) -> list[dict[str, Any]]:
-        """Rows of every statement, sent 50 to a request (POST: no URL length limit)."""
+        """Rows of every statement, sent 50 to a request (a long one is POSTed)."""
         rows: list[dict[str, Any]] = []
         for chunk in range(0, len(statements), 50):
-            body = self._query(";".join(statements[chunk : chunk + 50]), post=True)
-            for index in range(len(body.get("results") or [])):
-                rows.extend(r for r in _rows(_result(body, self._database, index)) if r.get("n", 1))
+            series = self._query(";".join(statements[chunk : chunk + 50]))
+            rows.extend(r for r in _rows(series) if r.get("n", 1))
         return rows
 
     def points(self, location: str, start: datetime, end: datetime) -> list[TemperaturePoint]:
         """Every raw reading at ``location`` in ``[start, end)`` (the naive baseline)."""
         query = (
-            f'SELECT "celsius" FROM "temperature" WHERE "location" = {influxql_string(location)} '
+            f'SELECT "celsius" FROM "temperature" WHERE "location" = {string_literal(location)} '
             f"AND time >= {_ns(start)} AND time < {_ns(end)}"
         )
-        rows = _rows(_result(self._query(query), self._database, 0))
+        rows = _rows(self._query(query))
         return [
             TemperaturePoint(
                 time=datetime.fromtimestamp(r["time"] / 1e9, tz=UTC), celsius=float(r["celsius"])
@@ -191,25 +190,31 @@ class InfluxTemperatureReader:
             if r.get("celsius") is not None
         ]
 
-    def _query(self, query: str, *, post: bool = False) -> dict[str, Any]:
-        return self._influx.query(query, post=post)
+    def _query(self, query: str) -> list[Series]:
+        return read_telemetry(self._influx, query)
 
 
-def _first_result(body: dict[str, Any], database: str) -> dict[str, Any]:
-    if "error" in body:
-        raise TelemetryUnavailable(f"InfluxDB query failed: {body['error']}")
-    results = body.get("results") or [{}]
-    result: dict[str, Any] = results[0]
-    if "error" in result:
+def read_telemetry(influx: InfluxClient, query: str) -> list[Series]:
+    """``influx.query`` for every telemetry reader: its errors become ``TelemetryUnavailable``.
+
+    A reader that speaks for another concept (cold-room energy) translates that in turn.
+    """
+    try:
+        return influx.query(query)
+    except InfluxRejected as exc:
+        if not isinstance(exc, DatabaseNotFound) and exc.reason != NOT_EXECUTED:
+            raise TelemetryUnavailable(str(exc)) from exc
+        # influxd 1.6 answers only "not executed" to several statements on a missing database.
         raise TelemetryUnavailable(
-            f"InfluxDB database {database!r}: {result['error']}; "
-            "check the database name (setting 'database')"
-        )
-    return result
+            f"InfluxDB database {influx.database!r}: {exc.reason}; check that it exists "
+            "(setting TRACEHUB_INFLUX_DATABASE or --database)"
+        ) from exc
+    except InfluxUnavailable as exc:
+        raise TelemetryUnavailable(str(exc)) from exc
 
 
 def _where(location: str, start_ns: int, end_ns: int) -> str:
-    return f'"location" = {influxql_string(location)} AND time >= {start_ns} AND time < {end_ns}'
+    return f'"location" = {string_literal(location)} AND time >= {start_ns} AND time < {end_ns}'
 
 
 def _time(ns: int) -> datetime:
@@ -261,20 +266,5 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
-def _result(body: dict[str, Any], database: str, index: int) -> dict[str, Any]:
-    first = _first_result(body, database)
-    results = body.get("results") or [first]
-    if index >= len(results):
-        return {}
-    result: dict[str, Any] = results[index]
-    if "error" in result:
-        raise TelemetryUnavailable(f"InfluxDB query failed: {result['error']}")
-    return result
-
-
-def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for series in result.get("series") or []:
-        columns: list[str] = series["columns"]
-        rows.extend(dict(zip(columns, values, strict=True)) for values in series["values"])
-    return rows
+def _rows(series: list[Series]) -> list[dict[str, Any]]:
+    return [row for one in series for row in one.rows()]

@@ -17,17 +17,17 @@ from tracehub.settings import Settings
 @click.pass_obj
 def status(settings: Settings, influx_url: str | None, database: str | None) -> None:
     """Show each gateway's latest health point (ingest rate, lag, spool) and dead letters."""
-    from gateway.errors import GatewayError
-    from gateway.influx import InfluxWriter
+    from influx.client import InfluxClient
+    from influx.errors import InfluxError
 
     url = influx_url or settings.influx.url
     if url is None:
         raise click.UsageError("set TRACEHUB_INFLUX_URL or pass --influx-url")
-    with InfluxWriter(url, database or settings.influx.database) as influx:
+    with InfluxClient(url, database or settings.influx.database) as influx:
         try:
             health = influx.query("SELECT last(*) FROM gateway_health GROUP BY gateway")
             dead = influx.query("SELECT last(count) FROM dead_letter GROUP BY gateway, reason")
-        except GatewayError as exc:
+        except InfluxError as exc:
             raise click.ClickException(f"cannot read InfluxDB at {url}: {exc}") from exc
     if not health:
         console.print("no gateway has reported health yet (gateway_health is empty)")
@@ -40,9 +40,9 @@ def status(settings: Settings, influx_url: str | None, database: str | None) -> 
     for column in columns:
         table.add_column(column, justify="right")
     for series in health:
-        row: dict[str, Any] = series["rows"][0]
+        row = series.rows()[0]
         table.add_row(
-            series["tags"].get("gateway", "?"),
+            series.tags.get("gateway", "?"),
             _time(row.get("time")),
             *(_fmt(row.get(f"last_{c}")) for c in columns),
         )
@@ -52,10 +52,9 @@ def status(settings: Settings, influx_url: str | None, database: str | None) -> 
         for column in ("gateway", "reason", "count"):
             letters.add_column(column, justify="right" if column == "count" else "left")
         for series in dead:
-            tags = series["tags"]
             letters.add_row(
-                tags.get("gateway", "?"), tags.get("reason", "?"),
-                _fmt(series["rows"][0].get("last")),
+                series.tags.get("gateway", "?"), series.tags.get("reason", "?"),
+                _fmt(series.rows()[0].get("last")),
             )  # fmt: skip
         console.print(letters)
 

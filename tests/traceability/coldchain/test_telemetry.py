@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from traceability.coldchain.exposure import mean_kinetic_temperature
+from traceability.coldchain.mkt import mean_kinetic_temperature
 from traceability.coldchain.telemetry import InfluxTemperatureReader, TemperatureReader
 from traceability.errors import TelemetryUnavailable
-from traceability.influxql import influxql_string
 from tracehub.services import InfluxDB
 
 pytestmark = pytest.mark.integration
@@ -83,10 +82,6 @@ def test_tag_values_are_quoted_safely(influxdb: InfluxDB, database: str) -> None
     assert found is not None
     assert found.celsius == 2.0
     assert injected is None
-
-
-def test_influxql_string_escaping() -> None:
-    assert influxql_string("a'b\\c") == "'a\\'b\\\\c'"
 
 
 def test_unknown_database_is_unavailable_and_named(influxdb: InfluxDB) -> None:
