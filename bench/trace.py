@@ -28,12 +28,14 @@ import httpx
 
 from bench.machine import describe
 from gs1.epcis.event import epcis_document
+from tests.support.postgres import PostgreSQL
 from traceability.capture import CaptureService
-from traceability.coldchain.exposure import ExposureService, mean_kinetic_temperature
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.mkt import mean_kinetic_temperature
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.records.store import EpcLink, NewEvent, RecordStore
-from tracehub.services import InfluxDB, PostgreSQL
+from tracehub.services import InfluxDB
 
 GTIN = "04012345111118"
 T0 = datetime(2026, 8, 1, tzinfo=UTC)

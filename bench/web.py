@@ -42,12 +42,12 @@ from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
-from traceability.records.logistics import Location
+from traceability.records.locations import Location
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import WebServer
 from tracehub.services import InfluxDB
 from web.app import create_app
 from web.pagecache import PageCache
+from web.server import WebServer
 
 GTIN = "04012345111118"
 LOT = "L1"

@@ -1,2 +1,14 @@
-"""Traceability: GS1 identifiers, EPCIS capture, the records store, anchoring of event
-batches, lot verification and the consumer web page (GS1 Digital Link)."""
+"""The lot's story: what happened to a lot, where, at what temperature, at what carbon cost.
+
+Top-level modules: ``capture`` (validate EPCIS 2.0 events, link their EPCs to lots,
+store each once), ``imports`` (the one table of import kinds, and ERP/WMS CSV/JSON
+files validated whole through it), ``custody`` (where a unit, lot or SSCC was and who
+held it, derived from the events), ``expiry`` (FEFO and near-expiry warnings, pure),
+``inventory`` (an RFID cycle count against the records) and ``errors`` (the error
+tree). Subpackages: ``records/`` (all SQL: the records store, its schema and
+migrations; the lowest layer), ``coldchain/`` (``mkt`` pure, exposure, InfluxDB
+telemetry and lot status), ``anchoring/`` (events and lot records into the ledger, the
+anchoring loop, evidence bundles and their verification) and ``carbon/`` (ISO 14083
+footprints, one compute path). It imports ``gs1``, ``influx`` and ``ledger``, never
+``gateway``, ``web`` or ``tracehub``.
+"""

@@ -1,27 +1,15 @@
-"""Import products, lots and shipments from an ERP/WMS export (CSV or JSON).
+"""Import ERP/WMS exports (CSV or JSON) into the records: the one table of import kinds.
 
-Every row is validated first; any bad row rejects the whole file (nothing is half
-imported) with one ``RowError`` per problem naming the row, the field and the fix.
+``IMPORT_KINDS`` names every kind a file can hold, and for each the row model every
+row must pass, the ``RecordStore`` method that stores all the rows in one transaction,
+and the columns (the CLI's help). Every row is validated first; any bad row rejects the
+whole file (nothing is half imported) with one ``RowError`` per problem naming the row,
+the field and the fix. A record the store refuses (an unknown product, a conflicting
+lot) rejects the whole file too.
 
-Columns (CSV header or JSON object keys):
-
-* products: gtin, name, temp_min_c, temp_max_c, excursion_budget_min, mkt_limit_c,
-  shelf_life_days
-* lots: gtin, lot, production_date, expiry, origin, quantity, serials (``1001-1100`` or
-  ``1001;1002``)
-* shipments: id, sscc, origin, destination, carrier
-* locations: urn, name, kind, custodian, latitude, longitude, country, site
-* shipment_lots: shipment_id, gtin, lot, gross_kg, units
-* legs: shipment_id, seq, from_location, to_location, mode, payload_kg, vehicle_class,
-  factor_id, temperature_controlled, distance_km, detour_factor, vehicle, departed_at,
-  arrived_at
-* stays: id, gtin, lot, location, start, end, basis (pallet_positions|mass), part, room,
-  shipment_id, grid_factor_id, refrigerant, annual_leakage_kg
-* packaging: gtin, lot, material, mass_kg (per unit), factor_id
-* hub_activities: shipment_id, id, location, activity (cross_dock|cold_storage|storage|
-  transshipment), throughput_kg, hub_type, factor_id, start, end
-* primary_factors: the columns of ``traceability/carbon/data/emission_factors.csv``
-  (the user's own factors, marked primary; never a default factor's id)
+The table sits above ``traceability.records`` (which only stores) and
+``traceability.carbon`` (whose ``PrimaryFactorRow`` checks the user's own factors), so
+neither needs to know the other.
 """
 
 from __future__ import annotations
@@ -29,29 +17,95 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gs1.identifiers import Gtin, LotNumber
 from traceability.carbon.factors import PrimaryFactorRow
-from traceability.errors import InvalidIdentifier, RecordError
-from traceability.records.logistics import HubActivity, Leg, Location, Packaging, ShipmentLot, Stay
+from traceability.errors import RecordError
+from traceability.records.locations import Location
+from traceability.records.packaging import Packaging
+from traceability.records.rows import LotRow, ProductRow, blank_none
+from traceability.records.shipments import HubActivity, Leg, ShipmentLot, ShipmentRow
+from traceability.records.stays import Stay
 from traceability.records.store import RecordStore
 
-Kind = Literal[
-    "products",
-    "lots",
-    "shipments",
-    "locations",
-    "shipment_lots",
-    "legs",
-    "stays",
-    "packaging",
-    "hub_activities",
-    "primary_factors",
-]
+Row = TypeVar("Row", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ImportKind(Generic[Row]):
+    """One kind of import file: its row model, how its rows are stored, its columns."""
+
+    row: type[Row]
+    write: Callable[[RecordStore, Sequence[Row]], None]
+    help: str
+
+
+IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
+    {
+        "products": ImportKind(
+            ProductRow,
+            RecordStore.import_products,
+            "gtin, name, temp_min_c, temp_max_c, excursion_budget_min, mkt_limit_c, "
+            "shelf_life_days",
+        ),
+        "lots": ImportKind(
+            LotRow,
+            RecordStore.import_lots,
+            "gtin, lot, production_date, expiry, origin, quantity, gross_kg, serials "
+            "(1001-1100 or 1001;1002)",
+        ),
+        "shipments": ImportKind(
+            ShipmentRow,
+            RecordStore.import_shipments,
+            "id, sscc, origin, destination, carrier",
+        ),
+        "locations": ImportKind(
+            Location,
+            RecordStore.import_locations,
+            "urn, name, kind, custodian, latitude, longitude, country, site",
+        ),
+        "shipment_lots": ImportKind(
+            ShipmentLot,
+            RecordStore.import_shipment_lots,
+            "shipment_id, gtin, lot, gross_kg, units",
+        ),
+        "legs": ImportKind(
+            Leg,
+            RecordStore.import_legs,
+            "shipment_id, seq, from_location, to_location, mode, payload_kg, vehicle_class, "
+            "factor_id, temperature_controlled, distance_km, detour_factor, vehicle, "
+            "departed_at, arrived_at",
+        ),
+        "stays": ImportKind(
+            Stay,
+            RecordStore.import_stays,
+            "id, gtin, lot, location, start, end, basis (pallet_positions|mass), part, room, "
+            "shipment_id, grid_factor_id, refrigerant, annual_leakage_kg",
+        ),
+        "packaging": ImportKind(
+            Packaging,
+            RecordStore.import_packaging,
+            "gtin, lot, material, mass_kg (per unit), factor_id",
+        ),
+        "hub_activities": ImportKind(
+            HubActivity,
+            RecordStore.import_hub_activities,
+            "shipment_id, id, location, activity (cross_dock|cold_storage|storage|"
+            "transshipment), throughput_kg, hub_type, factor_id, start, end",
+        ),
+        "primary_factors": ImportKind(
+            PrimaryFactorRow,
+            RecordStore.import_primary_factors,
+            "the columns of traceability/carbon/data/emission_factors.csv (the user's own "
+            "factors, marked primary; never a default factor's id)",
+        ),
+    }
+)
 
 
 class RowError(BaseModel):
@@ -75,115 +129,7 @@ class ImportRejected(RecordError):  # noqa: N818 - outcome names, as the package
         super().__init__(f"import rejected, nothing imported: {shown}{more}")
 
 
-def _blank_none(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-class ProductRow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    gtin: str
-    name: str = Field(min_length=1, max_length=200)
-    temp_min_c: float | None = None
-    temp_max_c: float | None = None
-    excursion_budget_min: float | None = Field(default=None, ge=0)
-    mkt_limit_c: float | None = None
-    shelf_life_days: int | None = Field(default=None, ge=0)
-
-    _blank = field_validator("*", mode="before")(lambda cls, v: _blank_none(v))
-
-    @field_validator("gtin")
-    @classmethod
-    def _gtin(cls, value: str) -> str:
-        return _valid_gtin(value)
-
-
-class LotRow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    gtin: str
-    lot: str
-    production_date: date | None = None
-    expiry: date | None = None
-    origin: str | None = None
-    quantity: int | None = Field(default=None, ge=0)
-    gross_kg: float | None = Field(default=None, gt=0)
-    serials: str | None = None
-
-    _blank = field_validator("*", mode="before")(lambda cls, v: _blank_none(v))
-
-    @field_validator("gtin")
-    @classmethod
-    def _gtin(cls, value: str) -> str:
-        return _valid_gtin(value)
-
-    @field_validator("lot")
-    @classmethod
-    def _lot(cls, value: str) -> str:
-        try:
-            return LotNumber.parse(value).value
-        except InvalidIdentifier as exc:
-            raise ValueError(exc.reason) from exc
-
-    @field_validator("serials")
-    @classmethod
-    def _serials(cls, value: str | None) -> str | None:
-        if value is not None:
-            serial_list(value)
-        return value
-
-
-class ShipmentRow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(min_length=1, max_length=64)
-    sscc: str | None = None
-    origin: str = Field(min_length=1)
-    destination: str = Field(min_length=1)
-    carrier: str | None = None
-
-    _blank = field_validator("*", mode="before")(lambda cls, v: _blank_none(v))
-
-
-def _valid_gtin(value: str) -> str:
-    try:
-        return Gtin.parse(str(value).strip()).value
-    except InvalidIdentifier as exc:
-        raise ValueError(exc.reason) from exc
-
-
-def serial_list(text: str) -> list[str]:
-    """``1001-1003`` → 1001, 1002, 1003; ``A1;A2`` → A1, A2."""
-    serials: list[str] = []
-    for part in text.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        low, dash, high = part.partition("-")
-        if dash and low.isdigit() and high.isdigit():
-            if int(high) < int(low) or int(high) - int(low) > 1_000_000:
-                raise ValueError(f"serial range {part!r} must go up, by at most a million")
-            serials.extend(str(n) for n in range(int(low), int(high) + 1))
-        else:
-            serials.append(part)
-    return serials
-
-
-_MODELS: dict[str, type[BaseModel]] = {
-    "products": ProductRow,
-    "lots": LotRow,
-    "shipments": ShipmentRow,
-    "locations": Location,
-    "shipment_lots": ShipmentLot,
-    "legs": Leg,
-    "stays": Stay,
-    "packaging": Packaging,
-    "hub_activities": HubActivity,
-    "primary_factors": PrimaryFactorRow,
-}
-
-
-def parse_rows(kind: Kind, text: str, fmt: Literal["csv", "json"]) -> list[dict[str, Any]]:
+def parse_rows(kind: str, text: str, fmt: Literal["csv", "json"]) -> list[dict[str, Any]]:
     if fmt == "csv":
         return [dict(r) for r in csv.DictReader(io.StringIO(text))]
     try:
@@ -200,15 +146,26 @@ def parse_rows(kind: Kind, text: str, fmt: Literal["csv", "json"]) -> list[dict[
 
 
 def import_records(
-    store: RecordStore, kind: Kind, text: str, fmt: Literal["csv", "json"] = "csv"
+    store: RecordStore, kind: str, text: str, fmt: Literal["csv", "json"] = "csv"
 ) -> int:
     """Validate every row, then import all of them in one transaction; the row count."""
-    model = _MODELS[kind]
-    rows: list[BaseModel] = []
+    entry = IMPORT_KINDS.get(kind)
+    if entry is None:
+        raise ValueError(f"kind {kind!r}: use one of {', '.join(IMPORT_KINDS)}")
+    rows = _validated(entry.row, parse_rows(kind, text, fmt))
+    try:
+        entry.write(store, rows)
+    except RecordError as exc:
+        raise ImportRejected([RowError(row=0, field=kind, reason=str(exc))]) from exc
+    return len(rows)
+
+
+def _validated(model: type[Row], raw_rows: list[dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
     errors: list[RowError] = []
-    for number, raw in enumerate(parse_rows(kind, text, fmt), start=1):
+    for number, raw in enumerate(raw_rows, start=1):
         try:
-            rows.append(model.model_validate({k: _blank_none(v) for k, v in raw.items()}))
+            rows.append(model.model_validate({k: blank_none(v) for k, v in raw.items()}))
         except ValidationError as exc:
             for problem in exc.errors():
                 field = ".".join(str(p) for p in problem["loc"]) or "row"
@@ -222,8 +179,4 @@ def import_records(
                 errors.append(RowError(row=number, field=field, reason=reason))
     if errors:
         raise ImportRejected(errors)
-    try:
-        store.import_rows(kind, [r.model_dump() for r in rows])
-    except RecordError as exc:
-        raise ImportRejected([RowError(row=0, field=kind, reason=str(exc))]) from exc
-    return len(rows)
+    return rows

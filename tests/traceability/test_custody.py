@@ -97,7 +97,7 @@ def _event(kind: str, time: str, read_point: str, **fields: object) -> dict[str,
 
 @pytest.fixture
 def associated(stocked: RecordStore) -> CustodyService:
-    from traceability.records.logistics import Location
+    from traceability.records.locations import Location
 
     stocked.add_location(
         Location(urn=COLD_ROOM, name="Cold room", kind="cold_room", custodian=OWNER)

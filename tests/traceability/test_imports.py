@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from traceability.imports import ImportRejected, import_records, serial_list
+from traceability.imports import ImportRejected, import_records
 from traceability.records.store import RecordStore
 
 PRODUCTS = """gtin,name,temp_min_c,temp_max_c,excursion_budget_min,mkt_limit_c,shelf_life_days
@@ -45,7 +45,6 @@ def test_unknown_column_and_unknown_product(store: RecordStore) -> None:
         import_records(store, "lots", "gtin,lot\n4012345111118,L1\n")
 
 
-def test_serial_ranges() -> None:
-    assert serial_list("1001-1003; X") == ["1001", "1002", "1003", "X"]
-    with pytest.raises(ValueError, match="must go up"):
-        serial_list("5-1")
+def test_an_unknown_kind_names_the_kinds(store: RecordStore) -> None:
+    with pytest.raises(ValueError, match="use one of products, lots, shipments"):
+        import_records(store, "pallets", "id\n1\n")

@@ -1,14 +1,12 @@
-"""A lot's carbon report in the ledger: compute, keep as a leaf, read back with its anchor.
+"""A lot's carbon report in the ledger: keep it as a leaf, read it back with its anchor.
 
-``compute_report`` builds the PACT/iLEAP report of a lot from a ``CarbonInputSource``
-(the records, in the hub and ``tracehub carbon report --lot … --anchor``), with the
-cold-room energy from a ``ColdRoomPower`` when the lot has stays. ``publish_report``
-hands it to the ledger with ``traceability.anchoring.feeder.submit_lot_record`` (kind
-``carbon-report``, record id = the report's own id): the ledger keeps the report
-and chains it into the lot's stream next to its events, and the hub's anchoring
-loop puts it in the next batch. A report whose figures equal the lot's latest kept
-report (only ``id`` and ``created`` differ) is not submitted again, so re-running
-the command, or the demo, adds no leaf until something changed.
+``publish_report`` hands a report (``assessment.compute_report``) to the ledger with
+``traceability.anchoring.feeder.submit_lot_record`` (kind ``carbon-report``, record
+id = the report's own id): the ledger keeps the report and chains it into the lot's
+stream next to its events, and the hub's anchoring loop puts it in the next batch. A
+report whose figures equal the lot's latest kept report (only ``id`` and ``created``
+differ) is not submitted again, so re-running the command, or the demo, adds no leaf
+until something changed.
 
 ``latest_report`` reads the lot's stream back: the newest kept report, its digest,
 and whether its batch is confirmed on chain (``anchored``, with batch and block) or
@@ -31,13 +29,7 @@ from traceability.anchoring.feeder import (
     lot_stream,
     submit_lot_record,
 )
-from traceability.carbon.calculation import lot_footprint
-from traceability.carbon.energy import ColdRoomPower, EnergyReading, measure_stays
-from traceability.carbon.errors import CarbonInputError
-from traceability.carbon.factors import FactorTable, load_default_factors
-from traceability.carbon.footprint import LotFootprint
-from traceability.carbon.report import lot_report, report_digest
-from traceability.carbon.source import CarbonInputSource
+from traceability.carbon.report import report_digest
 
 # What may differ between two reports with the same figures.
 _VOLATILE = ("id", "created")
@@ -72,30 +64,6 @@ class Published(BaseModel):
 
     kept: KeptReport
     submitted: bool  # False: the latest kept report has the same figures
-
-
-def compute_report(
-    source: CarbonInputSource,
-    gtin: str,
-    lot: str,
-    created: datetime,
-    power: ColdRoomPower | None = None,
-    factors: FactorTable | None = None,
-) -> tuple[LotFootprint, dict[str, Any]]:
-    """The lot's footprint and its report; ``CarbonError`` when an input is missing."""
-    data = source.lot_input(gtin, lot)
-    energy: dict[str, EnergyReading] = {}
-    stays = data.all_stays()
-    if stays:
-        if power is None:
-            raise CarbonInputError(
-                "stays",
-                f"lot {gtin}/{lot} has cold-room stays: their energy needs the compressor "
-                "power series (give an InfluxDB URL)",
-            )
-        energy = dict(measure_stays(stays, power))
-    footprint = lot_footprint(data, factors or load_default_factors(), energy)
-    return footprint, lot_report(footprint, created=created)
 
 
 def publish_report(
@@ -156,7 +124,6 @@ __all__ = [
     "KeptReport",
     "Published",
     "ReportLedger",
-    "compute_report",
     "latest_report",
     "publish_report",
 ]

@@ -2,8 +2,8 @@
 
 ``FootprintSource.latest(gtin, lot)`` gives a ``FootprintSummary`` or None ("not
 computed yet"). The default, ``RecordsFootprint``, computes it from the records
-(``traceability.carbon``: legs, stays, packaging) when the lot has any, with cold-room
-energy from a ``ColdRoomPower`` when the lot has cold-storage stays.
+(legs, hubs, stays, packaging) when the lot has any, through ``assessment.assess``, with
+cold-room energy from a ``ColdRoomPower`` when the lot has cold-storage stays.
 ``LedgerFootprint`` prefers the lot's latest carbon report kept in the ledger
 (``carbon.ledgerreport``) and says whether it is anchored (batch, block) or still
 pending; without one it falls back to another source (the records), marked "not
@@ -12,16 +12,17 @@ anchored yet".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from gs1.errors import Gs1Error
 from ledger.errors import LedgerError
-from traceability.carbon.calculation import lot_footprint
-from traceability.carbon.energy import ColdRoomPower, measure_stays
+from traceability.carbon.assessment import assess
+from traceability.carbon.energy import ColdRoomPower
 from traceability.carbon.errors import CarbonError
-from traceability.carbon.factors import FactorTable, load_default_factors
+from traceability.carbon.factors import FactorTable
 from traceability.carbon.ledgerreport import ReportLedger, latest_report
 from traceability.carbon.records import RecordsCarbonSource
 from traceability.carbon.report import decimal
@@ -61,18 +62,23 @@ class FootprintSource(Protocol):
 def summary_from_report(report: Mapping[str, Any]) -> FootprintSummary:
     """The summary of a lot report (``traceability.carbon.report.lot_report``)."""
     data = report["extensions"][-1]["data"]
-    totals: dict[str, float] = {}
-    for item in data["items"]:
-        totals[item["kind"]] = totals.get(item["kind"], 0.0) + float(item["kgCO2e"])
     return FootprintSummary(
         total_kg=float(data["totalKgCO2e"]),
         per_unit_kg=float(data["perUnitKgCO2e"]),
         per_kg_kg=float(data["perKgKgCO2e"]),
         units=int(data["units"]),
-        by_kind=tuple((k, totals[k]) for k in KINDS if totals.get(k)),
+        by_kind=_by_kind((item["kind"], float(item["kgCO2e"])) for item in data["items"]),
         standard=str(data["standard"]),
         report_id=report.get("id"),
     )
+
+
+def _by_kind(items: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    """kg CO2e summed by item kind, in KINDS order, kinds without any left out."""
+    totals: dict[str, float] = {}
+    for kind, kg in items:
+        totals[kind] = totals.get(kind, 0.0) + kg
+    return tuple((k, totals[k]) for k in KINDS if totals.get(k))
 
 
 class RecordsFootprint:
@@ -93,24 +99,17 @@ class RecordsFootprint:
             return None
         try:
             data = RecordsCarbonSource(self._store).lot_input(gtin, lot)
-            stays = data.all_stays()
-            if stays and self._power is None:
-                return None  # cold storage needs the compressor power series
-            energy = dict(measure_stays(stays, self._power)) if self._power and stays else {}
-            self._factors = self._factors or load_default_factors()
-            footprint = lot_footprint(data, self._factors, energy)
-        except (CarbonError, TraceabilityError):
-            # Incomplete records or telemetry: the page says "not computed yet".
+            footprint = assess(data, self._power, self._factors)
+        except (CarbonError, TraceabilityError, Gs1Error):
+            # Incomplete records or telemetry (cold storage without the compressor power
+            # series too): the page says "not computed yet".
             return None
-        totals: dict[str, float] = {}
-        for item in footprint.items:
-            totals[item.kind] = totals.get(item.kind, 0.0) + item.kg_co2e
         return FootprintSummary(
             total_kg=float(decimal(footprint.total_kg_co2e)),
             per_unit_kg=footprint.per_unit,
             per_kg_kg=footprint.per_kg,
             units=data.units,
-            by_kind=tuple((k, totals[k]) for k in KINDS if totals.get(k)),
+            by_kind=_by_kind((item.kind, item.kg_co2e) for item in footprint.items),
             standard="ISO 14083:2023; GLEC Framework v3.0",
         )
 

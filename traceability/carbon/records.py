@@ -1,11 +1,11 @@
 """A lot's footprint input read from the records database (``CarbonInputSource``).
 
-Maps the records (``traceability.records.logistics``: locations, shipment lots, legs, stays,
-packaging, primary factors; the lot's units and gross mass) to the calculation's own
-models (``carbon.chain``), so ``tracehub carbon report --lot GTIN/LOT`` needs no JSON
-file. Nothing is guessed: a lot without a gross mass, a leg from coordinates without a
-detour factor, a cold room without a country or telemetry site is a ``CarbonInputError``
-naming the record and the field to fill in.
+Maps the records (``traceability.records``: locations, shipment lots, legs, hub
+activities, stays, packaging, primary factors; the lot's units and gross mass) to the
+calculation's own models (``carbon.chain``), so ``tracehub carbon report --lot
+GTIN/LOT`` needs no JSON file. Nothing is guessed: a lot without a gross mass, a leg
+from coordinates without a detour factor, a cold room without a country or telemetry
+site is a ``CarbonInputError`` naming the record and the field to fill in.
 
 Leg ids are ``<shipment>-<seq>``; a leg without ``distance_km`` takes its origin and
 destination coordinates from its two locations. A shipment's hub activities
@@ -20,7 +20,9 @@ from pydantic import ValidationError
 
 from traceability.carbon.chain import LotCarbonInput, _input_error
 from traceability.carbon.errors import CarbonInputError
-from traceability.records.logistics import HubActivity, Leg, Location, Stay
+from traceability.records.locations import Location
+from traceability.records.shipments import HubActivity, Leg
+from traceability.records.stays import Stay
 from traceability.records.store import RecordStore
 
 

@@ -2,7 +2,7 @@
 temperature series → min/max/mean, Mean Kinetic Temperature, time out of range,
 excursions, and a status judged against the product's profile.
 
-The math is pure (``mean_kinetic_temperature``, ``judge``); the series comes through the
+The math is pure (``mkt.mean_kinetic_temperature``, ``judge``); the series comes through the
 ``TemperatureSeries`` port as buckets of readings. The InfluxDB adapter
 (``traceability.coldchain.telemetry``) keeps quiet stretches as coarse InfluxQL buckets (a day, an
 hour: count/mean/min/max) and fetches raw points only where the temperature crosses
@@ -11,13 +11,10 @@ that carry their readings. MKT uses a bucket's readings when it has them, else i
 weighted by its count (bounded error below 0.005 °C, see ``InfluxTemperatureReader.
 buckets``); out-of-range minutes and excursions always come from raw readings. Stays are
 fetched concurrently.
-
-MKT (USP <1079>): ``T_k = (ΔH/R) / -ln( Σ wᵢ·exp(-ΔH/(R·Tᵢ)) / Σ wᵢ )`` in kelvin.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -25,13 +22,11 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from traceability.coldchain.mkt import DEFAULT_DELTA_H_KJ, mean_kinetic_temperature
 from traceability.custody import CustodyService
 from traceability.errors import RecordNotFound
 from traceability.records.store import Product, RecordStore
 
-DEFAULT_DELTA_H_KJ = 83.144
-GAS_CONSTANT = 8.3144598e-3  # kJ/(mol·K)
-KELVIN = 273.15
 Status = Literal["ok", "at_risk", "compromised"]
 # MKT within this margin below the limit is "at risk".
 MKT_MARGIN_C = 0.5
@@ -97,20 +92,6 @@ class Exposure(BaseModel):
     status: Status
     reasons: tuple[str, ...]
     locations: tuple[str, ...]
-
-
-def mean_kinetic_temperature(
-    samples: Sequence[tuple[float, float]], delta_h_kj: float = DEFAULT_DELTA_H_KJ
-) -> float:
-    """MKT in °C of ``(celsius, weight)`` samples; raises ValueError when empty."""
-    total = sum(w for _, w in samples)
-    if not samples or total <= 0:
-        raise ValueError("MKT needs at least one reading with a positive weight")
-    ratio = delta_h_kj / GAS_CONSTANT
-    # Factor out the hottest term so exp() neither underflows nor loses precision.
-    ref = max(-ratio / (c + KELVIN) for c, _ in samples)
-    acc = sum(w * math.exp(-ratio / (c + KELVIN) - ref) for c, w in samples)
-    return ratio / -(math.log(acc / total) + ref) - KELVIN
 
 
 def judge(

@@ -206,7 +206,7 @@ def read_telemetry(influx: InfluxClient, query: str) -> list[Series]:
             raise TelemetryUnavailable(str(exc)) from exc
         # influxd 1.6 answers only "not executed" to several statements on a missing database.
         raise TelemetryUnavailable(
-            f"InfluxDB database {influx.database!r}: {exc.reason}; check that it exists "
+            f"InfluxDB database {influx.database!r}: {exc.reason}; check that the database exists "
             "(setting TRACEHUB_INFLUX_DATABASE or --database)"
         ) from exc
     except InfluxUnavailable as exc:

@@ -1,4 +1,9 @@
-"""Anchored batches on the records: which events went into which on-chain root."""
+"""Anchored batches on the records: which events went into which on-chain root.
+
+The ledger cuts and anchors batches (``ledger.worker``); ``mark_anchored`` mirrors a
+confirmed one here (``traceability.anchoring.feeder.EventFeeder``) so the lot page can
+show it. These rows are a cache of the ledger's batches, never a second source.
+"""
 
 from __future__ import annotations
 
@@ -6,66 +11,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from ledger.anchor import AnchorReceipt
-from traceability.errors import RecordConflict
 from traceability.records.database import Database, from_db, now_utc, to_db
 from traceability.records.entities import Batch, BatchLeaf
 from traceability.records.schema import batches, events
 
 
 class BatchRecords(Database):
-    """Batches anchored by the anchoring service or mirrored from the ledger."""
-
-    def record_batch(
-        self, receipt: AnchorReceipt, leaves: Sequence[tuple[str, int, bytes]]
-    ) -> Batch:
-        """Record an anchored batch and assign each ``(event_id, leaf_index, leaf_hash)``.
-
-        All or nothing: an event that is unknown or already in a batch aborts the whole
-        record with ``RecordConflict``.
-        """
-        if len(leaves) != receipt.size:
-            raise RecordConflict(
-                f"batch {receipt.root.hex()}: receipt size {receipt.size} but "
-                f"{len(leaves)} leaves given; record exactly the anchored leaves"
-            )
-        indexes = sorted(index for _, index, _ in leaves)
-        if indexes != list(range(len(leaves))):
-            raise RecordConflict(
-                f"batch {receipt.root.hex()}: leaf indexes must be 0..{len(leaves) - 1} each once"
-            )
-        try:
-            with self._tx() as conn:
-                batch_id = _insert_batch(conn, receipt)
-                for event_id, index, leaf in leaves:
-                    updated = conn.execute(
-                        events.update()
-                        .where(events.c.id == event_id, events.c.batch_id.is_(None))
-                        .values(batch_id=batch_id, leaf_index=index, leaf_hash=leaf.hex())
-                    )
-                    if updated.rowcount != 1:
-                        raise RecordConflict(
-                            f"event {event_id} is unknown or already anchored; "
-                            "build batches from pending_events()"
-                        )
-                row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
-        except sa_exc.IntegrityError as exc:
-            raise RecordConflict(
-                f"batch root {receipt.root.hex()} is already recorded: {exc.orig}"
-            ) from exc
-        return _batch(row)
+    """The ledger's confirmed batches, as mirrored onto the records."""
 
     def batch(self, batch_id: int) -> Batch | None:
         with self._tx() as conn:
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
-        return None if row is None else _batch(row)
-
-    def batch_by_root(self, root: bytes) -> Batch | None:
-        with self._tx() as conn:
-            row = conn.execute(sa.select(batches).where(batches.c.root == root.hex())).first()
         return None if row is None else _batch(row)
 
     def batch_leaves(self, batch_id: int) -> list[BatchLeaf]:
@@ -85,16 +44,14 @@ class BatchRecords(Database):
                 for row in conn.execute(query)
             ]
 
-    # ledger mirror (issue #5: the ledger anchors; this shows it on the records) -------
-
     def mark_anchored(
         self, receipt: AnchorReceipt, leaves: Sequence[tuple[str, int, bytes]]
     ) -> Batch:
         """Mirror a confirmed ledger batch: record it once, mark these events as in it.
 
-        Unlike ``record_batch``, the ledger's batch may also hold other leaves (carbon
-        reports, telemetry digests), so ``leaves`` — ``(event_id, leaf_index,
-        leaf_hash)`` — may be a subset. Events already in a batch are left alone;
+        The ledger's batch may also hold other leaves (carbon reports, telemetry
+        digests), so ``leaves`` — ``(event_id, leaf_index, leaf_hash)`` — may be a
+        subset. Events already in a batch are left alone;
         calling it again is harmless.
         """
         with self._tx() as conn:

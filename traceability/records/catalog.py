@@ -1,21 +1,24 @@
-"""Products, lots, serialised units and logistic units (the master data of the records)."""
+"""Products, lots, serialised units and logistic units (the master data of the records).
+
+Added one by one (``add_product``, ``add_lot`` …) or a whole import file of products
+or lots in one transaction (``import_products``, ``import_lots``, rows from ``rows``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gs1.identifiers import Gtin, LotNumber, SerialNumber, check_digit
-from traceability.errors import RecordConflict, RecordError, RecordNotFound
+from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import Database
 from traceability.records.database import gtin_digits as _gtin
 from traceability.records.entities import Lot, Product
-from traceability.records.logistics import LOGISTICS_KINDS
-from traceability.records.schema import logistic_units, lots, products, shipments, units
+from traceability.records.rows import LotRow, ProductRow, serial_list
+from traceability.records.schema import logistic_units, lots, products, units
 
 
 class CatalogRecords(Database):
@@ -127,71 +130,55 @@ class CatalogRecords(Database):
                     )
         return record
 
-    def import_rows(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert validated import rows in ONE transaction (see traceability.imports).
+    def import_products(self, rows: Sequence[ProductRow]) -> None:
+        """Add products in ONE transaction; the identical product again is skipped, a
+        different one is a ``RecordConflict`` naming its row, and nothing is kept."""
+        self._import_each(rows, self._put_product)
 
-        A row identical to a stored record is skipped; a different one is a
-        ``RecordConflict`` naming its row, and nothing of the file is kept.
-        """
-        from traceability.imports import serial_list
+    def _put_product(self, conn: Connection, row: ProductRow) -> None:
+        values = row.model_dump()
+        existing = self._product(conn, row.gtin)
+        if existing is None:
+            conn.execute(products.insert().values(**values))
+        elif existing.model_dump() != Product(**values).model_dump():
+            raise RecordConflict(f"product {row.gtin} exists with other details")
 
+    def import_lots(self, rows: Sequence[LotRow]) -> None:
+        """Add lots of known products and their units (``serials``) in ONE transaction."""
         with self._tx() as conn:
             for number, row in enumerate(rows, start=1):
-                if kind == "products":
-                    existing = self._product(conn, row["gtin"])
-                    if existing is None:
-                        conn.execute(products.insert().values(**row))
-                    elif existing.model_dump() != Product(**row).model_dump():
-                        raise RecordConflict(
-                            f"row {number}: product {row['gtin']} exists with other details"
-                        )
-                elif kind == "lots":
-                    if self._product(conn, row["gtin"]) is None:
-                        raise RecordNotFound(
-                            f"row {number}, gtin: product {row['gtin']} is unknown; "
-                            "import products first"
-                        )
-                    serials = serial_list(row.pop("serials") or "")
-                    existing_lot = self._lot(conn, row["gtin"], row["lot"])
-                    if existing_lot is None:
-                        conn.execute(lots.insert().values(**row))
-                    elif existing_lot != Lot(**row):
-                        raise RecordConflict(
-                            f"row {number}: lot {row['lot']} of {row['gtin']} exists with "
-                            "other details"
-                        )
-                    if serials:
-                        taken = set(
-                            conn.execute(
-                                sa.select(units.c.serial).where(
-                                    units.c.gtin == row["gtin"], units.c.serial.in_(serials)
-                                )
-                            ).scalars()
-                        )
-                        new = [s for s in dict.fromkeys(serials) if s not in taken]
-                        if new:
-                            conn.execute(
-                                units.insert(),
-                                [
-                                    {"gtin": row["gtin"], "serial": s, "lot": row["lot"]}
-                                    for s in new
-                                ],
-                            )
-                elif kind == "shipments":
-                    found = conn.execute(
-                        sa.select(shipments.c.id).where(shipments.c.id == row["id"])
-                    ).first()
-                    if found is None:
-                        conn.execute(shipments.insert().values(**row))
-                elif kind in LOGISTICS_KINDS:
-                    try:
-                        self.import_logistics_row(conn, kind, row)  # type: ignore[attr-defined]
-                    except RecordError as exc:
-                        raise type(exc)(f"row {number}: {exc}") from exc
-                else:
-                    raise ValueError(
-                        f"kind {kind!r}: use products, lots, shipments or {LOGISTICS_KINDS}"
+                self._put_lot(conn, row, number)
+
+    def _put_lot(self, conn: Connection, lot_row: LotRow, number: int) -> None:
+        # Numbered here, not by _import_each: an unknown product names its column too
+        # ("row N, gtin: …").
+        row = lot_row.model_dump()
+        if self._product(conn, row["gtin"]) is None:
+            raise RecordNotFound(
+                f"row {number}, gtin: product {row['gtin']} is unknown; import products first"
+            )
+        serials = serial_list(row.pop("serials") or "")
+        existing_lot = self._lot(conn, row["gtin"], row["lot"])
+        if existing_lot is None:
+            conn.execute(lots.insert().values(**row))
+        elif existing_lot != Lot(**row):
+            raise RecordConflict(
+                f"row {number}: lot {row['lot']} of {row['gtin']} exists with other details"
+            )
+        if serials:
+            taken = set(
+                conn.execute(
+                    sa.select(units.c.serial).where(
+                        units.c.gtin == row["gtin"], units.c.serial.in_(serials)
                     )
+                ).scalars()
+            )
+            new = [s for s in dict.fromkeys(serials) if s not in taken]
+            if new:
+                conn.execute(
+                    units.insert(),
+                    [{"gtin": row["gtin"], "serial": s, "lot": row["lot"]} for s in new],
+                )
 
     def get_lot(self, gtin: Gtin | str, lot: str) -> Lot | None:
         with self._tx() as conn:

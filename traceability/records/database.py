@@ -2,8 +2,9 @@
 
 ``Database`` is the base of ``traceability.records.store.RecordStore``: it owns the SQLAlchemy
 engine, upgrades the schema on open (Alembic, ``traceability.records.migrate``) and gives every
-call its own transaction. The record kinds live in their own modules (catalog, eventlog,
-batchlog, logistics) as mixins over this base.
+call its own transaction. The record kinds live in their own modules (catalog, locations,
+shipments, stays, packaging, primaryfactors, eventlog, batchlog) as mixins over this base;
+``_add`` gives one record its transaction, ``_import_each`` a whole import file its one.
 
 Times are stored as naive UTC and returned aware (UTC), because SQLite has no
 timezone-aware column type.
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -29,10 +30,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from gs1.identifiers import Gtin
-from traceability.errors import StoreUnavailable
+from traceability.errors import RecordError, StoreUnavailable
 from traceability.records import migrate
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
+Row = TypeVar("Row")
 
 
 def to_db(moment: datetime) -> datetime:
@@ -104,6 +106,22 @@ class Database:
                     f"records database {self._engine.url!r} failed: {exc.orig}; "
                     "check that it is reachable and writable"
                 ) from exc
+
+    def _add(self, value: Row, put: Callable[[Connection, Row], None]) -> Row:
+        """``put`` one record in its own transaction; the record back."""
+        with self._tx() as conn:
+            put(conn, value)
+        return value
+
+    def _import_each(self, rows: Sequence[Row], put: Callable[[Connection, Row], None]) -> None:
+        """``put`` every row in ONE transaction; the first failing row is named by its
+        number (1 = the file's first row) and nothing of the file is kept."""
+        with self._tx() as conn:
+            for number, row in enumerate(rows, start=1):
+                try:
+                    put(conn, row)
+                except RecordError as exc:
+                    raise type(exc)(f"row {number}: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

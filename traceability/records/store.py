@@ -1,13 +1,17 @@
-"""The records store: products, lots, units, locations, legs, events and anchored batches.
+"""The records store: products, lots, units, locations, shipments, events, anchored batches.
 
 ``RecordStore`` is the one object callers hold; each kind of record lives in its own
-module as a mixin over ``traceability.records.database.Database`` (engine, transactions, schema
-upgrade on open):
+module as a mixin over ``traceability.records.database.Database`` (engine, transactions,
+schema upgrade on open, one transaction per import file):
 
-* ``traceability.records.catalog``   products, lots (FEFO, near expiry), units, logistic units
-* ``traceability.records.logistics`` locations, shipments, legs and stays (carbon inputs)
-* ``traceability.records.eventlog``  captured EPCIS events and their EPC links
-* ``traceability.records.batchlog``  anchored batches
+* ``traceability.records.catalog``        products, lots (FEFO), units, logistic units
+* ``traceability.records.locations``      locations, their custodian and coordinates
+* ``traceability.records.shipments``      shipments, their lots, legs and hub activities
+* ``traceability.records.stays``          lots' stays in (cold) rooms
+* ``traceability.records.packaging``      packaging per unit of a lot
+* ``traceability.records.primaryfactors`` the user's own emission factors (JSON)
+* ``traceability.records.eventlog``       captured EPCIS events and their EPC links
+* ``traceability.records.batchlog``       anchored batches mirrored from the ledger
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -30,7 +34,11 @@ from traceability.records.entities import (
     StoreResult,
 )
 from traceability.records.eventlog import EventRecords
-from traceability.records.logistics import LogisticsRecords
+from traceability.records.locations import LocationRecords
+from traceability.records.packaging import PackagingRecords
+from traceability.records.primaryfactors import PrimaryFactorRecords
+from traceability.records.shipments import ShipmentRecords
+from traceability.records.stays import StayRecords
 
 __all__ = [
     "DEFAULT_URL",
@@ -47,5 +55,14 @@ __all__ = [
 ]
 
 
-class RecordStore(CatalogRecords, LogisticsRecords, EventRecords, BatchRecords):
+class RecordStore(
+    CatalogRecords,
+    LocationRecords,
+    ShipmentRecords,
+    StayRecords,
+    PackagingRecords,
+    PrimaryFactorRecords,
+    EventRecords,
+    BatchRecords,
+):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

@@ -10,17 +10,17 @@ from typing import Any
 import click
 from rich.table import Table
 
+from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Gtin
-from traceability.carbon.calculation import lot_footprint
+from traceability.carbon.assessment import assess
 from traceability.carbon.chain import LotCarbonInput
 from traceability.carbon.coldroom import InfluxColdRoomPower
-from traceability.carbon.energy import EnergyReading, measure_stays
 from traceability.carbon.errors import CarbonError
 from traceability.carbon.factors import FactorTable, load_default_factors, read_factor_csv
 from traceability.carbon.records import RecordsCarbonSource
 from traceability.carbon.report import lot_report, report_digest, report_leaf
 from traceability.carbon.source import JsonFileSource
-from traceability.errors import InvalidIdentifier, TraceabilityError
+from traceability.errors import TraceabilityError
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
@@ -105,17 +105,16 @@ def report(
                 raise Problem("give --lot GTIN/LOT (from the records) or --input FILE.json")
             data = _from_records(settings, gtin, lot)
         table = _table(factors)
-        energy: dict[str, EnergyReading] = {}
-        stays = data.all_stays()
-        if stays:
+        if not data.all_stays():
+            footprint = assess(data, None, table)
+        else:
             url = influx_url or settings.influx.url
             if url is None:
                 raise Problem(
                     "the input has cold-room stays: give --influx-url (or TRACEHUB_INFLUX_URL)"
                 )
             with InfluxColdRoomPower(url, database or settings.influx.database) as power:
-                energy = dict(measure_stays(stays, power))
-        footprint = lot_footprint(data, table, energy)
+                footprint = assess(data, power, table)
     except CarbonError as exc:
         raise Problem(str(exc)) from exc
     moment = created or datetime.now(UTC)
@@ -159,7 +158,7 @@ def _anchor(
     from ledger.store.sqlstore import LedgerStore
     from traceability.anchoring.feeder import lot_stream
     from traceability.carbon.ledgerreport import publish_report
-    from tracehub.bootstrap import open_keystore
+    from tracehub.keys import open_keystore
 
     now = datetime.now(UTC)
     try:

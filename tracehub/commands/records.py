@@ -4,6 +4,7 @@ a lot, its cold-chain exposure, and RFID inventory reconciliation."""
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from typing import IO, Literal
 
 import click
 
+from gs1.errors import Gs1Error
 from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, submit_lot_record
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
@@ -20,7 +22,7 @@ from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.errors import TraceabilityError
 from traceability.expiry import near_expiry
-from traceability.imports import ImportRejected, import_records
+from traceability.imports import IMPORT_KINDS, ImportRejected, import_records
 from traceability.inventory import reconcile
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
@@ -57,24 +59,18 @@ def migrate_cmd(settings: Settings, records: str | None) -> None:
         console.print("records database is at the newest schema")
 
 
-@records.command("import")
-@click.argument(
-    "kind",
-    type=click.Choice(
-        [
-            "products",
-            "lots",
-            "shipments",
-            "locations",
-            "shipment_lots",
-            "legs",
-            "stays",
-            "packaging",
-            "hub_activities",
-            "primary_factors",
-        ]
-    ),
+# "\b" keeps click from re-flowing the list; each kind's columns wrap under its name.
+_KINDS_HELP = "\n".join(
+    ["\b", "KIND and its columns (CSV header or JSON keys):"]
+    + [
+        textwrap.fill(f"{name}: {kind.help}", 78, initial_indent="  ", subsequent_indent="    ")
+        for name, kind in IMPORT_KINDS.items()
+    ]
 )
+
+
+@records.command("import", epilog=_KINDS_HELP)
+@click.argument("kind", type=click.Choice(list(IMPORT_KINDS)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_records
 @click.pass_obj
@@ -83,7 +79,7 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
     fmt: Literal["csv", "json"] = "json" if path.suffix.lower() == ".json" else "csv"
     with _store(settings, records) as store:
         try:
-            count = import_records(store, kind, path.read_text(encoding="utf-8"), fmt)  # type: ignore[arg-type]
+            count = import_records(store, kind, path.read_text(encoding="utf-8"), fmt)
         except ImportRejected as exc:
             for error in exc.errors:
                 console.print(f"[red]{path.name}[/red] {error}")
@@ -179,7 +175,7 @@ def exposure_cmd(
     ):
         try:
             result = ExposureService(store, reader).exposure(gtin, lot)
-        except TraceabilityError as exc:
+        except (TraceabilityError, Gs1Error) as exc:
             raise Problem(str(exc)) from exc
         if publish:
             writer = InfluxLotStatusWriter(settings.influx.url, settings.influx.database)
@@ -191,7 +187,7 @@ def exposure_cmd(
             finally:
                 writer.close()
     if anchor:
-        from tracehub.bootstrap import site_ledger
+        from tracehub.keys import site_ledger
 
         with site_ledger(settings) as (ledger, signer):
             entry = submit_lot_record(

@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from tests.support.postgres import PostgreSQL
 from traceability.carbon.records import RecordsCarbonSource
 from traceability.imports import ImportRejected, import_records
 from traceability.records import migrate
-from traceability.records.logistics import HubActivity
+from traceability.records.shipments import HubActivity
 from traceability.records.store import RecordStore
 from tracehub.cli import main
-from tracehub.services import PostgreSQL
 
 DATA = Path(__file__).parents[2] / "data" / "traceability" / "carbon"
 GTIN = "04012345111118"

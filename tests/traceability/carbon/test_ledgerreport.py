@@ -28,13 +28,15 @@ from ledger.store.keystore import KeyStore
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.feeder import CARBON_REPORT_KIND, lot_stream
-from traceability.carbon.ledgerreport import compute_report, latest_report, publish_report
+from traceability.carbon.assessment import compute_report
+from traceability.carbon.errors import CarbonInputError
+from traceability.carbon.ledgerreport import latest_report, publish_report
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.imports import import_records
+from traceability.imports import IMPORT_KINDS, import_records
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import Hub
 from tracehub.cli import main
+from tracehub.hub import Hub
 from tracehub.services import InfluxDB, Mosquitto
 from tracehub.settings import (
     ChainSettings,
@@ -52,23 +54,13 @@ LOT = "L2026-11A"
 CREATED = datetime(2026, 11, 22, 12, tzinfo=UTC)
 # Everything of lot_l1_records.json but the cold-room stay (which needs a power series):
 # one reefer leg, a cold-storage hub activity, packaging with a primary factor.
-KINDS = (
-    "products",
-    "lots",
-    "shipments",
-    "locations",
-    "shipment_lots",
-    "legs",
-    "hub_activities",
-    "primary_factors",
-    "packaging",
-)
+KINDS = tuple(kind for kind in IMPORT_KINDS if kind != "stays")
 
 
 def load_records(store: RecordStore) -> None:
     text = (DATA / "lot_l1_records.json").read_text(encoding="utf-8")
     for kind in KINDS:
-        import_records(store, kind, text, "json")  # type: ignore[arg-type]
+        import_records(store, kind, text, "json")
 
 
 # -- through a running hub ---------------------------------------------------------------
@@ -279,8 +271,6 @@ def test_stays_without_a_power_series_are_refused_by_name(
     import_records(
         store, "stays", (DATA / "lot_l1_records.json").read_text(encoding="utf-8"), "json"
     )
-    from traceability.carbon.errors import CarbonInputError
-
     with pytest.raises(CarbonInputError) as caught:
         compute_report(RecordsCarbonSource(store), GTIN, LOT, created=CREATED)
     assert caught.value.field == "stays"

@@ -18,25 +18,13 @@ from traceability.carbon.chain import parse_lot_input
 from traceability.carbon.distance import Coordinates
 from traceability.carbon.errors import CarbonInputError
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.imports import ImportRejected, import_records
+from traceability.imports import IMPORT_KINDS, ImportRejected, import_records
 from traceability.records.store import RecordStore
 from tracehub.cli import main
 from tracehub.services import InfluxDB
 
 DATA = Path(__file__).parents[2] / "data" / "traceability" / "carbon"
 GTIN = "04012345111118"
-KINDS = (
-    "products",
-    "lots",
-    "shipments",
-    "locations",
-    "shipment_lots",
-    "legs",
-    "stays",
-    "packaging",
-    "hub_activities",
-    "primary_factors",
-)
 
 
 def _load(
@@ -53,8 +41,8 @@ def _load(
     for kind, values in (add or {}).items():
         for row in document[kind]:
             row.update(values)
-    for kind in (k for k in KINDS if k not in drop_kinds):
-        import_records(store, kind, json.dumps(document), "json")  # type: ignore[arg-type]
+    for kind in (k for k in IMPORT_KINDS if k not in drop_kinds):
+        import_records(store, kind, json.dumps(document), "json")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Exposure: MKT math, judging, and the whole join against a real influxd, compared with
+"""Exposure: judging, and the whole join against a real influxd, compared with
 the naive computation over raw points; lot_status/lot_location written and read back."""
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import pytest
 from gs1.epcis.event import parse_event
 from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
 from traceability.capture import CaptureService
-from traceability.coldchain.exposure import (
-    ExposureService,
-    judge,
-    mean_kinetic_temperature,
-)
+from traceability.coldchain.exposure import ExposureService, judge
+from traceability.coldchain.mkt import mean_kinetic_temperature
 from traceability.coldchain.status import InfluxLotStatusWriter, exposure_event
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
@@ -24,26 +21,6 @@ from traceability.records.store import Product, RecordStore
 from tracehub.services import InfluxDB
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
-
-
-def test_mkt_of_a_constant_is_that_constant() -> None:
-    assert mean_kinetic_temperature([(5.0, 1.0), (5.0, 3.0)]) == pytest.approx(5.0)
-
-
-def test_mkt_weights_warm_readings_more_than_the_mean() -> None:
-    mkt = mean_kinetic_temperature([(2.0, 1.0), (20.0, 1.0)])
-    assert mkt > 11.0
-    # Hand computation with ΔH/R = 83.144 / 0.0083144598 K.
-    ratio = 83.144 / 8.3144598e-3
-    expected = (
-        ratio / -math.log((math.exp(-ratio / 275.15) + math.exp(-ratio / 293.15)) / 2) - 273.15
-    )
-    assert mkt == pytest.approx(expected)
-
-
-def test_mkt_needs_readings() -> None:
-    with pytest.raises(ValueError, match="at least one reading"):
-        mean_kinetic_temperature([])
 
 
 @pytest.mark.parametrize(

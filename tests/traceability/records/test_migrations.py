@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.events import GTIN
+from tests.support.postgres import PostgreSQL
 from traceability.records import migrate
 from traceability.records.schema import metadata
 from traceability.records.store import RecordStore
-from tracehub.services import PostgreSQL
 
 
 def _tables(engine: sa.Engine) -> dict[str, set[str]]:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from gs1.errors import InvalidIdentifier
 from ledger.anchor import AnchorReceipt
 from tests.support.events import COLD_ROOM, DOCK, GTIN
-from traceability.errors import InvalidIdentifier, RecordConflict, RecordNotFound
+from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -130,42 +131,42 @@ def test_pending_events_follow_capture_order(stocked: RecordStore) -> None:
         stocked.pending_events(limit=0)
 
 
-def test_record_batch_assigns_leaves(stocked: RecordStore) -> None:
-    for n in (1, 2):
+def test_mark_anchored_mirrors_a_ledger_batch(stocked: RecordStore) -> None:
+    for n in (1, 2, 3):
         stocked.store_event(new_event(n))
-    leaves = [(new_event(1).id, 0, b"\x11" * 32), (new_event(2).id, 1, b"\x22" * 32)]
-    batch = stocked.record_batch(receipt(b"\x99" * 32, 2), leaves)
+    # The ledger's batch holds 3 leaves; two are events (the other, say, a carbon report).
+    leaves = [(new_event(1).id, 0, b"\x11" * 32), (new_event(2).id, 2, b"\x22" * 32)]
+    batch = stocked.mark_anchored(receipt(b"\x99" * 32, 3), leaves)
     assert batch.root == b"\x99" * 32
-    assert (batch.size, batch.chain_id, batch.block_number) == (2, 1337, 7)
+    assert (batch.size, batch.chain_id, batch.block_number) == (3, 1337, 7)
     assert stocked.batch(batch.id) == batch
-    assert stocked.batch_by_root(b"\x99" * 32) == batch
     assert stocked.batch(batch.id + 1) is None
     assert [(x.event_id, x.leaf_index, x.leaf_hash) for x in stocked.batch_leaves(batch.id)] == (
         leaves
     )
-    assert stocked.pending_events(limit=10) == []
+    assert [e.id for e in stocked.pending_events(limit=10)] == [new_event(3).id]
     stored = stocked.get_event(new_event(2).id)
     assert stored is not None
-    assert (stored.batch_id, stored.leaf_index, stored.leaf_hash) == (batch.id, 1, b"\x22" * 32)
+    assert (stored.batch_id, stored.leaf_index, stored.leaf_hash) == (batch.id, 2, b"\x22" * 32)
 
 
-def test_record_batch_is_all_or_nothing(stocked: RecordStore) -> None:
+def test_mark_anchored_again_is_harmless(stocked: RecordStore) -> None:
     stocked.store_event(new_event(1))
-    stocked.record_batch(receipt(b"\x01" * 32, 1), [(new_event(1).id, 0, b"\x11" * 32)])
     stocked.store_event(new_event(2))
-    with pytest.raises(RecordConflict, match=f"event {new_event(1).id} is unknown or already"):
-        stocked.record_batch(
-            receipt(b"\x02" * 32, 2),
-            [(new_event(2).id, 0, b"\x22" * 32), (new_event(1).id, 1, b"\x11" * 32)],
-        )
-    assert stocked.batch_by_root(b"\x02" * 32) is None
-    assert [e.id for e in stocked.pending_events(limit=5)] == [new_event(2).id]
-    with pytest.raises(RecordConflict, match="already recorded"):
-        stocked.record_batch(receipt(b"\x01" * 32, 1), [(new_event(2).id, 0, b"\x22" * 32)])
-    with pytest.raises(RecordConflict, match="receipt size 2 but 1 leaves"):
-        stocked.record_batch(receipt(b"\x03" * 32, 2), [(new_event(2).id, 0, b"\x22" * 32)])
-    with pytest.raises(RecordConflict, match=r"leaf indexes must be 0\.\.0"):
-        stocked.record_batch(receipt(b"\x03" * 32, 1), [(new_event(2).id, 3, b"\x22" * 32)])
+    first = stocked.mark_anchored(receipt(b"\x01" * 32, 1), [(new_event(1).id, 0, b"\x11" * 32)])
+    again = stocked.mark_anchored(receipt(b"\x01" * 32, 1), [(new_event(1).id, 0, b"\x11" * 32)])
+    assert again == first  # one batch row per root
+    # An event already in a batch keeps it; the others join the new one.
+    other = stocked.mark_anchored(
+        receipt(b"\x02" * 32, 2),
+        [(new_event(1).id, 0, b"\x33" * 32), (new_event(2).id, 1, b"\x22" * 32)],
+    )
+    assert other.id != first.id
+    kept = stocked.get_event(new_event(1).id)
+    assert kept is not None
+    assert (kept.batch_id, kept.leaf_hash) == (first.id, b"\x11" * 32)
+    assert [x.event_id for x in stocked.batch_leaves(other.id)] == [new_event(2).id]
+    assert stocked.pending_events(limit=5) == []
 
 
 def test_two_threads_write_and_read_concurrently(stocked: RecordStore) -> None:
