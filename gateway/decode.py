@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gs1.epc import Epc, decode_epc
+from gs1.errors import EpcError
 from sensors.agv import AgvState, AgvTopic, parse_state, validate_message
 from sensors.coldroom import ColdRoomChange
-from sensors.errors import AgvError, EpcError, TopicError
+from sensors.errors import AgvError, TopicError
 from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
 from sensors.topics import Topic

@@ -3,31 +3,16 @@ has it): RFID tag reads and AGV load changes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.decode import TagObservation
+from gs1.cbv import BizStep, Disposition
+from gs1.identifiers import Sscc
 from sensors.agv import AgvState
 from sensors.fields import SglnUrn, format_timestamp
-
-# CBV values are written in their bare form ("arriving"); a user-defined value must be
-# an absolute URI (EPCIS 2.0 JSON-LD rules).
-_CBV_TOKEN = re.compile(r"^[a-z][a-z_]*$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-
-
-def _cbv_or_uri(value: str) -> str:
-    if not (_CBV_TOKEN.fullmatch(value) or _URI.fullmatch(value)):
-        raise ValueError(
-            f"{value!r} is neither a bare CBV value (like 'arriving') nor an absolute URI"
-        )
-    return value
-
-
-CbvValue = Annotated[str, AfterValidator(_cbv_or_uri)]
 
 
 class ReadPointProfile(BaseModel):
@@ -35,8 +20,8 @@ class ReadPointProfile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    biz_step: CbvValue = "arriving"
-    disposition: CbvValue = "in_progress"
+    biz_step: BizStep = "arriving"
+    disposition: Disposition = "in_progress"
     biz_location: SglnUrn | None = None
 
 
@@ -77,21 +62,14 @@ class AgvProfile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     read_point: SglnUrn | None = None
-    picked_biz_step: CbvValue = "loading"
-    picked_disposition: CbvValue = "in_transit"
-    dropped_biz_step: CbvValue = "unloading"
-    dropped_disposition: CbvValue = "in_progress"
+    picked_biz_step: BizStep = "loading"
+    picked_disposition: Disposition = "in_transit"
+    dropped_biz_step: BizStep = "unloading"
+    dropped_disposition: Disposition = "in_progress"
     company_prefix_digits: int = Field(default=7, ge=6, le=12)
 
 
 DEFAULT_AGV_PROFILE = AgvProfile()
-
-
-def sscc_urn(sscc: str, company_prefix_digits: int) -> str:
-    """``urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef`` of an 18-digit SSCC."""
-    prefix = sscc[1 : 1 + company_prefix_digits]
-    serial_ref = sscc[0] + sscc[1 + company_prefix_digits : 17]
-    return f"urn:epc:id:sscc:{prefix}.{serial_ref}"
 
 
 def load_event(
@@ -102,7 +80,7 @@ def load_event(
         "type": "ObjectEvent",
         "eventTime": format_timestamp(state.timestamp),
         "eventTimeZoneOffset": "+00:00",
-        "epcList": [sscc_urn(sscc, profile.company_prefix_digits)],
+        "epcList": [Sscc.of(sscc, profile.company_prefix_digits).urn],
         "action": "OBSERVE",
         "bizStep": profile.picked_biz_step if picked else profile.dropped_biz_step,
         "disposition": profile.picked_disposition if picked else profile.dropped_disposition,

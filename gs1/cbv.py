@@ -4,13 +4,17 @@ EPCIS 2.0 JSON accepts the bare short names (``"arriving"``), their Web URIs
 (``https://ref.gs1.org/cbv/BizStep-arriving``) and the legacy 1.x URNs
 (``urn:epcglobal:cbv:bizstep:arriving``). Values copied from the CBV 2.0 JSON-LD
 context (gs1/EPCIS @ 2b888befbc07, JSON-LD-Context/modular/cbv-context-*.jsonld).
+
+``short_name`` is the one check of a CBV value; ``BizStep`` and ``Disposition`` are
+the string types that run it and keep the value as written.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import partial
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 BIZ_STEPS = frozenset(
     {
@@ -142,3 +146,16 @@ def short_name(vocabulary: Vocabulary, value: str) -> str:
         f"{value!r} is not a CBV 2.0 {vocabulary}; use a CBV short name such as "
         f"{sorted(vocab.values)[1]!r} or a full URI of your own vocabulary"
     )
+
+
+def checked(vocabulary: Vocabulary, value: str) -> str:
+    """``value`` unchanged once ``short_name`` accepts it; its ``ValueError`` otherwise."""
+    short_name(vocabulary, value)
+    return value
+
+
+BizStep = Annotated[str, AfterValidator(partial(checked, "bizStep"))]
+"""A CBV 2.0 business step in any of its spellings, or a user vocabulary URI."""
+
+Disposition = Annotated[str, AfterValidator(partial(checked, "disposition"))]
+"""A CBV 2.0 disposition in any of its spellings, or a user vocabulary URI."""

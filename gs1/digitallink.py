@@ -21,105 +21,18 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from gs1.identifiers import check_digit
-from traceability.errors import InvalidIdentifier
+from gs1.ai import AI_FORMATS, CHECK_DIGIT_AT, CONVENIENCE_ALPHAS, PRIMARY_KEYS
+from gs1.errors import InvalidIdentifier
+from gs1.identifiers import check_digit, key_of, with_check_digit
 
 CANONICAL_STEM = "https://id.gs1.org"
 
-# Primary key AI → (fixed digit length or None, allowed qualifier sequences in order).
-_KEYS: dict[str, tuple[int | None, tuple[tuple[str, ...], ...]]] = {
-    "00": (18, ()),
-    "01": (14, (("22", "10", "21"), ("235",))),
-    "253": (None, ()),
-    "255": (None, ()),
-    "401": (None, ()),
-    "402": (17, ()),
-    "414": (13, (("254",), ("7040",))),
-    "417": (13, (("7040",),)),
-    "8003": (None, ()),
-    "8004": (None, (("7040",),)),
-    "8006": (18, (("22", "10", "21"),)),
-    "8010": (None, (("8011",),)),
-    "8017": (18, (("8019",),)),
-    "8018": (18, (("8019",),)),
-}
 # What the EPCIS hash keeps of a key's qualifiers (finest level only).
 _HASH_QUALIFIERS: dict[str, tuple[str, ...]] = {
     "01": ("21", "10", "235"),
     "8006": ("21", "10"),
     "414": ("254",),
     "8010": ("8011",),
-}
-# AI formats: a regular expression over the (unescaped) value.
-_CSET82 = r"[!\"%-?A-Z_a-z]"
-_CSET39 = r"[#\-/0-9A-Z]"
-_AI_FORMAT: dict[str, str] = {
-    "00": r"\d{18}",
-    "01": r"\d{14}",
-    "02": r"\d{14}",
-    "10": _CSET82 + "{1,20}",
-    "11": r"\d{6}",
-    "12": r"\d{6}",
-    "13": r"\d{6}",
-    "15": r"\d{6}",
-    "16": r"\d{6}",
-    "17": r"\d{6}",
-    "21": _CSET82 + "{1,20}",
-    "22": _CSET82 + "{1,20}",
-    "30": r"\d{1,8}",
-    "37": r"\d{1,8}",
-    "235": _CSET82 + "{1,28}",
-    "253": r"\d{13}" + _CSET82 + "{0,17}",
-    "254": _CSET82 + "{1,20}",
-    "255": r"\d{13}\d{0,12}",
-    "401": _CSET82 + "{1,30}",
-    "402": r"\d{17}",
-    "414": r"\d{13}",
-    "417": r"\d{13}",
-    "7040": r"\d[\x21-\x7e]{3}",
-    "8003": r"\d{14}" + _CSET82 + "{0,16}",
-    "8004": _CSET82 + "{1,30}",
-    "8006": r"\d{18}",
-    "8010": _CSET39 + "{1,30}",
-    "8011": r"\d{1,12}",
-    "8017": r"\d{18}",
-    "8018": r"\d{18}",
-    "8019": r"\d{1,10}",
-}
-for _n in range(10):
-    _AI_FORMAT[f"310{_n}"] = r"\d{6}"
-    _AI_FORMAT[f"392{_n}"] = r"\d{1,15}"
-for _ai in range(91, 100):
-    _AI_FORMAT[str(_ai)] = _CSET82 + "{1,90}"
-_AI_FORMAT["90"] = _CSET82 + "{1,30}"
-
-# Check digit position for keys with a mod-10 check digit (length of the checked prefix).
-_CHECKED = {"00": 18, "01": 14, "02": 14, "402": 17, "414": 13, "417": 13, "8017": 18, "8018": 18}
-_CHECKED_PREFIX = {"253": 13, "255": 13, "8003": 14, "8006": 14}
-
-# Convenience alphas (obsolete; accepted only when asked for).
-_ALPHAS = {
-    "gtin": "01",
-    "sscc": "00",
-    "gln": "414",
-    "party": "417",
-    "itip": "8006",
-    "giai": "8004",
-    "grai": "8003",
-    "gdti": "253",
-    "gcn": "255",
-    "ginc": "401",
-    "gsin": "402",
-    "cpid": "8010",
-    "gsrn": "8018",
-    "gsrnp": "8017",
-    "cpv": "22",
-    "lot": "10",
-    "ser": "21",
-    "glnx": "254",
-    "cpsn": "8011",
-    "srin": "8019",
-    "tpx": "235",
 }
 # Unreserved URI characters; GS1 escapes everything else in a path component.
 _SAFE = "-._~"
@@ -172,7 +85,7 @@ class DigitalLink(BaseModel):
         """The URI with the given stem (default ``https://id.gs1.org``)."""
         base = (stem or CANONICAL_STEM).rstrip("/")
         key_ai = self.elements[0][0]
-        path_ais = {key_ai} | {q for seq in _KEYS[key_ai][1] for q in seq}
+        path_ais = {key_ai} | {q for seq in PRIMARY_KEYS[key_ai][1] for q in seq}
         path = "".join(f"/{ai}/{escape(v)}" for ai, v in self.elements if ai in path_ais)
         query = "&".join(f"{ai}={escape(v)}" for ai, v in self.elements if ai not in path_ais)
         return base + path + (f"?{query}" if query else "")
@@ -250,7 +163,7 @@ class DigitalLink(BaseModel):
                 raise InvalidIdentifier(
                     field, uri, f"query attribute {name}: '+' means a space, not allowed in AIs"
                 )
-            if name not in _AI_FORMAT:
+            if name not in AI_FORMATS:
                 raise InvalidIdentifier(field, uri, f"AI ({name}) is unknown")
             if name in seen or name in path_only:
                 raise InvalidIdentifier(
@@ -269,14 +182,14 @@ def _path_elements(
     segments: list[str], allow_short_gtin: bool, allow_alphas: bool, check_digits: bool, uri: str
 ) -> tuple[list[tuple[str, str]], int, set[str]]:
     """Find the rightmost primary key whose qualifiers follow in order; parse from there."""
-    names = [(_ALPHAS.get(s, s) if allow_alphas else s) for s in segments]
+    names = [(CONVENIENCE_ALPHAS.get(s, s) if allow_alphas else s) for s in segments]
     for start in range(len(segments) - 2, -1, -1):
         key = names[start]
-        if key not in _KEYS or (len(segments) - start) % 2:
+        if key not in PRIMARY_KEYS or (len(segments) - start) % 2:
             continue
         pairs = [(names[i], unquote(segments[i + 1])) for i in range(start, len(segments), 2)]
         qualifiers = [ai for ai, _ in pairs[1:]]
-        sequences = [seq for seq in _KEYS[key][1] if _in_order(qualifiers, seq)]
+        sequences = [seq for seq in PRIMARY_KEYS[key][1] if _in_order(qualifiers, seq)]
         if qualifiers and not sequences:
             continue
         # The key's qualifiers (of the sequence in use) may not move into the query.
@@ -305,29 +218,26 @@ def _in_order(qualifiers: list[str], sequence: tuple[str, ...]) -> bool:
 
 
 def _check_value(field: str, uri: str, ai: str, value: str, check_digits: bool = True) -> None:
-    pattern = _AI_FORMAT.get(ai)
+    pattern = AI_FORMATS.get(ai)
     if pattern is None:
         raise InvalidIdentifier(field, uri, f"AI ({ai}) is unknown")
     if "\x00" in value or not re.fullmatch(pattern, value):
         raise InvalidIdentifier(
             field, uri, f"AI ({ai}) value {value!r} does not match its GS1 format"
         )
-    length = _CHECKED.get(ai) or _CHECKED_PREFIX.get(ai)
+    length = CHECK_DIGIT_AT.get(ai)
     if length is not None and check_digits:
         digits = value[:length]
-        if int(digits[-1]) != check_digit(digits[:-1]):
+        expected = check_digit(digits[:-1])
+        if int(digits[-1]) != expected:
             raise InvalidIdentifier(
-                field, uri, f"AI ({ai}) {digits}: check digit should be {check_digit(digits[:-1])}"
+                field, uri, f"AI ({ai}) {digits}: check digit should be {expected}"
             )
 
 
 # --- EPC URN → canonical Digital Link (for the EPCIS Event Hash ID) --------------------
 
 _EPC = re.compile(r"urn:epc:(?P<kind>id|class|idpat):(?P<scheme>[a-z]+):(?P<body>.+)")
-
-
-def _with_check(digits: str) -> str:
-    return digits + str(check_digit(digits))
 
 
 def _hash_escape(value: str) -> str:
@@ -346,7 +256,7 @@ def _epc_to_link(kind: str, scheme: str, body: str) -> str | None:
         if len(parts) < 2 or not parts[1].isdigit() or len(cp) + len(parts[1]) != 13:
             return None
         ir = parts[1]
-        gtin = _with_check(ir[0] + cp + ir[1:])
+        gtin = key_of(cp, ir)
         rest = parts[2:]
         if scheme == "itip":
             if len(rest) < 2:
@@ -361,21 +271,21 @@ def _epc_to_link(kind: str, scheme: str, body: str) -> str | None:
         return f"/01/{gtin}/{qualifier}/{value}"
     if scheme == "sscc" and len(parts) == 2:
         sr = parts[1]
-        return f"/00/{_with_check(sr[0] + cp + sr[1:])}" if len(cp) + len(sr) == 17 else None
+        return f"/00/{key_of(cp, sr)}" if len(cp) + len(sr) == 17 else None
     if scheme == "sgln" and len(parts) == 3:
-        gln = _with_check(cp + parts[1])
+        gln = with_check_digit(cp + parts[1])
         ext = parts[2]
         return f"/414/{gln}" + ("" if ext == "0" else f"/254/{_hash_escape(ext)}")
     if scheme in ("pgln", "gsrn", "gsrnp", "gsin") and len(parts) == 2:
         ai = {"pgln": "417", "gsrn": "8018", "gsrnp": "8017", "gsin": "402"}[scheme]
-        return f"/{ai}/{_with_check(cp + parts[1])}"
+        return f"/{ai}/{with_check_digit(cp + parts[1])}"
     if scheme == "grai" and len(parts) >= 2:
         serial = _hash_escape(".".join(parts[2:]))
-        return f"/8003/{_with_check('0' + cp + parts[1])}{serial}"
+        return f"/8003/{with_check_digit('0' + cp + parts[1])}{serial}"
     if scheme in ("gdti", "sgcn") and len(parts) >= 2:
         ai = "253" if scheme == "gdti" else "255"
         serial = _hash_escape(".".join(parts[2:]))
-        return f"/{ai}/{_with_check(cp + parts[1])}{serial}"
+        return f"/{ai}/{with_check_digit(cp + parts[1])}{serial}"
     if scheme in ("giai", "ginc") and len(parts) >= 2:
         ai = "8004" if scheme == "giai" else "401"
         return f"/{ai}/{cp}{_hash_escape('.'.join(parts[1:]))}"

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sensors.errors import EpcError
+from gs1.errors import EpcError
+from gs1.identifiers import key_of, sgtin_urn, sscc_urn
 
 SGTIN96_HEADER = 0x30
 SSCC96_HEADER = 0x31
@@ -49,14 +50,11 @@ SSCC96_PARTITIONS: tuple[Partition, ...] = (
 )
 
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]{24}$")
+# The TDT pure-identity patterns of the 96-bit schemes: narrower than the URN syntax
+# gs1.identifiers parses (a numeric serial without leading zeros, digit counts the
+# partitions allow), so a URN that is valid but not encodable says why here.
 _SGTIN_URN_RE = re.compile(r"^urn:epc:id:sgtin:(\d{6,12})\.(\d{1,7})\.(\d{1,12})$")
 _SSCC_URN_RE = re.compile(r"^urn:epc:id:sscc:(\d{6,12})\.(\d{5,11})$")
-
-
-def gs1_check_digit(digits: str) -> str:
-    """The GS1 mod-10 check digit for ``digits`` (weights 3,1,3,... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
 
 
 def _partition_for(table: tuple[Partition, ...], prefix: str, ref: str, what: str) -> int:
@@ -69,6 +67,27 @@ def _partition_for(table: tuple[Partition, ...], prefix: str, ref: str, what: st
                 )
             return value
     raise EpcError(f"{what}: company prefix must have 6 to 12 digits, got {len(prefix)}")
+
+
+def _pack(
+    header: int,
+    filter_: int,
+    partition: int,
+    table: tuple[Partition, ...],
+    prefix: str,
+    ref: str,
+    tail_bits: int,
+    tail: int,
+) -> str:
+    """24 hex characters: header, filter, partition, prefix, reference, then the tail."""
+    part = table[partition]
+    value = header
+    value = (value << 3) | filter_
+    value = (value << 3) | partition
+    value = (value << part.prefix_bits) | int(prefix)
+    value = (value << part.ref_bits) | int(ref)
+    value = (value << tail_bits) | tail
+    return f"{value:024X}"
 
 
 class Sgtin96(BaseModel):
@@ -93,7 +112,7 @@ class Sgtin96(BaseModel):
     @property
     def urn(self) -> str:
         """Pure identity: ``urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial``."""
-        return f"urn:epc:id:sgtin:{self.company_prefix}.{self.item_ref}.{self.serial}"
+        return sgtin_urn(self.company_prefix, self.item_ref, str(self.serial))
 
     @property
     def tag_urn(self) -> str:
@@ -104,20 +123,13 @@ class Sgtin96(BaseModel):
     @property
     def gtin(self) -> str:
         """GTIN-14: indicator digit, company prefix, rest of item reference, check digit."""
-        body = self.item_ref[0] + self.company_prefix + self.item_ref[1:]
-        return body + gs1_check_digit(body)
+        return key_of(self.company_prefix, self.item_ref)
 
     @property
     def hex(self) -> str:
         """The 96-bit binary encoding as 24 upper-case hex characters."""
-        part = SGTIN96_PARTITIONS[self.partition]
-        value = SGTIN96_HEADER
-        value = (value << 3) | self.filter
-        value = (value << 3) | self.partition
-        value = (value << part.prefix_bits) | int(self.company_prefix)
-        value = (value << part.ref_bits) | int(self.item_ref)
-        value = (value << 38) | self.serial
-        return f"{value:024X}"
+        fields = (self.company_prefix, self.item_ref, 38, self.serial)
+        return _pack(SGTIN96_HEADER, self.filter, self.partition, SGTIN96_PARTITIONS, *fields)
 
     @classmethod
     def from_urn(cls, urn: str, filter: int = 3) -> Sgtin96:
@@ -158,7 +170,7 @@ class Sscc96(BaseModel):
     @property
     def urn(self) -> str:
         """Pure identity: ``urn:epc:id:sscc:CompanyPrefix.SerialReference``."""
-        return f"urn:epc:id:sscc:{self.company_prefix}.{self.serial_ref}"
+        return sscc_urn(self.company_prefix, self.serial_ref)
 
     @property
     def tag_urn(self) -> str:
@@ -167,19 +179,13 @@ class Sscc96(BaseModel):
     @property
     def sscc(self) -> str:
         """The 18-digit SSCC: extension digit, company prefix, serial reference, check digit."""
-        body = self.serial_ref[0] + self.company_prefix + self.serial_ref[1:]
-        return body + gs1_check_digit(body)
+        return key_of(self.company_prefix, self.serial_ref)
 
     @property
     def hex(self) -> str:
-        part = SSCC96_PARTITIONS[self.partition]
-        value = SSCC96_HEADER
-        value = (value << 3) | self.filter
-        value = (value << 3) | self.partition
-        value = (value << part.prefix_bits) | int(self.company_prefix)
-        value = (value << part.ref_bits) | int(self.serial_ref)
-        value <<= 24  # reserved, all zero
-        return f"{value:024X}"
+        # the 24 trailing bits are reserved, all zero
+        fields = (self.company_prefix, self.serial_ref, 24, 0)
+        return _pack(SSCC96_HEADER, self.filter, self.partition, SSCC96_PARTITIONS, *fields)
 
     @classmethod
     def from_urn(cls, urn: str, filter: int = 0) -> Sscc96:

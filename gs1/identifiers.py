@@ -1,30 +1,30 @@
-"""GS1 identifiers: GTIN, lot (AI 10), serial (AI 21), SGTIN and SGLN EPC URNs.
+"""GS1 identifiers: the check digit, GTIN, lot (AI 10), serial (AI 21), and the SGTIN,
+SGLN and SSCC EPC pure-identity URNs.
 
-Values are frozen and validated at construction; ``parse`` functions raise
-``InvalidIdentifier`` naming the identifier and the fix. References: GS1 General
-Specifications (check digit, character set 82) and the GS1 EPC Tag Data Standard
-(pure-identity URNs ``urn:epc:id:sgtin:…`` and ``urn:epc:id:sgln:…``).
+This is the one place that computes a GS1 check digit and splits or writes an
+SGTIN, SGLN or SSCC URN; the TDS binary codec (``gs1.epc``), Digital Link and the
+device messages use it. Values are frozen and validated at construction; ``parse``
+functions raise ``InvalidIdentifier`` naming the identifier and the fix. References:
+GS1 General Specifications (check digit, character set 82) and the GS1 EPC Tag Data
+Standard (``urn:epc:id:sgtin:…``, ``urn:epc:id:sgln:…``, ``urn:epc:id:sscc:…``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Self, cast
+from typing import Annotated, ClassVar, NamedTuple, Self, cast
 from urllib.parse import quote, unquote
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
-from traceability.errors import InvalidIdentifier
+from gs1.ai import CSET82
+from gs1.errors import InvalidIdentifier
 
 GTIN_LENGTHS = (8, 12, 13, 14)
-# GS1 company prefix + item/location reference together always take 12 digits
-# (13 for SGTIN, which carries the indicator digit in front of the item reference).
-_SGTIN_DIGITS = 13
-_SGLN_DIGITS = 12
 _MIN_PREFIX, _MAX_PREFIX = 6, 12
 
-# GS1 AI encodable character set 82: ! " % & ' ( ) * + , - . / 0-9 : ; < = > ? A-Z _ a-z
-_CSET82 = re.compile(r'[!"%-?A-Z_a-z]{1,20}')
+# Lot, serial and SGLN extension: 1 to 20 characters of GS1 AI character set 82.
+_CSET82 = re.compile(CSET82 + "{1,20}")
 # Characters TDS says must be %-escaped inside an EPC URN component.
 _URN_SAFE = "!'()*+,-.:;=_"
 _DIGITS = re.compile(r"[0-9]+")
@@ -39,6 +39,27 @@ def check_digit(digits: str) -> int:
         raise InvalidIdentifier("digits", digits, "must be decimal digits only")
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return (10 - total % 10) % 10
+
+
+def with_check_digit(digits: str) -> str:
+    """``digits`` followed by their check digit (a GTIN, GLN or SSCC body made whole)."""
+    return digits + str(check_digit(digits))
+
+
+def key_of(company_prefix: str, reference: str) -> str:
+    """The GTIN-14 or SSCC-18 an EPC names: the reference's first digit (indicator or
+    extension) goes in front of the company prefix, and the check digit at the end."""
+    return with_check_digit(reference[:1] + company_prefix + reference[1:])
+
+
+def _prefix_length(value: int) -> int:
+    if not _MIN_PREFIX <= value <= _MAX_PREFIX:
+        raise ValueError(f"company_prefix_length {value}: a GS1 company prefix has 6 to 12 digits")
+    return value
+
+
+# How many digits of a GS1 key are the company prefix (the key alone does not tell).
+CompanyPrefixLength = Annotated[int, AfterValidator(_prefix_length)]
 
 
 def _cset82(kind: str, value: str) -> str:
@@ -142,27 +163,13 @@ class Sgtin(BaseModel):
 
     gtin: Gtin
     serial: SerialNumber
-    company_prefix_length: int
-
-    @field_validator("company_prefix_length")
-    @classmethod
-    def _valid_prefix(cls, value: int) -> int:
-        if not _MIN_PREFIX <= value <= _MAX_PREFIX:
-            raise ValueError(
-                f"company_prefix_length {value}: a GS1 company prefix has 6 to 12 digits"
-            )
-        return value
+    company_prefix_length: CompanyPrefixLength
 
     @classmethod
     def parse(cls, urn: str) -> Sgtin:
         """Parse ``urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial``."""
-        prefix = "urn:epc:id:sgtin:"
-        company, item, serial_text = _epc_parts(
-            "SGTIN", urn, prefix, "ItemRef.Serial", "item reference", _SGTIN_DIGITS,
-            "they must total 13 (indicator digit first in the item reference)",
-        )  # fmt: skip
-        body = item[0] + company + item[1:]
-        gtin = Gtin.model_construct(value=body + str(check_digit(body)))
+        company, item, serial_text = _SGTIN.split(urn)
+        gtin = Gtin.model_construct(value=key_of(company, item))
         serial = SerialNumber.parse(unquote(serial_text))
         return cls(gtin=gtin, serial=serial, company_prefix_length=len(company))
 
@@ -174,9 +181,7 @@ class Sgtin(BaseModel):
     def urn(self) -> str:
         digits = self.gtin.value
         cp_end = 1 + self.company_prefix_length
-        company = digits[1:cp_end]
-        item = digits[0] + digits[cp_end:13]
-        return f"urn:epc:id:sgtin:{company}.{item}.{quote(self.serial.value, safe=_URN_SAFE)}"
+        return sgtin_urn(digits[1:cp_end], digits[0] + digits[cp_end:13], self.serial.value)
 
     def __str__(self) -> str:
         return self.urn
@@ -189,57 +194,134 @@ class Sgln(BaseModel):
 
     gln: str  # 13 digits, check digit included
     extension: str  # "0" means "no extension" in the URN
-    company_prefix_length: int
+    company_prefix_length: CompanyPrefixLength
 
     @classmethod
     def parse(cls, urn: str) -> Sgln:
-        prefix = "urn:epc:id:sgln:"
-        company, location, extension = _epc_parts(
-            "SGLN", urn, prefix, "LocationRef.Extension", "location reference", _SGLN_DIGITS,
-            "they must total 12",
-        )  # fmt: skip
+        company, location, extension = _SGLN.split(urn)
         ext = _cset82("SGLN extension", unquote(extension))
-        body = company + location
-        return cls(
-            gln=body + str(check_digit(body)), extension=ext, company_prefix_length=len(company)
-        )
+        gln = with_check_digit(company + location)
+        return cls(gln=gln, extension=ext, company_prefix_length=len(company))
 
     @property
     def urn(self) -> str:
         cp = self.company_prefix_length
-        return (
-            f"urn:epc:id:sgln:{self.gln[:cp]}.{self.gln[cp:12]}."
-            f"{quote(self.extension, safe=_URN_SAFE)}"
-        )
+        return _SGLN.join(self.gln[:cp], self.gln[cp:12], self.extension)
 
     def __str__(self) -> str:
         return self.urn
 
 
-def _epc_parts(
-    kind: str, urn: str, prefix: str, layout: str, ref: str, digits: int, rule: str
-) -> tuple[str, str, str]:
-    """``CompanyPrefix.Reference.Tail`` of an EPC pure-identity URN, checked: the prefix,
-    three parts, digits only in the first two, a 6–12 digit company prefix, and company
-    prefix + reference making ``digits`` digits."""
-    if not urn.startswith(prefix):
-        raise InvalidIdentifier(kind, urn, f"must start with {prefix!r}")
-    parts = urn[len(prefix) :].split(".", 2)
-    if len(parts) != 3:
-        raise InvalidIdentifier(
-            kind, urn, f"must have three dot-separated parts: CompanyPrefix.{layout}"
-        )
-    company, reference, tail = parts
-    if not (_DIGITS.fullmatch(company) and _DIGITS.fullmatch(reference or "0")):
-        raise InvalidIdentifier(kind, urn, f"company prefix and {ref} must be digits")
-    if not _MIN_PREFIX <= len(company) <= _MAX_PREFIX:
-        raise InvalidIdentifier(
-            kind, urn, f"company prefix has {len(company)} digits; it needs 6 to 12"
-        )
-    if len(company) + len(reference) != digits:
-        raise InvalidIdentifier(
-            kind,
-            urn,
-            f"company prefix + {ref} have {len(company) + len(reference)} digits; {rule}",
-        )
-    return company, reference, tail
+class Sscc(BaseModel):
+    """A Serial Shipping Container Code as an EPC URN ``urn:epc:id:sscc:CP.SerialRef``.
+
+    The serial reference carries the extension digit first; as for the SGTIN, the
+    18 digits alone do not tell where the company prefix ends.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str  # 18 digits, check digit included
+    company_prefix_length: CompanyPrefixLength
+
+    @field_validator("value")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        if not (len(value) == 18 and _DIGITS.fullmatch(value)):
+            raise InvalidIdentifier("SSCC", value, "must be 18 decimal digits")
+        expected = check_digit(value[:-1])
+        if int(value[-1]) != expected:
+            raise InvalidIdentifier("SSCC", value, f"check digit should be {expected}")
+        return value
+
+    @classmethod
+    def parse(cls, urn: str) -> Sscc:
+        """Parse ``urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef``."""
+        company, serial_ref, _ = _SSCC.split(urn)
+        return cls(value=key_of(company, serial_ref), company_prefix_length=len(company))
+
+    @classmethod
+    def of(cls, sscc: str, company_prefix_length: int) -> Sscc:
+        """An 18-digit SSCC whose company prefix is ``company_prefix_length`` digits long."""
+        return cls(value=sscc, company_prefix_length=company_prefix_length)
+
+    @property
+    def urn(self) -> str:
+        cp_end = 1 + self.company_prefix_length
+        return sscc_urn(self.value[1:cp_end], self.value[0] + self.value[cp_end:17])
+
+    def __str__(self) -> str:
+        return self.urn
+
+
+def sgtin_urn(company_prefix: str, item_ref: str, serial: str) -> str:
+    """``urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial``, the serial %-escaped."""
+    return _SGTIN.join(company_prefix, item_ref, serial)
+
+
+def sscc_urn(company_prefix: str, serial_ref: str) -> str:
+    """``urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef``."""
+    return _SSCC.join(company_prefix, serial_ref)
+
+
+class _EpcScheme(NamedTuple):
+    """How one EPC pure-identity URN is laid out: ``CompanyPrefix.Reference[.Tail]``,
+    company prefix and reference making ``digits`` digits together."""
+
+    kind: str
+    prefix: str
+    layout: str  # what follows the company prefix, as error messages name it
+    ref: str
+    digits: int
+    rule: str
+    tail: bool  # a free third part (serial, extension) follows the reference
+
+    def split(self, urn: str) -> tuple[str, str, str]:
+        """Company prefix, reference and tail ("" without one), checked: the prefix, the
+        number of parts, digits only in the first two, a 6–12 digit company prefix, and
+        company prefix + reference making ``digits`` digits."""
+        kind = self.kind
+        if not urn.startswith(self.prefix):
+            raise InvalidIdentifier(kind, urn, f"must start with {self.prefix!r}")
+        count = 3 if self.tail else 2
+        parts = urn[len(self.prefix) :].split(".", count - 1)
+        if len(parts) != count:
+            many = "three" if self.tail else "two"
+            raise InvalidIdentifier(
+                kind, urn, f"must have {many} dot-separated parts: CompanyPrefix.{self.layout}"
+            )
+        company, reference = parts[0], parts[1]
+        if not (_DIGITS.fullmatch(company) and _DIGITS.fullmatch(reference or "0")):
+            raise InvalidIdentifier(kind, urn, f"company prefix and {self.ref} must be digits")
+        if not _MIN_PREFIX <= len(company) <= _MAX_PREFIX:
+            raise InvalidIdentifier(
+                kind, urn, f"company prefix has {len(company)} digits; it needs 6 to 12"
+            )
+        if len(company) + len(reference) != self.digits:
+            raise InvalidIdentifier(
+                kind,
+                urn,
+                f"company prefix + {self.ref} have {len(company) + len(reference)} digits; "
+                f"{self.rule}",
+            )
+        return company, reference, parts[2] if self.tail else ""
+
+    def join(self, company: str, reference: str, tail: str | None = None) -> str:
+        body = f"{self.prefix}{company}.{reference}"
+        return body if tail is None else f"{body}.{quote(tail, safe=_URN_SAFE)}"
+
+
+# Company prefix + reference: 13 digits for the SGTIN (the indicator digit leads the
+# item reference), 12 for the SGLN, 17 for the SSCC (the extension digit leads).
+_SGTIN = _EpcScheme(
+    "SGTIN", "urn:epc:id:sgtin:", "ItemRef.Serial", "item reference", 13,
+    "they must total 13 (indicator digit first in the item reference)", tail=True,
+)  # fmt: skip
+_SGLN = _EpcScheme(
+    "SGLN", "urn:epc:id:sgln:", "LocationRef.Extension", "location reference", 12,
+    "they must total 12", tail=True,
+)  # fmt: skip
+_SSCC = _EpcScheme(
+    "SSCC", "urn:epc:id:sscc:", "ExtensionSerialRef", "serial reference", 17,
+    "they must total 17 (extension digit first in the serial reference)", tail=False,
+)  # fmt: skip

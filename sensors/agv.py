@@ -20,7 +20,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gs1.epc import gs1_check_digit
+from gs1.identifiers import check_digit
 from sensors.errors import AgvError, TopicError
 from sensors.fields import UtcTimestamp
 
@@ -108,7 +108,7 @@ def sscc_of(load_id: str) -> str | None:
     if match is None:
         return None
     sscc = match.group(1)
-    return sscc if gs1_check_digit(sscc[:-1]) == sscc[-1] else None
+    return sscc if check_digit(sscc[:-1]) == int(sscc[-1]) else None
 
 
 class AgvState(BaseModel):

@@ -4,14 +4,14 @@
 
     SensorError                 base of everything this package raises
      ├── TopicError             a topic string does not follow tracehub/v1/{site}/{kind}/{id}
-     ├── EpcError               an EPC cannot be decoded/encoded per GS1 TDS (reason says why)
      ├── AgvError               a VDA 5050 message breaks its schema (``field`` names where)
      ├── ScenarioError          a site scenario file cannot be read or is invalid
      ├── SimulatorError         a simulator could not connect to or publish on the broker
      └── CredentialsError       MQTT credentials (CA, client cert/key, password) unusable
 
-TopicError and EpcError are also ValueErrors so pydantic validators can raise them and
-report the field that was wrong.
+TopicError, AgvError, ScenarioError and CredentialsError are also ValueErrors so pydantic
+validators can raise them and report the field that was wrong. An undecodable EPC is
+``gs1.errors.EpcError`` (the TDS codec lives in ``gs1.epc``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ class SensorError(Exception):
 
 class TopicError(SensorError, ValueError):
     """A topic does not follow the tracehub topic scheme."""
-
-
-class EpcError(SensorError, ValueError):
-    """An EPC is not a decodable SGTIN-96 / SSCC-96, or its parts are out of range."""
 
 
 class SimulatorError(SensorError):

@@ -8,25 +8,24 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
 
+from gs1.errors import InvalidIdentifier
+from gs1.identifiers import Sgln
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 # fullmatch, not match: Python's '$' also matches before a trailing newline, and a
 # newline in a tag would split an InfluxDB line in two.
 ID_RE = re.compile(ID_PATTERN)
 
-# SGLN pure identity (GS1 TDS): CompanyPrefix.LocationReference.Extension, the first two
-# together exactly 12 digits, the extension 1-20 characters of GS1 AI character set 82
-# (percent-encoded in a URN, hence '%').
-_SGLN_RE = re.compile(r"^urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.([0-9A-Za-z!'()*+,.:;=_%-]{1,20})$")
-
 
 def _check_sgln(value: str) -> str:
-    match = _SGLN_RE.fullmatch(value)
-    if match is None or len(match.group(1)) + len(match.group(2)) != 12:
+    try:
+        Sgln.parse(value)
+    except InvalidIdentifier as exc:
         raise ValueError(
             "must be an SGLN URN urn:epc:id:sgln:<CompanyPrefix>.<LocationRef>.<Extension> "
             "whose company prefix and location reference have 12 digits together, "
             "e.g. urn:epc:id:sgln:4012345.00001.0"
-        )
+        ) from exc
     return value
 
 

@@ -25,8 +25,8 @@ from ledger.errors import CanonicalizationError
 __all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "CaptureService"]
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import event_errors
+from gs1.errors import EventRejected, InvalidIdentifier
 from gs1.identifiers import Gtin, Sgtin, check_digit
-from traceability.errors import EventRejected, InvalidIdentifier
 from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.

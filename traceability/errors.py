@@ -3,14 +3,17 @@
 Every message names the field (or the resource) and says how to fix it::
 
     TraceabilityError
-    ├── InvalidIdentifier       a GTIN, lot, serial, SGTIN or SGLN string is malformed
-    ├── EventRejected           an EPCIS event failed validation (field + reason)
     ├── RecordError
     │   ├── RecordNotFound      a product, lot or batch the caller named does not exist
     │   ├── RecordConflict      a new record contradicts one already stored
     │   └── StoreUnavailable    the records database cannot be reached (transient)
     ├── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
     └── AnchoringUnavailable    the chain could not anchor a batch; events stay pending
+
+A malformed identifier or a rejected EPCIS event is a ``gs1.errors`` error
+(``InvalidIdentifier``, ``EventRejected``), raised by the standards code and passed
+through as it is; callers that answer every failure catch ``Gs1Error`` next to
+``TraceabilityError``.
 
 Third-party exceptions (SQLAlchemy, httpx, ledger.errors.ChainError) are translated at the
 adapter that meets them and chained with ``raise ... from exc``.
@@ -21,29 +24,6 @@ from __future__ import annotations
 
 class TraceabilityError(Exception):
     """Root of every error this package raises."""
-
-
-class InvalidIdentifier(TraceabilityError, ValueError):  # noqa: N818 - outcome names, as the contract's
-    """A GS1 identifier string is malformed.
-
-    ``field`` is the identifier kind (``"GTIN"``, ``"lot"`` …), ``value`` the rejected text.
-    """
-
-    def __init__(self, field: str, value: str, reason: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        shown = value if value and value.strip() == value else repr(value)
-        super().__init__(f"{field} {shown}: {reason}")
-
-
-class EventRejected(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
-    """An EPCIS event is invalid; ``field`` is a JSON path such as ``epcList[0]``."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 class RecordError(TraceabilityError):

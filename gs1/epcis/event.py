@@ -24,12 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from gs1.cbv import short_name
+from gs1.ai import PRIMARY_KEYS
+from gs1.cbv import BizStep, Disposition, short_name
 from gs1.digitallink import DigitalLink
 from gs1.epcis.hashid import event_hash_id
 from gs1.epcis.schema import EVENT_TYPES
+from gs1.errors import EventRejected, InvalidIdentifier
 from gs1.identifiers import Sgln, Sgtin
-from traceability.errors import EventRejected, InvalidIdentifier
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 SCHEMA_VERSION = "2.0"
@@ -119,8 +120,8 @@ class EpcisEvent(BaseModel):
     )
     action: Literal["ADD", "OBSERVE", "DELETE"] | None = None
     transformation_id: str | None = Field(default=None, alias="transformationID")
-    biz_step: str | None = Field(default=None, alias="bizStep")
-    disposition: str | None = None
+    biz_step: BizStep | None = Field(default=None, alias="bizStep")
+    disposition: Disposition | None = None
     read_point: EventLocation | None = Field(default=None, alias="readPoint")
     biz_location: EventLocation | None = Field(default=None, alias="bizLocation")
     event_id: str | None = Field(default=None, alias="eventID")
@@ -140,20 +141,6 @@ class EpcisEvent(BaseModel):
     def _parent(cls, value: str | None) -> str | None:
         if value is not None:
             _check_epc(None, value)
-        return value
-
-    @field_validator("biz_step")
-    @classmethod
-    def _biz_step(cls, value: str | None) -> str | None:
-        if value is not None:
-            short_name("bizStep", value)
-        return value
-
-    @field_validator("disposition")
-    @classmethod
-    def _disposition(cls, value: str | None) -> str | None:
-        if value is not None:
-            short_name("disposition", value)
         return value
 
     @model_validator(mode="after")
@@ -216,7 +203,7 @@ def _check_epc(index: int | None, epc: str) -> None:
         raise ValueError(f"{where}{exc}".strip()) from exc
 
 
-_DL_KEY = re.compile(r"/(00|01|253|255|401|402|414|417|8003|8004|8006|8010|8017|8018)/")
+_DL_KEY = re.compile("/(" + "|".join(PRIMARY_KEYS) + ")/")
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 
 

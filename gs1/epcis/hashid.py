@@ -9,7 +9,7 @@ as their name followed by their sorted entries; user extensions are written as
 ``recordTime`` and ``errorDeclaration`` are left out.
 
 Reproduces the expected hashes of the reference implementation (RalphTro/
-epcis-event-hash-generator, the vectors in tests/data/traceability/event-hash-id/).
+epcis-event-hash-generator, the vectors in tests/data/gs1/event-hash-id/).
 JSON-LD is handled for what EPCIS documents use: namespace prefixes from the document's
 (and the event's) ``@context`` plus the EPCIS context's own prefixes.
 """

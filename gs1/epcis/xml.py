@@ -26,7 +26,7 @@ from defusedxml import ElementTree as SafeTree  # type: ignore[import-untyped]
 from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]
 
 from gs1.epcis.prehashorder import SENSOR_METADATA_FIELDS, SENSOR_REPORT_FIELDS
-from traceability.errors import EventRejected
+from gs1.errors import EventRejected
 
 EVENT_TAGS = frozenset(
     {

@@ -18,8 +18,8 @@ from typing import Any
 from gateway.decode import CODES, Rejection, decode
 from gateway.opcua import OpcUaEndpoint, OpcUaNode, coldroom_payload
 from gs1.epc import Epc, decode_epc
+from gs1.errors import EpcError
 from sensors.coldroom import QUANTITIES, Quantity
-from sensors.errors import EpcError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DECODE_CORPUS = DATA / "gateway" / "fuzz" / "decode"

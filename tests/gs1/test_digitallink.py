@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from gs1.digitallink import DigitalLink, canonical_identifier, escape
-from traceability.errors import InvalidIdentifier
+from gs1.errors import InvalidIdentifier
 
-DATA = Path(__file__).parent.parent / "data" / "traceability"
+DATA = Path(__file__).parent.parent / "data" / "gs1"
 DL = json.loads((DATA / "gs1-syntax-engine-dl-cases.json").read_text())
 NORMALISE = json.loads((DATA / "identifier-normalisation-cases.json").read_text())["cases"]
 # Unknown AIs are outside what tracehub accepts (the engine needs an option for them).

@@ -1,4 +1,4 @@
-"""gs1.epc against GS1 examples and the TDT 2.2 binary patterns (see tests/data/sensors)."""
+"""gs1.epc against GS1 examples and the TDT 2.2 binary patterns (see tests/data/gs1)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,10 @@ from gs1.epc import (
     Sscc96,
     decode_epc,
     encode_epc,
-    gs1_check_digit,
 )
-from sensors.errors import EpcError
+from gs1.errors import EpcError
 
-DATA = Path(__file__).parent.parent / "data" / "sensors"
+DATA = Path(__file__).parent.parent / "data" / "gs1"
 VECTORS = json.loads((DATA / "epc-vectors.json").read_text())
 TDT = json.loads((DATA / "tdt-binary-partitions.json").read_text())["schemes"]
 
@@ -119,11 +118,6 @@ def test_partition_tables_equal_the_tdt_definitions() -> None:
             assert fields["gs1companyprefix"]["length"] == part.prefix_digits
             assert fields[ref_name]["bitLength"] == part.ref_bits
             assert fields[ref_name]["length"] == part.ref_digits
-
-
-def test_check_digit() -> None:
-    assert gs1_check_digit("8061414112345") == "8"
-    assert gs1_check_digit("0401234511111") == "8"
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,19 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from gs1.identifiers import Gtin, LotNumber, SerialNumber, Sgln, Sgtin, check_digit
-from traceability.errors import InvalidIdentifier
+from gs1.errors import InvalidIdentifier
+from gs1.identifiers import (
+    Gtin,
+    LotNumber,
+    SerialNumber,
+    Sgln,
+    Sgtin,
+    Sscc,
+    check_digit,
+    key_of,
+    sgtin_urn,
+    with_check_digit,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +39,9 @@ def test_check_digit_helper() -> None:
     assert check_digit("400638133393") == 1
     assert check_digit("0061414100041") == 8
     assert check_digit("7351353") == 7
+    # the GTIN-14 bodies of the TDS SGTIN-96 examples (gs1.epc uses this check digit)
+    assert check_digit("8061414112345") == 8
+    assert check_digit("0401234511111") == 8
 
 
 def test_wrong_check_digit_names_the_right_one() -> None:
@@ -145,3 +159,51 @@ def test_sgln_parse() -> None:
 def test_sgln_rejections(urn: str, reason: str) -> None:
     with pytest.raises(InvalidIdentifier, match=reason):
         Sgln.parse(urn)
+
+
+@pytest.mark.parametrize(
+    ("urn", "sscc"),
+    [
+        # the TDS SSCC-96 example and two of the event-hash reference's cases
+        # (tests/data/gs1/epc-vectors.json)
+        ("urn:epc:id:sscc:0614141.1234567890", "106141412345678908"),
+        ("urn:epc:id:sscc:4012345.3111111111", "340123451111111111"),
+        ("urn:epc:id:sscc:4012345.0000000011", "040123450000000115"),
+    ],
+)
+def test_sscc_parse_and_format_round_trip(urn: str, sscc: str) -> None:
+    parsed = Sscc.parse(urn)
+    assert parsed.value == sscc
+    assert parsed.company_prefix_length == 7
+    assert parsed.urn == urn
+    assert Sscc.of(sscc, 7) == parsed
+
+
+@pytest.mark.parametrize(
+    ("urn", "reason"),
+    [
+        ("urn:epc:id:sgtin:0614141.1234567890", "must start with 'urn:epc:id:sscc:'"),
+        ("urn:epc:id:sscc:0614141.123", "must total 17"),
+        ("urn:epc:id:sscc:0614141", "two dot-separated parts"),
+        ("urn:epc:id:sscc:0614141.12345.67890", "must be digits"),
+    ],
+)
+def test_sscc_rejections(urn: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        Sscc.parse(urn)
+
+
+def test_sscc_values_are_checked() -> None:
+    with pytest.raises(pydantic.ValidationError, match="check digit should be 8"):
+        Sscc.of("106141412345678900", 7)
+    with pytest.raises(pydantic.ValidationError, match="18 decimal digits"):
+        Sscc.of("10614141234567890", 7)
+    with pytest.raises(pydantic.ValidationError, match="6 to 12 digits"):
+        Sscc.of("106141412345678908", 5)
+
+
+def test_keys_are_built_from_epc_parts_with_the_one_check_digit() -> None:
+    assert with_check_digit("0401234511111") == "04012345111118"
+    assert key_of("4012345", "011111") == "04012345111118"  # indicator digit 0 leads
+    assert key_of("0614141", "1234567890") == "106141412345678908"  # extension digit 1
+    assert sgtin_urn("4012345", "011111", "A/B") == "urn:epc:id:sgtin:4012345.011111.A%2FB"

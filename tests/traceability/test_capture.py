@@ -5,10 +5,10 @@ import json
 import pytest
 
 from gs1.epcis.event import event_id
+from gs1.errors import EventRejected
 from ledger.canonical import canonicalize
 from tests.support.events import DOCK, GTIN, object_event
 from traceability.capture import CaptureService
-from traceability.errors import EventRejected
 from traceability.records.store import RecordStore
 
 

@@ -155,7 +155,7 @@ def test_schema_violation_is_reported(service: CaptureService) -> None:
 
 
 def test_gs1_example_documents_validate_and_capture(tmp_path: Path) -> None:
-    data = Path(__file__).parent.parent / "data" / "traceability" / "event-hash-id"
+    data = Path(__file__).parent.parent / "data" / "gs1" / "event-hash-id"
     import json
 
     store = RecordStore.open(f"sqlite:///{tmp_path / 'r.db'}")

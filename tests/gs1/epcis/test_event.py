@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from gs1.epcis.event import EPCIS_CONTEXT, epcis_document, event_id, format_time, parse_event
+from gs1.errors import EventRejected
 from tests.support.events import DOCK, object_event
-from traceability.errors import EventRejected
 
 
 def test_contract_event_parses() -> None:

@@ -17,7 +17,7 @@ from gs1.epcis.hashid import (
     prehash,
 )
 
-DATA = Path(__file__).parents[2] / "data" / "traceability" / "event-hash-id"
+DATA = Path(__file__).parents[2] / "data" / "gs1" / "event-hash-id"
 EXAMPLES = sorted(p.stem for p in DATA.glob("*.jsonld"))
 
 

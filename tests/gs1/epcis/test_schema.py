@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from gs1.epcis.schema import _validator, event_errors, event_is_valid
 from tests.support.events import object_event
 
-DATA = Path(__file__).parents[2] / "data" / "traceability" / "event-hash-id"
+DATA = Path(__file__).parents[2] / "data" / "gs1" / "event-hash-id"
 
 
 def _slow_verdict(event: dict[str, Any]) -> bool:

@@ -10,9 +10,9 @@ import pytest
 
 from gs1.epcis.hashid import document_events, event_hash_id, ignore_fields
 from gs1.epcis.xml import xml_document
-from traceability.errors import EventRejected
+from gs1.errors import EventRejected
 
-DATA = Path(__file__).parents[2] / "data" / "traceability" / "event-hash-id"
+DATA = Path(__file__).parents[2] / "data" / "gs1" / "event-hash-id"
 XML_EXAMPLES = sorted(p.stem for p in DATA.glob("*.xml"))
 EQUAL = sorted(p.name for p in (DATA / "expected_equal").glob("*.xml"))
 
