@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "Captu
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import event_errors
 from gs1.errors import EventRejected, InvalidIdentifier
-from gs1.identifiers import Gtin, Sgtin, check_digit
+from gs1.identifiers import Sgtin, key_of
 from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.
@@ -246,11 +246,10 @@ def _class_link(epc_class: str, role: str) -> EpcLink:
     prefix = "urn:epc:class:lgtin:"
     if epc_class.startswith(prefix):
         parts = epc_class[len(prefix) :].split(".", 2)
-        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
-            body = parts[1][:1] + parts[0] + parts[1][1:]
-            if len(body) == 13:
-                gtin = Gtin.model_construct(value=body + str(check_digit(body))).value
-                return EpcLink(epc=epc_class, gtin=gtin, lot=unquote(parts[2]), role=role)
+        digits = parts[:2]
+        if len(parts) == 3 and all(d.isdigit() for d in digits) and len("".join(digits)) == 13:
+            gtin = key_of(parts[0], parts[1])
+            return EpcLink(epc=epc_class, gtin=gtin, lot=unquote(parts[2]), role=role)
     return EpcLink(epc=epc_class, role=role)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gs1.identifiers import Gtin, LotNumber, SerialNumber, check_digit
+from gs1.identifiers import Gtin, LotNumber, SerialNumber, check_digit, key_of
 from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import Database
 from traceability.records.database import gtin_digits as _gtin
@@ -251,8 +251,7 @@ def sscc_digits(epc: str) -> str | None:
     if epc.startswith("urn:epc:id:sscc:"):
         parts = epc[len("urn:epc:id:sscc:") :].split(".")
         if len(parts) == 2 and len(parts[0]) + len(parts[1]) == 17:
-            body = parts[1][:1] + parts[0] + parts[1][1:]
-            return body + str(check_digit(body))
+            return key_of(parts[0], parts[1])
         return None
     marker = "/00/"
     if epc.startswith(("http://", "https://")) and marker in epc:
