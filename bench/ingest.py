@@ -38,7 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.machine import describe
-from gateway.runtime import GatewayConfig
+from gateway.config import GatewayConfig
 from sensors.simulator import Publisher
 from tracehub.services import InfluxDB, Mosquitto, free_port
 

@@ -231,9 +231,9 @@ def capture_to_anchor(sender: AnchorSender, rounds: int = 3) -> float:
     the loop mirrors the confirmed batch onto the event's record.
     """
     from traceability.anchoring.feeder import EventFeeder
+    from traceability.anchoring.loop import AnchorLoop
     from traceability.capture import CaptureService
     from traceability.records.store import RecordStore
-    from tracehub.bootstrap import AnchorLoop
 
     gtin = "04012345111118"
     with tempfile.TemporaryDirectory() as tmp:

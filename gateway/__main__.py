@@ -18,8 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gateway.config import GatewayConfig
 from gateway.outbox import OutboxCapture
-from gateway.runtime import GatewayConfig, build_gateway
+from gateway.runtime import build_gateway
 
 
 def _peak_rss_mb() -> float:

@@ -103,7 +103,7 @@ class MqttSource:
         self._subscribed = threading.Event()
         self._generation = 0
         self._lock = threading.Lock()
-        self._worker: threading.Thread | None = None
+        self._spooler: threading.Thread | None = None
         self.acked = 0
         self.received = 0
         self._client = mqtt.Client(
@@ -213,8 +213,8 @@ class MqttSource:
         props.ReceiveMaximum = self._receive_maximum
         self._stop.clear()
         self._queue = queue.Queue()  # a fresh one: a restart must not see the old stop marker
-        self._worker = threading.Thread(target=self._run, name="gateway-spooler", daemon=True)
-        self._worker.start()
+        self._spooler = threading.Thread(target=self._run, name="gateway-spooler", daemon=True)
+        self._spooler.start()
         try:
             # connect_async + loop_start: paho keeps retrying until the broker is up.
             self._client.connect_async(
@@ -241,7 +241,7 @@ class MqttSource:
         """Stop taking messages; unacknowledged ones stay in the broker's session."""
         self._stop.set()
         self._queue.put(None)
-        if self._worker is not None:
-            self._worker.join(timeout)
+        if self._spooler is not None:
+            self._spooler.join(timeout)
         self._client.disconnect()
         self._client.loop_stop()

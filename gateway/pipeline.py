@@ -1,5 +1,6 @@
-"""The drain pipeline: a batch of spooled messages in, InfluxDB points, EPCIS events and
-dead letters out, then the batch leaves the spool together with the pipeline's state.
+"""The gateway's pipeline, ``Gateway``: a batch of spooled messages in, InfluxDB points,
+EPCIS events and dead letters out, then the batch leaves the spool together with the
+pipeline's state. The drain loop (gateway/drain.py) feeds it; it speaks only to ports.
 
 Order inside a batch: decode everything; write all lines in one InfluxDB request
 (a refused request is bisected so only the lines InfluxDB refuses are dead-lettered
@@ -106,7 +107,7 @@ class GatewayCounters(BaseModel):
 
 
 class Gateway:
-    """Drains spooled batches. Transient errors (gateway.errors.TransientError) propagate:
+    """Processes spooled batches. Transient errors (gateway.errors.TransientError) propagate:
     nothing of the batch is committed and the caller retries it."""
 
     def __init__(

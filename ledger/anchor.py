@@ -1,7 +1,8 @@
 """The anchoring port: what anchoring returns and what a chain adapter must do.
 
-Pure models and a Protocol; no web3 here, so services and verifiers can depend
-on anchoring without pulling in a chain client (``ledger.evm.contract`` implements it).
+Pure models and the ``AnchorChain`` Protocol the worker drives; no web3 here, so
+services and verifiers can depend on anchoring without pulling in a chain client
+(``ledger.evm.sender.AnchorSender`` implements it).
 """
 
 from __future__ import annotations
@@ -81,21 +82,6 @@ class OnChainAnchor(BaseModel):
     @classmethod
     def _address(cls, value: str) -> str:
         return _check_address(value, "anchorer")
-
-
-class Anchorer(Protocol):
-    """Anchors Merkle roots on a chain and looks them up again.
-
-    ``anchor`` raises ``AnchorRejected`` when the contract refuses (e.g. the root
-    is already anchored) and ``ChainUnavailable`` when the chain cannot be reached.
-    """
-
-    chain_id: int
-    contract: str
-
-    def anchor(self, root: bytes, size: int, metadata: bytes) -> AnchorReceipt: ...
-
-    def lookup(self, root: bytes) -> OnChainAnchor | None: ...
 
 
 class SentTx(BaseModel):

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.batch import BatchRecord, BatchStatus, StoredEntry
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.signing import Signer, format_instant, key_to_json
-from ledger.store.sqlstore import LedgerStore
+
+if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
+    from ledger.store.sqlstore import LedgerStore
 
 BUNDLE_FORMAT = "tracehub-evidence/1"
 

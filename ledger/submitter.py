@@ -23,13 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.batch import StoredEntry
 from ledger.entry import record_digest
 from ledger.errors import KeyOutOfPeriod
 from ledger.signing import Signer
-from ledger.store.sqlstore import LedgerStore
+
+if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
+    from ledger.store.sqlstore import LedgerStore
 
 
 class RecordSubmitter:

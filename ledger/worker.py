@@ -27,13 +27,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.anchor import AnchorChain, Located
 from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease
 from ledger.errors import AnchorRejected, LeaseLost
-from ledger.store.sqlstore import LedgerStore
+
+if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
+    from ledger.store.sqlstore import LedgerStore
 
 log = logging.getLogger(__name__)
 

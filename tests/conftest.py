@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.events import GTIN
+from tests.support.postgres import PostgreSQL
 from traceability.records.store import RecordStore
-from tracehub.services import Anvil, InfluxDB, Mosquitto, PostgreSQL
+from tracehub.services import Anvil, InfluxDB, Mosquitto
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,19 @@ from rich.panel import Panel
 
 from gateway.devices.access import Identity
 from gateway.observation import ReadPointProfile
+from gs1.identifiers import sgtin_urn
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
-from traceability.carbon.ledgerreport import Published, compute_report, publish_report
+from traceability.carbon.assessment import compute_report
+from traceability.carbon.ledgerreport import Published, publish_report
 from traceability.carbon.records import RecordsCarbonSource
-from traceability.records.logistics import HubActivity, Leg, Location, ShipmentLot
+from traceability.records.locations import Location
+from traceability.records.rows import LotRow
+from traceability.records.shipments import HubActivity, Leg, ShipmentLot, ShipmentRow
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import Hub, device_auth, start_local_services
+from tracehub.hub import Hub
+from tracehub.localstack import start_local_services
 from tracehub.settings import Settings
+from tracehub.site import device_auth
 
 # GS1's example company prefix range; the check digit is verified in the tests.
 GTIN = "04012345111118"
@@ -54,7 +60,7 @@ READ_POINTS = {
 
 
 def unit_urn(serial: int) -> str:
-    return f"urn:epc:id:sgtin:{COMPANY_PREFIX}.{ITEM_REFERENCE}.{serial}"
+    return sgtin_urn(COMPANY_PREFIX, ITEM_REFERENCE, str(serial))
 
 
 def scenario(site: str, units: int = 3) -> SimulatorSpec:
@@ -99,20 +105,18 @@ def seed(store: RecordStore, today: date | None = None) -> None:
         shelf_life_days=365,
     )
     # Through the import path: it also records the lot's gross mass (carbon allocation).
-    store.import_rows(
-        "lots",
+    store.import_lots(
         [
-            {
-                "gtin": GTIN,
-                "lot": LOT,
-                "production_date": None,
-                "expiry": produced + timedelta(days=365),
-                "origin": "Marburg, DE",
-                "quantity": len(SERIALS),
-                "gross_kg": LOT_GROSS_KG,
-                "serials": f"{SERIALS[0]}-{SERIALS[-1]}",
-            }
-        ],
+            LotRow(
+                gtin=GTIN,
+                lot=LOT,
+                expiry=produced + timedelta(days=365),
+                origin="Marburg, DE",
+                quantity=len(SERIALS),
+                gross_kg=LOT_GROSS_KG,
+                serials=f"{SERIALS[0]}-{SERIALS[-1]}",
+            )
+        ]
     )
     # Consumers see place names, never the SGLN URNs the readers report.
     for urn, name, kind, custodian, (lat, lon) in (
@@ -137,17 +141,15 @@ def seed(store: RecordStore, today: date | None = None) -> None:
 
 def seed_shipment(store: RecordStore) -> None:
     """The demo lot's shipment: two refrigerated road legs and a cross-dock (idempotent)."""
-    store.import_rows(
-        "shipments",
+    store.import_shipments(
         [
-            {
-                "id": SHIPMENT,
-                "sscc": None,
-                "origin": PLANT_NAME,
-                "destination": WAREHOUSE,
-                "carrier": "tracehub demo carrier",
-            }
-        ],
+            ShipmentRow(
+                id=SHIPMENT,
+                origin=PLANT_NAME,
+                destination=WAREHOUSE,
+                carrier="tracehub demo carrier",
+            )
+        ]
     )
     store.add_shipment_lot(
         ShipmentLot(
@@ -214,10 +216,11 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
             settings = start_local_services(settings, stack, identities(devices))
         with console.status("starting the hub (records, embedded EVM, gateway, web)"):
             hub = Hub(settings, read_points=READ_POINTS)
+            stack.callback(hub.stop)
+            hub.open()  # records first, so the demo lot is there before any read
             seed(hub.store)
             anchor_footprint(hub)  # lands in the first batches; `tracehub verify` covers it
             hub.start()
-            stack.callback(hub.stop)
             if not hub.gateway.wait_ready(timeout=15):
                 raise RuntimeError("the gateway did not connect to mosquitto")
         assert settings.mqtt.port is not None

@@ -1,86 +1,38 @@
-"""The device registry: the site CA, every identity's credentials, and the broker's view.
+"""The device registry: provision, revoke and rotate identities, and hand out credentials.
 
-Layout of the registry folder (keys are PKCS#8 PEM encrypted with the passphrase)::
-
-    registry.json                 site + one record per identity (status, cert serial, hash)
-    passphrase                    only when no passphrase is given (demo), mode 0600
-    ca/ca.crt  ca/ca.key          the site CA
-    broker/server.crt server.key  the broker's TLS certificate
-    broker/acl broker/passwd broker/crl.pem   generated for mosquitto on every change
-    identities/<username>/client.crt client.key   one folder per identity
+The registry keeps its files in one folder (gateway/devices/folder.py draws it) and
+rewrites the broker's view (gateway/devices/broker.py) on every change, inside the
+same lock as the document.
 
 The passphrase comes from ``TRACEHUB_DEVICES_PASSPHRASE`` (read by the composition
-root or the CLI and passed in). Changes (provision, revoke, rotate) rewrite the
-broker files at once; mosquitto re-reads its ACL, password file and CRL on SIGHUP,
-so a revoked device is refused on its next connection and its publishes are denied
-even before that.
+root or the CLI and passed in).
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import secrets
-import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from gateway.devices import pki
-from gateway.devices.access import (
-    Identity,
-    hash_password,
-    new_password,
-    render_acl,
-    render_password_file,
-)
+from gateway.devices.access import Identity, hash_password, new_password
+from gateway.devices.broker import BrokerFiles, BrokerView
+from gateway.devices.folder import RegistryFolder, write_private
+from gateway.devices.records import DeviceRecord, RegistryDocument
 from gateway.errors import IdentityError, UnknownIdentity
 from sensors.credentials import MqttAuth
 
 PASSPHRASE_ENV = "TRACEHUB_DEVICES_PASSPHRASE"
-FORMAT = "tracehub.devices/1"
-DEFAULT_BROKER_NAMES = ("localhost", "127.0.0.1", "mosquitto")
 _MIN_PASSPHRASE = 8
 
 log = logging.getLogger(__name__)
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` atomically, readable by the owner only (or ``mode``)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.chmod(tmp, mode)
-    tmp.replace(path)
-
-
-class DeviceRecord(BaseModel):
-    """One identity as registered. ``retired`` lists serials to keep on the CRL."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    identity: Identity
-    status: Literal["active", "revoked"] = "active"
-    provisioned_at: datetime
-    revoked_at: datetime | None = None
-    cert_serial: int | None = None
-    cert_not_after: datetime | None = None
-    password_hash: str | None = None
-    retired: tuple[tuple[int, datetime], ...] = ()
-
-    @property
-    def username(self) -> str:
-        return self.identity.username
 
 
 class Provisioned(BaseModel):
@@ -93,31 +45,6 @@ class Provisioned(BaseModel):
     password: SecretStr | None = None
 
 
-class BrokerFiles(BaseModel):
-    """Paths of everything mosquitto needs for TLS and access control. The ACL, password
-    file and CRL are the registry's own (rewritten on every change); only the decrypted
-    server key and the pid file live in the runtime folder."""
-
-    model_config = ConfigDict(frozen=True)
-
-    cafile: Path
-    certfile: Path
-    keyfile: Path
-    crlfile: Path
-    acl_file: Path
-    password_file: Path
-    pid_file: Path
-
-
-class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    format: Literal["tracehub.devices/1"] = "tracehub.devices/1"
-    site: str
-    broker_names: tuple[str, ...] = DEFAULT_BROKER_NAMES
-    devices: list[DeviceRecord] = Field(default_factory=list)
-
-
 class DeviceRegistry:
     """Provision, revoke and rotate identities. Build with ``DeviceRegistry.open``."""
 
@@ -128,7 +55,8 @@ class DeviceRegistry:
                 f"set {PASSPHRASE_ENV} to a longer secret"
             )
         self.folder = folder
-        self._passphrase = passphrase
+        self._files = RegistryFolder(folder, passphrase)
+        self._broker = BrokerView(self._files)
         self._site = site
 
     def __repr__(self) -> str:
@@ -151,98 +79,41 @@ class DeviceRegistry:
         return cls(folder, path.read_bytes().strip(), site)
 
     # --- the document ---------------------------------------------------------------
-    @property
-    def _path(self) -> Path:
-        return self.folder / "registry.json"
-
-    def _load(self) -> _Document:
-        if not self._path.exists():
-            return _Document(site=self._site)
-        try:
-            return _Document.model_validate_json(self._path.read_bytes())
-        except (OSError, ValidationError) as exc:
-            raise IdentityError(f"{self._path} cannot be read: {exc}; restore it") from exc
-
-    def _save(self, doc: _Document) -> None:
-        write_private(self._path, (doc.model_dump_json(indent=2) + "\n").encode())
-
     @contextmanager
-    def _locked(self) -> Iterator[_Document]:
-        """One writer at a time (the CLI and a starting hub may race)."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (self.folder / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                doc = self._load()
-                yield doc
-                self._save(doc)
-                self._write_broker_view(doc)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> Iterator[RegistryDocument]:
+        """The document to change; saved, with the broker's view, if the change succeeds."""
+        with self._files.lock():
+            doc = self._files.load(self._site)
+            yield doc
+            self._files.save(doc)
+            self._broker.write(doc)
 
     @property
     def site(self) -> str:
-        return self._load().site
+        return self._files.load(self._site).site
 
     def records(self) -> list[DeviceRecord]:
-        return list(self._load().devices)
+        return list(self._files.load(self._site).devices)
 
     def get(self, username: str) -> DeviceRecord:
-        for record in self._load().devices:
-            if record.username == username:
-                return record
-        raise UnknownIdentity(
-            f"no identity {username!r} in {self.folder}: provision it first "
-            "(`tracehub devices provision`)"
-        )
+        record = self._files.load(self._site).record(username)
+        if record is None:
+            raise UnknownIdentity(
+                f"no identity {username!r} in {self.folder}: provision it first "
+                "(`tracehub devices provision`)"
+            )
+        return record
 
     # --- CA and broker --------------------------------------------------------------
-    def _ca(self, doc: _Document) -> tuple[x509.Certificate, pki.PrivateKey]:
-        cert_path, key_path = self.folder / "ca/ca.crt", self.folder / "ca/ca.key"
-        if not cert_path.exists():
-            key = pki.new_key()
-            cert = pki.create_ca(doc.site, key)
-            write_private(key_path, pki.encrypt_key(key, self._passphrase))
-            write_private(cert_path, pki.cert_pem(cert), 0o644)
-            return cert, key
-        return (
-            pki.load_cert(cert_path.read_bytes(), str(cert_path)),
-            pki.load_key(key_path.read_bytes(), self._passphrase, str(key_path)),
-        )
-
     @property
     def ca_file(self) -> Path:
-        return self.folder / "ca/ca.crt"
+        return self._files.ca_cert
 
     def init(self, broker_names: Sequence[str] = ()) -> None:
         """Create the CA and the broker certificate (for ``broker_names`` plus the
         defaults) if missing or if a name is new; idempotent."""
         with self._locked() as doc:
-            names = tuple(dict.fromkeys((*doc.broker_names, *broker_names)))
-            ca_cert, ca_key = self._ca(doc)
-            cert_path = self.folder / "broker/server.crt"
-            if cert_path.exists() and names == doc.broker_names:
-                return
-            doc.broker_names = names
-            key = pki.new_key()
-            cert = pki.issue(ca_cert, ca_key, key, "tracehub broker", server_names=names)
-            write_private(self.folder / "broker/server.key", pki.encrypt_key(key, self._passphrase))
-            write_private(cert_path, pki.cert_pem(cert), 0o644)
-
-    def _write_broker_view(self, doc: _Document) -> None:
-        active = [r for r in doc.devices if r.status == "active"]
-        broker = self.folder / "broker"
-        write_private(broker / "acl", render_acl(r.identity for r in active).encode())
-        write_private(
-            broker / "passwd",
-            render_password_file(
-                (r.username, r.password_hash) for r in active if r.password_hash
-            ).encode(),
-        )
-        if (self.folder / "ca/ca.crt").exists():
-            ca_cert, ca_key = self._ca(doc)
-            revoked = [item for r in doc.devices for item in r.retired]
-            write_private(broker / "crl.pem", pki.create_crl(ca_cert, ca_key, revoked), 0o644)
+            self._broker.certify(doc, tuple(dict.fromkeys((*doc.broker_names, *broker_names))))
 
     def refresh(self) -> None:
         """Re-issue the CRL and rewrite the ACL/password files (at every broker start,
@@ -253,68 +124,26 @@ class DeviceRegistry:
     @property
     def runtime_dir(self) -> Path:
         """Where a local broker's decrypted key and pid file go (mode 0700)."""
-        return self.folder / "runtime"
+        return self._files.runtime
 
     def broker_files(self) -> BrokerFiles:
-        """What mosquitto reads, with the server key decrypted into the runtime folder:
-        mosquitto has no passphrase option (docs/security.md says who can read it)."""
+        """What mosquitto reads, with the server key decrypted into the runtime folder."""
         self.init()
         self.refresh()
-        broker = self.folder / "broker"
-        key = pki.load_key(
-            (broker / "server.key").read_bytes(), self._passphrase, str(broker / "server.key")
-        )
-        runtime = self.runtime_dir
-        write_private(runtime / "server.key", pki.plain_key(key))
-        return BrokerFiles(
-            cafile=self.ca_file,
-            certfile=broker / "server.crt",
-            keyfile=runtime / "server.key",
-            crlfile=broker / "crl.pem",
-            acl_file=broker / "acl",
-            password_file=broker / "passwd",
-            pid_file=runtime / "mosquitto.pid",
-        )
+        return self._broker.decrypted()
 
     def export_broker(self, dest: Path) -> BrokerFiles:
         """Copy only what a broker needs (no CA key, no device keys, no passphrase) into
         ``dest`` under fixed names: ca.crt server.crt server.key crl.pem acl passwd.
         For a broker in another container (docker-compose mounts ``dest``)."""
-        source = self.broker_files()
-        files = BrokerFiles(
-            cafile=dest / "ca.crt",
-            certfile=dest / "server.crt",
-            keyfile=dest / "server.key",
-            crlfile=dest / "crl.pem",
-            acl_file=dest / "acl",
-            password_file=dest / "passwd",
-            pid_file=dest / "mosquitto.pid",
-        )
-        for name in ("cafile", "certfile", "keyfile", "crlfile", "acl_file", "password_file"):
-            data = getattr(source, name).read_bytes()
-            write_private(getattr(files, name), data, 0o600 if name == "keyfile" else 0o644)
-        return files
+        return self._broker.export(self.broker_files(), dest)
 
     def reload_broker(self) -> bool:
         """SIGHUP the local broker started on this registry (its pid file), so it re-reads
         the ACL, password file and CRL; False if none runs."""
-        try:
-            pid = int((self.runtime_dir / "mosquitto.pid").read_text().strip())
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        except (OSError, ValueError):
-            return False
-        if comm != "mosquitto":  # a stale pid file must not signal an unrelated process
-            return False
-        try:
-            os.kill(pid, signal.SIGHUP)
-        except OSError:
-            return False
-        return True
+        return self._broker.reload()
 
     # --- identities -----------------------------------------------------------------
-    def _identity_dir(self, identity: Identity) -> Path:
-        return self.folder / "identities" / identity.username
-
     def credentials(self, username: str) -> MqttAuth:
         """The client-certificate credentials of an active identity (key stays encrypted;
         its passphrase is the registry's)."""
@@ -323,32 +152,32 @@ class DeviceRegistry:
             raise IdentityError(f"identity {username!r} is revoked: provision it again to use it")
         if record.cert_serial is None:
             raise IdentityError(f"identity {username!r} has no certificate (password only)")
-        folder = self._identity_dir(record.identity)
+        folder = self._files.identity(record.username)
         return MqttAuth(
             ca_file=self.ca_file,
             cert_file=folder / "client.crt",
             key_file=folder / "client.key",
-            key_password=SecretStr(self._passphrase.decode("utf-8")),
+            key_password=self._files.key_password,
         )
 
     def _issue(
         self,
-        doc: _Document,
+        doc: RegistryDocument,
         identity: Identity,
         *,
         not_before: datetime | None,
         not_after: datetime | None,
         days: int,
     ) -> x509.Certificate:
-        ca_cert, ca_key = self._ca(doc)
+        ca_cert, ca_key = self._files.ca(doc.site)
         key = pki.new_key()
         cert = pki.issue(
             ca_cert, ca_key, key, identity.username,
             not_before=not_before, not_after=not_after, days=days,
         )  # fmt: skip
-        folder = self._identity_dir(identity)
-        write_private(folder / "client.key", pki.encrypt_key(key, self._passphrase))
-        write_private(folder / "client.crt", pki.cert_pem(cert), 0o644)
+        folder = self._files.identity(identity.username)
+        self._files.write_key(folder / "client.key", key)
+        self._files.write_cert(folder / "client.crt", cert)
         return cert
 
     def _handout(self, record: DeviceRecord, password: str | None) -> Provisioned:
@@ -386,7 +215,7 @@ class DeviceRegistry:
         when = now or datetime.now(UTC)
         secret = new_password() if password else None
         with self._locked() as doc:
-            previous = next((r for r in doc.devices if r.username == identity.username), None)
+            previous = doc.record(identity.username)
             if previous is not None and previous.status == "active":
                 raise IdentityError(
                     f"identity {identity.username!r} is already provisioned: use "
@@ -406,8 +235,7 @@ class DeviceRegistry:
                 password_hash=hash_password(secret) if secret else None,
                 retired=previous.retired if previous else (),
             )
-            doc.devices = [r for r in doc.devices if r.username != identity.username]
-            doc.devices.append(record)
+            doc.add(record)
         return self._handout(record, secret)
 
     def ensure(self, identity: Identity) -> DeviceRecord:
@@ -435,8 +263,8 @@ class DeviceRegistry:
                 update={"status": "revoked", "revoked_at": when, "retired": retired,
                         "password_hash": None}
             )  # fmt: skip
-            self._replace(doc, updated)
-            (self._identity_dir(record.identity) / "client.key").unlink(missing_ok=True)
+            doc.replace(updated)
+            (self._files.identity(username) / "client.key").unlink(missing_ok=True)
         log.info("revoked %s", username)
         return updated
 
@@ -464,7 +292,7 @@ class DeviceRegistry:
                     "retired": retired,
                 }
             )
-            self._replace(doc, updated)
+            doc.replace(updated)
         return self._handout(updated, secret)
 
     def export(self, username: str, dest: Path, bundle_passphrase: str) -> list[Path]:
@@ -477,7 +305,7 @@ class DeviceRegistry:
         auth = self.credentials(username)
         assert auth.cert_file is not None
         assert auth.key_file is not None
-        key = pki.load_key(auth.key_file.read_bytes(), self._passphrase, str(auth.key_file))
+        key = self._files.read_key(auth.key_file)
         out = [dest / "ca.crt", dest / "client.crt", dest / "client.key"]
         write_private(out[0], self.ca_file.read_bytes(), 0o644)
         write_private(out[1], auth.cert_file.read_bytes(), 0o644)
@@ -485,15 +313,11 @@ class DeviceRegistry:
         return out
 
     @staticmethod
-    def _find(doc: _Document, username: str) -> DeviceRecord:
-        for record in doc.devices:
-            if record.username == username:
-                return record
-        raise UnknownIdentity(f"no identity {username!r}: see `tracehub devices list`")
-
-    @staticmethod
-    def _replace(doc: _Document, record: DeviceRecord) -> None:
-        doc.devices = [record if r.username == record.username else r for r in doc.devices]
+    def _find(doc: RegistryDocument, username: str) -> DeviceRecord:
+        record = doc.record(username)
+        if record is None:
+            raise UnknownIdentity(f"no identity {username!r}: see `tracehub devices list`")
+        return record
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per identity for listings (no secrets)."""
@@ -508,5 +332,5 @@ class DeviceRegistry:
                 "cert_not_after": r.cert_not_after.isoformat() if r.cert_not_after else None,
                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
             }
-            for r in self._load().devices
+            for r in self._files.load(self._site).devices
         ]

@@ -9,7 +9,9 @@ returns a Web3 whose provider holds a re-entrant lock around every request
 (``_LockedEthereumTesterProvider``), so any code sharing that Web3 — an
 ``AnchorContract``, the JSON-RPC bridge, a direct ``w3.eth`` call — is
 serialised at the one point where it touches the EVM. ``AnchorContract`` also
-serialises its own ``anchor`` calls, so two threads never race for a nonce.
+serialises its own owner transactions, so two threads never race for a nonce.
+Anchors themselves are sent by ``ledger.evm.sender.AnchorSender`` (the worker's
+``AnchorChain``), the one anchoring path.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from web3.exceptions import (
 from web3.middleware import combine_middleware
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt, Wei
 
-from ledger.anchor import UINT64_MAX, AnchorReceipt, Located, OnChainAnchor
+from ledger.anchor import Located, OnChainAnchor
 from ledger.errors import AnchorRejected, ChainError, ChainUnavailable
 
 ARTIFACT = Path(__file__).resolve().parent / "contracts" / "TracehubAnchor.json"
@@ -78,7 +80,7 @@ def rpc_web3(url: str, timeout: float = RPC_REQUEST_TIMEOUT) -> Web3:
     """A Web3 talking JSON-RPC over HTTP to ``url`` (anvil, a testnet, an L2 …).
 
     Retries are off: a dead node should surface at once as ``ChainUnavailable``,
-    and the anchoring service decides when to try again.
+    and the anchoring worker decides when to try again.
     """
     provider = HTTPProvider(
         url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
@@ -104,7 +106,7 @@ def deploy_anchor_contract(w3: Web3, private_key: str | None = None) -> str:
         _check_private_key(private_key)
     artifact = load_artifact()
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = _guard(lambda: _send(w3, factory.constructor(), private_key, sender=None), "deploy")
+    receipt = _guard(lambda: _send(w3, factory.constructor(), private_key), "deploy")
     address = receipt["contractAddress"]
     if address is None:
         raise ChainError("deployment receipt carries no contract address")
@@ -112,21 +114,14 @@ def deploy_anchor_contract(w3: Web3, private_key: str | None = None) -> str:
 
 
 class AnchorContract:
-    """An ``Anchorer`` backed by a deployed TracehubAnchor contract."""
+    """A deployed TracehubAnchor contract: look roots up, manage who may anchor."""
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        private_key: str | None = None,
-        *,
-        sender: str | None = None,
-    ) -> None:
+    def __init__(self, w3: Web3, address: str, private_key: str | None = None) -> None:
         """Bind to the contract at ``address``.
 
-        Anchors are signed locally with ``private_key`` when given; otherwise they
-        are sent from the unlocked account ``sender`` (default: the node's first
-        account — the embedded EVM's deployer).
+        Owner transactions (``set_anchorer``) are signed locally with ``private_key``
+        when given; otherwise they are sent from the node's first unlocked account
+        (the embedded EVM's deployer).
         """
         if not Web3.is_address(address):
             raise ChainError(f"address {address!r} is not an EVM address: pass the deployed one")
@@ -134,36 +129,12 @@ class AnchorContract:
             _check_private_key(private_key)
         self._w3 = w3
         self._private_key = private_key
-        self._sender = sender
         self._lock = threading.Lock()
         artifact = load_artifact()
         self.contract: str = Web3.to_checksum_address(address)
         self._contract: Contract = w3.eth.contract(address=self.contract, abi=artifact["abi"])
         self._errors = _error_table(artifact["abi"])
         self.chain_id: int = _guard(lambda: int(w3.eth.chain_id), "read chain id")
-
-    def anchor(self, root: bytes, size: int, metadata: bytes) -> AnchorReceipt:
-        """Record ``root`` (size leaves, metadata hash) on chain and wait for the receipt."""
-        _require_bytes32(root, "root")
-        _require_bytes32(metadata, "metadata")
-        if not 0 <= size <= UINT64_MAX:
-            raise AnchorRejected(f"size {size} does not fit uint64: pass the batch's leaf count")
-        call = self._contract.functions.anchor(root, size, metadata)
-        with self._lock:
-            receipt = self._guard(
-                lambda: _send(self._w3, call, self._private_key, self._sender), "anchor"
-            )
-        if receipt["status"] != 1:
-            raise AnchorRejected(f"anchor transaction {receipt['transactionHash']!r} reverted")
-        return AnchorReceipt(
-            root=root,
-            size=size,
-            metadata=metadata,
-            chain_id=self.chain_id,
-            contract=self.contract,
-            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-            block_number=int(receipt["blockNumber"]),
-        )
 
     def lookup(self, root: bytes) -> OnChainAnchor | None:
         """What the contract recorded for ``root``; None when it was never anchored."""
@@ -211,9 +182,7 @@ class AnchorContract:
         """Allow or deny ``account`` to anchor (only the owner may)."""
         call = self._contract.functions.setAnchorer(Web3.to_checksum_address(account), allowed)
         with self._lock:
-            self._guard(
-                lambda: _send(self._w3, call, self._private_key, self._sender), "set anchorer"
-            )
+            self._guard(lambda: _send(self._w3, call, self._private_key), "set anchorer")
 
     def is_anchorer(self, account: str) -> bool:
         """Whether ``account`` may anchor."""
@@ -254,9 +223,9 @@ def raw_request(w3: Web3, method: str, params: list[Any]) -> dict[str, Any]:
     return dict(response)
 
 
-def _send(w3: Web3, call: Any, private_key: str | None, sender: str | None) -> TxReceipt:
+def _send(w3: Web3, call: Any, private_key: str | None) -> TxReceipt:
     if private_key is None:
-        tx_hash = call.transact({"from": sender or w3.eth.accounts[0]})
+        tx_hash = call.transact({"from": w3.eth.accounts[0]})
     else:
         account = Account.from_key(private_key)
         latest = w3.eth.get_block("latest")

@@ -20,9 +20,9 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import Nonce, TxParams, Wei
 
-from ledger.anchor import Broadcast, SentTx, TxOutcome
-from ledger.errors import ChainError, InsufficientFunds
-from ledger.evm.contract import AnchorContract
+from ledger.anchor import UINT64_MAX, Broadcast, SentTx, TxOutcome
+from ledger.errors import AnchorRejected, ChainError, InsufficientFunds
+from ledger.evm.contract import AnchorContract, _require_bytes32
 from ledger.fees import FeePolicy, Fees, plan_fees
 
 _KNOWN = ("already known", "known transaction", "already imported")
@@ -75,6 +75,10 @@ class AnchorSender(AnchorContract):
         nonce: int,
         replacing: SentTx | None = None,
     ) -> SentTx:
+        _require_bytes32(root, "root")
+        _require_bytes32(metadata, "metadata")
+        if not 0 <= size <= UINT64_MAX:
+            raise AnchorRejected(f"size {size} does not fit uint64: pass the batch's leaf count")
         call = self._contract.functions.anchor(root, size, metadata)
         sender = self._account.address
         # Estimating runs the call: a revert (already anchored, not allowed) surfaces

@@ -1,1 +1,10 @@
-"""TODO: map this package."""
+"""The ledger's SQL store (SQLAlchemy; SQLite by default, PostgreSQL for several workers).
+
+* ``sqlstore``  ``LedgerStore``: one object over one database, assembled from
+* ``database``  the engine, transactions, time columns
+* ``entrylog``  submitting signed leaves, their hash-chain links, keys, reads
+* ``batchlog``  cutting batches, proofs, the fenced moves onto the chain
+* ``lease``     the anchoring lease and its fencing token
+* ``schema``    the tables (``ledger_*``), portable SQLite ↔ PostgreSQL
+* ``keystore``  keys at rest: signing keys and the anchoring account, encrypted PKCS#8
+"""

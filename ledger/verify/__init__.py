@@ -1,1 +1,8 @@
-"""TODO: map this package."""
+"""Verifying an evidence bundle, pure over data (the chain only behind ``ChainView``).
+
+* ``verifier``       each item (record digest, signature, leaf, proof) and the report
+* ``streamcheck``    the hash chains: dropped, reordered or replaced entries
+* ``batchcheck``     batch metadata, anchor records, the root on chain
+* ``manifestcheck``  the site's signed manifest over every section
+* ``report``         ``Check``, ``Report``, ``Outcome`` and ``Verdict``
+"""

@@ -22,7 +22,7 @@ from gateway.influx import InfluxWriter
 from sensors.simulator import run_simulators
 from traceability.carbon.ledgerreport import latest_report
 from tracehub import demo
-from tracehub.bootstrap import Hub
+from tracehub.hub import Hub
 from tracehub.services import Anvil, InfluxDB, Mosquitto
 from tracehub.settings import (
     ChainSettings,

@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
+from gateway.config import GatewayConfig
 from gateway.influx import InfluxWriter
-from gateway.runtime import GatewayConfig, GatewayRuntime, build_gateway
+from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.simulator import Publisher
 from tracehub.services import InfluxDB, Mosquitto
 

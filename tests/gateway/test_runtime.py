@@ -18,9 +18,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway.config import GatewayConfig
+from gateway.errors import GatewayError
 from gateway.influx import InfluxWriter
 from gateway.observation import ReadPointProfile
-from gateway.runtime import GatewayConfig, GatewayRuntime, build_gateway
+from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, probe_readings, run_simulators
 from tracehub.services import InfluxDB, Mosquitto
 
@@ -218,9 +220,11 @@ def test_influx_outage_loses_nothing(
     assert len({r["time"] for r in got}) == 25
 
 
-def test_config_is_frozen_and_validated(tmp_path: Path) -> None:
-    cfg = GatewayConfig(dead_letter_path=tmp_path / "x")
-    with pytest.raises(ValueError, match="frozen"):
-        cfg.mqtt_port = 1  # type: ignore[misc]
-    with pytest.raises(ValueError, match="mqtt_port"):
-        GatewayConfig(mqtt_port=0)
+def test_building_opens_nothing_until_start(tmp_path: Path, capture: MemoryCapture) -> None:
+    state = tmp_path / "state"
+    runtime = build_gateway(GatewayConfig(dead_letter_path=state / "dead-letter.sqlite3"), capture)
+    assert not state.exists()
+    with pytest.raises(GatewayError, match="not started"):
+        runtime.wait_ready(0)
+    runtime.stop()  # a runtime that never started has nothing to release
+    assert not state.exists()

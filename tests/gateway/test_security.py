@@ -19,10 +19,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
+from gateway.config import GatewayConfig
 from gateway.devices.access import Identity, identity_for_topic
-from gateway.devices.registry import BrokerFiles, DeviceRegistry
+from gateway.devices.broker import BrokerFiles
+from gateway.devices.registry import DeviceRegistry
 from gateway.influx import InfluxWriter
-from gateway.runtime import GatewayConfig, build_gateway
+from gateway.runtime import build_gateway
 from sensors.credentials import MqttAuth, apply_auth
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
 from tracehub.services import BrokerTls, InfluxDB, Mosquitto

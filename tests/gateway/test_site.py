@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from gateway.config import GatewayConfig
 from gateway.influx import InfluxWriter
 from gateway.observation import AgvProfile
 from gateway.opcua import OpcUaEndpoint, OpcUaNode
-from gateway.runtime import GatewayConfig, build_gateway
+from gateway.runtime import build_gateway
 from sensors.agv_sim import CYCLE, run_agvs
 from sensors.coldroom_server import ColdRoomServer
 from sensors.scenario import load_scenario

@@ -12,6 +12,8 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from ledger.anchor import TxOutcome
+from ledger.errors import AnchorRejected
 from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
 from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
@@ -47,6 +49,18 @@ def anchoring_account(w3: Web3, owner: AnchorContract, address: str) -> tuple[st
     fund_account(w3, Account.from_key(key).address, 10**18)
     owner.set_anchorer(Account.from_key(key).address, True)
     return key, AnchorSender(w3, address, key)
+
+
+def send_anchor(sender: AnchorSender, root: bytes, size: int, metadata: bytes) -> TxOutcome:
+    """Anchor one root the way the worker does (prepare, broadcast, await the receipt),
+    without a ledger store: for tests of the chain adapter itself."""
+    tx = sender.prepare_anchor(root, size, metadata, sender.next_nonce())
+    sender.broadcast(tx)
+    outcome = sender.receipt(tx.tx_hash, 30)
+    assert outcome is not None, f"anchor tx {tx.tx_hash} was not mined"
+    if not outcome.succeeded:
+        raise AnchorRejected(f"anchor transaction {tx.tx_hash} reverted")
+    return outcome
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
 from tests.ledger.conftest import T0, postgres_database
-from tracehub.services import Anvil, PostgreSQL
+from tests.support.postgres import PostgreSQL
+from tracehub.services import Anvil
 
 pytestmark = pytest.mark.integration
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

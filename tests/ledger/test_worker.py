@@ -15,7 +15,7 @@ from ledger.fees import FeePolicy
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
-from tests.ledger.conftest import T0, Embedded
+from tests.ledger.conftest import T0, Embedded, send_anchor
 
 
 class Clock:
@@ -78,7 +78,7 @@ def test_crash_after_send_is_recovered_from_the_chain(
     assert lease is not None
     cut = ledger.cut_batch(lease, 10, T0)
     assert cut is not None
-    embedded.sender.anchor(cut.root, cut.size, cut.metadata)  # sent, never recorded
+    send_anchor(embedded.sender, cut.root, cut.size, cut.metadata)  # sent, never recorded
     worker = AnchorWorker(ledger, embedded.sender, "w2", BatchPolicy())
     blocks = embedded.w3.eth.block_number
     (batch,) = worker.step().confirmed

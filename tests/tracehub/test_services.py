@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracehub.services import Anvil, InfluxDB, Mosquitto, PostgreSQL, ServiceError
+from tests.support.postgres import PostgreSQL
+from tracehub.services import Anvil, InfluxDB, Mosquitto, ServiceError
 
 pytestmark = pytest.mark.integration
 

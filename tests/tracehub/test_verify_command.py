@@ -17,8 +17,8 @@ from ledger.worker import AnchorWorker
 from traceability.anchoring.feeder import EventFeeder
 from traceability.capture import CaptureService
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import open_keystore
 from tracehub.cli import main
+from tracehub.keys import open_keystore
 from tracehub.services import Anvil, free_port
 from tracehub.settings import load_settings
 

@@ -7,8 +7,9 @@ Two sources, one shape:
   page's script canonicalises it (RFC 8785), hashes ``0x00 ‖ entry`` (RFC 6962 leaf)
   and walks the audit path to the batch root. The entry holds only digests and ids
   (event hash id, record digest, stream, signature): no place or device names.
-* the records alone (the skeleton's ``AnchoringService``): the recorded leaf hashes and
-  audit paths built from the batch's leaves; the script checks the path only.
+* the records alone (no evidence source): the ledger's batches as ``EventFeeder``
+  mirrored them (leaf hashes and indexes) and audit paths built from those leaves; the
+  script checks the path only.
 
 At most ``limit`` items are embedded (the newest), so a lot with thousands of events
 keeps the page small; the page says how many of how many were checked and the bundle
@@ -147,7 +148,7 @@ def records_proofs(
     unknown_tx: str,
     limit: int = DEFAULT_LIMIT,
 ) -> PageProofs:
-    """The page's proofs from the records' own batches (no ledger)."""
+    """The page's proofs from the batches mirrored onto the records (no evidence source)."""
     anchored = [e for e in events if e.batch_id is not None and e.leaf_hash is not None]
     batches: dict[int, AnchoredBatch] = {}
     leaves: dict[int, list[bytes]] = {}

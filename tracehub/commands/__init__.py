@@ -1,0 +1,13 @@
+"""The ``tracehub`` sub-commands, one module per command group (``tracehub.cli`` adds them).
+
+* ``hub``       ``tracehub run`` and ``tracehub demo``
+* ``records``   import ERP/WMS exports, capture EPCIS documents, trace and recall
+* ``ledger``    export a lot's evidence bundle, add a lot's own records, rotate keys
+* ``verify``    check a lot's evidence, or an exported bundle (offline or on chain)
+* ``carbon``    a lot's footprint report and the factor table
+* ``devices``   device identities and broker security
+* ``simulate``  simulated devices for a site
+* ``qr``        QR codes and label sheets
+* ``grafana``   dashboards and alert rules: generate, check, publish
+* ``status``    the gateways' health and dead-letter counters
+"""

@@ -24,7 +24,7 @@ BUNDLE_PASSPHRASE_ENV = "TRACEHUB_DEVICE_BUNDLE_PASSPHRASE"
 
 
 def _registry(settings: Settings) -> Any:
-    from tracehub.bootstrap import open_device_registry
+    from tracehub.site import open_device_registry
 
     return open_device_registry(settings)
 
@@ -256,8 +256,8 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 @click.pass_obj
 def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
     """The gateway and the demo site's devices (docker compose runs this at start)."""
-    from tracehub.bootstrap import gateway_identity
     from tracehub.demo import identities, scenario
+    from tracehub.site import gateway_identity
 
     registry = _registry(settings)
     registry.init()

@@ -49,7 +49,8 @@ def run(settings: Settings, insecure_plain: bool) -> None:
     Services named in the environment are used as they are; any left unset
     (MQTT port, InfluxDB URL) are spawned locally.
     """
-    from tracehub.bootstrap import Hub, start_local_services
+    from tracehub.hub import Hub
+    from tracehub.localstack import start_local_services
 
     stop = stop_on_signals()
     with ExitStack() as stack:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gs1.errors import Gs1Error
 from ledger.errors import LedgerError
 from traceability.errors import TraceabilityError
 from tracehub.console import Problem, console
@@ -52,7 +53,7 @@ def export(
     from ledger.store.sqlstore import LedgerStore
     from traceability.anchoring.bundle import lot_bundle
     from traceability.records.store import RecordStore
-    from tracehub.bootstrap import open_keystore
+    from tracehub.keys import open_keystore
 
     records_url = records or settings.records_url
     try:
@@ -65,7 +66,7 @@ def export(
         bundle = lot_bundle(
             store, evidence, gtin, lot, signer, confirmations=settings.ledger.confirmations
         )
-    except (TraceabilityError, LedgerError) as exc:
+    except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     finally:
         evidence.close()
@@ -113,7 +114,7 @@ def submit(
     from gs1.identifiers import Gtin
     from ledger.store.sqlstore import LedgerStore
     from traceability.anchoring.feeder import lot_stream, submit_lot_record
-    from tracehub.bootstrap import open_keystore
+    from tracehub.keys import open_keystore
 
     try:
         text = sys.stdin.read() if record_file == "-" else Path(record_file).read_text("utf-8")
@@ -129,7 +130,7 @@ def submit(
         gtin14 = Gtin.parse(gtin).value
         signer = open_keystore(settings).signer(f"site:{settings.hub.site}", now)
         store = LedgerStore.open(ledger_url or settings.ledger_url)
-    except (TraceabilityError, LedgerError) as exc:
+    except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     try:
         stored = submit_lot_record(store, signer, kind, gtin14, lot, record, record_id, now)
@@ -155,7 +156,7 @@ def rotate_key(settings: Settings, ledger_url: str | None) -> None:
     validity ends now, so anything it signs later is refused.
     """
     from ledger.store.sqlstore import LedgerStore
-    from tracehub.bootstrap import open_keystore
+    from tracehub.keys import open_keystore
 
     owner = f"site:{settings.hub.site}"
     now = datetime.now(UTC)

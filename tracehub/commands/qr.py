@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Gtin
-from traceability.errors import InvalidIdentifier, TraceabilityError
+from traceability.errors import TraceabilityError
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console
 from tracehub.settings import Settings

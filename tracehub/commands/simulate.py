@@ -43,8 +43,8 @@ def simulate(
     from sensors.errors import ScenarioError
     from sensors.scenario import load_scenario
     from sensors.simulator import run_simulators
-    from tracehub.bootstrap import device_auth
     from tracehub.demo import scenario as demo_scenario
+    from tracehub.site import device_auth
 
     port = settings.mqtt.port or 1883
     host = settings.mqtt.host

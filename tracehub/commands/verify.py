@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import click
 from rich.markup import escape
 
+from gs1.errors import Gs1Error
 from ledger.errors import LedgerError
 from ledger.verify.verifier import Outcome, Report, Verdict, verify_bundle
 from traceability.anchoring.verification import report_json, verify_lot
@@ -155,7 +156,7 @@ def verify(
         report = verify_lot(
             store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust, contract
         )
-    except (TraceabilityError, LedgerError) as exc:
+    except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     finally:
         ledger.close()

@@ -1,5 +1,6 @@
-"""The device registry and the site CA on disk (no broker: tests/gateway/test_security.py
-runs the same files in a real mosquitto)."""
+"""The device registry: identities provisioned, revoked, rotated and exported, with the
+site CA on disk (no broker: tests/gateway/test_security.py runs the same files in a
+real mosquitto)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,7 @@ from gateway.devices import pki
 from gateway.devices.access import Identity
 from gateway.devices.registry import DeviceRegistry
 from gateway.errors import IdentityError, UnknownIdentity
-
-PASSPHRASE = "unit test passphrase"
-PROBE = Identity(kind="temperature", site="s1", device_id="p1")
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> DeviceRegistry:
-    return DeviceRegistry.open(tmp_path / "devices", PASSPHRASE, site="s1")
-
-
-def cert(path: Path | None) -> x509.Certificate:
-    assert path is not None
-    return x509.load_pem_x509_certificate(path.read_bytes())
+from tests.gateway.devices.conftest import PASSPHRASE, PROBE, cert
 
 
 def crl_serials(registry: DeviceRegistry) -> set[int]:
@@ -54,34 +43,6 @@ def test_provisioned_credentials_load_in_openssl(registry: DeviceRegistry) -> No
     usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     leaf.verify_directly_issued_by(ca)
-
-
-def test_broker_certificate_names_the_hosts(registry: DeviceRegistry) -> None:
-    registry.init(["hub.example"])
-    files = registry.broker_files()
-    server = cert(files.certfile)
-    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert {"localhost", "mosquitto", "hub.example"} <= set(names.get_values_for_type(x509.DNSName))
-    assert stat.S_IMODE(files.keyfile.stat().st_mode) == 0o600
-    assert files.keyfile.parent == registry.runtime_dir
-    # at rest (outside the runtime folder) the server key is encrypted
-    stored = (registry.folder / "broker/server.key").read_bytes()
-    assert stored.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-
-
-def test_acl_and_password_file_follow_the_registry(registry: DeviceRegistry) -> None:
-    registry.provision(PROBE)
-    pw = Identity(kind="rfid", site="s1", device_id="r1")
-    issued = registry.provision(pw, certificate=False, password=True)
-    assert issued.password is not None
-    acl = (registry.folder / "broker/acl").read_text()
-    assert "user s1/temperature/p1\ntopic write tracehub/v1/s1/temperature/p1" in acl
-    passwd = (registry.folder / "broker/passwd").read_text()
-    assert passwd.startswith("s1/rfid/r1:$7$101$")
-    assert issued.password.get_secret_value() not in passwd
-    registry.revoke(pw.username)
-    assert "s1/rfid/r1" not in (registry.folder / "broker/acl").read_text()
-    assert (registry.folder / "broker/passwd").read_text() == ""
 
 
 def test_revoke_puts_the_serial_on_the_crl_and_deletes_the_key(
@@ -167,10 +128,3 @@ def test_expired_and_inverted_validity(registry: DeviceRegistry) -> None:
             not_before=past,
             not_after=past - timedelta(days=1),
         )
-
-
-def test_a_corrupt_registry_file_names_the_fix(registry: DeviceRegistry) -> None:
-    registry.provision(PROBE)
-    (registry.folder / "registry.json").write_text("{")
-    with pytest.raises(IdentityError, match="restore it"):
-        registry.records()

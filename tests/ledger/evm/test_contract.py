@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass
 
 import pytest
+from eth_account import Account
 from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 
-from ledger.anchor import Anchorer
 from ledger.digest import sha256
 from ledger.errors import AnchorRejected, ChainError, ChainUnavailable
 from ledger.evm.contract import (
@@ -20,7 +20,9 @@ from ledger.evm.contract import (
     load_artifact,
     rpc_web3,
 )
+from ledger.evm.sender import AnchorSender
 from ledger.merkle import leaf_hash, merkle_root
+from tests.ledger.conftest import anchoring_account, send_anchor
 from tracehub.services import Anvil, free_port
 
 # anvil's second well-known dev account (public "test test … junk" mnemonic): funded, not owner.
@@ -37,29 +39,32 @@ class Deployed:
     w3: Web3
     address: ChecksumAddress
     owner: AnchorContract
+    anchorer: AnchorSender  # an allowed anchoring account
 
 
 @pytest.fixture(scope="module")
 def embedded() -> Deployed:
     w3 = embedded_web3()
     address = Web3.to_checksum_address(deploy_anchor_contract(w3))
-    return Deployed(w3, address, AnchorContract(w3, address))
+    owner = AnchorContract(w3, address)
+    _, sender = anchoring_account(w3, owner, address)
+    return Deployed(w3, address, owner, sender)
 
 
 @pytest.fixture(scope="module")
 def on_anvil(anvil: Anvil) -> Deployed:
     w3 = rpc_web3(anvil.url)
     address = Web3.to_checksum_address(deploy_anchor_contract(w3, anvil.private_key))
-    return Deployed(w3, address, AnchorContract(w3, address, anvil.private_key))
+    owner = AnchorContract(w3, address, anvil.private_key)
+    return Deployed(w3, address, owner, AnchorSender(w3, address, anvil.private_key))
 
 
 def test_embedded_anchor_then_lookup(embedded: Deployed) -> None:
-    anchorer: Anchorer = embedded.owner
+    anchorer = embedded.anchorer
     root = _root()
-    receipt = anchorer.anchor(root, 3, METADATA)
-    assert (receipt.root, receipt.size, receipt.metadata) == (root, 3, METADATA)
-    assert receipt.contract == embedded.address == Web3.to_checksum_address(embedded.address)
-    assert receipt.chain_id == embedded.w3.eth.chain_id
+    receipt = send_anchor(anchorer, root, 3, METADATA)
+    assert anchorer.contract == embedded.address == Web3.to_checksum_address(embedded.address)
+    assert anchorer.chain_id == embedded.w3.eth.chain_id
     tx = embedded.w3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))
     assert tx["blockNumber"] == receipt.block_number
     # Storing the root costs more than the ~23k of an event-only anchor; keep it bounded.
@@ -70,45 +75,52 @@ def test_embedded_anchor_then_lookup(embedded: Deployed) -> None:
         .process_receipt(tx)
     )
     assert logs[0]["args"]["root"] == root
-    assert logs[0]["args"]["anchorer"] == embedded.w3.eth.accounts[0]
+    assert logs[0]["args"]["anchorer"] == anchorer.sender
 
     found = anchorer.lookup(root)
     assert found is not None
     assert (found.root, found.size, found.metadata) == (root, 3, METADATA)
     assert found.block_number == receipt.block_number
-    assert found.anchorer == embedded.w3.eth.accounts[0]
+    assert found.anchorer == anchorer.sender
     assert found.timestamp == embedded.w3.eth.get_block(receipt.block_number)["timestamp"]
+    assert embedded.owner.lookup(root) == found  # a read-only binding sees the same
     assert anchorer.lookup(_root()) is None
 
 
 def test_embedded_rejections_name_the_custom_error(embedded: Deployed) -> None:
-    root = _root()
-    embedded.owner.anchor(root, 1, METADATA)
+    anchorer, root = embedded.anchorer, _root()
+    send_anchor(anchorer, root, 1, METADATA)
     with pytest.raises(AnchorRejected, match="root already anchored: 0x" + root.hex()):
-        embedded.owner.anchor(root, 1, METADATA)
+        send_anchor(anchorer, root, 1, METADATA)
     with pytest.raises(AnchorRejected, match="root is zero"):
-        embedded.owner.anchor(bytes(32), 1, METADATA)
+        send_anchor(anchorer, bytes(32), 1, METADATA)
     with pytest.raises(AnchorRejected, match="size is zero"):
-        embedded.owner.anchor(_root(), 0, METADATA)
+        send_anchor(anchorer, _root(), 0, METADATA)
     with pytest.raises(AnchorRejected, match="root must be 32 bytes"):
-        embedded.owner.anchor(root[:31], 1, METADATA)
+        send_anchor(anchorer, root[:31], 1, METADATA)
     with pytest.raises(AnchorRejected, match="size 18446744073709551616 does not fit uint64"):
-        embedded.owner.anchor(_root(), 2**64, METADATA)
+        send_anchor(anchorer, _root(), 2**64, METADATA)
 
 
 def test_embedded_owner_controls_anchorers(embedded: Deployed) -> None:
-    other = list(embedded.w3.eth.accounts)[1]
-    stranger = AnchorContract(embedded.w3, embedded.address, sender=other)
+    key, _ = anchoring_account(embedded.w3, embedded.owner, embedded.address)
+    embedded.owner.set_anchorer(Account.from_key(key).address, False)  # funded, not allowed
+    stranger = AnchorSender(embedded.w3, embedded.address, key)
+    other = stranger.sender
     with pytest.raises(AnchorRejected, match=f"account {other} is not an allowed anchorer"):
-        stranger.anchor(_root(), 2, METADATA)
+        send_anchor(stranger, _root(), 2, METADATA)
     with pytest.raises(AnchorRejected, match=f"account {other} is not the contract owner"):
         stranger.set_anchorer(other, True)
     embedded.owner.set_anchorer(other, True)
     assert stranger.is_anchorer(other)
-    assert stranger.anchor(_root(), 2, METADATA).size == 2
+    root = _root()
+    send_anchor(stranger, root, 2, METADATA)
+    found = stranger.lookup(root)
+    assert found is not None
+    assert found.size == 2
     embedded.owner.set_anchorer(other, False)
     with pytest.raises(AnchorRejected, match="not an allowed anchorer"):
-        stranger.anchor(_root(), 2, METADATA)
+        send_anchor(stranger, _root(), 2, METADATA)
 
 
 def test_embedded_chain_is_safe_to_share_between_threads(embedded: Deployed) -> None:
@@ -128,7 +140,7 @@ def test_embedded_chain_is_safe_to_share_between_threads(embedded: Deployed) -> 
     reader.start()
     try:
         for root in roots:
-            embedded.owner.anchor(root, 1, METADATA)
+            send_anchor(embedded.anchorer, root, 1, METADATA)
     finally:
         done.set()
         reader.join(timeout=30)
@@ -139,8 +151,8 @@ def test_embedded_chain_is_safe_to_share_between_threads(embedded: Deployed) -> 
 @pytest.mark.integration
 def test_anvil_anchor_then_lookup(on_anvil: Deployed, anvil: Anvil) -> None:
     root = _root()
-    receipt = on_anvil.owner.anchor(root, 5, METADATA)
-    assert receipt.chain_id == anvil.chain_id == 31337
+    receipt = send_anchor(on_anvil.anchorer, root, 5, METADATA)
+    assert on_anvil.anchorer.chain_id == anvil.chain_id == 31337
     assert on_anvil.w3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["status"] == 1
     assert on_anvil.w3.eth.get_transaction(HexStr(receipt.tx_hash))["type"] == 2  # EIP-1559
     found = on_anvil.owner.lookup(root)
@@ -152,25 +164,25 @@ def test_anvil_anchor_then_lookup(on_anvil: Deployed, anvil: Anvil) -> None:
 @pytest.mark.integration
 def test_anvil_rejections(on_anvil: Deployed, anvil: Anvil) -> None:
     root = _root()
-    on_anvil.owner.anchor(root, 1, METADATA)
+    send_anchor(on_anvil.anchorer, root, 1, METADATA)
     with pytest.raises(AnchorRejected, match="root already anchored"):
-        on_anvil.owner.anchor(root, 1, METADATA)
+        send_anchor(on_anvil.anchorer, root, 1, METADATA)
     with pytest.raises(AnchorRejected, match="root is zero"):
-        on_anvil.owner.anchor(bytes(32), 1, METADATA)
-    stranger = AnchorContract(on_anvil.w3, on_anvil.address, ANVIL_SECOND_KEY)
+        send_anchor(on_anvil.anchorer, bytes(32), 1, METADATA)
+    stranger = AnchorSender(on_anvil.w3, on_anvil.address, ANVIL_SECOND_KEY)
     with pytest.raises(AnchorRejected, match="is not an allowed anchorer"):
-        stranger.anchor(_root(), 1, METADATA)
+        send_anchor(stranger, _root(), 1, METADATA)
 
 
 @pytest.mark.integration
 def test_anvil_down_is_chain_unavailable(fresh_anvil: Anvil) -> None:
     w3 = rpc_web3(fresh_anvil.url)
-    contract = AnchorContract(
+    contract = AnchorSender(
         w3, deploy_anchor_contract(w3, fresh_anvil.private_key), fresh_anvil.private_key
     )
     fresh_anvil.stop()
-    with pytest.raises(ChainUnavailable, match="anchor: the chain node cannot be reached"):
-        contract.anchor(_root(), 1, METADATA)
+    with pytest.raises(ChainUnavailable, match="estimate gas: the chain node cannot be reached"):
+        contract.prepare_anchor(_root(), 1, METADATA, nonce=0)
     with pytest.raises(ChainUnavailable, match="lookup: the chain node cannot be reached"):
         contract.lookup(_root())
 

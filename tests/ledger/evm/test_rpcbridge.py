@@ -18,6 +18,8 @@ from ledger.digest import sha256
 from ledger.errors import ChainError
 from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
 from ledger.evm.rpcbridge import handle_jsonrpc
+from ledger.evm.sender import AnchorSender
+from tests.ledger.conftest import anchoring_account, send_anchor
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,9 @@ def bridge() -> Iterator[Bridge]:
 
 def test_another_process_view_reads_anchors_through_the_bridge(bridge: Bridge) -> None:
     hub_side = AnchorContract(bridge.hub, bridge.address)
+    _, sender = anchoring_account(bridge.hub, hub_side, bridge.address)
     root, metadata = sha256(b"batch-root"), sha256(b"metadata")
-    receipt = hub_side.anchor(root, 7, metadata)
+    receipt = send_anchor(sender, root, 7, metadata)
 
     remote = rpc_web3(bridge.url)
     assert remote.eth.chain_id == bridge.hub.eth.chain_id
@@ -87,7 +90,7 @@ def test_writes_through_the_bridge_are_refused(bridge: Bridge) -> None:
     key = "0x" + "00" * 31 + "01"
     assert Account.from_key(key).address == bridge.hub.eth.accounts[0]
     with pytest.raises(ChainError, match="method not allowed"):
-        AnchorContract(remote, bridge.address, key).anchor(sha256(b"x"), 1, sha256(b"y"))
+        send_anchor(AnchorSender(remote, bridge.address, key), sha256(b"x"), 1, sha256(b"y"))
 
 
 def test_wire_format_is_plain_json_rpc(bridge: Bridge) -> None:

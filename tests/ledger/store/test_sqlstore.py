@@ -13,7 +13,7 @@ from ledger.errors import EntryError, LeaseLost
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from tests.ledger.conftest import T0, postgres_database
-from tracehub.services import PostgreSQL
+from tests.support.postgres import PostgreSQL
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])

@@ -1,16 +1,30 @@
+"""EventFeeder + AnchorWorker: events become ledger leaves, anchored batches come back
+onto the records. Real SQLite records and ledger, anchors on the embedded EVM."""
+
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from ledger.anchor import Anchorer
+from ledger.anchor import AnchorChain
+from ledger.batch import BatchStatus
 from ledger.canonical import canonicalize
-from ledger.digest import sha256
+from ledger.errors import ChainUnavailable
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
+from ledger.evm.sender import AnchorSender, fund_account
 from ledger.merkle import leaf_hash, merkle_root
-from tests.support.events import object_event
-from tests.support.fake_anchorer import FakeAnchorer
-from traceability.anchoring.feeder import UNKNOWN_TX_HASH, AnchoringService, batch_metadata
+from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
+from ledger.worker import AnchorWorker, BatchPolicy
+from tests.support.events import GTIN, object_event
+from traceability.anchoring.feeder import EVENT_KIND, EventFeeder
 from traceability.capture import CaptureService
-from traceability.errors import AnchoringUnavailable, StoreUnavailable
+from traceability.errors import StoreUnavailable
 from traceability.records.store import RecordStore
 
 
@@ -22,123 +36,164 @@ def capture(store: RecordStore, *serials: str) -> list[str]:
     ]
 
 
-def test_fake_is_an_anchorer() -> None:
-    anchorer: Anchorer = FakeAnchorer()
-    assert anchorer.chain_id == 1337
+@dataclass
+class Anchoring:
+    store: RecordStore
+    ledger: LedgerStore
+    feeder: EventFeeder
+    sender: AnchorSender
+
+    def worker(self, chain: AnchorChain | None = None, max_leaves: int = 1000) -> AnchorWorker:
+        policy = BatchPolicy(max_leaves=max_leaves)
+        return AnchorWorker(self.ledger, chain or self.sender, "w-feeder", policy)
+
+    def round(self, worker: AnchorWorker | None = None) -> None:
+        """One hub round: submit, anchor what is pending, mirror what is confirmed."""
+        self.feeder.sync()
+        (worker or self.worker()).step(flush=True)
+        self.feeder.sync()
 
 
-def test_nothing_pending_means_no_batch(stocked: RecordStore) -> None:
-    fake = FakeAnchorer()
-    assert AnchoringService(stocked, fake).anchor_pending() is None
-    assert fake.anchor_calls == 0
+@pytest.fixture
+def anchoring(stocked: RecordStore, tmp_path: Path) -> Iterator[Anchoring]:
+    w3 = embedded_web3()
+    address = deploy_anchor_contract(w3)
+    sender = AnchorSender(w3, address, "0x" + os.urandom(32).hex())
+    fund_account(w3, sender.sender, 10**18)
+    AnchorContract(w3, address).set_anchorer(sender.sender, True)
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    yield Anchoring(stocked, ledger, EventFeeder(stocked, ledger, signer), sender)
+    ledger.close()
 
 
-def test_anchor_pending_builds_and_records_a_batch(stocked: RecordStore) -> None:
-    ids = capture(stocked, "1001", "1002", "1003")
-    fake = FakeAnchorer()
-    summary = AnchoringService(stocked, fake).anchor_pending()
-    assert summary is not None
-    leaves = [leaf_hash(canonicalize(stocked.get_event(i).document())) for i in ids]  # type: ignore[union-attr]
-    assert summary.root == merkle_root(leaves)
-    assert (summary.size, summary.block_number, summary.recovered) == (3, 1, False)
-    assert fake.roots[summary.root].metadata == sha256(
-        canonicalize(
-            {
-                "format": "tracehub-batch/1",
-                "size": 3,
-                "first_event_time": "2026-11-22T10:00:00.000Z",
-                "last_event_time": "2026-11-22T10:02:00.000Z",
-            }
-        )
-    )
-    recorded = stocked.batch_leaves(summary.batch_id)
+def test_nothing_pending_means_no_batch(anchoring: Anchoring) -> None:
+    head = anchoring.sender.head()
+    result = anchoring.feeder.sync()
+    assert (result.submitted, result.mirrored, result.batches) == (0, 0, ())
+    assert anchoring.worker().step(flush=True).confirmed == ()
+    assert anchoring.sender.head() == head  # no transaction sent
+
+
+def test_events_are_anchored_as_one_batch_and_mirrored_onto_the_records(
+    anchoring: Anchoring,
+) -> None:
+    store = anchoring.store
+    ids = capture(store, "1001", "1002", "1003")
+    submitted = anchoring.feeder.sync()
+    assert (submitted.submitted, submitted.mirrored) == (3, 0)  # not anchored yet
+    assert len(store.pending_events(limit=10)) == 3
+    (confirmed,) = anchoring.worker().step(flush=True).confirmed
+    mirrored = anchoring.feeder.sync()
+    assert (mirrored.submitted, mirrored.mirrored) == (0, 3)
+    (batch_id,) = mirrored.batches
+    # Leaf i is the i-th captured event's signed ledger entry (RFC 8785, RFC 6962 leaf).
+    entries = anchoring.ledger.entries(EVENT_KIND, ids)
+    leaves = [leaf_hash(canonicalize(entries[i].entry.to_json())) for i in ids]
+    assert [entries[i].leaf_hash for i in ids] == leaves
+    assert confirmed.root == merkle_root(leaves)
+    recorded = store.batch_leaves(batch_id)
     assert [(x.event_id, x.leaf_index, x.leaf_hash) for x in recorded] == [
         (i, n, leaf) for n, (i, leaf) in enumerate(zip(ids, leaves, strict=True))
     ]
-    assert stocked.pending_events(limit=10) == []
-    assert AnchoringService(stocked, fake).anchor_pending() is None
+    batch = store.batch(batch_id)
+    assert batch is not None
+    on_chain = anchoring.sender.lookup(batch.root)
+    assert on_chain is not None
+    assert (batch.root, batch.size, batch.metadata) == (
+        confirmed.root,
+        3,
+        on_chain.metadata,
+    )
+    assert (batch.tx_hash, batch.block_number) == (confirmed.tx_hash, on_chain.block_number)
+    assert (batch.chain_id, batch.contract) == (
+        anchoring.sender.chain_id,
+        anchoring.sender.contract,
+    )
+    assert store.pending_events(limit=10) == []
+    again = anchoring.feeder.sync()
+    assert (again.submitted, again.mirrored) == (0, 0)
 
 
-def test_max_events_splits_batches(stocked: RecordStore) -> None:
-    capture(stocked, "1001", "1002", "1003")
-    service = AnchoringService(stocked, FakeAnchorer())
-    first = service.anchor_pending(max_events=2)
-    second = service.anchor_pending(max_events=2)
-    assert first is not None
-    assert second is not None
-    assert (first.size, second.size) == (2, 1)
-    assert service.anchor_pending(max_events=2) is None
+def test_max_leaves_splits_batches(anchoring: Anchoring) -> None:
+    capture(anchoring.store, "1001", "1002", "1003")
+    anchoring.feeder.sync()
+    result = anchoring.worker(max_leaves=2).step(flush=True)
+    assert [b.size for b in result.confirmed] == [2, 1]
+    assert anchoring.feeder.sync().batches == (1, 2)
+    assert anchoring.store.pending_events(limit=10) == []
 
 
-def test_chain_failure_records_nothing_and_keeps_events_pending(stocked: RecordStore) -> None:
-    capture(stocked, "1001", "1002")
-    fake = FakeAnchorer()
-    fake.down = True
-    service = AnchoringService(stocked, fake)
-    with pytest.raises(AnchoringUnavailable, match="the events stay pending"):
-        service.anchor_pending()
-    assert len(stocked.pending_events(limit=10)) == 2
-    fake.down = False
-    summary = service.anchor_pending()
-    assert summary is not None
-    assert summary.size == 2
+class Down:
+    """A chain that cannot be reached (the worker's first call is ``locate``)."""
+
+    chain_id = 1
+    contract = "0x" + "00" * 20
+    sender = "0x" + "00" * 20
+
+    def locate(self, root: bytes) -> None:
+        raise ChainUnavailable("connection refused (a chain that is down)")
 
 
-def test_anchored_but_not_recorded_is_recovered_from_the_chain(stocked: RecordStore) -> None:
-    capture(stocked, "1001", "1002")
-    fake = FakeAnchorer()
-    pending = stocked.pending_events(limit=10)
-    root = merkle_root([leaf_hash(canonicalize(e.document())) for e in pending])
-    # The crash: the root reached the chain, the process died before record_batch.
-    fake.anchor(root, 2, batch_metadata(pending))
-    summary = AnchoringService(stocked, fake).anchor_pending()
-    assert summary is not None
-    assert summary.recovered
-    assert summary.root == root
-    assert summary.block_number == 1
-    assert summary.tx_hash == UNKNOWN_TX_HASH
-    assert fake.anchor_calls == 1  # not sent again
-    assert stocked.pending_events(limit=10) == []
+def test_chain_failure_mirrors_nothing_and_keeps_events_pending(anchoring: Anchoring) -> None:
+    capture(anchoring.store, "1001", "1002")
+    anchoring.feeder.sync()
+    with pytest.raises(ChainUnavailable):
+        anchoring.worker(Down()).step(flush=True)  # type: ignore[arg-type]
+    assert anchoring.feeder.sync().mirrored == 0
+    assert len(anchoring.store.pending_events(limit=10)) == 2
+    anchoring.round()  # the chain is back: the same cut batch goes on chain
+    assert anchoring.store.pending_events(limit=10) == []
+    (batch_id,) = {e.batch_id for e in anchoring.store.events_for_lot(GTIN, "L1")}
+    batch = anchoring.store.batch(batch_id or 0)
+    assert batch is not None
+    assert batch.size == 2
 
 
-def test_rejected_because_another_worker_anchored_it_meanwhile(stocked: RecordStore) -> None:
-    capture(stocked, "1001")
-
-    class RacingAnchorer(FakeAnchorer):
-        def lookup(self, root: bytes):  # type: ignore[no-untyped-def]
-            # The first lookup misses; the other worker anchors right after it.
-            if not self.roots and self.anchor_calls == 0:
-                super().anchor(root, 1, b"\x00" * 32)
-                self.anchor_calls = 0
-                return None
-            return super().lookup(root)
-
-    fake = RacingAnchorer()
-    summary = AnchoringService(stocked, fake).anchor_pending()
-    assert summary is not None
-    assert summary.recovered
-    assert fake.anchor_calls == 1
+def test_anchored_but_not_recorded_is_recovered_from_the_chain(anchoring: Anchoring) -> None:
+    capture(anchoring.store, "1001", "1002")
+    anchoring.feeder.sync()
+    ledger, sender = anchoring.ledger, anchoring.sender
+    lease = ledger.acquire_lease("dead", 0.001, datetime(2026, 6, 1, tzinfo=UTC))
+    assert lease is not None
+    cut = ledger.cut_batch(lease, 10, datetime(2026, 6, 1, tzinfo=UTC))
+    assert cut is not None
+    # The crash: the root reached the chain, the process died before recording it.
+    tx = sender.prepare_anchor(cut.root, cut.size, cut.metadata, sender.next_nonce())
+    sender.broadcast(tx)
+    assert sender.receipt(tx.tx_hash, 5) is not None
+    head = sender.head()
+    anchoring.round()
+    assert sender.head() == head  # not sent again
+    batch = ledger.batch(cut.id)
+    assert batch is not None
+    assert batch.status is BatchStatus.CONFIRMED
+    assert batch.recovered
+    recorded = anchoring.store.batch(1)
+    assert recorded is not None
+    assert recorded.root == cut.root
+    assert recorded.tx_hash == tx.tx_hash  # found again through the Anchored log
+    assert anchoring.store.pending_events(limit=10) == []
 
 
 def test_store_failure_after_anchoring_recovers_on_retry(
-    stocked: RecordStore, monkeypatch: pytest.MonkeyPatch
+    anchoring: Anchoring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    capture(stocked, "1001")
-    fake = FakeAnchorer()
-    service = AnchoringService(stocked, fake)
+    capture(anchoring.store, "1001")
+    anchoring.feeder.sync()
+    (confirmed,) = anchoring.worker().step(flush=True).confirmed
 
     def broken(*_args: object) -> None:
         raise StoreUnavailable("disk full (simulated)")
 
     with monkeypatch.context() as patch:
-        patch.setattr(stocked, "record_batch", broken)
+        patch.setattr(anchoring.store, "mark_anchored", broken)
         with pytest.raises(StoreUnavailable):
-            service.anchor_pending()
-    assert len(fake.roots) == 1
-    summary = service.anchor_pending()
-    assert summary is not None
-    assert summary.recovered
-    assert stocked.pending_events(limit=10) == []
+            anchoring.feeder.sync()
+    assert anchoring.sender.lookup(confirmed.root) is not None
+    assert len(anchoring.store.pending_events(limit=10)) == 1
+    assert anchoring.feeder.sync().mirrored == 1
+    assert anchoring.store.pending_events(limit=10) == []
 
 
 def test_feeder_renews_a_rotated_site_key(stocked: RecordStore, tmp_path: object) -> None:

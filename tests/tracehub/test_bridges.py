@@ -1,4 +1,4 @@
-"""The composition root's bridges between packages, against the real stores."""
+"""The bridges between the gateway and traceability / the ledger, against the real stores."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
 from traceability.capture import CaptureService
 from traceability.records.store import RecordStore
-from tracehub.bootstrap import CaptureBridge, EvidenceBridge
+from tracehub.bridges import CaptureBridge, EvidenceBridge
 
 DIGEST = {
     "format": "tracehub-completeness/1",

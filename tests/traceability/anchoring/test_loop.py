@@ -1,0 +1,122 @@
+"""AnchorLoop with the real feeder and worker: SQLite records and ledger, embedded EVM."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import ChainUnavailable
+from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
+from ledger.evm.sender import AnchorSender, fund_account
+from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
+from ledger.worker import AnchorWorker, BatchPolicy, StepResult
+from tests.support.events import GTIN, object_event
+from traceability.anchoring.feeder import EventFeeder
+from traceability.anchoring.loop import AnchorLoop
+from traceability.capture import CaptureService
+from traceability.records.store import RecordStore
+
+
+@dataclass(frozen=True)
+class Parts:
+    feeder: EventFeeder
+    worker: AnchorWorker
+    ledger: LedgerStore
+    sender: AnchorSender
+
+
+@pytest.fixture
+def parts(stocked: RecordStore, tmp_path: Path) -> Iterator[Parts]:
+    w3 = embedded_web3()
+    address = deploy_anchor_contract(w3)
+    sender = AnchorSender(w3, address, "0x" + os.urandom(32).hex())
+    fund_account(w3, sender.sender, 10**18)
+    AnchorContract(w3, address).set_anchorer(sender.sender, True)
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    # An hour-long policy: only a flush (or wake) anchors in these tests.
+    worker = AnchorWorker(ledger, sender, "w-loop", BatchPolicy(max_age_s=3600))
+    yield Parts(EventFeeder(stocked, ledger, signer), worker, ledger, sender)
+    ledger.close()
+
+
+def capture(store: RecordStore, *serials: str) -> list[str]:
+    service = CaptureService(store)
+    return [
+        service.capture(object_event(serial=s, time=f"2026-11-22T10:0{i}:00Z")).event_id
+        for i, s in enumerate(serials)
+    ]
+
+
+def test_a_round_anchors_and_mirrors_and_tells(stocked: RecordStore, parts: Parts) -> None:
+    calls: list[str] = []
+    loop = AnchorLoop(parts.feeder, parts.worker, on_anchored=lambda: calls.append("anchored"))
+    capture(stocked, "1001", "1002")
+    assert loop.run_once() == []  # policy not due: submitted, nothing cut
+    assert not loop.anchored.is_set()
+    (summary,) = loop.run_once(flush=True)
+    assert (summary.size, summary.recovered) == (2, False)
+    assert summary.tx_hash.startswith("0x")
+    assert loop.last == summary
+    assert loop.anchored.is_set()
+    assert calls == ["anchored"]
+    assert {e.batch_id for e in stocked.events_for_lot(GTIN, "L1")} == {1}
+
+
+def test_wake_anchors_from_the_thread_and_stop_releases_the_lease(
+    stocked: RecordStore, parts: Parts
+) -> None:
+    loop = AnchorLoop(parts.feeder, parts.worker, poll_s=0.05)
+    loop.start()
+    try:
+        capture(stocked, "1001")
+        loop.wake()
+        assert loop.anchored.wait(timeout=30)
+    finally:
+        loop.stop()
+    assert stocked.pending_events(limit=10) == []
+    other = AnchorWorker(parts.ledger, parts.sender, "w-next")
+    assert other.step().holding  # the lease was handed over at once
+
+
+def test_an_outage_only_postpones(stocked: RecordStore, parts: Parts) -> None:
+    feeder, worker = parts.feeder, parts.worker
+
+    class Flaky:
+        """The real worker, down for its first step."""
+
+        def __init__(self) -> None:
+            self.steps = 0
+
+        def step(self, flush: bool = False) -> StepResult:
+            self.steps += 1
+            if self.steps == 1:
+                raise ChainUnavailable("connection refused (the chain is down)")
+            return worker.step(flush)
+
+        def seconds_until_due(self) -> float | None:
+            return worker.seconds_until_due()
+
+        def release(self) -> None:
+            worker.release()
+
+    flaky = Flaky()
+    loop = AnchorLoop(feeder, flaky, poll_s=0.05)
+    capture(stocked, "1001")
+    loop.start()
+    try:
+        loop.wake()  # the first round fails and is logged; the next flush succeeds
+        while flaky.steps < 2:
+            loop.wake()
+            loop.anchored.wait(timeout=0.2)
+        loop.wake()
+        assert loop.anchored.wait(timeout=30)
+    finally:
+        loop.stop()
+    assert stocked.pending_events(limit=10) == []

@@ -1,0 +1,146 @@
+"""The anchoring loop: feed captured events to the ledger and run the worker, in a thread.
+
+Each round: submit new events (``EventFeeder.sync``), let the worker cut and advance
+batches by its policy (N leaves or T seconds; ``wake()`` cuts whatever is pending at
+once), then mirror confirmed batches onto the records. A chain or database outage
+only delays anchoring: nothing is lost, the next round continues where this one
+stopped. The loop knows its collaborators only by the ports below, so the hub wires
+the real feeder and ``ledger.worker.AnchorWorker`` and a test can wire anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger.errors import LedgerError
+from ledger.worker import StepResult
+from traceability.anchoring.feeder import FeedResult
+from traceability.errors import TraceabilityError
+
+log = logging.getLogger(__name__)
+
+
+class Feeder(Protocol):
+    """Hands captured events to the ledger and mirrors confirmed batches back."""
+
+    def sync(self) -> FeedResult: ...
+
+
+class Worker(Protocol):
+    """Cuts batches and drives them to confirmed anchors (``ledger.worker.AnchorWorker``)."""
+
+    def step(self, flush: bool = False) -> StepResult: ...
+
+    def seconds_until_due(self) -> float | None: ...
+
+    def release(self) -> None: ...
+
+
+class BatchSummary(BaseModel):
+    """A batch the loop saw confirmed, as the demo and the logs tell it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch_id: int
+    root: bytes
+    size: int
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    recovered: bool  # True: found already on chain (crash recovery), not sent now
+
+
+class AnchorLoop:
+    """Runs anchoring rounds in a thread; ``anchored`` is set after a round that
+    mirrored or confirmed something, so callers can await it."""
+
+    def __init__(
+        self,
+        feeder: Feeder,
+        worker: Worker,
+        poll_s: float = 1.0,
+        on_anchored: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_anchored`` runs after a round that mirrored or confirmed something."""
+        self.feeder = feeder
+        self.worker = worker
+        self._on_anchored = on_anchored
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._flush = False
+        self.anchored = threading.Event()
+        self.last: BatchSummary | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="anchor-loop", daemon=True)
+            self._thread.start()
+
+    def run_once(self, flush: bool = False) -> list[BatchSummary]:
+        """One round; ``flush`` anchors everything pending now."""
+        self.feeder.sync()
+        result = self.worker.step(flush=flush)
+        fed = self.feeder.sync()
+        done = [
+            BatchSummary(
+                batch_id=b.id,
+                root=b.root,
+                size=b.size,
+                chain_id=b.chain_id or 0,
+                contract=b.contract or "",
+                tx_hash=b.tx_hash or "",
+                block_number=b.block_number or 0,
+                recovered=b.recovered,
+            )
+            for b in result.confirmed
+        ]
+        if done:
+            self.last = done[-1]
+        if done or fed.mirrored:
+            if self._on_anchored is not None:
+                self._on_anchored()
+            self.anchored.set()
+        return done
+
+    def wake(self) -> None:
+        """Anchor what is pending now, whatever the policy says."""
+        self._flush = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            flush, self._flush = self._flush, False
+            try:
+                for summary in self.run_once(flush):
+                    log.info(
+                        "anchored batch %s: %s leaves, root %s, block %s",
+                        summary.batch_id,
+                        summary.size,
+                        summary.root.hex(),
+                        summary.block_number,
+                    )
+                due = self.worker.seconds_until_due()
+            except (LedgerError, TraceabilityError) as exc:
+                log.warning("anchoring postponed: %s", exc)
+                due = None
+            wait = self._poll_s if due is None else min(self._poll_s, max(due, 0.01))
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=30)
+        try:
+            self.worker.release()
+        except LedgerError as exc:
+            log.warning("could not release the anchoring lease: %s", exc)

@@ -1,0 +1,125 @@
+"""The hub's lifecycle: build (no I/O), open (connect and wire), start, stop.
+
+``Hub(settings)`` only checks the settings. ``open()`` opens the stores, keys and
+chain and wires the parts (``tracehub.bootstrap.wire``), so records can be seeded
+before anything runs; ``start()`` (or ``with Hub(...)``) opens if needed and starts
+the web server, the anchoring loop and the gateway; ``stop()`` undoes it all in
+reverse order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import ExitStack
+
+from gateway.observation import ReadPointProfile
+from gateway.runtime import GatewayRuntime
+from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.loop import AnchorLoop
+from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.records.store import RecordStore
+from tracehub.bootstrap import HubParts, wire
+from tracehub.chain import Chain
+from tracehub.settings import Settings
+from web.pagecache import PageCache
+from web.server import WebServer
+
+
+class Hub:
+    """Gateway, records, anchoring and web, wired from resolved settings."""
+
+    def __init__(
+        self, settings: Settings, read_points: Mapping[str, ReadPointProfile] | None = None
+    ) -> None:
+        if settings.mqtt.port is None or settings.influx.url is None:
+            raise ValueError("resolve the MQTT port and InfluxDB URL first (start_local_services)")
+        self.settings = settings
+        self._read_points = dict(read_points or {})
+        self._parts: HubParts | None = None
+        self._stack = ExitStack()
+
+    def open(self) -> HubParts:
+        """Connect and wire every part (once); nothing runs yet."""
+        if self._parts is None:
+            with ExitStack() as opening:  # a failure halfway closes what was opened
+                self._parts = wire(self.settings, self._read_points, opening)
+                self._stack = opening.pop_all()
+        return self._parts
+
+    def start(self) -> None:
+        parts = self.open()
+        try:
+            parts.web.start()  # stopped by the wiring's stack, after the others
+            # Stopped in reverse: stop taking messages first, then anchor what was
+            # captured, then stop serving.
+            for part in (parts.anchoring, parts.gateway):
+                part.start()
+                self._stack.callback(part.stop)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop and close everything; the parts stay readable, a stopped hub is not reused."""
+        self._stack.close()
+
+    def __enter__(self) -> Hub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def parts(self) -> HubParts:
+        if self._parts is None:
+            raise RuntimeError("the hub is not open: call open() or start() first")
+        return self._parts
+
+    @property
+    def url(self) -> str:
+        return self.settings.web.public_url or self.parts.web.url
+
+    @property
+    def rpc_url(self) -> str | None:
+        """Where other processes read the chain: /rpc for the embedded EVM."""
+        if self.parts.chain.embedded:
+            return f"{self.parts.web.url}/rpc"
+        return self.settings.chain.rpc_url
+
+    @property
+    def store(self) -> RecordStore:
+        return self.parts.store
+
+    @property
+    def ledger(self) -> LedgerStore:
+        return self.parts.ledger
+
+    @property
+    def signer(self) -> Signer:
+        return self.parts.signer
+
+    @property
+    def chain(self) -> Chain:
+        return self.parts.chain
+
+    @property
+    def pages(self) -> PageCache:
+        return self.parts.pages
+
+    @property
+    def gateway(self) -> GatewayRuntime:
+        return self.parts.gateway
+
+    @property
+    def anchoring(self) -> AnchorLoop:
+        return self.parts.anchoring
+
+    @property
+    def coldroom_power(self) -> InfluxColdRoomPower:
+        return self.parts.coldroom_power
+
+    @property
+    def web(self) -> WebServer:
+        return self.parts.web
