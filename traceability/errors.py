@@ -7,8 +7,7 @@ Every message names the field (or the resource) and says how to fix it::
     │   ├── RecordNotFound      a product, lot or batch the caller named does not exist
     │   ├── RecordConflict      a new record contradicts one already stored
     │   └── StoreUnavailable    the records database cannot be reached (transient)
-    ├── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
-    └── AnchoringUnavailable    the chain could not anchor a batch; events stay pending
+    └── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
 
 A malformed identifier or a rejected EPCIS event is a ``gs1.errors`` error
 (``InvalidIdentifier``, ``EventRejected``), raised by the standards code and passed
@@ -44,7 +43,3 @@ class StoreUnavailable(RecordError):  # noqa: N818 - outcome names, as the contr
 
 class TelemetryUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """The telemetry store (InfluxDB) could not answer; pages show 'temperature unavailable'."""
-
-
-class AnchoringUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
-    """Anchoring a batch on chain failed; nothing was recorded and the events stay pending."""

@@ -20,8 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gs1.errors import Gs1Error
-from traceability.anchoring.feeder import UNKNOWN_TX_HASH
-from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs, records_proofs
+from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
 from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
@@ -168,12 +167,11 @@ class LotPageBuilder:
         )
 
     def _proofs(self, gtin: str, lot: str, events: list) -> PageProofs:  # type: ignore[type-arg]
-        if self._evidence is not None:
-            bundle = self._evidence.bundle(gtin, lot)
-            if bundle is not None:
-                return bundle_proofs(bundle)
-            return PageProofs(items=(), total=len(events), anchored=0, batches=())
-        return records_proofs(self._store, events, UNKNOWN_TX_HASH)
+        # Only the ledger's bundle proves anything: without it, nothing shows as anchored.
+        bundle = self._evidence.bundle(gtin, lot) if self._evidence is not None else None
+        if bundle is not None:
+            return bundle_proofs(bundle)
+        return PageProofs(items=(), total=len(events), anchored=0, batches=())
 
     def _cold_chain(
         self,

@@ -18,16 +18,14 @@ download holds them all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ledger.merkle import inclusion_proof
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.bundle import lot_bundle
-from traceability.records.store import RecordStore, StoredEvent
+from traceability.records.store import RecordStore
 
 DEFAULT_LIMIT = 40
 
@@ -137,52 +135,6 @@ def bundle_proofs(bundle: dict[str, Any], limit: int = DEFAULT_LIMIT) -> PagePro
     return PageProofs(
         items=tuple(anchored[-limit:]) if limit else (),
         total=len(bundle["items"]),
-        anchored=len(anchored),
-        batches=tuple(batches[k] for k in sorted(batches)),
-    )
-
-
-def records_proofs(
-    store: RecordStore,
-    events: Sequence[StoredEvent],
-    unknown_tx: str,
-    limit: int = DEFAULT_LIMIT,
-) -> PageProofs:
-    """The page's proofs from the batches mirrored onto the records (no evidence source)."""
-    anchored = [e for e in events if e.batch_id is not None and e.leaf_hash is not None]
-    batches: dict[int, AnchoredBatch] = {}
-    leaves: dict[int, list[bytes]] = {}
-    items: list[ProofItem] = []
-    for event in anchored[-limit:] if limit else ():
-        assert event.batch_id is not None  # anchored
-        assert event.leaf_index is not None
-        if event.batch_id not in batches:
-            batch = store.batch(event.batch_id)
-            assert batch is not None  # an event's batch exists (foreign key)
-            batches[batch.id] = AnchoredBatch(
-                id=batch.id,
-                root=batch.root.hex(),
-                size=batch.size,
-                chain_id=batch.chain_id,
-                contract=batch.contract,
-                tx_hash=None if batch.tx_hash == unknown_tx else batch.tx_hash,
-                block_number=batch.block_number,
-            )
-            leaves[batch.id] = [leaf.leaf_hash for leaf in store.batch_leaves(batch.id)]
-        batch_leaves = leaves[event.batch_id]
-        items.append(
-            ProofItem(
-                entry=None,
-                leaf=batch_leaves[event.leaf_index].hex(),
-                index=event.leaf_index,
-                size=len(batch_leaves),
-                proof=tuple(p.hex() for p in inclusion_proof(batch_leaves, event.leaf_index)),
-                root=batches[event.batch_id].root,
-            )
-        )
-    return PageProofs(
-        items=tuple(items),
-        total=len(events),
         anchored=len(anchored),
         batches=tuple(batches[k] for k in sorted(batches)),
     )
