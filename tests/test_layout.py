@@ -89,3 +89,25 @@ def test_a_broken_rule_fails_and_is_named(
     result = lint(tree)
     assert result.returncode != 0
     assert named in " ".join(result.stdout.split())
+
+
+def _product_files(pattern: str) -> list[Path]:
+    return sorted(p for name in PACKAGES for p in (ROOT / name).rglob(pattern))
+
+
+def test_every_package_maps_itself_in_its_docstring() -> None:
+    bare = [
+        str(p.relative_to(ROOT))
+        for p in _product_files("__init__.py")
+        if not ast.get_docstring(ast.parse(p.read_text()))
+    ]
+    assert not bare, f"packages without a docstring that maps them: {bare}"
+
+
+def test_no_product_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in _product_files("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, f"split these by concept: {long}"

@@ -1,0 +1,1 @@
+"""One module per schema revision (Alembic), oldest first: ``0001_skeleton`` … the newest."""
