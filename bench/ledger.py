@@ -226,11 +226,11 @@ def chain_figures(anvil: Anvil, sizes: list[int], singles: int) -> dict[str, Any
 def capture_to_anchor(sender: AnchorSender, rounds: int = 3) -> float:
     """Median seconds from an EPCIS event's capture to its anchor confirmed on the records.
 
-    The hub's own pieces: ``CaptureService`` stores the event, the hub's ``AnchorLoop``
-    (1 s poll) feeds it to the ledger, the worker anchors by the default policy, and
-    the loop mirrors the confirmed batch onto the event's record.
+    The hub's own pieces: ``CaptureService`` signs the event into the ledger and stores
+    it, the worker in the hub's ``AnchorLoop`` (1 s poll) anchors it by the default
+    policy, and the loop mirrors the confirmed batch onto the event's record.
     """
-    from traceability.anchoring.feeder import EventFeeder
+    from traceability.anchoring.feeder import EventFeeder, EventLeaves
     from traceability.anchoring.loop import AnchorLoop
     from traceability.capture import CaptureService
     from traceability.records.store import RecordStore
@@ -243,10 +243,10 @@ def capture_to_anchor(sender: AnchorSender, rounds: int = 3) -> float:
         records.add_lot(gtin, "L1", serials=range(1001, 1001 + rounds))
         signer = Signer.generate("site:bench", datetime(2026, 1, 1, tzinfo=UTC))
         loop = AnchorLoop(
-            EventFeeder(records, ledger, signer), AnchorWorker(ledger, sender, "hub", BatchPolicy())
+            EventFeeder(records, ledger), AnchorWorker(ledger, sender, "hub", BatchPolicy())
         )
         loop.start()
-        capture = CaptureService(records)
+        capture = CaptureService(records, ledger=EventLeaves(ledger, signer))
         latencies = []
         for i in range(rounds):
             evt = {k: v for k, v in event(i).items() if k != "sensorElementList"}

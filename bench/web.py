@@ -37,7 +37,7 @@ from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker
-from traceability.anchoring.feeder import EventFeeder
+from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
@@ -99,7 +99,10 @@ def build_lot(url: str, start: datetime, days: int) -> tuple[RecordStore, Ledger
                   serials=range(1001, 1021))  # fmt: skip
     for index, place in enumerate(PLACES):
         store.add_location(Location(urn=place, name=f"Cold store {index + 1}", kind="cold_room"))
-    capture = CaptureService(store)
+    ledger = LedgerStore.open(url)
+    signer = Signer.generate("site:bench", start)
+    # Capture signs each event into the ledger (its receipt); the feeder only mirrors.
+    capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
     step = timedelta(days=days) / len(PLACES)
     for serial in range(1001, 1021):
         hop = (serial - 1001) % len(PLACES)
@@ -115,9 +118,7 @@ def build_lot(url: str, start: datetime, days: int) -> tuple[RecordStore, Ledger
     sender = AnchorSender(w3, address, "0x" + os.urandom(32).hex())
     fund_account(w3, sender.sender, 10**18)
     AnchorContract(w3, address).set_anchorer(sender.sender, True)
-    ledger = LedgerStore.open(url)
-    signer = Signer.generate("site:bench", start)
-    feeder = EventFeeder(store, ledger, signer)
+    feeder = EventFeeder(store, ledger)
     feeder.sync()
     AnchorWorker(ledger, sender, "bench").step(flush=True)
     feeder.sync()

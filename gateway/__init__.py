@@ -1,14 +1,15 @@
 """The gateway: device messages in, InfluxDB points, EPCIS events and evidence out, lossless.
 
 Sources (mqtt, opcua) → spool → drain → pipeline → InfluxDB / capture port, with
-dead letters, completeness sealing and health on the side. Pure modules: ``decode``
+dead letters, telemetry window sealing and health on the side. Pure modules: ``decode``
 (bytes to validated observations or a ``Rejection``; never raises), ``lineprotocol``
 (observations to InfluxDB lines), ``observation`` (custody observations to EPCIS
 ObjectEvents, read-point and AGV profiles), ``config`` (``GatewayConfig``), ``capture``
 (the port traceability serves). Services that speak to ports: ``pipeline`` (``Gateway``:
 one batch decoded, written, captured and dead-lettered, committed with its state),
 ``drain`` (spool to pipeline, retrying transient failures), ``completeness`` (the
-per-device window digest, its evidence port and the sealer thread), ``health``
+readings filed per device window, the sealed record, its evidence port and the sealer
+thread), ``health``
 (``gateway_health`` and ``dead_letter`` points). Adapters: ``mqtt`` (paho) and ``opcua``
 (asyncua) sources, ``spool`` (durable SQLite queue), ``deadletter`` (SQLite store),
 ``influx`` (the InfluxDB sink), ``outbox`` (a SQLite capture port for a gateway on its

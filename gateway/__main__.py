@@ -2,7 +2,7 @@
 
 The config file is a GatewayConfig as JSON. Without a traceability service the
 EPCIS events go to an outbox next to the spool (gateway/outbox.py) and the
-completeness digests to a JSON-lines file. SIGTERM/SIGINT stop it in order
+sealed telemetry windows to a JSON-lines file. SIGTERM/SIGINT stop it in order
 (nothing acknowledged is lost either way: the spool is on disk). ``--stats``
 writes counters, latency percentiles and peak RSS as JSON on the way out.
 """

@@ -1,20 +1,27 @@
-"""Telemetry completeness evidence: per device and window, a digest of the readings stored.
+"""Telemetry windows sealed by the gateway from what it received, not from InfluxDB.
 
-The digest is a plain JSON record (format ``tracehub.telemetry-completeness/1``):
-count, first and last sequence number, the gaps in the sequence, and the RFC 6962
-Merkle root over the readings as InfluxDB holds them, in sequence order. It is
-computed from an InfluxQL query that an auditor can run too (``window_query``), so
-anyone can re-derive it with :func:`completeness_digest` and compare it with the
-leaf the ledger anchored. The gateway hands each record to an :class:`EvidencePort`
-(the composition root wires it to the ledger) once the window has ended, a grace
-period has passed and no reading for it arrived for a while; a reading that lands
-in an already sealed window makes the window sealed again with ``revision`` + 1.
+As the pipeline takes each temperature reading out of the durable spool (which holds
+the raw message), it files the reading into its device's open window in the spool's
+own state (``leaf_scope``), in the same transaction that completes the message: a
+crash replays the whole batch or nothing, and a redelivered reading lands on the same
+key ``(seq, time)``, so no leaf is lost or counted twice. Once a window has ended, a
+grace period has passed and no reading for it arrived for a while, the sealer turns
+the filed readings into one record and hands it to an :class:`EvidencePort` (the
+composition root wires it to the ledger). A reading that lands in an already sealed
+window makes the window sealed again with ``revision`` + 1, over all its readings.
+
+Record (format ``tracehub.telemetry-window/1``, kind ``telemetry_window``): device,
+window, count, first and last sequence number, the gaps in the sequence, the
+locations the device reported from, the readings themselves (so a verifier can name
+the value the seal holds) and the RFC 6962 Merkle root over their leaves.
 
 Leaf of one reading = ``leaf_hash(canonicalize(obj))`` (RFC 8785, RFC 6962 0x00
-prefix), ``obj`` holding ``measurement``, ``time`` (ns since the epoch, as a decimal
-string: JSON numbers cannot hold it exactly), the tags ``device``, ``site``,
-``location`` and the fields ``seq``, ``celsius``, ``humidity``, ``battery`` (absent
-fields left out). Readings are ordered by ``(seq, time)``.
+prefix), ``obj`` holding ``measurement`` (``"temperature"``), ``time`` (ns since the
+epoch, as a decimal string: JSON numbers cannot hold it exactly), the tags
+``device``, ``site``, ``location`` and the fields ``seq``, ``celsius``, ``humidity``,
+``battery`` (absent fields left out): exactly what InfluxDB stores for the point, so
+anyone can re-derive the leaf from a ``SELECT *`` row (``reading_leaf``). Readings are
+ordered by ``(seq, time)``.
 """
 
 from __future__ import annotations
@@ -30,17 +37,27 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.errors import GatewayError
-from gateway.pipeline import TOUCH_SCOPE
+from gateway.lineprotocol import timestamp_ns
 from ledger.canonical import canonicalize
 from ledger.merkle import leaf_hash, merkle_root
+from sensors.temperature import TemperatureReading
 
 log = logging.getLogger(__name__)
 
-FORMAT = "tracehub.telemetry-completeness/1"
-KIND = "telemetry_completeness"
-SEAL_SCOPE = "evidence_seal"
+FORMAT = "tracehub.telemetry-window/1"
+KIND = "telemetry_window"
+TOUCH_SCOPE = "evidence_touch"  # window key → when a reading for it was last filed
+SEAL_SCOPE = "evidence_seal"  # window key → {touch, revision} of its last seal
+LEAF_SCOPE = "evidence_leaf"  # + "|{window key}": "{seq}|{time}" → the reading (JSON)
+MEASUREMENT = "temperature"
 _TAGS = ("device", "site", "location")
 _FIELDS = ("seq", "celsius", "humidity", "battery")
+# Self-description carried by every record, so a verifier needs no other document.
+LEAF_RULE = (
+    "sha256(0x00 || RFC 8785 JSON of {measurement, time (ns, decimal string), device, site, "
+    "location, seq, celsius, humidity, battery}, absent fields left out); "
+    "ordered by (seq, time); RFC 6962 root"
+)
 
 
 class EvidencePort(Protocol):
@@ -53,12 +70,6 @@ class EvidencePort(Protocol):
     def submit(self, kind: str, record: Mapping[str, Any]) -> None: ...
 
 
-class Rows(Protocol):
-    """Runs InfluxQL (InfluxWriter in production)."""
-
-    def query(self, influxql: str) -> list[dict[str, Any]]: ...
-
-
 class StateStore(Protocol):
     def state(self, scope: str) -> dict[str, str]: ...
 
@@ -67,25 +78,48 @@ class StateStore(Protocol):
     ) -> None: ...
 
 
+def window_key(device: str, start_ns: int) -> str:
+    return f"{device}|{start_ns}"
+
+
+def leaf_scope(device: str, start_ns: int) -> str:
+    """The spool state scope holding one window's readings."""
+    return f"{LEAF_SCOPE}|{window_key(device, start_ns)}"
+
+
+def filed_reading(
+    site: str, reading: TemperatureReading, window_ns: int
+) -> tuple[str, tuple[str, str, str]]:
+    """(window key, the state upsert filing ``reading`` into its window).
+
+    The stored value is the reading as InfluxDB gets it (``temperature_line``): the
+    same tags and fields, the exact ns timestamp, so its leaf is the stored point's.
+    """
+    ts = timestamp_ns(reading.ts)  # the point's own timestamp, exactly
+    start = ts - ts % window_ns
+    value: dict[str, Any] = {
+        "time": str(ts),
+        "site": site,
+        "location": reading.location,
+        "seq": reading.seq,
+        "celsius": float(reading.celsius),
+    }
+    if reading.humidity is not None:
+        value["humidity"] = float(reading.humidity)
+    if reading.battery is not None:
+        value["battery"] = float(reading.battery)
+    key = window_key(reading.device_id, start)
+    return key, (leaf_scope(reading.device_id, start), f"{reading.seq}|{ts}", json.dumps(value))
+
+
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def window_query(device: str, start_ns: int, end_ns: int) -> str:
-    """The InfluxQL that selects one device's readings in ``[start, end)`` (epoch=ns)."""
-    return (
-        f"SELECT * FROM temperature WHERE device = {_quote(device)} "
-        f"AND time >= {start_ns} AND time < {end_ns}"
-    )
-
-
 def reading_leaf(row: Mapping[str, Any]) -> bytes:
-    """The leaf hash of one stored reading (a row of ``window_query``, epoch=ns)."""
-    obj: dict[str, Any] = {"measurement": "temperature", "time": str(int(row["time"]))}
+    """The leaf hash of one reading: a row of ``SELECT *`` (epoch=ns), or a sealed
+    record's reading with its ``device``."""
+    obj: dict[str, Any] = {"measurement": MEASUREMENT, "time": str(int(row["time"]))}
     for key in (*_TAGS, *_FIELDS):
         value = row.get(key)
         if value is not None:
@@ -101,20 +135,24 @@ def _gaps(seqs: Sequence[int]) -> list[list[int]]:
     return gaps
 
 
-def completeness_digest(
+def window_record(
     device: str,
     start_ns: int,
     end_ns: int,
-    rows: Iterable[Mapping[str, Any]],
+    readings: Iterable[Mapping[str, Any]],
     revision: int = 0,
 ) -> dict[str, Any]:
-    """The evidence record for one device and window, from the stored rows."""
-    ordered = sorted(rows, key=lambda r: (int(r["seq"]), int(r["time"])))
+    """The sealed record of one device's window, from the readings it received."""
+    ordered = sorted(
+        ({k: v for k, v in r.items() if k != "device"} for r in readings),
+        key=lambda r: (int(r["seq"]), int(r["time"])),
+    )
     seqs = [int(r["seq"]) for r in ordered]
     distinct = sorted(set(seqs))
+    gaps = _gaps(distinct)
     return {
         "format": FORMAT,
-        "measurement": "temperature",
+        "measurement": MEASUREMENT,
         "device": device,
         "window_start": _iso(start_ns),
         "window_end": _iso(end_ns),
@@ -122,10 +160,13 @@ def completeness_digest(
         "count": len(ordered),
         "first_seq": seqs[0] if seqs else None,
         "last_seq": seqs[-1] if seqs else None,
-        "gaps": _gaps(distinct),
-        "missing": sum(b - a + 1 for a, b in _gaps(distinct)),
+        "gaps": gaps,
+        "missing": sum(b - a + 1 for a, b in gaps),
         "repeated_seqs": len(seqs) - len(distinct),
-        "merkle_root": merkle_root([reading_leaf(r) for r in ordered]).hex(),
+        "locations": sorted({str(r["location"]) for r in ordered}),
+        "leaf": LEAF_RULE,
+        "merkle_root": merkle_root([reading_leaf({**r, "device": device}) for r in ordered]).hex(),
+        "readings": ordered,
     }
 
 
@@ -144,11 +185,10 @@ class JsonlEvidence:
 
 
 class EvidenceSealer:
-    """Seals the windows the drain pipeline touched, in a thread of its own."""
+    """Seals the windows the drain pipeline filed readings into, in a thread of its own."""
 
     def __init__(
         self,
-        rows: Rows,
         port: EvidencePort,
         store: StateStore,
         *,
@@ -160,7 +200,6 @@ class EvidenceSealer:
         gateway_id: str = "gateway",
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._rows = rows
         self._port = port
         self._store = store
         self._window_ns = window_s * 10**9
@@ -189,6 +228,8 @@ class EvidenceSealer:
                     # Sealed and quiet for long: keep the state small. A reading that
                     # still arrives for it is sealed as a new revision 0 record.
                     forget += [(TOUCH_SCOPE, key, None), (SEAL_SCOPE, key, None)]
+                    scope = leaf_scope(device, start)
+                    forget += [(scope, k, None) for k in self._store.state(scope)]
                 continue
             if now < start + self._window_ns + self._grace_ns or now - touch < self._quiet_ns:
                 continue
@@ -201,19 +242,24 @@ class EvidenceSealer:
         """Seal every due window now; return how many were handed to the port."""
         done = 0
         for device, start, touch, revision in self.due():
-            end = start + self._window_ns
-            rows = [
-                r for s in self._rows.query(window_query(device, start, end)) for r in s["rows"]
-            ]
-            record = completeness_digest(device, start, end, rows, revision)
+            filed = self._store.state(leaf_scope(device, start)).values()
+            readings = [json.loads(value) for value in filed]
+            key = window_key(device, start)
+            if not readings:
+                # Touched by a gateway that did not file readings yet (state from before
+                # the upgrade): sealing it empty would contradict InfluxDB, so skip it.
+                log.warning("window %s has no filed readings: not sealed", key)
+                self._store.complete([], [(TOUCH_SCOPE, key, None), (SEAL_SCOPE, key, None)])
+                continue
+            record = window_record(device, start, start + self._window_ns, readings, revision)
             record["gateway"] = self._gateway_id
             self._port.submit(KIND, record)
-            key = f"{device}|{start}"
             self._store.complete(
-                [], [(SEAL_SCOPE, key, json.dumps({"touch": touch, "revision": revision}))]
+                [],
+                [(SEAL_SCOPE, key, json.dumps({"touch": touch, "revision": revision}))],
             )
             log.info(
-                "evidence sealed: %s %s rev %d, %d readings, %d missing, root %s",
+                "telemetry window sealed: %s %s rev %d, %d readings, %d missing, root %s",
                 device, record["window_start"], revision, record["count"], record["missing"],
                 record["merkle_root"],
             )  # fmt: skip

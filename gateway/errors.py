@@ -47,7 +47,7 @@ class SpoolUnavailable(TransientError):  # noqa: N818 - same family as the names
 
 
 class EvidenceUnavailable(TransientError):  # noqa: N818 - same family as the names above
-    """The evidence port cannot take a completeness digest now; it is offered again later."""
+    """The evidence port cannot take a sealed telemetry window now; it is offered again later."""
 
 
 class SinkRejected(GatewayError):  # noqa: N818 - names fixed by the contract

@@ -72,7 +72,7 @@ class InfluxWriter:
     def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL; each series as ``{"name", "tags", "rows": [{column: value}]}``.
 
-        Times are epoch nanoseconds. The shape ``completeness.Rows`` reads.
+        Times are epoch nanoseconds.
         """
         try:
             found = self._client.query(influxql)

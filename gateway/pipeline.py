@@ -6,10 +6,12 @@ Order inside a batch: decode everything; write all lines in one InfluxDB request
 (a refused request is bisected so only the lines InfluxDB refuses are dead-lettered
 and the rest land); hand custody events to the capture port; store dead letters;
 finally delete the batch from the spool and save the de-duplication, AGV-load and
-evidence state in one transaction. A transient failure anywhere raises before that
-commit, so the whole batch is replayed later; every step is idempotent (same
-points, same events, dead letters keyed by topic and payload), and state changes
-are kept aside until the commit so a replay takes the same decisions.
+evidence state in one transaction (each temperature reading InfluxDB took is filed
+into its device's telemetry window there: ``gateway.completeness.filed_reading``).
+A transient failure anywhere raises before that commit, so the whole batch is
+replayed later; every step is idempotent (same points, same events, dead letters
+keyed by topic and payload, readings filed by device, seq and time), and state
+changes are kept aside until the commit so a replay takes the same decisions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from gateway.capture import CapturePort
+from gateway.completeness import TOUCH_SCOPE, filed_reading
 from gateway.decode import (
     CAPTURE_REJECTED,
     SINK_REJECTED,
@@ -60,7 +63,6 @@ log = logging.getLogger(__name__)
 
 RFID_SCOPE = "rfid"
 AGV_SCOPE = "agv_loads"
-TOUCH_SCOPE = "evidence_touch"
 HOUR_NS = 3_600 * 10**9
 
 
@@ -168,7 +170,7 @@ class Gateway:
         dead: list[tuple[int, Rejection]] = []
         rfid: dict[str, int] = {}
         agv: dict[str, str] = {}
-        touched: set[str] = set()
+        filed: dict[int, tuple[str, tuple[str, str, str]]] = {}  # line → window, reading
         duplicates = 0
         for index, entry in enumerate(entries):
             decoded = decode(entry.topic, entry.payload, self._known)
@@ -177,10 +179,10 @@ class Gateway:
             elif isinstance(decoded, TemperatureObservation):
                 reading = decoded.reading
                 ts = timestamp_ns(reading.ts)
+                filed[len(lines)] = filed_reading(decoded.site, reading, self._evidence_ns)
                 lines.append(temperature_line(decoded.site, reading))
                 line_entry.append(index)
                 line_ts.append(ts)
-                touched.add(f"{reading.device_id}|{ts - ts % self._evidence_ns}")
             elif isinstance(decoded, TagObservation):
                 ts = timestamp_ns(decoded.read.ts)
                 lines.append(rfid_line(decoded.site, decoded.read))
@@ -239,7 +241,10 @@ class Gateway:
             (RFID_SCOPE, k, str(v)) for k, v in rfid.items()
         ]
         changes += [(AGV_SCOPE, k, v) for k, v in agv.items()]
-        changes += [(TOUCH_SCOPE, k, str(now)) for k in touched]
+        # Only readings InfluxDB took are sealed: a refused one is a dead letter, not data.
+        kept = [window for line, window in filed.items() if line not in refused]
+        changes += [reading for _, reading in kept]
+        changes += [(TOUCH_SCOPE, key, str(now)) for key in {key for key, _ in kept}]
         changes += self._prune(now)
         self._store.complete(entries, changes)
         # Committed: only now do the caches learn the batch's decisions.

@@ -90,8 +90,8 @@ class _Adapters:
                 retry_max_s=config.retry_max_s,
             )
             self.evidence = evidence or JsonlEvidence(config.resolved_evidence_path)
+            # Seals from the readings the pipeline filed in the spool, never from InfluxDB.
             self.sealer = EvidenceSealer(
-                self.influx,
                 self.evidence,
                 self.spool,
                 window_s=config.evidence_window_s,
@@ -219,7 +219,7 @@ def build_gateway(
 ) -> GatewayRuntime:
     """Build (not start) the gateway; nothing opens or connects until ``start()``.
 
-    ``evidence``: where telemetry completeness digests go (the ledger, wired by the
+    ``evidence``: where sealed telemetry windows go (the ledger, wired by the
     composition root); unset, they are appended to a JSON-lines file.
     """
     return GatewayRuntime(config, capture, evidence)

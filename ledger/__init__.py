@@ -22,5 +22,6 @@ Sub-packages, the only places that import SQLAlchemy and web3:
 * ``store/``   the SQL store (``sqlstore.LedgerStore``) and the encrypted keystore
 * ``evm/``     the anchor contract over web3: deploy and read (``contract``), send
   (``sender``), verify-side reads (``reader``), the read-only RPC bridge
-* ``verify/``  bundle verification, pure over data (``verifier`` and its checks)
+* ``verify/``  bundle verification, pure over data (``verifier`` and its checks; the
+  trust anchors a bundle is attributed by, ``trust``)
 """

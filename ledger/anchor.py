@@ -136,9 +136,12 @@ class AnchorChain(Protocol):
 
     chain_id: int
     contract: str
+    genesis_hash: str | None  # block 0's hash: the chain's identity across restarts
 
     @property
     def sender(self) -> str: ...
+
+    def has_code(self, address: str) -> bool: ...
 
     def lookup(self, root: bytes) -> OnChainAnchor | None: ...
 

@@ -12,6 +12,7 @@ from ledger.anchor import SentTx
 from ledger.entry import Entry
 
 __all__ = [
+    "AnchorTarget",
     "BatchRecord",
     "BatchStatus",
     "Inclusion",
@@ -30,6 +31,10 @@ class BatchStatus(StrEnum):
     SENT = "sent"  # a signed transaction is recorded (and broadcast)
     INCLUDED = "included"  # mined in a block, not yet deep enough
     CONFIRMED = "confirmed"  # at least the confirmation depth deep
+    # Confirmed on a chain the hub's chain is not (another genesis or chain id, or the
+    # contract is gone: the chain was reset). Kept as it was, never re-anchored: a new
+    # anchor would move the anchored time the signatures are judged by.
+    ORPHANED = "orphaned"
 
 
 class Submission(BaseModel):
@@ -66,6 +71,17 @@ class Inclusion(BaseModel):
     block_number: int
     block_hash: str
     block_time: datetime
+    genesis_hash: str | None = None  # block 0: tells a reset chain from this one
+
+
+class AnchorTarget(BaseModel):
+    """Where confirmed batches were anchored: a chain (id and genesis) and a contract."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    genesis_hash: str | None  # None: anchored before the ledger recorded it
+    contract: str
 
 
 class BatchRecord(BaseModel):
@@ -94,6 +110,7 @@ class BatchRecord(BaseModel):
     block_time: datetime | None = None
     confirmed_at: datetime | None = None
     recovered: bool = False
+    genesis_hash: str | None = None
 
     def sent_tx(self) -> SentTx | None:
         """The recorded signed transaction, if the batch has one."""

@@ -16,7 +16,8 @@ inside the adapter that met it, so callers catch only this tree::
     │   └── KeyOutOfPeriod          the signer's key is not valid at the signing time (rotated out)
     ├── StoreUnavailable            the ledger's SQL store cannot be reached or written
     ├── LeaseLost                   another worker holds the anchoring lease (fenced off)
-    └── BundleError                 an evidence bundle is not valid JSON of the bundle format
+    ├── BundleError                 an evidence bundle is not valid JSON of the bundle format
+    └── TrustError                  a trust anchor (trust document, fingerprint, key id) is unusable
 """
 
 from __future__ import annotations
@@ -88,3 +89,7 @@ class LeaseLost(LedgerError):  # noqa: N818
 
 class BundleError(LedgerError, ValueError):
     """An evidence bundle cannot be read as the bundle format."""
+
+
+class TrustError(LedgerError, ValueError):
+    """A trust anchor cannot be read: a malformed trust document, fingerprint or key id."""

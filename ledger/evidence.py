@@ -1,24 +1,34 @@
 """Evidence bundles: everything needed to check records without trusting us.
 
-Format ``tracehub-evidence/1`` (a JSON object; documented in docs/ledger.md)::
+Format ``tracehub-evidence/2`` (a JSON object; documented in docs/ledger.md)::
 
-    format      "tracehub-evidence/1"
+    format      "tracehub-evidence/2"
     subject     what the bundle is about, opaque to the ledger (e.g. a lot)
     created_at  RFC 3339 UTC
     streams     [{stream, length, head}]    the hash chains the bundle covers, in full
-    keys        [{key_id, algorithm, public_key, owner, valid_from, valid_until}]
+    keys        [{key_id, algorithm, public_key, fingerprint, owner, valid_from, valid_until}]
     items       [{entry, record, leaf_hash, batch, leaf_index, proof}]
                 entry: the signed ledger entry (kind, record_id, record_digest, links,
                 signature); record: the JSON record itself (null when it is missing);
                 proof: RFC 6962 audit path, hex, leaf to root
     batches     [{id, root, size, metadata, metadata_doc, anchor}]
-                anchor: {chain_id, contract, tx_hash, block_number, block_hash,
-                block_time, status, confirmations} or null (not yet anchored)
+                anchor: {chain_id, genesis_hash, contract, tx_hash, block_number,
+                block_hash, block_time, status, confirmations} or null (not yet
+                anchored); genesis_hash: block 0 of the chain (null: anchored before
+                it was recorded); status included | confirmed | orphaned (the
+                exporting hub's chain no longer holds it: reset or replaced)
     manifest    {digests, signature} or null: SHA-256 of every section, signed by the
                 exporting site, so a change anywhere is located to its section
 
 The ledger builds bundles from its store for any set of streams; what a
 record is (an EPCIS event, a carbon report) is the caller's business.
+
+A bundle names its own keys, so alone it proves only that it is self-consistent:
+who signed is decided by trust anchors from outside it (``ledger.verify.trust``).
+Format 2 added each key's ``fingerprint`` and is verified under the rules of
+``ledger.verify`` (signatures attributed by trust anchors, key validity judged at
+the anchor's block time); bundles of format 1 (``LEGACY_FORMATS``) are verified
+under the same rules and reported as format 1.
 """
 
 from __future__ import annotations
@@ -35,7 +45,8 @@ from ledger.signing import Signer, format_instant, key_to_json
 if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
     from ledger.store.sqlstore import LedgerStore
 
-BUNDLE_FORMAT = "tracehub-evidence/1"
+BUNDLE_FORMAT = "tracehub-evidence/2"
+LEGACY_FORMATS = ("tracehub-evidence/1",)  # still verifiable: same fields, less said
 
 # (kind, record_id) → record, or None: then the ledger's kept copy (if any) is used.
 RecordSource = Callable[[str, str], Any]
@@ -122,10 +133,13 @@ def _record(store: LedgerStore, records: RecordSource, kind: str, record_id: str
 
 def _batch_json(batch: BatchRecord, confirmations: int) -> dict[str, Any]:
     anchor = None
-    if batch.status in (BatchStatus.INCLUDED, BatchStatus.CONFIRMED):
+    # An orphaned batch keeps its anchor, labelled: the exporting hub's chain no
+    # longer holds it (reset or replaced); a verifier with that chain can still check it.
+    if batch.status in (BatchStatus.INCLUDED, BatchStatus.CONFIRMED, BatchStatus.ORPHANED):
         assert batch.block_time is not None
         anchor = {
             "chain_id": batch.chain_id,
+            "genesis_hash": batch.genesis_hash,
             "contract": batch.contract,
             "tx_hash": batch.tx_hash,
             "block_number": batch.block_number,
@@ -169,11 +183,13 @@ def manifest_digests(bundle: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def manifest_bytes(digests: dict[str, Any], key_id: str, signed_at: str) -> bytes:
-    """What the manifest signature covers."""
+def manifest_bytes(
+    digests: dict[str, Any], key_id: str, signed_at: str, fmt: str = BUNDLE_FORMAT
+) -> bytes:
+    """What the manifest signature covers (``fmt``: the bundle's format)."""
     return canonicalize(
         {
-            "format": BUNDLE_FORMAT,
+            "format": fmt,
             "digests": digests,
             "signature": {"key_id": key_id, "signed_at": signed_at},
         }

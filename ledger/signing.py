@@ -32,6 +32,21 @@ def key_id_of(public_key: bytes) -> str:
     return "ed25519:" + sha256(public_key).hex()[:32]
 
 
+def fingerprint_of(public_key: bytes) -> str:
+    """The key's fingerprint: ``sha256:`` and the SHA-256 of the raw key, in full (hex).
+
+    The key id is its first 32 hex digits, so a fingerprint names its key id too.
+    """
+    return "sha256:" + sha256(public_key).hex()
+
+
+def short_fingerprint(public_key: bytes) -> str:
+    """The first 16 hex digits of the fingerprint in groups of four, for a printed label
+    (a person compares it with what ``tracehub verify`` prints; a check uses the full one)."""
+    digits = sha256(public_key).hex()[:16]
+    return " ".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
 def format_instant(moment: datetime) -> str:
     """``moment`` in UTC, RFC 3339 with microseconds and ``Z`` (what signatures carry)."""
     if moment.tzinfo is None:
@@ -163,6 +178,7 @@ def key_to_json(key: PublicKey) -> dict[str, Any]:
         "key_id": key.key_id,
         "algorithm": ALGORITHM,
         "public_key": key.public_key.hex(),
+        "fingerprint": fingerprint_of(key.public_key),
         "owner": key.owner,
         "valid_from": format_instant(key.valid_from),
         "valid_until": None if key.valid_until is None else format_instant(key.valid_until),
@@ -177,7 +193,7 @@ def key_from_json(item: Any) -> PublicKey:
         raise ValueError(f"key algorithm {item.get('algorithm')!r} is not {ALGORITHM}")
     try:
         until = item.get("valid_until")
-        return PublicKey(
+        key = PublicKey(
             key_id=item["key_id"],
             public_key=bytes.fromhex(item["public_key"]),
             owner=item["owner"],
@@ -188,3 +204,10 @@ def key_from_json(item: Any) -> PublicKey:
         raise ValueError(f"key record lacks field {exc.args[0]!r}") from exc
     except TypeError as exc:
         raise ValueError(f"key record has a field of the wrong type: {exc}") from exc
+    stated = item.get("fingerprint")  # optional (keyrings before it was written)
+    if stated is not None and stated != fingerprint_of(key.public_key):
+        raise ValueError(
+            f"key {key.key_id}: fingerprint {stated!r} is not its public key's "
+            f"{fingerprint_of(key.public_key)}"
+        )
+    return key

@@ -1,6 +1,6 @@
 """Any JSON record → a signed, chained ledger leaf, for callers that only have a record.
 
-The gateway's telemetry completeness digests, carbon reports and exposure
+The gateway's sealed telemetry windows, carbon reports and exposure
 summaries arrive as ``(kind, record)``. ``RecordSubmitter`` gives them the
 site's signature and, unless the caller names one, a content-derived record id
 (``sha256:<digest>``), so offering the same record twice is harmless and a

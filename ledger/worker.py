@@ -18,6 +18,18 @@ batch after a crash:
 * included: the block must still hold the root (else it was reorged out: back to
             sent, re-broadcast); confirmed once ``confirmations`` blocks deep.
 
+A recorded tx whose nonce is above the account's next nonce can never be mined (the
+chain lost the account's earlier txs: it was reset): it is re-signed.
+
+Before its first step (``audit``) a worker checks that the chain still holds what
+the store says is confirmed. Batches anchored on another chain (chain id or genesis
+hash differ, or no anchor contract at their address: the chain was reset) become
+``orphaned``, are logged, and are not re-anchored (that would move the anchored
+time); orphaned batches on the worker's chain again are confirmed again. The newest
+confirmed batches on this very chain whose block the node lost (anvil persists its
+state every second: a SIGKILL can drop the last blocks) go back to sent, so their
+recorded tx is re-broadcast.
+
 Chain failures raise out of ``step`` as ``ChainError``; nothing is lost, the next
 step continues where this one stopped ("an RPC outage only delays").
 """
@@ -32,7 +44,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.anchor import AnchorChain, Located
-from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease
+from ledger.batch import AnchorTarget, BatchRecord, BatchStatus, Inclusion, Lease
 from ledger.errors import AnchorRejected, LeaseLost
 
 if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
@@ -60,6 +72,19 @@ class StepResult(BaseModel):
     in_flight: BatchRecord | None = None
 
 
+class Audit(BaseModel):
+    """What ``AnchorWorker.audit`` found: batch counts moved, per kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orphaned: int = 0  # on a chain that is not this one
+    restored: int = 0  # orphaned before, on this chain again
+    resent: tuple[int, ...] = ()  # batch ids whose block this chain lost
+
+
+AUDIT_DEPTH = 20  # newest confirmed batches per chain checked for a lost block
+
+
 class AnchorWorker:
     """One worker; several may run against one store, the lease picks the active one."""
 
@@ -77,6 +102,7 @@ class AnchorWorker:
         self.policy = policy or BatchPolicy()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lease: Lease | None = None
+        self._audited = False
 
     def due(self, now: datetime | None = None) -> bool:
         """Whether the policy asks for a batch now."""
@@ -109,6 +135,8 @@ class AnchorWorker:
             return StepResult(holding=False)
         confirmed: list[BatchRecord] = []
         try:
+            if not self._audited:
+                self._audit(lease)
             for batch in self._store.unfinished_batches():
                 batch = self._advance(lease, batch)
                 if batch.status is not BatchStatus.CONFIRMED:
@@ -128,11 +156,95 @@ class AnchorWorker:
             raise
         return StepResult(holding=True, confirmed=tuple(confirmed))
 
+    def audit(self) -> Audit | None:
+        """Check the confirmed batches against the chain (see the module docstring);
+        None when another worker holds the lease (it audits). Raises ``ChainError``."""
+        lease = self._store.acquire_lease(self.holder, self.policy.lease_ttl_s, self._clock())
+        self._lease = lease
+        if lease is None:
+            return None
+        return self._audit(lease)
+
     def release(self) -> None:
         """Hand the lease over at once (clean shutdown)."""
         if self._lease is not None:
             self._store.release_lease(self._lease)
             self._lease = None
+
+    # the audit --------------------------------------------------------------------
+
+    def _audit(self, lease: Lease) -> Audit:
+        orphaned = restored = 0
+        resent: list[int] = []
+        for target, status in self._store.anchor_targets():
+            elsewhere = self._elsewhere(target)
+            if elsewhere is not None:
+                if status is BatchStatus.CONFIRMED:
+                    count = self._store.mark_orphaned(lease, target)
+                    orphaned += count
+                    log.warning(
+                        "%s batches anchored in %s on chain %s are not on this chain (%s): "
+                        "they stay as anchored there, and are not re-anchored; point "
+                        "TRACEHUB_CHAIN_RPC_URL at that chain to check them",
+                        count,
+                        target.contract,
+                        target.chain_id,
+                        elsewhere,
+                    )
+                continue
+            if status is BatchStatus.ORPHANED:
+                count = self._store.mark_restored(lease, target)
+                restored += count
+                log.info("%s orphaned batches are on this chain again: confirmed", count)
+                continue
+            lost = self._lost_tail(target)
+            if lost is None:
+                count = self._store.mark_orphaned(lease, target)
+                orphaned += count
+                log.warning(
+                    "none of the newest batches anchored in %s is on this chain: "
+                    "%s batches orphaned (the chain was reset)",
+                    target.contract,
+                    count,
+                )
+                continue
+            for batch in lost:
+                log.warning(
+                    "batch %s: block %s no longer holds its root (the node lost it): "
+                    "re-sending its transaction",
+                    batch.id,
+                    batch.block_number,
+                )
+                self._store.mark_vanished(lease, batch.id)
+                resent.append(batch.id)
+        self._audited = True
+        return Audit(orphaned=orphaned, restored=restored, resent=tuple(resent))
+
+    def _elsewhere(self, target: AnchorTarget) -> str | None:
+        """Why ``target`` is not on this chain, or None when it may be."""
+        chain = self._chain
+        if target.chain_id != chain.chain_id:
+            return f"chain id {target.chain_id}, this node is chain {chain.chain_id}"
+        if target.genesis_hash is not None and target.genesis_hash != chain.genesis_hash:
+            return f"genesis {target.genesis_hash}, this chain's is {chain.genesis_hash}"
+        if not chain.has_code(target.contract):
+            return f"no contract at {target.contract}: the chain was reset"
+        return None
+
+    def _lost_tail(self, target: AnchorTarget) -> list[BatchRecord] | None:
+        """The newest confirmed batches whose block this chain lost (empty: none); None
+        when the chain holds none of them and cannot be told by its genesis (an older
+        ledger): then it is another chain, not a lost tail."""
+        if target.contract.lower() != self._chain.contract.lower():
+            return []  # another contract on this chain: it still holds its own roots
+        newest = self._store.newest_confirmed(target, AUDIT_DEPTH)
+        lost: list[BatchRecord] = []
+        for batch in newest:
+            located = self._chain.locate(batch.root)
+            if located is not None and located.block_hash == batch.block_hash:
+                return lost
+            lost.append(batch)
+        return None if target.genesis_hash is None and lost else lost
 
     # the state machine -----------------------------------------------------------
 
@@ -169,6 +281,12 @@ class AnchorWorker:
         located = self._chain.locate(batch.root)
         if located is not None:
             return self._included(lease, batch, located, recovered=located.tx_hash is None)
+        if sent.nonce > self._chain.next_nonce():
+            # A gap no tx of ours fills: the chain lost the earlier ones (it was reset).
+            log.warning(
+                "batch %s: nonce %s is ahead of the chain; re-signing", batch.id, sent.nonce
+            )
+            return self._store.mark_unsent(lease, batch.id)
         result = self._chain.broadcast(sent)
         if result == "nonce_used":
             log.warning(
@@ -216,6 +334,7 @@ class AnchorWorker:
             block_number=located.block_number,
             block_hash=located.block_hash,
             block_time=located.block_time,
+            genesis_hash=self._chain.genesis_hash,
         )
         batch = self._store.mark_included(lease, batch.id, inclusion, recovered=recovered)
         return self._confirm(lease, batch)

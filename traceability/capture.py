@@ -7,13 +7,19 @@ Single events arrive from the gateway's capture port (the composition root adapt
 document is captured all or nothing (``GS1-Capture-Error-Behaviour: rollback``); with
 ``proceed`` the valid events are stored and the invalid ones reported. Either way every
 invalid event is reported with its index, field and reason.
+
+With a ``CaptureLedger`` (the hub wires ``traceability.anchoring.feeder.EventLeaves``)
+every accepted event is signed into the ledger *before* it is stored: the signed entry
+is the hub's receipt that it captured the event, so a row that appears in the events
+table some other way (an INSERT by hand) has none and ``tracehub verify`` fails it.
+Without one (a records-only tool) events are stored unsigned and never anchored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict
@@ -22,7 +28,13 @@ from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
 from ledger.canonical import canonicalize
 from ledger.errors import CanonicalizationError
 
-__all__ = ["DEFAULT_FUTURE_TOLERANCE", "CaptureOutcome", "CaptureReport", "CaptureService"]
+__all__ = [
+    "DEFAULT_FUTURE_TOLERANCE",
+    "CaptureLedger",
+    "CaptureOutcome",
+    "CaptureReport",
+    "CaptureService",
+]
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import event_errors
 from gs1.errors import EventRejected, InvalidIdentifier
@@ -65,21 +77,35 @@ class CaptureReport(BaseModel):
         return not self.errors
 
 
+class CaptureLedger(Protocol):
+    """Signs what capture accepted, before it is stored (see the module docstring)."""
+
+    def sign(self, events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]]) -> None:
+        """Sign each ``(event, the (gtin, lot) pairs it names)``; idempotent per event id.
+
+        Raises ``StoreUnavailable`` when it cannot sign now (nothing is stored then).
+        """
+        ...
+
+
 class CaptureService:
     def __init__(
         self,
         store: RecordStore,
         *,
+        ledger: CaptureLedger | None = None,
         future_tolerance: timedelta | None = None,
         check_schema: bool = True,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """``future_tolerance``: reject events dated further than this after ``clock()``
+        """``ledger``: sign every accepted event before storing it (the hub's receipt).
+        ``future_tolerance``: reject events dated further than this after ``clock()``
         (the hub wires ``DEFAULT_FUTURE_TOLERANCE``; None, the library default, keeps
         capture independent of the wall clock). ``check_schema``: also validate each
         event against the official EPCIS 2.0 JSON Schema.
         """
         self._store = store
+        self._ledger = ledger
         self._future_tolerance = future_tolerance
         self._check_schema = check_schema
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -93,6 +119,7 @@ class CaptureService:
         ``StoreUnavailable`` when the database fails.
         """
         prepared = self._prepare(event, {}, set(), self._unit_lots([event]))
+        self._sign([prepared])
         result = self._store.store_events([prepared[0]])[0]
         return prepared[1].model_copy(
             update={"event_id": result.event_id, "created": result.created}
@@ -115,6 +142,7 @@ class CaptureService:
                 errors.append(EventError(index=index, field=exc.field, reason=exc.reason))
         if errors and behaviour == "rollback":
             return CaptureReport(captured=(), errors=tuple(errors), behaviour=behaviour)
+        self._sign(ready)
         results = self._store.store_events([new for new, _ in ready])
         captured = tuple(
             outcome.model_copy(update={"event_id": r.event_id, "created": r.created})
@@ -123,6 +151,12 @@ class CaptureService:
         return CaptureReport(captured=captured, errors=tuple(errors), behaviour=behaviour)
 
     # --------------------------------------------------------------------------------
+
+    def _sign(self, ready: Sequence[tuple[NewEvent, CaptureOutcome]]) -> None:
+        """Ledger first: a crash before the row is stored leaves a signed event the
+        sender was not told about, so it offers it again (never a row without receipt)."""
+        if self._ledger is not None and ready:
+            self._ledger.sign([(new, outcome.lots) for new, outcome in ready])
 
     def _unit_lots(self, events: Sequence[Any]) -> dict[tuple[str, str], str]:
         """The lots of every SGTIN the events name, looked up together before validation.

@@ -14,17 +14,26 @@ Derived from the stored EPCIS events, not stored separately (one source of truth
 * custodian of a stay: the ``possessing_party`` (else ``owning_party``) in the
   ``destinationList`` of the event that put the object there, else the custodian
   recorded for the location (``RecordStore.add_location``), else unknown.
+
+Times, places, types and actions are the event bodies' (``StoredEvent`` carries the
+body's values; an EPC link row the body does not back is skipped by the store), so
+an indexed column edited in SQL does not move a stay. The events come through the
+``CustodyRecords`` port: the records store for the page, the signed bodies of a
+lot's evidence bundle for ``tracehub verify`` (``anchoring.eventcheck``), which
+re-derives the journey and compares.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from traceability.records.store import RecordStore, StoredEvent
+from traceability.records.locations import Location
+from traceability.records.store import StoredEvent
 
 _FAR_FUTURE = datetime.max
 # Events whose children travel with their parent between ADD and DELETE.
@@ -72,8 +81,26 @@ class Timeline(BaseModel):
         return dict(spans)
 
 
+class CustodyRecords(Protocol):
+    """What custody reads (``RecordStore`` serves it; so does a bundle's signed events)."""
+
+    def locations(self) -> Sequence[Location]: ...
+
+    def epcs_of_lot(self, gtin: str, lot: str) -> list[str]: ...
+
+    def events_naming(self, epcs: Iterable[str]) -> list[tuple[StoredEvent, str, str]]: ...
+
+    def events_at(
+        self, location: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[StoredEvent]: ...
+
+    def children_ever(self, parent: str) -> list[tuple[str, str]]: ...
+
+    def lot_link(self, epc: str) -> tuple[str, str] | None: ...
+
+
 class CustodyService:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: CustodyRecords) -> None:
         self._store = store
         self._custodians: dict[str, str] | None = None
 
@@ -249,7 +276,7 @@ def _party(event: StoredEvent) -> str | None:
     return next((found[t] for t in _PARTY_TYPES if t in found), None)
 
 
-def _named(store: RecordStore, event: StoredEvent) -> list[tuple[str, str]]:
+def _named(store: CustodyRecords, event: StoredEvent) -> list[tuple[str, str]]:
     body = event.document()
     names = list(body.get("epcList", [])) + list(body.get("childEPCs", []))
     if body.get("parentID"):

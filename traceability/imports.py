@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from traceability.carbon.factors import PrimaryFactorRow
 from traceability.errors import RecordError
+from traceability.masterdata.service import MasterData
 from traceability.records.locations import Location
 from traceability.records.packaging import Packaging
 from traceability.records.rows import LotRow, ProductRow, blank_none
@@ -38,11 +40,13 @@ Row = TypeVar("Row", bound=BaseModel)
 
 @dataclass(frozen=True)
 class ImportKind(Generic[Row]):
-    """One kind of import file: its row model, how its rows are stored, its columns."""
+    """One kind of import file: its row model, how its rows are stored, its columns;
+    for master data (products, lots, locations) also how they are stored and signed."""
 
     row: type[Row]
     write: Callable[[RecordStore, Sequence[Row]], None]
     help: str
+    signed: Callable[[MasterData, Sequence[Row]], None] | None = None
 
 
 IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
@@ -52,12 +56,14 @@ IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
             RecordStore.import_products,
             "gtin, name, temp_min_c, temp_max_c, excursion_budget_min, mkt_limit_c, "
             "shelf_life_days",
+            MasterData.import_products,
         ),
         "lots": ImportKind(
             LotRow,
             RecordStore.import_lots,
             "gtin, lot, production_date, expiry, origin, quantity, gross_kg, serials "
             "(1001-1100 or 1001;1002)",
+            MasterData.import_lots,
         ),
         "shipments": ImportKind(
             ShipmentRow,
@@ -68,6 +74,7 @@ IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
             Location,
             RecordStore.import_locations,
             "urn, name, kind, custodian, latitude, longitude, country, site",
+            MasterData.import_locations,
         ),
         "shipment_lots": ImportKind(
             ShipmentLot,
@@ -146,18 +153,42 @@ def parse_rows(kind: str, text: str, fmt: Literal["csv", "json"]) -> list[dict[s
 
 
 def import_records(
-    store: RecordStore, kind: str, text: str, fmt: Literal["csv", "json"] = "csv"
+    store: RecordStore,
+    kind: str,
+    text: str,
+    fmt: Literal["csv", "json"] = "csv",
+    master: MasterData | None = None,
 ) -> int:
-    """Validate every row, then import all of them in one transaction; the row count."""
+    """Validate every row, then import all of them in one transaction; the row count.
+
+    With ``master``, products, lots and locations are also signed as new versions of
+    their ledger streams (nothing is kept if signing fails); without it they are stored
+    unsigned, and ``tracehub verify`` says so.
+    """
     entry = IMPORT_KINDS.get(kind)
     if entry is None:
         raise ValueError(f"kind {kind!r}: use one of {', '.join(IMPORT_KINDS)}")
     rows = _validated(entry.row, parse_rows(kind, text, fmt))
     try:
-        entry.write(store, rows)
+        if master is not None and entry.signed is not None:
+            entry.signed(master, rows)
+        else:
+            entry.write(store, rows)
     except RecordError as exc:
-        raise ImportRejected([RowError(row=0, field=kind, reason=str(exc))]) from exc
+        raise ImportRejected([_row_error(kind, str(exc))]) from exc
     return len(rows)
+
+
+_ROW_PREFIX = re.compile(r"^row (?P<row>\d+)(?:, (?P<field>\w+))?: (?P<reason>.*)$", re.DOTALL)
+
+
+def _row_error(kind: str, message: str) -> RowError:
+    """A store refusal as a ``RowError``: its row and column when the message names them
+    (``row 3, serials: …``), else the file's kind."""
+    found = _ROW_PREFIX.match(message)
+    if found is None:
+        return RowError(row=0, field=kind, reason=message)
+    return RowError(row=int(found["row"]), field=found["field"] or kind, reason=found["reason"])
 
 
 def _validated(model: type[Row], raw_rows: list[dict[str, Any]]) -> list[Row]:

@@ -20,10 +20,11 @@ from starlette.routing import Mount
 
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime, build_gateway
+from ledger.evm.reader import ChainReader
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
-from traceability.anchoring.feeder import EventFeeder
+from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
 from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
@@ -31,6 +32,7 @@ from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
+from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.bridges import CaptureBridge, EvidenceBridge
 from tracehub.chain import Chain, anchor_worker, connect_chain
@@ -40,6 +42,7 @@ from tracehub.site import gateway_config
 from web.app import create_app
 from web.pagecache import PageCache
 from web.server import WebServer, rpc_route
+from web.wellknown import TrustPublisher
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class HubParts:
     anchoring: AnchorLoop
     coldroom_power: InfluxColdRoomPower
     web: WebServer
+    master: MasterData  # the one write path of products, lots, locations (signed)
 
 
 def wire(
@@ -70,8 +74,12 @@ def wire(
     renew = partial(site_signer, keys, settings)  # after `tracehub ledger rotate-key`
     # Devices and partners with a clock ahead of real time are rejected (issue #4).
     ahead = settings.records.future_tolerance_s
+    # Every accepted event is signed into the ledger before it is stored (its capture
+    # receipt); the feeder only mirrors anchors back and signs nothing.
     capture = CaptureService(
-        store, future_tolerance=None if ahead is None else timedelta(seconds=ahead)
+        store,
+        ledger=EventLeaves(ledger, signer, renew_signer=renew),
+        future_tolerance=None if ahead is None else timedelta(seconds=ahead),
     )
     # Captures and anchors change what a lot's page says: they drop its cached copy.
     pages = PageCache(settings.web.page_ttl_s)
@@ -81,7 +89,7 @@ def wire(
         EvidenceBridge(RecordSubmitter(ledger, signer, renew=renew)),
     )
     anchoring = AnchorLoop(
-        EventFeeder(store, ledger, signer, limit=cfg.max_batch, renew_signer=renew),
+        EventFeeder(store, ledger, limit=cfg.max_batch),
         anchor_worker(settings, ledger, chain),
         on_anchored=pages.invalidate_all,
     )
@@ -101,9 +109,20 @@ def wire(
         evidence_public=settings.web.public_evidence,
         auditor_tokens=settings.web.auditor_tokens.split(","),
         cache=pages,
+        # The site's trust anchors, read from the keystore (not the databases) and chain.
+        trust=TrustPublisher(
+            settings.hub.site,
+            keys.public_keys,
+            ChainReader(chain.w3),
+            chain.anchorer.contract,
+            settings.web.public_url,
+        ),
     )
     rpc = [rpc_route(chain.w3)] if chain.embedded else []
     web = WebServer(Starlette(routes=[*rpc, Mount("/", app)]), settings.web.host, settings.web.port)
     web.bind()  # the URL is known once the hub is open
     stack.callback(web.stop)
-    return HubParts(store, ledger, signer, chain, pages, gateway, anchoring, power, web)
+    master = MasterData(store, ledger, signer, renew=renew)
+    return HubParts(
+        store, ledger, signer, chain, pages, gateway, anchoring, power, web, master=master
+    )

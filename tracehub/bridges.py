@@ -16,6 +16,7 @@ from gs1.errors import EventRejected
 from ledger.errors import LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.submitter import RecordSubmitter
+from traceability.anchoring.telemetrycheck import location_stream
 from traceability.capture import CaptureService
 from traceability.errors import StoreUnavailable
 
@@ -50,8 +51,10 @@ class CaptureBridge:
 
 
 class EvidenceBridge:
-    """The gateway's EvidencePort, served by the ledger: each telemetry completeness
-    digest becomes a signed leaf, chained per device so a dropped window shows.
+    """The gateway's EvidencePort, served by the ledger: each sealed telemetry window
+    becomes a signed leaf, chained per device (a dropped window shows) and per location
+    it reported from (``location_stream``: a lot's bundle carries the seals of the
+    places it stayed at).
 
     A ledger store outage makes the gateway offer the record again later; a record
     the ledger refuses outright (it cannot be canonicalised) is logged and dropped,
@@ -63,7 +66,10 @@ class EvidenceBridge:
 
     def submit(self, kind: str, record: Mapping[str, Any]) -> None:
         device = record.get("device")
-        streams = (f"device:{device}",) if isinstance(device, str) else ()
+        streams = [f"device:{device}"] if isinstance(device, str) else []
+        places = record.get("locations")
+        if isinstance(places, list):
+            streams += [location_stream(p) for p in sorted(set(places)) if isinstance(p, str)]
         try:
             self._submitter.submit(kind, dict(record), streams=streams)
         except LedgerStoreUnavailable as exc:

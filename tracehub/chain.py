@@ -2,7 +2,10 @@
 worker that anchors on it.
 
 ``connect_chain`` connects and, where needed, deploys the anchor contract: the hub
-calls it from ``Hub.open()``, never at construction.
+calls it from ``Hub.open()``, never at construction. ``anchor_worker`` (also at
+open) checks, before anything runs, that the chain still holds what the ledger says
+is confirmed (``ledger.worker.AnchorWorker.audit``): batches anchored on a chain
+that is gone are orphaned and logged, so the page stops calling them "on chain".
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
+from ledger.errors import ChainError
+from ledger.evm.contract import (
+    AnchorContract,
+    deploy_anchor_contract,
+    embedded_web3,
+    genesis_hash,
+    rpc_web3,
+)
 from ledger.evm.sender import AnchorSender, fund_account
 from ledger.fees import GWEI, FeePolicy
 from ledger.store.keystore import KeyStore
@@ -28,6 +38,7 @@ from tracehub.settings import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_FUNDING_WEI = 10 * 10**18
+CONTRACT_FILE = "anchor-contract.json"
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,9 @@ def fee_policy(settings: Settings) -> FeePolicy:
 
 def anchor_worker(settings: Settings, ledger: LedgerStore, chain: Chain) -> AnchorWorker:
     """The hub's anchoring worker: the batch policy from the settings, a unique holder
-    name for the ledger's lease (several hubs may share one ledger)."""
+    name for the ledger's lease (several hubs may share one ledger). It audits the
+    confirmed batches against the chain now, so the hub knows at open which anchors
+    its chain no longer holds; if the chain cannot be asked, its first step does."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     policy = BatchPolicy(
         max_leaves=settings.chain.max_batch,
@@ -57,7 +70,12 @@ def anchor_worker(settings: Settings, ledger: LedgerStore, chain: Chain) -> Anch
         confirmations=settings.ledger.confirmations,
         lease_ttl_s=settings.ledger.lease_ttl_s,
     )
-    return AnchorWorker(ledger, chain.anchorer, holder, policy)
+    worker = AnchorWorker(ledger, chain.anchorer, holder, policy)
+    try:
+        worker.audit()
+    except ChainError as exc:
+        log.warning("could not check the anchored batches against the chain yet: %s", exc)
+    return worker
 
 
 def connect_chain(settings: Settings, keys: KeyStore | None = None) -> Chain:
@@ -65,10 +83,13 @@ def connect_chain(settings: Settings, keys: KeyStore | None = None) -> Chain:
 
     Anchors are always signed locally by the anchoring account: the key in
     ``TRACEHUB_CHAIN_PRIVATE_KEY`` if set (development), else the keystore's
-    encrypted account key (generated on first run). On the embedded EVM that
-    account is funded and allowed to anchor by the deployer. On a JSON-RPC node the
-    deployed contract's address is remembered in the state folder, so a restarted
-    hub keeps anchoring into the same contract.
+    encrypted account key (generated on first run). On the embedded EVM, and on a
+    development node (``TRACEHUB_CHAIN_DEV_NODE``: the anvil ``tracehub run``
+    spawns), that account is funded and allowed to anchor by the node's unlocked
+    account, which deploys the contract. On a JSON-RPC node the deployed contract's
+    address is remembered in the state folder with the chain's genesis hash, so a
+    restarted hub keeps anchoring into the same contract, and a reset chain gets a
+    new one.
     """
     cfg = settings.chain
     keys = keys or open_keystore(settings)
@@ -77,24 +98,52 @@ def connect_chain(settings: Settings, keys: KeyStore | None = None) -> Chain:
     if cfg.rpc_url is None:
         w3 = embedded_web3()
         address = deploy_anchor_contract(w3)
-        sender = AnchorSender(w3, address, key, fees)
-        fund_account(w3, sender.sender, EMBEDDED_FUNDING_WEI)
-        AnchorContract(w3, address).set_anchorer(sender.sender, True)
-        return Chain(w3, sender, "embedded EVM", True)
+        sender = _dev_funded(w3, AnchorSender(w3, address, key, fees))
+        return Chain(w3, sender, "embedded EVM (lost when the hub stops)", True)
     w3 = rpc_web3(cfg.rpc_url)
-    address = cfg.contract or _remembered_contract(settings, w3, key)
-    return Chain(w3, AnchorSender(w3, address, key, fees), "EVM (JSON-RPC)", False)
+    deployer = None if cfg.dev_node else key
+    address = cfg.contract or _remembered_contract(settings, w3, deployer)
+    sender = AnchorSender(w3, address, key, fees)
+    if cfg.dev_node:
+        name = f"local anvil (state in {settings.hub.state_dir / 'chain'})"
+        return Chain(w3, _dev_funded(w3, sender), name, False)
+    return Chain(w3, sender, "EVM (JSON-RPC)", False)
+
+
+def _dev_funded(w3: Web3, sender: AnchorSender) -> AnchorSender:
+    """Fund the anchoring account and allow it to anchor, from the node's unlocked
+    account (the contract's owner): the embedded EVM and development nodes only."""
+    if sender.balance() < EMBEDDED_FUNDING_WEI // 2:
+        fund_account(w3, sender.sender, EMBEDDED_FUNDING_WEI)
+    if not sender.is_anchorer(sender.sender):
+        AnchorContract(w3, sender.contract).set_anchorer(sender.sender, True)
+    return sender
 
 
 def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
-    path = settings.hub.state_dir / "anchor-contract.json"
+    path = settings.hub.state_dir / CONTRACT_FILE
     chain_id = int(w3.eth.chain_id)
+    genesis = genesis_hash(w3)
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved.get("chain_id") == chain_id and w3.eth.get_code(saved["address"]):
+        same_chain = saved.get("chain_id") == chain_id and saved.get("genesis_hash") in (
+            None,  # remembered before the genesis hash was
+            genesis,
+        )
+        if same_chain and w3.eth.get_code(saved["address"]):
             return str(saved["address"])
+        log.warning(
+            "the anchor contract %s remembered in %s is not on this chain (chain %s, genesis "
+            "%s): the chain was reset or replaced; deploying a new one",
+            saved.get("address"),
+            path,
+            chain_id,
+            genesis,
+        )
     address = deploy_anchor_contract(w3, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"chain_id": chain_id, "address": address}) + "\n")
+    path.write_text(
+        json.dumps({"chain_id": chain_id, "genesis_hash": genesis, "address": address}) + "\n"
+    )
     log.info("deployed anchor contract %s on chain %s", address, chain_id)
     return address

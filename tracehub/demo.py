@@ -22,6 +22,7 @@ from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulato
 from traceability.carbon.assessment import compute_report
 from traceability.carbon.ledgerreport import Published, publish_report
 from traceability.carbon.records import RecordsCarbonSource
+from traceability.masterdata.service import MasterData
 from traceability.records.locations import Location
 from traceability.records.rows import LotRow
 from traceability.records.shipments import HubActivity, Leg, ShipmentLot, ShipmentRow
@@ -90,12 +91,18 @@ def identities(spec: SimulatorSpec) -> tuple[Identity, ...]:
     )
 
 
-def seed(store: RecordStore, today: date | None = None) -> None:
-    """Register the demo product and lot (idempotent)."""
+def seed(target: MasterData | RecordStore, today: date | None = None) -> None:
+    """Register the demo product, lot and places (idempotent).
+
+    Through ``MasterData`` (the hub's ``hub.master``) each is also signed as a version
+    of its ledger stream, which the lot page and ``tracehub verify`` hold the records
+    against; a bare ``RecordStore`` (tests without a ledger) writes them unsigned.
+    """
     produced = today or datetime.now(UTC).date()
+    store = target.store if isinstance(target, MasterData) else target
     # A stability budget as vaccine makers publish them: short excursions (a door left
     # open) put the lot at risk; only a long one, or a high MKT, compromises it.
-    store.add_product(
+    target.add_product(
         GTIN,
         PRODUCT_NAME,
         temp_min_c=TEMP_MIN_C,
@@ -105,7 +112,7 @@ def seed(store: RecordStore, today: date | None = None) -> None:
         shelf_life_days=365,
     )
     # Through the import path: it also records the lot's gross mass (carbon allocation).
-    store.import_lots(
+    target.import_lots(
         [
             LotRow(
                 gtin=GTIN,
@@ -125,7 +132,7 @@ def seed(store: RecordStore, today: date | None = None) -> None:
         (PLANT, PLANT_NAME, "site", "tracehub demo vaccines", (51.8333, 12.2333)),
         (CROSS_DOCK, CROSS_DOCK_NAME, "site", "tracehub demo carrier", (51.3127, 9.4797)),
     ):
-        store.add_location(
+        target.add_location(
             Location(
                 urn=urn,
                 name=name,
@@ -218,7 +225,7 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
             hub = Hub(settings, read_points=READ_POINTS)
             stack.callback(hub.stop)
             hub.open()  # records first, so the demo lot is there before any read
-            seed(hub.store)
+            seed(hub.master)  # signed: the page and `tracehub verify` hold the records to it
             anchor_footprint(hub)  # lands in the first batches; `tracehub verify` covers it
             hub.start()
             if not hub.gateway.wait_ready(timeout=15):
@@ -272,7 +279,8 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         # soft_wrap: the command must stay on one line to be copied and pasted
         console.print(
             f"  .venv/bin/tracehub verify --gtin {GTIN} --lot {LOT} "
-            f"--records {settings.records_url} --rpc-url {hub.rpc_url}",
+            f"--records {settings.records_url} --rpc-url {hub.rpc_url} "
+            f"--trust {hub.url}/.well-known/tracehub.json",  # the site's keys, out of band
             soft_wrap=True,
             highlight=False,
         )

@@ -18,6 +18,7 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.loop import AnchorLoop
 from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.bootstrap import HubParts, wire
 from tracehub.chain import Chain
@@ -123,3 +124,8 @@ class Hub:
     @property
     def web(self) -> WebServer:
         return self.parts.web
+
+    @property
+    def master(self) -> MasterData:
+        """Products, lots and locations written and signed (``traceability.masterdata``)."""
+        return self.parts.master

@@ -6,6 +6,12 @@ exercise are started exactly as the demo starts them. Each service keeps its dat
 under its own folder, so a restart (``restart()``) comes back with the same port and
 the same persisted state, which the reliability tests rely on. (PostgreSQL, used
 only by tests and benches, is launched by ``tests/support/postgres.py``.)
+
+A spawned service never outlives its launcher: on Linux each child asks the kernel
+for SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``), so a SIGKILLed hub does not
+leave an anvil holding its state file, and each child's pid is kept in
+``<directory>/<name>.pid`` so a restarted launcher stops a leftover one (still
+shutting down, or from a platform without the death signal) before starting anew.
 """
 
 from __future__ import annotations
@@ -16,22 +22,19 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
+
+from tracehub.processes import ServiceError as ServiceError
+from tracehub.processes import death_signal, record_pid, stop_leftover, wait_until
 
 LOOPBACK = "127.0.0.1"
 
 # anvil's well-known first development account (public test mnemonic "test test ... junk").
 ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-class ServiceError(RuntimeError):
-    """A local service could not be found, started or reached."""
 
 
 def free_port() -> int:
@@ -59,21 +62,6 @@ INSTALL_HINTS = {
     "influxd": "run `sudo apt-get install -y influxdb` (or `make deps`)",
     "anvil": "run `npm ci` in the repository (or `make deps`)",
 }
-
-
-def _wait_until(
-    check: Callable[[], bool], what: str, timeout: float, proc: subprocess.Popen[bytes]
-) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(f"{what} exited with code {proc.returncode} while starting")
-        if check():
-            return
-        time.sleep(delay)  # polling a child process's socket: there is no event to await
-        delay = min(delay * 2, 0.2)
-    raise ServiceError(f"{what} did not become ready within {timeout:.0f}s")
 
 
 def _tcp_open(port: int) -> bool:
@@ -108,20 +96,34 @@ class Service:
     def log_path(self) -> Path:
         return self.directory / f"{self.name}.out"
 
+    @property
+    def pid_path(self) -> Path:
+        return self.directory / f"{self.name}.pid"
+
+    def stop_leftover(self, timeout: float = 10.0) -> bool:
+        """Stop a process of this service left by a launcher that died; True if any."""
+        return stop_leftover(self.pid_path, self.directory, timeout)
+
     def start(self) -> None:
         if self.running:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.stop_leftover()
         self.prepare()
         log = self.log_path.open("ab")
         # A new session so that Ctrl-C in the terminal reaches the launcher, which
         # then stops its children in order instead of them dying mid-write.
         self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=death_signal(),  # only prctl runs in the child (processes.py)
         )
         log.close()
+        record_pid(self.pid_path, self.process.pid)
         try:
-            _wait_until(self.ready, self.name, self.startup_timeout, self.process)
+            wait_until(self.ready, self.name, self.startup_timeout, self.process)
         except ServiceError as exc:
             tail = self.log_path.read_text(errors="replace")[-2000:]
             self.stop()
@@ -212,7 +214,7 @@ class Mosquitto(Service):
             raise ServiceError("mosquitto is not running: nothing to reload")
         before = self._reloads()
         proc.send_signal(signal.SIGHUP)
-        _wait_until(lambda: self._reloads() > before, "mosquitto reload", timeout, proc)
+        wait_until(lambda: self._reloads() > before, "mosquitto reload", timeout, proc)
 
     def _tls_lines(self, tls: BrokerTls) -> list[str]:
         common = [f"cafile {tls.cafile}", f"certfile {tls.certfile}", f"keyfile {tls.keyfile}"]
@@ -342,11 +344,17 @@ bind-address = "{self.host}:{self.rpc_port}"
 
 @dataclass
 class Anvil(Service):
-    """Foundry's anvil: a real JSON-RPC EVM node, from the pinned npm package."""
+    """Foundry's anvil: a real JSON-RPC EVM node, from the pinned npm package.
+
+    Its chain lives in ``state_file`` under the folder, written every
+    ``state_interval`` seconds and at exit, so it survives a restart, and a SIGKILL
+    but for the blocks of the last interval (a reorg the anchoring worker heals)."""
 
     name: ClassVar[str] = "anvil"
     chain_id: int = 31337
     block_time: float | None = None
+    state_file: str = "state.json"
+    state_interval: int | None = 1
     private_key: str = ANVIL_DEV_PRIVATE_KEY
     node_modules: Path = field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
@@ -355,6 +363,10 @@ class Anvil(Service):
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / self.state_file
 
     def command(self) -> list[str]:
         cmd = [
@@ -366,9 +378,11 @@ class Anvil(Service):
             "--chain-id",
             str(self.chain_id),
             "--state",
-            str(self.directory / "state.json"),
+            str(self.state_path),
             "--silent",
         ]
+        if self.state_interval is not None:
+            cmd += ["--state-interval", str(self.state_interval)]
         if self.block_time is not None:
             cmd += ["--block-time", str(self.block_time)]
         return cmd

@@ -2,8 +2,10 @@
 
 Each value has a default for the embedded mode (``make demo``): services that
 are left unset (``None``) are spawned locally by :mod:`tracehub.services`, the
-records live in SQLite under the state folder and the chain is the in-process
-EVM. Setting the environment variable points that part at real infrastructure
+records live in SQLite under the state folder and the chain is a local anvil
+whose state persists under the state folder (the in-process EVM, which vanishes
+at exit, only for ``tracehub demo`` and tests that build a hub directly).
+Setting the environment variable points that part at real infrastructure
 instead. Settings are built once, in :func:`load_settings`; nothing here reads
 the environment at import time.
 """
@@ -67,7 +69,16 @@ class ChainSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TRACEHUB_CHAIN_", frozen=True)
 
-    rpc_url: str | None = Field(default=None, description="unset: the embedded EVM")
+    rpc_url: str | None = Field(
+        default=None,
+        description="unset: `tracehub run` spawns a local anvil whose chain persists under "
+        "<state>/chain (`tracehub demo`: the in-process EVM, lost at exit)",
+    )
+    dev_node: bool = Field(
+        default=False,
+        description="the node's unlocked development account deploys the anchor contract and "
+        "funds the anchoring account (anvil; set for the anvil `tracehub run` spawns)",
+    )
     private_key: SecretStr | None = None
     contract: str | None = Field(default=None, description="unset: deploy a new anchor contract")
     anchor_interval_s: float = Field(default=5.0, gt=0)

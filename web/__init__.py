@@ -10,7 +10,8 @@ built from ``resolver`` (which item a path names, canonical redirects), ``lotpag
 ``pagecache`` (rendered pages, ETag, gzip) and ``qr`` (QR codes and label sheets of
 the links). JSON endpoints: ``api`` (EPCIS capture/query, lot custody, exposure,
 recall), ``auditor`` (token-protected raw data; bearer tokens kept hashed),
-``health`` (``/healthz``); they read paths with ``params`` and answer every error
+``health`` (``/healthz``), ``wellknown`` (``/.well-known/tracehub.json``, the site's
+trust anchors); they read paths with ``params`` and answer every error
 through ``problem`` (RFC 9457). ``server`` runs the app under uvicorn. ``static/``
 holds the pages' CSS and the in-page proof check. It imports ``traceability``,
 ``ledger`` and ``gs1`` only.

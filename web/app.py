@@ -3,6 +3,8 @@
 * ``/01/…``, ``/gtin/…`` — the consumer page per GS1 Digital Link (``web.pages``).
 * ``/evidence/{gtin}/{lot}`` — the lot's evidence bundle as a download (when public).
 * ``/healthz`` — liveness (``web.health``).
+* ``/.well-known/tracehub.json`` — the site's trust anchors: key fingerprints, the
+  anchor contract (``web.wellknown``).
 * ``/static/…`` — the pages' CSS and proof-check script, served locally (no CDN).
 * ``/auditor/…`` — token-protected raw data (``web.auditor``).
 * ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``); with
@@ -36,6 +38,7 @@ from web.pagecache import DEFAULT_TTL_S, PageCache
 from web.pages import LotPages
 from web.problem import Problem, handle_problem
 from web.renderer import Renderer
+from web.wellknown import TrustPublisher, WellKnown
 
 STATIC = Path(__file__).parent / "static"
 
@@ -56,6 +59,7 @@ def create_app(
     near_expiry_days: int = DEFAULT_NEAR_EXPIRY_DAYS,
     today: Callable[[], date] | None = None,
     now: Callable[[], datetime] | None = None,
+    trust: TrustPublisher | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -63,7 +67,8 @@ def create_app(
     chart; ``footprint`` the carbon footprint; ``evidence`` the lot's evidence bundle
     (in-page proof check, download, auditor API; without it the records' own batches
     are shown). ``auditor_tokens`` are SHA-256 hex digests of bearer tokens.
-    ``telemetry`` serves the auditor's raw windows.
+    ``telemetry`` serves the auditor's raw windows. ``trust`` publishes the site's
+    trust anchors at ``/.well-known/tracehub.json``.
     """
     tokens = TokenCheck(auditor_tokens)
     cached = cache if cache is not None else PageCache(DEFAULT_TTL_S)
@@ -90,6 +95,7 @@ def create_app(
         Route("/gtin/{rest:path}", pages.digital_link),
         Route("/evidence/{gtin}/{lot}", pages.evidence_download),
         Route("/healthz", healthz),
+        Route(WellKnown.path, WellKnown(trust).trust, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *auditor_routes(
             store,

@@ -56,7 +56,7 @@ def links_for(
             Link(
                 link_type="traceability",
                 href=f"{base.rstrip('/')}/evidence/{target.gtin}/{escape(target.lot)}",
-                title="Evidence bundle (tracehub-evidence/1): events, proofs, anchors",
+                title="Evidence bundle (tracehub-evidence/2): events, proofs, anchors",
                 media_type="application/json",
             )
         )

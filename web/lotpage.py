@@ -7,6 +7,12 @@ their recorded *name* (else a generic "warehouse location"), the temperature onl
 aggregates (status, MKT, range, excursion count and minutes, a chart of bucket
 min/max/mean), never raw readings, device ids or location URNs.
 
+With an evidence source, every product, lot and place fact is held against the
+anchored versions the lot's bundle carries (``traceability.masterdata.facts``): a
+journey stop shows the place as the version valid at the stay describes it, and a fact
+no anchored version backs is listed in ``unproven`` and marked on the page ("not yet
+anchored", "changed since anchoring: not proven"), never put under "On chain".
+
 Building a view costs what the exposure costs (~200 ms on a 90-day lot), so the web
 layer caches rendered pages (``web.pagecache``).
 """
@@ -15,18 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from gs1.errors import Gs1Error
 from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
+from traceability.anchoring.telemetrycheck import WindowStatus, spans_of, window_status
 from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable, TraceabilityError
 from traceability.expiry import ExpiryStatus, expiry_status
+from traceability.masterdata.compare import FactState
+from traceability.masterdata.facts import LotFacts, Unproven, lot_facts
+from traceability.masterdata.versions import SUBJECT_OF_KIND
 from traceability.records.entities import Lot, Product
+from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from web.chart import ChartBucket, ChartSpan
 
@@ -45,6 +56,9 @@ class Stop(BaseModel):
     country: str | None
     arrived: datetime
     left: datetime | None
+    # Whether an anchored version of the place backs name/kind/country (None: the page
+    # has no evidence source and claims nothing).
+    state: FactState | None = None
 
 
 class Excursion(BaseModel):
@@ -69,6 +83,9 @@ class ColdChain(BaseModel):
     mkt_limit_c: float | None = None
     excursions: tuple[Excursion, ...] = ()
     chart: tuple[ChartBucket, ...] = ()
+    # Hours of the lot's stays covered by the gateway's sealed telemetry windows: proven
+    # (anchored seal), sealed (not anchored yet), open (no seal yet). None: no evidence.
+    windows: WindowStatus | None = None
 
 
 class Recall(BaseModel):
@@ -93,6 +110,22 @@ class LotView(BaseModel):
     chain_name: str
     evidence_public: bool
     built_at: datetime
+    # The master data against its signed versions (None: no evidence source).
+    facts: LotFacts | None = None
+    unproven: tuple[Unproven, ...] = ()
+
+    def proven(self, subject: str, *fields: str) -> bool:
+        """True when every field is backed by an anchored version (the template's test
+        before it puts a fact under the "On chain" claim)."""
+        return self.facts is not None and self.facts.proven(subject, *fields)
+
+    def fact_state(self, subject: str, *fields: str) -> FactState | None:
+        """The weakest state of the fields (None: no evidence source, nothing claimed)."""
+        if self.facts is None:
+            return None
+        states = [self.facts.state(subject, f) for f in fields]
+        order = ("proven", "pending", "unsigned", "changed")
+        return max(states, key=order.index)
 
 
 class LotPageBuilder:
@@ -127,15 +160,14 @@ class LotPageBuilder:
         names = {loc.urn: loc for loc in self._store.locations()}
         timeline = self._custody.lot_timeline(gtin, lot_id)
         spans = timeline.locations()
+        bundle = self._evidence.bundle(gtin, lot_id) if self._evidence is not None else None
+        facts = None
+        if self._evidence is not None:
+            visited = {urn: names[urn] for urn in spans if urn in names}
+            facts = lot_facts(bundle, product, self._store.lot_master(gtin, lot_id), visited)
         stops = sorted(
             (
-                Stop(
-                    name=names[urn].name if urn in names else None,
-                    kind=names[urn].kind if urn in names else None,
-                    country=names[urn].country if urn in names else None,
-                    arrived=start,
-                    left=end,
-                )
+                self._stop(urn, start, end, names, facts)
                 for urn, intervals in spans.items()
                 for start, end in intervals
             ),
@@ -157,20 +189,72 @@ class LotPageBuilder:
             unit_place=unit_place,
             expiry=expiry_status(lot, self._today(), self._near),
             journey=tuple(stops),
-            cold_chain=self._cold_chain(product, lot_id, spans, names),
+            cold_chain=self._cold_chain(product, lot_id, spans, names).model_copy(
+                update={"windows": self._windows(bundle, spans)}
+            ),
             recall=Recall(since=min(recalled)) if recalled else None,
             footprint=self._footprint.latest(gtin, lot_id) if self._footprint else None,
-            proofs=self._proofs(gtin, lot_id, events),
+            proofs=self._proofs(events, bundle),
             chain_name=self._chain_name,
             evidence_public=self._evidence_public,
             built_at=self._now(),
+            facts=facts,
+            unproven=facts.unproven() if facts is not None else (),
         )
 
-    def _proofs(self, gtin: str, lot: str, events: list) -> PageProofs:  # type: ignore[type-arg]
+    @staticmethod
+    def _stop(
+        urn: str,
+        start: datetime,
+        end: datetime | None,
+        names: dict[str, Location],
+        facts: LotFacts | None,
+    ) -> Stop:
+        # The place as its anchored version valid at the stay described it, when there
+        # is one; else the records' description, marked with its state.
+        place = facts.place_at(urn, start) if facts is not None else None
+        if place is not None:
+            return Stop(
+                name=place.name,
+                kind=place.kind,
+                country=place.country,
+                arrived=start,
+                left=end,
+                state=place.state,
+            )
+        known = names.get(urn)
+        return Stop(
+            name=known.name if known else None,
+            kind=known.kind if known else None,
+            country=known.country if known else None,
+            arrived=start,
+            left=end,
+            state=None if facts is None else "unsigned",
+        )
+
+    def _windows(
+        self,
+        bundle: dict[str, Any] | None,
+        spans: dict[str, list[tuple[datetime, datetime | None]]],
+    ) -> WindowStatus | None:
+        # From the bundle alone (no InfluxDB re-read per page view): `tracehub verify`
+        # holds the readings against the seals.
+        if self._evidence is None:
+            return None
+        return window_status(bundle, spans_of(spans), self._now())
+
+    def _proofs(self, events: list, bundle: dict[str, Any] | None) -> PageProofs:  # type: ignore[type-arg]
         # Only the ledger's bundle proves anything: without it, nothing shows as anchored.
-        bundle = self._evidence.bundle(gtin, lot) if self._evidence is not None else None
         if bundle is not None:
-            return bundle_proofs(bundle)
+            # The lot's own leaves; its master-data versions are shown by the facts
+            # they back (``LotView.unproven``), not counted as the lot's events.
+            own = [i for i in bundle["items"] if i["entry"]["kind"] not in SUBJECT_OF_KIND]
+            proofs = bundle_proofs({**bundle, "items": own})
+            # An event row with no signed capture entry (put in by hand) is on the
+            # journey but proven by nothing: counted, never as anchored.
+            signed = {i["entry"]["record_id"] for i in own}
+            uncaptured = sum(1 for e in events if e.id not in signed)
+            return proofs.model_copy(update={"total": proofs.total + uncaptured})
         return PageProofs(items=(), total=len(events), anchored=0, batches=())
 
     def _cold_chain(

@@ -4,7 +4,11 @@
 zone). ``label_sheet`` lays out labels on A4 (SVG, millimetres, 3 × 8): each label has
 its QR code and the human-readable text GS1 asks for next to a 2D code — product
 name, ``(01) GTIN``, ``(17) expiry YYMMDD``, ``(10) lot`` and ``(21) serial`` — so a
-person can read what the code says. Pure: no records, no files.
+person can read what the code says. A label can also carry the site's trust anchors,
+printed out of band from any evidence: the short fingerprint of the site's signing
+key (``key …``) and where its trust document is (``trust …/.well-known/tracehub.json``),
+so a consumer or auditor can tell whether what ``tracehub verify`` names is this
+site's key. Pure: no records, no files.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Label(BaseModel):
     lot: str | None = None
     serial: str | None = None
     expiry: date | None = None
+    key: str | None = None  # the site key's short fingerprint (``ledger.signing``)
+    trust: str | None = None  # the URL of the site's /.well-known/tracehub.json
 
     @property
     def human(self) -> tuple[str, ...]:
@@ -94,6 +100,28 @@ def _modules(uri: str, x: float, y: float, size: float) -> str:
     return f'<path d="{"".join(path)}" fill="#000"/>'
 
 
+def _anchor_lines(
+    label: Label, x: float, y: float, width: float, height: float, tx: float
+) -> list[str]:
+    """The key's short fingerprint in the text column; the trust document's address under
+    the code, across the label (shrunk to fit: a cut address is no address)."""
+    mono = 'font-family="DejaVu Sans Mono, monospace"'
+    lines = []
+    if label.key is not None:
+        lines.append(
+            f'<text x="{tx:.2f}" y="{y + height - 3:.2f}" font-size="1.9" {mono}>'
+            f"key {escape(label.key)}</text>"
+        )
+    if label.trust is not None:
+        text = "trust " + label.trust.removeprefix("https://").removeprefix("http://")
+        size = min(1.9, (width - 2) / (0.6 * len(text)))  # monospace: 0.6 em per character
+        lines.append(
+            f'<text x="{x + 1:.2f}" y="{y + height - 0.8:.2f}" font-size="{size:.2f}" {mono}>'
+            f"{escape(text)}</text>"
+        )
+    return lines
+
+
 def label_sheet(labels: Sequence[Label]) -> list[str]:
     """A4 SVG pages of labels (3 columns × 8 rows each)."""
     per_page = _COLUMNS * _ROWS
@@ -125,10 +153,12 @@ def label_sheet(labels: Sequence[Label]) -> list[str]:
                     f"{escape(line)}</text>"
                 )
             if label.expiry is not None:
+                at = y + height - 3 - (3.2 if label.key is not None else 0)
                 parts.append(
-                    f'<text x="{tx:.2f}" y="{y + height - 3:.2f}" font-size="2.6">'
+                    f'<text x="{tx:.2f}" y="{at:.2f}" font-size="2.6">'
                     f"EXP {label.expiry.isoformat()}</text>"
                 )
+            parts.extend(_anchor_lines(label, x, y, width, height, tx))
             parts.append("</g>")
         parts.append("</svg>")
         pages.append("".join(parts))

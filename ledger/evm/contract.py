@@ -135,6 +135,7 @@ class AnchorContract:
         self._contract: Contract = w3.eth.contract(address=self.contract, abi=artifact["abi"])
         self._errors = _error_table(artifact["abi"])
         self.chain_id: int = _guard(lambda: int(w3.eth.chain_id), "read chain id")
+        self.genesis_hash: str | None = genesis_hash(w3)
 
     def lookup(self, root: bytes) -> OnChainAnchor | None:
         """What the contract recorded for ``root``; None when it was never anchored."""
@@ -178,6 +179,11 @@ class AnchorContract:
             block_time=datetime.fromtimestamp(int(block["timestamp"]), UTC),
         )
 
+    def has_code(self, address: str) -> bool:
+        """Whether a contract is deployed at ``address`` (a reset chain has none)."""
+        checksum = Web3.to_checksum_address(address)
+        return bool(self._guard(lambda: self._w3.eth.get_code(checksum), "read code"))
+
     def set_anchorer(self, account: str, allowed: bool) -> None:
         """Allow or deny ``account`` to anchor (only the owner may)."""
         call = self._contract.functions.setAnchorer(Web3.to_checksum_address(account), allowed)
@@ -193,6 +199,12 @@ class AnchorContract:
 
     def _guard(self, action: Callable[[], T], what: str) -> T:
         return _guard(action, what, self._errors)
+
+
+def genesis_hash(w3: Web3) -> str:
+    """The hash of block 0: a chain's identity (a reset or replaced chain has another)."""
+    block = _guard(lambda: w3.eth.get_block(0), "read the genesis block")
+    return _hex(block["hash"])
 
 
 def raw_request(w3: Web3, method: str, params: list[Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from web3 import Web3
 
 from ledger.anchor import Located
-from ledger.evm.contract import AnchorContract, _guard
+from ledger.evm.contract import AnchorContract, _guard, genesis_hash
 
 
 class ChainReader:
@@ -20,6 +20,13 @@ class ChainReader:
 
     def chain_id(self) -> int:
         return int(_guard(lambda: self._w3.eth.chain_id, "read chain id"))
+
+    def genesis_hash(self) -> str:
+        return genesis_hash(self._w3)
+
+    def has_code(self, contract: str) -> bool:
+        checksum = Web3.to_checksum_address(contract)
+        return bool(_guard(lambda: self._w3.eth.get_code(checksum), "read code"))
 
     def _contract(self, address: str) -> AnchorContract:
         if address not in self._contracts:

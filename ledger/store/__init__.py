@@ -6,5 +6,6 @@
 * ``batchlog``  cutting batches, proofs, the fenced moves onto the chain
 * ``lease``     the anchoring lease and its fencing token
 * ``schema``    the tables (``ledger_*``), portable SQLite ↔ PostgreSQL
+* ``upgrade``   adds the columns an older database lacks, at open
 * ``keystore``  keys at rest: signing keys and the anchoring account, encrypted PKCS#8
 """

@@ -2,7 +2,9 @@
 
 A batch fixes the oldest pending leaves (at most N) under one RFC 6962 root and
 a metadata document; it then moves ``cut → sent → included → confirmed`` (and
-back on a reorg or a lost nonce). Every move is fenced by the anchoring lease
+back on a reorg or a lost nonce; ``confirmed → sent`` when the node lost the block in
+a crash; ``confirmed ⇄ orphaned`` when the chain is not, or is again, the one the batch
+was anchored on). Every move is fenced by the anchoring lease
 (``ledger.store.lease.check_lease``) in the same transaction.
 """
 
@@ -16,7 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger.batch import BatchRecord, BatchStatus, Inclusion, Lease, SentTx, StoredEntry
+from ledger.batch import (
+    AnchorTarget,
+    BatchRecord,
+    BatchStatus,
+    Inclusion,
+    Lease,
+    SentTx,
+    StoredEntry,
+)
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
 from ledger.errors import EntryError
@@ -44,10 +54,11 @@ class BatchLog(LedgerDatabase):
         return None if row is None else batch_record(row)
 
     def unfinished_batches(self) -> list[BatchRecord]:
-        """Batches cut but not yet confirmed, oldest first."""
+        """Batches cut but not yet confirmed (nor orphaned), oldest first."""
+        open_states = (BatchStatus.CUT, BatchStatus.SENT, BatchStatus.INCLUDED)
         query = (
             sa.select(batches)
-            .where(batches.c.status != BatchStatus.CONFIRMED.value)
+            .where(batches.c.status.in_([s.value for s in open_states]))
             .order_by(batches.c.id)
         )
         with self._tx() as conn:
@@ -58,6 +69,39 @@ class BatchLog(LedgerDatabase):
             sa.select(batches)
             .where(batches.c.status == BatchStatus.CONFIRMED.value, batches.c.id > after_id)
             .order_by(batches.c.id)
+            .limit(limit)
+        )
+        with self._tx() as conn:
+            return [batch_record(row) for row in conn.execute(query)]
+
+    def anchor_targets(self) -> list[tuple[AnchorTarget, BatchStatus]]:
+        """Each chain and contract that confirmed (or orphaned) batches name."""
+        query = (
+            sa.select(batches.c.chain_id, batches.c.genesis_hash, batches.c.contract)
+            .add_columns(batches.c.status)
+            .where(
+                batches.c.status.in_([BatchStatus.CONFIRMED.value, BatchStatus.ORPHANED.value]),
+                batches.c.chain_id.is_not(None),
+                batches.c.contract.is_not(None),
+            )
+            .distinct()
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (
+                AnchorTarget(chain_id=r.chain_id, genesis_hash=r.genesis_hash, contract=r.contract),
+                BatchStatus(r.status),
+            )
+            for r in rows
+        ]
+
+    def newest_confirmed(self, target: AnchorTarget, limit: int) -> list[BatchRecord]:
+        """The newest confirmed batches anchored on ``target``, newest first."""
+        query = (
+            sa.select(batches)
+            .where(batches.c.status == BatchStatus.CONFIRMED.value, *_on(target))
+            .order_by(batches.c.id.desc())
             .limit(limit)
         )
         with self._tx() as conn:
@@ -160,6 +204,7 @@ class BatchLog(LedgerDatabase):
             "block_hash": inclusion.block_hash,
             "block_time": to_db(inclusion.block_time),
             "recovered": recovered,
+            "genesis_hash": inclusion.genesis_hash,
         }
         if inclusion.tx_hash is not None:
             values["tx_hash"] = inclusion.tx_hash
@@ -188,6 +233,41 @@ class BatchLog(LedgerDatabase):
             block_time=None,
             recovered=False,
         )
+
+    def mark_vanished(self, lease: Lease, batch_id: int) -> BatchRecord:
+        """A confirmed batch's block is gone from its own chain (the node lost its last
+        blocks in a crash, or a deep reorg): back to SENT, the tx kept to re-broadcast."""
+        return self._move(
+            lease,
+            batch_id,
+            {BatchStatus.CONFIRMED},
+            status=BatchStatus.SENT.value,
+            block_number=None,
+            block_hash=None,
+            block_time=None,
+            confirmed_at=None,
+            recovered=False,
+        )
+
+    def mark_orphaned(self, lease: Lease, target: AnchorTarget) -> int:
+        """Every confirmed batch on ``target``, a chain that is not the hub's: orphaned."""
+        return self._move_all(lease, target, BatchStatus.CONFIRMED, BatchStatus.ORPHANED)
+
+    def mark_restored(self, lease: Lease, target: AnchorTarget) -> int:
+        """Orphaned batches on ``target``, the hub's chain again: confirmed once more."""
+        return self._move_all(lease, target, BatchStatus.ORPHANED, BatchStatus.CONFIRMED)
+
+    def _move_all(
+        self, lease: Lease, target: AnchorTarget, source: BatchStatus, status: BatchStatus
+    ) -> int:
+        with self._tx() as conn:
+            check_lease(conn, lease)
+            result = conn.execute(
+                batches.update()
+                .where(batches.c.status == source.value, *_on(target))
+                .values(status=status.value)
+            )
+        return int(result.rowcount or 0)
 
     def mark_unsent(self, lease: Lease, batch_id: int) -> BatchRecord:
         """The recorded transaction can never be mined (nonce used elsewhere): start over."""
@@ -223,6 +303,15 @@ class BatchLog(LedgerDatabase):
             conn.execute(batches.update().where(batches.c.id == batch_id).values(**values))
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
         return batch_record(row)
+
+
+def _on(target: AnchorTarget) -> list[sa.ColumnElement[bool]]:
+    genesis = batches.c.genesis_hash
+    return [
+        batches.c.chain_id == target.chain_id,
+        batches.c.contract == target.contract,
+        genesis.is_(None) if target.genesis_hash is None else genesis == target.genesis_hash,
+    ]
 
 
 def batch_record(row: sa.Row[Any]) -> BatchRecord:

@@ -12,8 +12,10 @@ clashing. Hashes are lowercase hex text and times naive UTC, as in the records.
   exposure summaries, carbon reports and telemetry completeness digests, so an
   evidence bundle can carry them. EPCIS events stay in the records database.
 * ``ledger_batches`` — Merkle batches and their anchoring state machine
-  (cut → sent → included → confirmed), with the signed transaction kept so a
-  restarted or replacement worker can re-broadcast it with the same nonce.
+  (cut → sent → included → confirmed, or orphaned when the chain was reset),
+  with the signed transaction kept so a restarted or replacement worker can
+  re-broadcast it with the same nonce, and the chain's genesis hash, so a reset
+  chain is told apart from this one.
 * ``ledger_keys``    — public signing keys with their validity periods.
 * ``ledger_leases``  — the anchoring lease with its fencing token.
 """
@@ -88,6 +90,8 @@ batches = sa.Table(
     sa.Column("block_time", sa.DateTime, nullable=True),
     sa.Column("confirmed_at", sa.DateTime, nullable=True),
     sa.Column("recovered", sa.Boolean, nullable=False, default=False),
+    # Added after the first release: ``ledger.store.upgrade`` adds it to older databases.
+    sa.Column("genesis_hash", sa.String(66), nullable=True),
 )
 
 keys = sa.Table(

@@ -7,6 +7,7 @@ One object over one database, assembled from its parts (each a module):
 * ``batchlog``  cutting batches, proofs, the fenced ``cut → sent → included →
   confirmed`` moves
 * ``lease``     the anchoring lease with its fencing token
+* ``upgrade``   columns added to the tables since older databases were created
 
 SQLite by default (it may be the records' own file; the tables are prefixed
 ``ledger_``), PostgreSQL when several anchor workers run.
@@ -21,6 +22,7 @@ from ledger.store.database import open_engine
 from ledger.store.entrylog import EntryLog
 from ledger.store.lease import ANCHOR_LEASE, LeaseTable
 from ledger.store.schema import metadata
+from ledger.store.upgrade import upgrade
 
 __all__ = ["ANCHOR_LEASE", "BATCH_FORMAT", "LedgerStore"]
 
@@ -32,6 +34,7 @@ class LedgerStore(EntryLog, BatchLog, LeaseTable):
         super().__init__(engine)
         with self._tx() as conn:
             metadata.create_all(conn)
+            upgrade(conn)  # columns added since older databases were created
 
     @classmethod
     def open(cls, url: str) -> LedgerStore:

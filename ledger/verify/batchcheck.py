@@ -4,6 +4,14 @@ Offline, a batch's metadata document must hash to the anchored metadata and
 state its size, and its anchor record must say it is confirmed. With a
 ``ChainView`` the root is looked up in the contract: the chain id, block, block
 hash, transaction and size must all be the bundle's.
+
+"This chain is not the one the batch was anchored on" is told apart from
+"tampered": a chain with another chain id or genesis hash (block 0) than the
+anchor names, or with no contract at the anchor's address (a reset chain), gives
+``other chain``, not ``fail`` — the records may be honest, their anchor cannot be
+checked there. A root absent from, or different on, the right chain is ``fail``.
+An anchor the exporting hub marked ``orphaned`` (its chain no longer holds it) is
+``other chain`` offline; with a chain it is checked on that chain like any other.
 """
 
 from __future__ import annotations
@@ -17,10 +25,18 @@ from ledger.errors import ChainError, LedgerError
 from ledger.verify.report import Check, Outcome, as_list, fail, ok, pending, skipped
 
 
+def other_chain(name: str, subject: str, detail: str) -> Check:
+    return Check(name=name, outcome=Outcome.OTHER_CHAIN, subject=subject, detail=detail)
+
+
 class ChainView(Protocol):
     """Read access to a chain: where is ``root`` anchored in ``contract``, if at all."""
 
     def chain_id(self) -> int: ...
+
+    def genesis_hash(self) -> str: ...
+
+    def has_code(self, contract: str) -> bool: ...
 
     def locate(self, contract: str, root: bytes) -> Located | None: ...
 
@@ -65,7 +81,23 @@ def batch_checks(
     if not isinstance(anchor, dict):
         out.append(pending("anchor", who, "not yet anchored: no transaction recorded"))
         return out
-    if anchor.get("status") != "confirmed":
+    if anchor.get("status") == "orphaned":
+        where = (
+            f"chain {anchor.get('chain_id')} (genesis {anchor.get('genesis_hash')}) "
+            f"contract {anchor.get('contract')} block {anchor.get('block_number')}"
+        )
+        if chain is None:
+            out.append(
+                other_chain(
+                    "anchor",
+                    who,
+                    f"anchored on {where}, which the exporting hub's chain no longer is "
+                    "(reset or replaced); check it with --rpc on that chain",
+                )
+            )
+        else:
+            out.append(skipped("anchor", who, f"orphaned by the exporting hub; on {where}"))
+    elif anchor.get("status") != "confirmed":
         out.append(
             pending(
                 "anchor",
@@ -107,7 +139,11 @@ def _on_chain(
     contract = str(anchor.get("contract"))
     try:
         chain_id = chain.chain_id()
-        located = chain.locate(contract, batch["root"])
+        genesis = chain.genesis_hash()
+        elsewhere = _elsewhere(anchor, chain_id, genesis)
+        if elsewhere is None and not chain.has_code(contract):
+            elsewhere = f"no contract at {contract} on this chain (it was reset or replaced)"
+        located = None if elsewhere else chain.locate(contract, batch["root"])
         size = chain.size_of(contract, batch["root"]) if located is not None else None
     except ChainError as exc:
         return Check(
@@ -116,9 +152,9 @@ def _on_chain(
             subject=who,
             detail=f"could not reach the chain: {exc}",
         )
-    if chain_id != anchor.get("chain_id"):
-        return fail(
-            "on chain", who, f"node is chain {chain_id}, bundle says {anchor.get('chain_id')}"
+    if elsewhere is not None:
+        return other_chain(
+            "on chain", who, f"this chain is not the one the batch was anchored on: {elsewhere}"
         )
     if located is None:
         return fail("on chain", who, f"root {batch['root'].hex()} is not anchored in {contract}")
@@ -138,3 +174,13 @@ def _on_chain(
     return ok(
         "on chain", who, f"root anchored in block {located.block_number} ({located.block_hash})"
     )
+
+
+def _elsewhere(anchor: dict[str, Any], chain_id: int, genesis: str) -> str | None:
+    """Why the node asked is another chain than the anchor's, or None."""
+    if chain_id != anchor.get("chain_id"):
+        return f"the node is chain {chain_id}, the batch was anchored on {anchor.get('chain_id')}"
+    named = anchor.get("genesis_hash")
+    if named is not None and str(named).lower() != genesis.lower():
+        return f"its genesis block is {genesis}, the batch's chain began with {named}"
+    return None

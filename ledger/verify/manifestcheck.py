@@ -9,15 +9,23 @@ cut off (the chain simply looks shorter).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger.evidence import manifest_bytes, manifest_digests
-from ledger.signing import PublicKey, parse_instant
+from ledger.signing import parse_instant
+from ledger.verify.attribution import Attribution
 from ledger.verify.report import Check, as_list, fail, ok, skipped
 
 
-def manifest_check(bundle: dict[str, Any], keys: dict[str, PublicKey]) -> Check:
-    """The manifest's signature and every section's digest (skipped when unsigned)."""
+def manifest_check(
+    bundle: dict[str, Any], attribution: Attribution, latest_anchor: datetime | None
+) -> Check:
+    """The manifest's signature and every section's digest (skipped when unsigned).
+
+    Its key must be one the trust anchors name (``attribution``), valid at the time
+    it claims and at the newest anchor it carries (``latest_anchor``).
+    """
     manifest = bundle.get("manifest")
     if manifest is None:
         return skipped(
@@ -28,16 +36,16 @@ def manifest_check(bundle: dict[str, Any], keys: dict[str, PublicKey]) -> Check:
     try:
         sig = manifest["signature"]
         claimed = manifest["digests"]
-        key = keys.get(sig["key_id"])
+        key_id = str(sig["key_id"])
         value = bytes.fromhex(sig["value"])
         signed_at = parse_instant(sig["signed_at"])
     except (KeyError, TypeError, ValueError):
         return fail("bundle signature", "bundle", "manifest is malformed")
+    key, problem = attribution.manifest_key(key_id, signed_at, latest_anchor)
     if key is None:
-        return fail("bundle signature", "bundle", f"signing key {sig['key_id']} is not in keys")
-    if not key.covers(signed_at) or not key.verify(
-        value, manifest_bytes(claimed, sig["key_id"], sig["signed_at"])
-    ):
+        return fail("bundle signature", "bundle", problem or "no key")
+    fmt = str(bundle.get("format"))
+    if not key.verify(value, manifest_bytes(claimed, key_id, sig["signed_at"], fmt)):
         return fail("bundle signature", "bundle", "manifest signature does not verify")
     actual = manifest_digests(bundle)
     changed = [name for name in ("header", "streams", "keys") if claimed.get(name) != actual[name]]

@@ -3,10 +3,21 @@
 Outcomes, strongest first (the verdict is the strongest outcome of any check):
 
 * ``fail``        the evidence contradicts itself or the chain → TAMPERED
+* ``other chain`` the chain asked is not the one the batch was anchored on (another
+                  genesis or chain id, or no anchor contract there: the chain was reset
+                  or replaced) → OTHER_CHAIN; says nothing about the records either way
 * ``unreachable`` the chain could not be asked → CHAIN_UNREACHABLE
 * ``pending``     an item is not in an anchored batch yet → NOT_ANCHORED
 * ``skipped``     could not be checked (offline; no signed manifest) — listed, not a failure
 * ``ok``
+
+When every check passes, two things still stand between the report and VERIFIED:
+
+* no trust anchor was given (``Report.trust`` is None): the bundle's own keys signed
+  it, and anybody can make such a bundle → NOT_ATTRIBUTED ("self-consistent, not
+  attributed");
+* offline: the roots were not looked up on chain → ANCHORS_NOT_CHECKED (signed by a
+  trusted key, the anchors only as the bundle states them).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     PENDING = "pending"
     UNREACHABLE = "unreachable"
+    OTHER_CHAIN = "other chain"
     FAIL = "fail"
 
 
@@ -32,6 +44,9 @@ class Verdict(IntEnum):
     TAMPERED = 1
     NOT_ANCHORED = 3
     CHAIN_UNREACHABLE = 4
+    OTHER_CHAIN = 5
+    NOT_ATTRIBUTED = 6
+    ANCHORS_NOT_CHECKED = 7
 
 
 class Check(BaseModel):
@@ -54,16 +69,23 @@ class Report(BaseModel):
     subject: dict[str, Any]
     online: bool
     checks: tuple[Check, ...]
+    trust: str | None = None  # the trust anchors the signatures were judged by
 
     @property
     def verdict(self) -> Verdict:
         outcomes = {c.outcome for c in self.checks}
         if Outcome.FAIL in outcomes or not self.checks:
             return Verdict.TAMPERED
+        if Outcome.OTHER_CHAIN in outcomes:
+            return Verdict.OTHER_CHAIN
         if Outcome.UNREACHABLE in outcomes:
             return Verdict.CHAIN_UNREACHABLE
         if Outcome.PENDING in outcomes:
             return Verdict.NOT_ANCHORED
+        if self.trust is None:
+            return Verdict.NOT_ATTRIBUTED
+        if not self.online:
+            return Verdict.ANCHORS_NOT_CHECKED
         return Verdict.VERIFIED
 
     @property

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ledger.verify.trust import from_keys
 from ledger.verify.verifier import Verdict, verify_bundle
 from tests.browser.conftest import Site
 from tests.support.events import GTIN
@@ -146,6 +147,8 @@ def test_downloaded_bundle_verifies(watched: Watched, site: Site, tmp_path: Path
     info.value.save_as(target)
     assert target.name == f"evidence-{GTIN}-L1.json"
     bundle = json.loads(target.read_text())
-    report = verify_bundle(bundle, site.setup.reader)
+    # Judged by the site's keys (what its trust document publishes), not the bundle's own.
+    trust = from_keys(site.setup.ledger.public_keys(), "the test site's keys")
+    report = verify_bundle(bundle, site.setup.reader, trust)
     assert report.verdict == Verdict.VERIFIED, [c for c in report.checks if not c.ok]
     watched.close()

@@ -71,7 +71,7 @@ def hub(
 ) -> Iterator[Hub]:
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
-        demo.seed(running.store)  # also names the places: pages never show their URNs
+        demo.seed(running.master)  # signed; also names the places (pages never show URNs)
         # as `make demo`: the lot's carbon report waits in the ledger for the first batch
         assert demo.anchor_footprint(running).submitted
         assert running.gateway.wait_ready(timeout=10)
@@ -113,7 +113,8 @@ def _verify(hub: Hub, *extra: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable, "-m", "tracehub.cli", "verify",
             "--gtin", demo.GTIN, "--lot", demo.LOT,
-            "--records", hub.settings.records_url, "--rpc-url", rpc, *extra,
+            "--records", hub.settings.records_url, "--rpc-url", rpc,
+            "--trust", f"{hub.web.url}/.well-known/tracehub.json", *extra,
         ],
         capture_output=True,
         text=True,
@@ -150,10 +151,11 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     assert {e.batch_id for e in events} == {1}
     batch = hub.store.batch(1)
     assert batch is not None
-    assert batch.size == 4
+    # 3 events, the carbon report, and the demo's master data: product, lot, 4 places
+    assert batch.size == 4 + 6
     on_chain = hub.chain.anchorer.lookup(batch.root)
     assert on_chain is not None
-    assert on_chain.size == 4
+    assert on_chain.size == 4 + 6
     kept = latest_report(hub.ledger, demo.GTIN, demo.LOT)
     assert kept is not None
     assert (kept.status, kept.block_number) == ("anchored", on_chain.block_number)
@@ -214,11 +216,14 @@ def test_verify_offline_needs_no_chain(hub: Hub) -> None:
             sys.executable, "-m", "tracehub.cli", "verify",
             "--lot", f"https://id.example.com/01/{demo.GTIN}/10/{demo.LOT}",
             "--records", hub.settings.records_url, "--offline",
+            "--trust", f"{hub.web.url}/.well-known/tracehub.json",
         ],
         capture_output=True, text=True, timeout=120,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    # Offline never claims the anchor: attributed to the site's keys, anchors not checked.
+    assert result.returncode == 7, result.stdout + result.stderr
+    assert "ATTRIBUTED, ANCHORS NOT CHECKED" in result.stdout
     assert "skipped: offline" in result.stdout
 
 

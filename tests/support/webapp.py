@@ -21,7 +21,8 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker
 from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
-from traceability.anchoring.feeder import EventFeeder
+from tests.support.masterdata import sign_master
+from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSummary
@@ -119,15 +120,26 @@ def ledgered(store: RecordStore, db: Path) -> Ledgered:
     AnchorContract(w3, address).set_anchorer(sender.sender, True)
     ledger = LedgerStore.open(f"sqlite:///{db}")
     signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    sign_captured(store, ledger, signer)
+    sign_master(store, ledger, signer)  # its product, lot and places, as imported
     result = Ledgered(
         ledger=ledger,
-        feeder=EventFeeder(store, ledger, signer),
+        feeder=EventFeeder(store, ledger),
         worker=AnchorWorker(ledger, sender, "w-web"),
         evidence=LedgerEvidence(store, ledger, signer),
         reader=ChainReader(w3),
     )
     result.anchor()
     return result
+
+
+def sign_captured(store: RecordStore, ledger: LedgerStore, signer: Signer) -> None:
+    """Offer the stored events to a signing capture again, as a sender redelivering
+    them would: capture re-validates each and signs it (the rows stay as they are).
+    Lets fixtures capture first and attach a ledger after."""
+    capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
+    for event in store.pending_events(limit=100_000):
+        capture.capture(event.document())
 
 
 def make_client(app: Starlette) -> TestClient:

@@ -48,3 +48,33 @@ def test_unknown_column_and_unknown_product(store: RecordStore) -> None:
 def test_an_unknown_kind_names_the_kinds(store: RecordStore) -> None:
     with pytest.raises(ValueError, match="use one of products, lots, shipments"):
         import_records(store, "pallets", "id\n1\n")
+
+
+def test_a_serial_of_another_lot_rejects_the_row_naming_it(store: RecordStore) -> None:
+    import_records(store, "products", PRODUCTS)
+    import_records(store, "lots", "gtin,lot,serials\n09520123456788,INS-7,1-3\n")
+    clash = "gtin,lot,serials\n09520123456788,INS-8,10-12\n09520123456788,INS-9,3-4\n"
+    with pytest.raises(ImportRejected) as info:
+        import_records(store, "lots", clash)
+    (error,) = info.value.errors
+    assert (error.row, error.field) == (2, "serials")
+    assert "serial 3 of 09520123456788 already belongs to lot INS-7, not INS-9" in error.reason
+    # All or nothing: row 1 is not kept either, and serial 3 stays in its lot.
+    assert store.get_lot("09520123456788", "INS-8") is None
+    assert store.lot_of_unit("09520123456788", "3") == "INS-7"
+    # Two rows of one file claiming one serial for two lots: refused the same way.
+    both = "gtin,lot,serials\n09520123456788,INS-8,20\n09520123456788,INS-9,20\n"
+    with pytest.raises(ImportRejected, match="serial 20 of 09520123456788 already belongs"):
+        import_records(store, "lots", both)
+
+
+def test_a_known_product_or_shipment_with_other_details_is_refused(store: RecordStore) -> None:
+    import_records(store, "products", PRODUCTS)
+    changed = PRODUCTS.replace("Chilled salmon,0,4", "Chilled salmon,0,25")
+    with pytest.raises(ImportRejected) as info:
+        import_records(store, "products", changed)
+    assert info.value.errors[0].row == 1
+    assert "temp_max_c 25.0 (stored 4.0)" in info.value.errors[0].reason
+    import_records(store, "shipments", "id,origin,destination\nS1,Plant,Store\n")
+    with pytest.raises(ImportRejected, match="shipment id=S1 exists with other details"):
+        import_records(store, "shipments", "id,origin,destination\nS1,Plant,Elsewhere\n")

@@ -16,6 +16,8 @@ from tracehub.cli import main
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRACEHUB_RECORDS_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    # Imports of master data sign it with the site key, kept under the state folder.
+    monkeypatch.setenv("TRACEHUB_STATE_DIR", str(tmp_path / "state"))
     return tmp_path
 
 

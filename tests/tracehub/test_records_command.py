@@ -74,3 +74,38 @@ def test_exposure_summary_is_submitted_to_the_lots_chain(
     kept = ledger.kept_record(LOT_EXPOSURE_KIND, chain[0].entry.record_id)
     ledger.close()
     assert kept == summary
+
+
+def test_import_signs_master_data_and_refuses_a_serial_of_another_lot(tmp_path: Path) -> None:
+    from traceability.masterdata.history import history_from_ledger
+    from traceability.masterdata.versions import lot_master_stream, product_stream
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    env = {"TRACEHUB_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "p.csv").write_text(f"gtin,name,temp_min_c,temp_max_c\n{demo.GTIN},Vaccine,2,8\n")
+    (tmp_path / "l.csv").write_text(f"gtin,lot,serials\n{demo.GTIN},L1,1-3\n")
+    (tmp_path / "clash.csv").write_text(f"gtin,lot,serials\n{demo.GTIN},L2,3-4\n")
+    runner = CliRunner()
+    for kind, name in (("products", "p.csv"), ("lots", "l.csv")):
+        result = runner.invoke(
+            main, ["records", "import", kind, str(tmp_path / name), "--records", url], env=env
+        )
+        assert result.exit_code == 0, result.output
+    clash = runner.invoke(
+        main, ["records", "import", "lots", str(tmp_path / "clash.csv"), "--records", url], env=env
+    )
+    assert clash.exit_code == 1
+    assert "row 1, serials: serial 3 of 04012345111118 already belongs to lot L1" in " ".join(
+        clash.output.split()
+    )
+    ledger = LedgerStore.open(url)  # the records database, as the hub's default
+    try:
+        product = history_from_ledger(ledger, product_stream(demo.GTIN)).latest
+        lot = history_from_ledger(ledger, lot_master_stream(demo.GTIN, "L1")).latest
+        assert product is not None
+        assert product.version.facts.fields["temp_max_c"] == 8
+        assert lot is not None
+        assert lot.version.facts.fields["serials"] == "1-3"
+        assert ledger.stream(lot_master_stream(demo.GTIN, "L2")) == []
+    finally:
+        ledger.close()

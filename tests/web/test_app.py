@@ -47,6 +47,7 @@ def test_the_route_table(client: TestClient) -> None:
         "/gtin/{rest:path}",
         f"/evidence{lot}",
         "/healthz",
+        "/.well-known/tracehub.json",
         "/static",
         *(f"/auditor/lots{lot}/{name}" for name in ("events", "telemetry", "exposure", "evidence")),
         "/epcis/capture",

@@ -148,8 +148,13 @@ def test_bad_windows_are_named(client: TestClient, params: dict[str, str], detai
 @pytest.mark.integration
 def test_evidence_bundle_and_unknown_lot(client: TestClient) -> None:
     bundle = client.get(f"{LOT}/evidence", headers=BEARER).json()
-    assert bundle["format"] == "tracehub-evidence/1"
-    assert len(bundle["items"]) == 2
+    assert bundle["format"] == "tracehub-evidence/2"
+    kinds = [item["entry"]["kind"] for item in bundle["items"]]
+    assert kinds.count("epcis-event") == 2
+    # and every version of the master data the lot depends on: product, lot, 2 places
+    assert sorted(k for k in kinds if k.startswith("master-")) == [
+        "master-location", "master-location", "master-lot", "master-product",
+    ]  # fmt: skip
     missing = client.get(f"/auditor/lots/{GTIN}/L9/events", headers=BEARER)
     assert missing.status_code == 404
     assert "lot L9" in missing.json()["detail"]

@@ -32,8 +32,10 @@ def test_every_key_used_by_the_templates_exists() -> None:
     renderers = [TEMPLATES.parent / name for name in ("pages.py", "renderer.py")]
     for source in [*TEMPLATES.glob("*.html"), *renderers]:
         used |= set(re.findall(r"\bt\(\s*['\"]([a-z_]+)['\"]", source.read_text(encoding="utf-8")))
-    used -= {"state_", "kind_"}  # completed at render time: state_ok, kind_leg …
-    prefixed = {k for k in english if k.startswith(("state_", "kind_"))}
+    # Completed at render time: state_ok, kind_leg, fact_changed, field_expiry …
+    dynamic = ("state_", "kind_", "fact_", "field_")
+    used -= set(dynamic)
+    prefixed = {k for k in english if k.startswith(dynamic)}
     assert used - set(english) == set()
     assert set(english) - (used | prefixed) == set()  # no message left unused
 

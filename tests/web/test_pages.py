@@ -14,6 +14,7 @@ import pytest
 
 from ledger.canonical import canonicalize
 from ledger.merkle import leaf_hash, verify_inclusion
+from ledger.verify.trust import from_keys
 from ledger.verify.verifier import Verdict, verify_bundle
 from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
 from tests.support.webapp import (
@@ -208,7 +209,9 @@ def test_ledger_anchored_lot_embeds_entries_and_serves_a_bundle_that_verifies(
         download = client.get(link.group(1))
     assert download.status_code == 200
     assert download.headers["content-disposition"].startswith("attachment;")
-    report = verify_bundle(download.json(), setup.reader)
+    # Judged by the site's keys (what its trust document publishes), not the bundle's own.
+    trust = from_keys(setup.ledger.public_keys(), "the test site's keys")
+    report = verify_bundle(download.json(), setup.reader, trust)
     assert report.verdict == Verdict.VERIFIED, [c for c in report.checks if not c.ok]
 
 

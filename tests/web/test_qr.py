@@ -67,6 +67,25 @@ def test_label_sheet_pages_and_human_readable_text() -> None:
     assert 'width="210.0mm" height="297.0mm"' in first
 
 
+def test_labels_carry_the_sites_trust_anchors() -> None:
+    trust = f"{BASE}/.well-known/tracehub.json"
+    label = Label(
+        uri=link(BASE, GTIN, "L1"),
+        product="p",
+        gtin=GTIN,
+        lot="L1",
+        expiry=date(2026, 12, 5),
+        key="5647 5aa7 5463 474c",
+        trust=trust,
+    )
+    (page,) = label_sheet([label])
+    assert "key 5647 5aa7 5463 474c" in page
+    assert "trust trace.example.com/.well-known/tracehub.json" in page
+    (plain,) = label_sheet([label.model_copy(update={"key": None, "trust": None})])
+    assert "key " not in plain
+    assert "trust " not in plain
+
+
 def test_sheet_modules_are_the_codes_matrix() -> None:
     uri = link(BASE, GTIN, "L1")
     (page,) = label_sheet([Label(uri=uri, product="p", gtin=GTIN, lot="L1")])
@@ -128,3 +147,34 @@ def test_qr_command_rejections_name_the_option(
     )
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_qr_command_prints_the_site_key_on_the_sheet(records_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ledger.signing import short_fingerprint
+    from ledger.store.keystore import KeyStore
+
+    state = tmp_path / "state"
+    keys = KeyStore.open(state / "ledger-keys", "a long enough test passphrase")
+    signer = keys.signer("site:labels", datetime.now(UTC))
+    sheet = tmp_path / "sheet.svg"
+    env = {
+        "TRACEHUB_STATE_DIR": str(state),
+        "TRACEHUB_SITE": "labels",
+        "TRACEHUB_LEDGER_KEY_PASSPHRASE": "a long enough test passphrase",
+    }
+    result = CliRunner().invoke(
+        main,
+        [
+            "qr", "--lot", f"{GTIN}/L1", "--out", str(tmp_path / "o"), "--sheet", str(sheet),
+            "--base", BASE, "--records", records_url,
+        ],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    short = short_fingerprint(signer.public.public_key)
+    assert signer.key_id.removeprefix("ed25519:").startswith(short.replace(" ", ""))
+    assert f"key {short}" in sheet.read_text()
+    assert "trust trace.example.com/.well-known/tracehub.json" in sheet.read_text()
+    assert f"site key {short}, trust document {BASE}/.well-known/tracehub.json" in result.output

@@ -6,6 +6,12 @@ stored event JSON, by event id). An event the ledger holds but the records lost
 appears with ``record: null`` — the verifier reports it as missing. The lot's own
 records in the same stream (carbon reports, exposure summaries, submitted with
 ``traceability.anchoring.feeder.submit_lot_record``) come from the ledger's kept copy.
+The gateway's sealed telemetry windows come in through the streams of the locations
+the lot stayed at (``telemetrycheck.location_stream``; the ledger's kept copy too),
+so ``tracehub verify`` can hold InfluxDB against them.
+The versions of the master data the lot depends on (its product, its lot record, the
+locations of its journey: ``mastercheck.master_streams``) come in whole, so an auditor
+holding only the bundle reads every version of them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from ledger.evidence import build_bundle
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.feeder import EVENT_KIND, lot_stream
+from traceability.anchoring.mastercheck import master_streams
+from traceability.anchoring.telemetrycheck import spans_of, streams_for
+from traceability.custody import CustodyService
 from traceability.records.store import RecordStore
 
 
@@ -43,10 +52,13 @@ def lot_bundle(
         event = store.get_event(record_id)
         return None if event is None else event.document()
 
+    # Whole streams (the chain checks need every entry); only those that hold seals.
+    spans = spans_of(CustodyService(store).lot_timeline(gtin14, lot).locations())
+    places = [name for name in streams_for(spans) if ledger.stream(name)]
     return build_bundle(
         ledger,
         lot_subject(gtin14, lot),
-        [lot_stream(gtin14, lot)],
+        [lot_stream(gtin14, lot), *places, *master_streams(store, gtin14, lot)],
         record,
         signer,
         now or datetime.now(UTC),

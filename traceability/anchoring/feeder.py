@@ -1,17 +1,29 @@
-"""Anchoring: hand captured events to the ledger, and show its anchors on the records.
+"""Anchoring: sign events at capture, and show the ledger's anchors on the records.
 
-``EventFeeder`` is what the hub runs. Every captured event becomes a ledger entry
-of kind ``epcis-event`` (record = the stored event JSON, record id = the event id),
-linked into one hash-chain stream per lot it names (``lot_stream``), and signed by
-the site. The ledger batches and anchors entries (``ledger.worker``); once an
-entry's batch is confirmed, the feeder mirrors the batch onto the records (batch
-id, leaf index and leaf hash per event) so the lot page can show it. Both steps
-are idempotent and driven by the records' still-unmirrored events, so a crash
-anywhere loses nothing.
+``EventLeaves`` is capture's ledger port (``traceability.capture.CaptureLedger``):
+every event capture accepts becomes a ledger entry of kind ``epcis-event`` (record =
+the event JSON as stored, record id = the event id), linked into one hash-chain
+stream per lot it names (``lot_stream``) and signed by the site, *before* the event
+is stored. The entry is the event's capture receipt: a row that appears in the
+records' events table without one was not captured by this hub, and nothing here
+ever signs it (``tracehub verify`` fails it as "not captured").
+
+Ledger first closes the crash window: a crash after the entry and before the row
+leaves a signed event that the sender (the gateway's spool, an EPCIS client) was
+never told was captured, so it offers it again and the row is stored then (the
+entry is idempotent on the event id and its content). Until then ``verify`` names
+the event as missing from the records, which is the truth.
+
+``EventFeeder`` is what the anchoring loop runs: the ledger batches and anchors
+entries (``ledger.worker``); once an entry's batch is confirmed, the feeder mirrors
+the batch onto the records (batch id, leaf index and leaf hash per event) so the
+lot page can show it. Idempotent and driven by the records' still-unmirrored
+events, so a crash anywhere loses nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,17 +31,15 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from gs1.epcis.event import parse_event
-from gs1.errors import Gs1Error
-from gs1.identifiers import Gtin, Sgtin
+from gs1.identifiers import Gtin
 from ledger.anchor import AnchorReceipt
 from ledger.batch import BatchRecord, BatchStatus, StoredEntry, Submission
 from ledger.entry import record_digest
 from ledger.errors import EntryError, KeyOutOfPeriod
+from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.signing import Signer
-from traceability.capture import _class_link
-from traceability.errors import TraceabilityError
-from traceability.records.store import RecordStore, StoredEvent
+from traceability.errors import StoreUnavailable
+from traceability.records.store import NewEvent, RecordStore
 
 log = logging.getLogger(__name__)
 EVENT_KIND = "epcis-event"
@@ -103,95 +113,50 @@ def submit_lot_record(
     )
 
 
-class FeedResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    submitted: int
-    mirrored: int
-    batches: tuple[int, ...]  # records batch ids that received events
-
-
-class EventFeeder:
-    """Submits captured events to the ledger and mirrors confirmed batches back."""
+class EventLeaves:
+    """Capture's ledger: each accepted event becomes its signed leaf before it is stored."""
 
     def __init__(
         self,
-        store: RecordStore,
         ledger: EvidenceLedger,
         signer: Signer,
-        limit: int = 1000,
         renew_signer: Callable[[], Signer] | None = None,
     ) -> None:
         """``renew_signer`` loads the site's current key when the ledger refuses the
         one held (``KeyOutOfPeriod``: rotated by ``tracehub ledger rotate-key``)."""
-        self._store = store
         self._ledger = ledger
         self._signer = signer
-        self._limit = limit
         self._renew = renew_signer
 
-    def sync(self) -> FeedResult:
-        """Submit not-yet-submitted events; mirror those whose batch is confirmed."""
-        pending = self._store.pending_events(self._limit)
-        if not pending:
-            return FeedResult(submitted=0, mirrored=0, batches=())
-        known = self._ledger.entries(EVENT_KIND, [e.id for e in pending])
-        fresh = [event for event in pending if event.id not in known]
-        for event, stored in zip(fresh, self._submit(fresh), strict=True):
-            known[event.id] = stored
-        submitted = len(fresh)
-        by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
-        for event in pending:
-            stored = known[event.id]
-            if stored.batch_id is not None and stored.leaf_index is not None:
-                by_batch.setdefault(stored.batch_id, []).append(
-                    (event.id, stored.leaf_index, stored.leaf_hash)
-                )
-        mirrored, batch_ids = 0, []
-        for batch_id, leaves in sorted(by_batch.items()):
-            batch = self._ledger.batch(batch_id)
-            if batch is None or batch.status is not BatchStatus.CONFIRMED:
+    def sign(self, events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]]) -> None:
+        """Sign ``(event, its (gtin, lot) pairs)`` into the lots' streams, in one
+        transaction; events the ledger already holds (a redelivery) are left as they are.
+
+        Raises ``StoreUnavailable`` (retry) when the ledger cannot sign now.
+        """
+        known = self._ledger.entries(EVENT_KIND, [new.id for new, _ in events])
+        items: dict[str, Submission] = {}
+        for new, lots in events:
+            if new.id in known or new.id in items:
                 continue
-            record = self._store.mark_anchored(receipt_of(batch), leaves)
-            mirrored += len(leaves)
-            batch_ids.append(record.id)
-        return FeedResult(submitted=submitted, mirrored=mirrored, batches=tuple(batch_ids))
-
-    def _submit(self, events: Sequence[StoredEvent]) -> list[StoredEntry]:
-        """All of ``events`` in one ledger transaction (one by one if one is refused)."""
-        if not events:
-            return []
-        items = [
-            Submission(
+            items[new.id] = Submission(
                 kind=EVENT_KIND,
-                record_id=event.id,
-                record=event.document(),
-                streams=tuple(lot_stream(g, lot) for g, lot in self.lots_of(event)),
+                record_id=new.id,
+                record=json.loads(new.body),
+                streams=tuple(dict.fromkeys(lot_stream(g, lot) for g, lot in lots)),
             )
-            for event in events
-        ]
+        if not items:
+            return
         try:
-            return self._submit_many(items)
-        except KeyOutOfPeriod:
-            raise
-        except EntryError:
-            pass
-        # One refused record must not hold back the others: they go in one by one,
-        # then the first refusal is raised (the round is retried; nothing is lost).
-        refused: EntryError | None = None
-        stored: list[StoredEntry] = []
-        for item in items:
-            try:
-                stored += self._submit_many([item])
-            except KeyOutOfPeriod:
-                raise
-            except EntryError as exc:
-                refused = refused or exc
-        if refused is not None:
-            raise refused
-        return stored  # the refusal was a race that has passed
+            self._submit(list(items.values()))
+        except (LedgerUnavailable, KeyOutOfPeriod, EntryError) as exc:
+            # EntryError: another capture signed one of these ids meanwhile; a retry
+            # sees it as known. KeyOutOfPeriod: no current key until one is rotated in.
+            raise StoreUnavailable(
+                f"the ledger cannot sign the captured events now ({exc}); retry"
+            ) from exc
 
-    def _submit_many(self, items: list[Submission]) -> list[StoredEntry]:
+    def _submit(self, items: list[Submission]) -> list[StoredEntry]:
         try:
             return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
         except KeyOutOfPeriod:
@@ -201,35 +166,63 @@ class EventFeeder:
             log.info("site signing key renewed: now %s", self._signer.key_id)
             return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
 
-    def lots_of(self, event: StoredEvent) -> list[tuple[str, str]]:
-        """The (GTIN, lot) pairs an event names: its units' lots and lot classes."""
-        try:
-            parsed = parse_event(event.document())
-        except (TraceabilityError, Gs1Error, ValueError) as exc:
-            log.warning("event %s cannot be re-read for its lots: %s", event.id, exc)
-            return []
-        lots: dict[tuple[str, str], None] = {}
-        for epc in (
-            *parsed.epc_list,
-            *parsed.child_epcs,
-            *parsed.input_epc_list,
-            *parsed.output_epc_list,
-        ):
-            if epc.startswith("urn:epc:id:sgtin:"):
-                sgtin = Sgtin.parse(epc)
-                lot = self._store.lot_of_unit(sgtin.gtin, sgtin.serial.value)
-                if lot is not None:
-                    lots[(sgtin.gtin.value, lot)] = None
-        for element in (
-            *parsed.quantity_list,
-            *parsed.child_quantity_list,
-            *parsed.input_quantity_list,
-            *parsed.output_quantity_list,
-        ):
-            link = _class_link(element.epc_class, "class")
-            if link.gtin and link.lot:
-                lots[(link.gtin, link.lot)] = None
-        return list(lots)
+
+class FeedResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    mirrored: int
+    batches: tuple[int, ...]  # records batch ids that received events
+    uncaptured: int = 0  # unmirrored rows with no capture entry: never signed here
+
+
+class EventFeeder:
+    """Mirrors confirmed ledger batches onto the records' events; signs nothing."""
+
+    def __init__(self, store: RecordStore, ledger: EvidenceLedger, limit: int = 1000) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._limit = limit
+
+    def sync(self) -> FeedResult:
+        """Mirror every unmirrored event whose capture entry's batch is confirmed.
+
+        Pages through the unmirrored events, so rows that will never be anchored (no
+        capture entry: put there by hand) cannot hold back the others.
+        """
+        mirrored, batch_ids, uncaptured = 0, [], 0
+        after: tuple[datetime, str] | None = None
+        while True:
+            page = self._store.pending_events(self._limit, after=after)
+            if not page:
+                break
+            known = self._ledger.entries(EVENT_KIND, [e.id for e in page])
+            uncaptured += sum(1 for e in page if e.id not in known)
+            by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
+            for event in page:
+                stored = known.get(event.id)
+                if stored is not None and stored.batch_id is not None:
+                    assert stored.leaf_index is not None  # set with the batch
+                    by_batch.setdefault(stored.batch_id, []).append(
+                        (event.id, stored.leaf_index, stored.leaf_hash)
+                    )
+            for batch_id, leaves in sorted(by_batch.items()):
+                batch = self._ledger.batch(batch_id)
+                if batch is None or batch.status is not BatchStatus.CONFIRMED:
+                    continue
+                record = self._store.mark_anchored(receipt_of(batch), leaves)
+                mirrored += len(leaves)
+                if record.id not in batch_ids:
+                    batch_ids.append(record.id)
+            if len(page) < self._limit:
+                break
+            after = (page[-1].captured_at, page[-1].id)
+        if uncaptured:
+            log.warning(
+                "%d event row(s) have no capture entry in the ledger: not captured by "
+                "this hub, never signed (tracehub verify names them)",
+                uncaptured,
+            )
+        return FeedResult(mirrored=mirrored, batches=tuple(batch_ids), uncaptured=uncaptured)
 
 
 def receipt_of(batch: BatchRecord) -> AnchorReceipt:

@@ -14,6 +14,11 @@ Two sources, one shape:
 At most ``limit`` items are embedded (the newest), so a lot with thousands of events
 keeps the page small; the page says how many of how many were checked and the bundle
 download holds them all.
+
+A batch the hub found orphaned (its anchor is on a chain the hub's chain no longer
+is: reset or replaced; ``ledger.worker.AnchorWorker.audit``) is not anchored as far
+as the page goes: its items count in ``orphaned``, never in ``anchored``, so the page
+does not say "On chain" for what its chain cannot show.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ DEFAULT_LIMIT = 40
 
 class EvidenceSource(Protocol):
     def bundle(self, gtin: str, lot: str) -> dict[str, Any] | None:
-        """The lot's evidence bundle (``tracehub-evidence/1``), None if there is none."""
+        """The lot's evidence bundle (``tracehub-evidence/2``), None if there is none."""
         ...
 
 
@@ -90,6 +95,7 @@ class PageProofs(BaseModel):
     total: int  # items of the lot (entries in the ledger, or events in the records)
     anchored: int
     batches: tuple[AnchoredBatch, ...]  # newest last
+    orphaned: int = 0  # items anchored on a chain this hub can no longer reach
 
     @property
     def latest(self) -> AnchoredBatch | None:
@@ -107,9 +113,13 @@ class PageProofs(BaseModel):
 def bundle_proofs(bundle: dict[str, Any], limit: int = DEFAULT_LIMIT) -> PageProofs:
     """The page's proofs from an evidence bundle: items of anchored batches only."""
     batches: dict[int, AnchoredBatch] = {}
+    orphaned: set[int] = set()
     for doc in bundle["batches"]:
         anchor = doc.get("anchor")
         if anchor is None:
+            continue
+        if anchor.get("status") == "orphaned":
+            orphaned.add(doc["id"])
             continue
         batches[doc["id"]] = AnchoredBatch(
             id=doc["id"],
@@ -137,4 +147,5 @@ def bundle_proofs(bundle: dict[str, Any], limit: int = DEFAULT_LIMIT) -> PagePro
         total=len(bundle["items"]),
         anchored=len(anchored),
         batches=tuple(batches[k] for k in sorted(batches)),
+        orphaned=sum(1 for item in bundle["items"] if item["batch"] in orphaned),
     )

@@ -4,19 +4,35 @@ Pure over data once the bundle is built (``ledger.verify.verifier``): every stor
 of the lot is re-hashed and compared with its signed ledger entry, the signature,
 the lot's hash chain (a deleted or reordered event breaks it), the Merkle inclusion
 proof and the batch anchor are checked, and with a ``ChainView`` the root is looked
-up on chain. Events of the lot the ledger has not received yet are "not yet
-anchored"; an event the ledger holds that the records lost is "missing".
+up on chain. An event of the lot the ledger holds no capture entry for was not
+captured by this hub and fails, as does an indexed column its body contradicts
+(``eventcheck``, which also re-derives the journey from the signed bodies); an event
+the ledger holds that the records lost is "missing".
+With a ``TelemetryRows`` reader (InfluxDB), the readings at the lot's locations during
+its stays are held against the gateway's sealed windows (``telemetrycheck``).
+The records' product, lot and journey locations are held against their signed
+versions (``mastercheck``): a field changed outside tracehub is named with both values.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from gs1.identifiers import Gtin
 from ledger.store.sqlstore import LedgerStore
+from ledger.verify.trust import TrustAnchors
 from ledger.verify.verifier import ChainView, Check, Outcome, Report, verify_bundle
 from traceability.anchoring.bundle import lot_bundle
+from traceability.anchoring.eventcheck import event_checks
+from traceability.anchoring.mastercheck import master_checks
+from traceability.anchoring.telemetrycheck import (
+    TelemetryRows,
+    sealed_windows,
+    spans_of,
+    telemetry_checks,
+)
+from traceability.custody import CustodyService
 from traceability.records.store import RecordStore
 
 __all__ = ["Check", "Outcome", "Report", "report_json", "verify_lot"]
@@ -28,12 +44,17 @@ def verify_lot(
     gtin: Gtin | str,
     lot: str,
     chain: ChainView | None = None,
-    trusted_keys: Iterable[str] | None = None,
-    contract: str | None = None,
+    trust: TrustAnchors | None = None,
+    telemetry: TelemetryRows | None = None,
+    now: datetime | None = None,
 ) -> Report:
+    """``telemetry``: where to re-read the lot's readings (``TelemetryUnavailable``
+    propagates when it cannot answer). ``trust``: who may have signed and where the
+    roots count, from outside the records (on the site: its keystore and configured
+    contract); without it the lot is at best "self-consistent, not attributed"."""
     gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
     bundle = lot_bundle(store, ledger, gtin14, lot)
-    report = verify_bundle(bundle, chain, trusted_keys, contract)
+    report = verify_bundle(bundle, chain, trust, now)
     in_ledger = {item["entry"]["record_id"] for item in bundle["items"]}
     extra: list[Check] = []
     events = store.events_for_lot(gtin14, lot)
@@ -46,20 +67,27 @@ def verify_lot(
                 detail=f"no events recorded for lot {lot} of {gtin14}; nothing to verify",
             )
         )
-    for event in events:
-        if event.id not in in_ledger:
-            extra.append(
-                Check(
-                    name="anchored",
-                    outcome=Outcome.PENDING,
-                    subject=f"epcis-event {event.id}",
-                    detail="not yet anchored: not yet handed to the ledger",
-                    record_id=event.id,
-                )
+    # Every event row signed at capture, its index re-derived from its body, the
+    # journey re-derived from the signed bodies (an unsigned row fails, never pending).
+    extra.extend(event_checks(store, ledger, bundle, gtin14, lot))
+    after: list[Check] = []
+    if telemetry is not None:
+        spans = spans_of(CustodyService(store).lot_timeline(gtin14, lot).locations())
+        after = telemetry_checks(bundle, spans, telemetry, now or datetime.now(UTC))
+    elif sealed_windows(bundle):
+        after = [
+            Check(
+                name="telemetry",
+                outcome=Outcome.SKIPPED,
+                subject=f"lot {lot}",
+                detail="could not check: the readings in InfluxDB against the sealed telemetry "
+                "windows (no InfluxDB given: --influx URL)",
             )
-    if not extra:
+        ]
+    after.extend(master_checks(store, bundle, gtin14, lot))  # product, lot, places
+    if not extra and not after:
         return report
-    return report.model_copy(update={"checks": (*extra, *report.checks)})
+    return report.model_copy(update={"checks": (*extra, *report.checks, *after)})
 
 
 def report_json(report: Report, extra: dict[str, object] | None = None) -> str:
@@ -71,6 +99,7 @@ def report_json(report: Report, extra: dict[str, object] | None = None) -> str:
             "ok": report.verdict == 0,
             "verdict": report.verdict.name,
             "online": report.online,
+            "trust": report.trust,
             "checks": [
                 {**c.model_dump(), "ok": c.ok, "outcome": c.outcome.value} for c in report.checks
             ],

@@ -190,6 +190,19 @@ class InfluxTemperatureReader:
             if r.get("celsius") is not None
         ]
 
+    def readings(
+        self, start: datetime, end: datetime, *, location: str | None = None,
+        device: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Every stored point (all tags and fields, ``time`` in ns) in ``[start, end)`` at
+        ``location`` or of ``device``: what ``tracehub verify`` re-derives sealed windows from."""
+        where = [f"time >= {_ns(start)}", f"time < {_ns(end)}"]
+        if location is not None:
+            where.append(f'"location" = {string_literal(location)}')
+        if device is not None:
+            where.append(f'"device" = {string_literal(device)}')
+        return _rows(self._query(f'SELECT * FROM "temperature" WHERE {" AND ".join(where)}'))
+
     def _query(self, query: str) -> list[Series]:
         return read_telemetry(self._influx, query)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,7 +17,17 @@ from traceability.errors import RecordConflict
 from traceability.records.catalog import sscc_digits
 from traceability.records.database import Database, from_db, now_utc, to_db
 from traceability.records.database import gtin_digits as _gtin
-from traceability.records.entities import LastLocation, NewEvent, StoredEvent, StoreResult
+from traceability.records.entities import (
+    INDEXED_COLUMNS,
+    EpcLink,
+    IndexMismatch,
+    LastLocation,
+    NewEvent,
+    StoredEvent,
+    StoreResult,
+    as_text,
+    event_index,
+)
 from traceability.records.schema import event_epcs, events, logistic_units
 
 
@@ -114,17 +126,36 @@ class EventRecords(Database):
         return None if row is None else stored_event(row)
 
     def events_for_lot(self, gtin: Gtin | str, lot: str) -> list[StoredEvent]:
-        """Every event naming a unit of the lot, oldest first (ties by id)."""
-        ids = (
-            sa.select(event_epcs.c.event_id)
-            .where(event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot)
-            .distinct()
+        """Every event naming a unit of the lot, oldest first (ties by id).
+
+        The EPC links find the candidates; an event is the lot's only if its body
+        names one of the linked EPCs in the linked role (a link row added in SQL
+        does not pull a foreign event into the lot). Time order is the bodies'.
+        """
+        linked = sa.select(event_epcs.c.event_id, event_epcs.c.epc, event_epcs.c.role).where(
+            event_epcs.c.gtin == _gtin(gtin), event_epcs.c.lot == lot
         )
-        query = (
-            sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.event_time, events.c.id)
-        )
+        ids = sa.select(linked.subquery().c.event_id).distinct()
+        query = sa.select(events).where(events.c.id.in_(ids))
         with self._tx() as conn:
-            return [stored_event(row) for row in conn.execute(query)]
+            links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for row in conn.execute(linked):
+                links[row.event_id].append((row.epc, row.role))
+            found = [stored_event(row) for row in conn.execute(query)]
+        kept = [e for e in found if _names_any(e, links[e.id])]
+        return sorted(kept, key=lambda e: (e.event_time, e.id))
+
+    def event_links(self, event_ids: Sequence[str]) -> dict[str, list[EpcLink]]:
+        """The EPC link rows of each event (for ``verify`` to hold them against bodies)."""
+        found: dict[str, list[EpcLink]] = {event_id: [] for event_id in event_ids}
+        with self._tx() as conn:
+            for start in range(0, len(event_ids), 500):
+                chunk = list(event_ids[start : start + 500])
+                query = sa.select(event_epcs).where(event_epcs.c.event_id.in_(chunk))
+                for row in conn.execute(query):
+                    data = row._asdict()
+                    found[data.pop("event_id")].append(EpcLink.model_validate(data))
+        return found
 
     def epcs_of_lot(self, gtin: Gtin | str, lot: str) -> list[str]:
         """Every EPC (unit or lot class) stored events linked to the lot."""
@@ -137,7 +168,11 @@ class EventRecords(Database):
             return sorted(conn.execute(query).scalars())
 
     def events_naming(self, epcs: Iterable[str]) -> list[tuple[StoredEvent, str, str]]:
-        """``(event, epc, role)`` for every stored event naming one of ``epcs``, by time."""
+        """``(event, epc, role)`` for every stored event naming one of ``epcs``, by time.
+
+        Only what the bodies say: a link row whose event body does not name the EPC in
+        that role is skipped, and the time order is the bodies'.
+        """
         wanted = list(dict.fromkeys(epcs))
         found: list[tuple[StoredEvent, str, str]] = []
         with self._tx() as conn:
@@ -151,7 +186,9 @@ class EventRecords(Database):
                 for row in conn.execute(query):
                     data = row._asdict()
                     epc, role = data.pop("named_epc"), data.pop("role")
-                    found.append((_stored_dict(data), epc, role))
+                    event = _stored_dict(data)
+                    if backed(event, epc, role):  # a link row the body denies is no fact
+                        found.append((event, epc, role))
         found.sort(key=lambda item: (item[0].event_time, item[0].id))
         return found
 
@@ -191,7 +228,8 @@ class EventRecords(Database):
             query = query.where(events.c.event_time <= to_db(end))
         with self._tx() as conn:
             rows = conn.execute(query.order_by(events.c.event_time, events.c.id))
-            return [stored_event(row) for row in rows]
+            found = [stored_event(row) for row in rows]
+        return _by_body(found, location=location, start=start, end=end)
 
     def query_events(
         self,
@@ -228,7 +266,9 @@ class EventRecords(Database):
             query = query.where(events.c.event_time <= to_db(end))
         query = query.order_by(events.c.event_time, events.c.id).limit(limit)
         with self._tx() as conn:
-            return [stored_event(row) for row in conn.execute(query)]
+            found = [stored_event(row) for row in conn.execute(query)]
+        found = _by_body(found, location=location, start=start, end=end)
+        return [e for e in found if biz_step is None or e.biz_step == biz_step]
 
     def last_location(self, gtin: Gtin | str, lot: str) -> LastLocation | None:
         """Where the lot was last seen: the latest event's bizLocation, else its readPoint."""
@@ -238,20 +278,27 @@ class EventRecords(Database):
                 return LastLocation(location=where, event_time=event.event_time, event_id=event.id)
         return None
 
-    def pending_events(self, limit: int) -> list[StoredEvent]:
-        """Events not yet in a batch, in capture order (ties by id).
+    def pending_events(
+        self, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[StoredEvent]:
+        """Events not yet in a batch, in capture order (ties by id); ``after`` a
+        ``(captured_at, id)`` of the previous page.
 
         Capture order, not event time: a late-arriving event with an old timestamp joins
         the end of the queue, so a retried batch holds the same events as the first try.
         """
         if limit < 1:
             raise ValueError(f"limit {limit}: must be at least 1")
-        query = (
-            sa.select(events)
-            .where(events.c.batch_id.is_(None))
-            .order_by(events.c.captured_at, events.c.id)
-            .limit(limit)
-        )
+        query = sa.select(events).where(events.c.batch_id.is_(None))
+        if after is not None:
+            moment, last = to_db(after[0]), after[1]
+            query = query.where(
+                sa.or_(
+                    events.c.captured_at > moment,
+                    sa.and_(events.c.captured_at == moment, events.c.id > last),
+                )
+            )
+        query = query.order_by(events.c.captured_at, events.c.id).limit(limit)
         with self._tx() as conn:
             return [stored_event(row) for row in conn.execute(query)]
 
@@ -261,7 +308,59 @@ def stored_event(row: sa.Row[Any]) -> StoredEvent:
 
 
 def _stored_dict(data: dict[str, Any]) -> StoredEvent:
+    """A row as a ``StoredEvent`` whose indexed fields are its body's.
+
+    The columns are compared with what the body says; each one that differs is kept in
+    ``mismatches`` (``tracehub verify`` names it) and the body's value is used. A body
+    that is not JSON keeps the columns and is itself the mismatch (its ledger digest
+    check fails too).
+    """
     data["event_time"] = from_db(data["event_time"])
     data["captured_at"] = from_db(data["captured_at"])
     data["leaf_hash"] = None if data["leaf_hash"] is None else bytes.fromhex(data["leaf_hash"])
-    return StoredEvent.model_validate(data)
+    try:
+        document = json.loads(data["body"])
+        truth = event_index(document)
+    except (ValueError, TypeError, AttributeError) as exc:
+        data["mismatches"] = (IndexMismatch(column="body", stored=None, body=f"unreadable: {exc}"),)
+        return StoredEvent.model_validate(data)
+    mismatches = [
+        IndexMismatch(column=name, stored=as_text(data[name]), body=as_text(truth[name]))
+        for name in INDEXED_COLUMNS
+        if data[name] != truth[name]
+    ]
+    data.update(truth)
+    data["mismatches"] = tuple(mismatches)
+    event = StoredEvent.model_validate(data)
+    event._document = document  # parsed once here, not again per document() call
+    return event
+
+
+def _by_body(
+    found: list[StoredEvent],
+    *,
+    location: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[StoredEvent]:
+    """The candidates the columns found that the bodies agree with, in body time order."""
+    kept = [
+        e
+        for e in found
+        if (location is None or location in (e.biz_location, e.read_point))
+        and (start is None or e.event_time >= start)
+        and (end is None or e.event_time <= end)
+    ]
+    if any(e.mismatches for e in found):
+        kept.sort(key=lambda e: (e.event_time, e.id))
+    return kept
+
+
+def _names_any(event: StoredEvent, links: list[tuple[str, str]]) -> bool:
+    roles = event.roles()
+    return any(roles.get(epc) == role for epc, role in links)
+
+
+def backed(event: StoredEvent, epc: str, role: str) -> bool:
+    """Whether ``event``'s body names ``epc`` in ``role`` (an EPC link row is a cache)."""
+    return event.roles().get(epc) == role

@@ -2,16 +2,21 @@
 
 A location's custodian feeds the custody view; its coordinates, country and telemetry
 site feed the carbon footprint (great-circle legs, grid intensity, cold-room power).
+Every write takes ``before_commit`` (called in the write's transaction with the
+locations as they will be committed; an exception rolls the write back), where
+``traceability.masterdata`` signs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Connection
 
+from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import Database
 from traceability.records.insertion import db_row, insert_once
 from traceability.records.schema import locations
@@ -38,15 +43,61 @@ class Location(BaseModel):
         return self
 
 
+LocationsWritten = Callable[[Sequence[Location]], None]
+
+
 class LocationRecords(Database):
     """Locations with their custodian and coordinates."""
 
-    def add_location(self, location: Location) -> Location:
+    def add_location(
+        self, location: Location, before_commit: LocationsWritten | None = None
+    ) -> Location:
         """Add a location; the identical location again is a no-op."""
-        return self._add(location, _put)
 
-    def import_locations(self, rows: Sequence[Location]) -> None:
-        self._import_each(rows, _put)
+        def put(conn: Connection, value: Location) -> None:
+            _put(conn, value)
+            if before_commit is not None:
+                before_commit([value])
+
+        return self._add(location, put)
+
+    def import_locations(
+        self, rows: Sequence[Location], before_commit: LocationsWritten | None = None
+    ) -> None:
+        if before_commit is None:
+            self._import_each(rows, _put)
+            return
+
+        def put_all(conn: Connection, all_rows: Sequence[Location]) -> None:
+            for number, row in enumerate(all_rows, start=1):
+                try:
+                    _put(conn, row)
+                except RecordConflict as exc:
+                    raise RecordConflict(f"row {number}: {exc}") from exc
+            before_commit(all_rows)
+
+        self._add(rows, put_all)
+
+    def update_location(
+        self, urn: str, before_commit: LocationsWritten | None = None, **changes: Any
+    ) -> Location:
+        """Change fields of a known location (``name=…``, ``custodian=…``)."""
+        if "urn" in changes:
+            raise RecordConflict("location urn: a location's URN is its identity; add a new one")
+        with self._tx() as conn:
+            row = conn.execute(sa.select(locations).where(locations.c.urn == urn)).first()
+            if row is None:
+                raise RecordNotFound(f"location {urn} is unknown; add_location it first")
+            try:
+                location = Location.model_validate({**row._asdict(), **changes})
+            except ValueError as exc:
+                raise RecordConflict(f"location {urn}: {exc}") from exc
+            conn.execute(
+                locations.update().where(locations.c.urn == urn).values(**db_row(location))
+            )
+            if before_commit is not None:
+                before_commit([location])
+        return location
 
     def get_location(self, urn: str) -> Location | None:
         with self._tx() as conn:

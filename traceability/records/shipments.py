@@ -127,7 +127,8 @@ class ShipmentRecords(Database):
     """Shipments, the lots in them, their legs and their hub activities."""
 
     def import_shipments(self, rows: Sequence[ShipmentRow]) -> None:
-        """Add shipments; a known shipment id is skipped."""
+        """Add shipments; the identical shipment again is skipped, another under a known
+        id is a ``RecordConflict`` naming its row."""
         self._import_each(rows, _put_shipment)
 
     def add_shipment_lot(self, item: ShipmentLot) -> ShipmentLot:
@@ -183,9 +184,9 @@ class ShipmentRecords(Database):
 
 
 def _put_shipment(conn: Connection, shipment: ShipmentRow) -> None:
-    found = conn.execute(sa.select(shipments.c.id).where(shipments.c.id == shipment.id)).first()
-    if found is None:
-        conn.execute(shipments.insert().values(**shipment.model_dump()))
+    # Not skipped when known: a different shipment under a known id is a conflict, never
+    # dropped without a word.
+    insert_once(conn, shipments, ("id",), db_row(shipment), "shipment")
 
 
 def _put_shipment_lot(conn: Connection, item: ShipmentLot) -> None:

@@ -47,14 +47,21 @@ def run(settings: Settings, insecure_plain: bool) -> None:
     """Run the hub: gateway, anchoring and web, until Ctrl-C.
 
     Services named in the environment are used as they are; any left unset
-    (MQTT port, InfluxDB URL) are spawned locally.
+    (MQTT port, InfluxDB URL, chain RPC URL) are spawned locally. The chain is
+    then an anvil whose state persists in $TRACEHUB_STATE_DIR/chain, so anchors
+    outlive a restart; the in-process EVM, which does not, is for `tracehub demo`.
     """
     from tracehub.hub import Hub
     from tracehub.localstack import start_local_services
 
     stop = stop_on_signals()
     with ExitStack() as stack:
-        resolved = start_local_services(_plain(settings, insecure_plain), stack)
+        resolved = start_local_services(_plain(settings, insecure_plain), stack, spawn_chain=True)
         hub = stack.enter_context(Hub(resolved))
-        console.print(f"tracehub running at {hub.url} (chain: {hub.chain.name}); Ctrl-C stops")
+        console.print(
+            f"tracehub running at {hub.url} (chain: {hub.chain.name}, RPC {hub.rpc_url}); "
+            "Ctrl-C stops",
+            soft_wrap=True,
+            highlight=False,
+        )
         stop.wait()

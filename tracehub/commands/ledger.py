@@ -45,7 +45,7 @@ def export(
     ledger_url: str | None,
     output: str,
 ) -> None:
-    """Write the lot's evidence bundle (tracehub-evidence/1 JSON), signed by the site.
+    """Write the lot's evidence bundle (tracehub-evidence/2 JSON), signed by the site.
 
     Check it anywhere with `tracehub verify BUNDLE` (add --rpc URL to also confirm
     the anchors on chain).

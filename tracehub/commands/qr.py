@@ -1,4 +1,9 @@
-"""``tracehub qr``: QR codes (SVG/PNG) for a lot or a serial range, and label sheets."""
+"""``tracehub qr``: QR codes (SVG/PNG) for a lot or a serial range, and label sheets.
+
+The sheet's labels carry the site's trust anchors out of band: the short fingerprint of
+the site's current signing key (from its keystore, not the databases) and the address
+of its trust document on the resolver the codes point to.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ import click
 
 from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Gtin
+from ledger.errors import LedgerError
+from ledger.signing import short_fingerprint
+from ledger.verify.trust import WELL_KNOWN_PATH
 from traceability.errors import TraceabilityError
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console
@@ -15,6 +23,7 @@ from tracehub.settings import Settings
 from web.qr import Label, label_sheet, link, qr_png, qr_svg
 
 MAX_UNITS = 10_000
+DEFAULT_RESOLVER = "https://id.gs1.org"
 
 
 def _serials(spec: str) -> list[str]:
@@ -91,7 +100,10 @@ def qr(
         store.close()
     if product is None or record is None:
         raise Problem(f"--lot: lot {lot} of {gtin} is not in the records; import it first")
-    stem = base or settings.web.public_url or "https://id.gs1.org"
+    stem = base or settings.web.public_url or DEFAULT_RESOLVER
+    key = _site_key(settings)
+    # The trust document lives on the site's own resolver, never on GS1's.
+    trust = None if stem == DEFAULT_RESOLVER else stem.rstrip("/") + WELL_KNOWN_PATH
     try:
         labels = [
             Label(
@@ -101,6 +113,8 @@ def qr(
                 lot=lot,
                 serial=serial,
                 expiry=record.expiry,
+                key=key,
+                trust=trust,
             )
             for serial in (_serials(serials) if serials else [None])
         ]
@@ -121,6 +135,31 @@ def qr(
             target = sheet if number == 1 else sheet.with_name(f"{sheet.stem}-{number}.svg")
             target.write_text(page, encoding="utf-8")
         console.print(f"label sheet: {sheet} ({len(pages)} A4 page(s))")
+        if key is None:
+            console.print("no site signing key yet: the labels carry no key fingerprint")
+        else:
+            console.print(
+                f"site key {key}" + (f", trust document {trust}" if trust else ""),
+                soft_wrap=True,
+            )
+
+
+def _site_key(settings: Settings) -> str | None:
+    """The short fingerprint of the site's current signing key (None before the first)."""
+    if not (settings.ledger_keys_dir / "keyring.json").is_file():
+        return None
+    from tracehub.keys import open_keystore
+
+    owner = f"site:{settings.hub.site}"
+    try:
+        current = [
+            k
+            for k in open_keystore(settings).public_keys()
+            if k.owner == owner and k.valid_until is None
+        ]
+    except LedgerError as exc:
+        raise Problem(f"the site's keystore: {exc}") from exc
+    return short_fingerprint(current[-1].public_key) if current else None
 
 
 def _safe(value: str) -> str:

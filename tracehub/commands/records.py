@@ -14,6 +14,8 @@ from typing import IO, Literal
 import click
 
 from gs1.errors import Gs1Error
+from ledger.errors import LedgerError
+from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, submit_lot_record
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
@@ -24,6 +26,7 @@ from traceability.errors import TraceabilityError
 from traceability.expiry import near_expiry
 from traceability.imports import IMPORT_KINDS, ImportRejected, import_records
 from traceability.inventory import reconcile
+from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
@@ -75,16 +78,43 @@ _KINDS_HELP = "\n".join(
 @_records
 @click.pass_obj
 def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -> None:
-    """Import a CSV or JSON export; any bad row rejects the whole file."""
+    """Import a CSV or JSON export; any bad row rejects the whole file.
+
+    Products, lots and locations are also signed by the site as new versions of their
+    ledger streams (anchored by the hub's next batch); the lot page and `tracehub
+    verify` hold the records to them.
+    """
     fmt: Literal["csv", "json"] = "json" if path.suffix.lower() == ".json" else "csv"
+    text = path.read_text(encoding="utf-8")
     with _store(settings, records) as store:
         try:
-            count = import_records(store, kind, path.read_text(encoding="utf-8"), fmt)
+            if IMPORT_KINDS[kind].signed is None:
+                count = import_records(store, kind, text, fmt)
+            else:
+                with _master(settings, store, records) as master:
+                    count = import_records(store, kind, text, fmt, master=master)
         except ImportRejected as exc:
             for error in exc.errors:
                 console.print(f"[red]{path.name}[/red] {error}")
             raise SystemExit(1) from exc
     console.print(f"imported {count} {kind} from {path}")
+
+
+@contextmanager
+def _master(settings: Settings, store: RecordStore, records: str | None) -> Iterator[MasterData]:
+    """The site's master-data writer; its ledger is the records database unless
+    TRACEHUB_LEDGER_URL names another (as the hub's)."""
+    from tracehub.keys import open_keystore, site_signer
+
+    try:
+        signer = site_signer(open_keystore(settings), settings)
+        ledger = LedgerStore.open(settings.ledger.url or records or settings.records_url)
+    except LedgerError as exc:
+        raise Problem(f"signing the master data: {exc}") from exc
+    try:
+        yield MasterData(store, ledger, signer)
+    finally:
+        ledger.close()
 
 
 @records.command("expiring")

@@ -2,8 +2,16 @@
 
 Exit codes (one per verdict): 0 verified, 1 tampered (something does not match),
 3 not yet anchored (all consistent, but some evidence still waits for its batch or
-confirmations), 4 the chain could not be reached (all consistent offline), 2 a
-usage problem (bad option, unreadable bundle, database unreachable).
+confirmations), 4 the chain could not be reached (all consistent offline), 5 the
+chain asked is not the one the batches were anchored on (reset or replaced), 6
+self-consistent but not attributed (no trust anchor said who signed), 7 attributed
+but the anchors were not checked (offline), 2 a usage problem (bad option,
+unreadable bundle or trust anchor, database unreachable).
+
+Trust anchors come from outside the bundle: ``--trust`` (a site's
+``/.well-known/tracehub.json`` by URL, a local copy of it, a key fingerprint or key
+id) and ``--contract``; for ``--gtin/--lot`` on the site itself, its own keystore and
+configured contract. The report says which it used.
 """
 
 from __future__ import annotations
@@ -19,11 +27,21 @@ import click
 from rich.markup import escape
 
 from gs1.errors import Gs1Error
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, TrustError
+from ledger.verify.trust import (
+    WELL_KNOWN_PATH,
+    TrustAnchors,
+    anchors_from_document,
+    combine,
+    contract_from_text,
+    from_keys,
+    key_from_text,
+)
 from ledger.verify.verifier import Outcome, Report, Verdict, verify_bundle
 from traceability.anchoring.verification import report_json, verify_lot
 from traceability.errors import TraceabilityError
 from tracehub.console import Problem, console
+from tracehub.localstack import local_rpc_url
 from tracehub.settings import Settings
 
 _DIGITAL_LINK = re.compile(r"/01/(?P<gtin>\d{8,14})/10/(?P<lot>[^/?#]+)")
@@ -32,6 +50,7 @@ _MARKS = {
     Outcome.SKIPPED: "[dim]–[/]",
     Outcome.PENDING: "[yellow]…[/]",
     Outcome.UNREACHABLE: "[yellow]?[/]",
+    Outcome.OTHER_CHAIN: "[red]≠[/]",
     Outcome.FAIL: "[red]✗[/]",
 }
 _VERDICTS = {
@@ -40,6 +59,14 @@ _VERDICTS = {
     Verdict.NOT_ANCHORED: "[bold yellow]NOT YET ANCHORED[/]: consistent, but not all anchored",
     Verdict.CHAIN_UNREACHABLE: "[bold yellow]CHAIN UNREACHABLE[/]: consistent offline; "
     "the chain could not be asked",
+    Verdict.OTHER_CHAIN: "[bold red]OTHER CHAIN[/]: this chain is not the one the evidence "
+    "was anchored on (reset or replaced); the records are not shown tampered, but their "
+    "anchors cannot be checked here",
+    Verdict.NOT_ATTRIBUTED: "[bold yellow]SELF-CONSISTENT, NOT ATTRIBUTED[/]: nothing "
+    "contradicts itself, but no trust anchor says who signed it (give --trust)",
+    Verdict.ANCHORS_NOT_CHECKED: "[bold yellow]ATTRIBUTED, ANCHORS NOT CHECKED[/]: signed "
+    "by a trusted key and consistent; offline, the roots on chain were not checked "
+    "(add --rpc URL)",
 }
 
 
@@ -86,16 +113,31 @@ def _chain(rpc_url: str | None) -> Any:
     "--rpc",
     "rpc_url",
     metavar="URL",
-    help="JSON-RPC URL of the chain (default for a lot: TRACEHUB_CHAIN_RPC_URL). "
+    help="JSON-RPC URL of the chain (default for a lot: TRACEHUB_CHAIN_RPC_URL, else the "
+    "anvil a running `tracehub run` spawned on this site). "
     "For `make demo` it is the hub's /rpc. A bundle is checked offline without it.",
 )
-@click.option("--contract", metavar="ADDRESS", help="Trust only this anchor contract.")
 @click.option(
-    "--trust-key",
+    "--trust",
     "trusted",
     multiple=True,
-    metavar="KEY_ID",
-    help="Accept only signatures by these key ids (repeat the option).",
+    metavar="SOURCE",
+    help="A trust anchor (repeatable): the URL of a site's /.well-known/tracehub.json "
+    "(or the site's URL), a local copy of it, a key fingerprint (sha256:…) or key id "
+    "(ed25519:…). Signatures by other keys fail. Default for --gtin/--lot: the site's "
+    "own keystore and configured contract.",
+)
+@click.option(
+    "--contract",
+    metavar="ADDRESS",
+    help="Trust only this anchor contract (with --trust; default: the trust document's).",
+)
+@click.option(
+    "--influx",
+    "influx_url",
+    metavar="URL",
+    help="InfluxDB v1 URL to hold the lot's readings against the gateway's sealed "
+    "windows (default: TRACEHUB_INFLUX_URL; database TRACEHUB_INFLUX_DATABASE).",
 )
 @click.option("--offline", is_flag=True, help="Check hashes, signatures and proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -112,6 +154,7 @@ def verify(
     trusted: tuple[str, ...],
     offline: bool,
     as_json: bool,
+    influx_url: str | None = None,
 ) -> None:
     """Check evidence, one line per check, and end with a verdict.
 
@@ -128,19 +171,34 @@ def verify(
     is said, never passed over: the roots on chain when offline, and the
     completeness of the lot's tail when no signed manifest vouches for the
     lot's length (an unsigned bundle, or a lot read from the databases).
+    Who signed is judged by trust anchors from outside the bundle (--trust; on
+    the site, its keystore): without one, a bundle that checks out is only
+    "self-consistent, not attributed". Offline, the anchors are not checked.
     Exit codes: 0 verified, 1 tampered, 3 not yet anchored, 4 chain
-    unreachable, 2 usage problem.
+    unreachable, 5 other chain (the chain asked is not the one the batches
+    were anchored on: reset or replaced), 6 self-consistent but not
+    attributed, 7 attributed but anchors not checked (offline), 2 usage problem.
     """
-    trust = trusted or None
+    if contract is not None and not trusted and bundle is not None:
+        raise click.UsageError(
+            "--contract pins the anchor contract only; give --trust too (who signed)"
+        )
+    given = combine(_trust_source(source) for source in trusted)
+    if given is not None and contract is not None:  # only this contract, not the document's
+        pinned = contract_from_text(contract)
+        given = given.model_copy(
+            update={"contracts": pinned.contracts, "sources": (*given.sources, *pinned.sources)}
+        )
     if bundle is not None:
         if lot is not None or gtin is not None:
             raise click.UsageError("give either a BUNDLE file or --gtin/--lot, not both")
-        report = verify_bundle(_read_bundle(bundle), _chain(rpc_url), trust, contract)
+        chain = None if offline else _chain(rpc_url)
+        report = verify_bundle(_read_bundle(bundle), chain, given)
         _finish(report, as_json, {"bundle": bundle})
     if lot is None:
         raise click.UsageError("give a BUNDLE file to check, or --lot (with --gtin) for a lot")
     gtin, lot = lot_from(gtin, lot)
-    rpc_url = rpc_url or settings.chain.rpc_url
+    rpc_url = rpc_url or settings.chain.rpc_url or local_rpc_url(settings)
     if not offline and rpc_url is None:
         raise click.UsageError("give --rpc-url (the chain to check the roots on) or --offline")
     from ledger.store.sqlstore import LedgerStore
@@ -152,16 +210,82 @@ def verify(
         ledger = LedgerStore.open(ledger_url or (records_url if records else settings.ledger_url))
     except (TraceabilityError, LedgerError) as exc:
         raise Problem(str(exc)) from exc
+    trust = given if given is not None else _site_trust(settings, contract)
+    telemetry = _telemetry(influx_url or settings.influx.url, settings.influx.database)
     try:
         report = verify_lot(
-            store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust, contract
-        )
+            store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust,
+            telemetry=telemetry,
+        )  # fmt: skip
     except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     finally:
+        if telemetry is not None:
+            telemetry.close()
         ledger.close()
         store.close()
     _finish(report, as_json, {"gtin": gtin, "lot": lot})
+
+
+def _trust_source(source: str) -> TrustAnchors:
+    """One ``--trust`` value: a trust document by URL or file, or a fingerprint / key id."""
+    try:
+        if source.startswith(("http://", "https://")):
+            return _fetch_trust(source)
+        path = Path(source)
+        if path.is_file():
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise Problem(f"--trust {source}: cannot be read as JSON: {exc}") from exc
+            return anchors_from_document(document, f"trust document {source}")
+        return key_from_text(source)
+    except TrustError as exc:
+        raise Problem(f"--trust: {exc}") from exc
+
+
+def _fetch_trust(url: str) -> TrustAnchors:
+    import httpx
+
+    if urlsplit(url).path in ("", "/"):
+        url = url.rstrip("/") + WELL_KNOWN_PATH  # the site's URL: its well-known document
+    try:
+        response = httpx.get(url, timeout=30.0, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise Problem(f"--trust {url}: cannot be fetched ({exc})") from exc
+    if response.status_code != 200:
+        raise Problem(f"--trust {url}: HTTP {response.status_code}; is it the site's URL?")
+    try:
+        document = response.json()
+    except ValueError as exc:
+        raise Problem(f"--trust {url}: the answer is not JSON") from exc
+    return anchors_from_document(document, url)
+
+
+def _site_trust(settings: Settings, contract: str | None) -> TrustAnchors | None:
+    """On the site: its own keystore's keys and the configured contract, from the local
+    configuration rather than the databases (None when this is not the site)."""
+    folder = settings.ledger_keys_dir
+    if not (folder / "keyring.json").is_file():
+        return None  # the report says "not attributed": give --trust
+    from tracehub.keys import open_keystore
+
+    try:
+        keys = open_keystore(settings).public_keys()
+    except LedgerError as exc:
+        raise Problem(f"the site's keystore {folder}: {exc}") from exc
+    pinned = contract or settings.chain.contract
+    source = f"the site's own keystore ({folder})" + (f" and contract {pinned}" if pinned else "")
+    return from_keys(keys, source, [(None, pinned)] if pinned else [])
+
+
+def _telemetry(url: str | None, database: str) -> Any:
+    """The InfluxDB reader of the lot's readings (None: the check says it could not run)."""
+    if url is None:
+        return None
+    from traceability.coldchain.telemetry import InfluxTemperatureReader
+
+    return InfluxTemperatureReader(url, database, timeout=30.0)
 
 
 def _read_bundle(path: str) -> Any:
@@ -194,6 +318,8 @@ def not_checked_summary(report: Report) -> list[str]:
             "(no signed manifest: the newest events could be missing)"
         ),
         "bundle signature": "the site's signature over the bundle (unsigned)",
+        "trust": "who signed (no trust anchor: give --trust)",
+        "contract": "the anchor contract (no trust anchor names it: give --contract)",
     }
     names = dict.fromkeys(check.name for check in report.not_checked)
     return [phrases.get(name, name) for name in names]
@@ -216,6 +342,11 @@ def print_report(report: Report) -> None:
         )
     failures = sorted(
         {c.record_id or c.subject for c in report.failures if c.outcome is Outcome.FAIL}
+    )
+    console.print(
+        "trust anchor: " + escape(report.trust or "none (the bundle's own keys)"),
+        soft_wrap=True,
+        highlight=False,
     )
     console.print(_VERDICTS[report.verdict], highlight=False)
     if failures:

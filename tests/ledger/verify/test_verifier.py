@@ -14,6 +14,7 @@ from ledger.evidence import BUNDLE_FORMAT, build_bundle
 from ledger.evm.reader import ChainReader
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
+from ledger.verify.trust import TrustAnchors, from_keys
 from ledger.verify.verifier import Outcome, Verdict, verify_bundle
 from ledger.worker import AnchorWorker
 from tests.ledger.conftest import T0, Embedded
@@ -35,18 +36,31 @@ def anchored(ledger: LedgerStore, signer: Signer, embedded: Embedded) -> dict[st
     return build_bundle(ledger, {"lot": "A"}, ["lot:A", "lot:B"], _records, signer, T0)
 
 
-def test_bundle_verifies_offline_and_online(anchored: dict[str, Any], embedded: Embedded) -> None:
-    assert anchored["format"] == BUNDLE_FORMAT
+@pytest.fixture
+def trust(signer: Signer, embedded: Embedded) -> TrustAnchors:
+    """The site's key and contract, as an auditor got them from outside the bundle."""
+    return from_keys([signer.public], "test trust", [(None, embedded.address)])
+
+
+def test_bundle_verifies_offline_and_online(
+    anchored: dict[str, Any], embedded: Embedded, trust: TrustAnchors
+) -> None:
+    assert anchored["format"] == BUNDLE_FORMAT == "tracehub-evidence/2"
     assert len(anchored["items"]) == 5  # lot:C's entry is not part of it
     json.dumps(anchored)  # plain JSON
-    offline = verify_bundle(anchored)
-    assert offline.verdict is Verdict.VERIFIED, offline.failures
+    offline = verify_bundle(anchored, trust=trust)
+    assert offline.verdict is Verdict.ANCHORS_NOT_CHECKED, offline.failures  # never VERIFIED
     skipped = [c for c in offline.checks if c.outcome is Outcome.SKIPPED]
     assert skipped
     assert all("offline" in c.detail for c in skipped)
-    online = verify_bundle(anchored, ChainReader(embedded.w3))
+    online = verify_bundle(anchored, ChainReader(embedded.w3), trust)
     assert online.verdict is Verdict.VERIFIED, online.failures
+    assert online.trust == "test trust"
     assert not [c for c in online.checks if c.outcome is Outcome.SKIPPED]
+    # Without a trust anchor the same bundle is only self-consistent, online or not.
+    alone = verify_bundle(anchored, ChainReader(embedded.w3))
+    assert alone.verdict is Verdict.NOT_ATTRIBUTED
+    assert [c.name for c in alone.not_checked] == ["trust"]
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -74,7 +88,7 @@ def _mutate(value: Any) -> Any:
     raise AssertionError(value)
 
 
-def test_every_field_change_is_detected(anchored: dict[str, Any]) -> None:
+def test_every_field_change_is_detected(anchored: dict[str, Any], trust: TrustAnchors) -> None:
     """Change any one field anywhere in the bundle: never VERIFIED, and a check says where."""
     paths = list(_paths(anchored))
     assert len(paths) > 100
@@ -84,7 +98,7 @@ def test_every_field_change_is_detected(anchored: dict[str, Any]) -> None:
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = _mutate(target[path[-1]])
-        report = verify_bundle(bundle)
+        report = verify_bundle(bundle, trust=trust)
         assert report.verdict is Verdict.TAMPERED, path
         assert report.failures, path
 
@@ -156,7 +170,7 @@ def test_not_a_bundle(anchored: dict[str, Any]) -> None:
 
 
 def test_without_the_manifest_the_lots_tail_is_reported_unchecked(
-    anchored: dict[str, Any],
+    anchored: dict[str, Any], trust: TrustAnchors
 ) -> None:
     """A stripped bundle that also lost its newest event is self-consistent: the
     verifier cannot see the loss, and says exactly that instead of passing it over."""
@@ -166,8 +180,8 @@ def test_without_the_manifest_the_lots_tail_is_reported_unchecked(
     assert [link["seq"] for link in last["entry"]["links"]] == [4]
     anchored["streams"][0]["length"] -= 1
     anchored["streams"][0]["head"] = anchored["items"][-1]["leaf_hash"]
-    report = verify_bundle(anchored)
-    assert report.verdict is Verdict.VERIFIED, report.failures
+    report = verify_bundle(anchored, trust=trust)
+    assert report.verdict is Verdict.ANCHORS_NOT_CHECKED, report.failures
     unchecked = [c for c in report.not_checked if c.name == "completeness"]
     assert [c.subject for c in unchecked] == ["stream lot:A", "stream lot:B"]
     assert all(

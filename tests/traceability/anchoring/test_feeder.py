@@ -1,20 +1,24 @@
-"""EventFeeder + AnchorWorker: events become ledger leaves, anchored batches come back
-onto the records. Real SQLite records and ledger, anchors on the embedded EVM."""
+"""EventLeaves + EventFeeder + AnchorWorker: capture signs each event into the ledger,
+anchored batches come back onto the records, and a row put in by hand is never signed.
+Real SQLite records and ledger, anchors on the embedded EVM."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from gs1.epcis.hashid import event_hash_id
 from ledger.anchor import AnchorChain
 from ledger.batch import BatchStatus
 from ledger.canonical import canonicalize
+from ledger.entry import record_digest
 from ledger.errors import ChainUnavailable
+from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3
 from ledger.evm.sender import AnchorSender, fund_account
 from ledger.merkle import leaf_hash, merkle_root
@@ -22,14 +26,16 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy
 from tests.support.events import GTIN, object_event
-from traceability.anchoring.feeder import EVENT_KIND, EventFeeder
+from traceability.anchoring.feeder import EVENT_KIND, EventFeeder, EventLeaves
 from traceability.capture import CaptureService
 from traceability.errors import StoreUnavailable
 from traceability.records.store import RecordStore
 
+SIGNER = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
 
-def capture(store: RecordStore, *serials: str) -> list[str]:
-    service = CaptureService(store)
+
+def capture(store: RecordStore, ledger: LedgerStore, *serials: str) -> list[str]:
+    service = CaptureService(store, ledger=EventLeaves(ledger, SIGNER))
     return [
         service.capture(object_event(serial=s, time=f"2026-11-22T10:0{i}:00Z")).event_id
         for i, s in enumerate(serials)
@@ -48,7 +54,7 @@ class Anchoring:
         return AnchorWorker(self.ledger, chain or self.sender, "w-feeder", policy)
 
     def round(self, worker: AnchorWorker | None = None) -> None:
-        """One hub round: submit, anchor what is pending, mirror what is confirmed."""
+        """One hub round: anchor what is pending, mirror what is confirmed."""
         self.feeder.sync()
         (worker or self.worker()).step(flush=True)
         self.feeder.sync()
@@ -62,15 +68,14 @@ def anchoring(stocked: RecordStore, tmp_path: Path) -> Iterator[Anchoring]:
     fund_account(w3, sender.sender, 10**18)
     AnchorContract(w3, address).set_anchorer(sender.sender, True)
     ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
-    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
-    yield Anchoring(stocked, ledger, EventFeeder(stocked, ledger, signer), sender)
+    yield Anchoring(stocked, ledger, EventFeeder(stocked, ledger), sender)
     ledger.close()
 
 
 def test_nothing_pending_means_no_batch(anchoring: Anchoring) -> None:
     head = anchoring.sender.head()
     result = anchoring.feeder.sync()
-    assert (result.submitted, result.mirrored, result.batches) == (0, 0, ())
+    assert (result.mirrored, result.batches, result.uncaptured) == (0, (), 0)
     assert anchoring.worker().step(flush=True).confirmed == ()
     assert anchoring.sender.head() == head  # no transaction sent
 
@@ -79,13 +84,14 @@ def test_events_are_anchored_as_one_batch_and_mirrored_onto_the_records(
     anchoring: Anchoring,
 ) -> None:
     store = anchoring.store
-    ids = capture(store, "1001", "1002", "1003")
+    ids = capture(store, anchoring.ledger, "1001", "1002", "1003")
+    assert set(anchoring.ledger.entries(EVENT_KIND, ids)) == set(ids)  # signed at capture
     submitted = anchoring.feeder.sync()
-    assert (submitted.submitted, submitted.mirrored) == (3, 0)  # not anchored yet
+    assert (submitted.mirrored, submitted.uncaptured) == (0, 0)  # not anchored yet
     assert len(store.pending_events(limit=10)) == 3
     (confirmed,) = anchoring.worker().step(flush=True).confirmed
     mirrored = anchoring.feeder.sync()
-    assert (mirrored.submitted, mirrored.mirrored) == (0, 3)
+    assert mirrored.mirrored == 3
     (batch_id,) = mirrored.batches
     # Leaf i is the i-th captured event's signed ledger entry (RFC 8785, RFC 6962 leaf).
     entries = anchoring.ledger.entries(EVENT_KIND, ids)
@@ -112,11 +118,11 @@ def test_events_are_anchored_as_one_batch_and_mirrored_onto_the_records(
     )
     assert store.pending_events(limit=10) == []
     again = anchoring.feeder.sync()
-    assert (again.submitted, again.mirrored) == (0, 0)
+    assert again.mirrored == 0
 
 
 def test_max_leaves_splits_batches(anchoring: Anchoring) -> None:
-    capture(anchoring.store, "1001", "1002", "1003")
+    capture(anchoring.store, anchoring.ledger, "1001", "1002", "1003")
     anchoring.feeder.sync()
     result = anchoring.worker(max_leaves=2).step(flush=True)
     assert [b.size for b in result.confirmed] == [2, 1]
@@ -136,7 +142,7 @@ class Down:
 
 
 def test_chain_failure_mirrors_nothing_and_keeps_events_pending(anchoring: Anchoring) -> None:
-    capture(anchoring.store, "1001", "1002")
+    capture(anchoring.store, anchoring.ledger, "1001", "1002")
     anchoring.feeder.sync()
     with pytest.raises(ChainUnavailable):
         anchoring.worker(Down()).step(flush=True)  # type: ignore[arg-type]
@@ -151,7 +157,7 @@ def test_chain_failure_mirrors_nothing_and_keeps_events_pending(anchoring: Ancho
 
 
 def test_anchored_but_not_recorded_is_recovered_from_the_chain(anchoring: Anchoring) -> None:
-    capture(anchoring.store, "1001", "1002")
+    capture(anchoring.store, anchoring.ledger, "1001", "1002")
     anchoring.feeder.sync()
     ledger, sender = anchoring.ledger, anchoring.sender
     lease = ledger.acquire_lease("dead", 0.001, datetime(2026, 6, 1, tzinfo=UTC))
@@ -179,7 +185,7 @@ def test_anchored_but_not_recorded_is_recovered_from_the_chain(anchoring: Anchor
 def test_store_failure_after_anchoring_recovers_on_retry(
     anchoring: Anchoring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    capture(anchoring.store, "1001")
+    capture(anchoring.store, anchoring.ledger, "1001")
     anchoring.feeder.sync()
     (confirmed,) = anchoring.worker().step(flush=True).confirmed
 
@@ -196,63 +202,90 @@ def test_store_failure_after_anchoring_recovers_on_retry(
     assert anchoring.store.pending_events(limit=10) == []
 
 
-def test_feeder_renews_a_rotated_site_key(stocked: RecordStore, tmp_path: object) -> None:
-    from datetime import UTC, datetime, timedelta
-    from pathlib import Path
-
-    from ledger.errors import KeyOutOfPeriod
-    from ledger.signing import Signer
-    from ledger.store.sqlstore import LedgerStore
-    from traceability.anchoring.feeder import EventFeeder
-
-    assert isinstance(tmp_path, Path)
+def test_capture_renews_a_rotated_site_key(stocked: RecordStore, tmp_path: Path) -> None:
     ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     old = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
     new = Signer.generate("site:test", datetime.now(UTC) - timedelta(minutes=1))
-    ids = capture(stocked, "1001")
     ledger.submit("probe", "p", {"x": 1}, [], old, datetime(2026, 2, 1, tzinfo=UTC))
     ledger.close_key(old.key_id, datetime.now(UTC) - timedelta(minutes=1))  # rotated elsewhere
-    with pytest.raises(KeyOutOfPeriod):
-        EventFeeder(stocked, ledger, old).sync()
-    feeder = EventFeeder(stocked, ledger, old, renew_signer=lambda: new)
-    assert feeder.sync().submitted == 1
-    (entry,) = ledger.entries("epcis-event", ids).values()
+    stale = CaptureService(stocked, ledger=EventLeaves(ledger, old))
+    with pytest.raises(StoreUnavailable, match="cannot sign"):
+        stale.capture(object_event(serial="1001"))
+    assert stocked.events_for_lot(GTIN, "L1") == []  # not signed: not stored either
+    renewing = CaptureService(stocked, ledger=EventLeaves(ledger, old, renew_signer=lambda: new))
+    event_id = renewing.capture(object_event(serial="1001")).event_id
+    (entry,) = ledger.entries(EVENT_KIND, [event_id]).values()
     assert entry.entry.signature.key_id == new.key_id
     ledger.close()
 
 
-def test_feeder_submits_the_others_when_one_event_is_refused(
-    stocked: RecordStore, tmp_path: object
+def test_a_ledger_outage_stores_nothing_and_the_redelivery_is_signed_once(
+    stocked: RecordStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from collections.abc import Sequence
-    from datetime import UTC, datetime
-    from pathlib import Path
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    service = CaptureService(stocked, ledger=EventLeaves(ledger, SIGNER))
+    event = object_event(serial="1001")
 
-    from ledger.batch import StoredEntry, Submission
-    from ledger.errors import EntryError
-    from ledger.signing import Signer
-    from ledger.store.sqlstore import LedgerStore
-    from traceability.anchoring.feeder import EventFeeder
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise LedgerUnavailable("database is locked (simulated)")
 
-    assert isinstance(tmp_path, Path)
-    ids = capture(stocked, "1001", "1002", "1003")
-
-    class Refusing(LedgerStore):
-        """The real store, refusing one record (a stand-in for a conflicting one)."""
-
-        def submit_many(
-            self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
-        ) -> list[StoredEntry]:
-            if any(item.record_id == ids[1] for item in items):
-                raise EntryError(f"epcis-event {ids[1]} was already submitted with digest …")
-            return super().submit_many(items, signer, now)
-
-    ledger = Refusing.open(f"sqlite:///{tmp_path / 'ledger.db'}")
-    feeder = EventFeeder(
-        stocked, ledger, Signer.generate("site:t", datetime(2026, 1, 1, tzinfo=UTC))
-    )
-    with pytest.raises(EntryError) as refused:
-        feeder.sync()
-    assert ids[1] in str(refused.value)
-    assert set(ledger.entries("epcis-event", ids)) == {ids[0], ids[2]}
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger, "submit_many", down)
+        with pytest.raises(StoreUnavailable, match="retry"):
+            service.capture(event)
+    assert stocked.pending_events(limit=10) == []  # the gateway offers it again
+    first = service.capture(event)
+    again = service.capture(event)
+    assert (first.created, again.created) == (True, False)
+    assert list(ledger.entries(EVENT_KIND, [first.event_id])) == [first.event_id]
     ledger.close()
+
+
+def test_a_crash_between_signing_and_storing_is_closed_by_the_redelivery(
+    stocked: RecordStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ledger first: the entry exists, the row does not; the sender was never told
+    the event was captured, so it offers it again and the row is stored then."""
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    service = CaptureService(stocked, ledger=EventLeaves(ledger, SIGNER))
+    event = object_event(serial="1001")
+
+    def crash(*_args: object) -> None:
+        raise SystemExit("killed after the ledger commit (simulated)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stocked, "store_events", crash)
+        with pytest.raises(SystemExit):
+            service.capture(event)
+    (entry,) = ledger.entries(EVENT_KIND, [event_hash_id(event)]).values()
+    assert stocked.get_event(entry.entry.record_id) is None
+    redelivered = service.capture(event)
+    assert redelivered.created
+    stored = stocked.get_event(redelivered.event_id)
+    assert stored is not None
+    assert record_digest(stored.document()) == entry.entry.record_digest
+    assert ledger.entries(EVENT_KIND, [redelivered.event_id])[redelivered.event_id] == entry
+    ledger.close()
+
+
+def test_a_row_put_in_by_hand_is_never_signed_and_does_not_hold_back_the_others(
+    anchoring: Anchoring,
+) -> None:
+    store = anchoring.store
+    # Rows no signing capture stored (what an INSERT by hand amounts to), first in line.
+    unsigned = CaptureService(store)
+    forged = [
+        unsigned.capture(object_event(serial=s, time="2026-11-22T09:00:00Z")).event_id
+        for s in ("1004", "1005")
+    ]
+    ids = capture(store, anchoring.ledger, "1001")
+    feeder = EventFeeder(store, anchoring.ledger, limit=1)  # one row per page
+    feeder.sync()
+    anchoring.worker().step(flush=True)
+    result = feeder.sync()
+    assert (result.mirrored, result.uncaptured) == (1, 2)
+    assert anchoring.ledger.entries(EVENT_KIND, forged) == {}  # never signed
+    assert {e.id for e in store.pending_events(limit=10)} == set(forged)
+    mirrored = store.get_event(ids[0])
+    assert mirrored is not None
+    assert mirrored.batch_id is not None

@@ -17,7 +17,7 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.worker import AnchorWorker, BatchPolicy, StepResult
 from tests.support.events import GTIN, object_event
-from traceability.anchoring.feeder import EventFeeder
+from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
 from traceability.capture import CaptureService
 from traceability.records.store import RecordStore
@@ -29,6 +29,7 @@ class Parts:
     worker: AnchorWorker
     ledger: LedgerStore
     sender: AnchorSender
+    signer: Signer
 
 
 @pytest.fixture
@@ -42,12 +43,13 @@ def parts(stocked: RecordStore, tmp_path: Path) -> Iterator[Parts]:
     signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
     # An hour-long policy: only a flush (or wake) anchors in these tests.
     worker = AnchorWorker(ledger, sender, "w-loop", BatchPolicy(max_age_s=3600))
-    yield Parts(EventFeeder(stocked, ledger, signer), worker, ledger, sender)
+    yield Parts(EventFeeder(stocked, ledger), worker, ledger, sender, signer)
     ledger.close()
 
 
-def capture(store: RecordStore, *serials: str) -> list[str]:
-    service = CaptureService(store)
+def capture(store: RecordStore, parts: Parts, *serials: str) -> list[str]:
+    """Capture as the hub does: each event signed into the ledger, then stored."""
+    service = CaptureService(store, ledger=EventLeaves(parts.ledger, parts.signer))
     return [
         service.capture(object_event(serial=s, time=f"2026-11-22T10:0{i}:00Z")).event_id
         for i, s in enumerate(serials)
@@ -57,7 +59,7 @@ def capture(store: RecordStore, *serials: str) -> list[str]:
 def test_a_round_anchors_and_mirrors_and_tells(stocked: RecordStore, parts: Parts) -> None:
     calls: list[str] = []
     loop = AnchorLoop(parts.feeder, parts.worker, on_anchored=lambda: calls.append("anchored"))
-    capture(stocked, "1001", "1002")
+    capture(stocked, parts, "1001", "1002")
     assert loop.run_once() == []  # policy not due: submitted, nothing cut
     assert not loop.anchored.is_set()
     (summary,) = loop.run_once(flush=True)
@@ -75,7 +77,7 @@ def test_wake_anchors_from_the_thread_and_stop_releases_the_lease(
     loop = AnchorLoop(parts.feeder, parts.worker, poll_s=0.05)
     loop.start()
     try:
-        capture(stocked, "1001")
+        capture(stocked, parts, "1001")
         loop.wake()
         assert loop.anchored.wait(timeout=30)
     finally:
@@ -108,7 +110,7 @@ def test_an_outage_only_postpones(stocked: RecordStore, parts: Parts) -> None:
 
     flaky = Flaky()
     loop = AnchorLoop(feeder, flaky, poll_s=0.05)
-    capture(stocked, "1001")
+    capture(stocked, parts, "1001")
     loop.start()
     try:
         loop.wake()  # the first round fails and is logged; the next flush succeeds

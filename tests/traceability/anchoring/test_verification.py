@@ -22,9 +22,12 @@ from ledger.evm.reader import ChainReader
 from ledger.evm.sender import AnchorSender, fund_account
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
+from ledger.verify.trust import TrustAnchors, contract_from_text, from_keys, key_from_text
 from ledger.verify.verifier import Outcome, Verdict
 from ledger.worker import AnchorWorker
 from tests.support.events import GTIN, object_event
+from tests.support.masterdata import sign_master
+from tests.support.webapp import sign_captured
 from traceability.anchoring.feeder import EventFeeder, lot_stream
 from traceability.anchoring.verification import report_json, verify_lot
 from traceability.capture import CaptureService
@@ -43,6 +46,7 @@ class Setup:
     worker: AnchorWorker
     chain: ChainReader
     ids: list[str]
+    trust: TrustAnchors  # the site's key and contract, from outside the records
 
     def anchor(self) -> None:
         self.feeder.sync()
@@ -58,9 +62,12 @@ def _setup(stocked: RecordStore, db: Path, sender: AnchorSender, reader: ChainRe
         service.capture(object_event(serial=s, time=f"2026-11-22T10:0{i}:00Z")).event_id
         for i, s in enumerate(["1001", "1002", "1003"])
     ]
-    feeder = EventFeeder(stocked, ledger, signer)
+    sign_captured(stocked, ledger, signer)  # capture's signed receipts
+    sign_master(stocked, ledger, signer)  # the product, lot and places, as imported
+    feeder = EventFeeder(stocked, ledger)
     worker = AnchorWorker(ledger, sender, "w-test")
-    return Setup(db, stocked, ledger, feeder, worker, reader, ids)
+    trust = from_keys([signer.public], "the test site's keys", [(None, sender.contract)])
+    return Setup(db, stocked, ledger, feeder, worker, reader, ids, trust)
 
 
 def _embedded_sender() -> tuple[AnchorSender, ChainReader]:
@@ -92,15 +99,22 @@ def _sql(setup: Setup, statement: str, *args: object) -> int:
 def test_pending_then_anchored_then_verified_online_and_offline(lot: Setup) -> None:
     pending = verify_lot(lot.store, lot.ledger, GTIN, "L1")
     assert pending.verdict is Verdict.NOT_ANCHORED
-    assert {c.record_id for c in pending.checks if c.outcome is Outcome.PENDING} == set(lot.ids)
+    waiting = {  # the events (the lot's master-data versions wait for the batch too)
+        c.record_id
+        for c in pending.checks
+        if c.outcome is Outcome.PENDING and c.subject.startswith("epcis-event")
+    }
+    assert waiting == set(lot.ids)
     lot.anchor()
     events = lot.store.events_for_lot(GTIN, "L1")
     assert {e.batch_id for e in events} == {1}  # mirrored onto the records
-    offline = verify_lot(lot.store, lot.ledger, GTIN, "L1")
-    assert offline.verdict is Verdict.VERIFIED
+    offline = verify_lot(lot.store, lot.ledger, GTIN, "L1", trust=lot.trust)
+    assert offline.verdict is Verdict.ANCHORS_NOT_CHECKED  # offline never claims the anchor
     assert any(c.outcome is Outcome.SKIPPED and "offline" in c.detail for c in offline.checks)
-    online = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    online = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain, lot.trust)
     assert online.verdict is Verdict.VERIFIED, online.failures
+    alone = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    assert alone.verdict is Verdict.NOT_ATTRIBUTED  # no trust anchor: never VERIFIED
     assert [c.name for c in online.checks].count("on chain") == 1
     assert [e.entry.record_id for e in lot.ledger.stream(lot_stream(GTIN, "L1"))] == lot.ids
 
@@ -129,7 +143,8 @@ def test_carbon_report_and_exposure_summary_are_leaves_of_the_lot(lot: Setup) ->
     kinds = {item["entry"]["kind"]: item["record"] for item in bundle["items"]}
     assert kinds[CARBON_REPORT_KIND] == report
     assert kinds[LOT_EXPOSURE_KIND] == summary
-    verified = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain)
+    trust = lot.trust + from_keys([signer.public], "the carbon signer")
+    verified = verify_lot(lot.store, lot.ledger, GTIN, "L1", lot.chain, trust)
     assert verified.verdict is Verdict.VERIFIED, verified.failures
     assert carbon.entry.record_id in {c.record_id for c in verified.checks if c.name == "inclusion"}
     # Rewriting the kept summary afterwards is named like an altered event.
@@ -185,10 +200,10 @@ def test_unreachable_chain_is_its_own_verdict(lot: Setup) -> None:
 def test_untrusted_contract_or_key_fails(lot: Setup) -> None:
     lot.anchor()
     other = "0x" + "11" * 20
-    assert verify_lot(lot.store, lot.ledger, GTIN, "L1", contract=other).verdict is (
-        Verdict.TAMPERED
-    )
-    report = verify_lot(lot.store, lot.ledger, GTIN, "L1", trusted_keys=["ed25519:" + "0" * 32])
+    pinned = lot.trust.model_copy(update={"contracts": contract_from_text(other).contracts})
+    assert verify_lot(lot.store, lot.ledger, GTIN, "L1", trust=pinned).verdict is Verdict.TAMPERED
+    stranger = key_from_text("ed25519:" + "0" * 32)
+    report = verify_lot(lot.store, lot.ledger, GTIN, "L1", trust=stranger)
     assert {c.name for c in report.failures} == {"signature"}
 
 
@@ -203,6 +218,6 @@ def test_on_anvil(stocked: RecordStore, tmp_path: Path, anvil: Anvil) -> None:
         stocked, tmp_path / "records.db", AnchorSender(w3, address, key), ChainReader(w3)
     )
     setup.anchor()
-    report = verify_lot(setup.store, setup.ledger, GTIN, "L1", setup.chain)
+    report = verify_lot(setup.store, setup.ledger, GTIN, "L1", setup.chain, setup.trust)
     assert report.verdict is Verdict.VERIFIED, report.failures
     setup.ledger.close()

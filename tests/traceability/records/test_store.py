@@ -19,15 +19,28 @@ T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 def new_event(n: int, *, lot: str | None = "L1", minutes: int = 0, where: str = DOCK) -> NewEvent:
     epc = f"urn:epc:id:sgtin:4012345.011111.{1000 + n}"
+    moment = T0 + timedelta(minutes=minutes)
+    # The body is what the event says (the columns are its index): keep them in step.
+    body = {
+        "type": "ObjectEvent",
+        "eventTime": moment.isoformat().replace("+00:00", "Z"),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [epc],
+        "action": "OBSERVE",
+        "bizStep": "arriving",
+        "readPoint": {"id": where},
+        "n": n,
+    }
     return NewEvent(
         id=f"sha256:{n:064x}",
-        event_time=T0 + timedelta(minutes=minutes),
+        event_time=moment,
         type="ObjectEvent",
         biz_step="arriving",
         read_point=where,
         biz_location=None,
-        body=json.dumps({"n": n}),
+        body=json.dumps(body),
         epcs=(EpcLink(epc=epc, gtin=GTIN, serial=str(1000 + n), lot=lot),),
+        action="OBSERVE",
     )
 
 
