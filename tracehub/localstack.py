@@ -5,7 +5,8 @@ launchers themselves are in ``tracehub.services``. ``tracehub run`` also has it
 spawn the chain (an anvil whose state persists under ``<state>/chain``) when no
 ``TRACEHUB_CHAIN_RPC_URL`` is set, and records where it listens
 (``<state>/chain/rpc-url``) for ``tracehub verify`` on the same site; the demo keeps
-the in-process EVM, which vanishes at exit.
+the in-process EVM, which vanishes at exit. A spawned influxd is recorded the same way
+(``<state>/influxdb/url``): verify re-reads sealed telemetry from it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from tracehub.site import gateway_identity, open_device_registry
 CHAIN_DIR = "chain"
 ANVIL_STATE = "anvil-state.json"
 RPC_URL_FILE = "rpc-url"
+INFLUX_DIR = "influxdb"
+INFLUX_URL_FILE = "url"
 
 
 def start_local_services(
@@ -60,7 +63,9 @@ def start_local_services(
             }
         )
     if influx.url is None:
-        server = stack.enter_context(InfluxDB(state / "influxdb"))
+        server = stack.enter_context(InfluxDB(state / INFLUX_DIR))
+        influx_url_file(settings).write_text(server.url + "\n")
+        stack.callback(influx_url_file(settings).unlink, missing_ok=True)
         influx = influx.model_copy(update={"url": server.url})
     chain = settings.chain
     if spawn_chain and chain.rpc_url is None:
@@ -79,5 +84,17 @@ def local_rpc_url(settings: Settings) -> str | None:
     """The JSON-RPC URL of the chain a running ``tracehub run`` spawned on this site."""
     try:
         return rpc_url_file(settings).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def influx_url_file(settings: Settings) -> Path:
+    return settings.hub.state_dir / INFLUX_DIR / INFLUX_URL_FILE
+
+
+def local_influx_url(settings: Settings) -> str | None:
+    """The URL of the influxd a running hub spawned on this site."""
+    try:
+        return influx_url_file(settings).read_text().strip() or None
     except OSError:
         return None

@@ -202,3 +202,5 @@ def test_anchors_outlive_a_sigkill_and_a_reset_chain_is_told_apart(site: Site) -
     badge, status = site.proof_badge()
     assert badge not in ON_CHAIN
     assert not status.startswith("All ")
+    page = httpx.get(f"{site.url}/01/{demo.GTIN}/10/{demo.LOT}", timeout=10).text
+    assert "a chain this hub can no longer reach" in page

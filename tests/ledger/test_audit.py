@@ -31,9 +31,17 @@ def _anchor(ledger: LedgerStore, signer: Signer, sender: AnchorSender, rid: str)
 
 def _other_chain() -> AnchorSender:
     """A new in-process chain whose anchor contract sits at another address (the
-    deployer's nonce is bumped first), as a reset chain with a fresh deployment."""
+    deployer's nonce is bumped first), as a reset chain with a fresh deployment.
+
+    Two embedded chains started in the same second share their genesis hash, so the
+    first chain's contract address must hold no code here: a plain transfer takes the
+    deployer's first nonce, not a contract.
+    """
     w3 = embedded_web3()
-    deploy_anchor_contract(w3)  # takes the address the first chain's contract has
+    deployer = w3.eth.accounts[0]
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": deployer, "to": w3.eth.accounts[1], "value": 1})
+    )
     address = deploy_anchor_contract(w3)
     _, sender = anchoring_account(w3, AnchorContract(w3, address), address)
     return sender

@@ -15,8 +15,9 @@ import click
 
 from gs1.errors import Gs1Error
 from ledger.errors import LedgerError
+from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
-from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, submit_lot_record
+from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, EventLeaves, submit_lot_record
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.status import InfluxLotStatusWriter
@@ -101,8 +102,8 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
 
 
 @contextmanager
-def _master(settings: Settings, store: RecordStore, records: str | None) -> Iterator[MasterData]:
-    """The site's master-data writer; its ledger is the records database unless
+def _site_ledger(settings: Settings, records: str | None) -> Iterator[tuple[LedgerStore, Signer]]:
+    """The site's ledger and current signer; the ledger is the records database unless
     TRACEHUB_LEDGER_URL names another (as the hub's)."""
     from tracehub.keys import open_keystore, site_signer
 
@@ -110,11 +111,18 @@ def _master(settings: Settings, store: RecordStore, records: str | None) -> Iter
         signer = site_signer(open_keystore(settings), settings)
         ledger = LedgerStore.open(settings.ledger.url or records or settings.records_url)
     except LedgerError as exc:
-        raise Problem(f"signing the master data: {exc}") from exc
+        raise Problem(f"opening the site's ledger: {exc}") from exc
     try:
-        yield MasterData(store, ledger, signer)
+        yield ledger, signer
     finally:
         ledger.close()
+
+
+@contextmanager
+def _master(settings: Settings, store: RecordStore, records: str | None) -> Iterator[MasterData]:
+    """The site's master-data writer: every version it writes is signed by the site."""
+    with _site_ledger(settings, records) as (ledger, signer):
+        yield MasterData(store, ledger, signer)
 
 
 @records.command("expiring")
@@ -144,12 +152,12 @@ def expiring_cmd(
 @_records
 @click.pass_obj
 def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | None) -> None:
-    """Capture an EPCIS 2.0 JSON-LD document."""
-    with _store(settings, records) as store:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        report = CaptureService(store).capture_document(
-            document, "proceed" if proceed else "rollback"
-        )
+    """Capture an EPCIS 2.0 JSON-LD document; each accepted event is signed by the site
+    (its capture receipt) before it is stored, and anchored by the hub's next batch."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    with _store(settings, records) as store, _site_ledger(settings, records) as (ledger, signer):
+        capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
+        report = capture.capture_document(document, "proceed" if proceed else "rollback")
     for error in report.errors:
         console.print(f"[red]event {error.index}[/red] {error.field}: {error.reason}")
     new = sum(o.created for o in report.captured)

@@ -41,7 +41,7 @@ from ledger.verify.verifier import Outcome, Report, Verdict, verify_bundle
 from traceability.anchoring.verification import report_json, verify_lot
 from traceability.errors import TraceabilityError
 from tracehub.console import Problem, console
-from tracehub.localstack import local_rpc_url
+from tracehub.localstack import local_influx_url, local_rpc_url
 from tracehub.settings import Settings
 
 _DIGITAL_LINK = re.compile(r"/01/(?P<gtin>\d{8,14})/10/(?P<lot>[^/?#]+)")
@@ -137,7 +137,8 @@ def _chain(rpc_url: str | None) -> Any:
     "influx_url",
     metavar="URL",
     help="InfluxDB v1 URL to hold the lot's readings against the gateway's sealed "
-    "windows (default: TRACEHUB_INFLUX_URL; database TRACEHUB_INFLUX_DATABASE).",
+    "windows (default: TRACEHUB_INFLUX_URL, else the influxd this site's hub spawned; "
+    "database TRACEHUB_INFLUX_DATABASE).",
 )
 @click.option("--offline", is_flag=True, help="Check hashes, signatures and proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -211,7 +212,8 @@ def verify(
     except (TraceabilityError, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     trust = given if given is not None else _site_trust(settings, contract)
-    telemetry = _telemetry(influx_url or settings.influx.url, settings.influx.database)
+    influx_url = influx_url or settings.influx.url or local_influx_url(settings)
+    telemetry = _telemetry(influx_url, settings.influx.database)
     try:
         report = verify_lot(
             store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust,
