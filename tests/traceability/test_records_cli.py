@@ -39,6 +39,15 @@ def test_import_capture_trace_inventory(env: Path) -> None:
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
+    # the CLI signs what it captures: verify sees the hub's capture receipt for the event
+    report = runner.invoke(
+        main, ["verify", "--gtin", "4012345111118", "--lot", "L1", "--offline", "--json"]
+    )
+    checks = json.loads(report.output)["checks"]
+    signed = [c for c in checks if c["name"] == "record" and "epcis" in c["subject"]]
+    assert signed, report.output
+    assert all(c["ok"] for c in signed), report.output
+    assert not [c for c in checks if c["name"] == "captured"], report.output  # only fails
     trace = runner.invoke(main, ["records", "trace", "--gtin", "4012345111118", "--lot", "L1"])
     assert "urn:epc:id:sgtin:4012345.011111.1001  →  " + COLD_ROOM in trace.output
     inventory = runner.invoke(
