@@ -17,6 +17,9 @@ Format ``tracehub-evidence/2`` (a JSON object; documented in docs/ledger.md)::
                 anchored); genesis_hash: block 0 of the chain (null: anchored before
                 it was recorded); status included | confirmed | orphaned (the
                 exporting hub's chain no longer holds it: reset or replaced)
+    claims      optional: what the exporter states about the subject, derived from
+                the records (for a lot: the page's numbers, ``tracehub.lot-claims/1``,
+                docs/ledger.md); opaque to the ledger, covered by the manifest
     manifest    {digests, signature} or null: SHA-256 of every section, signed by the
                 exporting site, so a change anywhere is located to its section
 
@@ -50,6 +53,8 @@ LEGACY_FORMATS = ("tracehub-evidence/1",)  # still verifiable: same fields, less
 
 # (kind, record_id) → record, or None: then the ledger's kept copy (if any) is used.
 RecordSource = Callable[[str, str], Any]
+# The unsigned bundle → the caller's claims about its subject (None: no claims section).
+ClaimSource = Callable[[dict[str, Any]], Any]
 
 
 def build_bundle(
@@ -60,8 +65,10 @@ def build_bundle(
     signer: Signer | None,
     now: datetime,
     confirmations: int = 1,
+    claims: ClaimSource | None = None,
 ) -> dict[str, Any]:
-    """The evidence bundle for every entry of ``streams`` (signed when ``signer``)."""
+    """The evidence bundle for every entry of ``streams`` (signed when ``signer``);
+    ``claims`` computes its ``claims`` section from the bundle before it is signed."""
     stored: dict[int, StoredEntry] = {}
     heads: list[dict[str, Any]] = []
     for name in sorted(set(streams)):
@@ -114,15 +121,24 @@ def build_bundle(
         "batches": batch_docs,
         "manifest": None,
     }
+    if claims is not None:
+        stated = claims(bundle)
+        if stated is not None:
+            bundle["claims"] = stated
     if signer is not None:
-        digests = manifest_digests(bundle)
-        signed_at = format_instant(now)
-        value = signer.sign(manifest_bytes(digests, signer.key_id, signed_at))
-        bundle["manifest"] = {
-            "digests": digests,
-            "signature": {"key_id": signer.key_id, "signed_at": signed_at, "value": value.hex()},
-        }
+        sign_bundle(bundle, signer, now)
     return bundle
+
+
+def sign_bundle(bundle: dict[str, Any], signer: Signer, now: datetime) -> None:
+    """Set the bundle's manifest: the digests of its sections, signed by ``signer``."""
+    digests = manifest_digests(bundle)
+    signed_at = format_instant(now)
+    value = signer.sign(manifest_bytes(digests, signer.key_id, signed_at, str(bundle["format"])))
+    bundle["manifest"] = {
+        "digests": digests,
+        "signature": {"key_id": signer.key_id, "signed_at": signed_at, "value": value.hex()},
+    }
 
 
 def _record(store: LedgerStore, records: RecordSource, kind: str, record_id: str) -> Any:
@@ -166,8 +182,10 @@ def manifest_digests(bundle: dict[str, Any]) -> dict[str, Any]:
     """SHA-256 of each section, so a changed field is located to its section.
 
     Records are not digested here: each item's entry already commits to its record.
+    A ``claims`` section gets a digest of its own (absent when the bundle has none, so
+    bundles exported before it existed keep their digests).
     """
-    return {
+    digests: dict[str, Any] = {
         "header": _digest(
             {k: bundle.get(k) for k in ("format", "subject", "created_at")},
         ),
@@ -181,6 +199,9 @@ def manifest_digests(bundle: dict[str, Any]) -> dict[str, Any]:
         ],
         "batches": [_digest(b) for b in bundle.get("batches") or []],
     }
+    if "claims" in bundle:
+        digests["claims"] = _digest(bundle["claims"])
+    return digests
 
 
 def manifest_bytes(

@@ -39,6 +39,7 @@ from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import event_errors
 from gs1.errors import EventRejected, InvalidIdentifier
 from gs1.identifiers import Sgtin, key_of
+from traceability.carriers import carried_lots
 from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.
@@ -51,7 +52,8 @@ class CaptureOutcome(BaseModel):
 
     event_id: str
     created: bool  # False: the same event was captured before (redelivery)
-    lots: tuple[tuple[str, str], ...]  # (gtin, lot) pairs the event was linked to
+    # (gtin, lot) pairs the event was linked to, and those of what a pallet it names held
+    lots: tuple[tuple[str, str], ...]
     unknown_epcs: tuple[str, ...]  # EPCs not resolved to a registered unit
 
 
@@ -118,7 +120,7 @@ class CaptureService:
         to a lot. Raises ``EventRejected`` for an invalid event and
         ``StoreUnavailable`` when the database fails.
         """
-        prepared = self._prepare(event, {}, set(), self._unit_lots([event]))
+        (prepared,) = self._carried([self._prepare(event, {}, set(), self._unit_lots([event]))])
         self._sign([prepared])
         result = self._store.store_events([prepared[0]])[0]
         return prepared[1].model_copy(
@@ -142,6 +144,7 @@ class CaptureService:
                 errors.append(EventError(index=index, field=exc.field, reason=exc.reason))
         if errors and behaviour == "rollback":
             return CaptureReport(captured=(), errors=tuple(errors), behaviour=behaviour)
+        ready = self._carried(ready)
         self._sign(ready)
         results = self._store.store_events([new for new, _ in ready])
         captured = tuple(
@@ -157,6 +160,19 @@ class CaptureService:
         sender was not told about, so it offers it again (never a row without receipt)."""
         if self._ledger is not None and ready:
             self._ledger.sign([(new, outcome.lots) for new, outcome in ready])
+
+    def _carried(
+        self, ready: list[tuple[NewEvent, CaptureOutcome]]
+    ) -> list[tuple[NewEvent, CaptureOutcome]]:
+        """Each event naming a carrier also goes to the lots the carrier held then
+        (``traceability.carriers``): it moves them, so it is their evidence too."""
+        extra = carried_lots(self._store, [new for new, _ in ready])
+        return [
+            (new, outcome.model_copy(update={"lots": tuple(dict.fromkeys([*outcome.lots, *more]))}))
+            if more
+            else (new, outcome)
+            for (new, outcome), more in zip(ready, extra, strict=True)
+        ]
 
     def _unit_lots(self, events: Sequence[Any]) -> dict[tuple[str, str], str]:
         """The lots of every SGTIN the events name, looked up together before validation.

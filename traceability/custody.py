@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from traceability.records.locations import Location
 from traceability.records.store import StoredEvent
 
-_FAR_FUTURE = datetime.max
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)  # event times are aware
 # Events whose children travel with their parent between ADD and DELETE.
 _CONTAINING = frozenset({"AggregationEvent", "AssociationEvent"})
 # Identifiers of things that carry others: SSCC, GIAI (a trailer), GRAI (a crate).
@@ -193,6 +193,30 @@ class CustodyService:
                         frontier.append(output)
         return sorted(seen)
 
+    def carried_in(self, parent: str, moment: datetime) -> list[str]:
+        """What was packed in (or associated with) ``parent`` at ``moment``: added at or
+        before it, not removed before it (one level, as ``_stays`` follows it).
+
+        Capture files an event naming a carrier into the streams of these objects'
+        lots, so the events that move a lot on a pallet are in the lot's evidence.
+        """
+        children = sorted({child for child, _ in self._store.children_ever(parent)})
+        inside: set[str] = set()
+        for event, epc, role in self._store.events_naming([parent, *children]):
+            if event.event_time > moment:
+                break
+            body = event.document()
+            if event.type not in _CONTAINING or body.get("parentID") != parent:
+                continue
+            if event.action == "ADD" and role == "child":
+                inside.add(epc)
+            elif event.action == "DELETE" and event.event_time < moment:
+                if role == "child":
+                    inside.discard(epc)
+                elif role == "parent" and not body.get("childEPCs"):
+                    inside.clear()  # a DELETE naming no children empties the carrier
+        return sorted(inside)
+
     # ------------------------------------------------------------------------------
 
     def _lots_of(self, epcs: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -262,6 +286,11 @@ class CustodyService:
                 )
             )
         return stays
+
+
+def is_carrier(epc: str) -> bool:
+    """Whether ``epc`` names something that carries others (SSCC, GIAI, GRAI)."""
+    return any(key in epc for key in _CARRIER_KEYS)
 
 
 def _party(event: StoredEvent) -> str | None:

@@ -24,6 +24,7 @@ from ledger.evm.reader import ChainReader
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
+from traceability.anchoring.claims import PageClaims
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
 from traceability.anchoring.proofs import LedgerEvidence
@@ -95,17 +96,27 @@ def wire(
     )
     telemetry = stack.enter_context(closing(InfluxTemperatureReader(influx.url, influx.database)))
     power = stack.enter_context(closing(InfluxColdRoomPower(influx.url, influx.database)))
+    exposure = ExposureService(store, telemetry)
+    # The lot's anchored carbon report first, else computed from the records.
+    footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
     app = create_app(
         store,
         telemetry,
         chain.name,
         capture=capture,
-        exposure=ExposureService(store, telemetry),
+        exposure=exposure,
         near_expiry_days=settings.records.near_expiry_days,
         series=telemetry,
-        # The lot's anchored carbon report first, else computed from the records.
-        footprint=LedgerFootprint(ledger, RecordsFootprint(store, power)),
-        evidence=LedgerEvidence(store, ledger, signer, settings.ledger.confirmations),
+        footprint=footprint,
+        # Renewed after a rotation, so exported manifests match the trust document.
+        evidence=LedgerEvidence(
+            store,
+            ledger,
+            signer,
+            settings.ledger.confirmations,
+            renew_signer=renew,
+            claims=partial(PageClaims, store, exposure, footprint),
+        ),
         evidence_public=settings.web.public_evidence,
         auditor_tokens=settings.web.auditor_tokens.split(","),
         cache=pages,

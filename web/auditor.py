@@ -10,8 +10,17 @@ not leak a token. Without any configured token the API answers 503 ("not enabled
   recordTime, batch and leaf index)
 * ``GET /auditor/lots/{gtin}/{lot}/telemetry?from=&to=``  raw temperature readings
   at every place the lot stayed, clipped to its stays and to the window (≤ 31 days)
-* ``GET /auditor/lots/{gtin}/{lot}/exposure``   the full exposure (with URNs)
+* ``GET /auditor/lots/{gtin}/{lot}/exposure``   the full exposure (with URNs), each
+  stay judged against the product version anchored then (as the page), with the
+  state of the band the records hold (``band``)
+* ``GET /auditor/lots/{gtin}/{lot}/masterdata`` the product, the lot and the places of
+  its journey, each field with its records value, its latest signed value and its
+  state (proven / pending / changed / unsigned, as the page labels it), and every
+  signed version (the audit trail)
 * ``GET /auditor/lots/{gtin}/{lot}/evidence``   the evidence bundle
+
+Nothing here presents master data as proven on the records' word: a field is
+``proven`` only when the records hold the value of an anchored signed version.
 
 ``guarded(route, tokens)`` puts the EPCIS/lot read API (``web.api``) behind the same
 token once tokens are configured. Refusals are ``web.problem`` answers.
@@ -24,7 +33,7 @@ import hmac
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,15 +43,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gs1.epcis.event import format_time
+from traceability.anchoring.claims import band_at, product_history
 from traceability.anchoring.proofs import EvidenceSource
-from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.exposure import Band, ExposureService
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable
+from traceability.masterdata.compare import FieldCheck, MasterComparison
+from traceability.masterdata.facts import LotFacts, lot_facts
+from traceability.masterdata.history import History
 from traceability.records.store import RecordStore
 from web.params import path_lot
 from web.problem import Problem
 
 MAX_WINDOW = timedelta(days=31)
+BAND_FIELDS = ("temp_min_c", "temp_max_c", "excursion_budget_min", "mkt_limit_c")
+_WEAKEST = ("proven", "pending", "unsigned", "changed")  # weakest last
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -220,19 +235,67 @@ def auditor_routes(
             }
         )
 
+    def facts_of(gtin: str, lot: str) -> tuple[LotFacts, dict[str, Any] | None] | None:
+        """The lot's master data against its signed versions (None: no evidence source,
+        so nothing can be labelled proven)."""
+        product = store.get_product(gtin)
+        if evidence is None or product is None:
+            return None
+        bundle = evidence.bundle(gtin, lot)
+        places = {loc.urn: loc for loc in store.locations()}
+        visited = {u: places[u] for u in custody.lot_timeline(gtin, lot).locations() if u in places}
+        return lot_facts(bundle, product, store.lot_master(gtin, lot), visited), bundle
+
     def exposure_endpoint(request: Request) -> Response:
         found = lot_of(request)
         if exposure is None:
             raise Problem(503, "exposure unavailable", "no telemetry configured")
+        known = facts_of(*found)
+        product = store.get_product(found[0])
+        bands = None
+        if known is not None and product is not None:
+            # Each stay against the product version anchored when it began, as the page.
+            bands = band_at(product_history(known[1], product.gtin), Band.of(product))
         try:
-            result = exposure.exposure(*found)
+            result = exposure.exposure(*found, band_at=bands)
         except TelemetryUnavailable as exc:
             raise Problem(503, "telemetry unavailable", str(exc)) from exc
-        return JSONResponse(json.loads(result.model_dump_json()))
+        body = json.loads(result.model_dump_json())
+        if known is not None:
+            checks = [f for f in known[0].product.fields if f.field in BAND_FIELDS]
+            body["band"] = {"state": _weakest(checks), "fields": [_field(f) for f in checks]}
+        else:
+            body["band"] = {"state": None, "fields": []}  # no evidence: nothing claimed
+        return JSONResponse(body)
+
+    def masterdata_endpoint(request: Request) -> Response:
+        found = lot_of(request)
+        known = facts_of(*found)
+        if known is None:
+            raise Problem(
+                503,
+                "master data proofs unavailable",
+                "no evidence source configured: the records' master data cannot be held "
+                "against its signed versions",
+            )
+        facts = known[0]
+        subjects = [facts.product, *([facts.lot] if facts.lot is not None else [])]
+        places = [facts.locations[urn] for urn in sorted(facts.locations)]
+        every = [f for item in [*subjects, *places] for f in item.fields]
+        return JSONResponse(
+            {
+                "gtin": found[0],
+                "lot": found[1],
+                "state": _weakest(every),
+                "product": _subject(facts.product, facts.histories),
+                "lot_record": None if facts.lot is None else _subject(facts.lot, facts.histories),
+                "locations": [_subject(item, facts.histories) for item in places],
+            }
+        )
 
     def evidence_endpoint(request: Request) -> Response:
         found = lot_of(request)
-        bundle = evidence.bundle(*found) if evidence is not None else None
+        bundle = evidence.bundle(*found, claims=True) if evidence is not None else None
         if bundle is None:
             raise Problem(404, "no evidence", "nothing of this lot is in the ledger yet")
         return JSONResponse(bundle)
@@ -242,5 +305,42 @@ def auditor_routes(
         Route(f"{base}/events", events),
         Route(f"{base}/telemetry", telemetry_window),
         Route(f"{base}/exposure", exposure_endpoint),
+        Route(f"{base}/masterdata", masterdata_endpoint),
         Route(f"{base}/evidence", evidence_endpoint),
     ]
+
+
+def _weakest(checks: Sequence[FieldCheck]) -> str:
+    return max((c.state for c in checks), key=_WEAKEST.index, default="unsigned")
+
+
+def _field(check: FieldCheck) -> dict[str, Any]:
+    return {
+        "field": check.field,
+        "records": check.records,
+        "signed": check.signed,
+        "version": check.version,
+        "state": check.state,
+    }
+
+
+def _subject(item: MasterComparison, histories: Mapping[str, History]) -> dict[str, Any]:
+    """One product, lot or place: its fields' states and every signed version."""
+    history = histories.get(item.facts.stream)
+    return {
+        "subject": item.facts.subject,
+        "key": item.facts.key,
+        "stream": item.facts.stream,
+        "state": _weakest(item.fields),
+        "fields": [_field(f) for f in item.fields],
+        "versions": [
+            {
+                "version": v.version.version,
+                "record_id": v.record_id,
+                "valid_from": format_time(v.version.valid_from),
+                "anchored_at": None if v.anchored_at is None else format_time(v.anchored_at),
+                "fields": v.version.facts.fields,
+            }
+            for v in (history.versions if history is not None else ())
+        ],
+    }

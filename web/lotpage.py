@@ -13,6 +13,12 @@ journey stop shows the place as the version valid at the stay describes it, and 
 no anchored version backs is listed in ``unproven`` and marked on the page ("not yet
 anchored", "changed since anchoring: not proven"), never put under "On chain".
 
+The temperature verdict, the journey and the footprint are the lot's claims
+(``traceability.anchoring.claims``: the same computation writes them into the lot's
+bundle, where ``tracehub verify`` recomputes them from the proven inputs). Each stay is
+judged against the product's anchored version valid when it began, and the page says
+which version; without one it judges against the records' row and says it is not proven.
+
 Building a view costs what the exposure costs (~200 ms on a 90-day lot), so the web
 layer caches rendered pages (``web.pagecache``).
 """
@@ -26,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from gs1.errors import Gs1Error
+from traceability.anchoring.claims import ColdChainClaim, LotClaims, PageClaims
 from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
 from traceability.anchoring.telemetrycheck import WindowStatus, spans_of, window_status
 from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
@@ -86,6 +93,19 @@ class ColdChain(BaseModel):
     # Hours of the lot's stays covered by the gateway's sealed telemetry windows: proven
     # (anchored seal), sealed (not anchored yet), open (no seal yet). None: no evidence.
     windows: WindowStatus | None = None
+    # The band the verdict was judged against (the newest stay's) and the product
+    # versions of the stays (None among them: the records' row, no anchored version).
+    band_min_c: float | None = None
+    band_max_c: float | None = None
+    versions: tuple[int | None, ...] = ()
+
+    @property
+    def band_unanchored(self) -> bool:
+        return None in self.versions
+
+    @property
+    def version_text(self) -> str:
+        return ", ".join(str(v) for v in self.versions if v is not None)
 
 
 class Recall(BaseModel):
@@ -113,6 +133,8 @@ class LotView(BaseModel):
     # The master data against its signed versions (None: no evidence source).
     facts: LotFacts | None = None
     unproven: tuple[Unproven, ...] = ()
+    # What the page states, as the lot's bundle carries it (``claims.LotClaims``).
+    claims: LotClaims | None = None
 
     def proven(self, subject: str, *fields: str) -> bool:
         """True when every field is backed by an anchored version (the template's test
@@ -182,6 +204,9 @@ class LotPageBuilder:
             unit_place = names[place].name if place in names else None
         events = self._store.events_for_lot(gtin, lot_id)
         recalled = [e.event_time for e in events if e.disposition == "recalled"]
+        claims = PageClaims(self._store, self._exposure, self._footprint, self._now())
+        cold, cold_claim = self._cold_chain(claims, product, lot_id, spans, names, bundle)
+        footprint = self._footprint.latest(gtin, lot_id) if self._footprint else None
         return LotView(
             product=product,
             lot=lot,
@@ -189,17 +214,16 @@ class LotPageBuilder:
             unit_place=unit_place,
             expiry=expiry_status(lot, self._today(), self._near),
             journey=tuple(stops),
-            cold_chain=self._cold_chain(product, lot_id, spans, names).model_copy(
-                update={"windows": self._windows(bundle, spans)}
-            ),
+            cold_chain=cold.model_copy(update={"windows": self._windows(bundle, spans)}),
             recall=Recall(since=min(recalled)) if recalled else None,
-            footprint=self._footprint.latest(gtin, lot_id) if self._footprint else None,
+            footprint=footprint,
             proofs=self._proofs(events, bundle),
             chain_name=self._chain_name,
             evidence_public=self._evidence_public,
             built_at=self._now(),
             facts=facts,
             unproven=facts.unproven() if facts is not None else (),
+            claims=claims.claims(product, lot_id, bundle, cold_claim, footprint),
         )
 
     @staticmethod
@@ -259,28 +283,32 @@ class LotPageBuilder:
 
     def _cold_chain(
         self,
+        claims: PageClaims,
         product: Product,
         lot: str,
         spans: dict[str, list[tuple[datetime, datetime | None]]],
         names: dict,  # type: ignore[type-arg]
-    ) -> ColdChain:
+        bundle: dict[str, Any] | None,
+    ) -> tuple[ColdChain, ColdChainClaim | None]:
         if self._exposure is None:
-            return ColdChain(state="no_record")
+            return ColdChain(state="no_record"), None
         try:
-            found = self._exposure.exposure(product.gtin, lot)
+            # Judged per stay against the anchored version then valid (the bundle's).
+            found = claims.cold_chain(product, lot, bundle if self._evidence else None)
             chart = self._chart(product, spans)
         except (TelemetryUnavailable, TraceabilityError, Gs1Error):
-            return ColdChain(state="unavailable")
-        if not found.readings:
-            return ColdChain(state="no_record")
-        return ColdChain(
-            state=found.status,
+            return ColdChain(state="unavailable"), ColdChainClaim(state="unavailable")
+        if found is None or found.state == "no_record":
+            return ColdChain(state="no_record"), found
+        newest = max(found.stays, key=lambda s: s.start).band if found.stays else None
+        view = ColdChain(
+            state=found.state,
             mkt_c=found.mkt_c,
             min_c=found.min_c,
             max_c=found.max_c,
-            minutes_out=found.minutes_out_of_range,
-            budget_min=product.excursion_budget_min,
-            mkt_limit_c=product.mkt_limit_c,
+            minutes_out=found.minutes_out,
+            budget_min=found.budget_min,
+            mkt_limit_c=found.mkt_limit_c,
             excursions=tuple(
                 Excursion(
                     place=names[e.location].name if e.location in names else None,
@@ -292,7 +320,11 @@ class LotPageBuilder:
                 for e in found.excursions
             ),
             chart=chart,
+            band_min_c=newest.temp_min_c if newest else product.temp_min_c,
+            band_max_c=newest.temp_max_c if newest else product.temp_max_c,
+            versions=found.versions(),
         )
+        return view, found
 
     def _chart(
         self, product: Product, spans: dict[str, list[tuple[datetime, datetime | None]]]

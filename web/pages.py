@@ -81,7 +81,7 @@ class LotPages:
         if self._evidence is None or not self._evidence_public:
             raise Problem(404, "not public", "ask the brand owner for auditor access")
         gtin, lot = path_lot(request)
-        bundle = self._evidence.bundle(gtin, lot)
+        bundle = self._evidence.bundle(gtin, lot, claims=True)
         if bundle is None:
             raise Problem(404, "no evidence", f"lot {lot}: none yet")
         return Response(

@@ -1,10 +1,10 @@
 """The bundle's signed manifest: every section exactly as the site exported it.
 
 The manifest holds the SHA-256 of each section (header, streams, keys, each item
-without its record, each batch) and the exporting site's Ed25519 signature over
-them. It is what vouches for the streams' lengths and heads: the entries' own
-hash chain shows a gap or a reordering, but not that the newest entries were
-cut off (the chain simply looks shorter).
+without its record, each batch, the exporter's claims when it has any) and the
+exporting site's Ed25519 signature over them. It is what vouches for the streams'
+lengths and heads: the entries' own hash chain shows a gap or a reordering, but not
+that the newest entries were cut off (the chain simply looks shorter).
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ def manifest_check(
     if not key.verify(value, manifest_bytes(claimed, key_id, sig["signed_at"], fmt)):
         return fail("bundle signature", "bundle", "manifest signature does not verify")
     actual = manifest_digests(bundle)
-    changed = [name for name in ("header", "streams", "keys") if claimed.get(name) != actual[name]]
+    changed = [
+        name
+        for name in ("header", "streams", "keys", "claims")
+        if claimed.get(name) != actual.get(name)
+    ]
     for section in ("items", "batches"):
         want, got = claimed.get(section) or [], actual[section]
         if len(want) != len(got):

@@ -40,7 +40,7 @@ def _other_chain() -> AnchorSender:
     w3 = embedded_web3()
     deployer = w3.eth.accounts[0]
     w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": deployer, "to": w3.eth.accounts[1], "value": 1})
+        w3.eth.send_transaction({"from": deployer, "to": deployer, "value": w3.to_wei(1, "wei")})
     )
     address = deploy_anchor_contract(w3)
     _, sender = anchoring_account(w3, AnchorContract(w3, address), address)

@@ -49,7 +49,10 @@ def test_the_route_table(client: TestClient) -> None:
         "/healthz",
         "/.well-known/tracehub.json",
         "/static",
-        *(f"/auditor/lots{lot}/{name}" for name in ("events", "telemetry", "exposure", "evidence")),
+        *(
+            f"/auditor/lots{lot}/{name}"
+            for name in ("events", "telemetry", "exposure", "masterdata", "evidence")
+        ),
         "/epcis/capture",
         "/epcis/events",
         *(f"/lots{lot}/{name}" for name in ("custody", "recall", "exposure")),

@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from tests.support.events import COLD_ROOM, DOCK, GTIN
-from tests.support.webapp import NOW, add_places, capture_journey, ledgered
+from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
+from tests.support.masterdata import Site, database_url
+from tests.support.webapp import (
+    NOW,
+    SteppedSeries,
+    add_places,
+    app_for,
+    capture_journey,
+    ledgered,
+    make_client,
+)
+from traceability.anchoring.feeder import EventLeaves
+from traceability.anchoring.proofs import LedgerEvidence
+from traceability.capture import CaptureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
+from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from tracehub.services import InfluxDB
 from web.app import create_app
@@ -97,7 +110,7 @@ def test_token_digests_are_validated() -> None:
 def test_requests_without_a_valid_token_are_refused(
     client: TestClient, headers: dict[str, str]
 ) -> None:
-    for path in ("events", "telemetry", "exposure", "evidence"):
+    for path in ("events", "telemetry", "exposure", "masterdata", "evidence"):
         response = client.get(f"{LOT}/{path}", headers=headers)
         assert response.status_code == 401
         assert response.headers["www-authenticate"].startswith("Bearer")
@@ -173,3 +186,86 @@ def test_without_tokens_the_api_is_disabled(stocked: RecordStore) -> None:
 
 def test_now_is_utc() -> None:
     assert NOW.tzinfo is UTC
+
+
+# master data: labelled as the page labels it ------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    with database_url(request.param, tmp_path, request) as url:
+        opened = Site(url)
+        opened.master.add_product(
+            GTIN, "Vaccine", temp_min_c=2.0, temp_max_c=8.0, excursion_budget_min=60.0
+        )
+        opened.master.add_lot(GTIN, "L1", expiry=date(2027, 11, 1), serials=range(1001, 1003))
+        for urn, name in ((DOCK, "Dock door 1"), (COLD_ROOM, "Cold room 1")):
+            opened.master.add_location(Location(urn=urn, name=name, kind="cold_room", country="DE"))
+        capture = CaptureService(opened.store, ledger=EventLeaves(opened.ledger, opened.signer))
+        for time, place in (("2026-11-22T09:00:00Z", DOCK), ("2026-11-22T11:00:00Z", COLD_ROOM)):
+            capture.capture(object_event(time=time, read_point=place, bizLocation={"id": place}))
+        opened.anchor()
+        yield opened
+        opened.close()
+
+
+def _audit(site: Site, path: str) -> httpx.Response:
+    series = SteppedSeries({DOCK: [5.0] * 12, COLD_ROOM: [20.0] * 6})  # 20 °C: out of 2–8
+    evidence = LedgerEvidence(site.store, site.ledger, site.signer)
+    app = app_for(site.store, series, evidence=evidence, auditor_tokens=[token_digest(TOKEN)])
+    with make_client(app) as client:
+        response: httpx.Response = client.get(f"{LOT}/{path}", headers=BEARER)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _fields(subject: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["field"]: f for f in subject["fields"]}
+
+
+def test_honest_master_data_is_proven_with_its_versions(site: Site) -> None:
+    body = _audit(site, "masterdata").json()
+    assert body["state"] == "proven"
+    assert body["product"]["state"] == "proven"
+    assert _fields(body["product"])["temp_max_c"] == {
+        "field": "temp_max_c", "records": 8.0, "signed": 8.0, "version": 1, "state": "proven",
+    }  # fmt: skip
+    (version,) = body["product"]["versions"]
+    assert version["anchored_at"] is not None
+    assert body["lot_record"]["state"] == "proven"
+    assert [p["key"] for p in body["locations"]] == sorted([DOCK, COLD_ROOM])
+    assert _audit(site, "exposure").json()["band"]["state"] == "proven"
+
+
+def test_a_band_widened_in_sql_is_changed_never_proven(site: Site) -> None:
+    site.sql("UPDATE products SET temp_max_c = 25")
+    body = _audit(site, "masterdata").json()
+    assert body["state"] == "changed"
+    assert _fields(body["product"])["temp_max_c"] == {
+        "field": "temp_max_c", "records": 25.0, "signed": 8.0, "version": 1, "state": "changed",
+    }  # fmt: skip
+    exposure = _audit(site, "exposure").json()
+    assert exposure["band"]["state"] == "changed"
+    # judged against the anchored version 1 (2–8 °C), not the widened row: 20 °C is out
+    assert {s["band"]["version"] for s in exposure["stays"]} == {1}
+    assert exposure["minutes_out_of_range"] > 0
+    assert exposure["status"] != "ok"
+
+
+def test_a_renamed_place_and_an_honest_pending_change(site: Site) -> None:
+    site.sql(f"UPDATE locations SET name = 'Back yard' WHERE urn = '{COLD_ROOM}'")
+    site.master.update_lot(GTIN, "L1", expiry=date(2027, 10, 1))  # signed, not anchored
+    body = _audit(site, "masterdata").json()
+    (room,) = [p for p in body["locations"] if p["key"] == COLD_ROOM]
+    assert _fields(room)["name"]["state"] == "changed"
+    assert _fields(room)["name"]["signed"] == "Cold room 1"
+    assert _fields(body["lot_record"])["expiry"]["state"] == "pending"
+    assert [v["anchored_at"] is None for v in body["lot_record"]["versions"]] == [False, True]
+
+
+def test_without_an_evidence_source_nothing_is_labelled_proven(stocked: RecordStore) -> None:
+    app = app_for(stocked, auditor_tokens=[token_digest(TOKEN)])
+    with make_client(app) as client:
+        response = client.get(f"{LOT}/masterdata", headers=BEARER)
+    assert response.status_code == 503
+    assert "signed versions" in response.json()["detail"]

@@ -304,3 +304,34 @@ def test_language_from_accept_language_or_the_switch(
 
 def test_now_is_utc() -> None:
     assert NOW.tzinfo is UTC
+
+
+@pytest.mark.integration
+def test_the_downloaded_bundle_carries_the_page_claims_and_they_recompute(
+    with_events: RecordStore, tmp_path: Path
+) -> None:
+    """What people download says what the page states; the page's own view needs no copy."""
+    from functools import partial
+
+    from ledger.verify.report import Outcome
+    from traceability.anchoring.claimcheck import claim_checks
+    from traceability.anchoring.claims import PageClaims
+    from traceability.anchoring.proofs import LedgerEvidence
+
+    setup = ledgered(with_events, tmp_path / "records.db")
+    evidence = LedgerEvidence(
+        with_events,
+        setup.ledger,
+        claims=partial(PageClaims, with_events, None, None),
+    )
+    assert "claims" not in (evidence.bundle(GTIN, "L1") or {})
+    with make_client(app_for(with_events, evidence=evidence)) as client:
+        html = client.get(PAGE).text
+        link = re.search(r'id="bundle-link" href="([^"]+)"', html)
+        assert link
+        bundle = client.get(link.group(1)).json()
+    assert bundle["claims"]["format"] == "tracehub.lot-claims/1"
+    checks = claim_checks(bundle)
+    assert checks
+    assert not [c for c in checks if c.outcome is Outcome.FAIL], checks
+    setup.ledger.close()

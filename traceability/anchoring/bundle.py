@@ -12,6 +12,9 @@ so ``tracehub verify`` can hold InfluxDB against them.
 The versions of the master data the lot depends on (its product, its lot record, the
 locations of its journey: ``mastercheck.master_streams``) come in whole, so an auditor
 holding only the bundle reads every version of them.
+With ``claims`` (``traceability.anchoring.claims.PageClaims``), the bundle carries what
+the lot page states (its ``claims`` section, signed with the rest): ``tracehub verify``
+recomputes each number from the proven inputs (``claimcheck``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gs1.identifiers import Gtin
-from ledger.evidence import build_bundle
+from ledger.evidence import ClaimSource, build_bundle
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.feeder import EVENT_KIND, lot_stream
@@ -42,8 +45,10 @@ def lot_bundle(
     signer: Signer | None = None,
     now: datetime | None = None,
     confirmations: int = 1,
+    claims: ClaimSource | None = None,
 ) -> dict[str, Any]:
-    """The evidence bundle of a lot (signed by the site when ``signer`` is given)."""
+    """The evidence bundle of a lot (signed by the site when ``signer`` is given; with
+    the page's claims when ``claims`` is given)."""
     gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
 
     def record(kind: str, record_id: str) -> Any:
@@ -63,4 +68,5 @@ def lot_bundle(
         signer,
         now or datetime.now(UTC),
         confirmations,
+        claims,
     )

@@ -12,9 +12,13 @@ the bodies and that the hub captured every event it shows:
 * ``index``     every indexed column re-derived from the body; a difference fails,
   naming the event, the column and both values; the same for EPC link rows;
 * ``linked``    every event of the lot's signed stream is still linked to the lot by
-  the records (a deleted link row hides it from the page);
+  the records (a deleted link row hides it from the page); an event naming a pallet or
+  asset the lot travelled in (``traceability.carriers``) is reached through the
+  carrier instead, so its index is checked and the journey shows its use;
 * ``journey``   the lot's stays re-derived from the verified bodies alone (custody
-  over ``SignedEvents``) and compared with what the records give the page.
+  over ``SignedEvents``) and compared with what the records give the page;
+* ``adopted``   events signed after the fact by the operator (``tracehub ledger
+  adopt``) are named as adopted, with when, never passed off as captured live.
 
 Pure over the bundle plus reads of the records; the ledger is asked only which
 events it holds.
@@ -34,9 +38,9 @@ from ledger.entry import record_digest
 from ledger.errors import LedgerError
 from ledger.store.sqlstore import LedgerStore
 from ledger.verify.report import Check, Outcome
-from traceability.anchoring.feeder import EVENT_KIND
+from traceability.anchoring.feeder import ADOPTION_KIND, EVENT_KIND
 from traceability.capture import _class_link
-from traceability.custody import CustodyService, Stay
+from traceability.custody import CustodyService, Stay, is_carrier
 from traceability.records.entities import event_index, event_roles
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore, StoredEvent
@@ -67,14 +71,23 @@ def event_checks(
             "into the events table outside capture); it is never anchored"
         )
         checks.append(_fail("captured", event.id, detail))
+    # Events naming a pallet or asset the lot travelled in are in its stream (capture
+    # files them under the lots the carrier held), but the records reach them through
+    # the carrier, not the lot: their index is checked, and the journey shows their use.
+    carried = {
+        rid
+        for rid in in_stream
+        if rid not in shown and rid in signed and _names_carrier(signed[rid])
+    }
     # The index is held against signed bodies only: an altered body is named by the
     # record check, and its columns then disagree with it as a mere consequence.
     proven = [event for event in events if event.id in signed]
+    proven += [e for e in map(store.get_event, sorted(carried)) if e is not None]
     links = store.event_links([event.id for event in proven])
     for event in proven:
         checks.extend(_index_checks(event, links.get(event.id, [])))
     for record_id in in_stream:
-        if record_id not in shown and record_id in signed:
+        if record_id not in shown and record_id in signed and record_id not in carried:
             checks.append(
                 _fail(
                     "linked",
@@ -85,7 +98,35 @@ def event_checks(
                 )
             )
     checks.append(_journey_check(store, gtin, lot, signed, ledger))
+    checks.extend(adoption_checks(bundle, lot))
     return checks
+
+
+def adoption_checks(bundle: dict[str, Any], lot: str) -> list[Check]:
+    """Say of every signed ``events-adopted`` record that its events were adopted later
+    (``feeder.adopt_events``): signed by the operator, not at capture."""
+    found: list[Check] = []
+    for item in bundle.get("items") or []:
+        entry = item.get("entry") if isinstance(item, dict) else None
+        record = item.get("record") if isinstance(item, dict) else None
+        if not isinstance(entry, dict) or entry.get("kind") != ADOPTION_KIND:
+            continue
+        if not isinstance(record, dict):
+            continue  # the record check names a missing or altered record
+        listed = record.get("events")
+        events = listed if isinstance(listed, list) else []
+        found.append(
+            Check(
+                name="adopted",
+                outcome=Outcome.OK,
+                subject=f"lot {lot}",
+                detail=f"{len(events)} event(s) adopted by the site's operator at "
+                f"{record.get('adopted_at')}: stored without a capture entry and signed "
+                "later (`tracehub ledger adopt`), not at capture",
+                record_id=str(entry.get("record_id")),
+            )
+        )
+    return found
 
 
 def signed_bodies(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -108,6 +149,13 @@ def signed_bodies(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
         except LedgerError:
             continue
     return found
+
+
+def _names_carrier(body: dict[str, Any]) -> bool:
+    return any(
+        role in _CARRIER_ROLES | {"epc"} and is_carrier(epc)
+        for epc, role in event_roles(body).items()
+    )
 
 
 def _stream_ids(bundle: dict[str, Any]) -> set[str]:

@@ -6,7 +6,10 @@ the event JSON as stored, record id = the event id), linked into one hash-chain
 stream per lot it names (``lot_stream``) and signed by the site, *before* the event
 is stored. The entry is the event's capture receipt: a row that appears in the
 records' events table without one was not captured by this hub, and nothing here
-ever signs it (``tracehub verify`` fails it as "not captured").
+signs it on its own (``tracehub verify`` fails it as "not captured"). Only the
+operator can, explicitly: ``adopt_events`` (``tracehub ledger adopt``) signs such rows
+together with an ``events-adopted`` record naming them, so the evidence shows they
+were adopted later, not captured live.
 
 Ledger first closes the crash window: a crash after the entry and before the row
 leaves a signed event that the sender (the gateway's spool, an EPCIS client) was
@@ -165,6 +168,84 @@ class EventLeaves:
             self._signer = self._renew()
             log.info("site signing key renewed: now %s", self._signer.key_id)
             return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
+
+
+ADOPTION_KIND = "events-adopted"
+ADOPTION_FORMAT = "tracehub-adoption/1"
+
+
+class Adoption(BaseModel):
+    """What ``adopt_events`` signed (``record`` None: nothing needed adopting)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str | None
+    events: tuple[str, ...]
+    record: dict[str, Any] | None = None
+
+
+def adopt_events(
+    store: RecordStore,
+    ledger: EvidenceLedger,
+    signer: Signer,
+    gtin: Gtin | str,
+    lot: str,
+    now: datetime | None = None,
+) -> Adoption:
+    """Sign the lot's event rows that have no capture entry, as an explicit, recorded act.
+
+    For events stored before capture signed them (or by a records-only tool): each row
+    the records give the lot without a capture entry becomes its ``epcis-event`` entry
+    (its body as stored, into the streams of the lots its link rows name), and one
+    ``events-adopted`` record, kept in the lot's stream, names them, how many and when.
+    All in one transaction. The evidence then shows those events were adopted later by
+    the site's key, not captured live (``tracehub verify`` says so): the operator vouches
+    for rows nobody signed at capture. Run by the operator, never by the hub itself.
+    """
+    gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
+    moment = now or datetime.now(UTC)
+    rows = store.events_for_lot(gtin14, lot)
+    known = ledger.entries(EVENT_KIND, [e.id for e in rows])
+    orphans = [e for e in rows if e.id not in known]
+    if not orphans:
+        return Adoption(record_id=None, events=())
+    links = store.event_links([e.id for e in orphans])
+    own = lot_stream(gtin14, lot)
+    items = [
+        Submission(
+            kind=EVENT_KIND,
+            record_id=event.id,
+            record=event.document(),
+            streams=tuple(
+                dict.fromkeys(
+                    [own]
+                    + [
+                        lot_stream(k.gtin, k.lot)
+                        for k in links.get(event.id, [])
+                        if k.gtin and k.lot
+                    ]
+                )
+            ),
+        )
+        for event in orphans
+    ]
+    record: dict[str, Any] = {
+        "format": ADOPTION_FORMAT,
+        "gtin": gtin14,
+        "lot": lot,
+        "adopted_at": moment.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "count": len(orphans),
+        "events": [e.id for e in orphans],
+        "note": "stored without a capture entry; signed later by the site's operator",
+    }
+    record_id = "adoption:sha256:" + record_digest(record).hex()
+    items.append(
+        Submission(
+            kind=ADOPTION_KIND, record_id=record_id, record=record, streams=(own,), keep_record=True
+        )
+    )
+    ledger.submit_many(items, signer, moment)
+    return Adoption(record_id=record_id, events=tuple(e.id for e in orphans), record=record)
 
 
 class FeedResult(BaseModel):

@@ -23,10 +23,13 @@ does not say "On chain" for what its chain cannot show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from ledger.evidence import ClaimSource
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.bundle import lot_bundle
@@ -36,8 +39,9 @@ DEFAULT_LIMIT = 40
 
 
 class EvidenceSource(Protocol):
-    def bundle(self, gtin: str, lot: str) -> dict[str, Any] | None:
-        """The lot's evidence bundle (``tracehub-evidence/2``), None if there is none."""
+    def bundle(self, gtin: str, lot: str, claims: bool = False) -> dict[str, Any] | None:
+        """The lot's evidence bundle (``tracehub-evidence/2``), None if there is none;
+        ``claims``: with what the page states (the bundles people download carry it)."""
         ...
 
 
@@ -50,17 +54,46 @@ class LedgerEvidence:
         ledger: LedgerStore,
         signer: Signer | None = None,
         confirmations: int = 1,
+        renew_signer: Callable[[], Signer] | None = None,
+        claims: Callable[[datetime], ClaimSource] | None = None,
     ) -> None:
+        """``renew_signer`` loads the site's current key once the one held was rotated
+        out (``tracehub ledger rotate-key``, usually by another process): a manifest
+        signed by a closed key fails against the site's trust document. ``claims``
+        computes what the page states at a given time (``claims.PageClaims``)."""
         self._store = store
         self._ledger = ledger
         self._signer = signer
         self._confirmations = confirmations
+        self._renew = renew_signer
+        self._claims = claims
 
-    def bundle(self, gtin: str, lot: str) -> dict[str, Any] | None:
+    def bundle(self, gtin: str, lot: str, claims: bool = False) -> dict[str, Any] | None:
+        now = datetime.now(UTC)
         bundle = lot_bundle(
-            self._store, self._ledger, gtin, lot, self._signer, confirmations=self._confirmations
+            self._store,
+            self._ledger,
+            gtin,
+            lot,
+            self._current_signer(now),
+            now,
+            confirmations=self._confirmations,
+            # the page's own view needs no copy of its numbers; a download does
+            claims=self._claims(now) if claims and self._claims is not None else None,
         )
         return bundle if bundle["items"] else None
+
+    def _current_signer(self, now: datetime) -> Signer | None:
+        """The held signer while its key covers ``now``, by its own record and by the
+        ledger's (where a rotation elsewhere closed it); else the renewed one."""
+        signer = self._signer
+        if signer is None or self._renew is None:
+            return signer
+        recorded = next((k for k in self._ledger.public_keys() if k.key_id == signer.key_id), None)
+        if signer.public.covers(now) and (recorded is None or recorded.covers(now)):
+            return signer
+        self._signer = self._renew()
+        return self._signer
 
 
 class AnchoredBatch(BaseModel):

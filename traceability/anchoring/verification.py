@@ -12,6 +12,10 @@ With a ``TelemetryRows`` reader (InfluxDB), the readings at the lot's locations 
 its stays are held against the gateway's sealed windows (``telemetrycheck``).
 The records' product, lot and journey locations are held against their signed
 versions (``mastercheck``): a field changed outside tracehub is named with both values.
+With ``claims`` (``claims.PageClaims``: what the page would show now), the bundle carries
+the page's numbers and ``claimcheck`` recomputes each from the proven inputs (sealed
+anchored readings, the anchored band per stay, the journey from the signed bodies, the
+anchored carbon report).
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import json
 from datetime import UTC, datetime
 
 from gs1.identifiers import Gtin
+from ledger.evidence import ClaimSource
 from ledger.store.sqlstore import LedgerStore
 from ledger.verify.trust import TrustAnchors
 from ledger.verify.verifier import ChainView, Check, Outcome, Report, verify_bundle
 from traceability.anchoring.bundle import lot_bundle
-from traceability.anchoring.eventcheck import event_checks
+from traceability.anchoring.claimcheck import claim_checks
+from traceability.anchoring.eventcheck import event_checks, journey_from, signed_bodies
+from traceability.anchoring.feeder import lot_stream
 from traceability.anchoring.mastercheck import master_checks
 from traceability.anchoring.telemetrycheck import (
     TelemetryRows,
@@ -32,7 +39,7 @@ from traceability.anchoring.telemetrycheck import (
     spans_of,
     telemetry_checks,
 )
-from traceability.custody import CustodyService
+from traceability.custody import CustodyService, Timeline
 from traceability.records.store import RecordStore
 
 __all__ = ["Check", "Outcome", "Report", "report_json", "verify_lot"]
@@ -47,15 +54,23 @@ def verify_lot(
     trust: TrustAnchors | None = None,
     telemetry: TelemetryRows | None = None,
     now: datetime | None = None,
+    claims: ClaimSource | None = None,
 ) -> Report:
     """``telemetry``: where to re-read the lot's readings (``TelemetryUnavailable``
     propagates when it cannot answer). ``trust``: who may have signed and where the
     roots count, from outside the records (on the site: its keystore and configured
     contract); without it the lot is at best "self-consistent, not attributed"."""
     gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
-    bundle = lot_bundle(store, ledger, gtin14, lot)
+    bundle = lot_bundle(store, ledger, gtin14, lot, claims=claims)
     report = verify_bundle(bundle, chain, trust, now)
-    in_ledger = {item["entry"]["record_id"] for item in bundle["items"]}
+    # The lot's own stream only (events, carbon reports, exposure summaries): the
+    # bundle also carries master-data versions and telemetry seals of other streams.
+    own = lot_stream(gtin14, lot)
+    in_ledger = {
+        item["entry"]["record_id"]
+        for item in bundle["items"]
+        if any(link.get("stream") == own for link in item["entry"].get("links") or [])
+    }
     extra: list[Check] = []
     events = store.events_for_lot(gtin14, lot)
     if not events and not in_ledger:
@@ -85,6 +100,10 @@ def verify_lot(
             )
         ]
     after.extend(master_checks(store, bundle, gtin14, lot))  # product, lot, places
+    if claims is not None:  # the page's numbers, recomputed over the signed journey
+        proven = journey_from(store, gtin14, lot, signed_bodies(bundle))
+        stays = spans_of(Timeline(subject=f"{gtin14}/{lot}", stays=proven).locations())
+        after.extend(claim_checks(bundle, stays=stays))
     if not extra and not after:
         return report
     return report.model_copy(update={"checks": (*extra, *report.checks, *after)})

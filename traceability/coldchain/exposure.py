@@ -2,7 +2,9 @@
 temperature series → min/max/mean, Mean Kinetic Temperature, time out of range,
 excursions, and a status judged against the product's profile.
 
-The math is pure (``mkt.mean_kinetic_temperature``, ``judge``); the series comes through the
+The math is pure (``mkt.mean_kinetic_temperature``, ``judge``, ``exposure_over``: the same
+function the lot page's claims and ``tracehub verify``'s recomputation from the sealed
+readings run, each stay judged against its own ``Band``); the series comes through the
 ``TemperatureSeries`` port as buckets of readings. The InfluxDB adapter
 (``traceability.coldchain.telemetry``) keeps quiet stretches as coarse InfluxQL buckets (a day, an
 hour: count/mean/min/max) and fetches raw points only where the temperature crosses
@@ -15,7 +17,7 @@ fetched concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -67,6 +69,56 @@ class TemperatureSeries(Protocol):
         ...
 
 
+class Band(BaseModel):
+    """The profile a stay is judged against: the product's allowed band, budget and MKT
+    limit, as one master-data version states them (``version`` None: the records' row)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temp_min_c: float | None
+    temp_max_c: float | None
+    excursion_budget_min: float | None
+    mkt_limit_c: float | None
+    version: int | None = None
+
+    @classmethod
+    def of(cls, product: Product, version: int | None = None) -> Band:
+        return cls(
+            temp_min_c=product.temp_min_c,
+            temp_max_c=product.temp_max_c,
+            excursion_budget_min=product.excursion_budget_min,
+            mkt_limit_c=product.mkt_limit_c,
+            version=version,
+        )
+
+
+def strictest(bands: Sequence[Band]) -> Band:
+    """The budget and MKT limit a whole journey is judged against when its stays fall
+    under different versions: the strictest of them, so a version loosening the
+    budget late in the journey cannot excuse minutes spent under a stricter one."""
+    budgets = [b.excursion_budget_min or 0.0 for b in bands]
+    limits = [b.mkt_limit_c for b in bands if b.mkt_limit_c is not None]
+    first = bands[0] if bands else None
+    return Band(
+        temp_min_c=first.temp_min_c if first else None,
+        temp_max_c=first.temp_max_c if first else None,
+        excursion_budget_min=min(budgets) if budgets else None,
+        mkt_limit_c=min(limits) if limits else None,
+        version=first.version if first and len({b.version for b in bands}) == 1 else None,
+    )
+
+
+class StayBand(BaseModel):
+    """One stay and the band its readings were judged against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    start: datetime
+    end: datetime
+    band: Band
+
+
 class Excursion(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -92,10 +144,14 @@ class Exposure(BaseModel):
     status: Status
     reasons: tuple[str, ...]
     locations: tuple[str, ...]
+    # The stays with the band each was judged against, and the budget / MKT limit the
+    # whole journey was (``strictest``); empty / None for an exposure built elsewhere.
+    stays: tuple[StayBand, ...] = ()
+    limits: Band | None = None
 
 
 def judge(
-    product: Product, mkt_c: float | None, minutes_out: float
+    product: Product | Band, mkt_c: float | None, minutes_out: float
 ) -> tuple[Status, tuple[str, ...]]:
     """ok / at_risk / compromised against the product's budget and MKT limit."""
     reasons: list[str] = []
@@ -157,6 +213,120 @@ def _out_minutes(bucket: Bucket) -> float:
     return bucket.out_of_range / bucket.count * bucket.width.total_seconds() / 60
 
 
+def raw_buckets(
+    points: Sequence[tuple[int, float]], width: timedelta, low: float | None, high: float | None
+) -> list[Bucket]:
+    """Raw ``(ns, celsius)`` readings as ``width`` buckets aligned to the epoch, as
+    InfluxDB's ``GROUP BY time`` cuts them, each carrying its readings."""
+    step = int(width.total_seconds() * 1_000_000_000)
+    grouped: dict[int, list[tuple[int, float]]] = {}
+    for ns, celsius in points:
+        grouped.setdefault(ns - ns % step, []).append((ns, celsius))
+    buckets = []
+    for start, readings in sorted(grouped.items()):
+        values = [celsius for _, celsius in readings]
+        out = [
+            ns
+            for ns, c in readings
+            if (low is not None and c < low) or (high is not None and c > high)
+        ]
+        buckets.append(
+            Bucket(
+                start=_time(start),
+                width=width,
+                count=len(values),
+                mean_c=sum(values) / len(values),
+                min_c=min(values),
+                max_c=max(values),
+                out_of_range=len(out),
+                samples=tuple(values),
+                first_out=_time(min(out)) if out else None,
+                last_out=_time(max(out)) if out else None,
+            )
+        )
+    return buckets
+
+
+def _time(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+Stay = tuple[str, datetime, datetime]  # location, arrived, left (open stays closed by the caller)
+
+
+def exposure_over(
+    gtin: str,
+    lot: str,
+    stays: Sequence[tuple[str, datetime, datetime, Band]],
+    series: TemperatureSeries,
+    *,
+    delta_h_kj: float = DEFAULT_DELTA_H_KJ,
+    bucket: timedelta = timedelta(minutes=10),
+    workers: int = 1,
+) -> Exposure:
+    """The exposure of ``stays``, each judged against its own band (pure over ``series``):
+    readings outside a stay's band count against it, the whole journey against the
+    ``strictest`` budget and MKT limit of its stays."""
+    samples: list[tuple[float, float]] = []
+    lows: list[float] = []
+    highs: list[float] = []
+    out_minutes = 0.0
+    found: list[Excursion] = []
+    readings = 0
+    ordered = sorted(stays, key=lambda s: (s[0], s[1]))
+
+    def fetch(stay: tuple[str, datetime, datetime, Band]) -> list[Bucket]:
+        location, start, end, band = stay
+        return series.buckets(location, start, end, band.temp_min_c, band.temp_max_c, bucket)
+
+    # Stays are independent queries: run them side by side (the adapter's HTTP client
+    # is thread-safe, and InfluxDB answers several queries at once on its cores).
+    if len(ordered) > 1 and workers > 1:
+        with ThreadPoolExecutor(min(workers, len(ordered))) as pool:
+            fetched = list(pool.map(fetch, ordered))
+    else:
+        fetched = [fetch(stay) for stay in ordered]
+    for (location, _, _, band), buckets in zip(ordered, fetched, strict=True):
+        for b in buckets:
+            if b.count:
+                if b.samples:
+                    samples.extend((c, 1.0) for c in b.samples)
+                else:
+                    samples.append((b.mean_c, float(b.count)))
+                lows.append(b.min_c)
+                highs.append(b.max_c)
+                readings += b.count
+                out_minutes += _out_minutes(b)
+        found.extend(excursions(location, buckets, band.temp_min_c))
+    mkt = mean_kinetic_temperature(samples, delta_h_kj) if samples else None
+    mean = sum(c * w for c, w in samples) / readings if readings else None
+    limits = strictest([band for *_, band in ordered])
+    status, reasons = judge(limits, mkt, out_minutes)
+    return Exposure(
+        gtin=gtin,
+        lot=lot,
+        readings=readings,
+        min_c=min(lows) if lows else None,
+        max_c=max(highs) if highs else None,
+        mean_c=mean,
+        mkt_c=mkt,
+        minutes_out_of_range=out_minutes,
+        excursions=tuple(sorted(found, key=lambda e: e.start)),
+        status=status,
+        reasons=reasons,
+        locations=tuple(sorted({s[0] for s in ordered})),
+        stays=tuple(
+            StayBand(location=loc, start=start, end=end, band=band)
+            for loc, start, end, band in sorted(ordered, key=lambda s: (s[1], s[0]))
+        ),
+        limits=limits,
+    )
+
+
+# The band each stay is judged against, by location and arrival (default: the records' row).
+BandAt = Callable[[str, datetime], Band]
+
+
 class ExposureService:
     def __init__(
         self,
@@ -177,63 +347,27 @@ class ExposureService:
         self._bucket = bucket
         self._now = now
 
-    def exposure(self, gtin: str, lot: str, until: datetime | None = None) -> Exposure:
-        """Join the lot's stays with each location's readings; ``until`` closes open stays."""
+    def exposure(
+        self,
+        gtin: str,
+        lot: str,
+        until: datetime | None = None,
+        band_at: BandAt | None = None,
+    ) -> Exposure:
+        """Join the lot's stays with each location's readings; ``until`` closes open stays;
+        ``band_at``: the band of each stay (default: the product's current row)."""
         product = self._store.get_product(gtin)
         if product is None:
             raise RecordNotFound(f"product {gtin} is unknown; add it before asking for exposure")
         timeline = self._custody.lot_timeline(product.gtin, lot)
         end_default = until or self._now or datetime.now(UTC)
-        samples: list[tuple[float, float]] = []
-        lows: list[float] = []
-        highs: list[float] = []
-        out_minutes = 0.0
-        found: list[Excursion] = []
-        readings = 0
+        current = Band.of(product)
         stays = [
-            (location, start, end or end_default)
+            (location, start, end or end_default, band_at(location, start) if band_at else current)
             for location, spans in sorted(timeline.locations().items())
             for start, end in spans
         ]
-
-        def fetch(stay: tuple[str, datetime, datetime]) -> list[Bucket]:
-            return self._series.buckets(
-                stay[0], stay[1], stay[2], product.temp_min_c, product.temp_max_c, self._bucket
-            )
-
-        # Stays are independent queries: run them side by side (the adapter's HTTP client
-        # is thread-safe, and InfluxDB answers several queries at once on its cores).
-        if len(stays) > 1 and self._workers > 1:
-            with ThreadPoolExecutor(min(self._workers, len(stays))) as pool:
-                fetched = list(pool.map(fetch, stays))
-        else:
-            fetched = [fetch(stay) for stay in stays]
-        for (location, _, _), buckets in zip(stays, fetched, strict=True):
-            for b in buckets:
-                if b.count:
-                    if b.samples:
-                        samples.extend((c, 1.0) for c in b.samples)
-                    else:
-                        samples.append((b.mean_c, float(b.count)))
-                    lows.append(b.min_c)
-                    highs.append(b.max_c)
-                    readings += b.count
-                    out_minutes += _out_minutes(b)
-            found.extend(excursions(location, buckets, product.temp_min_c))
-        mkt = mean_kinetic_temperature(samples, self._delta_h) if samples else None
-        mean = sum(c * w for c, w in samples) / readings if readings else None
-        status, reasons = judge(product, mkt, out_minutes)
-        return Exposure(
-            gtin=product.gtin,
-            lot=lot,
-            readings=readings,
-            min_c=min(lows) if lows else None,
-            max_c=max(highs) if highs else None,
-            mean_c=mean,
-            mkt_c=mkt,
-            minutes_out_of_range=out_minutes,
-            excursions=tuple(sorted(found, key=lambda e: e.start)),
-            status=status,
-            reasons=reasons,
-            locations=tuple(sorted(timeline.locations())),
-        )
+        return exposure_over(
+            product.gtin, lot, stays, self._series,
+            delta_h_kj=self._delta_h, bucket=self._bucket, workers=self._workers,
+        )  # fmt: skip

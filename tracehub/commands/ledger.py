@@ -1,5 +1,6 @@
 """``tracehub ledger``: export a lot's evidence bundle, add a lot's own records as
-leaves (carbon reports, exposure summaries), rotate the site's signing key."""
+leaves (carbon reports, exposure summaries), adopt event rows captured before they
+were signed, rotate the site's signing key."""
 
 from __future__ import annotations
 
@@ -62,9 +63,21 @@ def export(
         evidence = LedgerStore.open(ledger_url or (records_url if records else settings.ledger_url))
     except (TraceabilityError, LedgerError) as exc:
         raise Problem(str(exc)) from exc
+    from tracehub.commands.verify import page_claims, telemetry_reader
+    from tracehub.localstack import local_influx_url
+
+    # the bundle carries what the lot page states now, so verify can recompute it
+    influx_url = settings.influx.url or local_influx_url(settings)
+    telemetry = telemetry_reader(influx_url, settings.influx.database)
     try:
         bundle = lot_bundle(
-            store, evidence, gtin, lot, signer, confirmations=settings.ledger.confirmations
+            store,
+            evidence,
+            gtin,
+            lot,
+            signer,
+            confirmations=settings.ledger.confirmations,
+            claims=page_claims(store, evidence, telemetry),
         )
     except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
@@ -143,6 +156,59 @@ def submit(
         f"queued {kind} {stored.entry.record_id} as seq {link.seq if link else '?'} of "
         f"{lot_stream(gtin14, lot)} (leaf {stored.leaf_hash.hex()}); it is anchored with "
         "the next batch"
+    )
+
+
+@ledger.command()
+@click.option("--gtin", required=True, help="The product's GTIN.")
+@click.option("--lot", required=True, help="The lot number.")
+@click.option("--records", metavar="URL", help="Records database URL (default: settings).")
+@click.option(
+    "--ledger", "ledger_url", metavar="URL", help="Ledger database URL (default: settings)."
+)
+@click.pass_obj
+def adopt(
+    settings: Settings, gtin: str, lot: str, records: str | None, ledger_url: str | None
+) -> None:
+    """Sign the lot's event rows that have no capture entry, as a recorded act.
+
+    For events stored before capture signed each event (or by a records-only tool):
+    `tracehub verify` fails them as "not captured by this hub". Adopting signs them
+    with the site's key together with an `events-adopted` record naming them, how
+    many and when, so the evidence shows they were adopted later, not captured live.
+    Check the rows first: adopting vouches for them.
+    """
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.anchoring.feeder import adopt_events, lot_stream
+    from traceability.records.store import RecordStore
+    from tracehub.keys import open_keystore
+
+    records_url = records or settings.records_url
+    now = datetime.now(UTC)
+    try:
+        signer = open_keystore(settings).signer(f"site:{settings.hub.site}", now)
+        store = RecordStore.open(records_url)
+        evidence = LedgerStore.open(ledger_url or (records_url if records else settings.ledger_url))
+    except (TraceabilityError, LedgerError) as exc:
+        raise Problem(str(exc)) from exc
+    try:
+        if store.get_lot(gtin, lot) is None:
+            raise Problem(f"lot {lot} of {gtin} is not in the records")
+        adoption = adopt_events(store, evidence, signer, gtin, lot, now)
+    except (TraceabilityError, Gs1Error, LedgerError) as exc:
+        raise Problem(str(exc)) from exc
+    finally:
+        evidence.close()
+        store.close()
+    if adoption.record_id is None:
+        console.print(f"nothing to adopt: every event of lot {lot} has its capture entry")
+        return
+    assert adoption.record is not None
+    console.print(
+        f"adopted {len(adoption.events)} event(s) of lot {lot} into "
+        f"{lot_stream(adoption.record['gtin'], lot)} as {adoption.record_id}, signed by "
+        f"{signer.key_id} at {adoption.record['adopted_at']}; they are anchored with the "
+        "next batch, and `tracehub verify` names them as adopted"
     )
 
 

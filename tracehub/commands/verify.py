@@ -12,6 +12,12 @@ Trust anchors come from outside the bundle: ``--trust`` (a site's
 ``/.well-known/tracehub.json`` by URL, a local copy of it, a key fingerprint or key
 id) and ``--contract``; for ``--gtin/--lot`` on the site itself, its own keystore and
 configured contract. The report says which it used.
+
+A lot's bundle carries the numbers its page states (``claims``); both forms recompute
+them from the proven inputs (``traceability.anchoring.claimcheck``). For ``--gtin/--lot``
+the claims are computed here the way the page computes them (InfluxDB, the anchored
+master data, the kept carbon report) and the journey is re-derived from the signed
+event bodies; a BUNDLE's claims are recomputed from the bundle alone.
 """
 
 from __future__ import annotations
@@ -194,7 +200,8 @@ def verify(
         if lot is not None or gtin is not None:
             raise click.UsageError("give either a BUNDLE file or --gtin/--lot, not both")
         chain = None if offline else _chain(rpc_url)
-        report = verify_bundle(_read_bundle(bundle), chain, given)
+        document = _read_bundle(bundle)
+        report = with_claim_checks(document, verify_bundle(document, chain, given))
         _finish(report, as_json, {"bundle": bundle})
     if lot is None:
         raise click.UsageError("give a BUNDLE file to check, or --lot (with --gtin) for a lot")
@@ -213,11 +220,11 @@ def verify(
         raise Problem(str(exc)) from exc
     trust = given if given is not None else _site_trust(settings, contract)
     influx_url = influx_url or settings.influx.url or local_influx_url(settings)
-    telemetry = _telemetry(influx_url, settings.influx.database)
+    telemetry = telemetry_reader(influx_url, settings.influx.database)
     try:
         report = verify_lot(
             store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust,
-            telemetry=telemetry,
+            telemetry=telemetry, claims=page_claims(store, ledger, telemetry),
         )  # fmt: skip
     except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
@@ -281,7 +288,31 @@ def _site_trust(settings: Settings, contract: str | None) -> TrustAnchors | None
     return from_keys(keys, source, [(None, pinned)] if pinned else [])
 
 
-def _telemetry(url: str | None, database: str) -> Any:
+def with_claim_checks(bundle: Any, report: Report) -> Report:
+    """A lot bundle's report with its page claims recomputed from the bundle alone
+    (the ledger's verifier is lot-agnostic; the lot's numbers are traceability's)."""
+    subject = bundle.get("subject") if isinstance(bundle, dict) else None
+    if not isinstance(subject, dict) or subject.get("type") != "lot":
+        return report
+    from traceability.anchoring.claimcheck import claim_checks
+
+    return report.model_copy(update={"checks": (*report.checks, *claim_checks(bundle))})
+
+
+def page_claims(store: Any, ledger: Any, telemetry: Any) -> Any:
+    """What the lot page would state now, computed the way the page computes it."""
+    from datetime import UTC, datetime
+
+    from traceability.anchoring.claims import PageClaims
+    from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
+    from traceability.coldchain.exposure import ExposureService
+
+    exposure = None if telemetry is None else ExposureService(store, telemetry)
+    footprint = LedgerFootprint(ledger, RecordsFootprint(store))
+    return PageClaims(store, exposure, footprint, datetime.now(UTC))
+
+
+def telemetry_reader(url: str | None, database: str) -> Any:
     """The InfluxDB reader of the lot's readings (None: the check says it could not run)."""
     if url is None:
         return None

@@ -28,6 +28,7 @@ from ledger.worker import AnchorWorker
 from tests.support.events import GTIN, object_event
 from tests.support.masterdata import sign_master
 from tests.support.webapp import sign_captured
+from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.feeder import EventFeeder, lot_stream
 from traceability.anchoring.verification import report_json, verify_lot
 from traceability.capture import CaptureService
@@ -221,3 +222,19 @@ def test_on_anvil(stocked: RecordStore, tmp_path: Path, anvil: Anvil) -> None:
     report = verify_lot(setup.store, setup.ledger, GTIN, "L1", setup.chain, setup.trust)
     assert report.verdict is Verdict.VERIFIED, report.failures
     setup.ledger.close()
+
+
+def test_a_lot_with_only_master_data_in_the_ledger_has_no_events_to_verify(
+    stocked: RecordStore, tmp_path: Path
+) -> None:
+    """Its product and lot versions are signed, but nothing is in the lot's own stream."""
+    stocked.add_lot(GTIN, "L2", quantity=1, serials=[2001])
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'records.db'}")
+    sign_master(stocked, ledger, Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC)))
+    assert lot_bundle(stocked, ledger, GTIN, "L2")["items"]  # its master-data versions
+    report = verify_lot(stocked, ledger, GTIN, "L2")
+    (check,) = [c for c in report.checks if c.name == "events"]
+    assert check.outcome is Outcome.FAIL
+    assert f"no events recorded for lot L2 of {GTIN}" in check.detail
+    assert report.verdict is Verdict.TAMPERED
+    ledger.close()

@@ -1,0 +1,427 @@
+"""What the lot page states, recomputed from the proven inputs alone.
+
+A lot's bundle carries the page's numbers (its ``claims`` section, ``claims.LotClaims``,
+covered by the signed manifest). ``claim_checks`` recomputes them with the same pure
+functions the page ran (``coldchain.exposure.exposure_over``, ``mkt``, ``judge``), but
+over proven inputs only:
+
+* the readings inside the sealed telemetry windows of anchored batches at the lot's
+  locations during its stays (never InfluxDB: ``telemetrycheck`` holds InfluxDB
+  against the same seals);
+* per stay, the product's anchored master-data version valid when the stay began
+  (band, budget, MKT limit; the journey is judged against the strictest);
+* the journey from the signed event bodies (``eventcheck.journey_from``; given by the
+  caller, since it needs the records' unit → lot links; without it the claimed stops
+  are used and the journey is reported as not re-derived);
+* the footprint from the anchored carbon report the page names (its line items
+  re-summed).
+
+Each number that differs fails, naming it ("minutes out of range: the page says 0,
+the sealed readings give 14"); numbers resting on hours no anchored seal covers are
+pending when the gateway should have sealed them by the time the page spoke (sealed
+but not anchored, or never sealed), "could not check" while a window was still open;
+never proven. A footprint the page computed from the records (labelled "not anchored")
+is "could not check". Pure over the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.entry import record_digest
+from ledger.errors import LedgerError
+from ledger.verify.report import Check, Outcome
+from traceability.anchoring.claims import (
+    ColdChainClaim,
+    FootprintClaim,
+    LotClaims,
+    StopClaim,
+    band_at,
+    product_history,
+)
+from traceability.anchoring.feeder import CARBON_REPORT_KIND
+from traceability.anchoring.telemetrycheck import (
+    DEFAULT_CLOSE,
+    DEFAULT_WINDOW,
+    Span,
+    sealed_windows,
+)
+from traceability.anchoring.telemetrycheck import window_status as _window_status
+from traceability.coldchain.exposure import Band, Bucket, exposure_over, raw_buckets
+
+NAME = "claims"
+BUCKET = timedelta(minutes=10)  # the page's exposure buckets (``ExposureService``)
+_MINUTES_TOL = 0.01
+# The page's coarse InfluxDB buckets stand for their readings by their mean (MKT error
+# below 0.005 °C, ``InfluxTemperatureReader.buckets``); the page shows 0.1 °C.
+_MKT_TOL_C = 0.01
+_TEMP_TOL_C = 1e-6
+_KG_TOL = 0.001  # the report's figures are 6-decimal strings; the page shows 0.01 kg
+
+
+def claim_checks(
+    bundle: Mapping[str, Any],
+    *,
+    stays: Sequence[Span] | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+) -> list[Check]:
+    """The page's claims in ``bundle`` against the proven inputs (see the module doc).
+
+    ``stays``: the lot's stays re-derived from the signed event bodies (None: the
+    bundle alone; the claimed stops are used and the journey is not re-derived)."""
+    subject = bundle.get("subject") if isinstance(bundle.get("subject"), dict) else {}
+    assert isinstance(subject, dict)
+    lot = f"lot {subject.get('lot')}"
+    if "claims" not in bundle:
+        return [
+            _check(
+                Outcome.SKIPPED,
+                lot,
+                "could not check: the bundle carries no page claims (exported without "
+                "them, or before they were added); the page's numbers are not covered",
+            )
+        ]
+    try:
+        claims = LotClaims.from_json(bundle["claims"])
+    except ValueError as exc:
+        return [_check(Outcome.FAIL, lot, str(exc))]
+    if (claims.gtin, claims.lot) != (subject.get("gtin"), subject.get("lot")):
+        return [
+            _check(
+                Outcome.FAIL,
+                lot,
+                f"the claims are about {claims.gtin}/{claims.lot}, the bundle about "
+                f"{subject.get('gtin')}/{subject.get('lot')}",
+            )
+        ]
+    checks = [_journey(claims, stays, lot)]
+    proven = stays if stays is not None else _claimed_spans(claims.journey)
+    checks.extend(_cold_chain(bundle, claims, proven, window, lot))
+    checks.append(_footprint(bundle, claims.footprint, lot))
+    return checks
+
+
+def _check(outcome: Outcome, subject: str, detail: str, record_id: str | None = None) -> Check:
+    return Check(name=NAME, outcome=outcome, subject=subject, detail=detail, record_id=record_id)
+
+
+def _at(moment: datetime | None) -> str:
+    return "now" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- journey ---------------------------------------------------------------------------------
+
+
+def _claimed_spans(journey: Sequence[StopClaim]) -> list[Span]:
+    return [(s.location, s.arrived, s.left) for s in journey]
+
+
+def _journey(claims: LotClaims, stays: Sequence[Span] | None, lot: str) -> Check:
+    subject = f"journey of {lot}"
+    if stays is None:
+        return _check(
+            Outcome.SKIPPED,
+            subject,
+            "could not check: the journey re-derived from the signed event bodies needs the "
+            "records' unit → lot links (`tracehub verify --gtin G --lot L`); the cold chain "
+            "below is recomputed over the stops the page claims",
+        )
+    claimed = set(_claimed_spans(claims.journey))
+    proven = set(stays)
+    problems = [
+        f"the page shows a stop at {loc} from {_at(a)} to {_at(b)} the signed events do not"
+        for loc, a, b in sorted(claimed - proven, key=lambda s: s[1])
+    ] + [
+        f"the signed events give a stop at {loc} from {_at(a)} to {_at(b)} the page does not show"
+        for loc, a, b in sorted(proven - claimed, key=lambda s: s[1])
+    ]
+    if problems:
+        return _check(Outcome.FAIL, subject, "; ".join(problems))
+    return _check(
+        Outcome.OK,
+        subject,
+        f"the page's {len(claimed)} stop(s) are the ones the signed event bodies give",
+    )
+
+
+# --- cold chain ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealedSeries:
+    """``TemperatureSeries`` over the readings of anchored seals only."""
+
+    readings: Mapping[str, Sequence[tuple[int, float]]]  # location → (ns, celsius), sorted
+
+    @classmethod
+    def of(cls, bundle: Mapping[str, Any]) -> SealedSeries:
+        found: dict[str, list[tuple[int, float]]] = {}
+        for seal in sealed_windows(bundle).values():
+            if not seal.anchored:
+                continue
+            for row in seal.record.get("readings") or []:
+                try:
+                    if row.get("celsius") is None:
+                        continue
+                    point = (int(row["time"]), float(row["celsius"]))
+                    found.setdefault(str(row["location"]), []).append(point)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue  # a malformed seal: ``telemetrycheck`` names it
+        return cls({loc: sorted(set(points)) for loc, points in found.items()})
+
+    def buckets(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        width: timedelta,
+    ) -> list[Bucket]:
+        a, b = _ns(start), _ns(end)
+        points = [(ns, c) for ns, c in self.readings.get(location, ()) if a <= ns < b]
+        return raw_buckets(points, width, low, high)
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _band_text(band: Band) -> str:
+    version = "records' row, not anchored" if band.version is None else f"version {band.version}"
+    return f"{band.temp_min_c}–{band.temp_max_c} °C ({version})"
+
+
+def _cold_chain(
+    bundle: Mapping[str, Any],
+    claims: LotClaims,
+    stays: Sequence[Span],
+    window: timedelta,
+    lot: str,
+) -> list[Check]:
+    subject = f"cold chain of {lot}"
+    claim = claims.cold_chain
+    if claim is None or claim.state == "unavailable":
+        why = "showed no temperature verdict" if claim is None else "could not read telemetry"
+        return [_check(Outcome.SKIPPED, subject, f"could not check: the page {why}")]
+    history = product_history(bundle, claims.gtin)
+    at = band_at(history, None)
+    closed = [(loc, a, b or claims.as_of) for loc, a, b in stays]
+    if history is None or history.latest_anchored is None:
+        return [
+            _check(
+                Outcome.PENDING,
+                subject,
+                "no anchored version of the product: the band, budget and MKT limit the "
+                f"page judged against ({_band_text(_claimed_limits(claim))}) are not proven",
+            )
+        ]
+    bands = [(loc, a, b, at(loc, a)) for loc, a, b in closed]
+    found = ColdChainClaim.of(
+        exposure_over(claims.gtin, claims.lot, bands, SealedSeries.of(bundle), bucket=BUCKET)
+    )
+    problems = _band_problems(claim, found) + _number_problems(claim, found)
+    if claim.state == "no_record" and found.state == "no_record":
+        return [_check(Outcome.OK, subject, "no readings at the lot's stays, as the page says")]
+    cover = _window_status(bundle, stays, claims.as_of, window)
+    late = _overdue(bundle, stays, claims.as_of, window)
+    if cover.sealed or cover.open:
+        # Hours the gateway should have sealed by now and did not (or whose seal is not
+        # anchored): pending. Hours still open when the page spoke: not checkable yet.
+        pending = late.sealed + late.open
+        detail = (
+            f"{cover.sealed + cover.open} of {cover.total} hour(s) of the lot's stays are not "
+            f"covered by an anchored telemetry seal ({cover.sealed} sealed, not anchored yet; "
+            f"{cover.open} open or never sealed"
+            + (f"; {pending} of them past their sealing time" if pending else "")
+            + "): the page's verdict rests on readings no proof covers yet"
+        )
+        if problems:
+            detail += "; so far: " + "; ".join(problems)
+        if pending:
+            return [_check(Outcome.PENDING, subject, detail)]
+        return [_check(Outcome.SKIPPED, subject, "could not check: " + detail)]
+    if problems:
+        return [_check(Outcome.FAIL, subject, p) for p in problems]
+    versions = ", ".join("records' row" if v is None else f"version {v}" for v in found.versions())
+    return [
+        _check(
+            Outcome.OK,
+            subject,
+            f"{found.state}: {found.minutes_out:.0f} min out of range, MKT "
+            f"{_num(found.mkt_c)} °C, {len(found.excursions)} excursion(s), recomputed from "
+            f"{found.readings} sealed reading(s) in {cover.proven} anchored hour(s), judged "
+            f"against product {versions}",
+        )
+    ]
+
+
+def _overdue(
+    bundle: Mapping[str, Any], stays: Sequence[Span], as_of: datetime, window: timedelta
+) -> Any:
+    """The coverage of the hours that had ended, plus the gateway's grace, at ``as_of``."""
+    step = int(window.total_seconds())
+    cut = datetime.fromtimestamp(
+        int((as_of - DEFAULT_CLOSE).timestamp()) // step * step, tz=as_of.tzinfo
+    )
+    ended = [(loc, a, min(b or as_of, cut)) for loc, a, b in stays if a < cut]
+    return _window_status(bundle, ended, cut, window)
+
+
+def _claimed_limits(claim: ColdChainClaim) -> Band:
+    first = claim.stays[0].band if claim.stays else None
+    return first or Band(temp_min_c=None, temp_max_c=None, excursion_budget_min=None,
+                         mkt_limit_c=None)  # fmt: skip
+
+
+def _num(value: float | None) -> str:
+    return "none" if value is None else f"{value:.2f}"
+
+
+def _band_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
+    problems = []
+    proven = {(s.location, s.start): s.band for s in found.stays}
+    for stay in claim.stays:
+        want = proven.get((stay.location, stay.start))
+        if want is None:
+            continue  # a stop the journey check names
+        if stay.band != want:
+            problems.append(
+                f"band at {stay.location} from {_at(stay.start)}: the page judged against "
+                f"{_band_text(stay.band)}, the anchored product version valid then is "
+                f"{_band_text(want)} (budget {want.excursion_budget_min} min, MKT limit "
+                f"{want.mkt_limit_c} °C)"
+            )
+    return problems
+
+
+def _number_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
+    problems: list[str] = []
+    src = "the sealed readings give"
+
+    def differ(label: str, page: float | None, proven: float | None, tol: float, fmt: str) -> None:
+        same = (page is None and proven is None) or (
+            page is not None and proven is not None and abs(page - proven) <= tol
+        )
+        if not same:
+            shown = "none" if page is None else format(page, fmt)
+            got = "none" if proven is None else format(proven, fmt)
+            problems.append(f"{label}: the page says {shown}, {src} {got}")
+
+    if claim.state != found.state:
+        problems.append(f"verdict: the page says {claim.state}, {src} {found.state}")
+    differ("minutes out of range", claim.minutes_out, found.minutes_out, _MINUTES_TOL, ".2f")
+    differ("MKT °C", claim.mkt_c, found.mkt_c, _MKT_TOL_C, ".3f")
+    differ("minimum °C", claim.min_c, found.min_c, _TEMP_TOL_C, "g")
+    differ("maximum °C", claim.max_c, found.max_c, _TEMP_TOL_C, "g")
+    differ("excursion budget min", claim.budget_min, found.budget_min, 0.0, "g")
+    differ("MKT limit °C", claim.mkt_limit_c, found.mkt_limit_c, 0.0, "g")
+    if claim.readings != found.readings:
+        problems.append(f"readings: the page counts {claim.readings}, {src} {found.readings}")
+    page_ex = [(e.location, e.start, e.end, round(e.minutes, 2)) for e in claim.excursions]
+    sealed_ex = [(e.location, e.start, e.end, round(e.minutes, 2)) for e in found.excursions]
+    if page_ex != sealed_ex:
+        problems.append(
+            f"excursions: the page shows {_excursions(page_ex)}, {src} {_excursions(sealed_ex)}"
+        )
+    return problems
+
+
+def _excursions(found: Sequence[tuple[str, datetime, datetime, float]]) -> str:
+    if not found:
+        return "none"
+    return ", ".join(f"{_at(a)}–{_at(b)} {m:g} min at {loc}" for loc, a, b, m in found)
+
+
+# --- footprint -------------------------------------------------------------------------------
+
+
+def _footprint(bundle: Mapping[str, Any], claim: FootprintClaim | None, lot: str) -> Check:
+    subject = f"footprint of {lot}"
+    if claim is None:
+        return _check(Outcome.SKIPPED, subject, "could not check: the page showed no footprint")
+    if claim.report_id is None:  # the page labels it "not anchored yet": claims no proof
+        return _check(
+            Outcome.SKIPPED,
+            subject,
+            f"could not check: the page's {claim.total_kg:g} kg CO2e were computed from the "
+            "records (shown as not anchored): no carbon report is kept for the lot yet",
+        )
+    report, anchored = _report(bundle, claim.report_id)
+    named = claim.report_id  # each check below names the report it rests on
+
+    if report is None:
+        return _check(
+            Outcome.FAIL,
+            subject,
+            f"the page names carbon report {claim.report_id}; the bundle holds no signed report "
+            "with that id",
+            named,
+        )
+    try:
+        data = report["extensions"][-1]["data"]
+        items = data["items"]
+        total = sum(float(item["kgCO2e"]) for item in items)
+        units = int(data["units"])
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        return _check(
+            Outcome.FAIL, subject, f"carbon report {claim.report_id} is malformed: {exc}", named
+        )
+    per_unit = total / units if units else 0.0
+    tol = _KG_TOL + 1e-6 * len(items)
+    problems = []
+    if abs(claim.total_kg - total) > tol:
+        problems.append(
+            f"total: the page says {claim.total_kg:g} kg CO2e, the {len(items)} line items of "
+            f"report {claim.report_id} sum to {total:.6g}"
+        )
+    if abs(claim.per_unit_kg - per_unit) > tol:
+        problems.append(
+            f"per unit: the page says {claim.per_unit_kg:g} kg CO2e, the report gives "
+            f"{per_unit:.6g} ({units} units)"
+        )
+    if claim.units != units:
+        problems.append(f"units: the page says {claim.units}, the report {units}")
+    if problems:
+        return _check(Outcome.FAIL, subject, "; ".join(problems), named)
+    if not anchored:
+        return _check(
+            Outcome.PENDING,
+            subject,
+            f"{total:.6g} kg CO2e re-summed from report {claim.report_id}, which is not in an "
+            "anchored batch yet",
+            named,
+        )
+    return _check(
+        Outcome.OK,
+        subject,
+        f"{total:.6g} kg CO2e ({per_unit:.6g} per unit) re-summed from the {len(items)} line "
+        f"items of anchored report {claim.report_id}",
+        named,
+    )
+
+
+def _report(bundle: Mapping[str, Any], report_id: str) -> tuple[dict[str, Any] | None, bool]:
+    anchored = {
+        b.get("id") for b in bundle.get("batches") or [] if isinstance(b, dict) and b.get("anchor")
+    }
+    for item in bundle.get("items") or []:
+        entry = item.get("entry") if isinstance(item, dict) else None
+        if not isinstance(entry, dict) or entry.get("kind") != CARBON_REPORT_KIND:
+            continue
+        record = item.get("record")
+        if entry.get("record_id") != report_id or not isinstance(record, dict):
+            continue
+        try:
+            if record_digest(record).hex() != entry.get("record_digest"):
+                continue  # an altered report: the record check names it
+        except LedgerError:
+            continue
+        return record, item.get("batch") in anchored
+    return None, False
+
+
+__all__ = ["NAME", "SealedSeries", "claim_checks"]
