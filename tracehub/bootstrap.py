@@ -15,23 +15,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from starlette.applications import Starlette
-from starlette.routing import Mount
-
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime, build_gateway
-from ledger.evm.reader import ChainReader
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
-from traceability.anchoring.claims import PageClaims
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
-from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.coldroom import InfluxColdRoomPower
-from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
-from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
@@ -40,10 +32,9 @@ from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.keys import open_keystore, site_signer
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
-from web.app import create_app
+from tracehub.website import Stores, build_website
 from web.pagecache import PageCache
-from web.server import WebServer, rpc_route
-from web.wellknown import TrustPublisher
+from web.server import WebServer
 
 
 @dataclass(frozen=True)
@@ -96,42 +87,9 @@ def wire(
     )
     telemetry = stack.enter_context(closing(InfluxTemperatureReader(influx.url, influx.database)))
     power = stack.enter_context(closing(InfluxColdRoomPower(influx.url, influx.database)))
-    exposure = ExposureService(store, telemetry)
-    # The lot's anchored carbon report first, else computed from the records.
-    footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
-    app = create_app(
-        store,
-        telemetry,
-        chain.name,
-        capture=capture,
-        exposure=exposure,
-        near_expiry_days=settings.records.near_expiry_days,
-        series=telemetry,
-        footprint=footprint,
-        # Renewed after a rotation, so exported manifests match the trust document.
-        evidence=LedgerEvidence(
-            store,
-            ledger,
-            signer,
-            settings.ledger.confirmations,
-            renew_signer=renew,
-            claims=partial(PageClaims, store, exposure, footprint),
-        ),
-        evidence_public=settings.web.public_evidence,
-        auditor_tokens=settings.web.auditor_tokens.split(","),
-        cache=pages,
-        # The site's trust anchors, read from the keystore (not the databases) and chain.
-        trust=TrustPublisher(
-            settings.hub.site,
-            keys.public_keys,
-            ChainReader(chain.w3),
-            chain.anchorer.contract,
-            settings.web.public_url,
-        ),
+    web = build_website(
+        settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew
     )
-    rpc = [rpc_route(chain.w3)] if chain.embedded else []
-    web = WebServer(Starlette(routes=[*rpc, Mount("/", app)]), settings.web.host, settings.web.port)
-    web.bind()  # the URL is known once the hub is open
     stack.callback(web.stop)
     master = MasterData(store, ledger, signer, renew=renew)
     return HubParts(

@@ -19,7 +19,7 @@ from influx.client import InfluxClient
 from influx.errors import DatabaseNotFound, InfluxRejected, InfluxUnavailable
 from influx.quoting import string_literal
 from influx.series import NOT_EXECUTED, Series
-from traceability.coldchain.exposure import Bucket
+from traceability.coldchain.exposure import Bucket, raw_buckets
 from traceability.errors import TelemetryUnavailable
 
 DEFAULT_DATABASE = "tracehub"
@@ -142,7 +142,7 @@ class InfluxTemperatureReader:
             if not ranges:
                 break
         if ranges:
-            kept.extend(_raw_buckets(self._raw(location, ranges), width, low, high))
+            kept.extend(raw_buckets(self._raw(location, ranges), width, low, high))
         return sorted(kept, key=lambda b: b.start)
 
     def _stats(
@@ -240,39 +240,6 @@ def _extend(ranges: list[tuple[int, int]], new: tuple[int, int]) -> None:
         ranges[-1] = (ranges[-1][0], max(ranges[-1][1], new[1]))
     else:
         ranges.append(new)
-
-
-def _raw_buckets(
-    points: Sequence[tuple[int, float]], width: timedelta, low: float | None, high: float | None
-) -> list[Bucket]:
-    """``width`` buckets aligned to the epoch, as InfluxDB's ``GROUP BY time`` cuts them."""
-    step = int(width.total_seconds() * 1_000_000_000)
-    grouped: dict[int, list[tuple[int, float]]] = {}
-    for ns, celsius in points:
-        grouped.setdefault(ns - ns % step, []).append((ns, celsius))
-    buckets = []
-    for start, readings in sorted(grouped.items()):
-        values = [celsius for _, celsius in readings]
-        out = [
-            ns
-            for ns, c in readings
-            if (low is not None and c < low) or (high is not None and c > high)
-        ]
-        buckets.append(
-            Bucket(
-                start=_time(start),
-                width=width,
-                count=len(values),
-                mean_c=sum(values) / len(values),
-                min_c=min(values),
-                max_c=max(values),
-                out_of_range=len(out),
-                samples=tuple(values),
-                first_out=_time(min(out)) if out else None,
-                last_out=_time(max(out)) if out else None,
-            )
-        )
-    return buckets
 
 
 def _ns(moment: datetime) -> int:

@@ -1,0 +1,93 @@
+"""The hub's web site: lot pages, the EPCIS and auditor APIs, evidence downloads and the
+trust document, over the stores and the chain the wiring opened.
+
+Building binds the listening socket (so the URL is known once the hub is open) and
+starts nothing: ``WebServer.start()`` serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from ledger.evm.reader import ChainReader
+from ledger.signing import Signer
+from ledger.store.keystore import KeyStore
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.claims import PageClaims
+from traceability.anchoring.proofs import LedgerEvidence
+from traceability.capture import CaptureService
+from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
+from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.telemetry import InfluxTemperatureReader
+from traceability.records.store import RecordStore
+from tracehub.chain import Chain
+from tracehub.settings import Settings
+from web.app import create_app
+from web.pagecache import PageCache
+from web.server import WebServer, rpc_route
+from web.wellknown import TrustPublisher
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The opened stores the site reads: records, ledger, and the keystore (trust)."""
+
+    records: RecordStore
+    ledger: LedgerStore
+    keys: KeyStore
+
+
+def build_website(
+    settings: Settings,
+    stores: Stores,
+    chain: Chain,
+    capture: CaptureService,
+    pages: PageCache,
+    telemetry: InfluxTemperatureReader,
+    power: InfluxColdRoomPower,
+    renew: Callable[[], Signer],
+) -> WebServer:
+    store, ledger, keys = stores.records, stores.ledger, stores.keys
+    exposure = ExposureService(store, telemetry)
+    # The lot's anchored carbon report first, else computed from the records.
+    footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
+    app = create_app(
+        store,
+        telemetry,
+        chain.name,
+        capture=capture,
+        exposure=exposure,
+        near_expiry_days=settings.records.near_expiry_days,
+        series=telemetry,
+        footprint=footprint,
+        # Renewed after a rotation, so exported manifests match the trust document.
+        evidence=LedgerEvidence(
+            store,
+            ledger,
+            renew(),
+            settings.ledger.confirmations,
+            renew_signer=renew,
+            claims=partial(PageClaims, store, exposure, footprint),
+        ),
+        evidence_public=settings.web.public_evidence,
+        auditor_tokens=settings.web.auditor_tokens.split(","),
+        cache=pages,
+        # The site's trust anchors, read from the keystore (not the databases) and chain.
+        trust=TrustPublisher(
+            settings.hub.site,
+            keys.public_keys,
+            ChainReader(chain.w3),
+            chain.anchorer.contract,
+            settings.web.public_url,
+        ),
+    )
+    rpc = [rpc_route(chain.w3)] if chain.embedded else []
+    web = WebServer(Starlette(routes=[*rpc, Mount("/", app)]), settings.web.host, settings.web.port)
+    web.bind()  # the URL is known once the hub is open
+    return web
