@@ -13,7 +13,7 @@ PACKAGES = "gs1|influx|sensors|gateway|traceability|ledger|web|grafana|tracehub"
 # `gateway/pipeline.py`, `tests/web/`, `ledger/evm/contracts/TracehubAnchor.sol`
 PATH = re.compile(rf"`((?:{PACKAGES}|tests|bench|scripts|deploy)/[\w./{{}},-]*)`")
 # `ledger.merkle.verify_inclusion`, `traceability.records.store.RecordStore`
-DOTTED = re.compile(rf"`((?:{PACKAGES})(?:\.\w+)+)")
+DOTTED = re.compile(rf"`((?:{PACKAGES})(?:\.\w+)+)(?![\w/-])")  # not `tracehub.lot-claims/1`
 # a bare file name such as `tracehub.css` is not a module path
 FILE_SUFFIXES = {"py", "css", "js", "json", "jsonld", "html", "md", "sol", "yaml", "yml", "csv"}
 

@@ -16,7 +16,7 @@ from gs1.errors import EventRejected
 from ledger.errors import LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.submitter import RecordSubmitter
-from traceability.anchoring.telemetrycheck import location_stream
+from traceability.anchoring.seals import location_stream
 from traceability.capture import CaptureService
 from traceability.errors import StoreUnavailable
 

@@ -4,7 +4,7 @@ auditor API.
 ``app`` is the route table (``create_app``: routes, mounts, the problem handler).
 Consumer pages: ``pages`` (the Digital Link and evidence-download endpoints, cached),
 built from ``resolver`` (which item a path names, canonical redirects), ``lotpage``
-(the lot as a frozen view, privacy decided there), ``renderer`` (Jinja templates in
+(builds the lot's frozen view, ``lotview``; privacy decided there), ``renderer`` (Jinja templates in
 ``templates/``, filters), ``chart`` (inline SVG), ``i18n`` (catalogues in
 ``messages/``, language negotiation), ``linkset`` (RFC 9264 links of an item),
 ``pagecache`` (rendered pages, ETag, gzip) and ``qr`` (QR codes and label sheets of

@@ -27,127 +27,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Protocol, runtime_checkable
 
 from gs1.errors import Gs1Error
-from traceability.anchoring.claims import ColdChainClaim, LotClaims, PageClaims
+from traceability.anchoring.claims import ColdChainClaim, PageClaims
 from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
-from traceability.anchoring.telemetrycheck import WindowStatus, spans_of, window_status
-from traceability.carbon.lotfootprint import FootprintSource, FootprintSummary
+from traceability.anchoring.seals import (
+    DEFAULT_WINDOW,
+    WindowStatus,
+    WindowTotals,
+    drifted,
+    overlapping_seals,
+    spans_of,
+    window_of,
+    window_status,
+)
+from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable, TraceabilityError
-from traceability.expiry import ExpiryStatus, expiry_status
-from traceability.masterdata.compare import FactState
-from traceability.masterdata.facts import LotFacts, Unproven, lot_facts
+from traceability.expiry import expiry_status
+from traceability.masterdata.facts import LotFacts, lot_facts
 from traceability.masterdata.versions import SUBJECT_OF_KIND
 from traceability.records.entities import Lot, Product
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from web.chart import ChartBucket, ChartSpan
+from web.lotview import ColdChain, Excursion, LotView, Recall, Stop
 
-ColdChainState = Literal["ok", "at_risk", "compromised", "unavailable", "no_record"]
+
+@runtime_checkable
+class _Totals(WindowTotals, Protocol):
+    """``WindowTotals`` checkable at run time (is the chart's series one too?)."""
+
+
 CHART_SLOTS = 96  # chart resolution: at most this many buckets across the lot's journey
 CHART_WIDTH = timedelta(hours=1)
-
-
-class Stop(BaseModel):
-    """One place on the lot's journey."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str | None  # None: not recorded, the page says "warehouse location"
-    kind: str | None
-    country: str | None
-    arrived: datetime
-    left: datetime | None
-    # Whether an anchored version of the place backs name/kind/country (None: the page
-    # has no evidence source and claims nothing).
-    state: FactState | None = None
-
-
-class Excursion(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    place: str | None
-    start: datetime
-    end: datetime
-    minutes: float
-    peak_c: float
-
-
-class ColdChain(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    state: ColdChainState
-    mkt_c: float | None = None
-    min_c: float | None = None
-    max_c: float | None = None
-    minutes_out: float = 0.0
-    budget_min: float | None = None
-    mkt_limit_c: float | None = None
-    excursions: tuple[Excursion, ...] = ()
-    chart: tuple[ChartBucket, ...] = ()
-    # Hours of the lot's stays covered by the gateway's sealed telemetry windows: proven
-    # (anchored seal), sealed (not anchored yet), open (no seal yet). None: no evidence.
-    windows: WindowStatus | None = None
-    # The band the verdict was judged against (the newest stay's) and the product
-    # versions of the stays (None among them: the records' row, no anchored version).
-    band_min_c: float | None = None
-    band_max_c: float | None = None
-    versions: tuple[int | None, ...] = ()
-
-    @property
-    def band_unanchored(self) -> bool:
-        return None in self.versions
-
-    @property
-    def version_text(self) -> str:
-        return ", ".join(str(v) for v in self.versions if v is not None)
-
-
-class Recall(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    since: datetime
-
-
-class LotView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    product: Product
-    lot: Lot
-    serial: str | None
-    unit_place: str | None  # the unit's current place name (unit pages)
-    expiry: ExpiryStatus
-    journey: tuple[Stop, ...]
-    cold_chain: ColdChain
-    recall: Recall | None
-    footprint: FootprintSummary | None
-    proofs: PageProofs
-    chain_name: str
-    evidence_public: bool
-    built_at: datetime
-    # The master data against its signed versions (None: no evidence source).
-    facts: LotFacts | None = None
-    unproven: tuple[Unproven, ...] = ()
-    # What the page states, as the lot's bundle carries it (``claims.LotClaims``).
-    claims: LotClaims | None = None
-
-    def proven(self, subject: str, *fields: str) -> bool:
-        """True when every field is backed by an anchored version (the template's test
-        before it puts a fact under the "On chain" claim)."""
-        return self.facts is not None and self.facts.proven(subject, *fields)
-
-    def fact_state(self, subject: str, *fields: str) -> FactState | None:
-        """The weakest state of the fields (None: no evidence source, nothing claimed)."""
-        if self.facts is None:
-            return None
-        states = [self.facts.state(subject, f) for f in fields]
-        order = ("proven", "pending", "unsigned", "changed")
-        return max(states, key=order.index)
 
 
 class LotPageBuilder:
@@ -160,6 +75,7 @@ class LotPageBuilder:
         series: TemperatureSeries | None = None,
         footprint: FootprintSource | None = None,
         evidence: EvidenceSource | None = None,
+        stored: WindowTotals | None = None,
         evidence_public: bool = True,
         near_expiry_days: int = 7,
         today: Callable[[], date] | None = None,
@@ -172,6 +88,11 @@ class LotPageBuilder:
         self._series = series
         self._footprint = footprint
         self._evidence = evidence
+        # What InfluxDB holds now, to hold the sealed windows against: in production the
+        # chart's series is the InfluxDB reader, which answers that too.
+        if stored is None and isinstance(series, _Totals):
+            stored = series
+        self._stored = stored
         self._evidence_public = evidence_public
         self._near = near_expiry_days
         self._today = today or (lambda: datetime.now(UTC).date())
@@ -261,11 +182,28 @@ class LotPageBuilder:
         bundle: dict[str, Any] | None,
         spans: dict[str, list[tuple[datetime, datetime | None]]],
     ) -> WindowStatus | None:
-        # From the bundle alone (no InfluxDB re-read per page view): `tracehub verify`
-        # holds the readings against the seals.
+        # The seals come from the bundle; one InfluxDB query per build (pages are cached)
+        # checks that what the verdict was computed from is still what was sealed. The
+        # full per-reading comparison is `tracehub verify`'s.
         if self._evidence is None:
             return None
-        return window_status(bundle, spans_of(spans), self._now())
+        now, flat = self._now(), spans_of(spans)
+        if self._stored is None:
+            return window_status(bundle, flat, now)
+        seals = overlapping_seals(bundle, flat, now)
+        if not seals:
+            return window_status(bundle, flat, now, compared=True)
+        width = window_of({(s.device, s.start): s for s in seals}, DEFAULT_WINDOW)
+        try:
+            stored = self._stored.window_totals(
+                sorted({s.device for s in seals}),
+                min(s.start for s in seals),
+                max(s.end for s in seals),
+                width,
+            )
+        except TelemetryUnavailable:
+            return window_status(bundle, flat, now, compared=False)
+        return window_status(bundle, flat, now, changed=drifted(seals, stored), compared=True)
 
     def _proofs(self, events: list, bundle: dict[str, Any] | None) -> PageProofs:  # type: ignore[type-arg]
         # Only the ledger's bundle proves anything: without it, nothing shows as anchored.

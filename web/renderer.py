@@ -20,7 +20,8 @@ from markupsafe import Markup
 
 from web.chart import ChartText, temperature_chart
 from web.i18n import LANGUAGES, Catalog, catalog
-from web.lotpage import LotView, excursion_spans
+from web.lotpage import excursion_spans
+from web.lotview import LotView
 from web.pagecache import CachedPage
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -12,5 +12,11 @@ records (it signs nothing).
 * ``bundle``        a lot's evidence bundle (its stream, records, proofs, anchors)
 * ``proofs``        what the lot page embeds for the browser to re-check
 * ``eventcheck``    events held against their signed bodies (index, capture, journey)
+* ``mastercheck``   the records' master data against its signed versions
+* ``seals``         the gateway's sealed telemetry windows in a bundle: leaf rule, the
+  hours they cover (``window_status``), drift from InfluxDB (``drifted``)
+* ``telemetrycheck`` the lot's readings in InfluxDB against the seals, reading by reading
+* ``claims``        what the lot page states, computed once (page and bundle)
+* ``claimcheck``, ``footprintcheck``  the page's claims recomputed from proven inputs
 * ``verification``  verifying a lot from the records and the ledger (``tracehub verify``)
 """

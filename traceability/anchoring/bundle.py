@@ -28,7 +28,7 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.feeder import EVENT_KIND, lot_stream
 from traceability.anchoring.mastercheck import master_streams
-from traceability.anchoring.telemetrycheck import spans_of, streams_for
+from traceability.anchoring.seals import spans_of, streams_for
 from traceability.custody import CustodyService
 from traceability.records.store import RecordStore
 

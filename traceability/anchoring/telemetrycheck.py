@@ -13,44 +13,33 @@ stored one), plus the sequence gaps the device left. Windows that are not sealed
 are either still open (the gateway seals a window after it ends plus a grace period:
 "could not check", not a failure) or overdue (pending: a reading no seal covers).
 
-``window_status`` is the cheap part the lot page uses: from the bundle alone, which of
-the hours the lot spent at its locations are covered by an anchored seal, a seal not
-yet anchored, or none yet. Pure over data; the InfluxDB reader is a port.
-
-This module re-implements the leaf rule on purpose instead of importing the gateway's:
-the verifier must agree with the documented format, not with the code that wrote it.
+The seal model, its leaf rule and the page's cheap views (``window_status``,
+``drifted``) are in ``traceability.anchoring.seals``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from ledger.canonical import canonicalize
-from ledger.merkle import leaf_hash, merkle_root
+from ledger.merkle import merkle_root
 from ledger.verify.report import Check, Outcome
+from traceability.anchoring.seals import (
+    DEFAULT_CLOSE,
+    DEFAULT_WINDOW,
+    Seal,
+    Span,
+    at_places,
+    leaf_of,
+    overlaps,
+    sealed_windows,
+    window_of,
+)
 
-WINDOW_KIND = "telemetry_window"
-WINDOW_FORMAT = "tracehub.telemetry-window/1"
-DEFAULT_WINDOW = timedelta(hours=1)
-# The gateway seals a window once it ended, a grace period passed and it went quiet
-# (gateway defaults: 300 s + 60 s, checked every 5 s): before that it is open.
-DEFAULT_CLOSE = timedelta(seconds=300 + 60 + 5)
-_TAGS = ("device", "site", "location")
-_FIELDS = ("seq", "celsius", "humidity", "battery")
 _VALUES = ("celsius", "humidity", "battery", "site", "location")
 _SHOWN = 5  # differences named per window; the rest are counted
-
-Span = tuple[str, datetime, datetime | None]  # location, arrived, left (None: still there)
-
-
-def location_stream(location: str) -> str:
-    """The ledger stream of one location's sealed telemetry windows."""
-    return f"location:{location}"
 
 
 class TelemetryRows(Protocol):
@@ -66,117 +55,7 @@ class TelemetryRows(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-def leaf_of(row: Mapping[str, Any]) -> bytes:
-    """The leaf of one reading: a stored point, or a sealed reading with its device."""
-    obj: dict[str, Any] = {"measurement": "temperature", "time": str(int(row["time"]))}
-    for key in (*_TAGS, *_FIELDS):
-        value = row.get(key)
-        if value is not None:
-            obj[key] = value
-    return leaf_hash(canonicalize(obj))
-
-
-@dataclass(frozen=True)
-class Seal:
-    """The newest revision of one device window found in the bundle."""
-
-    device: str
-    start: datetime
-    end: datetime
-    revision: int
-    record: dict[str, Any]
-    record_id: str
-    anchored: bool
-
-
-def _instant(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
-
-
-def sealed_windows(bundle: Mapping[str, Any]) -> dict[tuple[str, datetime], Seal]:
-    """Per (device, window start), the newest sealed revision the bundle carries."""
-    anchored = {
-        b.get("id") for b in bundle.get("batches") or [] if isinstance(b, dict) and b.get("anchor")
-    }
-    seals: dict[tuple[str, datetime], Seal] = {}
-    for item in bundle.get("items") or []:
-        entry = item.get("entry") if isinstance(item, dict) else None
-        record = item.get("record") if isinstance(item, dict) else None
-        if not isinstance(entry, dict) or entry.get("kind") != WINDOW_KIND:
-            continue
-        if not isinstance(record, dict) or record.get("format") != WINDOW_FORMAT:
-            continue  # a missing or foreign record: the bundle checks name it
-        start, end = _instant(record.get("window_start")), _instant(record.get("window_end"))
-        device, revision = record.get("device"), record.get("revision")
-        if start is None or end is None or not isinstance(device, str):
-            continue
-        if not isinstance(revision, int):
-            continue
-        seal = Seal(
-            device, start, end, revision, record, str(entry.get("record_id")),
-            item.get("batch") in anchored,
-        )  # fmt: skip
-        known = seals.get((device, start))
-        if known is None or revision > known.revision:
-            seals[(device, start)] = seal
-    return seals
-
-
-def window_of(seals: Mapping[tuple[str, datetime], Seal], default: timedelta) -> timedelta:
-    """The sealing window the site uses, as its seals show it (``default`` without any)."""
-    widths = [s.end - s.start for s in seals.values() if s.end > s.start]
-    return max(set(widths), key=widths.count) if widths else default
-
-
-def _overlaps(start: datetime, end: datetime, spans: Iterable[Span], now: datetime) -> bool:
-    return any(start < (left or now) and arrived < end for _, arrived, left in spans)
-
-
 # --- the page: from the bundle alone --------------------------------------------------------
-
-
-class WindowStatus(BaseModel):
-    """How much of the lot's time at its locations sealed telemetry covers (hour slots)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    proven: int = 0  # covered by a seal in an anchored batch
-    sealed: int = 0  # covered by a seal not anchored yet
-    open: int = 0  # no seal yet (still open, or not sealed)
-
-    @property
-    def total(self) -> int:
-        return self.proven + self.sealed + self.open
-
-
-def window_status(
-    bundle: Mapping[str, Any] | None,
-    spans: Sequence[Span],
-    now: datetime,
-    window: timedelta = DEFAULT_WINDOW,
-) -> WindowStatus:
-    """Per hour slot the lot spent at a location: the best seal covering it there."""
-    seals = sealed_windows(bundle) if bundle is not None else {}
-    window = window_of(seals, window)
-    cover: dict[tuple[str, datetime], bool] = {}  # (location, slot) → anchored?
-    for seal in seals.values():
-        for location in seal.record.get("locations") or []:
-            key = (str(location), seal.start)
-            cover[key] = cover.get(key, False) or seal.anchored
-    step = int(window.total_seconds())
-    counts = {"proven": 0, "sealed": 0, "open": 0}
-    for location, arrived, left in spans:
-        first = int(arrived.timestamp()) // step * step
-        last = (left or now).timestamp()
-        slot = first
-        while slot < last:
-            state = cover.get((location, datetime.fromtimestamp(slot, UTC)))
-            counts["open" if state is None else "proven" if state else "sealed"] += 1
-            slot += step
-    return WindowStatus(**counts)
 
 
 # --- verify: against InfluxDB ---------------------------------------------------------------
@@ -214,7 +93,7 @@ def telemetry_checks(
     ``rows`` propagates: the caller says InfluxDB could not be asked)."""
     seals = sealed_windows(bundle)
     window = window_of(seals, window)
-    wanted = {k for k, s in seals.items() if _overlaps(s.start, s.end, _at(s, spans), now)}
+    wanted = {k for k, s in seals.items() if overlaps(s.start, s.end, at_places(s, spans), now)}
     step = int(window.total_seconds()) * 10**9
     unsealed: dict[tuple[str, datetime], _Window] = {}
     for location, arrived, left in spans:
@@ -232,11 +111,6 @@ def telemetry_checks(
     for key in sorted(unsealed):
         checks.append(_unsealed(unsealed[key], window, close_after, now))
     return checks
-
-
-def _at(seal: Seal, spans: Sequence[Span]) -> list[Span]:
-    places = set(seal.record.get("locations") or [])
-    return [span for span in spans if span[0] in places]
 
 
 def _subject(device: str, start: datetime) -> str:
@@ -337,29 +211,3 @@ def _unsealed(found: _Window, window: timedelta, close_after: timedelta, now: da
             f"{_when(int(first['time']))}) that no sealed window in the ledger covers"
         ),
     )
-
-
-def spans_of(locations: Mapping[str, Sequence[tuple[datetime, datetime | None]]]) -> list[Span]:
-    """``Timeline.locations()`` as flat spans."""
-    return [(loc, start, end) for loc, runs in locations.items() for start, end in runs]
-
-
-def streams_for(spans: Iterable[Span]) -> list[str]:
-    return sorted({location_stream(location) for location, _, _ in spans})
-
-
-__all__ = [
-    "WINDOW_FORMAT",
-    "WINDOW_KIND",
-    "Seal",
-    "TelemetryRows",
-    "WindowStatus",
-    "leaf_of",
-    "location_stream",
-    "sealed_windows",
-    "spans_of",
-    "streams_for",
-    "telemetry_checks",
-    "window_of",
-    "window_status",
-]

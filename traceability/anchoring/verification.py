@@ -33,12 +33,8 @@ from traceability.anchoring.claimcheck import claim_checks
 from traceability.anchoring.eventcheck import event_checks, journey_from, signed_bodies
 from traceability.anchoring.feeder import lot_stream
 from traceability.anchoring.mastercheck import master_checks
-from traceability.anchoring.telemetrycheck import (
-    TelemetryRows,
-    sealed_windows,
-    spans_of,
-    telemetry_checks,
-)
+from traceability.anchoring.seals import sealed_windows, spans_of
+from traceability.anchoring.telemetrycheck import TelemetryRows, telemetry_checks
 from traceability.custody import CustodyService, Timeline
 from traceability.records.store import RecordStore
 

@@ -203,6 +203,29 @@ class InfluxTemperatureReader:
             where.append(f'"device" = {string_literal(device)}')
         return _rows(self._query(f'SELECT * FROM "temperature" WHERE {" AND ".join(where)}'))
 
+    def window_totals(
+        self, devices: Sequence[str], start: datetime, end: datetime, window: timedelta
+    ) -> dict[tuple[str, datetime], tuple[int, float]]:
+        """Per (device, window start) in ``[start, end)``: how many ``celsius`` values
+        InfluxDB holds and their sum, in one statement (the lot page holds the sealed
+        windows against these). ``window`` buckets align to the epoch, as the gateway's
+        windows do; a window with no points is absent."""
+        if not devices or start >= end:
+            return {}
+        which = " OR ".join(f'"device" = {string_literal(d)}' for d in sorted(set(devices)))
+        query = (
+            'SELECT count("celsius") AS n, sum("celsius") AS total FROM "temperature" '
+            f"WHERE ({which}) AND time >= {_ns(start)} AND time < {_ns(end)} "
+            f'GROUP BY time({int(window.total_seconds())}s), "device" fill(none)'
+        )
+        totals: dict[tuple[str, datetime], tuple[int, float]] = {}
+        for one in self._query(query):
+            device = one.tags.get("device")
+            for row in one.rows():
+                if device is not None and row.get("n"):
+                    totals[(device, _time(row["time"]))] = (int(row["n"]), float(row["total"]))
+        return totals
+
     def _query(self, query: str) -> list[Series]:
         return read_telemetry(self._influx, query)
 

@@ -34,12 +34,7 @@ from ledger.worker import AnchorWorker
 from tests.support.events import DOCK, GTIN, object_event
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
-from traceability.anchoring.telemetrycheck import (
-    WINDOW_FORMAT,
-    WINDOW_KIND,
-    location_stream,
-    window_status,
-)
+from traceability.anchoring.seals import WINDOW_FORMAT, WINDOW_KIND, location_stream, window_status
 from traceability.anchoring.verification import verify_lot
 from traceability.capture import CaptureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
