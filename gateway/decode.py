@@ -110,14 +110,22 @@ Decoded = (
 )
 
 
+def _path(loc: tuple[int | str, ...]) -> str:
+    """A field path people can read: a key that is blank or unprintable (``"\\r"``) is
+    shown quoted, so the dead letter still names it."""
+    return ".".join(
+        str(p) if str(p).strip() and str(p).isprintable() else repr(str(p)) for p in loc
+    )
+
+
 def _rejection(exc: ValidationError) -> Rejection:
     errors = exc.errors(include_url=False)
     parts = []
     for err in errors:
-        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        where = _path(err["loc"]) or "payload"
         got = f" (got {err['input']!r:.60})" if err["type"] != "missing" and err["loc"] else ""
         parts.append(f"{where}: {err['msg']}{got}")
-    first = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+    first = _path(errors[0]["loc"]) if errors else ""
     kind = errors[0]["type"] if errors else ""
     if kind == "json_invalid":
         code = NOT_JSON

@@ -130,3 +130,16 @@ def test_fuzz_near_valid_json_never_raises(
     if isinstance(decoded, Rejection):
         assert decoded.reason
         assert decoded.field
+
+
+def test_a_blank_or_unprintable_key_is_still_named() -> None:
+    """Found by the structured fuzzer: an extra key "\\r" gave a dead letter whose field
+    was blank, naming nothing."""
+    payload = (
+        b'{"device_id": "intruder", "seq": 1, "ts": -1, "celsius": 4.0, '
+        b'"location": "urn:epc:id:sgln:4012345.00001.0", "\\r": null}'
+    )
+    result = decode("tracehub/v1/demo/temperature/intruder", payload)
+    assert isinstance(result, Rejection)
+    assert result.field == "'\\r'"
+    assert result.reason.startswith("'\\r': Extra inputs are not permitted")
