@@ -9,8 +9,9 @@ from types import FrameType
 import click
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: rich would turn the ":id:" of every EPC URN ("urn:epc:id:sgln:…") into 🆔
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 class Problem(click.ClickException):
