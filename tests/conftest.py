@@ -8,16 +8,25 @@ end. Tests that restart or kill a service should use the function-scoped
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.events import GTIN
 from tests.support.postgres import PostgreSQL
 from traceability.records.store import RecordStore
 from tracehub.services import Anvil, InfluxDB, Mosquitto
+
+# The suite is deterministic: hypothesis draws the same examples every run (a fuzz finding
+# becomes a regression test, never a red CI by chance). TRACEHUB_HYPOTHESIS=explore searches
+# with fresh random examples and the example database, to hunt for new findings.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("TRACEHUB_HYPOTHESIS", "deterministic"))
 
 
 @pytest.fixture(scope="session")
