@@ -230,8 +230,3 @@ def anchors_from_document(document: Any, source: str) -> TrustAnchors:
         keys=tuple(k.model_copy(update={"source": label}) for k in keys),
         contracts=tuple(c.model_copy(update={"source": label}) for c in contracts),
     )
-
-
-def describe_key(key: PublicKey) -> str:
-    """``ed25519:… (sha256:…, valid … to …)``: how a report names a key."""
-    return f"{key.key_id} ({fingerprint_of(key.public_key)}, valid {key.period()})"

@@ -240,3 +240,39 @@ def test_verify_trusts_the_sites_well_known_document(
         assert "which no trust anchor names" in out
     finally:
         hub.stop()
+
+
+def test_an_oversized_trust_document_is_refused_early(tmp_path: Path) -> None:
+    """A server answering --trust with more than a trust document is stopped, not read whole."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tracehub.commands.verify import MAX_TRUST_BYTES
+
+    class Flood(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(2 * MAX_TRUST_BYTES // len(chunk) + 2):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass  # the client hung up, as it should
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flood)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/tracehub.json"
+        bundle = tmp_path / "b.json"
+        bundle.write_text("{}")
+        result = CliRunner().invoke(main, ["verify", str(bundle), "--offline", "--trust", url])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 2, result.output
+    assert f"passes {MAX_TRUST_BYTES} bytes" in result.output

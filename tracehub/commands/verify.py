@@ -253,19 +253,28 @@ def _trust_source(source: str) -> TrustAnchors:
         raise Problem(f"--trust: {exc}") from exc
 
 
+MAX_TRUST_BYTES = 1_000_000
+
+
 def _fetch_trust(url: str) -> TrustAnchors:
     import httpx
 
     if urlsplit(url).path in ("", "/"):
         url = url.rstrip("/") + WELL_KNOWN_PATH  # the site's URL: its well-known document
+    body = bytearray()
     try:
-        response = httpx.get(url, timeout=30.0, follow_redirects=True)
+        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise Problem(f"--trust {url}: HTTP {response.status_code}; is it the site's URL?")
+            # a trust document is a few keys: a server that sends more is not a tracehub site
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_TRUST_BYTES:
+                    raise Problem(f"--trust {url}: the answer passes {MAX_TRUST_BYTES} bytes")
     except httpx.HTTPError as exc:
         raise Problem(f"--trust {url}: cannot be fetched ({exc})") from exc
-    if response.status_code != 200:
-        raise Problem(f"--trust {url}: HTTP {response.status_code}; is it the site's URL?")
     try:
-        document = response.json()
+        document = json.loads(body)
     except ValueError as exc:
         raise Problem(f"--trust {url}: the answer is not JSON") from exc
     return anchors_from_document(document, url)
