@@ -7,6 +7,7 @@ COPY gs1 gs1
 COPY influx influx
 COPY ledger ledger
 COPY sensors sensors
+COPY supervision supervision
 COPY traceability traceability
 COPY web web
 COPY tracehub tracehub

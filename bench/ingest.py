@@ -39,6 +39,8 @@ from paho.mqtt.properties import Properties
 
 from bench.machine import describe
 from gateway.config import GatewayConfig
+from gateway.devices.access import Identity
+from gateway.devices.records import DeviceRecord, Placement, RegistryDocument
 from sensors.simulator import Publisher
 from tracehub.services import InfluxDB, Mosquitto, free_port
 
@@ -59,7 +61,8 @@ def payload(device: str, seq: int, ts: datetime) -> bytes:
 
 
 def backlog(n: int) -> list[tuple[str, bytes]]:
-    base = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
+    # An hour ago: inside the gateway's backfill window and after the probes' provisioning.
+    base = time.time() - 3_600
     out = []
     for i in range(n):
         device = f"probe-{i % DEVICES:02d}"
@@ -171,10 +174,31 @@ def start_gateway(cfg: GatewayConfig, work: Path, name: str) -> subprocess.Popen
     return proc
 
 
+def placements(work: Path) -> Path:
+    """A registry folder placing the bench's probes at ROOM (the gateway stores each
+    reading at its probe's placement, never at the payload's location)."""
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    records = [
+        DeviceRecord(
+            identity=Identity(kind="temperature", site=SITE, device_id=f"probe-{d:02d}"),
+            provisioned_at=since,
+            placements=(Placement(location=ROOM, since=since),),
+        )
+        for d in range(DEVICES)
+    ]
+    folder = work / "devices"
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = RegistryDocument(site=SITE, devices=records)
+    (folder / "registry.json").write_text(doc.model_dump_json())
+    return folder
+
+
 def gateway_config(broker: Mosquitto, influx: InfluxDB, work: Path, name: str) -> GatewayConfig:
     return GatewayConfig(
+        devices_dir=placements(work),
         mqtt_host=broker.host,
         mqtt_port=broker.port,
+        mqtt_plain=True,  # the bench's own loopback broker
         mqtt_client_id=name,
         influx_url=influx.url,
         influx_database=name.replace("-", "_"),

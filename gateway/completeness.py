@@ -41,8 +41,10 @@ from gateway.lineprotocol import timestamp_ns
 from ledger.canonical import canonicalize
 from ledger.merkle import leaf_hash, merkle_root
 from sensors.temperature import TemperatureReading
+from supervision.supervisor import Component, Supervisor
 
 log = logging.getLogger(__name__)
+COMPONENT = "gateway.evidence"  # the sealer's name in the supervisor's report
 
 FORMAT = "tracehub.telemetry-window/1"
 KIND = "telemetry_window"
@@ -88,19 +90,20 @@ def leaf_scope(device: str, start_ns: int) -> str:
 
 
 def filed_reading(
-    site: str, reading: TemperatureReading, window_ns: int
+    site: str, reading: TemperatureReading, window_ns: int, location: str
 ) -> tuple[str, tuple[str, str, str]]:
     """(window key, the state upsert filing ``reading`` into its window).
 
     The stored value is the reading as InfluxDB gets it (``temperature_line``): the
-    same tags and fields, the exact ns timestamp, so its leaf is the stored point's.
+    same tags and fields, the exact ns timestamp, so its leaf is the stored point's;
+    ``location`` is the device directory's placement, as on the point.
     """
     ts = timestamp_ns(reading.ts)  # the point's own timestamp, exactly
     start = ts - ts % window_ns
     value: dict[str, Any] = {
         "time": str(ts),
         "site": site,
-        "location": reading.location,
+        "location": location,
         "seq": reading.seq,
         "celsius": float(reading.celsius),
     }
@@ -199,7 +202,9 @@ class EvidenceSealer:
         retain_s: float = 7 * 86_400,
         gateway_id: str = "gateway",
         clock_ns: Callable[[], int] = time.time_ns,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self._port = port
         self._store = store
         self._window_ns = window_s * 10**9
@@ -209,8 +214,7 @@ class EvidenceSealer:
         self._retain_ns = int(retain_s * 1e9)
         self._gateway_id = gateway_id
         self._clock_ns = clock_ns
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._component: Component | None = None
         self.sealed = 0
 
     def due(self) -> list[tuple[str, int, int, int]]:
@@ -267,19 +271,23 @@ class EvidenceSealer:
         self.sealed += done
         return done
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._check_s):
+    def _run(self, component: Component) -> None:
+        # An outage of the port waits for the next check; any other error is the
+        # supervisor's (component ``gateway.evidence``): logged, the loop restarted.
+        while not component.stopping.wait(self._check_s):
             try:
                 self.seal_due()
             except GatewayError as exc:
                 log.warning("evidence sealing postponed: %s", exc)
+                component.failed(exc)
+            else:
+                component.succeeded()
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gateway-evidence", daemon=True)
-        self._thread.start()
+        self._component = self._supervisor.spawn(
+            COMPONENT, self._run, thread_name="gateway-evidence"
+        )
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        if self._component is not None:
+            self._component.stop(timeout=30)

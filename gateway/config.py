@@ -8,9 +8,11 @@ letters, so one state folder holds a gateway's whole disk footprint.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway.admission import ClockRules
 from gateway.observation import (
     DEFAULT_AGV_PROFILE,
     DEFAULT_PROFILE,
@@ -41,7 +43,15 @@ class GatewayConfig(BaseModel):
     )
     mqtt_auth: MqttAuth | None = Field(
         default=None,
-        description="TLS + the gateway's identity (tracehub devices); unset: plain, anonymous",
+        description="TLS + the gateway's identity (tracehub devices); required unless mqtt_plain",
+    )
+    mqtt_plain: bool = Field(
+        default=False,
+        description="connect without TLS or credentials: an explicit opt-out (loopback test "
+        "brokers), warned at every start",
+    )
+    expiry_warning_days: int = Field(
+        default=30, ge=1, description="health counts devices_dir's certificates expiring within"
     )
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = Field(default="tracehub", min_length=1)
@@ -59,7 +69,16 @@ class GatewayConfig(BaseModel):
     default_profile: ReadPointProfile = DEFAULT_PROFILE
     agv_profiles: dict[str, AgvProfile] = Field(default_factory=dict)
     default_agv_profile: AgvProfile = DEFAULT_AGV_PROFILE
-    dedup_window_s: float = Field(default=2.0, ge=0)
+    dedup_window_s: float = Field(default=2.0, ge=0, description="RFID, by receive time")
+    clock: ClockRules = Field(
+        default_factory=ClockRules,
+        description="device clock checks: floor, future tolerance, backfill window",
+    )
+    devices_dir: Path | None = Field(
+        default=None,
+        description="the device registry folder (tracehub devices): where each probe is "
+        "placed; unset and no directory wired, every temperature reading is unassigned",
+    )
     known_devices: frozenset[str] | None = None
     evidence_window_s: int = Field(default=3_600, ge=1)
     evidence_grace_s: float = Field(default=300.0, ge=0)
@@ -71,6 +90,18 @@ class GatewayConfig(BaseModel):
     health_interval_s: float = Field(default=10.0, gt=0)
     opcua: tuple[OpcUaEndpoint, ...] = ()
     retry_max_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        # A forgotten mqtt_auth must not quietly mean "plain and anonymous".
+        if self.mqtt_auth is None and not self.mqtt_plain:
+            raise ValueError(
+                "mqtt_auth is not set: give the gateway its TLS identity (tracehub devices "
+                "provision gateway NAME) or set mqtt_plain: true for a plain loopback broker"
+            )
+        if self.mqtt_auth is not None and self.mqtt_plain:
+            raise ValueError("mqtt_plain and mqtt_auth exclude each other: choose one")
+        return self
 
     @property
     def instance(self) -> str:

@@ -6,12 +6,12 @@ measurement), a human ``reason`` naming the field and the fix, and the ``field``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import from_json
 
 from gs1.epc import Epc, decode_epc
 from gs1.errors import EpcError
@@ -37,9 +37,15 @@ BAD_EPC = "bad_epc"
 ID_MISMATCH = "id_mismatch"
 SINK_REJECTED = "sink_rejected"
 CAPTURE_REJECTED = "capture_rejected"
+# Admission (gateway/admission.py): well formed, but not believable or not new.
+CLOCK = "clock"
+LOCATION_MISMATCH = "location_mismatch"
+UNASSIGNED = "unassigned"
+CONFLICT = "conflict"
 CODES = (
     NOT_JSON, BAD_FIELD, OUT_OF_RANGE, UNKNOWN_DEVICE, OVERSIZED, BAD_TOPIC, BAD_EPC,
-    ID_MISMATCH, SINK_REJECTED, CAPTURE_REJECTED,
+    ID_MISMATCH, SINK_REJECTED, CAPTURE_REJECTED, CLOCK, LOCATION_MISMATCH, UNASSIGNED,
+    CONFLICT,
 )  # fmt: skip
 
 _RANGE_ERRORS = frozenset(
@@ -58,7 +64,8 @@ class Rejection(BaseModel):
 
 
 class TemperatureObservation(BaseModel):
-    """A reading plus the site its topic names (the reading itself does not carry it)."""
+    """A reading plus the site its topic names (the reading itself does not carry it).
+    Its ``location`` is only a claim: the pipeline stores the probe's placement."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -220,7 +227,10 @@ def _decode_agv(topic: str, payload: bytes, known_devices: Collection[str] | Non
     if known_devices is not None and parsed.serial not in known_devices:
         return _unknown("AGV", parsed.serial)
     try:
-        document: Any = json.loads(payload)
+        # pydantic-core's parser, not json.loads: it stops at a fixed nesting depth, while
+        # json.loads recurses as deep as the payload goes (py-evm raises the interpreter's
+        # recursion limit, so a 200 KB run of "[" would crash the process, not raise).
+        document: Any = from_json(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         return Rejection(reason=f"payload is not JSON: {exc}", field="payload", code=NOT_JSON)
     try:

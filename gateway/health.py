@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import statistics
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -18,8 +17,10 @@ from typing import Protocol
 from gateway.errors import GatewayError
 from gateway.lineprotocol import dead_letter_line, health_line
 from gateway.pipeline import Gateway
+from supervision.supervisor import Component, Supervisor
 
 log = logging.getLogger(__name__)
+COMPONENT = "gateway.health"  # its name in the supervisor's report
 
 
 class LineWriter(Protocol):
@@ -50,8 +51,13 @@ class HealthReporter:
         *,
         interval_s: float = 10.0,
         clock_ns: Callable[[], int] = time.time_ns,
+        certs_expiring: Callable[[], int] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self.gateway_id = gateway_id
+        # Certificates and CRL of the device registry lapsing soon (-1: unreadable).
+        self._certs_expiring = certs_expiring
         self._gateway = gateway
         self._spool = spool
         self._writer = writer
@@ -61,8 +67,7 @@ class HealthReporter:
         self._last_ns = clock_ns()
         self._last_received = 0
         self._lag_seen = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._component: Component | None = None
 
     def snapshot(self) -> dict[str, int | float]:
         now = self._clock_ns()
@@ -74,7 +79,8 @@ class HealthReporter:
         elapsed = max((now - self._last_ns) / 1e9, 1e-9)
         rate = (counters.received - self._last_received) / elapsed
         self._last_ns, self._last_received = now, counters.received
-        return {
+        certs = {} if self._certs_expiring is None else {"certs_expiring": self._certs_expiring()}
+        return certs | {
             "received": counters.received,
             "written": counters.written,
             "captured": counters.captured,
@@ -100,19 +106,22 @@ class HealthReporter:
             log.info("health not written (InfluxDB unavailable): %s", exc)
         return values
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                self.report()
-            except Exception:
-                log.exception("health report failed")
+    def _run(self, component: Component) -> None:
+        # A failed report is not handled here: the supervisor (component
+        # ``gateway.health``) logs it with its traceback and restarts the loop.
+        while not component.stopping.wait(self._interval_s):
+            self.report()
+            component.succeeded()
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gateway-health", daemon=True)
-        self._thread.start()
+        if self._certs_expiring is not None and (soon := self._certs_expiring()) > 0:
+            log.warning(
+                "%d certificate(s) or CRL of the device registry expire soon: renew with "
+                "`tracehub devices rotate --expiring 30` (docs/security.md, Renewal)",
+                soon,
+            )
+        self._component = self._supervisor.spawn(COMPONENT, self._run, thread_name="gateway-health")
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._component is not None:
+            self._component.stop(timeout=10)

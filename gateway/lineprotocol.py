@@ -32,11 +32,11 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
-def temperature_line(site: str, reading: TemperatureReading) -> str:
+def temperature_line(site: str, reading: TemperatureReading, location: str) -> str:
     """One point: tags site/location/device, fields celsius/humidity/battery/seq, ts in ns.
 
-    The same reading always gives the same series and timestamp, so a redelivered
-    message overwrites its own point instead of adding one.
+    ``location`` is where the device is placed (the device directory), never the
+    payload's claim. The same reading always gives the same series and timestamp.
     """
     fields = f"celsius={_float(reading.celsius)}"
     if reading.humidity is not None:
@@ -47,7 +47,7 @@ def temperature_line(site: str, reading: TemperatureReading) -> str:
     # Tags in key order, which is what InfluxDB recommends for write performance.
     return (
         f"{MEASUREMENT},device={escape_tag(reading.device_id)},"
-        f"location={escape_tag(reading.location)},site={escape_tag(site)} "
+        f"location={escape_tag(location)},site={escape_tag(site)} "
         f"{fields} {timestamp_ns(reading.ts)}"
     )
 

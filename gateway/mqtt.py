@@ -106,6 +106,8 @@ class MqttSource:
         self._spooler: threading.Thread | None = None
         self.acked = 0
         self.received = 0
+        self.disconnects = 0  # unexpected ones: a session taken over shows here
+        self._plain = auth is None
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -144,6 +146,8 @@ class MqttSource:
     ) -> None:
         self._subscribed.clear()
         if not self._stop.is_set():
+            with self._lock:
+                self.disconnects += 1
             log.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: Any, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -208,6 +212,15 @@ class MqttSource:
 
     # --- control -------------------------------------------------------------------
     def start(self) -> None:
+        if self._plain:
+            # Said at every start, so an opt-out is never forgotten in a log nobody reads.
+            log.warning(
+                "MQTT %s:%d is plain: no TLS, no authentication; anyone who reaches it can "
+                "publish as any device and take over this session (TRACEHUB_MQTT_SECURITY="
+                "plain). Use tls with the device registry (docs/security.md)",
+                self._host,
+                self._port,
+            )
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
@@ -245,3 +258,7 @@ class MqttSource:
             self._spooler.join(timeout)
         self._client.disconnect()
         self._client.loop_stop()
+        # paho keeps its wake-up socket pair until the client is garbage-collected, where
+        # the sockets' own finalisers may run first (ResourceWarning); loop_start makes a
+        # new pair on a restart.
+        self._client._reset_sockets(sockpair_only=True)

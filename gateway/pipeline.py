@@ -2,15 +2,15 @@
 EPCIS events and dead letters out, then the batch leaves the spool together with the
 pipeline's state. The drain loop (gateway/drain.py) feeds it; it speaks only to ports.
 
-Order inside a batch: decode everything; write all lines in one InfluxDB request
-(a refused request is bisected so only the lines InfluxDB refuses are dead-lettered
-and the rest land); hand custody events to the capture port; store dead letters;
-finally delete the batch from the spool and save the de-duplication, AGV-load and
-evidence state in one transaction (each temperature reading InfluxDB took is filed
-into its device's telemetry window there: ``gateway.completeness.filed_reading``).
-A transient failure anywhere raises before that commit, so the whole batch is
-replayed later; every step is idempotent (same points, same events, dead letters
-keyed by topic and payload, readings filed by device, seq and time), and state
+Order inside a batch: decode and admit everything (gateway/admission.py: device clock,
+the probe's placement, redelivery vs conflict); write all lines in one InfluxDB request
+(bisected if refused, so only the refused lines are dead-lettered); hand custody events
+to the capture port; store dead letters; then delete the batch from the spool and save
+the de-duplication, AGV-load and evidence state and the accepted-readings index in one
+transaction (each reading InfluxDB took is filed into its telemetry window there:
+``gateway.completeness.filed_reading``). A transient failure raises before that commit,
+so the whole batch is replayed later; every step is idempotent (same points, same events,
+dead letters keyed by topic and payload, readings filed by device, seq and time), and state
 changes are kept aside until the commit so a replay takes the same decisions.
 """
 
@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.admission import ClockRules, clock_check, conflict, digest, placement
 from gateway.capture import CapturePort
 from gateway.completeness import TOUCH_SCOPE, filed_reading
 from gateway.decode import (
@@ -40,6 +41,7 @@ from gateway.decode import (
     TemperatureObservation,
     decode,
 )
+from gateway.devices.directory import DeviceDirectory, StaticDirectory, device_key
 from gateway.errors import CaptureRejected, SinkRejected
 from gateway.lineprotocol import (
     agv_line,
@@ -91,8 +93,15 @@ class StateStore(Protocol):
 
     def state(self, scope: str) -> dict[str, str]: ...
 
+    def accepted_digest(self, device: str, ts_ns: int) -> str | None: ...
+
     def complete(
-        self, entries: Sequence[SpoolEntry], state: Sequence[tuple[str, str, str | None]] = ()
+        self,
+        entries: Sequence[SpoolEntry],
+        state: Sequence[tuple[str, str, str | None]] = (),
+        *,
+        accepted: Sequence[tuple[str, int, str]] = (),
+        forget_accepted_before: int | None = None,
     ) -> None: ...
 
 
@@ -106,11 +115,15 @@ class GatewayCounters(BaseModel):
     captured: int = 0
     dead_lettered: int = 0
     duplicates: int = 0  # RFID reads folded into an earlier observation
+    redelivered: int = 0  # readings already stored, acknowledged without a write
 
 
 class Gateway:
     """Processes spooled batches. Transient errors (gateway.errors.TransientError) propagate:
-    nothing of the batch is committed and the caller retries it."""
+    nothing of the batch is committed and the caller retries it.
+
+    ``directory``: where each probe is placed and when each device was provisioned;
+    without one every temperature reading is ``unassigned`` (fail closed)."""
 
     def __init__(
         self,
@@ -128,6 +141,8 @@ class Gateway:
         known_devices: Collection[str] | None = None,
         on_dead_letter: Callable[[SpoolEntry, Rejection], None] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        directory: DeviceDirectory | None = None,
+        clock: ClockRules | None = None,
     ) -> None:
         self._sink = sink
         self._capture = capture
@@ -142,9 +157,14 @@ class Gateway:
         self._known = frozenset(known_devices) if known_devices is not None else None
         self._on_dead_letter = on_dead_letter
         self._clock_ns = clock_ns
-        self._rfid = {k: int(v) for k, v in store.state(RFID_SCOPE).items()}
+        self._directory: DeviceDirectory = directory or StaticDirectory()
+        self._clock = clock or ClockRules()
+        now = clock_ns()
+        # Receive times; a value ahead of now is a device time kept by an older gateway
+        # (a far-future read would silence its EPC forever): forgotten.
+        self._rfid = {k: t for k, v in store.state(RFID_SCOPE).items() if (t := int(v)) <= now}
         self._agv = store.state(AGV_SCOPE)
-        self._last_prune = clock_ns()
+        self._last_prune = self._last_index_prune = now
         # A Condition, not a bare Lock: callers can wait for the counters to change.
         self._lock = threading.Condition()
         self._counts = dict.fromkeys(GatewayCounters.model_fields, 0)
@@ -171,33 +191,47 @@ class Gateway:
         rfid: dict[str, int] = {}
         agv: dict[str, str] = {}
         filed: dict[int, tuple[str, tuple[str, str, str]]] = {}  # line → window, reading
-        duplicates = 0
+        pending: dict[tuple[str, int], str] = {}  # (device, ts) → digest, this batch
+        indexed: dict[int, tuple[str, int, str]] = {}  # line → accepted index row
+        duplicates = redelivered = 0
         for index, entry in enumerate(entries):
             decoded = decode(entry.topic, entry.payload, self._known)
+            if not isinstance(decoded, Rejection):
+                decoded = clock_check(decoded, entry.received_ns, self._clock, self._directory)
             if isinstance(decoded, Rejection):
                 dead.append((index, decoded))
             elif isinstance(decoded, TemperatureObservation):
-                reading = decoded.reading
-                ts = timestamp_ns(reading.ts)
-                filed[len(lines)] = filed_reading(decoded.site, reading, self._evidence_ns)
-                lines.append(temperature_line(decoded.site, reading))
-                line_entry.append(index)
-                line_ts.append(ts)
+                admitted = self._admit(decoded, pending)
+                if isinstance(admitted, Rejection):
+                    dead.append((index, admitted))
+                elif admitted is None:
+                    redelivered += 1  # acknowledged with the batch, not written again
+                else:
+                    line, location, row = admitted
+                    indexed[len(lines)] = row
+                    filed[len(lines)] = filed_reading(
+                        decoded.site, decoded.reading, self._evidence_ns, location
+                    )
+                    lines.append(line)
+                    line_entry.append(index)
+                    line_ts.append(row[1])
             elif isinstance(decoded, TagObservation):
-                ts = timestamp_ns(decoded.read.ts)
                 lines.append(rfid_line(decoded.site, decoded.read))
                 line_entry.append(index)
-                line_ts.append(ts)
+                line_ts.append(timestamp_ns(decoded.read.ts))
                 key = f"{decoded.epc.urn}|{decoded.read.read_point}"
                 last = rfid.get(key, self._rfid.get(key))
-                if last is None or ts - last > self._dedup_ns:
+                # Receive time, not device time: a read dated in the future must not
+                # silence later reads of its EPC at this read point.
+                seen = entry.received_ns
+                if last is None or seen - last > self._dedup_ns:
                     events.append(
                         (index, object_event(decoded, self._profiles, self._default_profile))
                     )
                 else:
                     duplicates += 1
                 # Sliding: a tag that stays in the field stays one observation.
-                rfid[key] = ts if last is None else max(last, ts)
+                rfid[key] = seen if last is None else max(last, seen)
             elif isinstance(decoded, AgvObservation):
                 lines.append(agv_line(decoded.state))
                 line_entry.append(index)
@@ -246,7 +280,12 @@ class Gateway:
         changes += [reading for _, reading in kept]
         changes += [(TOUCH_SCOPE, key, str(now)) for key in {key for key, _ in kept}]
         changes += self._prune(now)
-        self._store.complete(entries, changes)
+        self._store.complete(
+            entries,
+            changes,
+            accepted=[row for line, row in indexed.items() if line not in refused],
+            forget_accepted_before=self._index_horizon(entries, now),
+        )
         # Committed: only now do the caches learn the batch's decisions.
         self._rfid.update(rfid)
         self._agv.update(agv)
@@ -261,7 +300,34 @@ class Gateway:
             self._counts["captured"] += captured
             self._counts["dead_lettered"] += new_dead
             self._counts["duplicates"] += duplicates
+            self._counts["redelivered"] += redelivered
             self._lock.notify_all()
+
+    def _admit(
+        self, obs: TemperatureObservation, pending: dict[tuple[str, int], str]
+    ) -> tuple[str, str, tuple[str, int, str]] | Rejection | None:
+        """(line, location, index row) to store; a rejection; None for a redelivery."""
+        reading = obs.reading
+        device = device_key(obs.site, "temperature", reading.device_id)
+        location = placement(reading, self._directory, device)
+        if isinstance(location, Rejection):
+            return location
+        line = temperature_line(obs.site, reading, location)
+        ts, mark = timestamp_ns(reading.ts), digest(line)
+        stored = pending.get((device, ts)) or self._store.accepted_digest(device, ts)
+        if stored is not None:
+            return None if stored == mark else conflict(device, reading.ts)
+        pending[(device, ts)] = mark
+        return line, location, (device, ts, mark)
+
+    def _index_horizon(self, entries: Sequence[SpoolEntry], now: int) -> int | None:
+        """Forget indexed readings the backfill window no longer admits (every minute), from
+        the batch's oldest receive time less an hour (sources append concurrently)."""
+        if now - self._last_index_prune < 60 * 10**9 or not entries:
+            return None
+        self._last_index_prune = now
+        oldest = min(entry.received_ns for entry in entries)
+        return oldest - self._clock.backfill_ns - HOUR_NS
 
     def _load_changes(self, obs: AgvObservation, pending: dict[str, str]) -> list[dict[str, Any]]:
         state = obs.state

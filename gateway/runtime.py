@@ -14,12 +14,16 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import timedelta
+from functools import partial
 
 from gateway.capture import CapturePort
 from gateway.completeness import EvidencePort, EvidenceSealer, JsonlEvidence
 from gateway.config import GatewayConfig
 from gateway.deadletter import DeadLetterStore
 from gateway.decode import Rejection
+from gateway.devices.directory import DeviceDirectory, RegistryDirectory, StaticDirectory
+from gateway.devices.renewal import watch
 from gateway.drain import Drainer
 from gateway.errors import GatewayError, SinkUnavailable
 from gateway.health import HealthReporter
@@ -28,6 +32,8 @@ from gateway.mqtt import MqttSource
 from gateway.opcua import OpcUaSource
 from gateway.pipeline import Gateway, GatewayCounters
 from gateway.spool import Spool, SpoolEntry
+from supervision.status import ComponentState, ComponentStatus
+from supervision.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,8 @@ class _Adapters:
         capture: CapturePort,
         evidence: EvidencePort | None,
         on_dead_letter: Callable[[SpoolEntry, Rejection], None],
+        directory: DeviceDirectory,
+        supervisor: Supervisor | None = None,
     ) -> None:
         with ExitStack() as opened:
             # Closed again if a later adapter cannot be built (bad credentials, bad path).
@@ -69,6 +77,8 @@ class _Adapters:
                 evidence_window_s=config.evidence_window_s,
                 known_devices=config.known_devices,
                 on_dead_letter=on_dead_letter,
+                directory=directory,
+                clock=config.clock,
             )
             self.source = MqttSource(
                 config.mqtt_host,
@@ -88,6 +98,7 @@ class _Adapters:
                 batch_size=config.batch_size,
                 linger_s=config.linger_s,
                 retry_max_s=config.retry_max_s,
+                supervisor=supervisor,
             )
             self.evidence = evidence or JsonlEvidence(config.resolved_evidence_path)
             # Seals from the readings the pipeline filed in the spool, never from InfluxDB.
@@ -99,6 +110,7 @@ class _Adapters:
                 quiet_s=config.evidence_quiet_s,
                 check_s=config.evidence_check_s,
                 gateway_id=config.instance,
+                supervisor=supervisor,
             )
             self.health = HealthReporter(
                 config.instance,
@@ -107,9 +119,18 @@ class _Adapters:
                 self.influx,
                 self.dead_letters.counts,
                 interval_s=config.health_interval_s,
+                certs_expiring=_expiry_watch(config),
+                supervisor=supervisor,
             )
             self.opcua = [OpcUaSource(endpoint, self.spool.append) for endpoint in config.opcua]
             opened.pop_all()
+
+
+def _expiry_watch(config: GatewayConfig) -> Callable[[], int] | None:
+    if config.devices_dir is None:
+        return None
+    within = timedelta(days=config.expiry_warning_days)
+    return watch(config.devices_dir, within)
 
 
 class GatewayRuntime:
@@ -120,11 +141,20 @@ class GatewayRuntime:
     """
 
     def __init__(
-        self, config: GatewayConfig, capture: CapturePort, evidence: EvidencePort | None = None
+        self,
+        config: GatewayConfig,
+        capture: CapturePort,
+        evidence: EvidencePort | None = None,
+        directory: DeviceDirectory | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        """``supervisor`` runs the drain, sealing and health loops and watches the
+        sources (the hub's, so its ``/readyz`` shows them; unset, one of its own)."""
+        self.supervisor = supervisor or Supervisor()
         self.config = config
         self._capture = capture
         self._evidence = evidence
+        self._directory = directory
         self._adapters: _Adapters | None = None
 
     @property
@@ -154,6 +184,10 @@ class GatewayRuntime:
         return self._running.health
 
     @property
+    def mqtt(self) -> MqttSource:
+        return self._running.source
+
+    @property
     def opcua(self) -> list[OpcUaSource]:
         return self._running.opcua
 
@@ -175,8 +209,9 @@ class GatewayRuntime:
 
     def start(self) -> None:
         run = self._adapters = _Adapters(
-            self.config, self._capture, self._evidence, self._publish_dead_letter
-        )
+            self.config, self._capture, self._evidence, self._publish_dead_letter,
+            self._device_directory(), supervisor=self.supervisor,
+        )  # fmt: skip
         try:
             run.influx.ensure_database()
         except SinkUnavailable as exc:
@@ -188,6 +223,24 @@ class GatewayRuntime:
         run.source.start()
         for source in run.opcua:
             source.start()
+        # paho's network loop and asyncua reconnect on their own: watched, not restarted.
+        self.supervisor.watch("gateway.mqtt", lambda: _connection(run.source.wait_ready(0)))
+        for source in run.opcua:
+            self.supervisor.watch(
+                f"gateway.opcua.{source.endpoint.plc}",
+                partial(lambda s: _connection(s.connected.is_set()), source),
+            )
+
+    def _device_directory(self) -> DeviceDirectory:
+        if self._directory is not None:
+            return self._directory
+        if self.config.devices_dir is not None:
+            return RegistryDirectory(self.config.devices_dir)
+        log.warning(
+            "no device directory (devices_dir unset): every temperature reading will be "
+            "dead-lettered as unassigned; point devices_dir at the device registry"
+        )
+        return StaticDirectory()
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         return self._running.source.wait_ready(timeout)
@@ -198,7 +251,9 @@ class GatewayRuntime:
             return
         for source in run.opcua:
             source.stop()
+            self.supervisor.unwatch(f"gateway.opcua.{source.endpoint.plc}")
         run.source.stop()
+        self.supervisor.unwatch("gateway.mqtt")
         run.drainer.stop()
         run.health.stop()
         run.sealer.stop()
@@ -215,11 +270,27 @@ class GatewayRuntime:
 
 
 def build_gateway(
-    config: GatewayConfig, capture: CapturePort, evidence: EvidencePort | None = None
+    config: GatewayConfig,
+    capture: CapturePort,
+    evidence: EvidencePort | None = None,
+    directory: DeviceDirectory | None = None,
+    supervisor: Supervisor | None = None,
 ) -> GatewayRuntime:
     """Build (not start) the gateway; nothing opens or connects until ``start()``.
 
     ``evidence``: where sealed telemetry windows go (the ledger, wired by the
     composition root); unset, they are appended to a JSON-lines file.
+    ``directory``: where each probe is placed and when each device was provisioned
+    (the device registry); unset, the registry in ``config.devices_dir``.
     """
-    return GatewayRuntime(config, capture, evidence)
+    return GatewayRuntime(config, capture, evidence, directory, supervisor)
+
+
+def _connection(up: bool) -> ComponentStatus:
+    """A source's connection as a watched component (its own library reconnects it)."""
+    return ComponentStatus(
+        name="source",
+        state=ComponentState.RUNNING,
+        healthy=up,
+        detail="connected" if up else "not connected: its client keeps reconnecting",
+    )

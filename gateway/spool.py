@@ -4,8 +4,9 @@ One SQLite file in WAL mode. The MQTT side appends a batch in one transaction an
 acknowledges the batch only after the commit returned, so a message the broker
 has forgotten is always on disk. The drain side reads in id order (arrival order)
 and deletes what it has handled in the same transaction as the pipeline's own
-state (RFID de-duplication, AGV loads, evidence windows), so a crash replays a
-whole batch or nothing; every side effect of a batch is idempotent.
+state (RFID de-duplication, AGV loads, evidence windows, the ``accepted`` index of
+stored readings), so a crash replays a whole batch or nothing; every side effect of
+a batch is idempotent.
 
 The spool is bounded by a disk budget on the bytes it holds: at the budget,
 ``append`` waits (the MQTT side then stops acknowledging and the broker keeps the
@@ -48,6 +49,16 @@ _SCHEMA = (
         value TEXT NOT NULL,
         PRIMARY KEY (scope, key)
     ) WITHOUT ROWID""",
+    # The readings the pipeline stored, for the backfill window: (device, ts) → digest of
+    # the point, so a redelivery is recognised and a different reading at a stored
+    # (device, ts) is refused instead of overwriting it (gateway/admission.py).
+    """CREATE TABLE IF NOT EXISTS accepted (
+        device TEXT NOT NULL,
+        ts_ns INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (device, ts_ns)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS accepted_by_time ON accepted (ts_ns)",
 )
 
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
@@ -231,15 +242,38 @@ class Spool:
             raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
         return [SpoolEntry(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
 
+    def accepted_digest(self, device: str, ts_ns: int) -> str | None:
+        """The digest of the reading stored for (``device``, ``ts_ns``), if any."""
+        try:
+            row = (
+                self._db()
+                .execute(
+                    "SELECT digest FROM accepted WHERE device = ? AND ts_ns = ?", (device, ts_ns)
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
+        return None if row is None else str(row[0])
+
+    def accepted_count(self) -> int:
+        """Readings held in the redelivery index."""
+        (n,) = self._db().execute("SELECT COUNT(*) FROM accepted").fetchone()
+        return int(n)
+
     def complete(
         self,
         entries: Sequence[SpoolEntry],
         state: Sequence[tuple[str, str, str | None]] = (),
         also: Callable[[sqlite3.Connection], None] | None = None,
+        *,
+        accepted: Sequence[tuple[str, int, str]] = (),
+        forget_accepted_before: int | None = None,
     ) -> None:
-        """Delete drained ``entries`` and apply ``state`` upserts (value None deletes),
-        atomically."""
-        if not entries and not state:
+        """Delete drained ``entries``, apply ``state`` upserts (value None deletes), index
+        the ``accepted`` readings (device, ts_ns, digest) and forget those dated before
+        ``forget_accepted_before`` (ns), atomically."""
+        if not entries and not state and not accepted and forget_accepted_before is None:
             return
         db = self._db()
         try:
@@ -254,6 +288,14 @@ class Spool:
                 )
             if deletes:
                 db.executemany("DELETE FROM state WHERE scope = ? AND key = ?", deletes)
+            if accepted:
+                # OR IGNORE: a replayed batch indexes the same (device, ts) again.
+                db.executemany(
+                    "INSERT OR IGNORE INTO accepted (device, ts_ns, digest) VALUES (?, ?, ?)",
+                    accepted,
+                )
+            if forget_accepted_before is not None:
+                db.execute("DELETE FROM accepted WHERE ts_ns < ?", (forget_accepted_before,))
             if also is not None:
                 also(db)
             db.execute("COMMIT")

@@ -6,6 +6,8 @@ Every message names the identifier (or the JSON path) and says how to fix it::
     ├── InvalidIdentifier       a GTIN, lot, serial, SGTIN, SGLN, SSCC or Digital Link
     │                           string is malformed (a ValueError)
     ├── EventRejected           an EPCIS event or document failed validation (field + reason)
+    ├── NumberOutOfRange        a number (or numeric string) beyond the digits or exponent
+    │                           the event hash writes out in linear time (a ValueError)
     └── EpcError                an EPC cannot be decoded/encoded per the GS1 TDS binary
                                 layouts (a ValueError)
 
@@ -42,6 +44,11 @@ class EventRejected(Gs1Error):  # noqa: N818 - outcome names, as the contract's
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class NumberOutOfRange(Gs1Error, ValueError):  # noqa: N818 - outcome names, as the contract's
+    """A number too long or too large to canonicalise cheaply (``1e1000000`` would
+    be written out as a million digits)."""
 
 
 class EpcError(Gs1Error, ValueError):

@@ -1,5 +1,5 @@
-"""GS1 identifiers: the check digit, GTIN, lot (AI 10), serial (AI 21), and the SGTIN,
-SGLN and SSCC EPC pure-identity URNs.
+"""GS1 identifiers: the check digit, GTIN, lot (AI 10), serial (AI 21), the SGTIN,
+SGLN and SSCC EPC pure-identity URNs and the LGTIN EPC class URN.
 
 This is the one place that computes a GS1 check digit and splits or writes an
 SGTIN, SGLN or SSCC URN; the TDS binary codec (``gs1.epc``), Digital Link and the
@@ -187,6 +187,38 @@ class Sgtin(BaseModel):
         return self.urn
 
 
+class Lgtin(BaseModel):
+    """A lot of a trade item as an EPC class URN ``urn:epc:class:lgtin:CP.IR.Lot``.
+
+    What EPCIS quantity elements name; the lot is held to AI (10) like every other lot
+    (1 to 20 characters of character set 82), so it can key the lot's records and its
+    ledger stream whatever the document says.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    gtin: Gtin
+    lot: LotNumber
+    company_prefix_length: CompanyPrefixLength
+
+    @classmethod
+    def parse(cls, urn: str) -> Lgtin:
+        """Parse ``urn:epc:class:lgtin:CompanyPrefix.IndicatorItemRef.Lot``."""
+        company, item, lot_text = _LGTIN.split(urn)
+        gtin = Gtin.model_construct(value=key_of(company, item))
+        lot = LotNumber.parse(unquote(lot_text))
+        return cls(gtin=gtin, lot=lot, company_prefix_length=len(company))
+
+    @property
+    def urn(self) -> str:
+        digits = self.gtin.value
+        cp_end = 1 + self.company_prefix_length
+        return _LGTIN.join(digits[1:cp_end], digits[0] + digits[cp_end:13], self.lot.value)
+
+    def __str__(self) -> str:
+        return self.urn
+
+
 class Sgln(BaseModel):
     """A GS1 location as an EPC URN ``urn:epc:id:sgln:CP.LocationRef.Extension``."""
 
@@ -315,6 +347,10 @@ class _EpcScheme(NamedTuple):
 # item reference), 12 for the SGLN, 17 for the SSCC (the extension digit leads).
 _SGTIN = _EpcScheme(
     "SGTIN", "urn:epc:id:sgtin:", "ItemRef.Serial", "item reference", 13,
+    "they must total 13 (indicator digit first in the item reference)", tail=True,
+)  # fmt: skip
+_LGTIN = _EpcScheme(
+    "LGTIN", "urn:epc:class:lgtin:", "ItemRef.Lot", "item reference", 13,
     "they must total 13 (indicator digit first in the item reference)", tail=True,
 )  # fmt: skip
 _SGLN = _EpcScheme(

@@ -19,6 +19,7 @@ __all__ = [
     "Lease",
     "PendingSummary",
     "SentTx",
+    "SetAsideRecord",
     "StoredEntry",
     "Submission",
 ]
@@ -148,6 +149,23 @@ class Lease(BaseModel):
     holder: str
     token: int
     expires_at: datetime
+
+
+class SetAsideRecord(BaseModel):
+    """An entry the ledger set aside instead of stopping on it, and why.
+
+    ``stage``: ``batch`` (kept out of every batch: its leaf cannot be anchored) or
+    ``mirror`` (its batch is on chain, but the entry cannot be read back onto the records).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    entry_id: int
+    kind: str
+    record_id: str
+    stage: str
+    reason: str
+    set_aside_at: datetime
 
 
 class PendingSummary(BaseModel):

@@ -17,6 +17,7 @@ of that. The JSON form is versioned (``format``) because auditors keep it.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,13 @@ from ledger.merkle import leaf_hash
 from ledger.signing import SIGNATURE_SIZE, PublicKey, Signer, format_instant, parse_instant
 
 ENTRY_FORMAT = "tracehub-entry/1"
-_KIND = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+# The limits an entry is held to. Capture reads them too (``traceability.capture``), so
+# what it accepts can always become an entry: an event refused at the door beats a
+# record the anchoring loop can never sign.
+MAX_KIND_LENGTH = 64
+MAX_RECORD_ID_LENGTH = 200
+MAX_STREAM_LENGTH = 200
+_KIND = re.compile(rf"^[a-z][a-z0-9._-]{{0,{MAX_KIND_LENGTH - 1}}}$")
 
 
 def record_digest(record: Any) -> bytes:
@@ -38,12 +45,50 @@ def record_digest(record: Any) -> bytes:
     return sha256(canonicalize(record))
 
 
+def stream_problem(stream: str) -> str | None:
+    """Why ``stream`` cannot name a hash-chain stream (None: it can)."""
+    if not stream:
+        return "a stream name must not be empty"
+    if len(stream) > MAX_STREAM_LENGTH:
+        return (
+            f"stream {stream[:40]!r}… is {len(stream)} characters; the ledger takes at most "
+            f"{MAX_STREAM_LENGTH}"
+        )
+    return None
+
+
+def leaf_problem(kind: str, record_id: str, leaf_hash_hex: str, leaf_data: str) -> str | None:
+    """Why a stored leaf cannot be anchored (None: it can).
+
+    A leaf is anchorable when its data parses as an entry of this kind and record id and
+    hashes to the leaf hash stored with it; anything else (a row written around
+    ``submit``, by a bug or by hand) would be committed to a root no verifier can check.
+    """
+    try:
+        stored_hash = bytes.fromhex(leaf_hash_hex)
+        data = leaf_data.encode("utf-8")
+        parsed = json.loads(data)
+    except (ValueError, TypeError, AttributeError) as exc:
+        return f"unreadable leaf: {exc}"
+    try:
+        entry = Entry.from_json(parsed)
+    except EntryError as exc:
+        return str(exc)
+    if (entry.kind, entry.record_id) != (kind, record_id):
+        return f"leaf data names {entry.kind} {entry.record_id}, the row {kind} {record_id}"
+    if leaf_hash(data) != stored_hash:
+        return "the leaf hash stored with the entry is not the hash of its data"
+    if leaf_hash(entry.leaf_data()) != stored_hash:
+        return "the leaf data is not in canonical form"
+    return None
+
+
 class Link(BaseModel):
     """An entry's place in one hash-chain stream."""
 
     model_config = ConfigDict(frozen=True)
 
-    stream: str = Field(min_length=1, max_length=200)
+    stream: str = Field(min_length=1, max_length=MAX_STREAM_LENGTH)
     seq: int = Field(ge=0)
     prev: bytes | None
 
@@ -83,7 +128,7 @@ class Entry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: str
-    record_id: str = Field(min_length=1, max_length=200)
+    record_id: str = Field(min_length=1, max_length=MAX_RECORD_ID_LENGTH)
     record_digest: bytes
     links: tuple[Link, ...]
     signature: EntrySignature
@@ -94,7 +139,7 @@ class Entry(BaseModel):
         if not _KIND.match(value):
             raise ValueError(
                 f"kind {value!r} must be lowercase letters, digits, '.', '_' or '-' "
-                "(start with a letter, at most 64), e.g. 'epcis-event'"
+                f"(start with a letter, at most {MAX_KIND_LENGTH}), e.g. 'epcis-event'"
             )
         return value
 

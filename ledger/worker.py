@@ -31,7 +31,10 @@ state every second: a SIGKILL can drop the last blocks) go back to sent, so thei
 recorded tx is re-broadcast.
 
 Chain failures raise out of ``step`` as ``ChainError``; nothing is lost, the next
-step continues where this one stopped ("an RPC outage only delays").
+step continues where this one stopped ("an RPC outage only delays"). A leaf that can
+never be verified (its stored data does not parse as its entry: written around
+``submit``) is set aside when a batch is cut, with its reason, and the batch goes on
+without it (``ledger.store.setaside``): one poison record never stops anchoring.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.anchor import AnchorChain, Located
-from ledger.batch import AnchorTarget, BatchRecord, BatchStatus, Inclusion, Lease
+from ledger.batch import AnchorTarget, BatchRecord, BatchStatus, Inclusion, Lease, SetAsideRecord
 from ledger.errors import AnchorRejected, LeaseLost
 
 if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
@@ -83,6 +86,17 @@ class Audit(BaseModel):
 
 
 AUDIT_DEPTH = 20  # newest confirmed batches per chain checked for a lost block
+
+
+def _told(aside: SetAsideRecord) -> None:
+    log.warning(
+        "set aside %s %s (entry %s), not anchored: %s; the batch goes on without it "
+        "(tracehub status lists it)",
+        aside.kind,
+        aside.record_id,
+        aside.entry_id,
+        aside.reason,
+    )
 
 
 class AnchorWorker:
@@ -143,7 +157,9 @@ class AnchorWorker:
                     return StepResult(holding=True, confirmed=tuple(confirmed), in_flight=batch)
                 confirmed.append(batch)
             while flush or self.due():
-                cut = self._store.cut_batch(lease, self.policy.max_leaves, self._clock())
+                cut = self._store.cut_batch(
+                    lease, self.policy.max_leaves, self._clock(), on_set_aside=_told
+                )
                 if cut is None:
                     break
                 log.info("cut batch %s: %s leaves, root %s", cut.id, cut.size, cut.root.hex())

@@ -6,7 +6,13 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    PlainSerializer,
+    StringConstraints,
+)
 
 from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Sgln
@@ -32,6 +38,27 @@ def _check_sgln(value: str) -> str:
 # InfluxDB keeps time as int64 nanoseconds since the epoch: 1677-09-21 .. 2262-04-11.
 _EARLIEST = datetime(1677, 9, 22, tzinfo=UTC)
 _LATEST = datetime(2262, 4, 11, tzinfo=UTC)
+
+
+# RFC 3339 date-time: seconds required, an offset or 'Z' required. pydantic alone would
+# also read a number (or a numeric string) as epoch seconds: ``4.2`` became 1970-01-01.
+_RFC3339_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
+TIMESTAMP_FIX = (
+    'send an RFC 3339 string with an offset, e.g. "2026-11-22T10:00:00Z" '
+    "(numbers are not accepted: their unit would be a guess)"
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime):  # built in Python (simulators, the OPC UA source)
+        return value
+    if isinstance(value, str) and _RFC3339_RE.fullmatch(value):
+        return value
+    if isinstance(value, bool | int | float):
+        raise ValueError(f"a number is not a timestamp: {TIMESTAMP_FIX}")
+    raise ValueError(f"not an RFC 3339 timestamp with a UTC offset: {TIMESTAMP_FIX}")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -62,10 +89,12 @@ SglnUrn = Annotated[str, AfterValidator(_check_sgln)]
 
 UtcTimestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(_rfc3339),
     AfterValidator(_to_utc),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
 ]
-"""A timezone-aware instant, normalised to UTC; serialised as ISO 8601 with 'Z'."""
+"""A timezone-aware instant, normalised to UTC; serialised as ISO 8601 with 'Z'. On the
+wire only an RFC 3339 string with an offset (a number is refused, not read as epoch)."""
 
 
 def check_id(value: str, what: str) -> str:

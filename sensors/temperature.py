@@ -15,7 +15,10 @@ Percent = Annotated[float, Field(strict=True, ge=0.0, le=100.0, allow_inf_nan=Fa
 
 
 class TemperatureReading(BaseModel):
-    """One sample. Unknown keys are rejected so a misspelt field is not silently dropped."""
+    """One sample. Unknown keys are rejected so a misspelt field is not silently dropped.
+
+    ``ts`` is an RFC 3339 string with an offset on the wire; ``location``, when sent,
+    is a claim the gateway checks against the registry, not a fact it stores."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -25,7 +28,10 @@ class TemperatureReading(BaseModel):
     celsius: Annotated[float, Field(strict=True, ge=-100.0, le=150.0, allow_inf_nan=False)]
     humidity: Percent | None = None
     battery: Percent | None = None
-    location: SglnUrn
+    # Where the probe is comes from its provisioned identity (the device registry's
+    # placement), never from the payload: this field is optional and, when present,
+    # must name the same place (the gateway dead-letters a mismatch).
+    location: SglnUrn | None = None
 
     def to_json(self) -> bytes:
         """The wire payload (optional fields left out when absent)."""

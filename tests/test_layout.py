@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
     *("gs1", "influx", "ledger", "grafana", "sensors"),
-    *("gateway", "traceability", "web", "tracehub"),
+    *("gateway", "traceability", "web", "tracehub", "supervision"),
 )
 LINT = Path(sys.executable).with_name("lint-imports")
 

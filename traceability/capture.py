@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
-from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict
 
 from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
 from ledger.canonical import canonicalize
+from ledger.entry import MAX_RECORD_ID_LENGTH, stream_problem
 from ledger.errors import CanonicalizationError
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import event_errors
 from gs1.errors import EventRejected, InvalidIdentifier
-from gs1.identifiers import Sgtin, key_of
+from gs1.identifiers import Lgtin, Sgtin
 from traceability.carriers import carried_lots
 from traceability.records.store import EpcLink, NewEvent, RecordStore
 
@@ -82,8 +82,13 @@ class CaptureReport(BaseModel):
 class CaptureLedger(Protocol):
     """Signs what capture accepted, before it is stored (see the module docstring)."""
 
-    def sign(self, events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]]) -> None:
+    def sign(
+        self,
+        events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]],
+        source: str | None = None,
+    ) -> None:
         """Sign each ``(event, the (gtin, lot) pairs it names)``; idempotent per event id.
+        ``source`` (who sent them) is signed with the new events as their receipt.
 
         Raises ``StoreUnavailable`` when it cannot sign now (nothing is stored then).
         """
@@ -112,8 +117,9 @@ class CaptureService:
         self._check_schema = check_schema
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def capture(self, event: Mapping[str, Any]) -> CaptureOutcome:
-        """Validate and store one event; idempotent on its event hash id.
+    def capture(self, event: Mapping[str, Any], *, source: str | None = None) -> CaptureOutcome:
+        """Validate and store one event; idempotent on its event hash id. ``source``
+        names who sent it (signed into its capture receipt; see ``capture_document``).
 
         An EPC that is not a registered unit is still stored with the event (an
         observation of something we do not know is still evidence), just not linked
@@ -121,16 +127,25 @@ class CaptureService:
         ``StoreUnavailable`` when the database fails.
         """
         (prepared,) = self._carried([self._prepare(event, {}, set(), self._unit_lots([event]))])
-        self._sign([prepared])
+        self._sign([prepared], source)
         result = self._store.store_events([prepared[0]])[0]
         return prepared[1].model_copy(
             update={"event_id": result.event_id, "created": result.created}
         )
 
     def capture_document(
-        self, document: Mapping[str, Any], behaviour: ErrorBehaviour = "rollback"
+        self,
+        document: Mapping[str, Any],
+        behaviour: ErrorBehaviour = "rollback",
+        *,
+        source: str | None = None,
     ) -> CaptureReport:
-        """Capture every event of an EPCISDocument (see the module docstring)."""
+        """Capture every event of an EPCISDocument (see the module docstring).
+
+        ``source`` names the sender (the authenticated API client, ``cli:<user>``): with
+        a ledger, the new events' capture receipt names it, signed with them, so the
+        evidence says who sent each event. None: no receipt ("source not recorded").
+        """
         events = _event_list(document)
         prefixes = context_prefixes(document.get("@context"))
         ready: list[tuple[NewEvent, CaptureOutcome]] = []
@@ -145,7 +160,7 @@ class CaptureService:
         if errors and behaviour == "rollback":
             return CaptureReport(captured=(), errors=tuple(errors), behaviour=behaviour)
         ready = self._carried(ready)
-        self._sign(ready)
+        self._sign(ready, source)
         results = self._store.store_events([new for new, _ in ready])
         captured = tuple(
             outcome.model_copy(update={"event_id": r.event_id, "created": r.created})
@@ -155,11 +170,11 @@ class CaptureService:
 
     # --------------------------------------------------------------------------------
 
-    def _sign(self, ready: Sequence[tuple[NewEvent, CaptureOutcome]]) -> None:
+    def _sign(self, ready: Sequence[tuple[NewEvent, CaptureOutcome]], source: str | None) -> None:
         """Ledger first: a crash before the row is stored leaves a signed event the
         sender was not told about, so it offers it again (never a row without receipt)."""
         if self._ledger is not None and ready:
-            self._ledger.sign([(new, outcome.lots) for new, outcome in ready])
+            self._ledger.sign([(new, outcome.lots) for new, outcome in ready], source)
 
     def _carried(
         self, ready: list[tuple[NewEvent, CaptureOutcome]]
@@ -217,6 +232,12 @@ class CaptureService:
         except CanonicalizationError as exc:
             raise EventRejected("event", f"has no canonical JSON form: {exc}") from exc
         identifier = event_hash_id(event, prefixes)
+        if len(identifier) > MAX_RECORD_ID_LENGTH:  # the ledger's record id limit
+            raise EventRejected(
+                "event",
+                f"its event id is {len(identifier)} characters; the ledger takes at most "
+                f"{MAX_RECORD_ID_LENGTH}",
+            )
         links = self._links(parsed, unit_lots)
         # Objects this document names become known to its later events.
         new_parents.update(link.epc for link in links)
@@ -272,13 +293,14 @@ class CaptureService:
         for role, epcs in roles:
             for epc in epcs:
                 named.setdefault(epc, _link(epc, role, unit_lots))
-        for role, elements in (
-            ("class", event.quantity_list),
-            ("child", event.child_quantity_list),
-            ("input", event.input_quantity_list),
-            ("output", event.output_quantity_list),
+        for role, field, elements in (
+            ("class", "quantityList", event.quantity_list),
+            ("child", "childQuantityList", event.child_quantity_list),
+            ("input", "inputQuantityList", event.input_quantity_list),
+            ("output", "outputQuantityList", event.output_quantity_list),
         ):
-            for element in elements:
+            for index, element in enumerate(elements):
+                _check_class(element.epc_class, f"{field}[{index}].epcClass")
                 named.setdefault(element.epc_class, _class_link(element.epc_class, role))
         return tuple(named.values())
 
@@ -291,15 +313,37 @@ def _link(epc: str, role: str, unit_lots: Mapping[tuple[str, str], str]) -> EpcL
     return EpcLink(epc=epc, gtin=gtin, serial=serial, lot=unit_lots.get((gtin, serial)), role=role)
 
 
+_LGTIN = "urn:epc:class:lgtin:"
+
+
+def lot_stream(gtin: str, lot: str) -> str:
+    """The ledger hash-chain stream of one lot (every event naming the lot is linked in)."""
+    return f"lot:{gtin}/{lot}"
+
+
+def _check_class(epc_class: str, field: str) -> None:
+    """A lot class must name a lot the records and the ledger can key: a GTIN and an
+    AI (10) lot of at most 20 characters, so its stream fits the ledger's limit."""
+    if not epc_class.startswith(_LGTIN):
+        return
+    try:
+        lgtin = Lgtin.parse(epc_class)
+    except InvalidIdentifier as exc:
+        raise EventRejected(field, f"is not a valid LGTIN class: {exc.field} {exc.reason}") from exc
+    problem = stream_problem(lot_stream(lgtin.gtin.value, lgtin.lot.value))
+    if problem is not None:
+        raise EventRejected(field, f"names a lot the ledger cannot chain: {problem}")
+
+
 def _class_link(epc_class: str, role: str) -> EpcLink:
-    """A quantity element naming a whole lot (``urn:epc:class:lgtin:CP.IR.Lot``) links it."""
-    prefix = "urn:epc:class:lgtin:"
-    if epc_class.startswith(prefix):
-        parts = epc_class[len(prefix) :].split(".", 2)
-        digits = parts[:2]
-        if len(parts) == 3 and all(d.isdigit() for d in digits) and len("".join(digits)) == 13:
-            gtin = key_of(parts[0], parts[1])
-            return EpcLink(epc=epc_class, gtin=gtin, lot=unquote(parts[2]), role=role)
+    """A quantity element naming a whole lot (``urn:epc:class:lgtin:CP.IR.Lot``) links it;
+    any other class (or, read back from storage, a malformed lot class) is kept unlinked."""
+    if epc_class.startswith(_LGTIN):
+        try:
+            lgtin = Lgtin.parse(epc_class)
+        except InvalidIdentifier:
+            return EpcLink(epc=epc_class, role=role)
+        return EpcLink(epc=epc_class, gtin=lgtin.gtin.value, lot=lgtin.lot.value, role=role)
     return EpcLink(epc=epc_class, role=role)
 
 

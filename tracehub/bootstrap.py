@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from gateway.devices.directory import RegistryDirectory
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime, build_gateway
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
+from supervision.supervisor import Supervisor
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
 from traceability.capture import CaptureService
@@ -30,6 +32,7 @@ from traceability.records.store import RecordStore
 from tracehub.bridges import CaptureBridge, EvidenceBridge
 from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.keys import open_keystore, site_signer
+from tracehub.readiness import HubReadiness, web_status
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
 from tracehub.website import Stores, build_website
@@ -49,6 +52,9 @@ class HubParts:
     coldroom_power: InfluxColdRoomPower
     web: WebServer
     master: MasterData  # the one write path of products, lots, locations (signed)
+    # Runs the anchoring and gateway loops, restarts them when they die; /readyz shows it.
+    supervisor: Supervisor
+    readiness: HubReadiness
 
 
 def wire(
@@ -75,23 +81,37 @@ def wire(
     )
     # Captures and anchors change what a lot's page says: they drop its cached copy.
     pages = PageCache(settings.web.page_ttl_s)
+    supervisor = Supervisor()
     gateway = build_gateway(
         gateway_config(settings, read_points),
-        CaptureBridge(capture, on_lot=pages.invalidate),
+        # the gateway's events are signed as sent by it (their capture receipts)
+        CaptureBridge(
+            capture, on_lot=pages.invalidate, source=f"gateway:{settings.mqtt.client_id}"
+        ),
         EvidenceBridge(RecordSubmitter(ledger, signer, renew=renew)),
+        # A probe's location is its identity's placement in the registry, never the payload's.
+        RegistryDirectory(settings.devices_dir),
+        supervisor=supervisor,
     )
     anchoring = AnchorLoop(
         EventFeeder(store, ledger, limit=cfg.max_batch),
         anchor_worker(settings, ledger, chain),
         on_anchored=pages.invalidate_all,
+        supervisor=supervisor,
     )
     telemetry = stack.enter_context(closing(InfluxTemperatureReader(influx.url, influx.database)))
     power = stack.enter_context(closing(InfluxColdRoomPower(influx.url, influx.database)))
+    readiness = HubReadiness(supervisor, store, ledger, chain)
+    stack.callback(readiness.close)
     web = build_website(
-        settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew
-    )
+        settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
+        readiness=readiness,
+    )  # fmt: skip
     stack.callback(web.stop)
+    # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.
+    supervisor.watch("web", partial(web_status, web))
     master = MasterData(store, ledger, signer, renew=renew)
     return HubParts(
-        store, ledger, signer, chain, pages, gateway, anchoring, power, web, master=master
-    )
+        store, ledger, signer, chain, pages, gateway, anchoring, power, web, master=master,
+        supervisor=supervisor, readiness=readiness,
+    )  # fmt: skip

@@ -27,18 +27,25 @@ class CaptureBridge:
     """The gateway's CapturePort, served in-process by traceability's CaptureService.
 
     Translates traceability's errors into the gateway's: a rejected event is
-    dead-lettered, an unavailable store makes the gateway retry.
+    dead-lettered, an unavailable store makes the gateway retry. Every event is
+    captured in the name of ``source`` (``gateway:<its MQTT client id>``), which its
+    signed capture receipt names.
     """
 
     def __init__(
-        self, service: CaptureService, on_lot: Callable[[str, str], None] | None = None
+        self,
+        service: CaptureService,
+        on_lot: Callable[[str, str], None] | None = None,
+        *,
+        source: str,
     ) -> None:
         self._service = service
         self._on_lot = on_lot
+        self._source = source
 
     def capture(self, event: Mapping[str, Any]) -> str:
         try:
-            outcome = self._service.capture(event)
+            outcome = self._service.capture(event, source=self._source)
             if self._on_lot is not None and outcome.created:
                 # the lot's cached pages no longer tell the whole journey
                 for gtin, lot in outcome.lots:

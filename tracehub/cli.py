@@ -13,6 +13,7 @@ from rich.logging import RichHandler
 
 from tracehub.commands import (
     carbon,
+    clients,
     devices,
     grafana,
     hub,
@@ -62,6 +63,7 @@ main.add_command(grafana.grafana)
 main.add_command(records.records)
 main.add_command(status.status)
 main.add_command(devices.devices)
+main.add_command(clients.clients)
 main.add_command(qr.qr)
 
 

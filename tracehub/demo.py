@@ -30,7 +30,7 @@ from traceability.records.store import RecordStore
 from tracehub.hub import Hub
 from tracehub.localstack import start_local_services
 from tracehub.settings import Settings
-from tracehub.site import device_auth
+from tracehub.site import device_auth, open_device_registry, provision_devices
 
 # GS1's example company prefix range; the check digit is verified in the tests.
 GTIN = "04012345111118"
@@ -214,13 +214,20 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
     # earlier run could never verify against it, so each demo starts clean.
     shutil.rmtree(state, ignore_errors=True)
     settings = settings.model_copy(
-        update={"hub": settings.hub.model_copy(update={"state_dir": state})}
+        update={
+            "hub": settings.hub.model_copy(update={"state_dir": state}),
+            # A demo is for looking around: the EPCIS/lot read API needs no token here.
+            # Capture still does (`tracehub clients add`), as do the auditor endpoints.
+            "web": settings.web.model_copy(update={"public_read": True}),
+        }
     )
     with ExitStack() as stack:
         devices = scenario(settings.hub.site)
         with console.status("provisioning the demo devices, starting mosquitto and InfluxDB"):
             # TLS + one identity per device unless TRACEHUB_MQTT_SECURITY=plain.
             settings = start_local_services(settings, stack, identities(devices))
+            # Each probe placed at its room: the gateway stores readings there (TLS or not).
+            provision_devices(open_device_registry(settings), devices)
         with console.status("starting the hub (records, embedded EVM, gateway, web)"):
             hub = Hub(settings, read_points=READ_POINTS)
             stack.callback(hub.stop)

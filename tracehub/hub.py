@@ -5,23 +5,32 @@ chain and wires the parts (``tracehub.bootstrap.wire``), so records can be seede
 before anything runs; ``start()`` (or ``with Hub(...)``) opens if needed and starts
 the web server, the anchoring loop and the gateway; ``stop()`` undoes it all in
 reverse order.
+
+The background loops run under one ``supervision.Supervisor`` (``Hub.supervisor``):
+restarted when they die, reported by ``/readyz`` and ``tracehub status``. A started
+hub writes its URL to ``<state>/web/url`` (removed at stop), so ``tracehub status``
+finds the running hub without being told.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from contextlib import ExitStack
+from pathlib import Path
 
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
+from supervision.supervisor import Supervisor
 from traceability.anchoring.loop import AnchorLoop
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.bootstrap import HubParts, wire
 from tracehub.chain import Chain
+from tracehub.readiness import HubReadiness
 from tracehub.settings import Settings
 from web.pagecache import PageCache
 from web.server import WebServer
@@ -57,6 +66,7 @@ class Hub:
             for part in (parts.anchoring, parts.gateway):
                 part.start()
                 self._stack.callback(part.stop)
+            self._publish_url()
         except BaseException:
             self.stop()
             raise
@@ -64,6 +74,14 @@ class Hub:
     def stop(self) -> None:
         """Stop and close everything; the parts stay readable, a stopped hub is not reused."""
         self._stack.close()
+
+    def _publish_url(self) -> None:
+        """Tell local tools where this hub serves (``tracehub status``)."""
+        path = url_file(self.settings.hub.state_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.parts.web.url + "\n", encoding="utf-8")
+        # Removed first at stop (callbacks run last in, first out): no stale URL.
+        self._stack.callback(_forget, path)
 
     def __enter__(self) -> Hub:
         self.start()
@@ -126,6 +144,26 @@ class Hub:
         return self.parts.web
 
     @property
+    def supervisor(self) -> Supervisor:
+        """Runs the background loops (``supervisor.statuses()``: how each is doing)."""
+        return self.parts.supervisor
+
+    @property
+    def readiness(self) -> HubReadiness:
+        """What ``/readyz`` serves."""
+        return self.parts.readiness
+
+    @property
     def master(self) -> MasterData:
         """Products, lots and locations written and signed (``traceability.masterdata``)."""
         return self.parts.master
+
+
+def _forget(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def url_file(state_dir: Path) -> Path:
+    """Where a started hub writes its URL: ``<state>/web/url``."""
+    return state_dir / "web" / "url"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 from gateway.devices.access import Identity
+from gateway.devices.renewal import check
 from tracehub.services import Anvil, BrokerTls, InfluxDB, Mosquitto
 from tracehub.settings import Settings
 from tracehub.site import gateway_identity, open_device_registry
@@ -53,6 +55,7 @@ def start_local_services(
             registry = open_device_registry(settings)
             for identity in (gateway_identity(settings), *identities):
                 registry.ensure(identity)
+            check(registry, _warning_window(settings), broker=True)
             tls = BrokerTls(**registry.broker_files().model_dump())
         broker = stack.enter_context(Mosquitto(state / "mosquitto", tls=tls))
         mqtt = mqtt.model_copy(
@@ -62,6 +65,12 @@ def start_local_services(
                 "security": "plain" if tls is None else "tls",
             }
         )
+    elif mqtt.security == "tls":
+        # A named broker: its copy of the files is its operator's, so renew only the
+        # registry's CRL (then `tracehub devices init`/export it) and warn about the rest.
+        registry = open_device_registry(settings)
+        check(registry, _warning_window(settings))
+        registry.reload_broker()
     if influx.url is None:
         server = stack.enter_context(InfluxDB(state / INFLUX_DIR))
         influx_url_file(settings).write_text(server.url + "\n")
@@ -74,6 +83,10 @@ def start_local_services(
         stack.callback(rpc_url_file(settings).unlink, missing_ok=True)
         chain = chain.model_copy(update={"rpc_url": node.url, "dev_node": True})
     return settings.model_copy(update={"mqtt": mqtt, "influx": influx, "chain": chain})
+
+
+def _warning_window(settings: Settings) -> timedelta:
+    return timedelta(days=settings.devices.expiry_warning_days)
 
 
 def rpc_url_file(settings: Settings) -> Path:

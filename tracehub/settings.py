@@ -12,11 +12,15 @@ the environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from web.limits import Limits
 
 
 class MqttSettings(BaseSettings):
@@ -26,13 +30,52 @@ class MqttSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, description="unset: spawn a local mosquitto")
-    client_id: str = "tracehub-gateway"
-    security: Literal["auto", "tls", "plain"] = Field(
-        default="auto",
-        description="tls: TLS + per-identity credentials from the device registry; plain: "
-        "no TLS, no auth (explicit opt-out, loopback only); auto: tls for a broker the hub "
-        "spawns itself, plain for one named by TRACEHUB_MQTT_PORT (docs/security.md)",
+    client_id: str = Field(
+        default="tracehub-gateway",
+        description="the gateway's name: its identity is gateway/{client_id} in the device "
+        "registry, which is also the MQTT client id it connects with over TLS",
     )
+    security: Literal["tls", "plain"] = Field(
+        default="tls",
+        description="tls (default, spawned or named broker): TLS + the gateway's own "
+        "certificate from the device registry; plain: no TLS, no auth, explicit opt-out, "
+        "warned at every start and refused for a non-loopback host unless "
+        "TRACEHUB_MQTT_ALLOW_REMOTE_PLAIN is set (docs/security.md). 'auto' (older "
+        "configurations) means tls",
+    )
+    allow_remote_plain: bool = Field(
+        default=False,
+        description="let security=plain talk to a broker that is not on loopback (anyone on "
+        "that network can then publish as any device and read every reading)",
+    )
+
+    @field_validator("security", mode="before")
+    @classmethod
+    def _auto_is_tls(cls, value: object) -> object:
+        # 'auto' used to mean plain for a named broker: fail closed instead.
+        return "tls" if value == "auto" else value
+
+    @model_validator(mode="after")
+    def _plain_stays_local(self) -> Self:
+        if self.security == "plain" and not self.allow_remote_plain and not is_loopback(self.host):
+            raise ValueError(
+                f"TRACEHUB_MQTT_SECURITY=plain with the non-loopback broker {self.host!r}: "
+                "anyone on that network could publish as any device. Use tls (the default; "
+                "install the broker files of `tracehub devices init`), or set "
+                "TRACEHUB_MQTT_ALLOW_REMOTE_PLAIN=true if the network itself is trusted"
+            )
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses; no DNS lookup (a name that resolves to
+    loopback today may not tomorrow, so only these literal forms count)."""
+    if host.lower() in ("localhost", "localhost.", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class InfluxSettings(BaseSettings):
@@ -112,11 +155,16 @@ class WebSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str | None = Field(default=None, description="unset: http://host:port")
-    auditor_tokens: str = Field(
-        default="",
-        description="comma-separated SHA-256 hex digests of the auditors' bearer tokens "
-        "(printf %s TOKEN | sha256sum); empty: the auditor API answers 503",
+    public_url: str | None = Field(
+        default=None,
+        description="the site's public URL: the Host header must name its host (or a "
+        "loopback name), else 400; unset: http://host:port, and any Host is accepted",
+    )
+    public_read: bool = Field(
+        default=False,
+        description="serve the EPCIS and lot read API (/epcis/events, /lots/...) without a "
+        "token; false: a client token with the 'read' scope (`tracehub clients add`). The "
+        "demo sets it",
     )
     public_evidence: bool = Field(
         default=True,
@@ -124,6 +172,29 @@ class WebSettings(BaseSettings):
         "for download on the consumer page; false: auditors only",
     )
     page_ttl_s: float = Field(default=30.0, ge=0, description="how long a rendered page is kept")
+    capture_events: int = Field(
+        default=1000,
+        ge=1,
+        description="events per capture document (advertised as GS1-EPCIS-Capture-Limit)",
+    )
+    capture_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="bytes per capture document (GS1-EPCIS-Capture-File-Size-Limit)",
+    )
+    rpc_rate_per_s: float = Field(
+        default=50.0, gt=0, description="/rpc calls per second per client IP (sustained)"
+    )
+
+    def limits(self) -> Limits:
+        """The HTTP surface's bounds (``web.limits``), with the ones set here."""
+        from web.limits import Limits  # the web stack loads only where it serves
+
+        return Limits(
+            capture_events=self.capture_events,
+            capture_body_bytes=self.capture_body_bytes,
+            rpc_rate_per_s=self.rpc_rate_per_s,
+        )
 
 
 class HubSettings(BaseSettings):
@@ -158,6 +229,12 @@ class DevicesSettings(BaseSettings):
     dir: Path | None = Field(default=None, description="unset: <state>/devices")
     passphrase: SecretStr | None = Field(
         default=None, description="encrypts the keys at rest; unset: a generated file (demo)"
+    )
+    expiry_warning_days: int = Field(
+        default=30,
+        ge=1,
+        description="warn (hub start, status, gateway health) about certificates and the CRL "
+        "that expire within this many days; renew with `tracehub devices rotate --expiring`",
     )
 
 

@@ -1,5 +1,7 @@
 """The hub's web site: lot pages, the EPCIS and auditor APIs, evidence downloads and the
-trust document, over the stores and the chain the wiring opened.
+trust document, over the stores and the chain the wiring opened. API clients are the
+records' (``tracehub clients``); the Host header must name the public URL's host (or a
+loopback name) once ``TRACEHUB_WEB_PUBLIC_URL`` is set.
 
 Building binds the listening socket (so the URL is known once the hub is open) and
 starts nothing: ``WebServer.start()`` serves.
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from ledger.evm.reader import ChainReader
@@ -28,7 +31,9 @@ from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.records.store import RecordStore
 from tracehub.chain import Chain
 from tracehub.settings import Settings
+from web.access import HostCheck, allowed_hosts
 from web.app import create_app
+from web.health import ReadinessSource
 from web.pagecache import PageCache
 from web.server import WebServer, rpc_route
 from web.wellknown import TrustPublisher
@@ -52,16 +57,20 @@ def build_website(
     telemetry: InfluxTemperatureReader,
     power: InfluxColdRoomPower,
     renew: Callable[[], Signer],
+    readiness: ReadinessSource | None = None,
 ) -> WebServer:
+    """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``)."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     exposure = ExposureService(store, telemetry)
     # The lot's anchored carbon report first, else computed from the records.
     footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
+    limits = settings.web.limits()
     app = create_app(
         store,
         telemetry,
         chain.name,
         capture=capture,
+        limits=limits,
         exposure=exposure,
         near_expiry_days=settings.records.near_expiry_days,
         series=telemetry,
@@ -76,7 +85,8 @@ def build_website(
             claims=partial(PageClaims, store, exposure, footprint),
         ),
         evidence_public=settings.web.public_evidence,
-        auditor_tokens=settings.web.auditor_tokens.split(","),
+        # Bearer tokens resolve against the records' clients (shared by every replica).
+        public_read=settings.web.public_read,
         cache=pages,
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
@@ -87,7 +97,14 @@ def build_website(
             settings.web.public_url,
         ),
     )
-    rpc = [rpc_route(chain.w3)] if chain.embedded else []
-    web = WebServer(Starlette(routes=[*rpc, Mount("/", app)]), settings.web.host, settings.web.port)
+    app.state.readiness = readiness  # read by /readyz (web.health)
+    rpc = [rpc_route(chain.w3, limits)] if chain.embedded else []
+    # The Host check wraps everything, /rpc too: a re-pointed name (DNS rebinding) reaches
+    # nothing through a visitor's browser.
+    hosts = allowed_hosts(settings.web.public_url)
+    site = Starlette(
+        routes=[*rpc, Mount("/", app)], middleware=[Middleware(HostCheck, hosts=hosts)]
+    )
+    web = WebServer(site, settings.web.host, settings.web.port, limits)
     web.bind()  # the URL is known once the hub is open
     return web

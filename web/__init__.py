@@ -12,7 +12,11 @@ the links). JSON endpoints: ``api`` (EPCIS capture/query, lot custody, exposure,
 recall), ``auditor`` (token-protected raw data; bearer tokens kept hashed),
 ``health`` (``/healthz``), ``wellknown`` (``/.well-known/tracehub.json``, the site's
 trust anchors); they read paths with ``params`` and answer every error
-through ``problem`` (RFC 9457). ``server`` runs the app under uvicorn. ``static/``
+through ``problem`` (RFC 9457). ``server`` runs the app under uvicorn (and serves
+``/rpc``) speaking ``httpprotocol`` (bounded request heads). Bounded work per request:
+``limits`` (every limit, and the middleware for URLs and bodies), ``jsonbody`` (the
+bounded JSON reader), ``offload`` (CPU-heavy work in bounded thread pools),
+``ratelimit`` (token buckets per client); ``errors`` is the package's error tree. ``static/``
 holds the pages' CSS and the in-page proof check. It imports ``traceability``,
 ``ledger`` and ``gs1`` only.
 """

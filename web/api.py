@@ -3,7 +3,11 @@
 * ``POST /epcis/capture`` — an EPCISDocument; header ``GS1-Capture-Error-Behaviour``
   ``rollback`` (default, all or nothing) or ``proceed``. 201 with the event ids when all
   were captured, 400 (rollback) or 207 (proceed, some failed) with ``errors`` listing
-  ``{index, field, reason}`` per bad event.
+  ``{index, field, reason}`` per bad event. At most ``GS1-EPCIS-Capture-Limit`` events
+  and ``GS1-EPCIS-Capture-File-Size-Limit`` bytes (413 beyond; both headers are sent
+  with every answer and by ``OPTIONS /epcis/capture``). The body is read by the bounded
+  JSON reader (``web.jsonbody``) and captured in a pool of its own threads
+  (``web.offload``): parsing, schema checks and hashing never run on the event loop.
 * ``GET /epcis/events?epc=&gtin=&lot=&location=&bizStep=&from=&to=&limit=`` — an
   EPCISQueryDocument of the matching events.
 * ``GET /lots/{gtin}/{lot}/custody`` · ``/exposure`` · ``/recall`` — JSON.
@@ -12,11 +16,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,10 +31,13 @@ from traceability.coldchain.exposure import ExposureService
 from traceability.custody import CustodyService
 from traceability.errors import RecordNotFound, StoreUnavailable, TelemetryUnavailable
 from traceability.records.store import RecordStore
+from web.access import require_json, source_of
+from web.errors import JsonRefused
+from web.jsonbody import read_json
+from web.limits import CAPTURE_LIMIT_EXCEEDED, Limits
+from web.offload import Offload
 from web.params import path_lot
 from web.problem import Problem
-
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
 def _time(request: Request, name: str) -> datetime | None:
@@ -47,10 +53,14 @@ def api_routes(
     capture: CaptureService,
     exposure: ExposureService | None,
     on_capture: Callable[[str, str], None] | None = None,
+    limits: Limits | None = None,
 ) -> list[Route]:
     """``on_capture(gtin, lot)`` is told of every lot a captured document touched (the
     page cache forgets that lot's pages)."""
     custody = CustodyService(store)
+    bounds = limits or Limits()
+    advertised = bounds.capture_headers()
+    captures = Offload("capture", bounds.capture_workers, bounds.capture_queue)
 
     def touched(document: dict[str, Any]) -> None:
         if on_capture is None:
@@ -69,33 +79,60 @@ def api_routes(
             if lot is not None:
                 on_capture(*lot)
 
-    async def capture_endpoint(request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_DOCUMENT_BYTES:
-            raise Problem(413, "document too large", f"limit {MAX_DOCUMENT_BYTES} bytes")
+    def parse(raw: bytes) -> dict[str, Any]:
+        """The document of ``raw``, within the JSON and events-per-request limits."""
         try:
-            document = json.loads(raw)
-        except ValueError as exc:
-            raise Problem(400, "not JSON", f"body: {exc}") from exc
-        behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
-        if behaviour not in ("rollback", "proceed"):
-            raise Problem(400, "bad header", "GS1-Capture-Error-Behaviour: rollback|proceed")
+            document = read_json(raw, bounds.json_limits)
+        except JsonRefused as exc:
+            title = "not JSON" if exc.reason.startswith("is not JSON") else "JSON over a limit"
+            raise Problem(400, title, str(exc)) from exc
         if not isinstance(document, dict):
             raise Problem(400, "not an EPCISDocument", "body must be a JSON object")
+        body = document.get("epcisBody")
+        events = body.get("eventList") if isinstance(body, Mapping) else None
+        if isinstance(events, list) and len(events) > bounds.capture_events:
+            raise Problem(
+                413,
+                "Capture Payload too large",
+                f"epcisBody.eventList has {len(events)} events; the limit is "
+                f"{bounds.capture_events} per request: split the document",
+                headers=advertised,
+                type=CAPTURE_LIMIT_EXCEEDED,
+            )
+        return document
+
+    def capture_raw(raw: bytes, behaviour: str, source: Any) -> Any:
+        """Parse and capture (in a worker thread: it is all CPU and database)."""
+        document = parse(raw)
         try:
-            report = capture.capture_document(document, behaviour)  # type: ignore[arg-type]
+            report = capture.capture_document(
+                document,
+                behaviour,  # type: ignore[arg-type]
+                source=source,
+            )
         except EventRejected as exc:
             raise Problem(400, "not an EPCISDocument", f"{exc.field}: {exc.reason}") from exc
         except StoreUnavailable as exc:
             raise Problem(503, "records unavailable", str(exc)) from exc
         if report.captured:
-            await run_in_threadpool(touched, document)
+            touched(document)
+        return report
+
+    async def capture_endpoint(request: Request) -> Response:
+        if request.method == "OPTIONS":  # EPCIS capture endpoint discovery
+            return Response(status_code=204, headers={"Allow": "OPTIONS, POST", **advertised})
+        require_json(request)  # before the body is read: a form or text/plain never writes
+        raw = await request.body()  # bounded by web.limits.RequestLimits
+        behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
+        if behaviour not in ("rollback", "proceed"):
+            raise Problem(400, "bad header", "GS1-Capture-Error-Behaviour: rollback|proceed")
+        report = await captures.run(capture_raw, raw, behaviour, source_of(request))
         body = {
             "captured": [{"eventID": o.event_id, "created": o.created} for o in report.captured],
             "errors": [e.model_dump() for e in report.errors],
         }
         status = 201 if report.ok else (400 if behaviour == "rollback" else 207)
-        return JSONResponse(body, status)
+        return JSONResponse(body, status, headers=advertised)
 
     def events_endpoint(request: Request) -> Response:
         q = request.query_params
@@ -167,7 +204,7 @@ def api_routes(
         return JSONResponse(json.loads(result.model_dump_json()))
 
     return [
-        Route("/epcis/capture", capture_endpoint, methods=["POST"]),
+        Route("/epcis/capture", capture_endpoint, methods=["POST", "OPTIONS"]),
         Route("/epcis/events", events_endpoint),
         Route("/lots/{gtin}/{lot}/custody", custody_endpoint),
         Route("/lots/{gtin}/{lot}/recall", recall_endpoint),

@@ -6,9 +6,14 @@
 * ``/.well-known/tracehub.json`` — the site's trust anchors: key fingerprints, the
   anchor contract (``web.wellknown``).
 * ``/static/…`` — the pages' CSS and proof-check script, served locally (no CDN).
-* ``/auditor/…`` — token-protected raw data (``web.auditor``).
-* ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``); with
-  auditor tokens configured, its read endpoints need a token too.
+* ``/auditor/…`` — raw data for clients with the ``auditor`` scope (``web.auditor``).
+* ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``): capture needs
+  the ``capture`` scope, the reads the ``read`` scope unless the site's reads are public.
+
+Who may call what is declared here, per route (``API_SCOPES``; ``web.access`` checks
+the bearer token): a route of ``web.api`` without a declared scope fails the app's
+construction, so nothing is served open by omission. Consumer pages, ``/healthz``,
+``/.well-known``, ``/static`` and public evidence downloads need no token.
 
 Errors of the JSON endpoints are ``web.problem.Problem`` exceptions, answered by the
 one handler registered here as RFC 9457 problem details.
@@ -16,11 +21,12 @@ one handler registered here as RFC 9457 problem details.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -29,10 +35,13 @@ from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS
+from traceability.records.clients import Scope
 from traceability.records.store import RecordStore
+from web.access import Access, ClientDirectory
 from web.api import api_routes
-from web.auditor import TelemetryWindow, TokenCheck, auditor_routes, guarded
-from web.health import healthz
+from web.auditor import TelemetryWindow, auditor_routes
+from web.health import healthz, readyz
+from web.limits import Limits, RequestLimits
 from web.lotpage import LotPageBuilder
 from web.pagecache import DEFAULT_TTL_S, PageCache
 from web.pages import LotPages
@@ -41,6 +50,13 @@ from web.renderer import Renderer
 from web.wellknown import TrustPublisher, WellKnown
 
 STATIC = Path(__file__).parent / "static"
+API_SCOPES: dict[str, Scope] = {
+    "/epcis/capture": "capture",
+    "/epcis/events": "read",
+    "/lots/{gtin}/{lot}/custody": "read",
+    "/lots/{gtin}/{lot}/recall": "read",
+    "/lots/{gtin}/{lot}/exposure": "read",
+}
 
 
 def create_app(
@@ -54,23 +70,28 @@ def create_app(
     footprint: FootprintSource | None = None,
     evidence: EvidenceSource | None = None,
     evidence_public: bool = True,
-    auditor_tokens: Iterable[str] = (),
+    clients: ClientDirectory | None = None,
+    public_read: bool = False,
     cache: PageCache | None = None,
     near_expiry_days: int = DEFAULT_NEAR_EXPIRY_DAYS,
     today: Callable[[], date] | None = None,
     now: Callable[[], datetime] | None = None,
     trust: TrustPublisher | None = None,
+    limits: Limits | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
     ``exposure`` the cold-chain verdict; ``series`` the temperature buckets for the
     chart; ``footprint`` the carbon footprint; ``evidence`` the lot's evidence bundle
     (in-page proof check, download, auditor API; without it the records' own batches
-    are shown). ``auditor_tokens`` are SHA-256 hex digests of bearer tokens.
+    are shown). ``clients`` resolves bearer tokens (default: the records' clients);
+    ``public_read`` serves the read API without one (the demo).
     ``telemetry`` serves the auditor's raw windows. ``trust`` publishes the site's
-    trust anchors at ``/.well-known/tracehub.json``.
+    trust anchors at ``/.well-known/tracehub.json``. ``limits`` bounds the work of
+    every request (``web.limits``; the defaults when None).
     """
-    tokens = TokenCheck(auditor_tokens)
+    bounds = limits or Limits()
+    access = Access(clients if clients is not None else store, public_read=public_read)
     cached = cache if cache is not None else PageCache(DEFAULT_TTL_S)
     builder = LotPageBuilder(
         store,
@@ -88,24 +109,32 @@ def create_app(
         store, builder, Renderer(), cached, evidence=evidence, evidence_public=evidence_public
     )
     api = api_routes(
-        store, capture or CaptureService(store), exposure, on_capture=cached.invalidate
+        store,
+        capture or CaptureService(store),
+        exposure,
+        on_capture=cached.invalidate,
+        limits=bounds,
     )
     routes: list[BaseRoute] = [
         Route("/01/{rest:path}", pages.digital_link, name="digital_link"),
         Route("/gtin/{rest:path}", pages.digital_link),
         Route("/evidence/{gtin}/{lot}", pages.evidence_download),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),  # readiness: app.state.readiness (web.health)
         Route(WellKnown.path, WellKnown(trust).trust, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        *auditor_routes(
-            store,
-            tokens,
-            telemetry=telemetry,
-            exposure=exposure,
-            evidence=evidence,
+        *(
+            access.protect(route, "auditor")
+            for route in auditor_routes(
+                store, telemetry=telemetry, exposure=exposure, evidence=evidence
+            )
         ),
-        *([guarded(route, tokens) for route in api] if tokens.enabled else api),
+        *(access.protect(route, API_SCOPES[route.path]) for route in api),
     ]
-    app = Starlette(routes=routes, exception_handlers={Problem: handle_problem})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={Problem: handle_problem},
+        middleware=[Middleware(RequestLimits, limits=bounds)],  # before any endpoint
+    )
     app.state.pages = cached
     return app

@@ -1,13 +1,12 @@
 """The auditor API: raw events, telemetry windows, exposure and evidence bundles.
 
 What the consumer page leaves out (location URNs, raw readings, the events themselves)
-is served here, in JSON, to holders of a bearer token (``Authorization: Bearer …``).
-Tokens are kept hashed: the hub is configured with SHA-256 hex digests
-(``TRACEHUB_WEB_AUDITOR_TOKENS``), compared in constant time, so a leaked config does
-not leak a token. Without any configured token the API answers 503 ("not enabled").
+is served here, in JSON, to API clients with the ``auditor`` scope (``Authorization:
+Bearer …``; ``web.access``, applied to these routes in ``web.app``).
 
 * ``GET /auditor/lots/{gtin}/{lot}/events``     the lot's EPCIS events (eventID,
-  recordTime, batch and leaf index)
+  recordTime, batch and leaf index, ``capturedBy``: the client its signed capture
+  receipt names, null when none does)
 * ``GET /auditor/lots/{gtin}/{lot}/telemetry?from=&to=``  raw temperature readings
   at every place the lot stayed, clipped to its stays and to the window (≤ 31 days)
 * ``GET /auditor/lots/{gtin}/{lot}/exposure``   the full exposure (with URNs), each
@@ -20,24 +19,18 @@ not leak a token. Without any configured token the API answers 503 ("not enabled
 * ``GET /auditor/lots/{gtin}/{lot}/evidence``   the evidence bundle
 
 Nothing here presents master data as proven on the records' word: a field is
-``proven`` only when the records hold the value of an anchored signed version.
-
-``guarded(route, tokens)`` puts the EPCIS/lot read API (``web.api``) behind the same
-token once tokens are configured. Refusals are ``web.problem`` answers.
+``proven`` only when the records hold the value of an anchored signed version; nor a
+sender on the records' word: ``capturedBy`` comes from receipts that hold to their
+signed digest. Refusals are ``web.problem`` answers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import inspect
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -45,6 +38,7 @@ from starlette.routing import Route
 from gs1.epcis.event import format_time
 from traceability.anchoring.claims import band_at, product_history
 from traceability.anchoring.proofs import EvidenceSource
+from traceability.anchoring.receipts import captured_by
 from traceability.coldchain.exposure import Band, ExposureService
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable
@@ -58,7 +52,6 @@ from web.problem import Problem
 MAX_WINDOW = timedelta(days=31)
 BAND_FIELDS = ("temp_min_c", "temp_max_c", "excursion_budget_min", "mkt_limit_c")
 _WEAKEST = ("proven", "pending", "unsigned", "changed")  # weakest last
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Reading(Protocol):
@@ -81,74 +74,6 @@ class TelemetryWindow(Protocol):
         ...
 
 
-def token_digest(token: str) -> str:
-    """What the hub keeps for a token: its SHA-256, hex."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class TokenCheck:
-    """Bearer tokens checked against SHA-256 digests, in constant time."""
-
-    def __init__(self, digests: Iterable[str]) -> None:
-        cleaned = [d.strip().lower() for d in digests if d.strip()]
-        bad = [d for d in cleaned if not _DIGEST.match(d)]
-        if bad:
-            raise ValueError(
-                "TRACEHUB_WEB_AUDITOR_TOKENS: each entry must be a token's SHA-256 hex "
-                f"digest (64 hex digits), got {len(bad)} other value(s); "
-                "hash a token with: printf %s TOKEN | sha256sum"
-            )
-        self._digests = [bytes.fromhex(d) for d in cleaned]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._digests)
-
-    def allows(self, authorization: str | None) -> bool:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        given = hashlib.sha256(token.strip().encode("utf-8")).digest()
-        # Compare against every digest (no early exit) so timing says nothing.
-        matches = [hmac.compare_digest(given, d) for d in self._digests]
-        return any(matches)
-
-
-def require_token(tokens: TokenCheck, request: Request) -> None:
-    """Returns when the request may pass; else raises the 503 or 401 ``Problem``."""
-    if not tokens.enabled:
-        raise Problem(
-            503,
-            "auditor API not enabled",
-            "set TRACEHUB_WEB_AUDITOR_TOKENS to the SHA-256 digests of the auditors' tokens",
-        )
-    if not tokens.allows(request.headers.get("authorization")):
-        raise Problem(
-            401,
-            "token required",
-            "Authorization: send 'Bearer <token>' with a token issued to you",
-            headers={"WWW-Authenticate": 'Bearer realm="tracehub-auditor"'},
-        )
-
-
-def guarded(route: Route, tokens: TokenCheck) -> Route:
-    """``route`` behind the auditor token, unless it takes a POST (the EPCIS capture
-    endpoint stays open to the gateway)."""
-    if route.methods is not None and "POST" in route.methods:
-        return route
-    inner = route.endpoint
-
-    async def endpoint(request: Request) -> Response:
-        require_token(tokens, request)
-        if inspect.iscoroutinefunction(inner):
-            response: Response = await inner(request)
-        else:
-            response = await run_in_threadpool(inner, request)
-        return response
-
-    return Route(route.path, endpoint, methods=list(route.methods or ["GET"]))
-
-
 def _window(request: Request, now: datetime) -> tuple[datetime | None, datetime]:
     def moment(name: str) -> datetime | None:
         value = request.query_params.get(name)
@@ -165,7 +90,6 @@ def _window(request: Request, now: datetime) -> tuple[datetime | None, datetime]
 
 def auditor_routes(
     store: RecordStore,
-    tokens: TokenCheck,
     *,
     telemetry: TelemetryWindow | None,
     exposure: ExposureService | None,
@@ -176,7 +100,6 @@ def auditor_routes(
     clock = now or (lambda: datetime.now(UTC))
 
     def lot_of(request: Request) -> tuple[str, str]:
-        require_token(tokens, request)
         gtin, lot = path_lot(request)
         if store.get_lot(gtin, lot) is None:
             raise Problem(404, "unknown lot", f"lot {lot} of {gtin} is not in the records")
@@ -184,6 +107,9 @@ def auditor_routes(
 
     def events(request: Request) -> Response:
         found = lot_of(request)
+        # Who sent each event, from the lot's signed receipts (never from a records column).
+        bundle = evidence.bundle(*found) if evidence is not None else None
+        senders = captured_by(bundle) if bundle is not None else {}
         rows = [
             {
                 **e.document(),
@@ -191,6 +117,7 @@ def auditor_routes(
                 "recordTime": format_time(e.captured_at),
                 "tracehub:batch": e.batch_id,
                 "tracehub:leafIndex": e.leaf_index,
+                "capturedBy": senders.get(e.id),
             }
             for e in store.events_for_lot(*found)
         ]

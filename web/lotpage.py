@@ -32,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 from gs1.errors import Gs1Error
 from traceability.anchoring.claims import ColdChainClaim, PageClaims
 from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
+from traceability.anchoring.receipts import RECEIPT_KIND
 from traceability.anchoring.seals import (
     DEFAULT_WINDOW,
     WindowStatus,
@@ -209,8 +210,13 @@ class LotPageBuilder:
         # Only the ledger's bundle proves anything: without it, nothing shows as anchored.
         if bundle is not None:
             # The lot's own leaves; its master-data versions are shown by the facts
-            # they back (``LotView.unproven``), not counted as the lot's events.
-            own = [i for i in bundle["items"] if i["entry"]["kind"] not in SUBJECT_OF_KIND]
+            # they back (``LotView.unproven``), not counted as the lot's events, nor
+            # are capture receipts (who sent the events: the page does not say).
+            own = [
+                i
+                for i in bundle["items"]
+                if i["entry"]["kind"] not in SUBJECT_OF_KIND and i["entry"]["kind"] != RECEIPT_KIND
+            ]
             proofs = bundle_proofs({**bundle, "items": own})
             # An event row with no signed capture entry (put in by hand) is on the
             # journey but proven by nothing: counted, never as anchored.

@@ -7,7 +7,8 @@ registers ``handle_problem`` for it, which writes ``application/problem+json``::
 
 ``title`` is the kind of problem, short and the same for every occurrence; ``detail``
 names the field (or resource) and the fix. ``type`` stays ``about:blank`` because the
-status and title say all a client needs and no problem-type pages are published.
+status and title say all a client needs and no problem-type pages are published, except
+where a standard names the type (EPCIS: ``epcisException:CaptureLimitExceededException``).
 Third-party and traceability errors are translated where they are caught, with
 ``raise Problem(...) from exc``, because the same error means a different problem in
 different places (a malformed GTIN is a "bad GTIN" in a path, a "bad query parameter"
@@ -31,17 +32,25 @@ class Problem(Exception):  # noqa: N818 - an HTTP answer, named as RFC 9457 name
     """An error answer: HTTP ``status``, ``title``, ``detail`` and extra ``headers``."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        type: str = "about:blank",
     ) -> None:
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
         self.detail = detail
         self.headers = dict(headers or {})
+        # A standard's problem type where it names one (EPCIS: epcisException:…).
+        self.type = type
 
     def response(self) -> JSONResponse:
         return JSONResponse(
-            {"type": "about:blank", "title": self.title, "detail": self.detail},
+            {"type": self.type, "title": self.title, "detail": self.detail},
             self.status,
             headers=self.headers,
             media_type=PROBLEM_TYPE,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -59,19 +60,34 @@ class BrokerView:
         self._folder = folder
         self.files = BrokerFiles.under(folder.ca_cert.parent, folder.broker, folder.runtime)
 
-    def certify(self, doc: RegistryDocument, names: tuple[str, ...]) -> None:
-        """Issue the broker's certificate for ``names`` if it is missing or a name is new
-        (and the CA first, if there is none yet)."""
+    def certify(
+        self,
+        doc: RegistryDocument,
+        names: tuple[str, ...],
+        *,
+        days: int = 365,
+        renew: bool = False,
+        now: datetime | None = None,
+    ) -> bool:
+        """Issue the broker's certificate for ``names`` if it is missing, a name is new or
+        ``renew`` (and the CA first, if there is none yet); True if it did."""
         ca_cert, ca_key = self._folder.ca(doc.site)
-        if self.files.certfile.exists() and names == doc.broker_names:
-            return
+        if self.files.certfile.exists() and names == doc.broker_names and not renew:
+            return False
         doc.broker_names = names
         key = pki.new_key()
-        cert = pki.issue(ca_cert, ca_key, key, "tracehub broker", server_names=names)
+        cert = pki.issue(
+            ca_cert, ca_key, key, "tracehub broker", server_names=names, days=days, now=now
+        )
         self._folder.write_key(self._folder.broker / "server.key", key)
+        if self.files.keyfile.exists():
+            # A broker runs on the decrypted copy: give it the new key before the new
+            # certificate, so a reload (SIGHUP) picks up a matching pair.
+            write_private(self.files.keyfile, pki.plain_key(key))
         self._folder.write_cert(self.files.certfile, cert)
+        return True
 
-    def write(self, doc: RegistryDocument) -> None:
+    def write(self, doc: RegistryDocument, now: datetime | None = None) -> None:
         """The ACL and password file of the active identities and, once there is a CA,
         the CRL of every retired serial."""
         active = doc.active
@@ -84,7 +100,7 @@ class BrokerView:
         )
         if self._folder.ca_cert.exists():
             ca_cert, ca_key = self._folder.ca(doc.site)
-            crl = pki.create_crl(ca_cert, ca_key, doc.revoked_serials)
+            crl = pki.create_crl(ca_cert, ca_key, doc.revoked_serials, now=now)
             write_private(self.files.crlfile, crl, 0o644)
 
     def decrypted(self) -> BrokerFiles:

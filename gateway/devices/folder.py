@@ -26,6 +26,7 @@ from cryptography import x509
 from pydantic import SecretStr, ValidationError
 
 from gateway.devices import pki
+from gateway.devices.expiry import Expiry
 from gateway.devices.records import RegistryDocument
 from gateway.errors import IdentityError
 
@@ -44,11 +45,18 @@ def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 class RegistryFolder:
-    """One registry folder and the passphrase its keys are encrypted with."""
+    """One registry folder and the passphrase its keys are encrypted with. Without one
+    (the gateway's health watching expiry dates) only the public files can be read."""
 
-    def __init__(self, root: Path, passphrase: bytes) -> None:
+    def __init__(self, root: Path, passphrase: bytes | None) -> None:
         self.root = root
         self._passphrase = passphrase
+
+    @property
+    def _secret(self) -> bytes:
+        if self._passphrase is None:
+            raise IdentityError(f"{self.root} was opened without its passphrase: keys are out")
+        return self._passphrase
 
     @property
     def document(self) -> Path:
@@ -77,14 +85,14 @@ class RegistryFolder:
     @property
     def key_password(self) -> SecretStr:
         """The passphrase, for a client that loads a key of this folder itself."""
-        return SecretStr(self._passphrase.decode("utf-8"))
+        return SecretStr(self._secret.decode("utf-8"))
 
     # --- keys and certificates -------------------------------------------------------
     def write_key(self, path: Path, key: pki.PrivateKey) -> None:
-        write_private(path, pki.encrypt_key(key, self._passphrase))
+        write_private(path, pki.encrypt_key(key, self._secret))
 
     def read_key(self, path: Path) -> pki.PrivateKey:
-        return pki.load_key(path.read_bytes(), self._passphrase, str(path))
+        return pki.load_key(path.read_bytes(), self._secret, str(path))
 
     @staticmethod
     def write_cert(path: Path, cert: x509.Certificate) -> None:
@@ -100,6 +108,31 @@ class RegistryFolder:
             return cert, key
         cert = pki.load_cert(self.ca_cert.read_bytes(), str(self.ca_cert))
         return cert, self.read_key(self.ca_key)
+
+    def expiries(self, site: str) -> list[Expiry]:
+        """Every dated item the broker depends on: each active identity's certificate, the
+        broker's certificate, the CRL and the CA (those not created yet are left out)."""
+        items = [
+            Expiry(kind="identity", subject=r.username, not_after=r.cert_not_after)
+            for r in self.load(site).active
+            if r.cert_not_after is not None
+        ]
+        for kind, path in (("broker", self.broker / "server.crt"), ("ca", self.ca_cert)):
+            if path.exists():
+                cert = pki.load_cert(path.read_bytes(), str(path))
+                items.append(
+                    Expiry(kind=kind, subject=str(path), not_after=cert.not_valid_after_utc)
+                )
+        crl = self.broker / "crl.pem"
+        if crl.exists():
+            items.append(
+                Expiry(
+                    kind="crl",
+                    subject=str(crl),
+                    not_after=pki.crl_next_update(crl.read_bytes(), str(crl)),
+                )
+            )
+        return items
 
     # --- the document ----------------------------------------------------------------
     def load(self, site: str) -> RegistryDocument:

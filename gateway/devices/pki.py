@@ -141,6 +141,7 @@ def issue(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     days: int = 365,
+    now: datetime | None = None,
 ) -> x509.Certificate:
     """A leaf certificate: a server cert if ``server_names`` is given, else a client cert.
 
@@ -148,7 +149,9 @@ def issue(
     """
     if not common_name or len(common_name) > 64:
         raise IdentityError(f"common name {common_name!r} must be 1-64 characters")
-    start = not_before or datetime.now(UTC) - _BACKDATE
+    if days < 1:
+        raise IdentityError(f"certificate validity must be at least 1 day, got {days}")
+    start = not_before or (now or datetime.now(UTC)) - _BACKDATE
     end = not_after or start + timedelta(days=days)
     if end <= start:
         raise IdentityError(f"certificate validity ends ({end}) before it starts ({start})")
@@ -196,8 +199,9 @@ def create_crl(
     now: datetime | None = None,
     days: int = 365,
 ) -> bytes:
-    """A CRL (PEM) listing ``revoked`` (serial, when). Re-issued on every registry change;
-    its ``next_update`` is far out because an expired CRL makes the broker refuse all."""
+    """A CRL (PEM) listing ``revoked`` (serial, when). Re-issued on every registry change,
+    at every hub start and by ``tracehub devices rotate --expiring``; its ``next_update``
+    is far out because an expired CRL makes the broker refuse every client."""
     start = (now or datetime.now(UTC)) - _BACKDATE
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -210,6 +214,20 @@ def create_crl(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
         )
     return builder.sign(ca_key, hashes.SHA256()).public_bytes(Encoding.PEM)
+
+
+def crl_next_update(data: bytes, where: str) -> datetime:
+    """When a CRL (PEM) stops being valid: after it the broker refuses every client."""
+    try:
+        crl = x509.load_pem_x509_crl(data)
+    except ValueError as exc:
+        raise IdentityError(
+            f"{where} is not a PEM CRL: rewrite it (tracehub devices init)"
+        ) from exc
+    when = crl.next_update_utc
+    if when is None:
+        raise IdentityError(f"{where} has no next update date: rewrite it")
+    return when
 
 
 def common_name(cert: x509.Certificate) -> str:

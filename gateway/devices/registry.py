@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from gateway.devices import pki
 from gateway.devices.access import Identity, hash_password, new_password
 from gateway.devices.broker import BrokerFiles, BrokerView
+from gateway.devices.expiry import Expiry, reissued, retiring
 from gateway.devices.folder import RegistryFolder, write_private
-from gateway.devices.records import DeviceRecord, RegistryDocument
+from gateway.devices.records import DeviceRecord, Placement, RegistryDocument
 from gateway.errors import IdentityError, UnknownIdentity
 from sensors.credentials import MqttAuth
 
@@ -33,6 +34,18 @@ PASSPHRASE_ENV = "TRACEHUB_DEVICES_PASSPHRASE"
 _MIN_PASSPHRASE = 8
 
 log = logging.getLogger(__name__)
+
+
+def _check_placeable(identity: Identity, location: str) -> None:
+    if identity.kind != "temperature":
+        raise IdentityError(
+            f"{identity.username} is a {identity.kind} identity: only temperature probes are "
+            "placed (a reader's read point is its profile, an AGV reports its own position)"
+        )
+    try:
+        Placement(location=location, since=datetime.now(UTC))
+    except ValidationError as exc:
+        raise IdentityError(f"location {location!r}: {exc.errors()[0]['msg']}") from exc
 
 
 class Provisioned(BaseModel):
@@ -80,13 +93,14 @@ class DeviceRegistry:
 
     # --- the document ---------------------------------------------------------------
     @contextmanager
-    def _locked(self) -> Iterator[RegistryDocument]:
-        """The document to change; saved, with the broker's view, if the change succeeds."""
+    def _locked(self, now: datetime | None = None) -> Iterator[RegistryDocument]:
+        """The document to change; saved, with the broker's view (its CRL issued at
+        ``now``), if the change succeeds."""
         with self._files.lock():
             doc = self._files.load(self._site)
             yield doc
             self._files.save(doc)
-            self._broker.write(doc)
+            self._broker.write(doc, now)
 
     @property
     def site(self) -> str:
@@ -109,17 +123,24 @@ class DeviceRegistry:
     def ca_file(self) -> Path:
         return self._files.ca_cert
 
-    def init(self, broker_names: Sequence[str] = ()) -> None:
+    def init(self, broker_names: Sequence[str] = (), *, days: int = 365, renew: bool = False,
+             now: datetime | None = None) -> bool:  # fmt: skip
         """Create the CA and the broker certificate (for ``broker_names`` plus the
-        defaults) if missing or if a name is new; idempotent."""
-        with self._locked() as doc:
-            self._broker.certify(doc, tuple(dict.fromkeys((*doc.broker_names, *broker_names))))
+        defaults, valid ``days``) if missing, if a name is new or to ``renew`` it;
+        idempotent. True if a broker certificate was issued."""
+        with self._locked(now) as doc:
+            names = tuple(dict.fromkeys((*doc.broker_names, *broker_names)))
+            return self._broker.certify(doc, names, days=days, renew=renew, now=now)
 
-    def refresh(self) -> None:
-        """Re-issue the CRL and rewrite the ACL/password files (at every broker start,
-        so the CRL never reaches its next-update date)."""
-        with self._locked():
+    def refresh(self, now: datetime | None = None) -> None:
+        """Re-issue the CRL (valid a year from ``now``) and rewrite the ACL/password files:
+        at every broker start and renewal, so the CRL never reaches its next update."""
+        with self._locked(now):
             pass
+
+    def expiries(self) -> list[Expiry]:
+        """Every dated item the broker depends on (see gateway/devices/expiry.py)."""
+        return self._files.expiries(self._site)
 
     @property
     def runtime_dir(self) -> Path:
@@ -168,12 +189,13 @@ class DeviceRegistry:
         not_before: datetime | None,
         not_after: datetime | None,
         days: int,
+        now: datetime | None = None,
     ) -> x509.Certificate:
         ca_cert, ca_key = self._files.ca(doc.site)
         key = pki.new_key()
         cert = pki.issue(
             ca_cert, ca_key, key, identity.username,
-            not_before=not_before, not_after=not_after, days=days,
+            not_before=not_before, not_after=not_after, days=days, now=now,
         )  # fmt: skip
         folder = self._files.identity(identity.username)
         self._files.write_key(folder / "client.key", key)
@@ -206,11 +228,15 @@ class DeviceRegistry:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
         now: datetime | None = None,
+        location: str | None = None,
     ) -> Provisioned:
         """Register ``identity`` and issue its credentials. An active identity is refused
-        (rotate it instead); a revoked one gets fresh credentials."""
+        (rotate it instead); a revoked one gets fresh credentials. ``location``: where a
+        temperature probe is placed from now on (its readings are stored there)."""
         if not (certificate or password):
             raise IdentityError("choose a client certificate and/or a password")
+        if location is not None:
+            _check_placeable(identity, location)
         self.init()
         when = now or datetime.now(UTC)
         secret = new_password() if password else None
@@ -234,19 +260,45 @@ class DeviceRegistry:
                 cert_not_after=not_after_at,
                 password_hash=hash_password(secret) if secret else None,
                 retired=previous.retired if previous else (),
+                # A re-provisioned probe keeps its history: old readings stay where they were.
+                placements=previous.placements if previous else (),
             )
+            if location is not None:
+                record = record.placed(location, when)
             doc.add(record)
         return self._handout(record, secret)
 
-    def ensure(self, identity: Identity) -> DeviceRecord:
-        """``identity`` provisioned with a client certificate unless already active."""
+    def assign(self, username: str, location: str, at: datetime | None = None) -> DeviceRecord:
+        """Place the temperature probe ``username`` at ``location`` from ``at`` (default
+        now) on: readings it takes from then are stored there, until its next placement.
+        A placement at the same instant is replaced."""
+        when = at or datetime.now(UTC)
+        if when.tzinfo is None:
+            raise IdentityError("the placement time needs a UTC offset, e.g. 2026-11-22T10:00Z")
+        with self._locked() as doc:
+            record = self._find(doc, username)
+            _check_placeable(record.identity, location)
+            if record.status != "active":
+                raise IdentityError(f"identity {username!r} is revoked: provision it again")
+            updated = record.placed(location, when)
+            doc.replace(updated)
+        log.info("placed %s at %s from %s", username, location, when.isoformat())
+        return updated
+
+    def ensure(
+        self, identity: Identity, location: str | None = None, since: datetime | None = None
+    ) -> DeviceRecord:
+        """``identity`` provisioned with a client certificate unless already active; with
+        ``location``, placed there (from ``since``, default now) unless it already is."""
         try:
             record = self.get(identity.username)
         except UnknownIdentity:
-            return self.provision(identity).record
-        if record.status == "active":
-            return record
-        return self.provision(identity).record
+            record = self.provision(identity, now=since, location=location).record
+        if record.status != "active":
+            record = self.provision(identity, now=since, location=location).record
+        if location is not None and record.location_at(since or datetime.now(UTC)) != location:
+            record = self.assign(identity.username, location, since)
+        return record
 
     def revoke(self, username: str, now: datetime | None = None) -> DeviceRecord:
         """Revoke ``username``: its cert goes on the CRL, it leaves the ACL and the
@@ -256,12 +308,9 @@ class DeviceRegistry:
             record = self._find(doc, username)
             if record.status == "revoked":
                 return record
-            retired = record.retired
-            if record.cert_serial is not None:
-                retired = (*retired, (record.cert_serial, when))
             updated = record.model_copy(
-                update={"status": "revoked", "revoked_at": when, "retired": retired,
-                        "password_hash": None}
+                update={"status": "revoked", "revoked_at": when, "password_hash": None,
+                        "retired": retiring(record, when), "superseded": ()}
             )  # fmt: skip
             doc.replace(updated)
             (self._files.identity(username) / "client.key").unlink(missing_ok=True)
@@ -269,29 +318,33 @@ class DeviceRegistry:
         return updated
 
     def rotate(self, username: str, days: int = 365, now: datetime | None = None) -> Provisioned:
-        """New key + certificate (the old serial goes on the CRL) and a new password if it
-        had one."""
+        """New key + certificate (every older serial goes on the CRL at once: use it when
+        a key may be compromised) and a new password if it had one."""
+        return self._reissue(username, days, now, retire=True)
+
+    def renew(self, username: str, days: int = 365, now: datetime | None = None) -> Provisioned:
+        """New key + certificate before the current one expires; the old certificate
+        stays valid until its own end (the device keeps connecting until its new bundle is
+        installed) and the password is kept. Retired on revoke or rotate."""
+        return self._reissue(username, days, now, retire=False)
+
+    def _reissue(
+        self, username: str, days: int, now: datetime | None, *, retire: bool
+    ) -> Provisioned:
         when = now or datetime.now(UTC)
-        with self._locked() as doc:
+        with self._locked(now) as doc:
             record = self._find(doc, username)
             if record.status != "active":
                 raise IdentityError(f"identity {username!r} is revoked: provision it again")
-            retired = record.retired
-            serial = not_after = None
+            updated = record.model_copy(update={"retired": retiring(record, when)})
             if record.cert_serial is not None:
-                retired = (*retired, (record.cert_serial, when))
                 cert = self._issue(doc, record.identity, not_before=None, not_after=None,
-                                   days=days)  # fmt: skip
-                serial, not_after = cert.serial_number, cert.not_valid_after_utc
-            secret = new_password() if record.password_hash else None
-            updated = record.model_copy(
-                update={
-                    "cert_serial": serial,
-                    "cert_not_after": not_after,
-                    "password_hash": hash_password(secret) if secret else None,
-                    "retired": retired,
-                }
-            )
+                                   days=days, now=now)  # fmt: skip
+                serial, end = cert.serial_number, cert.not_valid_after_utc
+                updated = reissued(record, serial, end, when, retire=retire)
+            secret = new_password() if record.password_hash and retire else None
+            if secret:
+                updated = updated.model_copy(update={"password_hash": hash_password(secret)})
             doc.replace(updated)
         return self._handout(updated, secret)
 
@@ -320,7 +373,8 @@ class DeviceRegistry:
         return record
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per identity for listings (no secrets)."""
+        """One row per identity for listings (no secrets); ``location``: where it is now."""
+        now = datetime.now(UTC)
         return [
             {
                 "identity": r.username,
@@ -331,6 +385,7 @@ class DeviceRegistry:
                 ),
                 "cert_not_after": r.cert_not_after.isoformat() if r.cert_not_after else None,
                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                "location": r.location_at(now),
             }
             for r in self._files.load(self._site).devices
         ]

@@ -27,9 +27,9 @@ from pydantic import (
 from gs1.ai import PRIMARY_KEYS
 from gs1.cbv import BizStep, Disposition, short_name
 from gs1.digitallink import DigitalLink
-from gs1.epcis.hashid import event_hash_id
+from gs1.epcis.hashid import canonical_number, event_hash_id, parse_number
 from gs1.epcis.schema import EVENT_TYPES
-from gs1.errors import EventRejected, InvalidIdentifier
+from gs1.errors import EventRejected, InvalidIdentifier, NumberOutOfRange
 from gs1.identifiers import Sgln, Sgtin
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -82,7 +82,7 @@ class QuantityElement(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
     epc_class: str = Field(alias="epcClass")
-    quantity: float | None = None
+    quantity: float | None = Field(default=None, allow_inf_nan=False)
     uom: str | None = None
 
 
@@ -205,6 +205,43 @@ def _check_epc(index: int | None, epc: str) -> None:
 
 _DL_KEY = re.compile("/(" + "|".join(PRIMARY_KEYS) + ")/")
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+# What one event may hold, checked before anything parses its values: every string
+# (URIs, ILMD text, sensor values) and how deep its fields nest (sensor reports and
+# ILMD are the deepest standard parts, ~4 levels). Numbers: ``gs1.epcis.hashid``.
+MAX_STRING = 8192
+MAX_DEPTH = 24
+
+
+def check_bounds(data: Mapping[str, Any]) -> None:
+    """Refuse an event beyond the string, depth and number bounds, naming the field.
+
+    One walk, linear in the event: a numeric string (``"1e1000000"``) or number out of
+    the range the event hash writes out, a string over ``MAX_STRING`` characters or
+    containers nested deeper than ``MAX_DEPTH`` raise ``EventRejected``.
+    """
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, Mapping | list | tuple):
+            if depth > MAX_DEPTH:
+                raise EventRejected(
+                    _json_path(path), f"nests deeper than {MAX_DEPTH} levels; flatten it"
+                )
+            items = node.items() if isinstance(node, Mapping) else enumerate(node)
+            stack.extend((item, depth + 1, (*path, key)) for key, item in items)
+            continue
+        try:
+            if isinstance(node, str):
+                if len(node) > MAX_STRING:
+                    raise EventRejected(
+                        _json_path(path) or "event",
+                        f"is {len(node)} characters long; the limit is {MAX_STRING}",
+                    )
+                parse_number(node)
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                canonical_number(node)
+        except NumberOutOfRange as exc:
+            raise EventRejected(_json_path(path) or "event", str(exc)) from exc
 
 
 def parse_event(
@@ -220,6 +257,7 @@ def parse_event(
     """
     if not isinstance(data, Mapping):
         raise EventRejected("event", f"must be a JSON object, got {type(data).__name__}")
+    check_bounds(data)
     kind = data.get("type")
     if kind not in EVENT_TYPES:
         raise EventRejected(

@@ -35,6 +35,7 @@ from gs1.epcis.prehashorder import (
     TAIL_LISTS,
     Order,
 )
+from gs1.errors import NumberOutOfRange
 
 HASH_VERSION = "CBV2.0"
 
@@ -67,7 +68,13 @@ _VOCAB: dict[str, tuple[str, str]] = {
     "exception": ("https://gs1.org/voc/", "urn:epcglobal:cbv:exc:"),
 }
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# One way to match a number (``\d+\.?\d*`` had two: 30,000 digits backtracked for 12 s).
+_NUMBER = re.compile(r"[+-]?(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?)(\d+))?")
+# What the hash writes out in full: ``int(Decimal("1e1000000"))`` alone took 23 s of
+# GIL. Beyond these a value is refused (capture names the field), never approximated.
+MAX_NUMBER_DIGITS = 100  # significant digits of the mantissa
+MAX_EXPONENT = 400  # a double reaches 1e308; its smallest subnormal is 5e-324
+_INT_LIMIT = 10**MAX_NUMBER_DIGITS
 _COMMENT = "{http://www.w3.org/2000/01/rdf-schema#}comment"
 _TIME_KEYS = frozenset({"eventTime", "time", "startTime", "endTime"})
 
@@ -158,13 +165,41 @@ def _fraction(text: str) -> Decimal:
     return Decimal("0" + match.group(1)) if match else Decimal(0)
 
 
+def parse_number(text: str) -> Decimal | None:
+    """``text`` as a number when it is one (``-0.5``, ``1e3``), else None; linear in ``text``.
+    ``NumberOutOfRange`` beyond ``MAX_NUMBER_DIGITS`` digits or ``MAX_EXPONENT``."""
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    whole, fraction, bare_fraction, _sign, exponent = match.groups()
+    digits = ((whole or "") + (fraction or bare_fraction or "")).lstrip("0")
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise NumberOutOfRange(
+            f"{_shown(text)} has {len(digits)} significant digits; the limit is "
+            f"{MAX_NUMBER_DIGITS}: send it as a number within range (or as text, not digits)"
+        )
+    if exponent is not None and len(exponent.lstrip("0")) > len(str(MAX_EXPONENT)) + 1:
+        raise NumberOutOfRange(f"{_shown(text)}: the exponent is beyond ±{MAX_EXPONENT}")
+    number = Decimal(text)
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise NumberOutOfRange(
+            f"{_shown(text)} is of magnitude 1e{number.adjusted()}, beyond ±{MAX_EXPONENT}"
+        )
+    return number
+
+
 def canonical_number(value: float | int | Decimal) -> str:
     """``26.0`` → ``26``; ``0.100`` → ``0.1``; no exponent for ordinary magnitudes.
 
     An integral value is read as a binary double first, as the reference implementation
     does: ``111100001111000011110000`` becomes ``111100001111000003641344`` (its vectors
-    have such a digit string in a sensor report's ``stringValue``).
-    """
+    have such a digit string in a sensor report's ``stringValue``). ``NumberOutOfRange``
+    for infinity, NaN, integers beyond ``MAX_NUMBER_DIGITS``: never written out."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _INT_LIMIT:
+        raise NumberOutOfRange(f"an integer of more than {MAX_NUMBER_DIGITS} digits")
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
+        raise NumberOutOfRange(f"{value} is not a finite number")
     if not isinstance(value, int):
         as_float = float(value)
         if math.isfinite(as_float) and as_float.is_integer():
@@ -172,8 +207,11 @@ def canonical_number(value: float | int | Decimal) -> str:
     number = Decimal(str(value))
     if number == number.to_integral_value():
         return str(int(number))
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
 
 
 class _Writer:
@@ -334,8 +372,9 @@ class _Writer:
             return format_timestamp(text)
         if field in _VOCAB:
             return self._vocabulary(field, text)
-        if _NUMBER.fullmatch(text):
-            return canonical_number(Decimal(text))
+        number = parse_number(text)
+        if number is not None:
+            return canonical_number(number)
         return canonical_identifier(text) or text
 
     def _vocabulary(self, field: str, text: str) -> str:

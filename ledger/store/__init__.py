@@ -5,6 +5,7 @@
 * ``entrylog``  submitting signed leaves, their hash-chain links, keys, reads
 * ``batchlog``  cutting batches, proofs, the fenced moves onto the chain
 * ``lease``     the anchoring lease and its fencing token
+* ``setaside``  entries set aside instead of stopping the batches behind them
 * ``schema``    the tables (``ledger_*``), portable SQLite ↔ PostgreSQL
 * ``upgrade``   adds the columns an older database lacks, at open
 * ``keystore``  keys at rest: signing keys and the anchoring account, encrypted PKCS#8

@@ -11,12 +11,13 @@ was anchored on). Every move is fenced by the anchoring lease
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ledger.batch import (
     AnchorTarget,
@@ -25,16 +26,19 @@ from ledger.batch import (
     Inclusion,
     Lease,
     SentTx,
+    SetAsideRecord,
     StoredEntry,
 )
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
+from ledger.entry import leaf_problem
 from ledger.errors import EntryError
 from ledger.merkle import MerkleTree, merkle_root
 from ledger.signing import format_instant
 from ledger.store.database import LedgerDatabase, from_db, to_db
 from ledger.store.lease import check_lease
 from ledger.store.schema import batches, entries
+from ledger.store.setaside import not_set_aside, record_set_aside
 
 BATCH_FORMAT = "tracehub-batch/2"
 
@@ -128,18 +132,24 @@ class BatchLog(LedgerDatabase):
 
     # the state machine --------------------------------------------------------------
 
-    def cut_batch(self, lease: Lease, max_leaves: int, now: datetime) -> BatchRecord | None:
-        """Fix the oldest pending leaves (at most ``max_leaves``) into a new batch."""
+    def cut_batch(
+        self,
+        lease: Lease,
+        max_leaves: int,
+        now: datetime,
+        on_set_aside: Callable[[SetAsideRecord], None] | None = None,
+    ) -> BatchRecord | None:
+        """Fix the oldest pending leaves (at most ``max_leaves``) into a new batch.
+
+        Each leaf is screened first (``ledger.entry.leaf_problem``): one that could never
+        be verified is set aside with its reason (``ledger.store.setaside``), in the
+        same transaction, and told to ``on_set_aside``; the batch goes on without it.
+        """
         if max_leaves < 1:
             raise ValueError(f"max_leaves {max_leaves}: must be at least 1")
         with self._tx() as conn:
             check_lease(conn, lease)
-            rows = conn.execute(
-                sa.select(entries.c.id, entries.c.leaf_hash, entries.c.submitted_at)
-                .where(entries.c.batch_id.is_(None))
-                .order_by(entries.c.id)
-                .limit(max_leaves)
-            ).all()
+            rows = self._screened(conn, max_leaves, now, on_set_aside)
             if not rows:
                 return None
             leaves = [bytes.fromhex(r.leaf_hash) for r in rows]
@@ -174,6 +184,43 @@ class BatchLog(LedgerDatabase):
             )
             row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).one()
         return batch_record(row)
+
+    @staticmethod
+    def _screened(
+        conn: Connection,
+        max_leaves: int,
+        now: datetime,
+        on_set_aside: Callable[[SetAsideRecord], None] | None,
+    ) -> list[sa.Row[Any]]:
+        """The oldest pending leaves that can be anchored (the others set aside)."""
+        while True:
+            rows = conn.execute(
+                sa.select(
+                    entries.c.id,
+                    entries.c.kind,
+                    entries.c.record_id,
+                    entries.c.leaf_hash,
+                    entries.c.leaf_data,
+                    entries.c.submitted_at,
+                )
+                .where(entries.c.batch_id.is_(None), not_set_aside())
+                .order_by(entries.c.id)
+                .limit(max_leaves)
+            ).all()
+            good: list[Any] = []
+            for row in rows:
+                problem = leaf_problem(row.kind, row.record_id, row.leaf_hash, row.leaf_data)
+                if problem is None:
+                    good.append(row)
+                    continue
+                aside = record_set_aside(
+                    conn, row.id, row.kind, row.record_id, "batch", problem, now
+                )
+                if aside is not None and on_set_aside is not None:
+                    on_set_aside(aside)
+            if good or not rows:
+                return good
+            # A window of nothing but poison: the next leaves are behind it.
 
     def mark_sent(self, lease: Lease, batch_id: int, tx: SentTx, now: datetime) -> BatchRecord:
         return self._move(

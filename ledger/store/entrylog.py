@@ -22,12 +22,13 @@ from sqlalchemy.engine import Connection, Engine
 from ledger.batch import PendingSummary, StoredEntry, Submission
 from ledger.canonical import canonicalize
 from ledger.digest import sha256
-from ledger.entry import Entry, Link, sign_entry
+from ledger.entry import Entry, Link, sign_entry, stream_problem
 from ledger.errors import EntryError, StoreUnavailable
 from ledger.merkle import leaf_hash
 from ledger.signing import PublicKey, Signer
 from ledger.store.database import LedgerDatabase, aware, from_db, to_db
 from ledger.store.schema import entries, kept_records, keys, links
+from ledger.store.setaside import not_set_aside
 
 _SUBMIT_ATTEMPTS = 20
 _CHUNK = 500
@@ -85,6 +86,8 @@ class EntryLog(LedgerDatabase):
         signer.public.require_cover(moment)
         prepared = []
         for item in items:
+            if problem := next(filter(None, map(stream_problem, item.streams)), None):
+                raise EntryError(f"{item.kind} {item.record_id}: {problem}")
             canonical = canonicalize(item.record)
             prepared.append((item, canonical, sha256(canonical), sorted(set(item.streams))))
         if not prepared:
@@ -320,8 +323,19 @@ class EntryLog(LedgerDatabase):
         return None if row is None else stored_entry(row)
 
     def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]:
-        """The stored entries of those ``record_ids`` that were submitted, by record id."""
+        """The stored entries of those ``record_ids`` that were submitted, by record id;
+        ``EntryError`` when one does not read back (``readable_entries`` goes on)."""
+        found, unreadable = self.readable_entries(kind, record_ids)
+        if unreadable:
+            raise EntryError(f"{kind} entries that do not read back: {unreadable}")
+        return found
+
+    def readable_entries(
+        self, kind: str, record_ids: Sequence[str]
+    ) -> tuple[dict[str, StoredEntry], dict[str, tuple[int, str]]]:
+        """``entries``, and apart those that do not read back: record id → (entry id, why)."""
         found: dict[str, StoredEntry] = {}
+        unreadable: dict[str, tuple[int, str]] = {}
         with self._tx() as conn:
             for i in range(0, len(record_ids), _CHUNK):
                 chunk = list(record_ids[i : i + _CHUNK])
@@ -329,8 +343,11 @@ class EntryLog(LedgerDatabase):
                     entries.c.kind == kind, entries.c.record_id.in_(chunk)
                 )
                 for row in conn.execute(query):
-                    found[row.record_id] = stored_entry(row)
-        return found
+                    try:
+                        found[row.record_id] = stored_entry(row)
+                    except ValueError as exc:  # EntryError, bad JSON or hex: a poison row
+                        unreadable[row.record_id] = (int(row.id), str(exc))
+        return found, unreadable
 
     def stream(self, stream: str) -> list[StoredEntry]:
         """Every entry of a hash-chain stream, in chain order."""
@@ -344,9 +361,9 @@ class EntryLog(LedgerDatabase):
             return [stored_entry(row) for row in conn.execute(query)]
 
     def pending(self) -> PendingSummary:
-        """How many leaves wait for a batch, and since when the oldest waits."""
+        """How many leaves wait for a batch (set-aside ones do not), since when."""
         query = sa.select(sa.func.count(), sa.func.min(entries.c.submitted_at)).where(
-            entries.c.batch_id.is_(None)
+            entries.c.batch_id.is_(None), not_set_aside()
         )
         with self._tx() as conn:
             count, oldest = conn.execute(query).one()
@@ -370,7 +387,7 @@ def _same_or_conflict(row: sa.Row[Any], digest: bytes) -> StoredEntry:
 
 
 def stored_entry(row: sa.Row[Any]) -> StoredEntry:
-    """A ``ledger_entries`` row as a ``StoredEntry``."""
+    """A ``ledger_entries`` row as a ``StoredEntry`` (a ``ValueError`` when it does not read)."""
     return StoredEntry(
         id=row.id,
         entry=Entry.from_json(json.loads(row.leaf_data)),

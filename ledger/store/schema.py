@@ -18,11 +18,17 @@ clashing. Hashes are lowercase hex text and times naive UTC, as in the records.
   chain is told apart from this one.
 * ``ledger_keys``    — public signing keys with their validity periods.
 * ``ledger_leases``  — the anchoring lease with its fencing token.
+* ``ledger_set_aside`` — entries that cannot be anchored or mirrored on their own (a
+  leaf whose data does not parse: written around ``submit``), with the reason: kept
+  out of batches so the rest goes on (``ledger.store.setaside``). Added after the first
+  release: ``create_all`` adds the table to older databases at open.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+
+from ledger.entry import MAX_KIND_LENGTH, MAX_RECORD_ID_LENGTH, MAX_STREAM_LENGTH
 
 metadata = sa.MetaData()
 
@@ -30,8 +36,8 @@ entries = sa.Table(
     "ledger_entries",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("kind", sa.String(64), nullable=False),
-    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(MAX_KIND_LENGTH), nullable=False),
+    sa.Column("record_id", sa.String(MAX_RECORD_ID_LENGTH), nullable=False),
     sa.Column("record_digest", sa.String(64), nullable=False),
     sa.Column("leaf_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("leaf_data", sa.Text, nullable=False),
@@ -46,7 +52,7 @@ entries = sa.Table(
 links = sa.Table(
     "ledger_links",
     metadata,
-    sa.Column("stream", sa.String(200), primary_key=True),
+    sa.Column("stream", sa.String(MAX_STREAM_LENGTH), primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True),
     sa.Column("entry_id", sa.BigInteger, sa.ForeignKey("ledger_entries.id"), nullable=False),
     sa.Column("leaf_hash", sa.String(64), nullable=False),
@@ -102,6 +108,22 @@ keys = sa.Table(
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("valid_from", sa.DateTime, nullable=False),
     sa.Column("valid_until", sa.DateTime, nullable=True),
+)
+
+set_aside = sa.Table(
+    "ledger_set_aside",
+    metadata,
+    sa.Column(
+        "entry_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("ledger_entries.id"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(MAX_KIND_LENGTH), nullable=False),
+    sa.Column("record_id", sa.String(MAX_RECORD_ID_LENGTH), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),  # "batch" or "mirror"
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("set_aside_at", sa.DateTime, nullable=False, index=True),
 )
 
 leases = sa.Table(

@@ -7,6 +7,7 @@ One object over one database, assembled from its parts (each a module):
 * ``batchlog``  cutting batches, proofs, the fenced ``cut → sent → included →
   confirmed`` moves
 * ``lease``     the anchoring lease with its fencing token
+* ``setaside``  entries set aside (cannot be anchored on their own), with the reason
 * ``upgrade``   columns added to the tables since older databases were created
 
 SQLite by default (it may be the records' own file; the tables are prefixed
@@ -22,12 +23,13 @@ from ledger.store.database import open_engine
 from ledger.store.entrylog import EntryLog
 from ledger.store.lease import ANCHOR_LEASE, LeaseTable
 from ledger.store.schema import metadata
+from ledger.store.setaside import SetAsideLog
 from ledger.store.upgrade import upgrade
 
 __all__ = ["ANCHOR_LEASE", "BATCH_FORMAT", "LedgerStore"]
 
 
-class LedgerStore(EntryLog, BatchLog, LeaseTable):
+class LedgerStore(EntryLog, BatchLog, LeaseTable, SetAsideLog):
     """Build with ``LedgerStore.open(url)``; ``close()`` when done. Thread-safe."""
 
     def __init__(self, engine: Engine) -> None:

@@ -135,6 +135,7 @@ def site(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[S
         "TRACEHUB_SITE": "restart",
         "TRACEHUB_WEB_PORT": str(free_port()),
         "TRACEHUB_MQTT_PORT": str(mosquitto.port),
+        "TRACEHUB_MQTT_SECURITY": "plain",  # the suite's shared broker: plain on loopback
         "TRACEHUB_MQTT_CLIENT_ID": f"gw-{uuid.uuid4().hex[:8]}",
         "TRACEHUB_INFLUX_URL": influxdb.url,
         "TRACEHUB_INFLUX_DATABASE": f"restart_{uuid.uuid4().hex[:8]}",
@@ -164,6 +165,7 @@ def _seed(site: Site) -> None:
     ledger = LedgerStore.open(settings.ledger_url)
     try:  # signed by the site's key, as `tracehub records import` does
         demo.seed(MasterData(store, ledger, site_signer(open_keystore(settings), settings)))
+        token = store.add_client("e2e-erp", ["capture"]).token  # `tracehub clients add`
     finally:
         ledger.close()
         store.close()
@@ -175,7 +177,12 @@ def _seed(site: Site) -> None:
         "creationDate": at,
         "epcisBody": {"eventList": [object_event("1001", time=at, read_point=demo.DOCK_DOOR)]},
     }
-    answer = httpx.post(f"{site.url}/epcis/capture", json=document, timeout=30)
+    answer = httpx.post(
+        f"{site.url}/epcis/capture",
+        json=document,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert answer.status_code == 201, answer.text
 
 

@@ -33,6 +33,7 @@ from tracehub.settings import (
     Settings,
     WebSettings,
 )
+from tracehub.site import open_device_registry, provision_devices
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -52,8 +53,11 @@ def _settings(
         )
     return Settings(
         hub=HubSettings(state_dir=tmp_path / "state", site="e2e"),
-        mqtt=MqttSettings(
-            host=mosquitto.host, port=mosquitto.port, client_id=f"gw-{uuid.uuid4().hex[:8]}"
+        mqtt=MqttSettings(  # the suite's shared broker: plain on loopback, explicitly
+            host=mosquitto.host,
+            port=mosquitto.port,
+            client_id=f"gw-{uuid.uuid4().hex[:8]}",
+            security="plain",
         ),
         influx=InfluxSettings(url=influxdb.url, database=f"e2e_{uuid.uuid4().hex[:8]}"),
         records=RecordsSettings(),
@@ -72,6 +76,13 @@ def hub(
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
         demo.seed(running.master)  # signed; also names the places (pages never show URNs)
+        # as `make demo`: each probe placed at its room (the gateway stores readings there),
+        # provisioned before the first reading it sends
+        provision_devices(
+            open_device_registry(running.settings),
+            demo.scenario(running.settings.hub.site),
+            since=START - timedelta(minutes=1),
+        )
         # as `make demo`: the lot's carbon report waits in the ledger for the first batch
         assert demo.anchor_footprint(running).submitted
         assert running.gateway.wait_ready(timeout=10)
@@ -134,7 +145,7 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     counts = {s["tags"]["location"]: s["rows"][0]["count"] for s in series}
     assert counts == {demo.DOCK_DOOR: TICKS, demo.COLD_ROOM: TICKS}
     # 3+4. three EPCIS events stored, linked to the lot, anchored in one batch together
-    # with the lot's carbon report (kept by the ledger: 4 leaves)
+    # with their capture receipts and the lot's carbon report (kept by the ledger)
     events = hub.store.events_for_lot(demo.GTIN, demo.LOT)
     # The lot has stayed at the dock door since its first read: the page's range is the
     # lowest and highest reading there since then (aggregates, never the raw readings).
@@ -151,11 +162,12 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     assert {e.batch_id for e in events} == {1}
     batch = hub.store.batch(1)
     assert batch is not None
-    # 3 events, the carbon report, and the demo's master data: product, lot, 4 places
-    assert batch.size == 4 + 6
+    # 3 events with their capture receipts (the gateway captures one read at a time),
+    # the carbon report, and the demo's master data: product, lot, 4 places
+    assert batch.size == 3 + 3 + 1 + 6
     on_chain = hub.chain.anchorer.lookup(batch.root)
     assert on_chain is not None
-    assert on_chain.size == 4 + 6
+    assert on_chain.size == 3 + 3 + 1 + 6
     kept = latest_report(hub.ledger, demo.GTIN, demo.LOT)
     assert kept is not None
     assert (kept.status, kept.block_number) == ("anchored", on_chain.block_number)
@@ -192,6 +204,7 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     ok = _verify(hub)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "VERIFIED" in ok.stdout
+    assert f"captured by gateway:{settings.mqtt.client_id}: 3 events" in ok.stdout
 
     # ... and after one stored event is altered by hand it names that event
     victim = events[1].id

@@ -28,6 +28,7 @@ from gateway.pipeline import Gateway
 from gateway.spool import Spool, SpoolEntry
 from ledger.canonical import canonicalize
 from ledger.merkle import leaf_hash, merkle_root
+from tests.support.devices import EveryProbeAt
 from tracehub.services import InfluxDB
 
 HOUR = 3_600 * 10**9
@@ -146,7 +147,10 @@ def test_the_seal_comes_from_what_the_gateway_received_not_from_influxdb(
     writer.ensure_database()
     spool = Spool(tmp_path / "spool.sqlite3")
     clock = [START + HOUR + 10 * 10**9]
-    gateway = Gateway(writer, NoCapture(), NoDeadLetters(), spool, clock_ns=lambda: clock[0])
+    gateway = Gateway(
+        writer, NoCapture(), NoDeadLetters(), spool, clock_ns=lambda: clock[0],
+        directory=EveryProbeAt(ROOM),
+    )  # fmt: skip
     batch = Batches()
     gateway.process(batch(*(message(s, 4 + s / 10) for s in (0, 1, 2, 4))))
     # Redelivered (the broker resends after a lost ack): filed once, by (seq, time).
@@ -212,7 +216,7 @@ class RefusingSink:
 def test_a_reading_influxdb_refused_is_not_sealed(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.sqlite3")
     dead = NoDeadLetters()
-    gateway = Gateway(RefusingSink(), NoCapture(), dead, spool)
+    gateway = Gateway(RefusingSink(), NoCapture(), dead, spool, directory=EveryProbeAt(ROOM))
     gateway.process(Batches()(message(1), message(2), message(3)))
     filed = spool.state(leaf_scope("p1", START))
     assert sorted(json.loads(v)["seq"] for v in filed.values()) == [1, 3]

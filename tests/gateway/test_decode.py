@@ -67,7 +67,10 @@ def test_rfid_message_carries_the_decoded_epc() -> None:
         (T_TOPIC, b"[1, 2]", "payload", "should be an object"),
         (T_TOPIC, b" " * (MAX_PAYLOAD_BYTES + 1), "payload", "more than the 65536 allowed"),
         (T_TOPIC, body({**READING, "celsius": 999}), "celsius", "less than or equal to 150"),
-        (T_TOPIC, body({**READING, "ts": "2026-11-22T10:00:00"}), "ts", "timezone"),
+        (T_TOPIC, body({**READING, "ts": "2026-11-22T10:00:00"}), "ts", "UTC offset"),
+        # A number is not read as epoch seconds (4.2 was stored at 1970-01-01T00:00:04.2).
+        (T_TOPIC, body({**READING, "ts": 4.2}), "ts", "a number is not a timestamp"),
+        (T_TOPIC, body({**READING, "ts": "1700000000"}), "ts", "RFC 3339"),
         (T_TOPIC, body({k: v for k, v in READING.items() if k != "seq"}), "seq", "Field required"),
         (
             "tracehub/v1/cold1/temperature/probe-other",
@@ -136,10 +139,22 @@ def test_a_blank_or_unprintable_key_is_still_named() -> None:
     """Found by the structured fuzzer: an extra key "\\r" gave a dead letter whose field
     was blank, naming nothing."""
     payload = (
-        b'{"device_id": "intruder", "seq": 1, "ts": -1, "celsius": 4.0, '
+        b'{"device_id": "intruder", "seq": 1, "ts": "2026-11-22T10:00:00Z", "celsius": 4.0, '
         b'"location": "urn:epc:id:sgln:4012345.00001.0", "\\r": null}'
     )
     result = decode("tracehub/v1/demo/temperature/intruder", payload)
     assert isinstance(result, Rejection)
     assert result.field == "'\\r'"
     assert result.reason.startswith("'\\r': Extra inputs are not permitted")
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [T_TOPIC, R_TOPIC, "uagv/v2/ExampleAGV/AGV-0001/state", "tracehub/v1/cold1/coldroom/plc-1"],
+)
+def test_a_deeply_nested_payload_is_rejected_not_a_crash(topic: str) -> None:
+    # py-evm (loaded in the hub) raises the recursion limit to 100,000: a recursive
+    # parser would then overflow the C stack on this payload and kill the process.
+    payload = b"[" * 200_000
+    decoded = decode(topic, payload[:MAX_PAYLOAD_BYTES])
+    assert isinstance(decoded, Rejection)

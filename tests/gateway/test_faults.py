@@ -32,6 +32,7 @@ from gateway.config import GatewayConfig
 from gateway.influx import InfluxWriter
 from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.simulator import Publisher
+from tests.support.devices import FIXED_DATES_CLOCK, EveryProbeAt, write_registry
 from tracehub.services import InfluxDB, Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -117,12 +118,14 @@ def config(broker: Mosquitto, influx: InfluxDB, state: Path, **kw: Any) -> Gatew
     values: dict[str, Any] = {
         "mqtt_host": broker.host,
         "mqtt_port": broker.port,
+        "mqtt_plain": True,  # the suite's shared broker: plain on loopback
         "mqtt_client_id": unique("gw-"),
         "influx_url": influx.url,
         "influx_database": unique("db_"),
         "dead_letter_path": state / "dead-letter.sqlite3",
         "retry_max_s": 0.5,
         "health_interval_s": 1.0,
+        "clock": FIXED_DATES_CLOCK,
         **kw,
     }
     return GatewayConfig(**values)
@@ -186,11 +189,14 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     processes: list[GatewayProcess],
 ) -> None:
     total = 100_000
-    cfg = config(mosquitto, influxdb, tmp_path / "state")
+    site = unique("site")
+    # The child process finds where each probe is in a registry folder, as in production.
+    devices = write_registry(tmp_path / "devices", site, {f"p{d}": ROOM for d in range(10)})
+    cfg = config(mosquitto, influxdb, tmp_path / "state", devices_dir=devices)
     gateway = GatewayProcess(cfg, tmp_path / "proc")
     processes.append(gateway)
     gateway.start()
-    feeder = Feeder(mosquitto, stream(unique("site"), total))
+    feeder = Feeder(mosquitto, stream(site, total))
     halfway = feeder.at(total // 3)
     feeder.start()
     assert halfway.wait(120)
@@ -212,7 +218,7 @@ def test_influx_outage_of_30_s_mid_stream(
 ) -> None:
     total = 20_000
     cfg = config(mosquitto, fresh_influxdb, tmp_path)
-    runtime = build_gateway(cfg, NoCapture())
+    runtime = build_gateway(cfg, NoCapture(), directory=EveryProbeAt(ROOM))
     runtime.start()
     try:
         assert runtime.wait_ready(30)
@@ -243,7 +249,7 @@ def test_mosquitto_restart_mid_stream_loses_nothing(
 ) -> None:
     total = 20_000
     cfg = config(fresh_mosquitto, influxdb, tmp_path)
-    runtime = build_gateway(cfg, NoCapture())
+    runtime = build_gateway(cfg, NoCapture(), directory=EveryProbeAt(ROOM))
     runtime.start()
     try:
         assert runtime.wait_ready(30)
@@ -278,7 +284,7 @@ def test_two_replicas_split_the_load_and_the_union_is_exact(
             influx_database=database,
             gateway_id=f"replica-{i}",
         )
-        runtime = build_gateway(cfg, NoCapture())
+        runtime = build_gateway(cfg, NoCapture(), directory=EveryProbeAt(ROOM))
         runtime.start()
         runtimes.append(runtime)
     try:
@@ -324,7 +330,7 @@ def test_malformed_corpus_in_a_good_stream(
         if i % 100 == 50 and i // 100 < len(bad):
             mixed.append(bad[i // 100][:2])
     mixed += [b[:2] for b in bad[len(good) // 100 :]]
-    runtime = build_gateway(cfg, NoCapture())
+    runtime = build_gateway(cfg, NoCapture(), directory=EveryProbeAt(ROOM))
     runtime.start()
     try:
         assert runtime.wait_ready(30)

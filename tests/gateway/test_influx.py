@@ -27,8 +27,8 @@ READING = TemperatureReading(
     ts=datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC),
     celsius=1e-05,
     humidity=61.0,
-    location="urn:epc:id:sgln:4012345.00001.a=b,c",
 )
+LOC = "urn:epc:id:sgln:4012345.00001.a=b,c"  # the device's placement, escaped in the tag
 
 
 def fresh_db() -> str:
@@ -39,7 +39,7 @@ def test_write_and_read_back_exactly(influxdb: InfluxDB) -> None:
     with InfluxWriter(influxdb.url, fresh_db()) as writer:
         writer.ensure_database()
         writer.ensure_database()  # idempotent
-        line = temperature_line("cold 1", READING)
+        line = temperature_line("cold 1", READING, LOC)
         writer.write([line])
         writer.write([line])  # same series + timestamp: overwritten, not added
         [series] = writer.query("SELECT * FROM temperature")
@@ -57,7 +57,7 @@ def test_write_and_read_back_exactly(influxdb: InfluxDB) -> None:
 
 def test_missing_database_is_created_on_write(influxdb: InfluxDB) -> None:
     with InfluxWriter(influxdb.url, fresh_db()) as writer:
-        writer.write([temperature_line("s", READING)])
+        writer.write([temperature_line("s", READING, LOC)])
         assert len(writer.query("SELECT celsius FROM temperature")[0]["rows"]) == 1
 
 

@@ -20,12 +20,12 @@ READING = TemperatureReading(
     celsius=4.2,
     humidity=61.0,
     battery=87.0,
-    location="urn:epc:id:sgln:4012345.00001.0",
 )
+LOC = "urn:epc:id:sgln:4012345.00001.0"
 
 
 def test_contract_line() -> None:
-    assert temperature_line("cold1", READING) == (
+    assert temperature_line("cold1", READING, LOC) == (
         "temperature,device=probe-cold1-01,location=urn:epc:id:sgln:4012345.00001.0,site=cold1 "
         "celsius=4.2,humidity=61.0,battery=87.0,seq=42i 1795341600123000000"
     )
@@ -33,7 +33,7 @@ def test_contract_line() -> None:
 
 def test_optional_fields_are_left_out() -> None:
     bare = READING.model_copy(update={"humidity": None, "battery": None})
-    assert " celsius=4.2,seq=42i " in temperature_line("cold1", bare)
+    assert " celsius=4.2,seq=42i " in temperature_line("cold1", bare, LOC)
 
 
 def test_timestamp_is_exact_to_the_microsecond() -> None:
@@ -45,13 +45,13 @@ def test_timestamp_is_exact_to_the_microsecond() -> None:
 def test_tag_escaping() -> None:
     assert escape_tag("a b,c=d") == r"a\ b\,c\=d"
     loc = "urn:epc:id:sgln:4012345.00001.a=b,c"
-    line = temperature_line("cold1", READING.model_copy(update={"location": loc}))
+    line = temperature_line("cold1", READING, loc)
     assert r"location=urn:epc:id:sgln:4012345.00001.a\=b\,c," in line
 
 
 def test_same_reading_gives_the_same_line() -> None:
     again = TemperatureReading.model_validate_json(READING.to_json())
-    assert temperature_line("cold1", again) == temperature_line("cold1", READING)
+    assert temperature_line("cold1", again, LOC) == temperature_line("cold1", READING, LOC)
 
 
 # --- the other measurements -------------------------------------------------------------

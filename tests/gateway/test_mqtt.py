@@ -3,13 +3,17 @@ Receive Maximum bounds the push, shared subscriptions split the load."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.errors import SourceError, SpoolUnavailable
 from gateway.mqtt import MqttSource, SpoolAppend
@@ -185,3 +189,34 @@ def test_shared_subscription_splits_the_load(mosquitto: Mosquitto, tmp_path: Pat
     assert min(s.depth for s in spools) > 50  # both replicas took a real share
     for s in spools:
         s.close()
+
+
+def test_plain_warns_at_every_start_and_lets_anyone_take_the_session(
+    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Why TLS is the default (docs/security.md): on a plain broker a client reusing the
+    gateway's client id kicks it off; the source counts that disconnect."""
+    client_id = unique("gw-plain-")
+    source = MqttSource(mosquitto.host, mosquitto.port, client_id, Collect())
+    thief = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    with caplog.at_level(logging.WARNING, logger="gateway.mqtt"):
+        source.start()
+        try:
+            assert source.wait_ready(WAIT)
+            assert source.disconnects == 0
+            thief.connect(mosquitto.host, mosquitto.port)
+            thief.loop_start()
+            deadline = time.monotonic() + WAIT
+            # No event to await: the broker's DISCONNECT reaches paho's own thread.
+            while source.disconnects == 0 and time.monotonic() < deadline:
+                threading.Event().wait(0.05)
+            assert source.disconnects >= 1
+        finally:
+            thief.disconnect()
+            thief.loop_stop()
+            thief._reset_sockets(sockpair_only=True)
+            source.stop()
+        source.start()  # a restart (the supervisor's) warns again
+        source.stop()
+    warned = [r for r in caplog.records if "is plain: no TLS, no authentication" in r.message]
+    assert [r.levelno for r in warned] == [logging.WARNING, logging.WARNING]

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.deadletter import DeadLetterStore
+from gateway.devices.directory import StaticDirectory
 from gateway.errors import CaptureRejected, CaptureUnavailable, SinkRejected, SinkUnavailable
 from gateway.observation import AgvProfile, ReadPointProfile
 from gateway.pipeline import Gateway, GatewayCounters
 from gateway.spool import SpoolEntry
+from tests.support.devices import SINCE, EveryProbeAt, placed, probe
 
 T_TOPIC = "tracehub/v1/cold1/temperature/p1"
 R_TOPIC = "tracehub/v1/cold1/rfid/door-1"
 A_TOPIC = "uagv/v2/ExampleAGV/AGV-0001/state"
 DOCK = "urn:epc:id:sgln:4012345.00001.0"
 DATA = Path(__file__).parent.parent / "data" / "gateway"
-READING = json.dumps(
-    {"device_id": "p1", "seq": 1, "ts": "2026-11-22T10:00:00Z", "celsius": 3.5, "location": DOCK}
-).encode()
+
+
+def reading(seq: int = 1, ts: str = "2026-11-22T10:00:00Z", **changes: Any) -> bytes:
+    body = {"device_id": "p1", "seq": seq, "ts": ts, "celsius": 3.5, "location": DOCK}
+    return json.dumps({**body, **changes}).encode()
+
+
+READING = reading()
 
 
 def read(seq: int, ts: str, epc: str = "3074257BF7194E4000001A85") -> bytes:
@@ -41,6 +48,8 @@ def read(seq: int, ts: str, epc: str = "3074257BF7194E4000001A85") -> bytes:
 
 
 READ = read(1, "2026-11-22T10:00:00Z")
+RECEIVED = 1_795_341_600_000_000_000  # 2026-11-22T10:00:00Z, when the gateway got them
+MS = 10**6
 
 
 class FakeSink:
@@ -89,18 +98,33 @@ class FakeDeadLetters:
 class FakeStore:
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], str] = {}
+        self.accepted: dict[tuple[str, int], str] = {}
         self.completed: list[int] = []
         self.error: Exception | None = None
 
     def state(self, scope: str) -> dict[str, str]:
         return {k: v for (s, k), v in self.values.items() if s == scope}
 
+    def accepted_digest(self, device: str, ts_ns: int) -> str | None:
+        return self.accepted.get((device, ts_ns))
+
     def complete(
-        self, entries: Sequence[SpoolEntry], state: Sequence[tuple[str, str, str | None]] = ()
+        self,
+        entries: Sequence[SpoolEntry],
+        state: Sequence[tuple[str, str, str | None]] = (),
+        *,
+        accepted: Sequence[tuple[str, int, str]] = (),
+        forget_accepted_before: int | None = None,
     ) -> None:
         if self.error:
             raise self.error
         self.completed.extend(e.id for e in entries)
+        for device, ts, mark in accepted:
+            self.accepted.setdefault((device, ts), mark)
+        if forget_accepted_before is not None:
+            self.accepted = {
+                k: v for k, v in self.accepted.items() if k[1] >= forget_accepted_before
+            }
         for scope, key, value in state:
             if value is None:
                 self.values.pop((scope, key), None)
@@ -117,13 +141,18 @@ class Parts:
         self.next_id = 0
 
     def gateway(self, **kw: Any) -> Gateway:
+        kw.setdefault("directory", EveryProbeAt(DOCK))
         return Gateway(self.sink, self.capture, self.dead, self.store, **kw)
 
-    def batch(self, *messages: tuple[str, bytes]) -> list[SpoolEntry]:
+    def batch(self, *messages: tuple[str, bytes], received_ns: int = RECEIVED) -> list[SpoolEntry]:
+        return self.arriving(*((t, p, received_ns) for t, p in messages))
+
+    def arriving(self, *messages: tuple[str, bytes, int]) -> list[SpoolEntry]:
+        """Messages with the time (ns) each reached the gateway."""
         out = []
-        for topic, payload in messages:
+        for topic, payload, received_ns in messages:
             self.next_id += 1
-            out.append(SpoolEntry(self.next_id, topic, payload, 1_795_341_600_000_000_000))
+            out.append(SpoolEntry(self.next_id, topic, payload, received_ns))
         return out
 
 
@@ -159,22 +188,62 @@ def test_tag_read_is_written_and_captured_with_the_profile(parts: Parts) -> None
 def test_fifty_reads_in_two_seconds_are_one_observation(parts: Parts) -> None:
     gateway = parts.gateway(dedup_window_s=2.0)
     reads = [
-        (R_TOPIC, read(i, f"2026-11-22T10:00:0{i // 25}.{(i % 25) * 4:02d}Z")) for i in range(50)
+        (
+            R_TOPIC,
+            read(i, f"2026-11-22T10:00:0{i // 25}.{(i % 25) * 4:02d}Z"),
+            RECEIVED + i * 40 * MS,
+        )
+        for i in range(50)
     ]
-    gateway.process(parts.batch(*reads[:20]))
-    gateway.process(parts.batch(*reads[20:]))  # the window spans batches
+    gateway.process(parts.arriving(*reads[:20]))
+    gateway.process(parts.arriving(*reads[20:]))  # the window spans batches
     assert len(parts.capture.events) == 1
     assert gateway.counters.duplicates == 49
     assert len(parts.sink.lines) == 50  # every read is still in InfluxDB
     # Another tag at the same door, and the same tag after a pause, are new observations.
     other = "3074257BF7194E4000001A86"
     gateway.process(
-        parts.batch(
-            (R_TOPIC, read(51, "2026-11-22T10:00:01Z", other)),
-            (R_TOPIC, read(52, "2026-11-22T10:00:05Z")),
+        parts.arriving(
+            (R_TOPIC, read(51, "2026-11-22T10:00:01Z", other), RECEIVED + 1_000 * MS),
+            (R_TOPIC, read(52, "2026-11-22T10:00:05Z"), RECEIVED + 5_000 * MS),
         )
     )
     assert len(parts.capture.events) == 3
+
+
+def test_dedup_goes_by_receive_time_not_device_time(parts: Parts) -> None:
+    # A reader whose clock runs 4 min ahead (inside the tolerance), then one set right:
+    # the later reads arrive a minute later, so they are a new observation.
+    gateway = parts.gateway(dedup_window_s=2.0)
+    gateway.process(parts.arriving((R_TOPIC, read(1, "2026-11-22T10:04:00Z"), RECEIVED)))
+    later = RECEIVED + 60_000 * MS
+    gateway.process(parts.arriving((R_TOPIC, read(2, "2026-11-22T10:01:00Z"), later)))
+    assert len(parts.capture.events) == 2
+    # Device times 10 s apart that reach the gateway within the window are one.
+    gateway.process(parts.arriving((R_TOPIC, read(3, "2026-11-22T10:01:10Z"), later + MS)))
+    assert len(parts.capture.events) == 2
+
+
+def test_a_far_future_read_is_dead_lettered_and_does_not_silence_the_epc(parts: Parts) -> None:
+    gateway = parts.gateway()
+    gateway.process(parts.batch((R_TOPIC, read(1, "2099-01-01T00:00:00Z"))))
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("ts", "clock")
+    assert "ahead of when the gateway received it" in reason
+    assert "fix the device's clock" in reason
+    assert parts.capture.events == []
+    assert parts.sink.lines == []
+    gateway.process(parts.arriving((R_TOPIC, read(2, "2026-11-22T10:00:10Z"), RECEIVED + 10**10)))
+    assert len(parts.capture.events) == 1
+
+
+def test_dedup_state_of_an_older_gateway_dated_ahead_is_forgotten(parts: Parts) -> None:
+    # An older gateway kept device times: a far-future one would silence the EPC forever.
+    key = f"urn:epc:id:sgtin:0614141.812345.6789|{DOCK}"
+    parts.store.values[("rfid", key)] = str(4_000_000_000 * 10**9)
+    gateway = parts.gateway(clock_ns=lambda: RECEIVED)
+    gateway.process(parts.batch((R_TOPIC, READ)))
+    assert len(parts.capture.events) == 1
 
 
 def test_dedup_survives_a_restart_through_the_store(parts: Parts) -> None:
@@ -221,9 +290,9 @@ def test_a_refused_line_is_isolated_and_the_rest_lands(parts: Parts) -> None:
     other = READING.replace(b'"p1"', b'"p2"')
     gateway = parts.gateway()
     messages = (
-        [(T_TOPIC, READING)] * 3
+        [(T_TOPIC, reading(i, f"2026-11-22T10:00:0{i}Z")) for i in range(3)]
         + [("tracehub/v1/cold1/temperature/p2", other)]
-        + [(T_TOPIC, READING)] * 3
+        + [(T_TOPIC, reading(i, f"2026-11-22T10:00:0{i}Z")) for i in range(3, 6)]
     )
     gateway.process(parts.batch(*messages))
     assert len(parts.sink.lines) == 6
@@ -324,3 +393,138 @@ def test_agv_without_load_information_changes_nothing(parts: Parts) -> None:
     gateway.process(parts.batch((A_TOPIC, agv_state("2026-11-22T10:00:00Z", None))))
     assert parts.capture.events == []
     assert "load_ids" not in parts.sink.lines[0]
+
+
+# --- a device speaks only for itself; clock sanity; no rewriting history -----------------
+COLD = "urn:epc:id:sgln:4012345.00001.cold1"
+
+
+def test_the_point_takes_the_directory_location_and_payload_location_is_optional(
+    parts: Parts,
+) -> None:
+    gateway = parts.gateway(directory=placed("cold1", {"p1": COLD}))
+    bare = json.loads(reading(location=COLD))
+    del bare["location"]
+    gateway.process(parts.batch((T_TOPIC, json.dumps(bare).encode())))
+    [line] = parts.sink.lines
+    assert f",location={COLD}," in line
+    assert parts.dead.letters == []
+
+
+def test_a_probe_claiming_another_room_is_dead_lettered(parts: Parts) -> None:
+    gateway = parts.gateway(directory=placed("cold1", {"p1": COLD}))
+    gateway.process(parts.batch((T_TOPIC, reading(location=DOCK))))
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("location", "location_mismatch")
+    assert DOCK in reason
+    assert COLD in reason
+    assert "tracehub devices assign" in reason
+    assert parts.sink.lines == []
+    assert parts.store.state("evidence_touch") == {}
+
+
+def test_a_probe_without_placement_is_unassigned(parts: Parts) -> None:
+    gateway = parts.gateway(directory=placed("cold1", {"other": COLD}))
+    gateway.process(parts.batch((T_TOPIC, reading(location=COLD))))
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("location", "unassigned")
+    assert "tracehub devices assign cold1/temperature/p1" in reason
+    assert parts.sink.lines == []
+
+
+def test_a_moved_probe_is_stored_where_it_was_when_it_read(parts: Parts) -> None:
+    moved = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+    record = probe("cold1", "p1", (DOCK, SINCE), (COLD, moved))
+    gateway = parts.gateway(directory=StaticDirectory([record]))
+    bare = {"location": None}
+    gateway.process(
+        parts.batch(
+            (T_TOPIC, reading(1, "2026-11-22T10:00:00Z", **bare)),
+            (T_TOPIC, reading(2, "2026-11-22T10:01:00Z", **bare)),
+        )
+    )
+    assert parts.dead.letters == []
+    locations = [line.split(",")[2] for line in parts.sink.lines]
+    assert locations == [f"location={DOCK}", f"location={COLD}"]
+
+
+@pytest.mark.parametrize(
+    ("ts", "words"),
+    [
+        ("1970-01-01T00:00:00Z", "before the clock floor 2020-01-01"),
+        ("2026-11-22T10:06:00Z", "ahead of when the gateway received it"),
+        ("2026-11-14T10:00:00Z", "older than the 7 days backfill window"),
+        ("2026-11-22T08:50:00Z", "before the device was provisioned"),
+    ],
+)
+def test_an_unbelievable_clock_is_dead_lettered(parts: Parts, ts: str, words: str) -> None:
+    provisioned = "provisioned" in words
+    since = datetime(2026, 11, 22, 9, tzinfo=UTC) if provisioned else SINCE
+    directory = placed("cold1", {"p1": DOCK}, since=since)
+    gateway = parts.gateway(directory=directory)
+    gateway.process(parts.batch((T_TOPIC, reading(ts=ts)), (R_TOPIC, read(1, ts))))
+    letters = parts.dead.letters
+    assert [(field, code) for *_, field, code in letters][:1] == [("ts", "clock")]
+    assert words in letters[0][2]
+    assert "fix the device's clock" in letters[0][2]
+    if provisioned:
+        # The reader is not in the directory: no provisioning time to hold it to.
+        assert len(letters) == 1
+        [line] = parts.sink.lines
+        assert line.startswith("rfid_read,")
+    else:
+        assert [letter[4] for letter in letters] == ["clock", "clock"]
+        assert parts.sink.lines == []
+
+
+def test_a_numeric_ts_is_refused_not_read_as_epoch_seconds(parts: Parts) -> None:
+    gateway = parts.gateway()
+    body = json.loads(READING) | {"ts": 4.2}
+    gateway.process(parts.batch((T_TOPIC, json.dumps(body).encode())))
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("ts", "bad_field")
+    assert "a number is not a timestamp" in reason
+    assert "RFC 3339" in reason
+    assert parts.sink.lines == []
+
+
+def test_a_redelivery_is_acknowledged_once_and_written_once(parts: Parts) -> None:
+    gateway = parts.gateway()
+    gateway.process(parts.batch((T_TOPIC, READING), (T_TOPIC, READING)))
+    gateway.process(parts.batch((T_TOPIC, READING)))  # after the commit
+    assert len(parts.sink.lines) == 1
+    assert parts.dead.letters == []
+    assert gateway.counters == GatewayCounters(received=3, written=1, redelivered=2)
+    assert parts.store.completed == [1, 2, 3]
+
+
+def test_a_different_reading_at_a_stored_ts_is_a_conflict_never_written(parts: Parts) -> None:
+    gateway = parts.gateway()
+    gateway.process(parts.batch((T_TOPIC, READING)))
+    gateway.process(parts.batch((T_TOPIC, reading(seq=2, celsius=12.0))))
+    [(_, _payload, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("ts", "conflict")
+    assert "already stored" in reason
+    assert "never overwritten" in reason
+    assert len(parts.sink.lines) == 1
+    assert "celsius=3.5" in parts.sink.lines[0]
+    # The same in one batch: the first one stands.
+    gateway.process(
+        parts.batch(
+            (T_TOPIC, reading(seq=3, ts="2026-11-22T10:00:09Z")),
+            (T_TOPIC, reading(seq=4, ts="2026-11-22T10:00:09Z", celsius=20.0)),
+        )
+    )
+    assert [letter[4] for letter in parts.dead.letters] == ["conflict", "conflict"]
+    assert "seq=3i" in parts.sink.lines[-1]
+
+
+def test_the_index_forgets_readings_older_than_the_backfill_window(parts: Parts) -> None:
+    clock = [RECEIVED]
+    gateway = parts.gateway(clock_ns=lambda: clock[0])
+    gateway.process(parts.batch((T_TOPIC, READING)))
+    assert len(parts.store.accepted) == 1
+    clock[0] += 9 * 86_400 * 10**9  # nine days on, a minute past the last prune
+    later = reading(seq=9, ts="2026-12-01T10:00:00Z")
+    gateway.process(parts.batch((T_TOPIC, later), received_ns=clock[0]))
+    assert list(parts.store.accepted) == [("cold1/temperature/p1", 1_796_119_200_000_000_000)]

@@ -24,6 +24,7 @@ from gateway.influx import InfluxWriter
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, probe_readings, run_simulators
+from tests.support.devices import FIXED_DATES_CLOCK, EveryProbeAt
 from tracehub.services import InfluxDB, Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -53,11 +54,13 @@ def config(broker: Mosquitto, influx: InfluxDB, tmp_path: Path, **kw: Any) -> Ga
     return GatewayConfig(
         mqtt_host=broker.host,
         mqtt_port=broker.port,
+        mqtt_plain=True,  # the suite's shared broker: plain on loopback
         mqtt_client_id=unique("gw-"),
         influx_url=influx.url,
         influx_database=unique("db_"),
         dead_letter_path=tmp_path / "dead-letter.sqlite3",
         retry_max_s=0.2,
+        clock=FIXED_DATES_CLOCK,
         **kw,
     )
 
@@ -68,7 +71,7 @@ def capture() -> MemoryCapture:
 
 
 def running(cfg: GatewayConfig, capture: MemoryCapture) -> Iterator[GatewayRuntime]:
-    runtime = build_gateway(cfg, capture)
+    runtime = build_gateway(cfg, capture, directory=EveryProbeAt(ROOM))
     runtime.start()
     try:
         assert runtime.wait_ready(WAIT), "gateway did not subscribe"
@@ -222,9 +225,60 @@ def test_influx_outage_loses_nothing(
 
 def test_building_opens_nothing_until_start(tmp_path: Path, capture: MemoryCapture) -> None:
     state = tmp_path / "state"
-    runtime = build_gateway(GatewayConfig(dead_letter_path=state / "dead-letter.sqlite3"), capture)
+    config = GatewayConfig(dead_letter_path=state / "dead-letter.sqlite3", mqtt_plain=True)
+    runtime = build_gateway(config, capture)
     assert not state.exists()
     with pytest.raises(GatewayError, match="not started"):
         runtime.wait_ready(0)
     runtime.stop()  # a runtime that never started has nothing to release
     assert not state.exists()
+
+
+def test_a_drain_killed_by_a_bug_is_restarted_and_reported(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    tmp_path: Path,
+    capture: MemoryCapture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pipeline bug ends the drain loop: the supervisor restarts it with backoff and
+    reports the error; the batch stays spooled and reaches InfluxDB once the bug is gone."""
+    from supervision.supervisor import Supervisor
+
+    cfg = config(mosquitto, influxdb, tmp_path)
+    supervisor = Supervisor(initial_backoff_s=0.01, max_backoff_s=0.05)
+    runtime = build_gateway(cfg, capture, directory=EveryProbeAt(ROOM), supervisor=supervisor)
+    runtime.start()
+    try:
+        assert runtime.wait_ready(WAIT), "gateway did not subscribe"
+        names = {s.name for s in supervisor.statuses()}
+        assert {"gateway.drain", "gateway.evidence", "gateway.health", "gateway.mqtt"} <= names
+        assert {s.name: s for s in supervisor.statuses()}["gateway.mqtt"].ready
+        broken = threading.Event()
+        broken.set()
+        real = runtime.gateway.process
+
+        def process(entries: Any) -> Any:
+            if broken.is_set():
+                raise RuntimeError("injected: a pipeline bug")
+            return real(entries)
+
+        monkeypatch.setattr(runtime.gateway, "process", process)
+        probes = (ProbeSpec(device_id="p-a", location=ROOM),)
+        spec = SimulatorSpec(site=unique("site"), probes=probes, seed=3)
+        run_simulators(
+            mosquitto.host, mosquitto.port, spec, threading.Event(), 0, count=2, start=START
+        )
+        assert supervisor.wait_until(lambda s: s["gateway.drain"].restarts >= 1, WAIT)
+        drain = supervisor.status("gateway.drain")
+        assert drain is not None
+        assert not drain.ready
+        assert str(drain.last_error) == "RuntimeError: injected: a pipeline bug"
+        assert rows(cfg) == []  # held, not lost
+        broken.clear()
+        assert runtime.gateway.wait_until(lambda c: c.written == 2, WAIT)
+        assert supervisor.wait_until(lambda s: s["gateway.drain"].ready, WAIT)
+        assert len(rows(cfg)) == 2
+    finally:
+        runtime.stop()
+    assert "gateway.mqtt" not in {s.name for s in supervisor.statuses()}

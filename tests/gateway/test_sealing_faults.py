@@ -18,7 +18,16 @@ import pytest
 from gateway.completeness import KIND, reading_leaf
 from gateway.influx import InfluxWriter
 from ledger.merkle import merkle_root
-from tests.gateway.test_faults import Feeder, GatewayProcess, config, stream, unique, wait_count
+from tests.gateway.test_faults import (
+    ROOM,
+    Feeder,
+    GatewayProcess,
+    config,
+    stream,
+    unique,
+    wait_count,
+)
+from tests.support.devices import write_registry
 from tracehub.services import InfluxDB, Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -46,14 +55,16 @@ def test_kill_9_between_receive_and_seal_loses_and_duplicates_no_leaf(
 ) -> None:
     total, devices = 20_000, 4
     per = total // devices
+    site = unique("site")
+    registry = write_registry(tmp_path / "devices", site, {f"p{d}": ROOM for d in range(devices)})
     cfg = config(
-        mosquitto, influxdb, tmp_path / "state",
+        mosquitto, influxdb, tmp_path / "state", devices_dir=registry,
         evidence_grace_s=0, evidence_quiet_s=1.0, evidence_check_s=0.2,
     )  # fmt: skip
     gateway = GatewayProcess(cfg, tmp_path / "proc")
     try:
         gateway.start()
-        feeder = Feeder(mosquitto, stream(unique("site"), total, devices))
+        feeder = Feeder(mosquitto, stream(site, total, devices))
         halfway = feeder.at(total // 3)
         feeder.start()
         assert halfway.wait(120)

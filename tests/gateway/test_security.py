@@ -1,13 +1,15 @@
 """Broker security against a real mosquitto configured from the device registry: only
 known devices connect, each publishes only on its own topic and reads nothing, revoked,
 rotated-out, expired and foreign certificates are refused, and the gateway still
-ingests everything legitimate."""
+ingests everything legitimate. A broker named by TRACEHUB_MQTT_PORT gets TLS and the
+gateway's own certificate unless plain is asked for, and nobody takes its session over."""
 
 from __future__ import annotations
 
 import json
 import queue
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +26,22 @@ from gateway.devices.access import Identity, identity_for_topic
 from gateway.devices.broker import BrokerFiles
 from gateway.devices.registry import DeviceRegistry
 from gateway.influx import InfluxWriter
-from gateway.runtime import build_gateway
+from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.credentials import MqttAuth, apply_auth
 from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulators
+from tests.support.devices import FIXED_DATES_CLOCK, EveryProbeAt
 from tracehub.services import BrokerTls, InfluxDB, Mosquitto
+from tracehub.settings import (
+    ChainSettings,
+    DevicesSettings,
+    HubSettings,
+    InfluxSettings,
+    MqttSettings,
+    RecordsSettings,
+    Settings,
+    WebSettings,
+)
+from tracehub.site import gateway_config
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +140,9 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        # paho closes its wake-up socket pair only when collected (a ResourceWarning if
+        # the sockets' finalisers run first), as gateway.mqtt.MqttSource.stop says.
+        self.client._reset_sockets(sockpair_only=True)
 
 
 @pytest.fixture
@@ -355,9 +372,10 @@ def test_the_gateway_ingests_everything_legitimate_over_tls(
         influx_database="security_ingest",
         dead_letter_path=tmp_path / "dead-letter.sqlite3",
         retry_max_s=0.2,
+        clock=FIXED_DATES_CLOCK,
     )
     capture = MemoryCapture()
-    with build_gateway(cfg, capture) as runtime:
+    with build_gateway(cfg, capture, directory=EveryProbeAt(ROOM)) as runtime:
         assert runtime.wait_ready(WAIT), "the gateway's identity could not subscribe"
         stats = run_simulators(
             "127.0.0.1", site.broker.port, spec, threading.Event(), 0, count=n,
@@ -379,3 +397,77 @@ def test_the_gateway_ingests_everything_legitimate_over_tls(
         "probe-a": n,
         "probe-b": n,
     }
+
+
+# --- a broker named in the settings (TRACEHUB_MQTT_PORT), no security setting ------------
+
+
+@pytest.fixture
+def named_gateway(
+    site: Site, influxdb: InfluxDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[GatewayRuntime]:
+    """The hub's gateway as `tracehub run` wires it for TRACEHUB_MQTT_PORT=<the TLS broker>
+    and nothing else about security (a fresh gateway name: a session of its own)."""
+    monkeypatch.delenv("TRACEHUB_MQTT_SECURITY", raising=False)
+    name = f"gw-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        hub=HubSettings(state_dir=tmp_path / "state", site="s1"),
+        mqtt=MqttSettings(host="127.0.0.1", port=site.broker.port, client_id=name),
+        influx=InfluxSettings(url=influxdb.url, database="security_named"),
+        records=RecordsSettings(),
+        chain=ChainSettings(),
+        web=WebSettings(port=0),
+        devices=DevicesSettings(dir=site.registry.folder, passphrase=SecretStr(PASSPHRASE)),
+    )
+    assert settings.mqtt.security == "tls"
+    cfg = gateway_config(settings)  # provisions gateway/{name}; the broker reloads its ACL
+    site.sync()
+    assert (cfg.mqtt_plain, cfg.mqtt_client_id, cfg.instance) == (False, f"gateway/{name}", name)
+    with build_gateway(cfg, MemoryCapture()) as runtime:
+        assert runtime.wait_ready(WAIT), "the gateway could not connect and subscribe"
+        yield runtime
+
+
+def test_a_named_broker_gets_tls_and_the_gateways_own_certificate_by_default(
+    site: Site, named_gateway: GatewayRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    identity = named_gateway.config.mqtt_client_id
+    auth = named_gateway.config.mqtt_auth
+    assert auth is not None
+    assert auth.cert_file == site.registry.folder / "identities" / identity / "client.crt"
+    # The broker requires a client certificate on this port and took the identity from it.
+    log = site.broker.broker_log.read_text()
+    assert f"as {identity} (" in log
+    assert f"u'{identity}'" in log
+    assert "is plain" not in caplog.text
+
+
+def test_nobody_takes_over_the_gateways_session_on_the_secure_broker(
+    site: Site, named_gateway: GatewayRuntime, clients: list[Client]
+) -> None:
+    identity = named_gateway.config.mqtt_client_id
+    # Anonymous, with the gateway's client id: refused before any session is touched.
+    anonymous = Client(None, client_id=identity)
+    clients.append(anonymous)
+    assert not anonymous.connect(site.broker.port).connected
+    # A device certificate claiming the gateway's client id (or its bare name): the broker
+    # makes the device's identity its client id, so it connects as itself.
+    for claimed in (identity, named_gateway.config.instance):
+        connected(site, clients, A.username, client_id=claimed)
+    # A password device doing the same on the password listener.
+    password_auth = MqttAuth(
+        ca_file=site.files.cafile,
+        username=PASSWORD_DEVICE.username,
+        password=SecretStr(site.password),
+    )
+    pw = Client(password_auth, client_id=identity)
+    clients.append(pw)
+    assert pw.connect(site.broker.password_port).connected
+    # A reading after all those connects still arrives over the gateway's one connection:
+    # had any of them taken the session, the broker would have closed it before this.
+    probe = connected(site, clients, A.username)
+    probe.client.publish(topic_of(A), reading("probe-a", seq=4242), qos=1)
+    assert not probe.pubacks.get(timeout=WAIT).is_failure
+    assert named_gateway.gateway.wait_until(lambda c: c.received >= 1, WAIT)
+    assert named_gateway.mqtt.disconnects == 0
+    assert f"Client {identity} already connected" not in site.broker.broker_log.read_text()

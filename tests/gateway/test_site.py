@@ -26,6 +26,7 @@ from sensors.agv_sim import CYCLE, run_agvs
 from sensors.coldroom_server import ColdRoomServer
 from sensors.scenario import load_scenario
 from sensors.simulator import run_simulators
+from tests.support.devices import FIXED_DATES_CLOCK, placed
 from tracehub.cli import main
 from tracehub.services import InfluxDB, Mosquitto, free_port
 
@@ -66,6 +67,7 @@ def test_site_scenario_end_to_end_and_status(
         gateway_id=gateway_id,
         mqtt_host=mosquitto.host,
         mqtt_port=mosquitto.port,
+        mqtt_plain=True,  # the suite's shared broker: plain on loopback
         mqtt_client_id=gateway_id,
         influx_url=influxdb.url,
         influx_database="db_" + uuid.uuid4().hex[:10],
@@ -73,9 +75,12 @@ def test_site_scenario_end_to_end_and_status(
         agv_profiles={"ExampleAGV/AGV-0001": AgvProfile(read_point=site.docks[0].read_point)},
         opcua=(endpoint,),
         health_interval_s=0.5,
+        clock=FIXED_DATES_CLOCK,
     )
     capture = Capture()
-    runtime = build_gateway(cfg, capture)
+    # Each probe placed at its room, dock or truck, as `tracehub devices provision-demo` does.
+    where = {p.device_id: p.location for p in site.simulator_spec().probes}
+    runtime = build_gateway(cfg, capture, directory=placed(site.site, where))
     runtime.start()
     try:
         assert runtime.wait_ready(30)
@@ -124,7 +129,11 @@ def test_site_scenario_end_to_end_and_status(
 
 
 def test_simulate_command_runs_a_scenario_file(mosquitto: Mosquitto) -> None:
-    env = {"TRACEHUB_MQTT_HOST": mosquitto.host, "TRACEHUB_MQTT_PORT": str(mosquitto.port)}
+    env = {
+        "TRACEHUB_MQTT_HOST": mosquitto.host,
+        "TRACEHUB_MQTT_PORT": str(mosquitto.port),
+        "TRACEHUB_MQTT_SECURITY": "plain",  # the suite's shared broker
+    }
     result = CliRunner().invoke(
         main, ["simulate", "--scenario", str(SITE), "--count", "3", "--interval", "0"], env=env
     )

@@ -82,3 +82,26 @@ def test_bad_settings_and_paths_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(SpoolUnavailable, match="check the path is writable"):
         Spool(tmp_path / "file" / "spool.sqlite3")
+
+
+def test_the_accepted_index_commits_with_the_batch_and_forgets_old_readings(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    spool.append([Incoming("t", b"x", 1)])
+    [entry] = spool.peek(10)
+    spool.complete(
+        [entry], accepted=[("s/temperature/p1", 100, "d1"), ("s/temperature/p1", 200, "d2")]
+    )
+    assert spool.depth == 0
+    assert spool.accepted_digest("s/temperature/p1", 100) == "d1"
+    # A replayed batch indexes the same reading again: the first digest stands.
+    spool.complete([], accepted=[("s/temperature/p1", 100, "other")])
+    assert spool.accepted_digest("s/temperature/p1", 100) == "d1"
+    spool.complete([], forget_accepted_before=150)
+    assert spool.accepted_digest("s/temperature/p1", 100) is None
+    assert spool.accepted_digest("s/temperature/p1", 200) == "d2"
+    spool.close()
+    reopened = Spool(tmp_path / "spool.sqlite3")  # durable across a restart
+    assert reopened.accepted_count() == 1
+    reopened.close()

@@ -9,6 +9,7 @@ import pytest
 from gs1.errors import InvalidIdentifier
 from gs1.identifiers import (
     Gtin,
+    Lgtin,
     LotNumber,
     SerialNumber,
     Sgln,
@@ -207,3 +208,30 @@ def test_keys_are_built_from_epc_parts_with_the_one_check_digit() -> None:
     assert key_of("4012345", "011111") == "04012345111118"  # indicator digit 0 leads
     assert key_of("0614141", "1234567890") == "106141412345678908"  # extension digit 1
     assert sgtin_urn("4012345", "011111", "A/B") == "urn:epc:id:sgtin:4012345.011111.A%2FB"
+
+
+def test_an_lgtin_class_splits_into_gtin_and_lot_and_writes_back() -> None:
+    lgtin = Lgtin.parse("urn:epc:class:lgtin:4012345.011111.L%2F1")
+    assert (lgtin.gtin.value, lgtin.lot.value) == ("04012345111118", "L/1")
+    assert lgtin.urn == "urn:epc:class:lgtin:4012345.011111.L%2F1"
+    assert Lgtin.parse(lgtin.urn) == lgtin
+
+
+@pytest.mark.parametrize(
+    ("urn", "kind", "reason"),
+    [
+        # the attack: a lot far past AI (10)'s 20 characters
+        ("urn:epc:class:lgtin:4012345.011111." + "A" * 250, "lot", "250 characters long"),
+        ("urn:epc:class:lgtin:4012345.011111." + "A" * 21, "lot", "at most 20"),
+        ("urn:epc:class:lgtin:4012345.011111.", "lot", "must not be empty"),
+        ("urn:epc:class:lgtin:4012345.011111.L%201", "lot", "outside GS1 character set 82"),
+        ("urn:epc:class:lgtin:4012345.01111.L1", "LGTIN", "must total 13"),
+        ("urn:epc:class:lgtin:4012345.011111", "LGTIN", "three dot-separated parts"),
+        ("urn:epc:id:sgtin:4012345.011111.L1", "LGTIN", "must start with"),
+    ],
+)
+def test_an_lgtin_lot_is_held_to_ai_10(urn: str, kind: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        Lgtin.parse(urn)
+    assert info.value.field == kind
+    assert reason in info.value.reason

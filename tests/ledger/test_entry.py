@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -99,3 +100,39 @@ def test_signing_outside_the_key_period_is_refused(moment: object, why: str) -> 
     assert closed.key_id in message
     assert why in message
     assert "2026-05-02T10:00:00.000000Z to 2026-06-01T10:00:00.000000Z" in message
+
+
+def test_the_limits_are_the_ones_the_entry_enforces(signer: Signer) -> None:
+    from ledger.entry import MAX_STREAM_LENGTH, stream_problem
+
+    assert stream_problem("lot:x") is None
+    assert stream_problem("s" * MAX_STREAM_LENGTH) is None
+    problem = stream_problem("s" * (MAX_STREAM_LENGTH + 1))
+    assert problem is not None
+    assert "201 characters" in problem
+    assert "at most 200" in problem
+    assert stream_problem("") is not None
+    # what stream_problem lets through, Link takes; one more character it refuses
+    Link(stream="s" * MAX_STREAM_LENGTH, seq=0, prev=None)
+    with pytest.raises(ValueError, match="at most 200"):
+        Link(stream="s" * (MAX_STREAM_LENGTH + 1), seq=0, prev=None)
+
+
+def test_a_leaf_is_anchorable_only_as_its_own_canonical_entry(signer: Signer) -> None:
+    from ledger.entry import leaf_problem
+    from ledger.merkle import leaf_hash
+
+    entry = _entry(signer)
+    data = entry.leaf_data()
+    good = leaf_hash(data).hex()
+    assert leaf_problem(entry.kind, entry.record_id, good, data.decode()) is None
+    assert "unreadable" in str(leaf_problem(entry.kind, entry.record_id, good, "{"))
+    assert "unreadable" in str(leaf_problem(entry.kind, entry.record_id, "zz", data.decode()))
+    assert "names" in str(leaf_problem(entry.kind, "other-id", good, data.decode()))
+    assert "not the hash" in str(
+        leaf_problem(entry.kind, entry.record_id, "00" * 32, data.decode())
+    )
+    spaced = json.dumps(entry.to_json(), indent=1)  # same entry, not canonical bytes
+    assert "canonical" in str(
+        leaf_problem(entry.kind, entry.record_id, leaf_hash(spaced.encode()).hex(), spaced)
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -136,3 +138,29 @@ def test_chain_error_is_transient(ledger: LedgerStore, signer: Signer) -> None:
         AnchorWorker(ledger, Down(), "w1").step(flush=True)  # type: ignore[arg-type]
     assert ledger.pending().count == 0  # cut, kept for the next step
     assert ledger.unfinished_batches()[0].status is BatchStatus.CUT
+
+
+def test_a_poison_leaf_is_set_aside_logged_and_the_rest_anchored(
+    ledger: LedgerStore,
+    signer: Signer,
+    embedded: Embedded,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ledger.merkle import merkle_root
+    from tests.support.poison import inject_entry
+
+    _submit(ledger, signer, 2, T0)
+    inject_entry(f"sqlite:///{tmp_path / 'ledger.db'}", signer, "test-record", "bad", {}, T0)
+    _submit(ledger, signer, 2, T0, prefix="y")
+    worker = AnchorWorker(ledger, embedded.sender, "w1", BatchPolicy(max_leaves=1000))
+    with caplog.at_level(logging.WARNING, logger="ledger.worker"):
+        (batch,) = worker.step(flush=True).confirmed
+    assert (batch.size, batch.status) == (4, BatchStatus.CONFIRMED)
+    good = [ledger.entry("test-record", r) for r in ("r0", "r1", "y0", "y1")]
+    assert batch.root == merkle_root([e.leaf_hash for e in good if e is not None])
+    (aside,) = ledger.set_aside_records()
+    assert aside.record_id == "bad"
+    assert aside.stage == "batch"
+    assert any("set aside test-record bad" in r.getMessage() for r in caplog.records)
+    assert worker.step(flush=True).confirmed == ()  # nothing left, nothing retried

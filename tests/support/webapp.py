@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSummary
 from traceability.coldchain.exposure import Bucket, ExposureService
+from traceability.records.clients import Scope
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from web.app import create_app
@@ -142,10 +144,17 @@ def sign_captured(store: RecordStore, ledger: LedgerStore, signer: Signer) -> No
         capture.capture(event.document())
 
 
-def make_client(app: Starlette) -> TestClient:
+def make_client(app: Starlette, headers: dict[str, str] | None = None) -> TestClient:
     from starlette.testclient import TestClient
 
-    return TestClient(app)
+    return TestClient(app, headers=headers)
+
+
+def bearer(store: RecordStore, *scopes: Scope, name: str | None = None) -> dict[str, str]:
+    """The ``Authorization`` header of a new API client with ``scopes`` (as issued by
+    ``tracehub clients add``)."""
+    issued = store.add_client(name or f"test-{uuid.uuid4().hex[:8]}", scopes)
+    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def text_of(html: str, element_id: str) -> str:

@@ -48,6 +48,10 @@ def test_import_capture_trace_inventory(env: Path) -> None:
     assert signed, report.output
     assert all(c["ok"] for c in signed), report.output
     assert not [c for c in checks if c["name"] == "captured"], report.output  # only fails
+    import getpass
+
+    (source,) = [c for c in checks if c["name"] == "source"]  # the receipt names the user
+    assert source["detail"].startswith(f"captured by cli:{getpass.getuser()}: 1 event")
     trace = runner.invoke(main, ["records", "trace", "--gtin", "4012345111118", "--lot", "L1"])
     assert "urn:epc:id:sgtin:4012345.011111.1001  →  " + COLD_ROOM in trace.output
     inventory = runner.invoke(

@@ -96,3 +96,63 @@ def test_provision_demo_exports_only_what_the_broker_needs(
     acl = (broker / "acl").read_text()
     assert "user s1/temperature/probe-cold1-01" in acl
     assert "user s1/rfid/dock-door-1" in acl
+
+
+def test_rotate_expiring_renews_what_lapses_and_list_marks_it(env: dict[str, str]) -> None:
+    wide = {**env, "COLUMNS": "250"}
+    run(env, "provision", "temperature", "p-short", "--days", "10", "--no-reload")
+    run(env, "provision", "temperature", "p-long", "--no-reload")
+    rows = json.loads(run(env, "list", "--json"))
+    assert {r["identity"]: r["expiring_soon"] for r in rows} == {
+        "s1/temperature/p-short": True,
+        "s1/temperature/p-long": False,
+    }
+    listing = run(wide, "list")
+    assert "EXPIRES SOON" in listing
+    assert "1 certificate(s) expire within 30 days" in listing
+    out = emitted(run(env, "rotate", "--expiring", "30", "--no-reload"))
+    renewed = out["renewed"]
+    assert isinstance(renewed, list)
+    assert [r["identity"] for r in renewed] == ["s1/temperature/p-short"]
+    assert (out["broker_certificate_renewed"], out["crl_renewed"], out["still_expiring"]) == (
+        False, False, [],
+    )  # fmt: skip
+    assert not any(r["expiring_soon"] for r in json.loads(run(env, "list", "--json")))
+    assert "EXPIRES SOON" not in run(wide, "list")
+
+
+def test_rotate_takes_an_identity_or_expiring_not_both(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    for args in ([], ["s1/rfid/x", "--expiring", "30"]):
+        result = runner.invoke(main, ["devices", "rotate", *args], env=env)
+        assert result.exit_code == 2
+        assert "either IDENTITY or --expiring DAYS" in result.output
+    too_long = runner.invoke(main, ["devices", "rotate", "--expiring", "400"], env=env)
+    assert too_long.exit_code == 1
+    assert "shorter than the new certificates' validity" in too_long.output
+
+
+def test_provision_with_a_location_and_assign_moves_the_probe(env: dict[str, str]) -> None:
+    cold, truck = "urn:epc:id:sgln:4012345.00001.cold1", "urn:epc:id:sgln:4012345.00009.truck7"
+    out = emitted(run(env, "provision", "temperature", "p1", "--location", cold, "--no-reload"))
+    assert out["location"] == cold
+    moved = emitted(
+        run(env, "assign", "s1/temperature/p1", truck, "--at", "2099-01-01T00:00:00+00:00")
+    )
+    placements = moved["placements"]
+    assert isinstance(placements, list)
+    assert [p["location"] for p in placements] == [cold, truck]
+    (row,) = json.loads(run(env, "list", "--json"))
+    assert row["location"] == cold  # the move is dated later
+    bad = CliRunner().invoke(main, ["devices", "assign", "s1/temperature/p1", "room 1"], env=env)
+    assert bad.exit_code != 0
+    assert "SGLN URN" in bad.output
+
+
+def test_provision_demo_places_every_probe_at_its_room(env: dict[str, str]) -> None:
+    from tracehub import demo
+
+    run(env, "provision-demo", "--no-reload")
+    rows = {row["identity"]: row for row in json.loads(run(env, "list", "--json"))}
+    for probe in demo.scenario("s1").probes:
+        assert rows[f"s1/temperature/{probe.device_id}"]["location"] == probe.location

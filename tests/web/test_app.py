@@ -47,6 +47,7 @@ def test_the_route_table(client: TestClient) -> None:
         "/gtin/{rest:path}",
         f"/evidence{lot}",
         "/healthz",
+        "/readyz",
         "/.well-known/tracehub.json",
         "/static",
         *(

@@ -1,5 +1,6 @@
-"""The auditor API: hashed bearer tokens, raw events, raw telemetry windows from a real
-InfluxDB, exposure with URNs, evidence bundles; the EPCIS read API behind the same token."""
+"""The auditor API: clients with the auditor scope, raw events (with who captured each,
+from the signed receipts), raw telemetry windows from a real InfluxDB, exposure with
+URNs, evidence bundles; the EPCIS read API behind a read token."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support.webapp import (
     SteppedSeries,
     add_places,
     app_for,
+    bearer,
     capture_journey,
     ledgered,
     make_client,
@@ -31,7 +33,6 @@ from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from tracehub.services import InfluxDB
 from web.app import create_app
-from web.auditor import TokenCheck, token_digest
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -40,8 +41,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Using `httpx` with `starlette.testclient` is deprecated"
 )
 
-TOKEN = "auditor-" + "s3cret" * 4
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
 LOT = f"/auditor/lots/{GTIN}/L1"
 
 
@@ -72,6 +71,11 @@ def database(influxdb: InfluxDB) -> str:
 
 
 @pytest.fixture
+def auditor(stocked: RecordStore) -> dict[str, str]:
+    return bearer(stocked, "auditor", name="auditor-1")
+
+
+@pytest.fixture
 def client(
     stocked: RecordStore, influxdb: InfluxDB, database: str, tmp_path: Path
 ) -> Iterator[TestClient]:
@@ -81,60 +85,49 @@ def client(
     capture_journey(stocked)
     setup = ledgered(stocked, tmp_path / "records.db")
     with InfluxTemperatureReader(influxdb.url, database) as reader:
-        app = create_app(
-            stocked,
-            reader,
-            "embedded EVM",
-            evidence=setup.evidence,
-            auditor_tokens=[token_digest(TOKEN)],
-            now=lambda: NOW,
-        )
+        app = create_app(stocked, reader, "embedded EVM", evidence=setup.evidence, now=lambda: NOW)
         with TestClient(app) as test_client:
             yield test_client
 
 
-def test_token_digests_are_validated() -> None:
-    with pytest.raises(ValueError, match="TRACEHUB_WEB_AUDITOR_TOKENS: each entry must be"):
-        TokenCheck(["plain-token"])
-    check = TokenCheck([token_digest("a"), " ", token_digest("b").upper()])
-    assert check.allows("Bearer b")
-    assert check.allows("bearer a")
-    assert not check.allows("Bearer c")
-    assert not check.allows("Basic a")
-    assert not check.allows(None)
-    assert not TokenCheck([]).enabled
-
-
 @pytest.mark.integration
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
-def test_requests_without_a_valid_token_are_refused(
-    client: TestClient, headers: dict[str, str]
+def test_requests_without_the_auditor_scope_are_refused(
+    client: TestClient, stocked: RecordStore, auditor: dict[str, str]
 ) -> None:
-    for path in ("events", "telemetry", "exposure", "masterdata", "evidence"):
-        response = client.get(f"{LOT}/{path}", headers=headers)
-        assert response.status_code == 401
-        assert response.headers["www-authenticate"].startswith("Bearer")
-        assert "Authorization" in response.json()["detail"]
-    # the EPCIS read API is behind the same token once tokens are configured
-    assert client.get("/epcis/events", headers=headers).status_code == 401
-    assert client.get(f"/lots/{GTIN}/L1/custody", headers=headers).status_code == 401
-    assert client.get(f"/lots/{GTIN}/L1/custody", headers=BEARER).status_code == 200
+    reader = bearer(stocked, "read", "capture")
+    for headers, status in (({}, 401), ({"Authorization": "Bearer thc_wrong"}, 401), (reader, 403)):
+        for path in ("events", "telemetry", "exposure", "masterdata", "evidence"):
+            response = client.get(f"{LOT}/{path}", headers=headers)
+            assert response.status_code == status, (headers, path)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert "auditor" in response.json()["detail"] or status == 401
+    # the EPCIS read API wants the read scope: an auditor's token is not a reader's
+    assert client.get("/epcis/events").status_code == 401
+    assert client.get(f"/lots/{GTIN}/L1/custody", headers=auditor).status_code == 403
+    assert client.get(f"/lots/{GTIN}/L1/custody", headers=reader).status_code == 200
+    admin = bearer(stocked, "admin")  # admin implies every scope
+    assert client.get(f"{LOT}/events", headers=admin).status_code == 200
+    assert client.get(f"/lots/{GTIN}/L1/custody", headers=admin).status_code == 200
 
 
 @pytest.mark.integration
-def test_raw_events_with_urns(client: TestClient) -> None:
-    body = client.get(f"{LOT}/events", headers=BEARER).json()
+def test_raw_events_with_urns(client: TestClient, auditor: dict[str, str]) -> None:
+    body = client.get(f"{LOT}/events", headers=auditor).json()
     assert [e["readPoint"]["id"] for e in body["events"]] == [DOCK, COLD_ROOM]
     assert all(e["eventID"].startswith("ni:///sha-256;") for e in body["events"])
     assert [e["tracehub:batch"] for e in body["events"]] == [1, 1]
+    # signed without a receipt (the fixture's ledger was attached after capture)
+    assert [e["capturedBy"] for e in body["events"]] == [None, None]
 
 
 @pytest.mark.integration
-def test_telemetry_window_is_clipped_to_the_lots_stays(client: TestClient) -> None:
+def test_telemetry_window_is_clipped_to_the_lots_stays(
+    client: TestClient, auditor: dict[str, str]
+) -> None:
     response = client.get(
         f"{LOT}/telemetry",
         params={"from": "2026-11-22T08:00:00Z", "to": "2026-11-22T09:30:00Z"},
-        headers=BEARER,
+        headers=auditor,
     )
     assert response.status_code == 200, response.text
     series = {s["location"]: s["points"] for s in response.json()["series"]}
@@ -152,15 +145,17 @@ def test_telemetry_window_is_clipped_to_the_lots_stays(client: TestClient) -> No
         ({"from": "2026-01-01T00:00:00Z", "to": "2026-11-22T09:00:00Z"}, "at most 31 days"),
     ],
 )
-def test_bad_windows_are_named(client: TestClient, params: dict[str, str], detail: str) -> None:
-    response = client.get(f"{LOT}/telemetry", params=params, headers=BEARER)
+def test_bad_windows_are_named(
+    client: TestClient, auditor: dict[str, str], params: dict[str, str], detail: str
+) -> None:
+    response = client.get(f"{LOT}/telemetry", params=params, headers=auditor)
     assert response.status_code == 400
     assert detail in response.json()["detail"]
 
 
 @pytest.mark.integration
-def test_evidence_bundle_and_unknown_lot(client: TestClient) -> None:
-    bundle = client.get(f"{LOT}/evidence", headers=BEARER).json()
+def test_evidence_bundle_and_unknown_lot(client: TestClient, auditor: dict[str, str]) -> None:
+    bundle = client.get(f"{LOT}/evidence", headers=auditor).json()
     assert bundle["format"] == "tracehub-evidence/2"
     kinds = [item["entry"]["kind"] for item in bundle["items"]]
     assert kinds.count("epcis-event") == 2
@@ -168,20 +163,20 @@ def test_evidence_bundle_and_unknown_lot(client: TestClient) -> None:
     assert sorted(k for k in kinds if k.startswith("master-")) == [
         "master-location", "master-location", "master-lot", "master-product",
     ]  # fmt: skip
-    missing = client.get(f"/auditor/lots/{GTIN}/L9/events", headers=BEARER)
+    missing = client.get(f"/auditor/lots/{GTIN}/L9/events", headers=auditor)
     assert missing.status_code == 404
     assert "lot L9" in missing.json()["detail"]
-    assert client.get(f"{LOT}/exposure", headers=BEARER).status_code == 503  # no exposure
+    assert client.get(f"{LOT}/exposure", headers=auditor).status_code == 503  # no exposure
 
 
-def test_without_tokens_the_api_is_disabled(stocked: RecordStore) -> None:
+def test_public_reads_open_the_read_api_only(stocked: RecordStore) -> None:
     from starlette.testclient import TestClient
 
-    with TestClient(create_app(stocked, None, "c")) as client:
-        response = client.get(f"{LOT}/events", headers=BEARER)
-        assert response.status_code == 503
-        assert "TRACEHUB_WEB_AUDITOR_TOKENS" in response.json()["detail"]
-        assert client.get("/epcis/events").status_code == 200  # open, as before
+    with TestClient(create_app(stocked, None, "c", public_read=True)) as client:
+        assert client.get("/epcis/events").status_code == 200  # the demo's setting
+        assert client.get(f"/lots/{GTIN}/L1/custody").status_code == 200
+        assert client.get(f"{LOT}/events").status_code == 401  # auditors still need a token
+        assert client.post("/epcis/capture", json={}).status_code == 401  # and writers
 
 
 def test_now_is_utc() -> None:
@@ -203,7 +198,8 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
             opened.master.add_location(Location(urn=urn, name=name, kind="cold_room", country="DE"))
         capture = CaptureService(opened.store, ledger=EventLeaves(opened.ledger, opened.signer))
         for time, place in (("2026-11-22T09:00:00Z", DOCK), ("2026-11-22T11:00:00Z", COLD_ROOM)):
-            capture.capture(object_event(time=time, read_point=place, bizLocation={"id": place}))
+            event = object_event(time=time, read_point=place, bizLocation={"id": place})
+            capture.capture(event, source="erp-1")
         opened.anchor()
         yield opened
         opened.close()
@@ -212,15 +208,29 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
 def _audit(site: Site, path: str) -> httpx.Response:
     series = SteppedSeries({DOCK: [5.0] * 12, COLD_ROOM: [20.0] * 6})  # 20 °C: out of 2–8
     evidence = LedgerEvidence(site.store, site.ledger, site.signer)
-    app = app_for(site.store, series, evidence=evidence, auditor_tokens=[token_digest(TOKEN)])
-    with make_client(app) as client:
-        response: httpx.Response = client.get(f"{LOT}/{path}", headers=BEARER)
+    app = app_for(site.store, series, evidence=evidence)
+    with make_client(app, bearer(site.store, "auditor")) as client:
+        response: httpx.Response = client.get(f"{LOT}/{path}")
     assert response.status_code == 200, response.text
     return response
 
 
 def _fields(subject: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["field"]: f for f in subject["fields"]}
+
+
+def test_events_name_the_client_their_signed_receipt_names(site: Site) -> None:
+    body = _audit(site, "events").json()
+    assert [e["capturedBy"] for e in body["events"]] == ["erp-1", "erp-1"]
+    # A dishonest operator rewrites the sender in the ledger's kept copy of one receipt:
+    # it no longer holds to its signed digest, so it names nobody.
+    site.sql(
+        "UPDATE ledger_records SET canonical = replace(canonical, '\"erp-1\"', '\"wms-9\"') "
+        "WHERE canonical LIKE '%tracehub-capture-receipt%' AND canonical LIKE :first",
+        first=f"%{body['events'][0]['eventID']}%",
+    )
+    after = _audit(site, "events").json()
+    assert [e["capturedBy"] for e in after["events"]] == [None, "erp-1"]
 
 
 def test_honest_master_data_is_proven_with_its_versions(site: Site) -> None:
@@ -264,8 +274,8 @@ def test_a_renamed_place_and_an_honest_pending_change(site: Site) -> None:
 
 
 def test_without_an_evidence_source_nothing_is_labelled_proven(stocked: RecordStore) -> None:
-    app = app_for(stocked, auditor_tokens=[token_digest(TOKEN)])
-    with make_client(app) as client:
-        response = client.get(f"{LOT}/masterdata", headers=BEARER)
+    app = app_for(stocked)
+    with make_client(app, bearer(stocked, "auditor")) as client:
+        response = client.get(f"{LOT}/masterdata")
     assert response.status_code == 503
     assert "signed versions" in response.json()["detail"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.events import COLD_ROOM, DOCK, object_event
-from tests.support.webapp import PAGE, SteppedSeries, app_for, make_client, text_of
+from tests.support.webapp import PAGE, SteppedSeries, app_for, bearer, make_client, text_of
 from traceability.records.store import RecordStore
 from web.pagecache import CachedPage, PageCache
 
@@ -104,7 +104,9 @@ def test_pages_are_cached_until_the_lot_changes(with_events: RecordStore) -> Non
             "creationDate": "2026-11-22T11:00:00Z",
             "epcisBody": {"eventList": [object_event(serial="1003", time="2026-11-22T11:00:00Z")]},
         }
-        captured = client.post("/epcis/capture", json=document)
+        captured = client.post(
+            "/epcis/capture", json=document, headers=bearer(with_events, "capture")
+        )
         assert captured.status_code == 201, captured.text
         after = client.get(PAGE)
         assert series.calls > calls  # the capture dropped the lot's cached pages

@@ -11,13 +11,12 @@ import pytest
 from starlette.requests import Request
 
 from tests.support.events import GTIN
-from tests.support.webapp import app_for, make_client
+from tests.support.webapp import app_for, bearer, make_client
 from traceability.records.store import RecordStore
-from web.auditor import token_digest
 from web.problem import PROBLEM_TYPE, Problem, handle_problem
 
 if TYPE_CHECKING:
-    from starlette.testclient import TestClient
+    pass
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Using `httpx` with `starlette.testclient` is deprecated"
@@ -51,26 +50,23 @@ def test_the_handler_answers_problems_only() -> None:
         answer(KeyError("not a problem"))
 
 
-@pytest.fixture
-def guarded(stocked: RecordStore) -> TestClient:
-    return make_client(app_for(stocked, auditor_tokens=[token_digest("t")]))
-
-
 @pytest.mark.parametrize(
     ("path", "status", "title"),
     [
         ("/lots/123/L1/recall", 400, "bad GTIN"),  # web.api
         (f"/lots/{GTIN}/L1/exposure", 503, "exposure unavailable"),
         ("/epcis/events?from=yesterday", 400, "bad query parameter"),
-        (f"/auditor/lots/{GTIN}/L1/events", 503, "auditor API not enabled"),  # web.auditor
+        ("/epcis/events", 401, "credentials required"),  # web.access, no token
+        (f"/auditor/lots/{GTIN}/L1/events", 403, "scope required"),  # a reader's token
         (f"/evidence/{GTIN}/L1", 404, "not public"),  # web.pages
     ],
 )
 def test_every_json_endpoint_answers_errors_the_same_way(
     stocked: RecordStore, path: str, status: int, title: str
 ) -> None:
+    reader = bearer(stocked, "read")
     with make_client(app_for(stocked)) as client:
-        response = client.get(path)
+        response = client.get(path, headers=reader if status != 401 else None)
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM_TYPE
     body = response.json()
@@ -80,19 +76,22 @@ def test_every_json_endpoint_answers_errors_the_same_way(
     assert body["detail"]
 
 
-def test_capture_errors_and_token_refusals_are_problems(guarded: TestClient) -> None:
-    with guarded as client:
-        bad = client.post("/epcis/capture", content=b"{")
+def test_capture_errors_and_token_refusals_are_problems(stocked: RecordStore) -> None:
+    writer = bearer(stocked, "capture")
+    with make_client(app_for(stocked)) as client:
+        bad = client.post(
+            "/epcis/capture", content=b"{", headers={**writer, "Content-Type": "application/json"}
+        )
         refused = client.get(f"/lots/{GTIN}/L1/custody")
-        wrong = client.get(f"/auditor/lots/{GTIN}/L1/events", headers={"Authorization": "Bearer x"})
+        wrong = client.get(
+            f"/auditor/lots/{GTIN}/L1/events", headers={"Authorization": "Bearer thc_x"}
+        )
     assert bad.status_code == 400
     assert bad.json()["title"] == "not JSON"
     assert bad.json()["detail"].startswith("body: ")
-    for response in (refused, wrong):
+    for response, title in ((refused, "credentials required"), (wrong, "unknown token")):
         assert response.status_code == 401
         assert response.headers["content-type"] == PROBLEM_TYPE
-        assert response.headers["www-authenticate"] == 'Bearer realm="tracehub-auditor"'
-        assert response.content == (
-            b'{"type":"about:blank","title":"token required","detail":'
-            b"\"Authorization: send 'Bearer <token>' with a token issued to you\"}"
-        )
+        assert response.headers["www-authenticate"].startswith('Bearer realm="tracehub"')
+        assert response.json()["title"] == title
+        assert "Authorization: " in response.json()["detail"]

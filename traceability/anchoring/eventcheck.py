@@ -18,7 +18,10 @@ the bodies and that the hub captured every event it shows:
 * ``journey``   the lot's stays re-derived from the verified bodies alone (custody
   over ``SignedEvents``) and compared with what the records give the page;
 * ``adopted``   events signed after the fact by the operator (``tracehub ledger
-  adopt``) are named as adopted, with when, never passed off as captured live.
+  adopt``) are named as adopted, with when, never passed off as captured live;
+* ``source``    who sent the events, from their signed capture receipts ("captured by
+  erp-1: 3 events"); an altered receipt fails, an event without one is "source not
+  recorded" (``receipts``).
 
 Pure over the bundle plus reads of the records; the ledger is asked only which
 events it holds.
@@ -39,6 +42,7 @@ from ledger.errors import LedgerError
 from ledger.store.sqlstore import LedgerStore
 from ledger.verify.report import Check, Outcome
 from traceability.anchoring.feeder import ADOPTION_KIND, EVENT_KIND
+from traceability.anchoring.receipts import lot_source_checks
 from traceability.capture import _class_link
 from traceability.custody import CustodyService, Stay, is_carrier
 from traceability.records.entities import event_index, event_roles
@@ -99,6 +103,7 @@ def event_checks(
             )
     checks.append(_journey_check(store, gtin, lot, signed, ledger))
     checks.extend(adoption_checks(bundle, lot))
+    checks.extend(lot_source_checks(bundle))  # who sent each event (capture receipts)
     return checks
 
 

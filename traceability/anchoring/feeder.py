@@ -4,7 +4,8 @@
 every event capture accepts becomes a ledger entry of kind ``epcis-event`` (record =
 the event JSON as stored, record id = the event id), linked into one hash-chain
 stream per lot it names (``lot_stream``) and signed by the site, *before* the event
-is stored. The entry is the event's capture receipt: a row that appears in the
+is stored, with a capture receipt naming who sent it (``receipts``) in the same
+transaction. The entry is the event's capture receipt: a row that appears in the
 records' events table without one was not captured by this hub, and nothing here
 signs it on its own (``tracehub verify`` fails it as "not captured"). Only the
 operator can, explicitly: ``adopt_events`` (``tracehub ledger adopt``) signs such rows
@@ -36,24 +37,21 @@ from pydantic import BaseModel, ConfigDict
 
 from gs1.identifiers import Gtin
 from ledger.anchor import AnchorReceipt
-from ledger.batch import BatchRecord, BatchStatus, StoredEntry, Submission
+from ledger.batch import BatchRecord, BatchStatus, SetAsideRecord, StoredEntry, Submission
 from ledger.entry import record_digest
 from ledger.errors import EntryError, KeyOutOfPeriod
 from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.signing import Signer
+from traceability.anchoring.receipts import EVENT_KIND as EVENT_KIND  # defined with receipts
+from traceability.anchoring.receipts import RECEIPT_KIND, receipt_id, receipt_record
+from traceability.capture import lot_stream as lot_stream  # capture checks it fits
 from traceability.errors import StoreUnavailable
 from traceability.records.store import NewEvent, RecordStore
 
 log = logging.getLogger(__name__)
-EVENT_KIND = "epcis-event"
 
 # Recorded when a batch was recovered from the contract, which does not keep tx hashes.
 UNKNOWN_TX_HASH = "0x" + "0" * 64
-
-
-def lot_stream(gtin: str, lot: str) -> str:
-    """The ledger hash-chain stream of one lot."""
-    return f"lot:{gtin}/{lot}"
 
 
 class EvidenceLedger(Protocol):
@@ -131,12 +129,19 @@ class EventLeaves:
         self._signer = signer
         self._renew = renew_signer
 
-    def sign(self, events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]]) -> None:
+    def sign(
+        self,
+        events: Sequence[tuple[NewEvent, Sequence[tuple[str, str]]]],
+        source: str | None = None,
+    ) -> None:
         """Sign ``(event, its (gtin, lot) pairs)`` into the lots' streams, in one
         transaction; events the ledger already holds (a redelivery) are left as they are.
+        With ``source`` (who sent them), the same transaction signs one capture receipt
+        naming it and the new events (``receipts``), kept in those events' lot streams.
 
         Raises ``StoreUnavailable`` (retry) when the ledger cannot sign now.
         """
+        moment = datetime.now(UTC)
         known = self._ledger.entries(EVENT_KIND, [new.id for new, _ in events])
         items: dict[str, Submission] = {}
         for new, lots in events:
@@ -150,8 +155,18 @@ class EventLeaves:
             )
         if not items:
             return
+        if source is not None:
+            record = receipt_record(source, items, moment)
+            streams = (name for item in items.values() for name in item.streams)
+            items[RECEIPT_KIND] = Submission(
+                kind=RECEIPT_KIND,
+                record_id=receipt_id(record),
+                record=record,
+                streams=tuple(dict.fromkeys(streams)),
+                keep_record=True,
+            )
         try:
-            self._submit(list(items.values()))
+            self._submit(list(items.values()), moment)
         except (LedgerUnavailable, KeyOutOfPeriod, EntryError) as exc:
             # EntryError: another capture signed one of these ids meanwhile; a retry
             # sees it as known. KeyOutOfPeriod: no current key until one is rotated in.
@@ -159,9 +174,9 @@ class EventLeaves:
                 f"the ledger cannot sign the captured events now ({exc}); retry"
             ) from exc
 
-    def _submit(self, items: list[Submission]) -> list[StoredEntry]:
+    def _submit(self, items: list[Submission], moment: datetime) -> list[StoredEntry]:
         try:
-            return self._ledger.submit_many(items, self._signer, datetime.now(UTC))
+            return self._ledger.submit_many(items, self._signer, moment)
         except KeyOutOfPeriod:
             if self._renew is None:
                 raise
@@ -254,12 +269,27 @@ class FeedResult(BaseModel):
     mirrored: int
     batches: tuple[int, ...]  # records batch ids that received events
     uncaptured: int = 0  # unmirrored rows with no capture entry: never signed here
+    set_aside: int = 0  # unmirrored rows whose capture entry does not read back: set aside
+
+
+class MirrorLedger(Protocol):
+    """What the feeder reads from the ledger (``ledger.store.sqlstore.LedgerStore``)."""
+
+    def readable_entries(
+        self, kind: str, record_ids: Sequence[str]
+    ) -> tuple[dict[str, StoredEntry], dict[str, tuple[int, str]]]: ...
+
+    def batch(self, batch_id: int) -> BatchRecord | None: ...
+
+    def set_aside(
+        self, entry_id: int, kind: str, record_id: str, stage: str, reason: str, now: datetime
+    ) -> SetAsideRecord | None: ...
 
 
 class EventFeeder:
     """Mirrors confirmed ledger batches onto the records' events; signs nothing."""
 
-    def __init__(self, store: RecordStore, ledger: EvidenceLedger, limit: int = 1000) -> None:
+    def __init__(self, store: RecordStore, ledger: MirrorLedger, limit: int = 1000) -> None:
         self._store = store
         self._ledger = ledger
         self._limit = limit
@@ -268,16 +298,19 @@ class EventFeeder:
         """Mirror every unmirrored event whose capture entry's batch is confirmed.
 
         Pages through the unmirrored events, so rows that will never be anchored (no
-        capture entry: put there by hand) cannot hold back the others.
+        capture entry: put there by hand) cannot hold back the others; nor can a capture
+        entry that does not read back (a poison row): it is set aside in the ledger with
+        its reason (``ledger.store.setaside``) and skipped. Outages raise, to retry.
         """
-        mirrored, batch_ids, uncaptured = 0, [], 0
+        mirrored, batch_ids, uncaptured, aside = 0, [], 0, 0
         after: tuple[datetime, str] | None = None
         while True:
             page = self._store.pending_events(self._limit, after=after)
             if not page:
                 break
-            known = self._ledger.entries(EVENT_KIND, [e.id for e in page])
-            uncaptured += sum(1 for e in page if e.id not in known)
+            known, unreadable = self._ledger.readable_entries(EVENT_KIND, [e.id for e in page])
+            aside += self._set_aside(unreadable)
+            uncaptured += sum(1 for e in page if e.id not in known and e.id not in unreadable)
             by_batch: dict[int, list[tuple[str, int, bytes]]] = {}
             for event in page:
                 stored = known.get(event.id)
@@ -303,7 +336,23 @@ class EventFeeder:
                 "this hub, never signed (tracehub verify names them)",
                 uncaptured,
             )
-        return FeedResult(mirrored=mirrored, batches=tuple(batch_ids), uncaptured=uncaptured)
+        return FeedResult(
+            mirrored=mirrored, batches=tuple(batch_ids), uncaptured=uncaptured, set_aside=aside
+        )
+
+    def _set_aside(self, unreadable: Mapping[str, tuple[int, str]]) -> int:
+        now = datetime.now(UTC)
+        for record_id, (entry_id, reason) in unreadable.items():
+            told = self._ledger.set_aside(entry_id, EVENT_KIND, record_id, "mirror", reason, now)
+            if told is not None:
+                log.warning(
+                    "set aside %s %s: its capture entry does not read back (%s); the "
+                    "other events go on (tracehub status lists it)",
+                    EVENT_KIND,
+                    record_id,
+                    reason,
+                )
+        return len(unreadable)
 
 
 def receipt_of(batch: BatchRecord) -> AnchorReceipt:

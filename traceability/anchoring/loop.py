@@ -6,6 +6,11 @@ once), then mirror confirmed batches onto the records. A chain or database outag
 only delays anchoring: nothing is lost, the next round continues where this one
 stopped. The loop knows its collaborators only by the ports below, so the hub wires
 the real feeder and ``ledger.worker.AnchorWorker`` and a test can wire anything.
+
+The thread is supervised (``supervision.Supervisor``, component ``anchoring``): an
+outage is reported as the component's last error and waited out; any other error
+(a bug, a record nothing here expected) is logged with its traceback and the loop is
+restarted with backoff, so one bad round never ends anchoring for good.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.errors import LedgerError
 from ledger.worker import StepResult
+from supervision.supervisor import Component, Supervisor
 from traceability.anchoring.feeder import FeedResult
 from traceability.errors import TraceabilityError
 
 log = logging.getLogger(__name__)
+COMPONENT = "anchoring"  # its name in the supervisor's report
 
 
 class Feeder(Protocol):
@@ -66,23 +73,26 @@ class AnchorLoop:
         worker: Worker,
         poll_s: float = 1.0,
         on_anchored: Callable[[], None] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
-        """``on_anchored`` runs after a round that mirrored or confirmed something."""
+        """``on_anchored`` runs after a round that mirrored or confirmed something;
+        ``supervisor`` runs the thread (the hub's, so ``/readyz`` shows it)."""
         self.feeder = feeder
         self.worker = worker
         self._on_anchored = on_anchored
         self._poll_s = poll_s
-        self._stop = threading.Event()
+        self._supervisor = supervisor or Supervisor()
         self._wake = threading.Event()
         self._flush = False
         self.anchored = threading.Event()
         self.last: BatchSummary | None = None
-        self._thread: threading.Thread | None = None
+        self._component: Component | None = None
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="anchor-loop", daemon=True)
-            self._thread.start()
+        if self._component is None:
+            self._component = self._supervisor.spawn(
+                COMPONENT, self._run, thread_name="anchor-loop"
+            )
 
     def run_once(self, flush: bool = False) -> list[BatchSummary]:
         """One round; ``flush`` anchors everything pending now."""
@@ -115,8 +125,8 @@ class AnchorLoop:
         self._flush = True
         self._wake.set()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, component: Component) -> None:
+        while not component.stopping.is_set():
             flush, self._flush = self._flush, False
             try:
                 for summary in self.run_once(flush):
@@ -130,16 +140,22 @@ class AnchorLoop:
                 due = self.worker.seconds_until_due()
             except (LedgerError, TraceabilityError) as exc:
                 log.warning("anchoring postponed: %s", exc)
+                component.failed(exc)
                 due = None
+            except BaseException:
+                self._flush = self._flush or flush  # the restarted loop still owes it
+                raise
+            else:
+                component.succeeded()
             wait = self._poll_s if due is None else min(self._poll_s, max(due, 0.01))
             self._wake.wait(wait)
             self._wake.clear()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout=30)
+        if self._component is not None:
+            self._component.stopping.set()
+            self._wake.set()
+            self._component.stop(timeout=30)
         try:
             self.worker.release()
         except LedgerError as exc:

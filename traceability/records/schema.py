@@ -215,3 +215,16 @@ hub_activities = sa.Table(
     sa.Column("start", sa.DateTime, nullable=True),
     sa.Column("end", sa.DateTime, nullable=True),
 )
+
+# Migration 0005 (issue #14): API clients and their tokens (traceability.records.clients).
+# The secret is kept as its SHA-256 only; revoked clients stay, so a name is never reused.
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("token_id", sa.String(16), nullable=False, unique=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.String(100), nullable=False),  # comma-separated
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)

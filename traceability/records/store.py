@@ -12,6 +12,7 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.primaryfactors`` the user's own emission factors (JSON)
 * ``traceability.records.eventlog``       captured EPCIS events and their EPC links
 * ``traceability.records.batchlog``       anchored batches mirrored from the ledger
+* ``traceability.records.clients``        API clients, their scopes and hashed tokens
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from traceability.records.batchlog import BatchRecords
 from traceability.records.catalog import CatalogRecords
+from traceability.records.clients import ClientRecords
 from traceability.records.database import DEFAULT_URL
 from traceability.records.entities import (
     Batch,
@@ -64,5 +66,6 @@ class RecordStore(
     PrimaryFactorRecords,
     EventRecords,
     BatchRecords,
+    ClientRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

@@ -6,6 +6,7 @@
 * ``verify``    check a lot's evidence, or an exported bundle (offline or on chain)
 * ``carbon``    a lot's footprint report and the factor table
 * ``devices``   device identities and broker security
+* ``clients``   API clients of the web API: bearer tokens with scopes
 * ``simulate``  simulated devices for a site
 * ``qr``        QR codes and label sheets
 * ``grafana``   dashboards and alert rules: generate, check, publish

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,11 @@ def init(settings: Settings, names: tuple[str, ...]) -> None:
     "--no-cert", is_flag=True, help="Password only (no client certificate); implies --password."
 )
 @click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@click.option(
+    "--location",
+    help="Where a temperature probe is placed (SGLN URN): its readings are stored there, "
+    "whatever the payload says. Move it later with `tracehub devices assign`.",
+)
 @broker_dir_option
 @reload_option
 @click.pass_obj
@@ -121,12 +127,15 @@ def provision(
     with_password: bool,
     no_cert: bool,
     days: int,
+    location: str | None,
     broker_dir: Path | None,
     reload: bool,
 ) -> None:
     """Register a device (or gateway) and issue its credentials.
 
     Prints the identity, its certificate/key paths and, once only, its password.
+    A temperature probe without --location is refused by the gateway (``unassigned``)
+    until it is placed with `tracehub devices assign`.
     """
     from gateway.devices.access import Identity
     from gateway.errors import IdentityError
@@ -143,12 +152,46 @@ def provision(
     registry = _registry(settings)
     try:
         issued = registry.provision(
-            identity, certificate=not no_cert, password=with_password or no_cert, days=days
+            identity,
+            certificate=not no_cert,
+            password=with_password or no_cert,
+            days=days,
+            location=location,
         )
     except IdentityError as exc:
         raise _fail(exc) from exc
     _emit(_handout(issued))
     _apply(registry, broker_dir, reload)
+
+
+@devices.command()
+@click.argument("identity")
+@click.argument("location")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    help="When the probe was placed there (RFC 3339 with an offset, e.g. "
+    "2026-11-22T10:00:00+00:00); default now. Readings taken from then on are stored there.",
+)
+@click.pass_obj
+def assign(settings: Settings, identity: str, location: str, at: datetime | None) -> None:
+    """Place the temperature probe IDENTITY (e.g. demo/temperature/probe-cold1-01) at
+    LOCATION (an SGLN URN): a probe moved to another room or truck. The gateway picks
+    the change up at once (no broker reload: ACLs do not change)."""
+    from gateway.errors import IdentityError
+
+    registry = _registry(settings)
+    try:
+        record = registry.assign(identity, location, at)
+    except IdentityError as exc:
+        raise _fail(exc) from exc
+    _emit(
+        {
+            "identity": record.username,
+            "placements": [p.model_dump(mode="json") for p in record.placements],
+        }
+    )
 
 
 def _handout(issued: Any) -> dict[str, Any]:
@@ -161,6 +204,8 @@ def _handout(issued: Any) -> dict[str, Any]:
     if auth.cert_file is not None:
         out |= {"cert_file": str(auth.cert_file), "key_file": str(auth.key_file)}
         out["cert_not_after"] = issued.record.cert_not_after
+    if issued.record.placements:
+        out["location"] = issued.record.placements[-1].location
     if issued.password is not None:
         out["username"] = issued.record.username
         out["password"] = issued.password.get_secret_value()  # shown this once
@@ -186,24 +231,67 @@ def revoke(settings: Settings, identity: str, broker_dir: Path | None, reload: b
 
 
 @devices.command()
-@click.argument("identity")
+@click.argument("identity", required=False)
 @click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
+@click.option(
+    "--expiring",
+    type=click.IntRange(min=1),
+    metavar="DAYS",
+    help="Instead of IDENTITY: renew every active certificate, the broker's certificate "
+    "and the CRL that expire within DAYS; old device certificates stay valid until they "
+    "expire, so devices keep connecting until their new bundles are installed.",
+)
 @broker_dir_option
 @reload_option
 @click.pass_obj
 def rotate(
-    settings: Settings, identity: str, days: int, broker_dir: Path | None, reload: bool
+    settings: Settings,
+    identity: str | None,
+    days: int,
+    expiring: int | None,
+    broker_dir: Path | None,
+    reload: bool,
 ) -> None:
-    """New key and certificate (and password) for IDENTITY; the old ones stop working."""
+    """New key and certificate (and password) for IDENTITY; the old ones stop working
+    at once (the old serial goes on the CRL). With --expiring DAYS: renewal, see above."""
     from gateway.errors import IdentityError
 
+    if (identity is None) == (expiring is None):
+        raise click.UsageError("give either IDENTITY or --expiring DAYS")
     registry = _registry(settings)
     try:
-        issued = registry.rotate(identity, days=days)
+        if expiring is not None:
+            _emit(_renewal(registry, expiring, days))
+        else:
+            _emit(_handout(registry.rotate(identity, days=days)))
     except IdentityError as exc:
         raise _fail(exc) from exc
-    _emit(_handout(issued))
     _apply(registry, broker_dir, reload)
+
+
+def _start_check(registry: Any, settings: Settings) -> None:
+    """The broker's certificate and the CRL renewed if they lapse soon; warned otherwise."""
+    from datetime import timedelta
+
+    from gateway.devices.renewal import check
+
+    check(registry, timedelta(days=settings.devices.expiry_warning_days), broker=True)
+
+
+def _renewal(registry: Any, within_days: int, days: int) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.devices.renewal import renew_expiring
+
+    done = renew_expiring(registry, timedelta(days=within_days), days=days)
+    now = datetime.now(UTC)
+    return {
+        "renewed": [_handout(issued) for issued in done.identities],
+        "broker_certificate_renewed": done.broker,
+        "crl_renewed": done.crl,
+        # Each renewed device needs its new bundle (`tracehub devices export`).
+        "still_expiring": [item.describe(now) for item in done.left],
+    }
 
 
 @devices.command(name="list")
@@ -213,7 +301,7 @@ def list_(settings: Settings, as_json: bool) -> None:
     """Every identity with its status, credentials and certificate expiry."""
     from rich.table import Table
 
-    rows = _registry(settings).summary()
+    rows = _expiry_marked(_registry(settings).summary(), settings.devices.expiry_warning_days)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -221,9 +309,31 @@ def list_(settings: Settings, as_json: bool) -> None:
     for row in rows:
         table.add_row(
             row["identity"], row["kind"], row["status"], row["auth"],
-            row["cert_not_after"] or "", row["revoked_at"] or "",
+            _valid_until(row), row["revoked_at"] or "",
         )  # fmt: skip
     console.print(table)
+    if soon := sum(1 for row in rows if row["expiring_soon"]):
+        console.print(
+            f"{soon} certificate(s) expire within {settings.devices.expiry_warning_days} days: "
+            "renew with `tracehub devices rotate --expiring 30`"
+        )
+
+
+def _expiry_marked(rows: list[dict[str, Any]], within_days: int) -> list[dict[str, Any]]:
+    """Each row with ``expiring_soon``: an active certificate ending within the window."""
+    from datetime import UTC, datetime, timedelta
+
+    limit = datetime.now(UTC) + timedelta(days=within_days)
+    for row in rows:
+        end = row["cert_not_after"]
+        soon = row["status"] == "active" and end is not None
+        row["expiring_soon"] = soon and datetime.fromisoformat(end) <= limit
+    return rows
+
+
+def _valid_until(row: dict[str, Any]) -> str:
+    end = row["cert_not_after"] or ""
+    return f"{end}  EXPIRES SOON" if row["expiring_soon"] else end
 
 
 @devices.command()
@@ -255,16 +365,16 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 @reload_option
 @click.pass_obj
 def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
-    """The gateway and the demo site's devices (docker compose runs this at start)."""
-    from tracehub.demo import identities, scenario
-    from tracehub.site import gateway_identity
+    """The gateway and the demo site's devices, each probe placed at its scenario
+    location (docker compose runs this at start)."""
+    from tracehub.demo import scenario
+    from tracehub.site import gateway_identity, provision_devices
 
     registry = _registry(settings)
     registry.init()
-    made = [
-        registry.ensure(i).username
-        for i in (gateway_identity(settings), *identities(scenario(settings.hub.site)))
-    ]
+    made = [registry.ensure(gateway_identity(settings)).username]
+    made += [r.username for r in provision_devices(registry, scenario(settings.hub.site))]
+    _start_check(registry, settings)  # compose runs this at every start, like a hub start
     files = registry.export_broker(broker_dir) if broker_dir else registry.broker_files()
     _emit({"identities": made, "broker": files.model_dump(mode="json")})
     _reload(registry, reload)

@@ -4,6 +4,7 @@ a lot, its cold-chain exposure, and RFID inventory reconciliation."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -153,17 +154,29 @@ def expiring_cmd(
 @click.pass_obj
 def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | None) -> None:
     """Capture an EPCIS 2.0 JSON-LD document; each accepted event is signed by the site
-    (its capture receipt) before it is stored, and anchored by the hub's next batch."""
+    before it is stored, with a capture receipt naming cli:<your OS user> as its sender,
+    and anchored by the hub's next batch."""
     document = json.loads(path.read_text(encoding="utf-8"))
     with _store(settings, records) as store, _site_ledger(settings, records) as (ledger, signer):
         capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
-        report = capture.capture_document(document, "proceed" if proceed else "rollback")
+        behaviour: Literal["rollback", "proceed"] = "proceed" if proceed else "rollback"
+        report = capture.capture_document(document, behaviour, source=f"cli:{_os_user()}")
     for error in report.errors:
         console.print(f"[red]event {error.index}[/red] {error.field}: {error.reason}")
     new = sum(o.created for o in report.captured)
     console.print(f"captured {len(report.captured)} events ({new} new)")
     if report.errors:
         raise SystemExit(1)
+
+
+def _os_user() -> str:
+    """Who runs the command, as the OS says (the receipt's ``cli:<user>``)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        return f"uid-{os.getuid()}"
 
 
 @records.command("trace")

@@ -1,4 +1,10 @@
-"""``tracehub status``: the gateways' health and dead-letter counters, from InfluxDB."""
+"""``tracehub status``: the hub's readiness, and the gateways' health and dead-letter
+counters from InfluxDB.
+
+Readiness is the running hub's ``/readyz`` (its components, their last errors, the
+records set aside), found at ``--hub``, else the configured public URL, else the URL a
+hub started from this state folder wrote (``<state>/web/url``).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,23 @@ from tracehub.settings import Settings
 
 
 @click.command()
+@click.option(
+    "--hub", "hub_url", help="The hub's URL (default: its public URL, or <state>/web/url)."
+)
 @click.option("--influx-url", help="InfluxDB v1 API URL (default: TRACEHUB_INFLUX_URL).")
 @click.option("--database", help="Database (default: TRACEHUB_INFLUX_DATABASE).")
 @click.pass_obj
-def status(settings: Settings, influx_url: str | None, database: str | None) -> None:
-    """Show each gateway's latest health point (ingest rate, lag, spool) and dead letters."""
+def status(
+    settings: Settings, hub_url: str | None, influx_url: str | None, database: str | None
+) -> None:
+    """Show the hub's readiness (components, last errors, records set aside), then each
+    gateway's latest health point (ingest rate, lag, spool) and dead letters."""
     from influx.client import InfluxClient
     from influx.errors import InfluxError
 
+    hub_readiness(settings, hub_url)
+
+    certificate_expiry(settings)
     url = influx_url or settings.influx.url
     if url is None:
         raise click.UsageError("set TRACEHUB_INFLUX_URL or pass --influx-url")
@@ -73,3 +88,100 @@ def _time(ns: Any) -> str:
     if not isinstance(ns, int):
         return "-"
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def certificate_expiry(settings: Settings) -> int:
+    """Print what of the device registry expires within the warning window (identity
+    certificates, the broker's, the CRL, the CA); the number of items. Reads only the
+    public files: no passphrase needed, nothing created."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.devices.expiry import expiring
+    from gateway.devices.folder import RegistryFolder
+    from gateway.errors import IdentityError
+
+    folder = settings.devices_dir
+    if not (folder / "registry.json").exists():
+        return 0
+    days = settings.devices.expiry_warning_days
+    now = datetime.now(UTC)
+    try:
+        due = expiring(RegistryFolder(folder, None).expiries(settings.hub.site), now,
+                       timedelta(days=days))  # fmt: skip
+    except IdentityError as exc:
+        console.print(f"certificates: cannot read {folder}: {exc}")
+        return 0
+    if not due:
+        console.print(f"certificates: none expires within {days} days")
+        return 0
+    table = Table(title=f"certificates expiring within {days} days")
+    for column in ("what", "expires", "days left"):
+        table.add_column(column)
+    for item in due:
+        left = item.left(now).total_seconds() / 86_400
+        subject = item.subject if item.kind == "identity" else item.kind
+        table.add_row(subject, f"{item.not_after:%Y-%m-%d %H:%MZ}", f"{left:.0f}")
+    console.print(table)
+    console.print("renew with `tracehub devices rotate --expiring 30` (docs/security.md)")
+    return len(due)
+
+
+def hub_url_of(settings: Settings, given: str | None) -> str | None:
+    """``--hub``, else the public URL, else what a running hub wrote in the state folder."""
+    from tracehub.hub import url_file
+
+    if given:
+        return given.rstrip("/")
+    if settings.web.public_url:
+        return settings.web.public_url.rstrip("/")
+    written = url_file(settings.hub.state_dir)
+    try:
+        return written.read_text(encoding="utf-8").strip().rstrip("/") or None
+    except OSError:
+        return None
+
+
+def hub_readiness(settings: Settings, given: str | None) -> bool | None:
+    """Print the hub's readiness; None when no hub is reachable (said so), else ready."""
+    import httpx
+
+    from supervision.status import Readiness
+
+    url = hub_url_of(settings, given)
+    if url is None:
+        console.print(
+            "hub: not reachable: no URL (pass --hub URL, set TRACEHUB_WEB_PUBLIC_URL, or "
+            f"start the hub with this state folder, {settings.hub.state_dir})"
+        )
+        return None
+    try:
+        response = httpx.get(f"{url}/readyz", timeout=5.0)
+        report = Readiness.from_json(response.json())
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        console.print(f"hub: not reachable at {url}: {exc}")
+        return None
+    verdict = "ready" if report.ready else "NOT READY"
+    table = Table(title=f"hub {url}: {verdict}")
+    for column in ("component", "ready", "state", "restarts", "last error", "detail"):
+        table.add_column(column, justify="right" if column == "restarts" else "left")
+    for c in report.components:
+        error = "-" if c.last_error is None else f"{c.last_error} ({c.last_error.at:%H:%M:%SZ})"
+        table.add_row(
+            c.name,
+            "yes" if c.ready else "NO",
+            c.state.value,
+            str(c.restarts) if c.supervised else "-",
+            error,
+            c.detail or "-",
+        )
+    console.print(table)
+    if report.set_aside_count:
+        aside = Table(title=f"records set aside ({report.set_aside_count}), newest first")
+        for column in ("when", "pipeline", "record", "reason"):
+            aside.add_column(column)
+        for item in report.set_aside:
+            aside.add_row(f"{item.at:%Y-%m-%d %H:%M:%SZ}", item.pipeline, item.record, item.reason)
+        console.print(aside)
+    else:
+        console.print("records set aside: none")
+    return report.ready

@@ -298,14 +298,17 @@ def _site_trust(settings: Settings, contract: str | None) -> TrustAnchors | None
 
 
 def with_claim_checks(bundle: Any, report: Report) -> Report:
-    """A lot bundle's report with its page claims recomputed from the bundle alone
-    (the ledger's verifier is lot-agnostic; the lot's numbers are traceability's)."""
+    """A lot bundle's report with its page claims recomputed from the bundle alone, and
+    who sent its events (signed capture receipts): the ledger's verifier is lot-agnostic;
+    the lot's numbers and sources are traceability's."""
     subject = bundle.get("subject") if isinstance(bundle, dict) else None
     if not isinstance(subject, dict) or subject.get("type") != "lot":
         return report
     from traceability.anchoring.claimcheck import claim_checks
+    from traceability.anchoring.receipts import lot_source_checks
 
-    return report.model_copy(update={"checks": (*report.checks, *claim_checks(bundle))})
+    extra = (*claim_checks(bundle), *lot_source_checks(bundle))
+    return report.model_copy(update={"checks": (*report.checks, *extra)})
 
 
 def page_claims(store: Any, ledger: Any, telemetry: Any) -> Any:
@@ -362,6 +365,7 @@ def not_checked_summary(report: Report) -> list[str]:
         "bundle signature": "the site's signature over the bundle (unsigned)",
         "trust": "who signed (no trust anchor: give --trust)",
         "contract": "the anchor contract (no trust anchor names it: give --contract)",
+        "source": "who sent some events (no signed capture receipt: adopted or older data)",
     }
     names = dict.fromkeys(check.name for check in report.not_checked)
     return [phrases.get(name, name) for name in names]

@@ -128,3 +128,44 @@ def test_expired_and_inverted_validity(registry: DeviceRegistry) -> None:
             not_before=past,
             not_after=past - timedelta(days=1),
         )
+
+
+# --- placements: where a probe is, from its identity --------------------------------------
+COLD = "urn:epc:id:sgln:4012345.00001.cold1"
+TRUCK = "urn:epc:id:sgln:4012345.00009.truck7"
+
+
+def test_a_probe_is_placed_at_provisioning_and_moved_with_its_history(
+    registry: DeviceRegistry,
+) -> None:
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    record = registry.provision(PROBE, now=t0, location=COLD).record
+    assert record.location_at(t0) == COLD
+    assert record.location_at(t0 - timedelta(seconds=1)) is None  # before it was placed
+    moved = registry.assign(PROBE.username, TRUCK, t0 + timedelta(hours=2))
+    assert moved.location_at(t0 + timedelta(hours=1)) == COLD  # old readings stay put
+    assert moved.location_at(t0 + timedelta(hours=3)) == TRUCK
+    # A placement back-dated between the two keeps the history in time order.
+    registry.assign(PROBE.username, COLD, t0 + timedelta(hours=1))
+    history = [(p.location, p.since) for p in registry.get(PROBE.username).placements]
+    assert [since for _, since in history] == sorted(since for _, since in history)
+    # Re-provisioning after a revocation keeps where it was.
+    registry.revoke(PROBE.username)
+    again = registry.provision(PROBE, now=t0 + timedelta(hours=4)).record
+    assert again.location_at(t0 + timedelta(hours=5)) == TRUCK
+
+
+def test_placing_what_cannot_be_placed_is_refused(registry: DeviceRegistry) -> None:
+    reader = Identity(kind="rfid", site="s1", device_id="dock-1")
+    with pytest.raises(IdentityError, match="only temperature probes are placed"):
+        registry.provision(reader, location=COLD)
+    registry.provision(PROBE)
+    with pytest.raises(IdentityError, match="SGLN URN"):
+        registry.assign(PROBE.username, "cold room 1")
+    with pytest.raises(IdentityError, match="UTC offset"):
+        registry.assign(PROBE.username, COLD, datetime(2026, 11, 22))
+    with pytest.raises(UnknownIdentity):
+        registry.assign("s1/temperature/nobody", COLD)
+    registry.revoke(PROBE.username)
+    with pytest.raises(IdentityError, match="revoked"):
+        registry.assign(PROBE.username, COLD)

@@ -5,7 +5,15 @@ from typing import Any
 
 import pytest
 
-from gs1.epcis.event import EPCIS_CONTEXT, epcis_document, event_id, format_time, parse_event
+from gs1.epcis.event import (
+    EPCIS_CONTEXT,
+    MAX_DEPTH,
+    MAX_STRING,
+    epcis_document,
+    event_id,
+    format_time,
+    parse_event,
+)
 from gs1.errors import EventRejected
 from tests.support.events import DOCK, object_event
 
@@ -123,3 +131,45 @@ def test_document_wrapper() -> None:
 def test_format_time_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="aware datetime"):
         format_time(datetime(2026, 1, 1))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "says"),
+    [
+        ({"example:x": "1e1000000"}, "example:x", "exponent"),
+        ({"example:x": "1" * 200}, "example:x", "significant digits"),
+        ({"example:x": "x" * (MAX_STRING + 1)}, "example:x", "characters long"),
+        ({"example:x": 10**200}, "example:x", "more than 100 digits"),
+        ({"example:x": {"y": [float("inf")]}}, "example:x.y[0]", "not a finite number"),
+        ({"example:x": _nested(MAX_DEPTH)}, "example:x", "nests deeper"),
+        (
+            {
+                "quantityList": [
+                    {"epcClass": "urn:epc:class:lgtin:4012345.011111.L1", "quantity": "1e999999"}
+                ]
+            },
+            "quantityList[0].quantity",
+            "exponent",
+        ),
+    ],
+)
+def test_values_beyond_the_bounds_are_rejected_naming_the_field(
+    extra: dict[str, Any], field: str, says: str
+) -> None:
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(object_event(**extra))
+    assert rejected.value.field.startswith(field)
+    assert says in rejected.value.reason
+
+
+def test_a_quantity_must_be_finite() -> None:
+    element = {"epcClass": "urn:epc:class:lgtin:4012345.011111.L1", "quantity": "inf"}
+    with pytest.raises(EventRejected, match="quantity"):
+        parse_event(object_event(quantityList=[element]))

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gs1.epcis.hashid import (
+    MAX_NUMBER_DIGITS,
     canonical_number,
     document_events,
     event_hash_id,
     format_timestamp,
     ignore_fields,
+    parse_number,
     prehash,
 )
+from gs1.errors import NumberOutOfRange
 
 DATA = Path(__file__).parents[2] / "data" / "gs1" / "event-hash-id"
 EXAMPLES = sorted(p.stem for p in DATA.glob("*.jsonld"))
@@ -134,3 +139,47 @@ def test_timestamps(text: str, expected: str) -> None:
 )
 def test_numbers(value: float, expected: str) -> None:
     assert canonical_number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("26.0", "26"), ("-.5", "-0.5"), ("1E+3", "1000"), ("1e400", "1" + "0" * 400)],
+)
+def test_numeric_strings_within_bounds(text: str, expected: str) -> None:
+    number = parse_number(text)
+    assert number is not None
+    assert canonical_number(number) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e1000000",  # 9 characters: int(Decimal) of it held the GIL 23 s
+        "1e401",
+        "0." + "0" * 500 + "1",
+        "1" * (MAX_NUMBER_DIGITS + 1),
+        "1e" + "9" * 30_000,
+    ],
+)
+def test_numbers_beyond_the_bounds_are_refused_at_once(text: str) -> None:
+    began = time.perf_counter()
+    with pytest.raises(NumberOutOfRange):
+        parse_number(text)
+    assert time.perf_counter() - began < 0.05
+
+
+@pytest.mark.parametrize(
+    "value", [float("inf"), float("nan"), Decimal("NaN"), 10**MAX_NUMBER_DIGITS]
+)
+def test_non_finite_and_huge_numbers_are_refused(value: float | Decimal | int) -> None:
+    with pytest.raises(NumberOutOfRange):
+        canonical_number(value)
+
+
+def test_not_numbers_are_text_and_cost_linear_time() -> None:
+    began = time.perf_counter()
+    # ends in a letter: the old pattern backtracked quadratically over the digits (12 s)
+    assert parse_number("1" * 30_000 + "x") is None
+    assert parse_number("1.2.3") is None
+    assert parse_number("") is None
+    assert time.perf_counter() - began < 0.05

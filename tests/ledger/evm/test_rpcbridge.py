@@ -17,7 +17,7 @@ from web3 import Web3
 from ledger.digest import sha256
 from ledger.errors import ChainError
 from ledger.evm.contract import AnchorContract, deploy_anchor_contract, embedded_web3, rpc_web3
-from ledger.evm.rpcbridge import handle_jsonrpc
+from ledger.evm.rpcbridge import DEFAULT_GAS_CAP, MAX_LOG_BLOCKS, handle_jsonrpc, is_refusal
 from ledger.evm.sender import AnchorSender
 from tests.ledger.conftest import anchoring_account, send_anchor
 
@@ -85,8 +85,8 @@ def test_another_process_view_reads_anchors_through_the_bridge(bridge: Bridge) -
 
 def test_writes_through_the_bridge_are_refused(bridge: Bridge) -> None:
     remote = rpc_web3(bridge.url)
-    # eth-tester's funded account 0 is the key 0x…01: gas estimation (a read) passes,
-    # so it is the raw transaction itself that the bridge refuses.
+    # eth-tester's funded account 0 is the key 0x…01; the sender's first step, gas
+    # estimation, is refused already (the bridge offers no gas estimation).
     key = "0x" + "00" * 31 + "01"
     assert Account.from_key(key).address == bridge.hub.eth.accounts[0]
     with pytest.raises(ChainError, match="method not allowed"):
@@ -152,3 +152,45 @@ def test_malformed_requests(bridge: Bridge, request_body: Any, code: int, messag
     assert isinstance(reply, dict)
     assert reply["error"]["code"] == code
     assert message in reply["error"]["message"]
+
+
+def test_calls_get_at_most_the_gas_cap(bridge: Bridge) -> None:
+    anchor_of = {"to": bridge.address, "data": "0x" + "d0" * 36}
+    for gas, code in ((None, 3), (hex(DEFAULT_GAS_CAP), 3), (hex(DEFAULT_GAS_CAP + 1), -32602)):
+        call = anchor_of if gas is None else {**anchor_of, "gas": gas}
+        reply = handle_jsonrpc(
+            bridge.hub,
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]},
+        )
+        assert isinstance(reply, dict)
+        assert reply["error"]["code"] == code  # 3: the contract's revert (unknown selector)
+    refused = handle_jsonrpc(
+        bridge.hub,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_call",
+            "params": [{**anchor_of, "gas": "0x" + "f" * 70}],
+        },
+    )
+    assert isinstance(refused, dict)
+    assert is_refusal(refused)
+
+
+def test_batches_and_log_ranges_are_bounded(bridge: Bridge) -> None:
+    one = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}
+    long = handle_jsonrpc(bridge.hub, [one] * 3, max_batch=2)
+    assert isinstance(long, dict)
+    assert "limit is 2" in long["error"]["message"]
+    wide = handle_jsonrpc(
+        bridge.hub,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_getLogs",
+            "params": [{"fromBlock": "0x0", "toBlock": hex(MAX_LOG_BLOCKS)}],
+        },
+    )
+    assert isinstance(wide, dict)
+    assert "limit is" in wide["error"]["message"]
+    assert is_refusal(wide)

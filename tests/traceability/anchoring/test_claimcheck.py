@@ -154,6 +154,7 @@ def test_a_claim_over_windows_sealed_but_not_anchored_is_pending(site: Site) -> 
     site.receive(*(message(m, T0 + timedelta(minutes=m)) for m in range(190)))
     sign_master(site.store, site.ledger, SIGNER)
     site.seal_and_anchor()  # the product's version and hours 10–12 anchored
+    site.clock[0] = int((T0 + timedelta(minutes=230)).timestamp()) * 10**9  # live, not ahead
     site.receive(*(message(m, T0 + timedelta(minutes=m)) for m in range(190, 230)))
     site.clock[0] += 2 * 3_600 * 10**9
     assert site.sealer.seal_due() == 1  # hour 13 sealed, its seal not anchored

@@ -31,6 +31,7 @@ from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
 from ledger.verify.verifier import Check, Outcome, Report, Verdict
 from ledger.worker import AnchorWorker
+from tests.support.devices import EveryProbeAt
 from tests.support.events import DOCK, GTIN, object_event
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
@@ -104,7 +105,10 @@ class Site:
         entries = []
         for payload in payloads:
             self.next_id += 1
-            entries.append(SpoolEntry(self.next_id, TOPIC, payload, self.clock[0]))
+            # Received by NOW (a backlog), or later once the test's clock has moved on:
+            # none of it dated ahead of its arrival.
+            received = max(ns(NOW), self.clock[0])
+            entries.append(SpoolEntry(self.next_id, TOPIC, payload, received))
         self.gateway.process(entries)
 
     def seal_and_anchor(self) -> int:
@@ -141,7 +145,10 @@ def site(stocked: RecordStore, influxdb: InfluxDB, tmp_path: Path) -> Iterator[S
     influx.ensure_database()
     spool = Spool(tmp_path / "spool.sqlite3")
     clock = [ns(T0)]
-    gateway = Gateway(influx, NoCapture(), NoDeadLetters(), spool, clock_ns=lambda: clock[0])
+    gateway = Gateway(
+        influx, NoCapture(), NoDeadLetters(), spool, clock_ns=lambda: clock[0],
+        directory=EveryProbeAt(DOCK),
+    )  # fmt: skip
     sealer = EvidenceSealer(
         EvidenceBridge(RecordSubmitter(ledger, signer)), spool, clock_ns=lambda: clock[0]
     )

@@ -72,8 +72,11 @@ def load_records(store: RecordStore, master: MasterData | None = None) -> None:
 def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
     settings = Settings(
         hub=HubSettings(state_dir=tmp_path / "state", site="carbon"),
-        mqtt=MqttSettings(
-            host=mosquitto.host, port=mosquitto.port, client_id=f"gw-{uuid.uuid4().hex[:8]}"
+        mqtt=MqttSettings(  # the suite's shared broker: plain on loopback, explicitly
+            host=mosquitto.host,
+            port=mosquitto.port,
+            client_id=f"gw-{uuid.uuid4().hex[:8]}",
+            security="plain",
         ),
         influx=InfluxSettings(url=influxdb.url, database=f"carbon_{uuid.uuid4().hex[:8]}"),
         records=RecordsSettings(),

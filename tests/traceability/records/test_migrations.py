@@ -37,6 +37,10 @@ def test_upgrade_matches_schema_and_downgrades_sqlite(tmp_path: Path) -> None:
         assert migrate.current(conn) == migrate.head()
     assert _tables(engine) == _expected()
     with engine.begin() as conn:
+        migrate.downgrade(conn, "0004")
+    assert "clients" not in _tables(engine)
+    assert "hub_activities" in _tables(engine)
+    with engine.begin() as conn:
         migrate.downgrade(conn, "0001")
     assert "locations" not in _tables(engine)
     assert "role" not in _tables(engine)["event_epcs"]
@@ -94,5 +98,7 @@ def test_upgrade_and_downgrade_on_postgresql(pg_url: str) -> None:
         product = store.get_product(GTIN)
         assert product is not None
         assert product.mkt_limit_c == 5.0
+        issued = store.add_client("erp-1", ["capture"])  # migration 0005
+        assert store.authenticate(issued.token) == issued.client
     finally:
         store.close()
