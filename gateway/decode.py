@@ -10,8 +10,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import from_json
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from gs1.epc import Epc, decode_epc
 from gs1.errors import EpcError
@@ -51,6 +50,8 @@ CODES = (
 _RANGE_ERRORS = frozenset(
     {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
 )
+
+_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 class Rejection(BaseModel):
@@ -230,9 +231,10 @@ def _decode_agv(topic: str, payload: bytes, known_devices: Collection[str] | Non
         # pydantic-core's parser, not json.loads: it stops at a fixed nesting depth, while
         # json.loads recurses as deep as the payload goes (py-evm raises the interpreter's
         # recursion limit, so a 200 KB run of "[" would crash the process, not raise).
-        document: Any = from_json(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Rejection(reason=f"payload is not JSON: {exc}", field="payload", code=NOT_JSON)
+        document: Any = _JSON.validate_json(payload)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        return Rejection(reason=f"payload is not JSON: {reason}", field="payload", code=NOT_JSON)
     try:
         validate_message(document, parsed.kind)
     except AgvError as exc:

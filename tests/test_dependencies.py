@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = (
     *("gs1", "influx", "ledger", "grafana", "sensors"),
-    *("gateway", "traceability", "web", "tracehub"),
+    *("gateway", "traceability", "web", "tracehub", "supervision"),
 )
 # Declared for what they do at run time, never imported by name: uvicorn loads uvloop and
 # httptools by itself; SQLAlchemy loads the psycopg driver from a postgresql+psycopg URL.

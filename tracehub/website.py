@@ -17,12 +17,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from ledger.evm.contract import genesis_hash
 from ledger.evm.reader import ChainReader
 from ledger.signing import Signer
 from ledger.store.keystore import KeyStore
 from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.claims import PageClaims
-from traceability.anchoring.proofs import LedgerEvidence
+from traceability.anchoring.proofs import ChainIdentity, LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
@@ -65,12 +66,16 @@ def build_website(
     # The lot's anchored carbon report first, else computed from the records.
     footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
     limits = settings.web.limits()
+    # Which chain the hub anchors on now, so no page shows an anchor on a reset chain as
+    # on chain before the anchoring worker's audit has marked it (it waits for the lease).
+    here = ChainIdentity(chain_id=int(chain.w3.eth.chain_id), genesis_hash=genesis_hash(chain.w3))
     app = create_app(
         store,
         telemetry,
         chain.name,
         capture=capture,
         limits=limits,
+        chain=here,
         exposure=exposure,
         near_expiry_days=settings.records.near_expiry_days,
         series=telemetry,

@@ -30,7 +30,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from traceability.anchoring.proofs import EvidenceSource
+from traceability.anchoring.proofs import ChainIdentity, EvidenceSource
 from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
@@ -78,6 +78,7 @@ def create_app(
     now: Callable[[], datetime] | None = None,
     trust: TrustPublisher | None = None,
     limits: Limits | None = None,
+    chain: ChainIdentity | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -88,7 +89,8 @@ def create_app(
     ``public_read`` serves the read API without one (the demo).
     ``telemetry`` serves the auditor's raw windows. ``trust`` publishes the site's
     trust anchors at ``/.well-known/tracehub.json``. ``limits`` bounds the work of
-    every request (``web.limits``; the defaults when None).
+    every request (``web.limits``; the defaults when None). ``chain`` is the chain the
+    hub anchors on now: the page shows no anchor on another as on chain.
     """
     bounds = limits or Limits()
     access = Access(clients if clients is not None else store, public_read=public_read)
@@ -104,6 +106,7 @@ def create_app(
         near_expiry_days=near_expiry_days,
         today=today,
         now=now,
+        chain=chain,
     )
     pages = LotPages(
         store, builder, Renderer(), cached, evidence=evidence, evidence_public=evidence_public

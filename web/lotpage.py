@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from gs1.errors import Gs1Error
 from traceability.anchoring.claims import ColdChainClaim, PageClaims
-from traceability.anchoring.proofs import EvidenceSource, PageProofs, bundle_proofs
+from traceability.anchoring.proofs import ChainIdentity, EvidenceSource, PageProofs, bundle_proofs
 from traceability.anchoring.receipts import RECEIPT_KIND
 from traceability.anchoring.seals import (
     DEFAULT_WINDOW,
@@ -81,8 +81,12 @@ class LotPageBuilder:
         near_expiry_days: int = 7,
         today: Callable[[], date] | None = None,
         now: Callable[[], datetime] | None = None,
+        chain: ChainIdentity | None = None,
     ) -> None:
+        """``chain``: the hub's chain now; anchors recorded on another are not shown as
+        on chain, whether or not the anchoring worker's audit has run yet."""
         self._store = store
+        self._chain = chain
         self._custody = CustodyService(store)
         self._chain_name = chain_name
         self._exposure = exposure
@@ -217,7 +221,7 @@ class LotPageBuilder:
                 for i in bundle["items"]
                 if i["entry"]["kind"] not in SUBJECT_OF_KIND and i["entry"]["kind"] != RECEIPT_KIND
             ]
-            proofs = bundle_proofs({**bundle, "items": own})
+            proofs = bundle_proofs({**bundle, "items": own}, here=self._chain)
             # An event row with no signed capture entry (put in by hand) is on the
             # journey but proven by nothing: counted, never as anchored.
             signed = {i["entry"]["record_id"] for i in own}

@@ -18,7 +18,10 @@ download holds them all.
 A batch the hub found orphaned (its anchor is on a chain the hub's chain no longer
 is: reset or replaced; ``ledger.worker.AnchorWorker.audit``) is not anchored as far
 as the page goes: its items count in ``orphaned``, never in ``anchored``, so the page
-does not say "On chain" for what its chain cannot show.
+does not say "On chain" for what its chain cannot show. The page does not wait for the
+audit to have run (a restarted hub audits only once the anchoring lease is its own):
+given the hub's chain (``ChainIdentity``), an anchor recorded on another chain id or
+genesis counts as orphaned at once.
 """
 
 from __future__ import annotations
@@ -143,15 +146,33 @@ class PageProofs(BaseModel):
         }
 
 
-def bundle_proofs(bundle: dict[str, Any], limit: int = DEFAULT_LIMIT) -> PageProofs:
-    """The page's proofs from an evidence bundle: items of anchored batches only."""
+class ChainIdentity(BaseModel):
+    """The chain the hub anchors on now: its id and block 0."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    genesis_hash: str
+
+    def holds(self, anchor: dict[str, Any]) -> bool:
+        """Whether an anchor recorded in a bundle is on this chain (an anchor recorded
+        before the ledger kept genesis hashes is judged by its chain id)."""
+        genesis = anchor.get("genesis_hash")
+        return anchor.get("chain_id") == self.chain_id and genesis in (None, self.genesis_hash)
+
+
+def bundle_proofs(
+    bundle: dict[str, Any], limit: int = DEFAULT_LIMIT, here: ChainIdentity | None = None
+) -> PageProofs:
+    """The page's proofs from an evidence bundle: items of anchored batches only
+    (``here``: the hub's chain; anchors on any other count as orphaned)."""
     batches: dict[int, AnchoredBatch] = {}
     orphaned: set[int] = set()
     for doc in bundle["batches"]:
         anchor = doc.get("anchor")
         if anchor is None:
             continue
-        if anchor.get("status") == "orphaned":
+        if anchor.get("status") == "orphaned" or (here is not None and not here.holds(anchor)):
             orphaned.add(doc["id"])
             continue
         batches[doc["id"]] = AnchoredBatch(

@@ -25,7 +25,7 @@ from tests.support.events import GTIN
 from tests.support.masterdata import sign_master
 from tests.support.webapp import capture_journey, sign_captured
 from traceability.anchoring.feeder import EventFeeder
-from traceability.anchoring.proofs import LedgerEvidence
+from traceability.anchoring.proofs import ChainIdentity, LedgerEvidence, bundle_proofs
 from traceability.records.store import RecordStore
 
 pytestmark = pytest.mark.integration
@@ -103,3 +103,37 @@ def test_a_current_key_is_not_reloaded(stocked: RecordStore, tmp_path: Path) -> 
     assert bundle["manifest"]["signature"]["key_id"] == signer.key_id
     assert calls == []
     ledger.close()
+
+
+def _bundle(anchor: dict[str, object]) -> dict[str, object]:
+    """A bundle of one batch of one item, its anchor as given."""
+    return {
+        "batches": [{"id": 1, "root": "ab" * 32, "size": 1, "anchor": anchor}],
+        "items": [
+            {"batch": 1, "entry": {"kind": "epcis-event"}, "leaf_hash": "cd" * 32,
+             "leaf_index": 0, "proof": []},
+        ],
+    }  # fmt: skip
+
+
+def test_an_anchor_on_another_chain_is_never_shown_as_on_chain() -> None:
+    # A restarted hub on a reset chain audits its batches only once the anchoring lease
+    # is its own; the page judges each anchor against the chain it is on now meanwhile.
+    here = ChainIdentity(chain_id=31337, genesis_hash="0x" + "11" * 32)
+    anchor = {
+        "status": "confirmed",
+        "chain_id": 31337,
+        "genesis_hash": "0x" + "22" * 32,
+        "contract": "0x" + "00" * 20,
+        "tx_hash": "0x" + "33" * 32,
+        "block_number": 4,
+    }
+    reset = bundle_proofs(_bundle(anchor), here=here)
+    assert (reset.anchored, reset.orphaned) == (0, 1)
+    assert bundle_proofs(_bundle(anchor)).anchored == 1  # without knowing the chain: the record
+    same = bundle_proofs(_bundle({**anchor, "genesis_hash": here.genesis_hash}), here=here)
+    assert (same.anchored, same.orphaned) == (1, 0)
+    older = bundle_proofs(_bundle({**anchor, "genesis_hash": None}), here=here)
+    assert older.anchored == 1  # recorded before genesis hashes were: judged by chain id
+    other_id = bundle_proofs(_bundle({**anchor, "chain_id": 1, "genesis_hash": None}), here=here)
+    assert other_id.orphaned == 1
