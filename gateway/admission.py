@@ -11,7 +11,8 @@ believable and new:
 * **placement** — a temperature reading is stored at the location its probe is placed
   at (the device directory), never at one the payload names: a payload ``location``
   that disagrees is refused (``location_mismatch``), an unplaced probe too
-  (``unassigned``).
+  (``unassigned``). Likewise a tag read is observed at the read point its RFID reader
+  is placed at, whatever its ``read_point`` says.
 * **redelivery vs conflict** — a reading is identified by (device, ts); the digest of
   the point it became is kept for the backfill window (the spool's ``accepted`` table).
   The same point again is a redelivery (acknowledged, not written again); a different
@@ -40,6 +41,7 @@ from gateway.decode import (
 from gateway.devices.directory import DeviceDirectory, device_key
 from gateway.lineprotocol import timestamp_ns
 from sensors.fields import format_timestamp
+from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
 
 _NTP_FIX = "fix the device's clock (NTP, or set it after a power loss) and resend"
@@ -145,30 +147,68 @@ def clock_check(
     return found or decoded
 
 
+class Role(BaseModel):
+    """How a placed device's payload names its place, for the rejections' wording."""
+
+    model_config = ConfigDict(frozen=True)
+
+    what: str
+    noun: str
+    field: str
+    why: str
+
+
+PROBE = Role(
+    what="temperature probe",
+    noun="probe",
+    field="location",
+    why="its readings are stored at the location of its identity",
+)
+READER = Role(
+    what="RFID reader",
+    noun="reader",
+    field="read_point",
+    why="its reads are observed at the read point of its identity",
+)
+
+
+def _placed(
+    directory: DeviceDirectory, device: str, at: datetime, claimed: str | None, role: Role
+) -> str | Rejection:
+    """Where ``device`` was placed at ``at``; a rejection if nowhere or if ``claimed``
+    (the payload's word) differs."""
+    when = format_timestamp(at)
+    where = directory.location(device, at)
+    if where is None:
+        return Rejection(
+            reason=f"{role.what} {device} has no placement at {when}: place it with "
+            f"`tracehub devices assign {device} SGLN [--at TIME]` (or provision it with "
+            f"--location); {role.why}",
+            field=role.field,
+            code=UNASSIGNED,
+        )
+    if claimed is not None and claimed != where:
+        return Rejection(
+            reason=f"{role.field} {claimed} differs from where {device} is placed at {when} "
+            f"({where}): leave {role.field} out or send {where}; if the {role.noun} moved, "
+            f"`tracehub devices assign {device} {claimed} --at TIME`",
+            field=role.field,
+            code=LOCATION_MISMATCH,
+        )
+    return where
+
+
 def placement(
     reading: TemperatureReading, directory: DeviceDirectory, device: str
 ) -> str | Rejection:
     """The location ``reading`` is stored at: its probe's placement at ``reading.ts``."""
-    at = format_timestamp(reading.ts)
-    where = directory.location(device, reading.ts)
-    if where is None:
-        return Rejection(
-            reason=f"temperature probe {device} has no placement at {at}: place it with "
-            f"`tracehub devices assign {device} SGLN [--at TIME]` (or provision it with "
-            "--location); its readings are stored at the location of its identity",
-            field="location",
-            code=UNASSIGNED,
-        )
-    claimed = reading.location
-    if claimed is not None and claimed != where:
-        return Rejection(
-            reason=f"location {claimed} differs from where {device} is placed at {at} "
-            f"({where}): leave location out or send {where}; if the probe moved, "
-            f"`tracehub devices assign {device} {claimed} --at TIME`",
-            field="location",
-            code=LOCATION_MISMATCH,
-        )
-    return where
+    return _placed(directory, device, reading.ts, reading.location, PROBE)
+
+
+def read_point(read: TagRead, directory: DeviceDirectory, device: str) -> str | Rejection:
+    """The read point ``read`` is observed at: its reader's placement at ``read.ts`` (one
+    reader cannot claim another dock door's reads)."""
+    return _placed(directory, device, read.ts, read.read_point, READER)
 
 
 def digest(line: str) -> str:

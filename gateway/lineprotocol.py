@@ -71,10 +71,11 @@ def _tags(tags: dict[str, str]) -> str:
     return "".join(f",{k}={escape_tag(v)}" for k, v in sorted(tags.items()) if v)
 
 
-def rfid_line(site: str, read: TagRead) -> str:
-    """``rfid_read``: tags site, reader, read_point; fields epc, antenna, rssi, seq."""
+def rfid_line(site: str, read: TagRead, read_point: str) -> str:
+    """``rfid_read``: tags site, reader, read_point; fields epc, antenna, rssi, seq.
+    ``read_point``: where the registry places the reader (not the payload's claim)."""
     return (
-        f"rfid_read{_tags({'site': site, 'reader': read.reader_id, 'read_point': read.read_point})}"
+        f"rfid_read{_tags({'site': site, 'reader': read.reader_id, 'read_point': read_point})}"
         f" epc={_str(read.epc)},antenna={read.antenna}i,rssi={_float(read.rssi)},seq={read.seq}i"
         f" {timestamp_ns(read.ts)}"
     )

@@ -9,6 +9,15 @@ then acknowledges each message (``client.ack``, which paho allows from another
 thread: it queues the PUBACK under paho's own lock). Keeping the disk off paho's
 thread keeps keepalives flowing while a commit waits for fsync.
 
+The spooler runs under the supervisor (component ``gateway.spooler``): a spool outage
+(``SpoolUnavailable``) is retried in place and reported (not ready until a batch goes
+through); any other error ends the loop, which the supervisor logs and restarts with
+backoff. A restart is safe because the batch in hand is kept with how far it got:
+not yet spooled, it is spooled first; spooled, only its unacknowledged messages are
+acknowledged (each once: acking a packet id twice could ack a newer message that
+reuses it). So nothing taken off the queue is lost or spooled twice, and the broker's
+Receive Maximum window is not leaked by messages nobody will ever acknowledge.
+
 The queue cannot grow without bound: CONNECT carries Receive Maximum, so the broker
 sends at most that many unacknowledged messages and keeps the rest in our
 persistent session (clean_start=False + Session Expiry Interval). A message that
@@ -25,6 +34,7 @@ import queue
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,12 +44,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.errors import SourceError
+from gateway.errors import SourceError, TransientError
 from gateway.spool import Incoming
 from sensors.agv import AGV_CONNECTION_FILTER, AGV_STATE_FILTER
 from sensors.credentials import MqttAuth, apply_auth
 from sensors.errors import CredentialsError
 from sensors.topics import ROOT
+from supervision.supervisor import Component, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,8 @@ log = logging.getLogger(__name__)
 # topic must be dead-lettered (bad_topic), not silently never read.
 DEFAULT_TOPICS = (f"{ROOT}/#", AGV_STATE_FILTER, AGV_CONNECTION_FILTER)
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+COMPONENT = "gateway.spooler"  # its name in the supervisor's report
+IDLE_S = 0.5  # an idle spooler says it is healthy this often (a restarted one recovers)
 
 
 SpoolAppend = Callable[[Sequence[Incoming], threading.Event], bool]
@@ -79,7 +92,10 @@ class MqttSource:
         share_group: str | None = None,
         max_batch: int = 2000,
         auth: MqttAuth | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        """``supervisor`` runs the spooler thread (the hub's, so ``/readyz`` shows it;
+        unset, one of its own)."""
         if not client_id:
             raise SourceError("client_id must be set: a persistent session needs a stable id")
         if not 1 <= receive_maximum <= 65_535:
@@ -103,7 +119,12 @@ class MqttSource:
         self._subscribed = threading.Event()
         self._generation = 0
         self._lock = threading.Lock()
-        self._spooler: threading.Thread | None = None
+        self._supervisor = supervisor or Supervisor(max_backoff_s=max(retry_max_s, 0.5))
+        self._spooler: Component | None = None
+        # The batch taken off the queue and not yet fully acknowledged, and whether the
+        # spool has it: what a restarted spooler finishes first.
+        self._inflight: deque[_Delivery] = deque()
+        self._inflight_spooled = False
         self.acked = 0
         self.received = 0
         self.disconnects = 0  # unexpected ones: a session taken over shows here
@@ -155,55 +176,80 @@ class MqttSource:
         self._queue.put(_Delivery(incoming, message.mid, message.qos, self._generation))
 
     # --- spooler thread ------------------------------------------------------------
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None or self._stop.is_set():
-                return
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._stop.set()
-                    break
-                batch.append(item)
-            if self._spool(batch):
-                self._ack(batch)
-            if self._stop.is_set():
-                return
+    def _run(self, component: Component) -> None:
+        stop = component.stopping
+        while not stop.is_set():
+            if not self._inflight:
+                batch = self._take()
+                if batch is None:
+                    return  # the stop marker
+                if not batch:
+                    component.succeeded()  # idle is healthy: nothing waits to be spooled
+                    continue
+                self._inflight, self._inflight_spooled = deque(batch), False
+            if not self._inflight_spooled:
+                if not self._spool(self._inflight, component):
+                    return  # stopping: not acknowledged, the broker redelivers
+                self._inflight_spooled = True
+            self._ack(self._inflight)
+            component.succeeded()
 
-    def _spool(self, batch: list[_Delivery]) -> bool:
+    def _take(self) -> list[_Delivery] | None:
+        """What has queued up (up to ``max_batch``), waiting up to IDLE_S for the first;
+        None at the stop marker."""
+        try:
+            first = self._queue.get(timeout=IDLE_S)
+        except queue.Empty:
+            return []
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return None  # stopping: what was taken stays unacknowledged
+            batch.append(item)
+        return batch
+
+    def _spool(self, batch: deque[_Delivery], component: Component) -> bool:
+        """Append ``batch``; True once committed, False if stopped first. A spool outage
+        is retried here (reported meanwhile); any other error is the supervisor's."""
         delay = self._retry_initial_s
         items = [d.incoming for d in batch]
-        while not self._stop.is_set():
+        stop = component.stopping
+        while not stop.is_set():
             try:
-                return self._append(items, self._stop)
-            except Exception as exc:  # a spool failure must not end the thread
+                return self._append(items, stop)
+            except TransientError as exc:
                 # Not acknowledged: retried here, or redelivered by the broker later.
+                component.failed(exc)
                 log.warning(
                     "cannot spool %d message(s), retry in %.2fs: %s", len(items), delay, exc
                 )
-                if self._stop.wait(delay):
+                if stop.wait(delay):
                     return False
                 delay = min(delay * 2, self._retry_max_s)
         return False
 
-    def _ack(self, batch: list[_Delivery]) -> None:
+    def _ack(self, batch: deque[_Delivery]) -> None:
+        """Acknowledge the spooled ``batch``, taking each delivery out of it as it is
+        acknowledged (so a restart after a crash here acknowledges only the rest)."""
         with self._lock:
             generation = self._generation
-        acked = 0
-        for delivery in batch:
+        while batch:
+            delivery = batch[0]
             # After a reconnect the broker redelivers what was unacknowledged under the
             # same packet ids; acking an old mid could ack a different new message.
-            if delivery.qos > 0 and delivery.generation == generation:
+            acking = delivery.qos > 0 and delivery.generation == generation
+            if acking:
                 self._client.ack(delivery.mid, delivery.qos)
-                acked += 1
-        with self._lock:
-            self.acked += acked
-            self.received += len(batch)
+            batch.popleft()
+            with self._lock:  # counted as it goes: a crash mid-batch keeps them right
+                self.acked += int(acking)
+                self.received += 1
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         """Publish on the gateway's own connection (dead letters); paho queues while
@@ -226,8 +272,8 @@ class MqttSource:
         props.ReceiveMaximum = self._receive_maximum
         self._stop.clear()
         self._queue = queue.Queue()  # a fresh one: a restart must not see the old stop marker
-        self._spooler = threading.Thread(target=self._run, name="gateway-spooler", daemon=True)
-        self._spooler.start()
+        self._inflight, self._inflight_spooled = deque(), False  # unacked: redelivered
+        self._spooler = self._supervisor.spawn(COMPONENT, self._run, thread_name="gateway-spooler")
         try:
             # connect_async + loop_start: paho keeps retrying until the broker is up.
             self._client.connect_async(
@@ -253,9 +299,10 @@ class MqttSource:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages; unacknowledged ones stay in the broker's session."""
         self._stop.set()
-        self._queue.put(None)
         if self._spooler is not None:
-            self._spooler.join(timeout)
+            self._spooler.stopping.set()  # first: the loop ends asked to, not restarted
+            self._queue.put(None)
+            self._spooler.stop(timeout)
         self._client.disconnect()
         self._client.loop_stop()
         # paho keeps its wake-up socket pair until the client is garbage-collected, where

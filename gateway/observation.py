@@ -30,12 +30,14 @@ DEFAULT_PROFILE = ReadPointProfile()
 
 def object_event(
     observation: TagObservation,
+    read_point: str,
     profiles: Mapping[str, ReadPointProfile] | None = None,
     default: ReadPointProfile = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
-    """The OBSERVE ObjectEvent for one tag read; the profile is chosen by read point URN."""
+    """The OBSERVE ObjectEvent for one tag read at ``read_point`` (where the registry
+    places its reader, never the payload's claim); the profile is chosen by that URN."""
     read = observation.read
-    profile = (profiles or {}).get(read.read_point, default)
+    profile = (profiles or {}).get(read_point, default)
     event: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventTime": format_timestamp(read.ts),
@@ -44,7 +46,7 @@ def object_event(
         "action": "OBSERVE",
         "bizStep": profile.biz_step,
         "disposition": profile.disposition,
-        "readPoint": {"id": read.read_point},
+        "readPoint": {"id": read_point},
     }
     if profile.biz_location is not None:
         event["bizLocation"] = {"id": profile.biz_location}

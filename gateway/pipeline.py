@@ -3,7 +3,8 @@ EPCIS events and dead letters out, then the batch leaves the spool together with
 pipeline's state. The drain loop (gateway/drain.py) feeds it; it speaks only to ports.
 
 Order inside a batch: decode and admit everything (gateway/admission.py: device clock,
-the probe's placement, redelivery vs conflict); write all lines in one InfluxDB request
+the probe's placement, redelivery vs conflict; a tag read's reader placement and
+de-duplication: gateway/tagreads.py); write all lines in one InfluxDB request
 (bisected if refused, so only the refused lines are dead-lettered); hand custody events
 to the capture port; store dead letters; then delete the batch from the spool and save
 the de-duplication, AGV-load and evidence state and the accepted-readings index in one
@@ -43,29 +44,21 @@ from gateway.decode import (
 )
 from gateway.devices.directory import DeviceDirectory, StaticDirectory, device_key
 from gateway.errors import CaptureRejected, SinkRejected
-from gateway.lineprotocol import (
-    agv_line,
-    coldroom_line,
-    rfid_line,
-    temperature_line,
-    timestamp_ns,
-)
+from gateway.lineprotocol import agv_line, coldroom_line, temperature_line, timestamp_ns
 from gateway.observation import (
     DEFAULT_AGV_PROFILE,
     DEFAULT_PROFILE,
     AgvProfile,
     ReadPointProfile,
     load_event,
-    object_event,
 )
 from gateway.spool import SpoolEntry
+from gateway.tagreads import HOUR_NS, RFID_SCOPE, TagReads
 from sensors.agv import sscc_of
 
 log = logging.getLogger(__name__)
 
-RFID_SCOPE = "rfid"
 AGV_SCOPE = "agv_loads"
-HOUR_NS = 3_600 * 10**9
 
 
 class PointSink(Protocol):
@@ -122,8 +115,8 @@ class Gateway:
     """Processes spooled batches. Transient errors (gateway.errors.TransientError) propagate:
     nothing of the batch is committed and the caller retries it.
 
-    ``directory``: where each probe is placed and when each device was provisioned;
-    without one every temperature reading is ``unassigned`` (fail closed)."""
+    ``directory``: where each probe and reader is placed and when each device was
+    provisioned; without one every reading and tag read is ``unassigned`` (fail closed)."""
 
     def __init__(
         self,
@@ -148,11 +141,8 @@ class Gateway:
         self._capture = capture
         self._dead_letters = dead_letters
         self._store = store
-        self._profiles = dict(profiles or {})
-        self._default_profile = default_profile
         self._agv_profiles = dict(agv_profiles or {})
         self._default_agv_profile = default_agv_profile
-        self._dedup_ns = int(dedup_window_s * 1e9)
         self._evidence_ns = evidence_window_s * 10**9
         self._known = frozenset(known_devices) if known_devices is not None else None
         self._on_dead_letter = on_dead_letter
@@ -160,11 +150,12 @@ class Gateway:
         self._directory: DeviceDirectory = directory or StaticDirectory()
         self._clock = clock or ClockRules()
         now = clock_ns()
-        # Receive times; a value ahead of now is a device time kept by an older gateway
-        # (a far-future read would silence its EPC forever): forgotten.
-        self._rfid = {k: t for k, v in store.state(RFID_SCOPE).items() if (t := int(v)) <= now}
+        self._tags = TagReads(
+            store.state(RFID_SCOPE), self._directory, profiles, default_profile,
+            dedup_window_s=dedup_window_s, now_ns=now,
+        )  # fmt: skip
         self._agv = store.state(AGV_SCOPE)
-        self._last_prune = self._last_index_prune = now
+        self._last_index_prune = now
         # A Condition, not a bare Lock: callers can wait for the counters to change.
         self._lock = threading.Condition()
         self._counts = dict.fromkeys(GatewayCounters.model_fields, 0)
@@ -216,22 +207,17 @@ class Gateway:
                     line_entry.append(index)
                     line_ts.append(row[1])
             elif isinstance(decoded, TagObservation):
-                lines.append(rfid_line(decoded.site, decoded.read))
-                line_entry.append(index)
-                line_ts.append(timestamp_ns(decoded.read.ts))
-                key = f"{decoded.epc.urn}|{decoded.read.read_point}"
-                last = rfid.get(key, self._rfid.get(key))
-                # Receive time, not device time: a read dated in the future must not
-                # silence later reads of its EPC at this read point.
-                seen = entry.received_ns
-                if last is None or seen - last > self._dedup_ns:
-                    events.append(
-                        (index, object_event(decoded, self._profiles, self._default_profile))
-                    )
+                read = self._tags.admit(decoded, entry.received_ns, rfid)
+                if isinstance(read, Rejection):
+                    dead.append((index, read))
                 else:
-                    duplicates += 1
-                # Sliding: a tag that stays in the field stays one observation.
-                rfid[key] = seen if last is None else max(last, seen)
+                    lines.append(read.line)
+                    line_entry.append(index)
+                    line_ts.append(read.ts_ns)
+                    if read.event is None:
+                        duplicates += 1  # the tag is still in the field: one observation
+                    else:
+                        events.append((index, read.event))
             elif isinstance(decoded, AgvObservation):
                 lines.append(agv_line(decoded.state))
                 line_entry.append(index)
@@ -271,15 +257,13 @@ class Gateway:
         for index, rejection in dead:
             new_dead += self._dead_letter(entries[index], rejection)
         now = self._clock_ns()
-        changes: list[tuple[str, str, str | None]] = [
-            (RFID_SCOPE, k, str(v)) for k, v in rfid.items()
-        ]
+        changes = self._tags.changes(rfid)
         changes += [(AGV_SCOPE, k, v) for k, v in agv.items()]
         # Only readings InfluxDB took are sealed: a refused one is a dead letter, not data.
         kept = [window for line, window in filed.items() if line not in refused]
         changes += [reading for _, reading in kept]
         changes += [(TOUCH_SCOPE, key, str(now)) for key in {key for key, _ in kept}]
-        changes += self._prune(now)
+        changes += self._tags.prune(now)
         self._store.complete(
             entries,
             changes,
@@ -287,7 +271,7 @@ class Gateway:
             forget_accepted_before=self._index_horizon(entries, now),
         )
         # Committed: only now do the caches learn the batch's decisions.
-        self._rfid.update(rfid)
+        self._tags.commit(rfid)
         self._agv.update(agv)
         written = len(lines) - len(refused)
         with self._lock:
@@ -351,17 +335,6 @@ class Gateway:
         return [load_event(state, s, True, profile) for s in sorted(now - before)] + [
             load_event(state, s, False, profile) for s in sorted(before - now)
         ]
-
-    def _prune(self, now: int) -> list[tuple[str, str, str | None]]:
-        """Forget RFID keys not seen for a while (every minute), so the state stays small."""
-        if now - self._last_prune < 60 * 10**9 or not self._rfid:
-            return []
-        self._last_prune = now
-        newest = max(self._rfid.values())
-        stale = [k for k, v in self._rfid.items() if newest - v > 10 * self._dedup_ns + HOUR_NS]
-        for key in stale:
-            del self._rfid[key]
-        return [(RFID_SCOPE, k, None) for k in stale]
 
     def _write(self, lines: list[str]) -> dict[int, str]:
         """Write all lines; return the indices InfluxDB refuses, with its reason."""

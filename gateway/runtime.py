@@ -3,8 +3,9 @@
 Building (``build_gateway``, called by the composition root) only keeps the config and
 the ports: nothing opens, connects or creates a file. ``start()`` opens the spool and
 the dead-letter store, builds the pipeline on the spool's saved state, then starts the
-drain, sealing and health threads and the sources; ``stop()`` releases it all, sources
-first, so nothing new arrives while the rest shuts down.
+drain, sealing and health threads and the sources (the MQTT spooler supervised too);
+``stop()`` releases it all, sources first, so nothing new arrives while the rest shuts
+down.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class _Adapters:
                 retry_max_s=config.retry_max_s,
                 share_group=config.mqtt_share_group,
                 auth=config.mqtt_auth,
+                supervisor=supervisor,
             )
             self.drainer = Drainer(
                 self.spool,
@@ -148,8 +150,9 @@ class GatewayRuntime:
         directory: DeviceDirectory | None = None,
         supervisor: Supervisor | None = None,
     ) -> None:
-        """``supervisor`` runs the drain, sealing and health loops and watches the
-        sources (the hub's, so its ``/readyz`` shows them; unset, one of its own)."""
+        """``supervisor`` runs the MQTT spooler, drain, sealing and health loops and
+        watches the sources' connections (the hub's, so its ``/readyz`` shows them;
+        unset, one of its own)."""
         self.supervisor = supervisor or Supervisor()
         self.config = config
         self._capture = capture

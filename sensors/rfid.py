@@ -17,7 +17,12 @@ EpcHex = Annotated[
 
 
 class TagRead(BaseModel):
-    """One read of one tag by one antenna."""
+    """One read of one tag by one antenna.
+
+    ``read_point`` is optional and only a claim: the gateway observes the read at the
+    read point the device registry places the reader at, and refuses a claim that
+    disagrees (a reader speaks only for its own dock door).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -27,7 +32,7 @@ class TagRead(BaseModel):
     epc: EpcHex
     antenna: Annotated[int, Field(strict=True, ge=0, le=65535)]
     rssi: Annotated[float, Field(strict=True, ge=-200.0, le=50.0, allow_inf_nan=False)]
-    read_point: SglnUrn
+    read_point: SglnUrn | None = None
 
     def to_json(self) -> bytes:
         """The wire payload."""

@@ -226,7 +226,8 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         with console.status("provisioning the demo devices, starting mosquitto and InfluxDB"):
             # TLS + one identity per device unless TRACEHUB_MQTT_SECURITY=plain.
             settings = start_local_services(settings, stack, identities(devices))
-            # Each probe placed at its room: the gateway stores readings there (TLS or not).
+            # Each probe placed at its room and the reader at its dock door: the gateway
+            # stores readings and observes reads there (TLS or not).
             provision_devices(open_device_registry(settings), devices)
         with console.status("starting the hub (records, embedded EVM, gateway, web)"):
             hub = Hub(settings, read_points=READ_POINTS)

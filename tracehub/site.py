@@ -120,8 +120,9 @@ def provision_devices(
     registry: DeviceRegistry, spec: SimulatorSpec, since: datetime | None = None
 ) -> list[DeviceRecord]:
     """A simulated site's probes and readers provisioned (if missing), each probe placed
-    at its scenario location from ``since`` (default now) unless it already is there:
-    the gateway stores readings at the location of the probe's identity."""
+    at its scenario location and each reader at its read point from ``since`` (default
+    now) unless it already is there: the gateway stores readings at the location of the
+    probe's identity and observes reads at the read point of the reader's."""
     records = [
         registry.ensure(
             Identity(kind="temperature", site=spec.site, device_id=probe.device_id),
@@ -132,7 +133,9 @@ def provision_devices(
     ]
     records += [
         registry.ensure(
-            Identity(kind="rfid", site=spec.site, device_id=reader.reader_id), None, since
+            Identity(kind="rfid", site=spec.site, device_id=reader.reader_id),
+            reader.read_point,
+            since,
         )
         for reader in spec.readers
     ]

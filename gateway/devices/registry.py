@@ -36,11 +36,14 @@ _MIN_PASSPHRASE = 8
 log = logging.getLogger(__name__)
 
 
+PLACED_KINDS = ("temperature", "rfid")  # a probe's location, a reader's read point
+
+
 def _check_placeable(identity: Identity, location: str) -> None:
-    if identity.kind != "temperature":
+    if identity.kind not in PLACED_KINDS:
         raise IdentityError(
-            f"{identity.username} is a {identity.kind} identity: only temperature probes are "
-            "placed (a reader's read point is its profile, an AGV reports its own position)"
+            f"{identity.username} is a {identity.kind} identity: only temperature probes and "
+            "RFID readers are placed (an AGV reports its own position)"
         )
     try:
         Placement(location=location, since=datetime.now(UTC))
@@ -232,7 +235,8 @@ class DeviceRegistry:
     ) -> Provisioned:
         """Register ``identity`` and issue its credentials. An active identity is refused
         (rotate it instead); a revoked one gets fresh credentials. ``location``: where a
-        temperature probe is placed from now on (its readings are stored there)."""
+        temperature probe or RFID reader is placed from now on (a probe's readings are
+        stored there, a reader's reads observed there)."""
         if not (certificate or password):
             raise IdentityError("choose a client certificate and/or a password")
         if location is not None:
@@ -269,9 +273,9 @@ class DeviceRegistry:
         return self._handout(record, secret)
 
     def assign(self, username: str, location: str, at: datetime | None = None) -> DeviceRecord:
-        """Place the temperature probe ``username`` at ``location`` from ``at`` (default
-        now) on: readings it takes from then are stored there, until its next placement.
-        A placement at the same instant is replaced."""
+        """Place the temperature probe or RFID reader ``username`` at ``location`` from
+        ``at`` (default now) on: readings (reads) it takes from then are stored (observed)
+        there, until its next placement. A placement at the same instant is replaced."""
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
             raise IdentityError("the placement time needs a UTC offset, e.g. 2026-11-22T10:00Z")

@@ -76,8 +76,9 @@ def hub(
     anvil = request.getfixturevalue("anvil") if request.param == "anvil" else None
     with Hub(_settings(tmp_path, mosquitto, influxdb, anvil), demo.READ_POINTS) as running:
         demo.seed(running.master)  # signed; also names the places (pages never show URNs)
-        # as `make demo`: each probe placed at its room (the gateway stores readings there),
-        # provisioned before the first reading it sends
+        # as `make demo`: each probe placed at its room and the reader at its dock door
+        # (the gateway stores readings and observes reads there), provisioned before the
+        # first reading it sends
         provision_devices(
             open_device_registry(running.settings),
             demo.scenario(running.settings.hub.site),

@@ -1,17 +1,18 @@
 """Admission: a device speaks only for itself, its clock is sane, history is not rewritten.
 
 Unit tests of the pure rules, then the attacks against a real gateway (mosquitto +
-InfluxDB), whose probes are placed in a real device registry read through
-``devices_dir`` as the hub reads it. Each attack is published as an attacker on the
-plain broker would publish it; InfluxDB and the capture port are then asked what
-they hold.
+InfluxDB), whose probes and dock reader are placed in a real device registry read
+through ``devices_dir`` as the hub reads it, and whose custody events go to a real
+traceability records store (SQLite) through the hub's capture bridge. Each attack is
+published as an attacker on the plain broker would publish it; InfluxDB and the
+records are then asked what they hold.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.admission import ClockRules, clock_rejection, placement
+from gateway.admission import ClockRules, clock_rejection, placement, read_point
 from gateway.config import GatewayConfig
 from gateway.devices.access import Identity
 from gateway.devices.directory import RegistryDirectory
@@ -29,14 +30,20 @@ from gateway.influx import InfluxWriter
 from gateway.lineprotocol import timestamp_ns
 from gateway.runtime import GatewayRuntime, build_gateway
 from sensors.fields import format_timestamp
+from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
 from tests.support.devices import placed
+from traceability.capture import CaptureService
+from traceability.records.entities import StoredEvent
+from traceability.records.store import RecordStore
+from tracehub.bridges import CaptureBridge
 from tracehub.services import InfluxDB, Mosquitto
 
 WAIT = 15.0
 PASSPHRASE = "test passphrase, not a secret"
 COLD = "urn:epc:id:sgln:4012345.00001.cold1"
 DOCK = "urn:epc:id:sgln:4012345.00001.dock1"
+DOCK2 = "urn:epc:id:sgln:4012345.00001.dock2"
 EPC = "3074257BF7194E4000001A85"
 T = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -81,6 +88,22 @@ def test_placement_follows_the_history_and_refuses_a_claim() -> None:
                      "s/temperature/p1") == COLD  # fmt: skip
 
 
+def test_a_reader_speaks_only_for_its_read_point() -> None:
+    directory = placed("s", {}, since=T, readers={"door-1": DOCK})
+    read = TagRead(reader_id="door-1", seq=1, ts=T, epc=EPC, antenna=1, rssi=-50.0,
+                   read_point=DOCK2)  # fmt: skip
+    found = read_point(read, directory, "s/rfid/door-1")
+    assert not isinstance(found, str)
+    assert (found.code, found.field) == ("location_mismatch", "read_point")
+    assert f"leave read_point out or send {DOCK}" in found.reason
+    assert read_point(read.model_copy(update={"read_point": None}), directory,
+                      "s/rfid/door-1") == DOCK  # fmt: skip
+    unplaced = read_point(read, directory, "s/rfid/door-2")
+    assert not isinstance(unplaced, str)
+    assert (unplaced.code, unplaced.field) == ("unassigned", "read_point")
+    assert "tracehub devices assign s/rfid/door-2 SGLN" in unplaced.reason
+
+
 def test_the_registry_directory_sees_an_assignment_without_a_restart(tmp_path: Path) -> None:
     registry = DeviceRegistry.open(tmp_path / "devices", PASSPHRASE, "s")
     probe = Identity(kind="temperature", site="s", device_id="p1")
@@ -97,17 +120,9 @@ def test_the_registry_directory_sees_an_assignment_without_a_restart(tmp_path: P
 
 
 # --- the attacks, against a running gateway ------------------------------------------------
-class MemoryCapture:
-    def __init__(self) -> None:
-        self.events: list[Mapping[str, Any]] = []
-
-    def capture(self, event: Mapping[str, Any]) -> str:
-        self.events.append(event)
-        return f"sha256:{len(self.events)}"
-
-
 class Site:
-    """A running gateway over a registry with two placed probes and a dock reader."""
+    """A running gateway over a registry with two placed probes and a reader placed at
+    the dock door, capturing into a records store."""
 
     def __init__(self, broker: Mosquitto, influx: InfluxDB, tmp_path: Path) -> None:
         self.name = "s" + uuid.uuid4().hex[:8]
@@ -118,9 +133,11 @@ class Site:
             identity = Identity(kind="temperature", site=self.name, device_id=device)
             registry.provision(identity, now=an_hour_ago, location=where)
         reader = Identity(kind="rfid", site=self.name, device_id="door-1")
-        registry.provision(reader, now=an_hour_ago)
+        registry.provision(reader, now=an_hour_ago, location=DOCK)
         self.broker = broker
-        self.capture = MemoryCapture()
+        self.records = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
+        # As the hub wires it: the records' capture service behind the error-translating bridge.
+        self.capture = CaptureBridge(CaptureService(self.records), source="gateway:test")
         self.config = GatewayConfig(
             mqtt_host=broker.host,
             mqtt_port=broker.port,
@@ -141,10 +158,14 @@ class Site:
         body = {"device_id": device, "seq": seq, "ts": ts, "celsius": 4.0, **extra}
         return self.topic("temperature", device), json.dumps(body).encode()
 
-    def read(self, seq: int, ts: str) -> tuple[str, bytes]:
+    def read(self, seq: int, ts: str, **claim: str) -> tuple[str, bytes]:
         body = {"reader_id": "door-1", "seq": seq, "ts": ts, "epc": EPC, "antenna": 1,
-                "rssi": -50.0, "read_point": DOCK}  # fmt: skip
+                "rssi": -50.0, "read_point": DOCK, **claim}  # fmt: skip
         return self.topic("rfid", "door-1"), json.dumps(body).encode()
+
+    def events(self) -> list[StoredEvent]:
+        """Every event the records hold."""
+        return self.records.query_events()
 
     def at(self, delta: timedelta = timedelta(0)) -> str:
         return format_timestamp(self.now + delta)
@@ -183,6 +204,7 @@ def site(mosquitto: Mosquitto, influxdb: InfluxDB, tmp_path: Path) -> Iterator[S
         yield running
     finally:
         running.runtime.stop()
+        running.records.close()
 
 
 @pytest.mark.integration
@@ -226,7 +248,7 @@ def test_each_attack_is_dead_lettered_naming_the_field_and_the_fix(site: Site) -
         ("p-cold", COLD, 4.0, 1)
     ]
     assert site.rows("rfid_read") == []
-    assert site.capture.events == []
+    assert site.events() == []
 
 
 @pytest.mark.integration
@@ -264,7 +286,37 @@ def test_a_future_dated_read_does_not_silence_the_epc(site: Site) -> None:
     site.publish(site.read(2, site.at()))
     site.settle(2)
     assert site.runtime.gateway.wait_until(lambda c: c.captured == 1, WAIT)
-    [event] = site.capture.events
-    assert event["eventTime"] == site.at()
+    [event] = site.events()
+    assert event.event_time == site.now
     [row] = site.rows("rfid_read")
     assert row["seq"] == 2
+
+
+@pytest.mark.integration
+def test_a_reader_claiming_another_dock_door_is_dead_lettered_and_never_recorded(
+    site: Site,
+) -> None:
+    """The reader at dock door 1 publishes reads "at" dock door 2 (to make goods appear
+    received there): dead-lettered naming read_point and the fix; nothing reaches
+    InfluxDB or the records. Its honest reads, with or without a read_point, are
+    recorded at dock door 1."""
+    attack = site.read(1, site.at(), read_point=DOCK2)
+    site.publish(attack)
+    site.settle(1)
+    code, field, reason = site.letters()[attack[1]]
+    assert (code, field) == ("location_mismatch", "read_point")
+    assert f"read_point {DOCK2} differs from where {site.name}/rfid/door-1 is placed" in reason
+    assert f"leave read_point out or send {DOCK}" in reason  # the fix
+    assert site.rows("rfid_read") == []
+    assert site.events() == []
+    assert site.runtime.counters.captured == 0
+    bare = json.loads(site.read(2, site.at(timedelta(seconds=1)))[1])
+    del bare["read_point"]
+    site.publish((site.topic("rfid", "door-1"), json.dumps(bare).encode()))
+    site.settle(2)
+    assert site.runtime.gateway.wait_until(lambda c: c.captured == 1, WAIT)
+    [event] = site.events()
+    assert (event.read_point, event.event_time) == (DOCK, site.now + timedelta(seconds=1))
+    assert site.records.events_at(DOCK2) == []  # dock door 2 saw nothing
+    [row] = site.rows("rfid_read")
+    assert (row["read_point"], row["seq"]) == (DOCK, 2)

@@ -1,5 +1,6 @@
 """MqttSource against real mosquitto: acknowledged only once spooled, redelivered otherwise,
-Receive Maximum bounds the push, shared subscriptions split the load."""
+Receive Maximum bounds the push, shared subscriptions split the load, a spooler killed by
+a bug is restarted and finishes its batch (nothing lost, nothing spooled or acked twice)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.errors import SourceError, SpoolUnavailable
-from gateway.mqtt import MqttSource, SpoolAppend
+from gateway.mqtt import COMPONENT, MqttSource, SpoolAppend
 from gateway.spool import Incoming, Spool
 from sensors.simulator import ProbeSpec, SimulatorSpec, run_simulators
+from supervision.supervisor import Supervisor
 from tracehub.services import Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -115,6 +117,103 @@ def test_spool_failures_are_retried_in_order_then_acked(mosquitto: Mosquitto) ->
         source.stop()
     assert [b'"seq":%d' % i in item.payload for i, item in enumerate(spool.items)] == [True] * 3
     assert source.acked == 3
+
+
+def test_a_spool_outage_is_reported_until_a_batch_goes_through(mosquitto: Mosquitto) -> None:
+    supervisor = Supervisor(initial_backoff_s=0.01, max_backoff_s=0.05)
+    spool = Collect(expect=1)
+    spool.fail = 1
+    spool.hold.clear()
+    source = MqttSource(mosquitto.host, mosquitto.port, unique("gw-out-"), spool,
+                        retry_initial_s=0.01, supervisor=supervisor)  # fmt: skip
+    source.start()
+    try:
+        assert source.wait_ready(WAIT)
+        simulate(mosquitto, unique("site"), 1)
+        assert spool.entered.wait(WAIT)
+        spool.hold.set()  # the first try meets the outage, the retry goes through
+        assert supervisor.wait_until(lambda s: s[COMPONENT].last_error is not None, WAIT)
+        assert spool.done.wait(WAIT)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].ready, WAIT)
+    finally:
+        source.stop()
+    status = supervisor.status(COMPONENT)
+    assert status is not None
+    # Handled in place: reported, not a restart.
+    assert (status.restarts, str(status.last_error)) == (0, "SpoolUnavailable: disk full")
+
+
+class Buggy(Collect):
+    """A spool whose first append raises an unexpected error (a bug, not an outage)."""
+
+    def __init__(self, expect: int) -> None:
+        super().__init__(expect)
+        self.crashed = False
+
+    def __call__(self, items: Sequence[Incoming], stop: threading.Event) -> bool:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("injected: a spool bug")
+        return super().__call__(items, stop)
+
+
+def test_a_spooler_killed_by_a_bug_is_restarted_and_spools_its_batch_once(
+    mosquitto: Mosquitto,
+) -> None:
+    supervisor = Supervisor(initial_backoff_s=0.01, max_backoff_s=0.05)
+    spool = Buggy(expect=5)
+    source = MqttSource(
+        mosquitto.host, mosquitto.port, unique("gw-bug-"), spool, supervisor=supervisor
+    )
+    source.start()
+    try:
+        assert source.wait_ready(WAIT)
+        simulate(mosquitto, unique("site"), 5)
+        assert spool.done.wait(WAIT)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].ready, WAIT)
+    finally:
+        source.stop()
+    status = supervisor.status(COMPONENT)
+    assert status is not None
+    assert (status.restarts, str(status.last_error)) == (1, "RuntimeError: injected: a spool bug")
+    # The batch in hand when it died was spooled by the restarted loop: each message once.
+    assert sorted(i.payload for i in spool.items) == sorted({i.payload for i in spool.items})
+    assert (len(spool.items), source.acked, source.received) == (5, 5, 5)
+
+
+def test_a_spooler_killed_while_acking_acks_only_the_rest(
+    mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Died after the spool took the batch: the restarted loop does not spool it again,
+    and acknowledges only what was not acknowledged yet (a packet id acked twice could
+    ack a newer message that reuses it, before it is spooled)."""
+    supervisor = Supervisor(initial_backoff_s=0.01, max_backoff_s=0.05)
+    spool = Collect(expect=4)
+    client_id = unique("gw-ack-bug-")
+    source = MqttSource(mosquitto.host, mosquitto.port, client_id, spool, supervisor=supervisor)
+    acks: list[int] = []
+    real_ack = source._client.ack
+
+    def ack(mid: int, qos: int) -> None:
+        if len(acks) == 2:
+            acks.append(-1)  # once: the third ack dies
+            raise RuntimeError("injected: dies mid-batch")
+        acks.append(mid)
+        real_ack(mid, qos)
+
+    monkeypatch.setattr(source._client, "ack", ack)
+    source.start()
+    try:
+        assert source.wait_ready(WAIT)
+        simulate(mosquitto, unique("site"), 4)
+        assert spool.done.wait(WAIT)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].restarts == 1, WAIT)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].ready, WAIT)
+    finally:
+        source.stop()
+    mids = [m for m in acks if m != -1]
+    assert len(mids) == len(set(mids)) == source.acked == 4  # each acknowledged once
+    assert len(spool.items) == len({i.payload for i in spool.items}) == 4  # spooled once
 
 
 def test_source_config_is_checked() -> None:

@@ -27,7 +27,7 @@ def observation(epc: str = "3074F4E4E40AD9C0000003E9") -> TagObservation:
 
 
 def test_contract_event_with_default_profile() -> None:
-    assert object_event(observation()) == {
+    assert object_event(observation(), DOCK) == {
         "type": "ObjectEvent",
         "eventTime": "2026-11-22T10:00:00.123Z",
         "eventTimeZoneOffset": "+00:00",
@@ -45,13 +45,21 @@ def test_read_point_profile_sets_biz_step_disposition_and_location() -> None:
         disposition="in_transit",
         biz_location="urn:epc:id:sgln:4012345.00002.0",
     )
-    event = object_event(observation(), {DOCK: profile})
+    event = object_event(observation(), DOCK, {DOCK: profile})
     assert (event["bizStep"], event["disposition"]) == ("shipping", "in_transit")
     assert event["bizLocation"] == {"id": "urn:epc:id:sgln:4012345.00002.0"}
 
 
+def test_the_event_is_at_the_read_point_given_not_the_payloads() -> None:
+    elsewhere = "urn:epc:id:sgln:4012345.00002.0"
+    profile = ReadPointProfile(biz_step="shipping")
+    event = object_event(observation(), elsewhere, {DOCK: profile, elsewhere: ReadPointProfile()})
+    # The reader's placement decides the read point and so the profile.
+    assert (event["readPoint"], event["bizStep"]) == ({"id": elsewhere}, "arriving")
+
+
 def test_sscc_reads_use_the_sscc_urn() -> None:
-    event = object_event(observation("3174257BF4499602D2000000"))
+    event = object_event(observation("3174257BF4499602D2000000"), DOCK)
     assert event["epcList"] == ["urn:epc:id:sscc:0614141.1234567890"]
 
 

@@ -448,6 +448,80 @@ def test_a_moved_probe_is_stored_where_it_was_when_it_read(parts: Parts) -> None
     assert locations == [f"location={DOCK}", f"location={COLD}"]
 
 
+DOCK2 = "urn:epc:id:sgln:4012345.00001.dock2"
+
+
+def test_a_reader_claiming_another_dock_is_dead_lettered_and_nothing_is_observed(
+    parts: Parts,
+) -> None:
+    gateway = parts.gateway(
+        directory=placed("cold1", {}, readers={"door-1": DOCK2}),
+        profiles={DOCK: ReadPointProfile(biz_step="shipping")},
+    )
+    gateway.process(parts.batch((R_TOPIC, READ)))  # the payload says DOCK
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("read_point", "location_mismatch")
+    assert f"read_point {DOCK} differs from where cold1/rfid/door-1 is placed" in reason
+    assert f"leave read_point out or send {DOCK2}" in reason
+    assert "tracehub devices assign cold1/rfid/door-1" in reason
+    assert parts.sink.lines == []
+    assert parts.capture.events == []
+    assert parts.store.state("rfid") == {}  # it silences nothing either
+    # The same tag read again, the claim left out: observed at the reader's own door.
+    honest = json.loads(read(2, "2026-11-22T10:00:01Z"))
+    del honest["read_point"]
+    gateway.process(parts.batch((R_TOPIC, json.dumps(honest).encode())))
+    [event] = parts.capture.events
+    assert (event["readPoint"], event["bizStep"]) == ({"id": DOCK2}, "arriving")
+
+
+def test_a_reader_is_observed_at_its_placement_and_read_point_is_optional(
+    parts: Parts,
+) -> None:
+    profiles = {DOCK: ReadPointProfile(biz_step="shipping"),
+                DOCK2: ReadPointProfile(biz_step="receiving", biz_location=COLD)}  # fmt: skip
+    gateway = parts.gateway(directory=placed("cold1", {}, readers={"door-1": DOCK2}),
+                            profiles=profiles)  # fmt: skip
+    bare = json.loads(READ)
+    del bare["read_point"]
+    agreeing = json.loads(read(2, "2026-11-22T10:00:05Z")) | {"read_point": DOCK2}
+    gateway.process(
+        parts.arriving(
+            (R_TOPIC, json.dumps(bare).encode(), RECEIVED),
+            (R_TOPIC, json.dumps(agreeing).encode(), RECEIVED + 5_000 * MS),  # past de-dup
+        )
+    )
+    assert parts.dead.letters == []
+    assert [e["readPoint"] for e in parts.capture.events] == [{"id": DOCK2}] * 2
+    # The profile is the placement's, not the payload's.
+    assert {(e["bizStep"], e["bizLocation"]["id"]) for e in parts.capture.events} == {
+        ("receiving", COLD)
+    }
+    assert all(line.startswith(f"rfid_read,read_point={DOCK2},") for line in parts.sink.lines)
+
+
+def test_a_reader_without_placement_is_unassigned(parts: Parts) -> None:
+    gateway = parts.gateway(directory=placed("cold1", {"p1": DOCK}))
+    gateway.process(parts.batch((R_TOPIC, READ)))
+    [(_, _, reason, field, code)] = parts.dead.letters
+    assert (field, code) == ("read_point", "unassigned")
+    assert "tracehub devices assign cold1/rfid/door-1 SGLN" in reason
+    assert (parts.sink.lines, parts.capture.events) == ([], [])
+
+
+def test_a_moved_reader_observes_where_it_was_when_it_read(parts: Parts) -> None:
+    moved = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+    reader = probe("cold1", "door-1", (DOCK, SINCE), (DOCK2, moved), kind="rfid")
+    gateway = parts.gateway(directory=StaticDirectory([reader]))
+    bare = [json.loads(read(i, t)) for i, t in ((1, "2026-11-22T10:00:00Z"),
+                                                 (2, "2026-11-22T10:01:00Z"))]  # fmt: skip
+    for body in bare:
+        del body["read_point"]
+    gateway.process(parts.batch(*((R_TOPIC, json.dumps(b).encode()) for b in bare)))
+    # Two read points, two observations (even within the de-duplication window).
+    assert [e["readPoint"]["id"] for e in parts.capture.events] == [DOCK, DOCK2]
+
+
 @pytest.mark.parametrize(
     ("ts", "words"),
     [
@@ -460,7 +534,9 @@ def test_a_moved_probe_is_stored_where_it_was_when_it_read(parts: Parts) -> None
 def test_an_unbelievable_clock_is_dead_lettered(parts: Parts, ts: str, words: str) -> None:
     provisioned = "provisioned" in words
     since = datetime(2026, 11, 22, 9, tzinfo=UTC) if provisioned else SINCE
-    directory = placed("cold1", {"p1": DOCK}, since=since)
+    # The reader is placed (and provisioned) since long ago.
+    reader = probe("cold1", "door-1", (DOCK, SINCE), kind="rfid")
+    directory = StaticDirectory([probe("cold1", "p1", (DOCK, since)), reader])
     gateway = parts.gateway(directory=directory)
     gateway.process(parts.batch((T_TOPIC, reading(ts=ts)), (R_TOPIC, read(1, ts))))
     letters = parts.dead.letters
@@ -468,7 +544,7 @@ def test_an_unbelievable_clock_is_dead_lettered(parts: Parts, ts: str, words: st
     assert words in letters[0][2]
     assert "fix the device's clock" in letters[0][2]
     if provisioned:
-        # The reader is not in the directory: no provisioning time to hold it to.
+        # The reader was provisioned long before: only the probe is held to its time.
         assert len(letters) == 1
         [line] = parts.sink.lines
         assert line.startswith("rfid_read,")

@@ -71,7 +71,8 @@ def capture() -> MemoryCapture:
 
 
 def running(cfg: GatewayConfig, capture: MemoryCapture) -> Iterator[GatewayRuntime]:
-    runtime = build_gateway(cfg, capture, directory=EveryProbeAt(ROOM))
+    # Every probe in the room, every reader at the dock door (as the registry places them).
+    runtime = build_gateway(cfg, capture, directory=EveryProbeAt(ROOM, readers=DOCK))
     runtime.start()
     try:
         assert runtime.wait_ready(WAIT), "gateway did not subscribe"
@@ -282,3 +283,70 @@ def test_a_drain_killed_by_a_bug_is_restarted_and_reported(
     finally:
         runtime.stop()
     assert "gateway.mqtt" not in {s.name for s in supervisor.statuses()}
+
+
+def test_a_spooler_killed_by_a_bug_is_restarted_and_readiness_shows_it(
+    mosquitto: Mosquitto,
+    influxdb: InfluxDB,
+    tmp_path: Path,
+    capture: MemoryCapture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The MQTT spooler thread dies on an unexpected error in a spool write: readiness
+    (what /readyz serves) says so, naming the error, until the restarted loop has spooled
+    its batch; every message, before and after, is written once."""
+    from gateway.mqtt import COMPONENT
+    from gateway.spool import Spool
+    from supervision.status import Readiness
+    from supervision.supervisor import Supervisor
+
+    real_append = Spool.append
+    crashed, release = threading.Event(), threading.Event()
+
+    def append(self: Spool, items: Any, stop: threading.Event | None = None) -> bool:
+        if not crashed.is_set():
+            crashed.set()
+            raise RuntimeError("injected: a spool bug")
+        assert release.wait(WAIT), "the test never released the spool"
+        return real_append(self, items, stop)
+
+    monkeypatch.setattr(Spool, "append", append)
+    cfg = config(mosquitto, influxdb, tmp_path)
+    supervisor = Supervisor(initial_backoff_s=0.01, max_backoff_s=0.05)
+    runtime = build_gateway(cfg, capture, directory=EveryProbeAt(ROOM), supervisor=supervisor)
+    runtime.start()
+    site = unique("site")
+
+    def publish(count: int, start: datetime) -> None:
+        spec = SimulatorSpec(site=site, probes=(ProbeSpec(device_id="p-a", location=ROOM),))
+        run_simulators(
+            mosquitto.host, mosquitto.port, spec, threading.Event(), 0, count=count, start=start
+        )
+
+    try:
+        assert runtime.wait_ready(WAIT), "gateway did not subscribe"
+        publish(3, START)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].restarts >= 1, WAIT)
+        readiness = Readiness(components=supervisor.statuses())
+        assert not readiness.ready
+        [spooler] = [c for c in readiness.to_json()["components"] if c["name"] == COMPONENT]
+        assert (spooler["ready"], spooler["supervised"]) == (False, True)
+        assert spooler["last_error"]["type"] == "RuntimeError"
+        assert spooler["last_error"]["message"] == "injected: a spool bug"
+        assert rows(cfg) == []  # not spooled yet, not acknowledged: held by the broker
+        release.set()
+        assert runtime.gateway.wait_until(lambda c: c.written == 3, WAIT)
+        assert supervisor.wait_until(lambda s: s[COMPONENT].ready, WAIT)
+        # Messages published after the crash are spooled and written too.
+        publish(2, START + timedelta(minutes=1))
+        assert runtime.gateway.wait_until(lambda c: c.written == 5, WAIT)
+        assert Readiness(components=supervisor.statuses()).ready
+        assert runtime.spool.depth == 0
+        assert (runtime.mqtt.acked, runtime.mqtt.received) == (5, 5)
+    finally:
+        release.set()
+        runtime.stop()
+    found = rows(cfg)
+    # Nothing lost, nothing twice: five readings, five distinct timestamps.
+    assert len(found) == len({r["time"] for r in found}) == 5
+    assert runtime.counters.redelivered == 0

@@ -78,9 +78,12 @@ def test_site_scenario_end_to_end_and_status(
         clock=FIXED_DATES_CLOCK,
     )
     capture = Capture()
-    # Each probe placed at its room, dock or truck, as `tracehub devices provision-demo` does.
-    where = {p.device_id: p.location for p in site.simulator_spec().probes}
-    runtime = build_gateway(cfg, capture, directory=placed(site.site, where))
+    # Each probe placed at its room, dock or truck and each reader at its dock door, as
+    # `tracehub devices provision-demo` does.
+    spec = site.simulator_spec()
+    where = {p.device_id: p.location for p in spec.probes}
+    doors = {r.reader_id: r.read_point for r in spec.readers}
+    runtime = build_gateway(cfg, capture, directory=placed(site.site, where, readers=doors))
     runtime.start()
     try:
         assert runtime.wait_ready(30)

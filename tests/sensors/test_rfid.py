@@ -40,3 +40,10 @@ def test_bad_reads_name_the_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as info:
         TagRead.model_validate_json(json.dumps({**GOOD, **changes}))
     assert info.value.errors()[0]["loc"] == (field,)
+
+
+def test_read_point_is_optional_a_claim_the_gateway_checks() -> None:
+    bare = {k: v for k, v in GOOD.items() if k != "read_point"}
+    read = TagRead.model_validate_json(json.dumps(bare))
+    assert read.read_point is None
+    assert TagRead.model_validate_json(read.to_json()) == read

@@ -154,5 +154,30 @@ def test_provision_demo_places_every_probe_at_its_room(env: dict[str, str]) -> N
 
     run(env, "provision-demo", "--no-reload")
     rows = {row["identity"]: row for row in json.loads(run(env, "list", "--json"))}
-    for probe in demo.scenario("s1").probes:
+    spec = demo.scenario("s1")
+    for probe in spec.probes:
         assert rows[f"s1/temperature/{probe.device_id}"]["location"] == probe.location
+    # ... and every reader at its dock door: the read point of its reads.
+    assert spec.readers
+    for reader in spec.readers:
+        assert rows[f"s1/rfid/{reader.reader_id}"]["location"] == reader.read_point
+
+
+def test_a_reader_is_provisioned_at_its_read_point_and_assigned_elsewhere(
+    env: dict[str, str],
+) -> None:
+    dock1, dock2 = "urn:epc:id:sgln:4012345.00001.dock1", "urn:epc:id:sgln:4012345.00001.dock2"
+    out = emitted(run(env, "provision", "rfid", "door-1", "--location", dock1, "--no-reload"))
+    assert out["location"] == dock1
+    moved = emitted(run(env, "assign", "s1/rfid/door-1", dock2))
+    placements = moved["placements"]
+    assert isinstance(placements, list)
+    assert [p["location"] for p in placements] == [dock1, dock2]
+    agv = CliRunner().invoke(
+        main,
+        ["devices", "provision", "agv", "AGV-1", "--manufacturer", "Ex", "--location", dock1,
+         "--no-reload"],
+        env=env,
+    )  # fmt: skip
+    assert agv.exit_code != 0
+    assert "only temperature probes and RFID readers are placed" in agv.output

@@ -40,7 +40,7 @@ from tracehub.settings import (
 pytestmark = pytest.mark.integration
 
 WAIT_S = 60.0
-COMPONENTS = {"anchoring", "gateway.drain", "gateway.evidence", "gateway.health"}
+COMPONENTS = {"anchoring", "gateway.spooler", "gateway.drain", "gateway.evidence", "gateway.health"}
 WATCHED = {"gateway.mqtt", "web", "records", "ledger", "chain"}
 
 

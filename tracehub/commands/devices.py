@@ -112,8 +112,9 @@ def init(settings: Settings, names: tuple[str, ...]) -> None:
 @click.option("--days", default=365, show_default=True, help="Certificate validity in days.")
 @click.option(
     "--location",
-    help="Where a temperature probe is placed (SGLN URN): its readings are stored there, "
-    "whatever the payload says. Move it later with `tracehub devices assign`.",
+    help="Where a temperature probe or RFID reader is placed (SGLN URN): a probe's readings "
+    "are stored there, a reader's reads are observed there (its read point), whatever the "
+    "payload says. Move it later with `tracehub devices assign`.",
 )
 @broker_dir_option
 @reload_option
@@ -134,8 +135,8 @@ def provision(
     """Register a device (or gateway) and issue its credentials.
 
     Prints the identity, its certificate/key paths and, once only, its password.
-    A temperature probe without --location is refused by the gateway (``unassigned``)
-    until it is placed with `tracehub devices assign`.
+    A temperature probe or RFID reader without --location is refused by the gateway
+    (``unassigned``) until it is placed with `tracehub devices assign`.
     """
     from gateway.devices.access import Identity
     from gateway.errors import IdentityError
@@ -171,14 +172,16 @@ def provision(
     "--at",
     "at",
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
-    help="When the probe was placed there (RFC 3339 with an offset, e.g. "
-    "2026-11-22T10:00:00+00:00); default now. Readings taken from then on are stored there.",
+    help="When the device was placed there (RFC 3339 with an offset, e.g. "
+    "2026-11-22T10:00:00+00:00); default now. Readings (reads) taken from then on are "
+    "stored (observed) there.",
 )
 @click.pass_obj
 def assign(settings: Settings, identity: str, location: str, at: datetime | None) -> None:
-    """Place the temperature probe IDENTITY (e.g. demo/temperature/probe-cold1-01) at
-    LOCATION (an SGLN URN): a probe moved to another room or truck. The gateway picks
-    the change up at once (no broker reload: ACLs do not change)."""
+    """Place the temperature probe or RFID reader IDENTITY (e.g.
+    demo/temperature/probe-cold1-01, demo/rfid/dock-door-1) at LOCATION (an SGLN URN): a
+    probe moved to another room or truck, a reader to another dock door (its read point).
+    The gateway picks the change up at once (no broker reload: ACLs do not change)."""
     from gateway.errors import IdentityError
 
     registry = _registry(settings)
@@ -366,7 +369,7 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 @click.pass_obj
 def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
     """The gateway and the demo site's devices, each probe placed at its scenario
-    location (docker compose runs this at start)."""
+    location and each reader at its read point (docker compose runs this at start)."""
     from tracehub.demo import scenario
     from tracehub.site import gateway_identity, provision_devices
 

@@ -155,10 +155,22 @@ def test_a_probe_is_placed_at_provisioning_and_moved_with_its_history(
     assert again.location_at(t0 + timedelta(hours=5)) == TRUCK
 
 
-def test_placing_what_cannot_be_placed_is_refused(registry: DeviceRegistry) -> None:
+def test_a_reader_is_placed_at_its_read_point_and_moved_like_a_probe(
+    registry: DeviceRegistry,
+) -> None:
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
     reader = Identity(kind="rfid", site="s1", device_id="dock-1")
-    with pytest.raises(IdentityError, match="only temperature probes are placed"):
-        registry.provision(reader, location=COLD)
+    record = registry.provision(reader, now=t0, location=COLD).record
+    assert record.location_at(t0) == COLD
+    moved = registry.assign(reader.username, TRUCK, t0 + timedelta(hours=1))
+    assert [p.location for p in moved.placements] == [COLD, TRUCK]
+    assert {r["identity"]: r["location"] for r in registry.summary()}[reader.username] == TRUCK
+
+
+def test_placing_what_cannot_be_placed_is_refused(registry: DeviceRegistry) -> None:
+    agv = Identity(kind="agv", manufacturer="ExampleAGV", device_id="AGV-0001")
+    with pytest.raises(IdentityError, match="only temperature probes and RFID readers are placed"):
+        registry.provision(agv, location=COLD)
     registry.provision(PROBE)
     with pytest.raises(IdentityError, match="SGLN URN"):
         registry.assign(PROBE.username, "cold room 1")
