@@ -133,6 +133,19 @@ class Readiness(BaseModel):
             },
         }
 
+    def summary_json(self) -> dict[str, Any]:
+        """What anyone may see: each component's name and state, no error messages
+        (they can name hosts, paths and records) and no set-aside records."""
+        return {
+            "status": "ready" if self.ready else "not ready",
+            "components": [
+                {"name": c.name, "ready": c.ready, "state": c.state.value} for c in self.components
+            ],
+            "set_aside": {"count": self.set_aside_count, "newest": []},
+            "detail": "errors and set-aside records: ask from the hub's own machine, or send "
+            "an admin client's bearer token",
+        }
+
     @classmethod
     def from_json(cls, data: Any) -> Readiness:
         """Read back what ``to_json`` wrote (``tracehub status`` reads ``/readyz``)."""

@@ -140,4 +140,5 @@ def create_app(
         middleware=[Middleware(RequestLimits, limits=bounds)],  # before any endpoint
     )
     app.state.pages = cached
+    app.state.access = access  # /readyz shows its details to admin clients
     return app

@@ -3,10 +3,12 @@ the components, and liveness answers at once even while a readiness check hangs.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +16,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from supervision.status import ComponentState, ComponentStatus, Failure, Readiness
+from traceability.records.store import RecordStore
+from web.access import Access
 from web.health import healthz, readyz
 from web.server import WebServer
 
@@ -93,3 +97,56 @@ def test_healthz_answers_while_a_readiness_check_hangs(serve: list[WebServer]) -
         assert pending.result().status_code == 200
     assert health.status_code == 200
     assert took < 0.5  # the check runs off the event loop
+
+
+async def _ask(app: Starlette, headers: dict[str, str] | None = None) -> dict[str, object]:
+    # From another machine: the transport names a public client address.
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        response = await client.get("/readyz", headers=headers or {})
+    assert response.status_code == 503
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_errors_go_only_to_this_machine_or_an_admin(tmp_path: Path) -> None:
+    import anyio
+
+    store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
+    admin = store.add_client("ops", ["admin"]).token
+    reader = store.add_client("erp", ["read", "capture"]).token
+    bad = ComponentStatus(
+        name="anchoring",
+        state=ComponentState.RESTARTING,
+        healthy=False,
+        last_error=Failure.of(RuntimeError("cannot reach postgresql://db.internal:5432")),
+    )
+    app = Starlette(routes=[Route("/readyz", readyz)])
+    app.state.readiness = Source(bad)
+    app.state.access = Access(store)
+    try:
+        anyone = anyio.run(_ask, app)
+        assert anyone["components"] == [
+            {"name": "anchoring", "ready": False, "state": "restarting"}
+        ]
+        assert "db.internal" not in json.dumps(anyone)
+        assert "admin" in str(anyone["detail"])
+        not_admin = anyio.run(_ask, app, {"Authorization": f"Bearer {reader}"})
+        assert "db.internal" not in json.dumps(not_admin)
+        forged = anyio.run(_ask, app, {"Authorization": "Bearer thc_0000_forged"})
+        assert "db.internal" not in json.dumps(forged)
+        ops = anyio.run(_ask, app, {"Authorization": f"Bearer {admin}"})
+        assert "db.internal" in json.dumps(ops)
+    finally:
+        store.close()
+
+
+def test_errors_show_to_a_caller_on_this_machine(serve: list[WebServer]) -> None:
+    bad = ComponentStatus(
+        name="anchoring",
+        state=ComponentState.RESTARTING,
+        healthy=False,
+        last_error=Failure.of(RuntimeError("boom")),
+    )
+    body = httpx.get(f"{_url(serve, Source(bad))}/readyz", timeout=10).json()
+    assert body["components"][0]["last_error"]["message"] == "boom"

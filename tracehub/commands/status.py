@@ -21,18 +21,29 @@ from tracehub.settings import Settings
 @click.option(
     "--hub", "hub_url", help="The hub's URL (default: its public URL, or <state>/web/url)."
 )
+@click.option(
+    "--token",
+    envvar="TRACEHUB_HUB_TOKEN",
+    help="An admin client's token (`tracehub clients add NAME --scope admin`; env "
+    "TRACEHUB_HUB_TOKEN): a hub on another machine shows its errors and set-aside records "
+    "only to an admin.",
+)
 @click.option("--influx-url", help="InfluxDB v1 API URL (default: TRACEHUB_INFLUX_URL).")
 @click.option("--database", help="Database (default: TRACEHUB_INFLUX_DATABASE).")
 @click.pass_obj
 def status(
-    settings: Settings, hub_url: str | None, influx_url: str | None, database: str | None
+    settings: Settings,
+    hub_url: str | None,
+    token: str | None,
+    influx_url: str | None,
+    database: str | None,
 ) -> None:
     """Show the hub's readiness (components, last errors, records set aside), then each
     gateway's latest health point (ingest rate, lag, spool) and dead letters."""
     from influx.client import InfluxClient
     from influx.errors import InfluxError
 
-    hub_readiness(settings, hub_url)
+    hub_readiness(settings, hub_url, token)
 
     certificate_expiry(settings)
     url = influx_url or settings.influx.url
@@ -141,7 +152,7 @@ def hub_url_of(settings: Settings, given: str | None) -> str | None:
         return None
 
 
-def hub_readiness(settings: Settings, given: str | None) -> bool | None:
+def hub_readiness(settings: Settings, given: str | None, token: str | None = None) -> bool | None:
     """Print the hub's readiness; None when no hub is reachable (said so), else ready."""
     import httpx
 
@@ -155,8 +166,9 @@ def hub_readiness(settings: Settings, given: str | None) -> bool | None:
         )
         return None
     try:
-        response = httpx.get(f"{url}/readyz", timeout=5.0)
-        report = Readiness.from_json(response.json())
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = httpx.get(f"{url}/readyz", headers=headers, timeout=5.0).json()
+        report = Readiness.from_json(body)
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         console.print(f"hub: not reachable at {url}: {exc}")
         return None
@@ -175,6 +187,8 @@ def hub_readiness(settings: Settings, given: str | None) -> bool | None:
             c.detail or "-",
         )
     console.print(table)
+    if isinstance(body.get("detail"), str):  # the summary anyone gets: say how to see more
+        console.print(f"{body['detail']} (--token)")
     if report.set_aside_count:
         aside = Table(title=f"records set aside ({report.set_aside_count}), newest first")
         for column in ("when", "pipeline", "record", "reason"):
