@@ -92,8 +92,19 @@ def clock_rejection(
     field: str = "ts",
 ) -> Rejection | None:
     """Why ``ts`` (a device timestamp received at ``received_ns``) is not believable."""
-    at = format_timestamp(ts)
     ts_ns = timestamp_ns(ts)
+    # The common case first and cheaply: every reading passes through here.
+    if (
+        ts >= rules.floor
+        and (
+            provisioned_at is None
+            or ts_ns >= timestamp_ns(provisioned_at) - rules.provisioning_tolerance_s * 1e9
+        )
+        and ts_ns - received_ns <= rules.future_tolerance_s * 1e9
+        and received_ns - ts_ns <= rules.backfill_ns
+    ):
+        return None
+    at = format_timestamp(ts)
     received = format_timestamp(datetime.fromtimestamp(received_ns / 1e9, UTC))
     reason = None
     if ts < rules.floor:
@@ -177,8 +188,10 @@ def _placed(
 ) -> str | Rejection:
     """Where ``device`` was placed at ``at``; a rejection if nowhere or if ``claimed``
     (the payload's word) differs."""
-    when = format_timestamp(at)
     where = directory.location(device, at)
+    if where is not None and (claimed is None or claimed == where):
+        return where
+    when = format_timestamp(at)
     if where is None:
         return Rejection(
             reason=f"{role.what} {device} has no placement at {when}: place it with "

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ from gateway.decode import (
     AgvConnection,
     AgvObservation,
     ColdRoomObservation,
+    Decoded,
     Rejection,
     TagObservation,
     TemperatureObservation,
@@ -86,7 +87,7 @@ class StateStore(Protocol):
 
     def state(self, scope: str) -> dict[str, str]: ...
 
-    def accepted_digest(self, device: str, ts_ns: int) -> str | None: ...
+    def accepted_digests(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]: ...
 
     def complete(
         self,
@@ -182,13 +183,17 @@ class Gateway:
         rfid: dict[str, int] = {}
         agv: dict[str, str] = {}
         filed: dict[int, tuple[str, tuple[str, str, str]]] = {}  # line → window, reading
-        pending: dict[tuple[str, int], str] = {}  # (device, ts) → digest, this batch
         indexed: dict[int, tuple[str, int, str]] = {}  # line → accepted index row
         duplicates = redelivered = 0
-        for index, entry in enumerate(entries):
-            decoded = decode(entry.topic, entry.payload, self._known)
-            if not isinstance(decoded, Rejection):
-                decoded = clock_check(decoded, entry.received_ns, self._clock, self._directory)
+        batch = [self._decode(entry) for entry in entries]
+        # (device, ts) → digest of what is stored, and of what this batch stores: one
+        # query for the batch's readings rather than one per reading.
+        pending = self._store.accepted_digests(
+            (device_key(d.site, "temperature", d.reading.device_id), timestamp_ns(d.reading.ts))
+            for d in batch
+            if isinstance(d, TemperatureObservation)
+        )
+        for index, decoded in enumerate(batch):
             if isinstance(decoded, Rejection):
                 dead.append((index, decoded))
             elif isinstance(decoded, TemperatureObservation):
@@ -207,7 +212,7 @@ class Gateway:
                     line_entry.append(index)
                     line_ts.append(row[1])
             elif isinstance(decoded, TagObservation):
-                read = self._tags.admit(decoded, entry.received_ns, rfid)
+                read = self._tags.admit(decoded, entries[index].received_ns, rfid)
                 if isinstance(read, Rejection):
                     dead.append((index, read))
                 else:
@@ -287,6 +292,12 @@ class Gateway:
             self._counts["redelivered"] += redelivered
             self._lock.notify_all()
 
+    def _decode(self, entry: SpoolEntry) -> Decoded:
+        decoded = decode(entry.topic, entry.payload, self._known)
+        if isinstance(decoded, Rejection):
+            return decoded
+        return clock_check(decoded, entry.received_ns, self._clock, self._directory)
+
     def _admit(
         self, obs: TemperatureObservation, pending: dict[tuple[str, int], str]
     ) -> tuple[str, str, tuple[str, int, str]] | Rejection | None:
@@ -298,7 +309,7 @@ class Gateway:
             return location
         line = temperature_line(obs.site, reading, location)
         ts, mark = timestamp_ns(reading.ts), digest(line)
-        stored = pending.get((device, ts)) or self._store.accepted_digest(device, ts)
+        stored = pending.get((device, ts))
         if stored is not None:
             return None if stored == mark else conflict(device, reading.ts)
         pending[(device, ts)] = mark

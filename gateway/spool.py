@@ -23,7 +23,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -61,6 +61,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS accepted_by_time ON accepted (ts_ns)",
 )
 
+_KEYS_PER_QUERY = 400  # two parameters each, far below SQLite's limit
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
 
@@ -242,19 +243,24 @@ class Spool:
             raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
         return [SpoolEntry(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
 
-    def accepted_digest(self, device: str, ts_ns: int) -> str | None:
-        """The digest of the reading stored for (``device``, ``ts_ns``), if any."""
+    def accepted_digests(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The digests of the readings stored for these (device, ts_ns), those there are:
+        one query per 400 keys, not one per reading."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, int], str] = {}
         try:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT digest FROM accepted WHERE device = ? AND ts_ns = ?", (device, ts_ns)
+            db = self._db()
+            for start in range(0, len(wanted), _KEYS_PER_QUERY):
+                chunk = wanted[start : start + _KEYS_PER_QUERY]
+                rows = db.execute(
+                    "SELECT device, ts_ns, digest FROM accepted WHERE (device, ts_ns) IN "
+                    f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                    [value for key in chunk for value in key],
                 )
-                .fetchone()
-            )
+                found.update(((str(d), int(t)), str(g)) for d, t, g in rows)
         except sqlite3.Error as exc:
             raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
-        return None if row is None else str(row[0])
+        return found
 
     def accepted_count(self) -> int:
         """Readings held in the redelivery index."""

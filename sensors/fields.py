@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import (
@@ -23,6 +24,9 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ID_RE = re.compile(ID_PATTERN)
 
 
+# A site has few places and every reading names one: parse each once (a bad value raises,
+# and lru_cache does not keep exceptions, so only valid URNs are remembered).
+@lru_cache(maxsize=4096)
 def _check_sgln(value: str) -> str:
     try:
         Sgln.parse(value)

@@ -108,11 +108,15 @@ def test_the_registry_directory_sees_an_assignment_without_a_restart(tmp_path: P
     registry = DeviceRegistry.open(tmp_path / "devices", PASSPHRASE, "s")
     probe = Identity(kind="temperature", site="s", device_id="p1")
     registry.provision(probe, now=T, location=COLD)
-    directory = RegistryDirectory(registry.folder)
+    directory = RegistryDirectory(registry.folder, recheck_s=0)  # look at every lookup
+    lazy = RegistryDirectory(registry.folder, recheck_s=3_600)
+    assert lazy.location(probe.username, T + timedelta(hours=1)) == COLD
     assert directory.location(probe.username, T + timedelta(hours=1)) == COLD
     assert directory.provisioned_at(probe.username) == T
     registry.assign(probe.username, DOCK, T + timedelta(minutes=30))
     assert directory.location(probe.username, T + timedelta(hours=1)) == DOCK
+    # The file is looked at once per recheck_s (default 1 s), not per reading.
+    assert lazy.location(probe.username, T + timedelta(hours=1)) == COLD
     assert directory.location(probe.username, T + timedelta(minutes=29)) == COLD
     registry.revoke(probe.username)
     assert directory.location(probe.username, T + timedelta(hours=1)) is None

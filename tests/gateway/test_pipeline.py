@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,8 +105,8 @@ class FakeStore:
     def state(self, scope: str) -> dict[str, str]:
         return {k: v for (s, k), v in self.values.items() if s == scope}
 
-    def accepted_digest(self, device: str, ts_ns: int) -> str | None:
-        return self.accepted.get((device, ts_ns))
+    def accepted_digests(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        return {key: self.accepted[key] for key in keys if key in self.accepted}
 
     def complete(
         self,

@@ -94,14 +94,25 @@ def test_the_accepted_index_commits_with_the_batch_and_forgets_old_readings(
         [entry], accepted=[("s/temperature/p1", 100, "d1"), ("s/temperature/p1", 200, "d2")]
     )
     assert spool.depth == 0
-    assert spool.accepted_digest("s/temperature/p1", 100) == "d1"
+    assert spool.accepted_digests([("s/temperature/p1", 100)]) == {("s/temperature/p1", 100): "d1"}
     # A replayed batch indexes the same reading again: the first digest stands.
     spool.complete([], accepted=[("s/temperature/p1", 100, "other")])
-    assert spool.accepted_digest("s/temperature/p1", 100) == "d1"
+    assert spool.accepted_digests([("s/temperature/p1", 100)]) == {("s/temperature/p1", 100): "d1"}
     spool.complete([], forget_accepted_before=150)
-    assert spool.accepted_digest("s/temperature/p1", 100) is None
-    assert spool.accepted_digest("s/temperature/p1", 200) == "d2"
+    assert spool.accepted_digests([("s/temperature/p1", 100)]) == {}
+    assert spool.accepted_digests([("s/temperature/p1", 200), ("s/x", 1)]) == {
+        ("s/temperature/p1", 200): "d2"
+    }
     spool.close()
     reopened = Spool(tmp_path / "spool.sqlite3")  # durable across a restart
     assert reopened.accepted_count() == 1
     reopened.close()
+
+
+def test_accepted_digests_answers_a_batch_larger_than_one_query(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    rows = [(f"s/temperature/p{i % 7}", i, f"d{i}") for i in range(1_000)]
+    spool.complete([], accepted=rows)
+    asked = [(device, ts) for device, ts, _ in rows] + [("s/temperature/p0", 5_000)]
+    found = spool.accepted_digests(asked)
+    assert found == {(device, ts): digest for device, ts, digest in rows}
