@@ -150,6 +150,9 @@ def test_a_killed_anchoring_loop_is_restarted_and_readyz_tells_until_it_recovers
     # the others are not dragged down with it
     assert all(c["ready"] for c in body["components"] if c["name"] != COMPONENT)
     assert not _anchored(hub, event)
+    out = _status(hub, expect=1)  # a script or a probe sees it in the exit code too
+    assert f"hub {hub.web.url}: NOT READY" in out
+    assert "injected: the feeder has a bug" in out
 
     broken.failing.clear()  # the bug is gone: the restarted loop anchors what waited
     assert hub.supervisor.wait_until(lambda s: s[COMPONENT].ready, WAIT_S)
@@ -216,7 +219,7 @@ def test_the_250_character_lot_is_refused_at_capture_naming_the_field(hub: Hub) 
     assert _readyz(hub).status_code == 200  # and nothing behind it is hurt
 
 
-def _status(hub: Hub, *args: str) -> str:
+def _status(hub: Hub, *args: str, expect: int = 0) -> str:
     result = CliRunner().invoke(
         main,
         ["status", "--influx-url", hub.settings.influx.url or "", "--database",
@@ -227,7 +230,7 @@ def _status(hub: Hub, *args: str) -> str:
             "COLUMNS": "300",
         },
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == expect, result.output
     return result.output
 
 

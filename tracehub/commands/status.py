@@ -39,13 +39,23 @@ def status(
     database: str | None,
 ) -> None:
     """Show the hub's readiness (components, last errors, records set aside), then each
-    gateway's latest health point (ingest rate, lag, spool) and dead letters."""
+    gateway's latest health point (ingest rate, lag, spool) and dead letters.
+
+    Exits 1 when the hub answers that it is not ready (0 when ready, or when no hub could
+    be reached, which it says)."""
+    ready = hub_readiness(settings, hub_url, token)
+
+    certificate_expiry(settings)
+    gateway_health(settings, influx_url, database)
+    if ready is False:  # a script or a probe can act on it (an unreachable hub is said, not 1)
+        raise SystemExit(1)
+
+
+def gateway_health(settings: Settings, influx_url: str | None, database: str | None) -> None:
+    """Print each gateway's latest health point and its dead letters, from InfluxDB."""
     from influx.client import InfluxClient
     from influx.errors import InfluxError
 
-    hub_readiness(settings, hub_url, token)
-
-    certificate_expiry(settings)
     url = influx_url or settings.influx.url
     if url is None:
         raise click.UsageError("set TRACEHUB_INFLUX_URL or pass --influx-url")
