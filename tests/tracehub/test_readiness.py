@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.support.hubs import hub_settings
 from tests.support.poison import inject_entry
 from traceability.anchoring.feeder import EVENT_KIND, EventLeaves, FeedResult
 from traceability.anchoring.loop import COMPONENT, Feeder
@@ -27,15 +27,6 @@ from tracehub import demo
 from tracehub.cli import main
 from tracehub.hub import Hub, url_file
 from tracehub.services import InfluxDB, Mosquitto, free_port
-from tracehub.settings import (
-    ChainSettings,
-    HubSettings,
-    InfluxSettings,
-    MqttSettings,
-    RecordsSettings,
-    Settings,
-    WebSettings,
-)
 
 pytestmark = pytest.mark.integration
 
@@ -46,19 +37,7 @@ WATCHED = {"gateway.mqtt", "web", "records", "ledger", "chain"}
 
 @pytest.fixture
 def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
-    settings = Settings(
-        hub=HubSettings(state_dir=tmp_path / "state", site="ready"),
-        mqtt=MqttSettings(  # the suite's shared broker: plain on loopback, explicitly
-            host=mosquitto.host,
-            port=mosquitto.port,
-            client_id=f"gw-{uuid.uuid4().hex[:8]}",
-            security="plain",
-        ),
-        influx=InfluxSettings(url=influxdb.url, database=f"ready_{uuid.uuid4().hex[:8]}"),
-        records=RecordsSettings(),
-        chain=ChainSettings(anchor_interval_s=3600),  # the test wakes the loop itself
-        web=WebSettings(port=0),
-    )
+    settings = hub_settings(tmp_path / "state", "ready", mosquitto, influxdb)
     with Hub(settings) as running:
         demo.seed(running.master)
         assert running.gateway.wait_ready(WAIT_S), "the gateway did not subscribe"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.support.hubs import hub_settings
 from traceability.anchoring.feeder import EVENT_KIND
 from traceability.anchoring.receipts import RECEIPT_KIND
 from tracehub import demo
@@ -26,12 +26,6 @@ from tracehub.cli import main
 from tracehub.hub import Hub
 from tracehub.services import InfluxDB, Mosquitto
 from tracehub.settings import (
-    ChainSettings,
-    HubSettings,
-    InfluxSettings,
-    MqttSettings,
-    RecordsSettings,
-    Settings,
     WebSettings,
 )
 
@@ -42,18 +36,12 @@ PUBLIC_HOST = "trace.example.test"
 
 @pytest.fixture
 def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
-    settings = Settings(
-        hub=HubSettings(state_dir=tmp_path / "state", site="access"),
-        mqtt=MqttSettings(  # the suite's shared broker: plain on loopback, explicitly
-            host=mosquitto.host,
-            port=mosquitto.port,
-            client_id=f"gw-{uuid.uuid4().hex[:8]}",
-            security="plain",
-        ),
-        influx=InfluxSettings(url=influxdb.url, database=f"access_{uuid.uuid4().hex[:8]}"),
-        records=RecordsSettings(),
-        chain=ChainSettings(anchor_interval_s=3600),  # the test wakes the loop itself
-        web=WebSettings(port=0, public_url=f"https://{PUBLIC_HOST}"),
+    settings = hub_settings(
+        tmp_path / "state",
+        "access",
+        mosquitto,
+        influxdb,
+        WebSettings(port=0, public_url=f"https://{PUBLIC_HOST}"),
     )
     with Hub(settings) as running:
         demo.seed(running.master)

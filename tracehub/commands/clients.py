@@ -12,34 +12,16 @@ once; only the SHA-256 of each secret is kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, get_args
 
 import click
 from rich.markup import escape
 
-from traceability.errors import RecordConflict, RecordNotFound, TraceabilityError
+from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.clients import SCOPES, Client, Scope
-from traceability.records.store import RecordStore
+from tracehub.commands.records import open_records, records_option
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
-
-_records = click.option(
-    "--records", metavar="URL", help="Records database URL (default: TRACEHUB_RECORDS_URL)."
-)
-
-
-@contextmanager
-def _store(settings: Settings, url: str | None) -> Iterator[RecordStore]:
-    try:
-        store = RecordStore.open(url or settings.records_url)
-    except TraceabilityError as exc:
-        raise Problem(str(exc)) from exc
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _row(client: Client) -> dict[str, Any]:
@@ -76,7 +58,7 @@ def clients() -> None:
     type=click.Choice(get_args(Scope)),
     help="What the client may do (repeatable): " + ", ".join(SCOPES) + ".",
 )
-@_records
+@records_option
 @click.pass_obj
 def add(settings: Settings, name: str, scopes: tuple[Scope, ...], records: str | None) -> None:
     """Issue a client NAME with a new token, printed once.
@@ -88,7 +70,7 @@ def add(settings: Settings, name: str, scopes: tuple[Scope, ...], records: str |
     \b
     tracehub clients add erp-1 --scope capture --scope read
     """
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         try:
             issued = store.add_client(name, scopes)
         except RecordConflict as exc:
@@ -106,14 +88,14 @@ def add(settings: Settings, name: str, scopes: tuple[Scope, ...], records: str |
 
 @clients.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the clients as JSON.")
-@_records
+@records_option
 @click.pass_obj
 def list_cmd(settings: Settings, as_json: bool, records: str | None) -> None:
     """List the clients: name, scopes, created, revoked.
 
     Never a token, nor its hash: a lost token cannot be shown again; revoke it and
     add a client with a new name."""
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         found = store.clients()
     rows = [_row(c) for c in found]
     if as_json:
@@ -134,14 +116,14 @@ def list_cmd(settings: Settings, as_json: bool, records: str | None) -> None:
 
 @clients.command("revoke")
 @click.argument("name")
-@_records
+@records_option
 @click.pass_obj
 def revoke(settings: Settings, name: str, records: str | None) -> None:
     """Revoke NAME's token at once.
 
     Every web replica answers it 401 from its next request (they read the same
     records database). The name stays taken."""
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         try:
             client = store.revoke_client(name)
         except RecordNotFound as exc:

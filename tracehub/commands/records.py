@@ -33,13 +33,15 @@ from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
 
-_records = click.option(
+records_option = click.option(
     "--records", metavar="URL", help="Records database URL (default: TRACEHUB_RECORDS_URL)."
 )
 
 
 @contextmanager
-def _store(settings: Settings, url: str | None) -> Iterator[RecordStore]:
+def open_records(settings: Settings, url: str | None) -> Iterator[RecordStore]:
+    """The records database of ``--records`` or the settings, closed after use; a store
+    that cannot be opened is a ``Problem`` (one line, exit 1)."""
     try:
         store = RecordStore.open(url or settings.records_url)
     except TraceabilityError as exc:
@@ -56,11 +58,11 @@ def records() -> None:
 
 
 @records.command("migrate")
-@_records
+@records_option
 @click.pass_obj
 def migrate_cmd(settings: Settings, records: str | None) -> None:
     """Bring the records database to the newest schema (Alembic)."""
-    with _store(settings, records):
+    with open_records(settings, records):
         console.print("records database is at the newest schema")
 
 
@@ -77,7 +79,7 @@ _KINDS_HELP = "\n".join(
 @records.command("import", epilog=_KINDS_HELP)
 @click.argument("kind", type=click.Choice(list(IMPORT_KINDS)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_records
+@records_option
 @click.pass_obj
 def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -> None:
     """Import a CSV or JSON export; any bad row rejects the whole file.
@@ -88,7 +90,7 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
     """
     fmt: Literal["csv", "json"] = "json" if path.suffix.lower() == ".json" else "csv"
     text = path.read_text(encoding="utf-8")
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         try:
             if IMPORT_KINDS[kind].signed is None:
                 count = import_records(store, kind, text, fmt)
@@ -131,7 +133,7 @@ def _master(settings: Settings, store: RecordStore, records: str | None) -> Iter
     "--days", type=int, help="Warning window (default TRACEHUB_RECORDS_NEAR_EXPIRY_DAYS)."
 )
 @click.option("--gtin", help="Only this product's lots.")
-@_records
+@records_option
 @click.pass_obj
 def expiring_cmd(
     settings: Settings, days: int | None, gtin: str | None, records: str | None
@@ -140,7 +142,7 @@ def expiring_cmd(
     window = settings.records.near_expiry_days if days is None else days
     if window < 0:
         raise Problem(f"--days {window}: must be zero or more")
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         flagged = near_expiry(store.lots(gtin), datetime.now(UTC).date(), window)
     for status in flagged:
         console.print(status.warning)
@@ -150,14 +152,17 @@ def expiring_cmd(
 @records.command("capture")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--proceed", is_flag=True, help="Store the valid events even if some fail.")
-@_records
+@records_option
 @click.pass_obj
 def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | None) -> None:
     """Capture an EPCIS 2.0 JSON-LD document; each accepted event is signed by the site
     before it is stored, with a capture receipt naming cli:<your OS user> as its sender,
     and anchored by the hub's next batch."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    with _store(settings, records) as store, _site_ledger(settings, records) as (ledger, signer):
+    with (
+        open_records(settings, records) as store,
+        _site_ledger(settings, records) as (ledger, signer),
+    ):
         capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
         behaviour: Literal["rollback", "proceed"] = "proceed" if proceed else "rollback"
         report = capture.capture_document(document, behaviour, source=f"cli:{_os_user()}")
@@ -182,12 +187,12 @@ def _os_user() -> str:
 @records.command("trace")
 @click.option("--gtin", required=True)
 @click.option("--lot", required=True)
-@_records
+@records_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def trace_cmd(settings: Settings, gtin: str, lot: str, records: str | None, as_json: bool) -> None:
     """Recall: where every unit of the lot is now, and its custody timeline."""
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         custody = CustodyService(store)
         where = custody.where_now(gtin, lot)
         timeline = custody.lot_timeline(gtin, lot)
@@ -205,7 +210,7 @@ def trace_cmd(settings: Settings, gtin: str, lot: str, records: str | None, as_j
 @records.command("exposure")
 @click.option("--gtin", required=True)
 @click.option("--lot", required=True)
-@_records
+@records_option
 @click.option("--publish", is_flag=True, help="Write lot_status/lot_location to InfluxDB.")
 @click.option(
     "--anchor",
@@ -221,7 +226,7 @@ def exposure_cmd(
     if settings.influx.url is None:
         raise Problem("set TRACEHUB_INFLUX_URL to the InfluxDB holding the temperatures")
     with (
-        _store(settings, records) as store,
+        open_records(settings, records) as store,
         InfluxTemperatureReader(settings.influx.url, settings.influx.database) as reader,
     ):
         try:
@@ -254,14 +259,14 @@ def exposure_cmd(
 @records.command("inventory")
 @click.option("--location", required=True, help="SGLN URN of the counted location.")
 @click.argument("observed", type=click.File("r"))
-@_records
+@records_option
 @click.pass_obj
 def inventory_cmd(
     settings: Settings, location: str, observed: IO[str], records: str | None
 ) -> None:
     """Reconcile a cycle count (one EPC per line) with the records."""
     epcs = [line.strip() for line in observed if line.strip()]
-    with _store(settings, records) as store:
+    with open_records(settings, records) as store:
         report = reconcile(store, location, epcs)
     console.print_json(report.model_dump_json())
     if not report.ok:

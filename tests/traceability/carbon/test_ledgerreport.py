@@ -14,7 +14,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from click.testing import CliRunner
 from ledger.signing import Signer
 from ledger.store.keystore import KeyStore
 from ledger.store.sqlstore import LedgerStore
+from tests.support.hubs import hub_settings
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.feeder import CARBON_REPORT_KIND, lot_stream
 from traceability.carbon.assessment import compute_report
@@ -39,15 +39,6 @@ from traceability.records.store import RecordStore
 from tracehub.cli import main
 from tracehub.hub import Hub
 from tracehub.services import InfluxDB, Mosquitto
-from tracehub.settings import (
-    ChainSettings,
-    HubSettings,
-    InfluxSettings,
-    MqttSettings,
-    RecordsSettings,
-    Settings,
-    WebSettings,
-)
 
 DATA = Path(__file__).parents[2] / "data" / "traceability" / "carbon"
 GTIN = "04012345111118"
@@ -70,19 +61,7 @@ def load_records(store: RecordStore, master: MasterData | None = None) -> None:
 
 @pytest.fixture
 def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
-    settings = Settings(
-        hub=HubSettings(state_dir=tmp_path / "state", site="carbon"),
-        mqtt=MqttSettings(  # the suite's shared broker: plain on loopback, explicitly
-            host=mosquitto.host,
-            port=mosquitto.port,
-            client_id=f"gw-{uuid.uuid4().hex[:8]}",
-            security="plain",
-        ),
-        influx=InfluxSettings(url=influxdb.url, database=f"carbon_{uuid.uuid4().hex[:8]}"),
-        records=RecordsSettings(),
-        chain=ChainSettings(anchor_interval_s=3600),  # the test wakes the loop itself
-        web=WebSettings(port=0),
-    )
+    settings = hub_settings(tmp_path / "state", "carbon", mosquitto, influxdb)
     with Hub(settings) as running:
         load_records(running.store, running.master)
         yield running
