@@ -89,6 +89,8 @@ class StateStore(Protocol):
 
     def accepted_digests(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]: ...
 
+    def accepted_newest(self) -> dict[str, int]: ...
+
     def complete(
         self,
         entries: Sequence[SpoolEntry],
@@ -156,6 +158,9 @@ class Gateway:
             dedup_window_s=dedup_window_s, now_ns=now,
         )  # fmt: skip
         self._agv = store.state(AGV_SCOPE)
+        # Per device, the newest ts the accepted index holds: a reading dated after it
+        # (live data, nearly all of it) cannot be a redelivery, so needs no lookup.
+        self._newest = store.accepted_newest()
         self._last_index_prune = now
         # A Condition, not a bare Lock: callers can wait for the counters to change.
         self._lock = threading.Condition()
@@ -188,10 +193,13 @@ class Gateway:
         batch = [self._decode(entry) for entry in entries]
         # (device, ts) → digest of what is stored, and of what this batch stores: one
         # query for the batch's readings rather than one per reading.
-        pending = self._store.accepted_digests(
+        keys = [
             (device_key(d.site, "temperature", d.reading.device_id), timestamp_ns(d.reading.ts))
             for d in batch
             if isinstance(d, TemperatureObservation)
+        ]
+        pending = self._store.accepted_digests(
+            key for key in keys if key[1] <= self._newest.get(key[0], -1)
         )
         for index, decoded in enumerate(batch):
             if isinstance(decoded, Rejection):
@@ -276,6 +284,9 @@ class Gateway:
             forget_accepted_before=self._index_horizon(entries, now),
         )
         # Committed: only now do the caches learn the batch's decisions.
+        for device, ts, _ in indexed.values():
+            if ts > self._newest.get(device, -1):
+                self._newest[device] = ts
         self._tags.commit(rfid)
         self._agv.update(agv)
         written = len(lines) - len(refused)

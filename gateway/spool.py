@@ -262,6 +262,14 @@ class Spool:
             raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
         return found
 
+    def accepted_newest(self) -> dict[str, int]:
+        """Per device, the newest ts_ns the index holds (the primary key orders it)."""
+        try:
+            rows = self._db().execute("SELECT device, MAX(ts_ns) FROM accepted GROUP BY device")
+            return {str(device): int(ts) for device, ts in rows}
+        except sqlite3.Error as exc:
+            raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
+
     def accepted_count(self) -> int:
         """Readings held in the redelivery index."""
         (n,) = self._db().execute("SELECT COUNT(*) FROM accepted").fetchone()

@@ -108,6 +108,12 @@ class FakeStore:
     def accepted_digests(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
         return {key: self.accepted[key] for key in keys if key in self.accepted}
 
+    def accepted_newest(self) -> dict[str, int]:
+        newest: dict[str, int] = {}
+        for device, ts in self.accepted:
+            newest[device] = max(ts, newest.get(device, ts))
+        return newest
+
     def complete(
         self,
         entries: Sequence[SpoolEntry],
@@ -593,6 +599,20 @@ def test_a_different_reading_at_a_stored_ts_is_a_conflict_never_written(parts: P
     )
     assert [letter[4] for letter in parts.dead.letters] == ["conflict", "conflict"]
     assert "seq=3i" in parts.sink.lines[-1]
+
+
+def test_a_restarted_gateway_still_refuses_rewrites_of_older_readings(parts: Parts) -> None:
+    # Readings dated after the newest indexed one skip the index lookup; one dated at or
+    # before it is looked up, also by a gateway built afresh on the same spool.
+    parts.gateway().process(
+        parts.batch((T_TOPIC, READING), (T_TOPIC, reading(seq=2, ts="2026-11-22T10:00:05Z")))
+    )
+    restarted = parts.gateway()
+    restarted.process(parts.batch((T_TOPIC, reading(seq=1, celsius=12.0))))
+    assert [letter[4] for letter in parts.dead.letters] == ["conflict"]
+    restarted.process(parts.batch((T_TOPIC, READING)))  # the same reading again: a redelivery
+    assert restarted.counters.redelivered == 1
+    assert len(parts.sink.lines) == 2
 
 
 def test_the_index_forgets_readings_older_than_the_backfill_window(parts: Parts) -> None:

@@ -116,3 +116,10 @@ def test_accepted_digests_answers_a_batch_larger_than_one_query(tmp_path: Path) 
     asked = [(device, ts) for device, ts, _ in rows] + [("s/temperature/p0", 5_000)]
     found = spool.accepted_digests(asked)
     assert found == {(device, ts): digest for device, ts, digest in rows}
+
+
+def test_accepted_newest_is_each_devices_latest_indexed_reading(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    assert spool.accepted_newest() == {}
+    spool.complete([], accepted=[("a", 5, "x"), ("a", 9, "y"), ("b", 2, "z")])
+    assert spool.accepted_newest() == {"a": 9, "b": 2}
