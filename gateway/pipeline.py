@@ -277,14 +277,15 @@ class Gateway:
         changes += [reading for _, reading in kept]
         changes += [(TOUCH_SCOPE, key, str(now)) for key in {key for key, _ in kept}]
         changes += self._tags.prune(now)
+        accepted = [row for line, row in indexed.items() if line not in refused]
         self._store.complete(
             entries,
             changes,
-            accepted=[row for line, row in indexed.items() if line not in refused],
+            accepted=accepted,
             forget_accepted_before=self._index_horizon(entries, now),
         )
         # Committed: only now do the caches learn the batch's decisions.
-        for device, ts, _ in indexed.values():
+        for device, ts, _ in accepted:
             if ts > self._newest.get(device, -1):
                 self._newest[device] = ts
         self._tags.commit(rfid)

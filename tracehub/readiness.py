@@ -17,8 +17,10 @@ and not a reason to be unready (the pipeline goes on without them).
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ledger.store.sqlstore import LedgerStore
 from supervision.status import ComponentState, ComponentStatus, Failure, Readiness, SetAside
@@ -28,6 +30,7 @@ from tracehub.chain import Chain
 from web.server import WebServer
 
 DEADLINE_S = 2.0  # for all the dependency checks together
+REUSE_S = 1.0  # a dependency check's answer serves the /readyz calls of the next second
 SHOWN_SET_ASIDE = 10
 _MESSAGE_MAX = 300  # an error message is shown, not a whole traceback or document
 
@@ -57,11 +60,26 @@ class HubReadiness:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(self._checks) + 1, thread_name_prefix="readiness"
         )
+        # /readyz is public: a flood of it (or a hung database) must not queue checks without
+        # bound. A check still running is waited on again, not submitted again, and a
+        # finished one is reused for REUSE_S; the supervisor's statuses are always fresh.
+        self._lock = threading.Lock()
+        self._runs: dict[str, tuple[float, concurrent.futures.Future[Any]]] = {}
+
+    def _run(self, name: str, check: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        now = time.monotonic()
+        with self._lock:
+            known = self._runs.get(name)
+            if known is not None and (not known[1].done() or now - known[0] < REUSE_S):
+                return known[1]
+            future = self._pool.submit(check)
+            self._runs[name] = (now, future)
+            return future
 
     def readiness(self) -> Readiness:
         started = time.monotonic()
-        futures = {name: self._pool.submit(check) for name, check in self._checks.items()}
-        aside = self._pool.submit(self._set_aside)
+        futures = {name: self._run(name, check) for name, check in self._checks.items()}
+        aside = self._run("set aside", self._set_aside)
         components = list(self._supervisor.statuses())
         for name, future in futures.items():
             left = max(0.0, self._deadline_s - (time.monotonic() - started))

@@ -40,7 +40,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes received while the head is read
+        self._parsed_bytes = 0  # of them, the target and headers the parser reported
         self._refusal: int | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._reading_head = False
@@ -54,7 +55,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if self._reading_head:
             return
         self._reading_head = True
-        self._head_bytes = 0
+        self._head_bytes = self._parsed_bytes = 0
         self._head_timer = self.loop.call_later(self.limits.head_timeout_s, self._head_late)
 
     def _stop_head(self) -> None:
@@ -73,10 +74,26 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _count(self, size: int, status: int, limit: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > limit:
+        self._parsed_bytes += size
+        if self._parsed_bytes > limit:
             self._refusal = status
             raise _HeadRefused
+
+    def data_received(self, data: bytes) -> None:
+        # httptools reports a header only once it ends, and grows an unfinished value by
+        # copying: one endless header would never be counted and would cost quadratic CPU
+        # on the event loop. So every byte that arrives while the head is read counts.
+        # Judged after the parser has seen the chunk: one read may hold a small head and
+        # the start of a large body, and the head ends inside it (no longer reading it).
+        if self._reading_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if (
+            self._reading_head
+            and self._head_bytes > self.limits.max_head_bytes
+            and not self.transport.is_closing()
+        ):
+            self._refuse(431)
 
     # parser callbacks ----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,6 +70,15 @@ class Limits(BaseModel):
     max_concurrency: int = Field(default=256, ge=1)
     backlog: int = Field(default=128, ge=1)
     json_limits: JsonLimits = JsonLimits()
+
+    @model_validator(mode="after")
+    def _batch_fits_the_burst(self) -> Limits:
+        # A batch is charged as its calls: one longer than the burst could never be served.
+        if self.rpc_batch > self.rpc_burst:
+            raise ValueError(
+                f"rpc_batch ({self.rpc_batch}) must not exceed rpc_burst ({self.rpc_burst})"
+            )
+        return self
 
     def body_limit(self, path: str) -> int:
         if path == CAPTURE_PATH:

@@ -235,3 +235,39 @@ def test_status_says_when_the_hub_is_not_reachable(hub: Hub) -> None:
     hub.stop()  # a stopped hub takes its URL back
     assert not url_file(hub.settings.hub.state_dir).exists()
     assert "hub: not reachable: no URL" in _status(hub)
+
+
+def test_a_flood_of_readyz_against_a_hung_database_queues_no_checks() -> None:
+    from types import SimpleNamespace
+
+    from supervision.supervisor import Supervisor
+    from tracehub.readiness import HubReadiness
+
+    release = threading.Event()
+    asked: list[str] = []
+
+    class HungStore:
+        def pending_events(self, limit: int) -> list[object]:
+            asked.append("records")
+            release.wait(30)
+            return []
+
+    ledger = SimpleNamespace(
+        pending=lambda: SimpleNamespace(count=0),
+        set_aside_records=lambda n: [],
+        set_aside_count=lambda: 0,
+    )
+    chain = SimpleNamespace(anchorer=SimpleNamespace(head=lambda: 7), name="test chain")
+    readiness = HubReadiness(Supervisor(), HungStore(), ledger, chain, deadline_s=0.05)  # type: ignore[arg-type]
+    try:
+        for _ in range(50):
+            report = readiness.readiness()
+            (records,) = [c for c in report.components if c.name == "records"]
+            assert not records.ready
+        assert asked == ["records"]  # one check in flight, waited on by every call
+        (head,) = [c for c in report.components if c.name == "chain"]
+        assert head.ready
+        assert head.detail == "block 7 on test chain"
+    finally:
+        release.set()
+        readiness.close()

@@ -159,3 +159,9 @@ def test_limits_are_frozen_and_validated() -> None:
         LIMITS.capture_events = 5  # type: ignore[misc]
     assert Limits().body_limit("/epcis/capture") > Limits().body_limit("/rpc")
     assert Limits().body_limit("/rpc") > Limits().body_limit("/01/x")
+
+
+def test_an_rpc_batch_longer_than_the_burst_is_refused_at_start() -> None:
+    # A batch is charged as its calls; one longer than the burst could never be served.
+    with pytest.raises(ValueError, match="rpc_batch"):
+        Limits(rpc_batch=600, rpc_burst=500)
