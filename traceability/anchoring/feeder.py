@@ -293,6 +293,7 @@ class EventFeeder:
         self._store = store
         self._ledger = ledger
         self._limit = limit
+        self._uncaptured_told = 0
 
     def sync(self) -> FeedResult:
         """Mirror every unmirrored event whose capture entry's batch is confirmed.
@@ -330,7 +331,9 @@ class EventFeeder:
             if len(page) < self._limit:
                 break
             after = (page[-1].captured_at, page[-1].id)
-        if uncaptured:
+        if uncaptured and uncaptured != self._uncaptured_told:
+            # Said when the count changes, not every round: the rows stay until adopted.
+            self._uncaptured_told = uncaptured
             log.warning(
                 "%d event row(s) have no capture entry in the ledger: not captured by "
                 "this hub, never signed (tracehub verify names them)",

@@ -95,8 +95,8 @@ class AnchorLoop:
             )
 
     def run_once(self, flush: bool = False) -> list[BatchSummary]:
-        """One round; ``flush`` anchors everything pending now."""
-        self.feeder.sync()
+        """One round; ``flush`` anchors everything pending now. Capture signed the events
+        already, so the worker goes first and the feeder then mirrors what it confirmed."""
         result = self.worker.step(flush=flush)
         fed = self.feeder.sync()
         done = [

@@ -316,9 +316,10 @@ def list_(settings: Settings, as_json: bool) -> None:
         )  # fmt: skip
     console.print(table)
     if soon := sum(1 for row in rows if row["expiring_soon"]):
+        days = settings.devices.expiry_warning_days
         console.print(
-            f"{soon} certificate(s) expire within {settings.devices.expiry_warning_days} days: "
-            "renew with `tracehub devices rotate --expiring 30`"
+            f"{soon} certificate(s) expire within {days} days: "
+            f"renew with `tracehub devices rotate --expiring {days}`"
         )
 
 

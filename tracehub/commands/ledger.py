@@ -82,6 +82,8 @@ def export(
     except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
     finally:
+        if telemetry is not None:
+            telemetry.close()
         evidence.close()
         store.close()
     text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"

@@ -143,7 +143,7 @@ def certificate_expiry(settings: Settings) -> int:
         subject = item.subject if item.kind == "identity" else item.kind
         table.add_row(subject, f"{item.not_after:%Y-%m-%d %H:%MZ}", f"{left:.0f}")
     console.print(table)
-    console.print("renew with `tracehub devices rotate --expiring 30` (docs/security.md)")
+    console.print(f"renew with `tracehub devices rotate --expiring {days}` (docs/security.md)")
     return len(due)
 
 
