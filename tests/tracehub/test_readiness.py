@@ -165,6 +165,10 @@ def test_a_poison_record_is_listed_and_anchoring_goes_on(hub: Hub) -> None:
     (newest,) = aside["newest"]
     assert newest["record"] == f"{EVENT_KIND} {poisoned}"
     assert "at most 200 characters" in newest["reason"]
+    # Its sender offers it again (a redelivery): taken as known, not refused for ever,
+    # so a gateway's spool or a client's retry queue is not wedged behind it.
+    again = CaptureService(hub.store, ledger=EventLeaves(hub.ledger, hub.signer))
+    assert again.capture(_event(1002, minutes_ago=35)).event_id == poisoned
 
 
 def test_the_250_character_lot_is_refused_at_capture_naming_the_field(hub: Hub) -> None:

@@ -74,6 +74,10 @@ class EvidenceLedger(Protocol):
 
     def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]: ...
 
+    def readable_entries(
+        self, kind: str, record_ids: Sequence[str]
+    ) -> tuple[dict[str, StoredEntry], dict[str, tuple[int, str]]]: ...
+
     def batch(self, batch_id: int) -> BatchRecord | None: ...
 
 
@@ -142,7 +146,10 @@ class EventLeaves:
         Raises ``StoreUnavailable`` (retry) when the ledger cannot sign now.
         """
         moment = datetime.now(UTC)
-        known = self._ledger.entries(EVENT_KIND, [new.id for new, _ in events])
+        # An id whose entry does not read back was signed once (a poison entry the feeder
+        # sets aside): it counts as known, so its redelivery is not refused for ever.
+        found, unreadable = self._ledger.readable_entries(EVENT_KIND, [new.id for new, _ in events])
+        known = found.keys() | unreadable.keys()
         items: dict[str, Submission] = {}
         for new, lots in events:
             if new.id in known or new.id in items:
