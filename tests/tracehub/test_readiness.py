@@ -149,7 +149,8 @@ def test_a_killed_anchoring_loop_is_restarted_and_readyz_tells_until_it_recovers
 def test_a_poison_record_is_listed_and_anchoring_goes_on(hub: Hub) -> None:
     first = _capture(hub, 1001, minutes_ago=40)
     # past capture's checks, as a bug would write it: stored, its entry around submit
-    poisoned = CaptureService(hub.store).capture(_event(1002, minutes_ago=35)).event_id
+    poison = _event(1002, minutes_ago=35)  # built once: its time, so its id, must not move
+    poisoned = CaptureService(hub.store).capture(dict(poison)).event_id
     inject_entry(
         hub.settings.ledger_url, hub.signer, EVENT_KIND, poisoned, {"p": 1}, datetime.now(UTC)
     )
@@ -168,7 +169,7 @@ def test_a_poison_record_is_listed_and_anchoring_goes_on(hub: Hub) -> None:
     # Its sender offers it again (a redelivery): taken as known, not refused for ever,
     # so a gateway's spool or a client's retry queue is not wedged behind it.
     again = CaptureService(hub.store, ledger=EventLeaves(hub.ledger, hub.signer))
-    assert again.capture(_event(1002, minutes_ago=35)).event_id == poisoned
+    assert again.capture(dict(poison)).event_id == poisoned
 
 
 def test_the_250_character_lot_is_refused_at_capture_naming_the_field(hub: Hub) -> None:
