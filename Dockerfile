@@ -6,6 +6,7 @@ COPY grafana grafana
 COPY gs1 gs1
 COPY influx influx
 COPY ledger ledger
+COPY notify notify
 COPY sensors sensors
 COPY supervision supervision
 COPY traceability traceability

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = (
-    *("gs1", "influx", "ledger", "grafana", "sensors"),
+    *("gs1", "influx", "ledger", "grafana", "sensors", "notify"),
     *("gateway", "traceability", "web", "tracehub", "supervision"),
 )
 # Declared for what they do at run time, never imported by name: uvicorn loads uvloop and

@@ -9,7 +9,9 @@ constant time (``hmac.compare_digest``). Kept in the records database so that ev
 replica sees the same clients and the same revocations.
 
 Scopes: ``capture`` (``POST /epcis/capture``), ``read`` (the EPCIS and lot read API),
-``auditor`` (``/auditor/…``) and ``admin``, which implies all of them.
+``auditor`` (``/auditor/…``), ``operator`` (acknowledge and assess incidents), ``quality``
+(dispose of a lot after an incident: release, quarantine, reject) and ``admin``, which
+implies all of them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import Database, from_db, now_utc, to_db
 from traceability.records.schema import clients
 
-Scope = Literal["capture", "read", "auditor", "admin"]
+Scope = Literal["capture", "read", "auditor", "operator", "quality", "admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 TOKEN_PREFIX = "thc_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"

@@ -228,3 +228,11 @@ clients = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("revoked_at", sa.DateTime, nullable=True),
 )
+
+# Migration 0006 (issue #16): products' stability budgets (columns on ``products``).
+
+# Migration 0007 (issue #16): alarm evaluation state (traceability.records.alarmstate).
+
+# Migration 0008 (issue #16): incidents and their steps (traceability.records.incidents).
+
+# Migration 0009 (issue #16): the notification outbox (traceability.records.outbox).

@@ -20,6 +20,7 @@ stays portable to PostgreSQL (no SQLite-only statements outside the connect hook
 
 from __future__ import annotations
 
+from traceability.records.alarmstate import AlarmStateRecords
 from traceability.records.batchlog import BatchRecords
 from traceability.records.catalog import CatalogRecords
 from traceability.records.clients import ClientRecords
@@ -36,7 +37,9 @@ from traceability.records.entities import (
     StoreResult,
 )
 from traceability.records.eventlog import EventRecords
+from traceability.records.incidents import IncidentRecords
 from traceability.records.locations import LocationRecords
+from traceability.records.outbox import OutboxRecords
 from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
 from traceability.records.shipments import ShipmentRecords
@@ -67,5 +70,8 @@ class RecordStore(
     EventRecords,
     BatchRecords,
     ClientRecords,
+    AlarmStateRecords,
+    IncidentRecords,
+    OutboxRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""
