@@ -32,8 +32,24 @@ EpcIdentity = Annotated[str, AfterValidator(encode_epc)]
 """A tag given as a pure-identity URN or 24 hex chars; stored as 24 hex chars."""
 
 
+class Hold(BaseModel):
+    """A scripted stretch of a probe's course: from ``after_s`` (device seconds since the
+    run's start) for ``for_s`` seconds the room sits at ``celsius`` (a compressor failure,
+    a door left open), noise and all; then the regulated curve resumes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    after_s: float = Field(ge=0)
+    for_s: float = Field(gt=0)
+    celsius: float = Field(ge=-100.0, le=150.0)
+
+    def covers(self, elapsed_s: float) -> bool:
+        return self.after_s <= elapsed_s < self.after_s + self.for_s
+
+
 class ProbeSpec(BaseModel):
-    """A temperature probe mounted at ``location``, regulated around ``setpoint_c``."""
+    """A temperature probe mounted at ``location``, regulated around ``setpoint_c``;
+    ``course``: scripted stretches (``Hold``) that override the regulated curve."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,6 +57,7 @@ class ProbeSpec(BaseModel):
     location: SglnUrn
     setpoint_c: float = Field(default=4.0, ge=-40.0, le=30.0)
     with_humidity: bool = True
+    course: tuple[Hold, ...] = ()
 
 
 class ReaderSpec(BaseModel):
@@ -94,7 +111,9 @@ def probe_readings(
         defrost = 3.0 * math.sin(math.pi * phase / 0.5) if phase < 0.5 else 0.0
         drift = 0.9 * drift + rng.gauss(0.0, 0.15)  # AR(1): neighbours look alike
         door = rng.uniform(1.0, 4.0) if rng.random() < 0.01 else 0.0
-        celsius = max(-100.0, min(150.0, probe.setpoint_c + defrost + drift + door))
+        held = next((h for h in probe.course if h.covers(hours * 3600.0)), None)
+        base = probe.setpoint_c + defrost + door if held is None else held.celsius
+        celsius = max(-100.0, min(150.0, base + drift))
         battery = max(0.0, battery - 0.001)
         yield TemperatureReading(
             device_id=probe.device_id,

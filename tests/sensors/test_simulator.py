@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sensors.errors import SimulatorError
 from sensors.rfid import TagRead
 from sensors.simulator import (
+    Hold,
     ProbeSpec,
     ReaderSpec,
     SimulatorSpec,
@@ -57,6 +58,17 @@ def test_probe_stream_looks_like_a_cold_room() -> None:
     assert max(temps) < 15.0
     # The defrost bump in the first half hour lifts the temperature above setpoint.
     assert max(temps[:30]) > PROBE.setpoint_c + 1.5
+
+
+def test_a_scripted_hold_overrides_the_curve_for_its_span_only() -> None:
+    # Minute 60 to 75 (device time) the room sits at 11 °C: a compressor failure.
+    failing = PROBE.model_copy(update={"course": (Hold(after_s=3600, for_s=900, celsius=11.0),)})
+    plain = take(probe_readings(PROBE, START, timedelta(seconds=60), seed=3), 90)
+    held = take(probe_readings(failing, START, timedelta(seconds=60), seed=3), 90)
+    assert [r.celsius for r in held[:60]] == [r.celsius for r in plain[:60]]
+    assert all(10.0 < r.celsius < 12.0 for r in held[60:75])  # 11 °C with the sensor's noise
+    assert all(r.celsius < 9.0 for r in held[75:])
+    assert [r.ts for r in held] == [r.ts for r in plain]
 
 
 def test_reader_reads_each_epc_once_as_hex() -> None:
