@@ -180,7 +180,7 @@ def main() -> None:
                 capture.capture(_event(1000, i * days * 24 * 60 // 5, room))
             until = T0 + timedelta(days=days)
             with InfluxTemperatureReader(influx.url, DB, timeout=60) as reader:
-                service = ExposureService(store, reader, bucket=timedelta(minutes=10))
+                service = ExposureService(store, reader)
                 ours = service.exposure(GTIN, "L1", until=until)
                 custody = CustodyService(store)
 

@@ -2,8 +2,12 @@
 
 Rules (one group, evaluated every minute):
 
-- **Temperature out of band**: a location's latest 1-minute mean outside the
-  band for longer than the excursion budget (the rule's pending period).
+- **Temperature** (one rule per :class:`TemperatureAlert`): a location's latest
+  1-minute mean outside the limits for longer than the rule's minutes (its pending
+  period). The definitions are the hub's alarm rules (``traceability.alarms.rules``),
+  translated by ``tracehub grafana generate``; without them, :func:`default_temperature`
+  is the translation of the hub's default rule set (the policy band for 15 minutes), so
+  the committed provisioning and the hub alarm on the same limits.
 - **Spool near full**: a gateway's spool above the near-full share of its
   capacity.
 - **Gateway silent**: no heartbeat from a gateway for ~3 minutes (each
@@ -25,7 +29,8 @@ the file provisioning document Grafana reads at start.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from grafana_foundation_sdk.builders import alerting
 from grafana_foundation_sdk.builders import expr as expr_builders
@@ -33,6 +38,7 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.alerting import RelativeTimeRange
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grafana.influxql import DATASOURCE_UID, InfluxQueryBuilder
 from grafana.policy import Policy
@@ -52,6 +58,52 @@ SILENT_UID = "tracehub-gateway-silent"
 INGEST_UID = "tracehub-gateway-no-ingest"
 
 _HEARTBEAT_WINDOW_S = 6 * 3600  # a dead gateway keeps alerting this long
+# The hub's default temperature alarm holds for 15 minutes (RuleSet.default()).
+DEFAULT_TEMPERATURE_MINUTES = 15.0
+
+
+class TemperatureAlert(BaseModel):
+    """One temperature alert rule: limits, where, and how long before it fires."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    uid: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    title: str = Field(min_length=1, max_length=190)
+    location: str | None = None  # a regular expression on the location tag; None: all
+    site: str | None = None  # a regular expression on the site tag; None: all
+    low: float | None = None  # alert below this
+    high: float | None = None  # alert above this
+    minutes: float = Field(ge=0)
+    severity: Literal["warning", "critical"] = "critical"
+
+    @model_validator(mode="after")
+    def _limits(self) -> TemperatureAlert:
+        if self.low is None and self.high is None:
+            raise ValueError("low/high: give at least one limit")
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    @property
+    def band(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"the {self.low:g}–{self.high:g} °C band"
+        if self.high is not None:
+            return f"{self.high:g} °C"
+        return f"{self.low:g} °C"
+
+
+def default_temperature(policy: Policy) -> tuple[TemperatureAlert, ...]:
+    """The temperature alerts when none are given: the policy band, everywhere."""
+    return (
+        TemperatureAlert(
+            uid=TEMPERATURE_UID,
+            title="Temperature out of band",
+            low=policy.band_low_c,
+            high=policy.band_high_c,
+            minutes=DEFAULT_TEMPERATURE_MINUTES,
+        ),
+    )
 
 
 def _influx(ref_id: str, influxql: str, seconds: int) -> alerting.Query:
@@ -89,7 +141,8 @@ def _threshold(ref_id: str, source: str, kind: str, params: list[float]) -> aler
     return _expression(ref_id, model)
 
 
-def _rule(uid: str, title: str, minutes: int) -> alerting.Rule:
+def _rule(uid: str, title: str, minutes: float) -> alerting.Rule:
+    pending = f"{minutes:g}m" if float(minutes).is_integer() else f"{round(minutes * 60)}s"
     return (
         alerting.Rule(title)
         .uid(uid)
@@ -97,40 +150,70 @@ def _rule(uid: str, title: str, minutes: int) -> alerting.Rule:
         .rule_group(GROUP)
         .org_id(1)
         .condition("C")
-        .for_val(f"{minutes}m")
+        .for_val(pending)
         .exec_err_state("Error")
         .notification_settings(alerting.NotificationSettings().receiver(CONTACT_POINT))
     )
 
 
-def rule_builders(policy: Policy) -> list[alerting.Rule]:
-    low, high = policy.band_low_c, policy.band_high_c
-    budget = policy.excursion_budget_minutes
-    return [
-        _rule(TEMPERATURE_UID, "Temperature out of band", budget)
+def _temperature_rule(alert: TemperatureAlert) -> alerting.Rule:
+    where = [
+        f'"{tag}" =~ /{_regex(pattern)}/'
+        for tag, pattern in (("location", alert.location), ("site", alert.site))
+        if pattern is not None
+    ]
+    if alert.low is not None and alert.high is not None:
+        threshold = _threshold("C", "B", "outside_range", [alert.low, alert.high])
+        reads = "outside"
+    elif alert.high is not None:
+        threshold = _threshold("C", "B", "gt", [alert.high])
+        reads = "above"
+    else:
+        assert alert.low is not None  # the model requires one limit
+        threshold = _threshold("C", "B", "lt", [alert.low])
+        reads = "below"
+    return (
+        _rule(alert.uid, alert.title, alert.minutes)
         .queries(
             [
                 _influx(
                     "A",
-                    'SELECT mean("celsius") FROM "temperature" WHERE $timeFilter '
-                    'GROUP BY time(1m), "site", "location" fill(none)',
+                    'SELECT mean("celsius") FROM "temperature" WHERE '
+                    + "".join(f"{w} AND " for w in where)
+                    + '$timeFilter GROUP BY time(1m), "site", "location" fill(none)',
                     300,
                 ),
                 _reduce("B", "A", "last"),
-                _threshold("C", "B", "outside_range", [low, high]),
+                threshold,
             ]
         )
         .no_data_state("OK")
-        .labels({"severity": "critical", "area": "cold-chain"})
+        .labels({"severity": alert.severity, "area": "cold-chain"})
         .annotations(
             {
-                "summary": "{{ $labels.location }} is out of the " + f"{low:g}–{high:g} °C band",
+                "summary": "{{ $labels.location }} is " + f"{reads} {alert.band}",
                 "description": "{{ $labels.location }} (site {{ $labels.site }}) read "
-                "{{ $values.B }} °C and has been outside "
-                f"{low:g}–{high:g} °C for more than {budget} minutes, the product's "
-                "excursion budget. Move the product or fix the cooling.",
+                "{{ $values.B }} °C and has been "
+                f"{reads} {alert.band} for more than {alert.minutes:g} minutes "
+                f"(rule {alert.uid}). Move the product or fix the cooling.",
             }
-        ),
+        )
+    )
+
+
+def _regex(pattern: str) -> str:
+    """``pattern`` inside InfluxQL's ``/…/`` (a slash would end it)."""
+    return pattern.replace("/", "\\/")
+
+
+def rule_builders(
+    policy: Policy, temperature: Sequence[TemperatureAlert] | None = None
+) -> list[alerting.Rule]:
+    """Every rule: the temperature alerts (default :func:`default_temperature`), then the
+    gateway's."""
+    alerts = default_temperature(policy) if temperature is None else tuple(temperature)
+    return [
+        *(_temperature_rule(alert) for alert in alerts),
         _rule(SPOOL_UID, "Gateway spool near full", 2)
         .queries(
             [
@@ -204,9 +287,11 @@ def rule_builders(policy: Policy) -> list[alerting.Rule]:
     ]
 
 
-def rules(policy: Policy) -> list[dict[str, Any]]:
+def rules(
+    policy: Policy, temperature: Sequence[TemperatureAlert] | None = None
+) -> list[dict[str, Any]]:
     """The rules as the HTTP provisioning API takes them (``/api/v1/provisioning/alert-rules``)."""
-    return [_json(rule.build()) for rule in rule_builders(policy)]
+    return [_json(rule.build()) for rule in rule_builders(policy, temperature)]
 
 
 def contact_point() -> dict[str, Any]:
@@ -222,10 +307,12 @@ def contact_point() -> dict[str, Any]:
     return _json(point.build())
 
 
-def provisioning(policy: Policy) -> dict[str, Any]:
+def provisioning(
+    policy: Policy, temperature: Sequence[TemperatureAlert] | None = None
+) -> dict[str, Any]:
     """The file provisioning document (``grafana/provisioning/alerting/tracehub.yaml``)."""
     file_rules = []
-    for rule in rules(policy):
+    for rule in rules(policy, temperature):
         # The file format names the group and folder once, on the group.
         file_rules.append(
             {k: v for k, v in rule.items() if k not in {"folderUID", "ruleGroup", "orgID"}}

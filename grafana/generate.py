@@ -4,6 +4,10 @@
 ``grafana/provisioning/alerting/tracehub.yaml``; ``--check`` writes nothing
 and exits 1 naming every file that differs from what the code makes (CI and
 tests run it, so hand edits to the JSON are caught).
+
+``temperature`` (the hub's alarm rules as ``alerts.TemperatureAlert``, translated by
+``tracehub grafana generate``) defaults to ``alerts.default_temperature``: the hub's
+default rule set, so both commands write the same committed files.
 """
 
 from __future__ import annotations
@@ -50,30 +54,36 @@ def render_json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def files(policy: Policy | None = None) -> dict[Path, str]:
+def files(
+    policy: Policy | None = None, temperature: Sequence[alerts.TemperatureAlert] | None = None
+) -> dict[Path, str]:
     """Every generated file's path and text."""
     policy = policy or Policy()
     out = {
         DASHBOARDS_DIR / f"{uid.removeprefix('tracehub-')}.json": render_json(data)
         for uid, data in dashboards(policy).items()
     }
-    out[ALERTING_FILE] = _HEADER + render_json(alerts.provisioning(policy))
+    out[ALERTING_FILE] = _HEADER + render_json(alerts.provisioning(policy, temperature))
     return out
 
 
-def stale(policy: Policy | None = None) -> list[Path]:
+def stale(
+    policy: Policy | None = None, temperature: Sequence[alerts.TemperatureAlert] | None = None
+) -> list[Path]:
     """Generated files whose committed text differs from the code's (or that are missing)."""
     return [
         path
-        for path, text in files(policy).items()
+        for path, text in files(policy, temperature).items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
 
 
-def write(policy: Policy | None = None) -> list[Path]:
+def write(
+    policy: Policy | None = None, temperature: Sequence[alerts.TemperatureAlert] | None = None
+) -> list[Path]:
     """Write every generated file; returns those that changed."""
-    changed = stale(policy)
-    for path, text in files(policy).items():
+    changed = stale(policy, temperature)
+    for path, text in files(policy, temperature).items():
         if path in changed:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ UI (managed as code). The Grafana side is the :class:`GrafanaApi` port;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -84,9 +85,13 @@ class Publisher:
         *,
         datasource_uid: str = DATASOURCE_UID,
         webhook_url: str | None = None,
+        temperature: Sequence[alerts.TemperatureAlert] | None = None,
     ) -> None:
+        """``temperature``: the temperature alerts (the hub's alarm rules translated;
+        None: the policy's default band)."""
         self.api = api
         self.policy = policy or Policy()
+        self.temperature = None if temperature is None else tuple(temperature)
         self.datasource_uid = datasource_uid
         self.webhook_url = webhook_url
         self._created: list[str] = []
@@ -99,7 +104,7 @@ class Publisher:
         for uid, board in dashboards(self.policy).items():
             self._dashboard(uid, with_datasource(board, self.datasource_uid))
         self._contact_point()
-        for rule in alerts.rules(self.policy):
+        for rule in alerts.rules(self.policy, self.temperature):
             self._rule(with_datasource(rule, self.datasource_uid))
         self._group_interval()
         return PublishReport(

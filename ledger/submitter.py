@@ -21,23 +21,40 @@ submits again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ledger.batch import StoredEntry
+from ledger.batch import StoredEntry, Submission
 from ledger.entry import record_digest
 from ledger.errors import KeyOutOfPeriod
 from ledger.signing import Signer
 
-if TYPE_CHECKING:  # a type only: the store (SQLAlchemy) is the caller's to build
-    from ledger.store.sqlstore import LedgerStore
+
+class LeafStore(Protocol):
+    """What the submitter writes to (``ledger.store.sqlstore.LedgerStore``; the caller
+    builds it, so this module stays free of SQLAlchemy)."""
+
+    def submit(
+        self,
+        kind: str,
+        record_id: str,
+        record: Any,
+        streams: Iterable[str],
+        signer: Signer,
+        now: datetime | None = None,
+        keep_record: bool = False,
+    ) -> StoredEntry: ...
+
+    def submit_many(
+        self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
+    ) -> list[StoredEntry]: ...
 
 
 class RecordSubmitter:
     def __init__(
         self,
-        store: LedgerStore,
+        store: LeafStore,
         signer: Signer,
         clock: Callable[[], datetime] | None = None,
         renew: Callable[[], Signer] | None = None,
@@ -75,3 +92,18 @@ class RecordSubmitter:
             return self._store.submit(
                 kind, rid, record, names, self._signer, self._clock(), keep_record=self._keep
             )
+
+    def submit_many(
+        self, items: Sequence[Submission], now: datetime | None = None
+    ) -> list[StoredEntry]:
+        """Many leaves in one ledger transaction (all or none), each as the caller built
+        it (record id, streams, kept or not), signed at ``now`` (default: the clock); the
+        same key renewal as ``submit``."""
+        now = now or self._clock()
+        try:
+            return self._store.submit_many(items, self._signer, now)
+        except KeyOutOfPeriod:
+            if self._renew is None:
+                raise
+            self._signer = self._renew()
+            return self._store.submit_many(items, self._signer, now)

@@ -4,6 +4,12 @@ Derived from the stored EPCIS events, not stored separately (one source of truth
 
 * an event naming an object puts it at the event's bizLocation (else readPoint) from the
   event time until the next event that puts it somewhere else;
+* leaving: a ``shipping`` or ``departing`` event ends the object's stay at the event
+  time. Per CBV the bizLocation is where the object is after the event and the readPoint
+  only where it was read, so such an event places the object only by its bizLocation
+  (a new stay starts there, e.g. a truck's); without one (shipping omits it) the object
+  is in transit, at no stay, until the next event places it (receiving, arriving, ...).
+  So a shipped lot's last stay closes at departure and its exposure stops there;
 * aggregation: between a packing ``AggregationEvent`` ADD and the matching DELETE the
   children move with their parent, so events naming the pallet place its contents too;
 * association: between an ``AssociationEvent`` ADD and its DELETE the children go where
@@ -41,6 +47,8 @@ _CONTAINING = frozenset({"AggregationEvent", "AssociationEvent"})
 # Identifiers of things that carry others: SSCC, GIAI (a trailer), GRAI (a crate).
 _CARRIER_KEYS = (":sscc:", "/00/", ":giai:", "/8004/", ":grai:", "/8003/")
 # Party source/destination types, most specific first (CBV 2.0 SDT).
+# Steps after which the object is no longer where it was read (CBV: in transit).
+_LEAVING = frozenset({"shipping", "departing"})
 _PARTY_TYPES = ("possessing_party", "owning_party")
 
 
@@ -239,11 +247,11 @@ class CustodyService:
     ) -> list[Stay]:
         if named is None:
             named = self._store.events_naming([epc])
-        # time, location, event, via, custodian named by the event
-        moves: list[tuple[datetime, str, str, str | None, str | None]] = []
+        # time, location (None: in transit), event, via, custodian named by the event
+        moves: list[tuple[datetime, str | None, str, str | None, str | None]] = []
         containers: list[tuple[str, datetime, datetime]] = []
         for event, _, role in named:
-            location = event.biz_location or event.read_point
+            location = _placed_at(event)
             if event.type in _CONTAINING and role == "child":
                 parent = event.document().get("parentID")
                 if parent and event.action == "ADD":
@@ -254,7 +262,9 @@ class CustodyService:
                         for p, s, e in containers
                     ]
             # A transformation consumes its inputs; only its outputs appear there.
-            if location and (event.type != "TransformationEvent" or role == "output"):
+            if (location or event.biz_step in _LEAVING) and (
+                event.type != "TransformationEvent" or role == "output"
+            ):
                 moves.append((event.event_time, location, event.id, None, _party(event)))
         for parent, since, until in containers:
             # A DELETE naming no children empties the whole pallet.
@@ -265,16 +275,19 @@ class CustodyService:
                     body = event.document()
                     if not body.get("childEPCs") and since <= event.event_time < until:
                         until = event.event_time
-                location = event.biz_location or event.read_point
-                if location and since < event.event_time < until:
+                location = _placed_at(event)
+                if (location or event.biz_step in _LEAVING) and since < event.event_time < until:
                     moves.append((event.event_time, location, event.id, parent, _party(event)))
         moves.sort(key=lambda m: (m[0], m[2]))
         stays: list[Stay] = []
         for moment, location, event_id, via, party in moves:
-            if stays and stays[-1].location == location:
+            here = stays[-1] if stays and stays[-1].end is None else None
+            if here is not None and here.location == location:
                 continue
-            if stays:
-                stays[-1] = stays[-1].model_copy(update={"end": moment})
+            if here is not None:
+                stays[-1] = here.model_copy(update={"end": moment})
+            if location is None:
+                continue  # in transit until an event places it again
             stays.append(
                 Stay(
                     location=location,
@@ -291,6 +304,13 @@ class CustodyService:
 def is_carrier(epc: str) -> bool:
     """Whether ``epc`` names something that carries others (SSCC, GIAI, GRAI)."""
     return any(key in epc for key in _CARRIER_KEYS)
+
+
+def _placed_at(event: StoredEvent) -> str | None:
+    """Where an event leaves the object: its bizLocation, else (unless it left) readPoint."""
+    if event.biz_step in _LEAVING:
+        return event.biz_location
+    return event.biz_location or event.read_point
 
 
 def _party(event: StoredEvent) -> str | None:

@@ -7,7 +7,8 @@ Every message names the field (or the resource) and says how to fix it::
     │   ├── RecordNotFound      a product, lot or batch the caller named does not exist
     │   ├── RecordConflict      a new record contradicts one already stored
     │   └── StoreUnavailable    the records database cannot be reached (transient)
-    └── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
+    ├── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
+    └── RuleFileError           the alarm rule file is invalid ("file:line: field: message")
 
 A malformed identifier or a rejected EPCIS event is a ``gs1.errors`` error
 (``InvalidIdentifier``, ``EventRejected``), raised by the standards code and passed
@@ -43,3 +44,8 @@ class StoreUnavailable(RecordError):  # noqa: N818 - outcome names, as the contr
 
 class TelemetryUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """The telemetry store (InfluxDB) could not answer; pages show 'temperature unavailable'."""
+
+
+class RuleFileError(TraceabilityError):
+    """The alarm rule file (``TRACEHUB_ALARMS_FILE``) is invalid; the message names the file,
+    the line and the field ("alarms.yaml:12: rules[2].for_min: Input should be greater than 0")."""

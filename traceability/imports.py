@@ -5,7 +5,8 @@ row must pass, the ``RecordStore`` method that stores all the rows in one transa
 and the columns (the CLI's help). Every row is validated first; any bad row rejects the
 whole file (nothing is half imported) with one ``RowError`` per problem naming the row,
 the field and the fix. A record the store refuses (an unknown product, a conflicting
-lot) rejects the whole file too.
+lot) rejects the whole file too. What is stored but suspect (a lot whose expiry outlasts
+its product's shelf life) is a warning, reported once the file is in.
 
 The table sits above ``traceability.records`` (which only stores) and
 ``traceability.carbon`` (whose ``PrimaryFactorRow`` checks the user's own factors), so
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from traceability.carbon.factors import PrimaryFactorRow
 from traceability.errors import RecordError
+from traceability.expiry import shelf_life_warning
 from traceability.masterdata.service import MasterData
+from traceability.records.entities import Lot
 from traceability.records.locations import Location
 from traceability.records.packaging import Packaging
 from traceability.records.rows import LotRow, ProductRow, blank_none
@@ -36,6 +40,7 @@ from traceability.records.stays import Stay
 from traceability.records.store import RecordStore
 
 Row = TypeVar("Row", bound=BaseModel)
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,23 @@ class ImportKind(Generic[Row]):
     write: Callable[[RecordStore, Sequence[Row]], None]
     help: str
     signed: Callable[[MasterData, Sequence[Row]], None] | None = None
+    # What is worth a warning in rows the store took (sentences naming the record).
+    warnings: Callable[[RecordStore, Sequence[Row]], list[str]] | None = None
+
+
+def _lot_warnings(store: RecordStore, rows: Sequence[LotRow]) -> list[str]:
+    """Lots whose expiry outlasts production date + their product's shelf life."""
+    lives: dict[str, int | None] = {}
+    found: list[str] = []
+    for row in rows:
+        if row.gtin not in lives:
+            product = store.get_product(row.gtin)
+            lives[row.gtin] = product.shelf_life_days if product is not None else None
+        lot = Lot.model_validate(row.model_dump(exclude={"serials"}))
+        warning = shelf_life_warning(lot, lives[row.gtin])
+        if warning is not None:
+            found.append(warning)
+    return list(dict.fromkeys(found))  # two rows of one lot: one warning
 
 
 IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
@@ -55,7 +77,8 @@ IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
             ProductRow,
             RecordStore.import_products,
             "gtin, name, temp_min_c, temp_max_c, excursion_budget_min, mkt_limit_c, "
-            "shelf_life_days",
+            "shelf_life_days, stability_budget (side:limit_c:minutes;… e.g. "
+            "above:25:60;below:0:30; in JSON a list of {side, limit_c, minutes})",
             MasterData.import_products,
         ),
         "lots": ImportKind(
@@ -64,6 +87,7 @@ IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
             "gtin, lot, production_date, expiry, origin, quantity, gross_kg, serials "
             "(1001-1100 or 1001;1002)",
             MasterData.import_lots,
+            _lot_warnings,
         ),
         "shipments": ImportKind(
             ShipmentRow,
@@ -158,12 +182,14 @@ def import_records(
     text: str,
     fmt: Literal["csv", "json"] = "csv",
     master: MasterData | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> int:
     """Validate every row, then import all of them in one transaction; the row count.
 
     With ``master``, products, lots and locations are also signed as new versions of
     their ledger streams (nothing is kept if signing fails); without it they are stored
-    unsigned, and ``tracehub verify`` says so.
+    unsigned, and ``tracehub verify`` says so. Each warning about what was imported goes
+    to ``warn`` (default: this module's logger).
     """
     entry = IMPORT_KINDS.get(kind)
     if entry is None:
@@ -176,6 +202,9 @@ def import_records(
             entry.write(store, rows)
     except RecordError as exc:
         raise ImportRejected([_row_error(kind, str(exc))]) from exc
+    if entry.warnings is not None:
+        for warning in entry.warnings(store, rows):
+            (warn or _log.warning)(warning)
     return len(rows)
 
 
@@ -205,7 +234,7 @@ def _validated(model: type[Row], raw_rows: list[dict[str, Any]]) -> list[Row]:
                 if field == "row" and sep and head in model.model_fields:
                     # A rule across columns names its column first ("detour_factor: …").
                     field, reason = head, rest
-                if problem["type"] == "extra_forbidden":
+                if problem["type"] == "extra_forbidden" and len(problem["loc"]) == 1:
                     reason = f"unknown column; expected one of {', '.join(model.model_fields)}"
                 errors.append(RowError(row=number, field=field, reason=reason))
     if errors:

@@ -29,6 +29,7 @@ from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
+from tracehub.alerting import Alerting, wire_alerting
 from tracehub.bridges import CaptureBridge, EvidenceBridge
 from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.keys import open_keystore, site_signer
@@ -49,6 +50,7 @@ class HubParts:
     pages: PageCache
     gateway: GatewayRuntime
     anchoring: AnchorLoop
+    alerting: Alerting  # alarm rules -> incidents -> notifications
     coldroom_power: InfluxColdRoomPower
     web: WebServer
     master: MasterData  # the one write path of products, lots, locations (signed)
@@ -103,15 +105,18 @@ def wire(
     power = stack.enter_context(closing(InfluxColdRoomPower(influx.url, influx.database)))
     readiness = HubReadiness(supervisor, store, ledger, chain)
     stack.callback(readiness.close)
+    alerting = wire_alerting(
+        settings, store, ledger, signer, capture, supervisor, renew, stack, on_lot=pages.invalidate
+    )
     web = build_website(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
-        readiness=readiness,
+        readiness=readiness, incidents=alerting.incidents,
     )  # fmt: skip
     stack.callback(web.stop)
     # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.
     supervisor.watch("web", partial(web_status, web))
     master = MasterData(store, ledger, signer, renew=renew)
     return HubParts(
-        store, ledger, signer, chain, pages, gateway, anchoring, power, web, master=master,
-        supervisor=supervisor, readiness=readiness,
+        store, ledger, signer, chain, pages, gateway, anchoring, alerting, power, web,
+        master=master, supervisor=supervisor, readiness=readiness,
     )  # fmt: skip

@@ -17,6 +17,7 @@ from tracehub.commands import (
     devices,
     grafana,
     hub,
+    incidents,
     ledger,
     qr,
     records,
@@ -64,6 +65,7 @@ main.add_command(records.records)
 main.add_command(status.status)
 main.add_command(devices.devices)
 main.add_command(clients.clients)
+main.add_command(incidents.incidents)
 main.add_command(qr.qr)
 
 

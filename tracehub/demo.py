@@ -29,6 +29,7 @@ from traceability.records.shipments import HubActivity, Leg, ShipmentLot, Shipme
 from traceability.records.store import RecordStore
 from tracehub.hub import Hub
 from tracehub.localstack import start_local_services
+from tracehub.scenario import Play, Scenario
 from tracehub.settings import Settings
 from tracehub.site import device_auth, open_device_registry, provision_devices
 
@@ -41,6 +42,10 @@ SERIALS = range(1001, 1101)
 PRODUCT_NAME = "Influenza vaccine, 10 x 0.5 ml pre-filled syringes"
 TEMP_MIN_C, TEMP_MAX_C = 2.0, 8.0
 EXCURSION_BUDGET_MIN = 60.0
+# Its stability budget per step: up to 60 min above the band at <= 25 °C, as vaccine
+# stability data commonly allow; warmer, or any time below the band (freezing risk), is
+# beyond every step: compromised.
+STABILITY_BUDGET = "above:25:60"
 
 WAREHOUSE = "tracehub demo cold store"
 DOCK_DOOR = "urn:epc:id:sgln:4012345.00001.dock1"
@@ -64,7 +69,7 @@ def unit_urn(serial: int) -> str:
     return sgtin_urn(COMPANY_PREFIX, ITEM_REFERENCE, str(serial))
 
 
-def scenario(site: str, units: int = 3) -> SimulatorSpec:
+def scenario_devices(site: str, units: int = 3) -> SimulatorSpec:
     """Probes at the dock door and in the cold room; the dock reader sees ``units`` units."""
     return SimulatorSpec(
         site=site,
@@ -110,6 +115,7 @@ def seed(target: MasterData | RecordStore, today: date | None = None) -> None:
         excursion_budget_min=EXCURSION_BUDGET_MIN,
         mkt_limit_c=TEMP_MAX_C,
         shelf_life_days=365,
+        stability_budget=STABILITY_BUDGET,
     )
     # Through the import path: it also records the lot's gross mass (carbon allocation).
     target.import_lots(
@@ -207,8 +213,14 @@ def lot_path() -> str:
     return f"/01/{GTIN}/10/{LOT}"
 
 
-def run_demo(settings: Settings, console: Console, stop: threading.Event) -> None:
-    """Run until ``stop`` is set (Ctrl-C); everything started is stopped on the way out."""
+def run_demo(
+    settings: Settings,
+    console: Console,
+    stop: threading.Event,
+    scenario: Scenario | None = None,
+) -> None:
+    """Run until ``stop`` is set (Ctrl-C); everything started is stopped on the way out.
+    ``scenario``: played beside the demo (``tracehub.scenario``: an excursion, end to end)."""
     state = settings.hub.state_dir / "demo"
     # The embedded EVM lives only as long as this process: records anchored on an
     # earlier run could never verify against it, so each demo starts clean.
@@ -222,7 +234,11 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
         }
     )
     with ExitStack() as stack:
-        devices = scenario(settings.hub.site)
+        devices = scenario_devices(settings.hub.site)
+        play = Play(scenario, console) if scenario is not None else None
+        if play is not None:
+            settings = play.configure(settings, stack)  # its receivers, rules and channels
+            devices = play.devices(devices)
         with console.status("provisioning the demo devices, starting mosquitto and InfluxDB"):
             # TLS + one identity per device unless TRACEHUB_MQTT_SECURITY=plain.
             settings = start_local_services(settings, stack, identities(devices))
@@ -292,6 +308,26 @@ def run_demo(settings: Settings, console: Console, stop: threading.Event) -> Non
             soft_wrap=True,
             highlight=False,
         )
+        if play is not None:
+            _play(play, hub, console, stop, page)
         console.print("\nPress Ctrl-C to stop.")
         stop.wait()
         console.print("stopping…")
+
+
+def _play(play: Play, hub: Hub, console: Console, stop: threading.Event, page: str) -> None:
+    """The scenario's incident, to its end: put away, excursion, people's steps, anchored."""
+    console.print(f"\n[bold]scenario[/] {play.scenario.title}")
+    if stop.wait(8):  # the dock door has read its units by now
+        return
+    play.put_away(hub, [unit_urn(s) for s in list(SERIALS)[:3]])
+    with console.status("waiting for the excursion, its alarm and the people on duty"):
+        play.run(hub, stop)
+    if not play.done.is_set():
+        return
+    with console.status("anchoring the incident's signed steps"):
+        hub.anchoring.anchored.clear()
+        hub.anchoring.wake()
+        hub.anchoring.anchored.wait(60)
+    hub.pages.invalidate_all()
+    console.print(f"[bold]the lot page now tells what happened[/]  {page}")

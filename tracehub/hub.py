@@ -3,8 +3,8 @@
 ``Hub(settings)`` only checks the settings. ``open()`` opens the stores, keys and
 chain and wires the parts (``tracehub.bootstrap.wire``), so records can be seeded
 before anything runs; ``start()`` (or ``with Hub(...)``) opens if needed and starts
-the web server, the anchoring loop and the gateway; ``stop()`` undoes it all in
-reverse order.
+the web server, the anchoring loop, the gateway and the alerting (alarms,
+notifications); ``stop()`` undoes it all in reverse order.
 
 The background loops run under one ``supervision.Supervisor`` (``Hub.supervisor``):
 restarted when they die, reported by ``/readyz`` and ``tracehub status``. A started
@@ -26,8 +26,10 @@ from ledger.store.sqlstore import LedgerStore
 from supervision.supervisor import Supervisor
 from traceability.anchoring.loop import AnchorLoop
 from traceability.carbon.coldroom import InfluxColdRoomPower
+from traceability.incidents.service import IncidentService
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
+from tracehub.alerting import Alerting
 from tracehub.bootstrap import HubParts, wire
 from tracehub.chain import Chain
 from tracehub.readiness import HubReadiness
@@ -61,9 +63,9 @@ class Hub:
         parts = self.open()
         try:
             parts.web.start()  # stopped by the wiring's stack, after the others
-            # Stopped in reverse: stop taking messages first, then anchor what was
-            # captured, then stop serving.
-            for part in (parts.anchoring, parts.gateway):
+            # Stopped in reverse: stop alarming (no half-told incident), then stop taking
+            # messages, then anchor what was captured, then stop serving.
+            for part in (parts.anchoring, parts.gateway, parts.alerting):
                 part.start()
                 self._stack.callback(part.stop)
             self._publish_url()
@@ -134,6 +136,15 @@ class Hub:
     @property
     def anchoring(self) -> AnchorLoop:
         return self.parts.anchoring
+
+    @property
+    def alerting(self) -> Alerting:
+        """Alarm rules, incidents and notifications (``tracehub.alerting``)."""
+        return self.parts.alerting
+
+    @property
+    def incidents(self) -> IncidentService:
+        return self.parts.alerting.incidents
 
     @property
     def coldroom_power(self) -> InfluxColdRoomPower:

@@ -18,6 +18,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ class Received(BaseModel):
 
     channel: str  # "webhook" or "email"
     delivery: str | None  # X-Tracehub-Delivery / Message-ID: the sender's idempotency key
-    to: tuple[str, ...]  # e-mail recipients; the webhook's payload ``to`` when it has one
+    to: tuple[str, ...]  # e-mail recipients; the webhook's ``recipient`` when it names one
     subject: str
     text: str
     payload: dict[str, Any] | None = None  # the webhook's JSON
@@ -160,6 +161,8 @@ class MailReceiver:
         return f"smtp://{self._controller.hostname}:{self._controller.port}"
 
     def start(self) -> MailReceiver:
+        # aiosmtpd logs every SMTP command at INFO: the inbox's callback tells what matters.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
         return self
 
@@ -169,7 +172,7 @@ class MailReceiver:
 
 def _webhook(payload: Any, delivery: str | None) -> Received:
     data = payload if isinstance(payload, dict) else {"value": payload}
-    to = data.get("to")
+    to = data.get("recipient")
     return Received(
         channel="webhook",
         delivery=delivery,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from notify.channel import Channel, ChannelKind
     from web.limits import Limits
 
 
@@ -238,6 +239,79 @@ class DevicesSettings(BaseSettings):
     )
 
 
+class AlertsSettings(BaseSettings):
+    """``TRACEHUB_ALERTS_*``: where incident notifications go (traceability.notifications).
+
+    Who is told and when (recipients, escalation per site) is the ``notify:`` section of the
+    alarm rule file; without one, everything goes to the single destinations below, so
+    ``TRACEHUB_ALERTS_WEBHOOK_URL`` alone is a working setup. The URLs are secrets: they
+    may carry a token or a password.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_ALERTS_", frozen=True)
+
+    webhook_url: SecretStr | None = Field(
+        default=None, description="POST each notification as JSON here (http:// or https://)"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="signs each webhook body: X-Tracehub-Signature: sha256=<HMAC-SHA256 hex>",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://[user:pass@]host[:port][?from=addr&starttls=1] or smtps://…",
+    )
+    smtp_to: str | None = Field(
+        default=None, description="the e-mail address told when there is no notify: section"
+    )
+    sms_url: SecretStr | None = Field(
+        default=None,
+        description="an HTTP SMS gateway; ?shape=json (default: {to, text, id}) or "
+        "?shape=twilio&from=<number> (docs in notify/sms.py)",
+    )
+    sms_to: str | None = Field(
+        default=None, description="the phone number texted when there is no notify: section"
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="per delivery attempt")
+
+    @field_validator("smtp_to", "sms_to", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # docker-compose passes an unset variable as "" (`${X:-}`): that is no address.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @staticmethod
+    def _plain(value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value() or None
+
+    def channels(self) -> dict[ChannelKind, Channel]:
+        """The configured channels (``traceability.notifications.channels``); connects
+        nowhere. ``notify.errors.BadDestination`` names a malformed URL."""
+        from traceability.notifications.channels import channels_from
+
+        return channels_from(
+            webhook_url=self._plain(self.webhook_url),
+            webhook_secret=self._plain(self.webhook_secret),
+            smtp_url=self._plain(self.smtp_url),
+            sms_url=self._plain(self.sms_url),
+            timeout_s=self.timeout_s,
+        )
+
+
+class AlarmsSettings(BaseSettings):
+    """``TRACEHUB_ALARMS_*``: the alarm rules the hub evaluates (traceability.alarms)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_ALARMS_", frozen=True)
+
+    file: Path | None = Field(
+        default=None,
+        description="the rule file (rules: and notify:, deploy/alarms.example.yaml); checked at "
+        "start, an error names the line. None: the built-in rules (the product band in cold "
+        "rooms and reefers for 15 min, probe offline 10 min, door open 5 min, gateway lost 5 min)",
+    )
+    interval_s: float = Field(default=5.0, gt=0, le=60, description="how often the rules run")
+
+
 class Settings(BaseModel):
     """Everything, built once by :func:`load_settings`."""
 
@@ -252,6 +326,8 @@ class Settings(BaseModel):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    alarms: AlarmsSettings = Field(default_factory=AlarmsSettings)
 
     @property
     def records_url(self) -> str:
@@ -286,4 +362,6 @@ def load_settings() -> Settings:
         ledger=LedgerSettings(),
         gateway=GatewaySettings(),
         devices=DevicesSettings(),
+        alerts=AlertsSettings(),
+        alarms=AlarmsSettings(),
     )

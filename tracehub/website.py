@@ -29,6 +29,7 @@ from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
+from traceability.incidents.service import IncidentService
 from traceability.records.store import RecordStore
 from tracehub.chain import Chain
 from tracehub.settings import Settings
@@ -59,8 +60,10 @@ def build_website(
     power: InfluxColdRoomPower,
     renew: Callable[[], Signer],
     readiness: ReadinessSource | None = None,
+    incidents: IncidentService | None = None,
 ) -> WebServer:
-    """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``)."""
+    """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``);
+    ``incidents``: served at ``/incidents`` (``web.incidents``)."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     exposure = ExposureService(store, telemetry)
     # The lot's anchored carbon report first, else computed from the records.
@@ -93,6 +96,7 @@ def build_website(
         # Bearer tokens resolve against the records' clients (shared by every replica).
         public_read=settings.web.public_read,
         cache=pages,
+        incidents=incidents,
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
             settings.hub.site,

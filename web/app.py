@@ -9,6 +9,10 @@
 * ``/auditor/…`` — raw data for clients with the ``auditor`` scope (``web.auditor``).
 * ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``): capture needs
   the ``capture`` scope, the reads the ``read`` scope unless the site's reads are public.
+* ``/incidents…`` — incidents and their steps (``web.incidents``): reads, ack, assess
+  and close ``operator``, dispose ``quality`` (``admin`` implies both); served when
+  given ``incidents``. Reading is ``operator``, not ``read``, so public reads (the demo)
+  never make incidents public: they name places and devices.
 
 Who may call what is declared here, per route (``API_SCOPES``; ``web.access`` checks
 the bearer token): a route of ``web.api`` without a declared scope fails the app's
@@ -35,12 +39,14 @@ from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS
+from traceability.incidents.service import IncidentService
 from traceability.records.clients import Scope
 from traceability.records.store import RecordStore
 from web.access import Access, ClientDirectory
 from web.api import api_routes
 from web.auditor import TelemetryWindow, auditor_routes
 from web.health import healthz, readyz
+from web.incidents import incident_routes
 from web.limits import Limits, RequestLimits
 from web.lotpage import LotPageBuilder
 from web.pagecache import DEFAULT_TTL_S, PageCache
@@ -56,6 +62,13 @@ API_SCOPES: dict[str, Scope] = {
     "/lots/{gtin}/{lot}/custody": "read",
     "/lots/{gtin}/{lot}/recall": "read",
     "/lots/{gtin}/{lot}/exposure": "read",
+    # web.incidents (served when the app is given an IncidentService)
+    "/incidents": "operator",  # not "read": public reads would expose places and devices
+    "/incidents/{incident_id}": "operator",
+    "/incidents/{incident_id}/ack": "operator",
+    "/incidents/{incident_id}/assess": "operator",
+    "/incidents/{incident_id}/close": "operator",
+    "/incidents/{incident_id}/dispose": "quality",
 }
 
 
@@ -79,6 +92,7 @@ def create_app(
     trust: TrustPublisher | None = None,
     limits: Limits | None = None,
     chain: ChainIdentity | None = None,
+    incidents: IncidentService | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -133,6 +147,14 @@ def create_app(
             )
         ),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
+        *(
+            access.protect(route, API_SCOPES[route.path])
+            for route in (
+                []
+                if incidents is None
+                else incident_routes(incidents, bounds, on_step=cached.invalidate)
+            )
+        ),
     ]
     app = Starlette(
         routes=routes,

@@ -50,7 +50,13 @@ from web.params import path_lot
 from web.problem import Problem
 
 MAX_WINDOW = timedelta(days=31)
-BAND_FIELDS = ("temp_min_c", "temp_max_c", "excursion_budget_min", "mkt_limit_c")
+BAND_FIELDS = (
+    "temp_min_c",
+    "temp_max_c",
+    "excursion_budget_min",
+    "stability_budget",
+    "mkt_limit_c",
+)
 _WEAKEST = ("proven", "pending", "unsigned", "changed")  # weakest last
 
 

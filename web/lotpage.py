@@ -4,8 +4,9 @@
 its temperature series (aggregated for the chart), footprint and proofs, and returns a
 frozen ``LotView``. Privacy is decided here, not in the template: places are shown by
 their recorded *name* (else a generic "warehouse location"), the temperature only as
-aggregates (status, MKT, range, excursion count and minutes, a chart of bucket
-min/max/mean), never raw readings, device ids or location URNs.
+aggregates (status, MKT, range, excursion count and minutes, what is left of the
+stability budget per step, unmonitored minutes, a chart of bucket min/max/mean), never
+raw readings, device ids or location URNs.
 
 With an evidence source, every product, lot and place fact is held against the
 anchored versions the lot's bundle carries (``traceability.masterdata.facts``): a
@@ -48,13 +49,14 @@ from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable, TraceabilityError
 from traceability.expiry import expiry_status
+from traceability.incidents.lifecycle import lifecycles
 from traceability.masterdata.facts import LotFacts, lot_facts
 from traceability.masterdata.versions import SUBJECT_OF_KIND
 from traceability.records.entities import Lot, Product
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from web.chart import ChartBucket, ChartSpan
-from web.lotview import ColdChain, Excursion, LotView, Recall, Stop
+from web.lotview import ColdChain, Excursion, IncidentNote, LotView, Recall, Stop
 
 
 @runtime_checkable
@@ -138,7 +140,7 @@ class LotPageBuilder:
             lot=lot,
             serial=serial,
             unit_place=unit_place,
-            expiry=expiry_status(lot, self._today(), self._near),
+            expiry=expiry_status(lot, self._today(), self._near, product.shelf_life_days),
             journey=tuple(stops),
             cold_chain=cold.model_copy(update={"windows": self._windows(bundle, spans)}),
             recall=Recall(since=min(recalled)) if recalled else None,
@@ -150,6 +152,7 @@ class LotPageBuilder:
             facts=facts,
             unproven=facts.unproven() if facts is not None else (),
             claims=claims.claims(product, lot_id, bundle, cold_claim, footprint),
+            incidents=incident_notes(bundle, gtin, lot_id),
         )
 
     @staticmethod
@@ -271,6 +274,8 @@ class LotPageBuilder:
             band_min_c=newest.temp_min_c if newest else product.temp_min_c,
             band_max_c=newest.temp_max_c if newest else product.temp_max_c,
             versions=found.versions(),
+            budget=found.budget,
+            unmonitored_min=found.unmonitored_min,
         )
         return view, found
 
@@ -298,6 +303,28 @@ class LotPageBuilder:
                             )
                         )
         return downsample(raw, CHART_SLOTS)
+
+
+def incident_notes(bundle: dict[str, Any] | None, gtin: str, lot: str) -> tuple[IncidentNote, ...]:
+    """The lot's incidents from the SIGNED steps its bundle carries (none without one)."""
+    if bundle is None:
+        return ()
+    notes = []
+    for found in lifecycles(bundle, gtin, lot):
+        disposed = found.disposition(gtin, lot)
+        notes.append(
+            IncidentNote(
+                incident=found.incident,
+                valid=found.valid,
+                started=found.started_at,
+                minutes=found.minutes(gtin, lot),
+                disposition=disposed[0] if disposed else None,
+                by_role=disposed[2] if disposed else None,
+                anchored=found.anchored,
+                ongoing=found.ongoing,
+            )
+        )
+    return tuple(notes)
 
 
 def downsample(buckets: list[ChartBucket], slots: int) -> tuple[ChartBucket, ...]:

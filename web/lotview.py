@@ -15,6 +15,7 @@ from traceability.anchoring.seals import (
     WindowStatus,
 )
 from traceability.carbon.lotfootprint import FootprintSummary
+from traceability.coldchain.budget import BudgetUse
 from traceability.expiry import ExpiryStatus
 from traceability.masterdata.compare import FactState
 from traceability.masterdata.facts import LotFacts, Unproven
@@ -70,6 +71,10 @@ class ColdChain(BaseModel):
     band_min_c: float | None = None
     band_max_c: float | None = None
     versions: tuple[int | None, ...] = ()
+    # What the journey left of the product's stability budget, per step (None: no
+    # budget), and the minutes no reading covered (shown; not judged).
+    budget: BudgetUse | None = None
+    unmonitored_min: float = 0.0
 
     @property
     def band_unanchored(self) -> bool:
@@ -89,6 +94,21 @@ class Recall(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     since: datetime
+
+
+class IncidentNote(BaseModel):
+    """One incident of the lot, as its signed steps tell it (never the incidents table)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident: str
+    valid: bool  # False: a step record was altered or the lifecycle does not hold
+    started: datetime | None = None
+    minutes: float | None = None
+    disposition: str | None = None  # release / quarantine / reject; None: not decided
+    by_role: str | None = None  # the role of who disposed (quality, admin)
+    anchored: bool = False
+    ongoing: bool = False  # an alarm of it has no signed clearing yet: still going on
 
 
 class LotView(BaseModel):
@@ -112,6 +132,8 @@ class LotView(BaseModel):
     unproven: tuple[Unproven, ...] = ()
     # What the page states, as the lot's bundle carries it (``claims.LotClaims``).
     claims: LotClaims | None = None
+    # The lot's incidents from their signed steps (``traceability.incidents.lifecycle``).
+    incidents: tuple[IncidentNote, ...] = ()
 
     def proven(self, subject: str, *fields: str) -> bool:
         """True when every field is backed by an anchored version (the template's test

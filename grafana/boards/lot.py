@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.models.dashboard import Threshold, ThresholdsMode
 
 from grafana.boards import InfluxAnnotation, new_dashboard
 from grafana.panels import (
@@ -21,6 +22,14 @@ from grafana.policy import Policy
 UID = "tracehub-lot"
 
 _LOT = "\"gtin\" = '$gtin' AND \"lot\" = '$lot'"
+
+# Budget left: red once nothing is left (exhausted or spent beyond every step), green
+# while any is.
+_LEFT = (
+    dash.ThresholdsConfig()
+    .mode(ThresholdsMode.ABSOLUTE)
+    .steps([Threshold(value=None, color="red"), Threshold(value=0.001, color="green")])
+)
 
 
 def dashboard(policy: Policy) -> dash.Dashboard:
@@ -110,6 +119,22 @@ def dashboard(policy: Policy) -> dash.Dashboard:
             )
         )
         .with_panel(
+            stat_panel(
+                "Stability budget left",
+                "What the lot's time out of range left of its product's stability budget "
+                "(per temperature step, across every leg and site): the least minutes left "
+                "over its steps and that as a percentage of the step's allowance; 0 once a "
+                "step is overrun or the lot was at a temperature no step allows (the status "
+                "history shows those minutes as beyond_min). Empty: no budget.",
+                table_query(
+                    f'SELECT last("budget_left_min") AS "minutes_left", '
+                    f'last("share_left") * 100 AS "percent_left" '
+                    f'FROM "lot_status" WHERE {_LOT} AND $timeFilter'
+                ),
+                thresholds=_LEFT,
+            )
+        )
+        .with_panel(
             state_timeline_panel(
                 "Where the lot was",
                 "Presence per location: 1 from arrival, 0 from departure.",
@@ -142,7 +167,8 @@ def dashboard(policy: Policy) -> dash.Dashboard:
                 "Status history",
                 "Every assessment traceability wrote for the lot.",
                 table_query(
-                    f'SELECT "status", "mkt_c", "min_c", "max_c", "excursion_minutes" '
+                    f'SELECT "status", "mkt_c", "min_c", "max_c", "excursion_minutes", '
+                    f'"budget_left_min", "share_left", "beyond_min" '
                     f'FROM "lot_status" WHERE {_LOT} AND $timeFilter'
                 ),
                 width=24,

@@ -10,11 +10,7 @@ still verifies and the page still says "On chain"; with the chain's state delete
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,106 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.store.sqlstore import LedgerStore
 from tests.support.events import object_event
-from traceability.masterdata.service import MasterData
-from traceability.records.store import RecordStore
+from tests.support.site import ON_CHAIN, Site, seed_master_data, until
 from tracehub import demo
-from tracehub.keys import open_keystore, site_signer
-from tracehub.processes import alive
 from tracehub.services import InfluxDB, Mosquitto, free_port
-from tracehub.settings import (
-    ChainSettings,
-    HubSettings,
-    InfluxSettings,
-    MqttSettings,
-    RecordsSettings,
-    Settings,
-    WebSettings,
-)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-RUNNING = re.compile(r"tracehub running at (?P<url>\S+) .*RPC (?P<rpc>\S+)\)")
-ANCHOR_SHORT = re.compile(r'id="anchor-short">([^<]*)<')
-ANCHOR_STATUS = re.compile(r'id="anchor-status">([^<]*)<')
-# The badge's wording when a proof on chain is claimed (all of it, or with some facts
-# not proven yet: master data or telemetry windows the other checks label).
-ON_CHAIN = ("On chain", "Partly on chain")
-
-
-class Site:
-    def __init__(self, state: Path, env: dict[str, str]) -> None:
-        self.state = state
-        self.env = env
-        self.proc: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self) -> None:
-        log = (self.state.parent / "hub.out").open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracehub.cli", "run", "--insecure-plain"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        log.close()
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # printed once the hub is open and serving
-        found = RUNNING.search(line)
-        assert found, f"hub did not start: {line!r}; see {self.state.parent / 'hub.out'}"
-        self.url = found["url"]
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        anvil = int((self.state / "chain" / "anvil.pid").read_text())
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-        self.proc = None
-        assert _until(lambda: not alive(anvil)), "the spawned anvil outlived its hub"
-
-    def verify(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tracehub.cli",
-                "verify",
-                "--gtin",
-                demo.GTIN,
-                "--lot",
-                demo.LOT,
-            ],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def proof_badge(self) -> tuple[str, str]:
-        """The page's proof badge and its events' anchoring line."""
-        page = httpx.get(f"{self.url}/01/{demo.GTIN}/10/{demo.LOT}", timeout=10)
-        page.raise_for_status()
-        badge, status = ANCHOR_SHORT.search(page.text), ANCHOR_STATUS.search(page.text)
-        assert badge, "the page has no proof badge"
-        assert status, "the page has no anchoring line"
-        return badge[1], status[1]
-
-    def claims_on_chain(self) -> bool:
-        badge, status = self.proof_badge()
-        return badge in ON_CHAIN and status.startswith("All ")
-
-
-def _until(check: object, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)  # another process's progress: polled, there is no event here
-    return False
 
 
 @pytest.fixture
@@ -153,22 +55,7 @@ def site(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[S
 def _seed(site: Site) -> None:
     """The demo's product and lot, and one event captured by the running hub (its
     EPCIS capture endpoint signs it into the ledger)."""
-    settings = Settings(
-        hub=HubSettings(state_dir=site.state, site=site.env["TRACEHUB_SITE"]),
-        mqtt=MqttSettings(),
-        influx=InfluxSettings(),
-        records=RecordsSettings(),
-        chain=ChainSettings(),
-        web=WebSettings(),
-    )
-    store = RecordStore.open(settings.records_url)
-    ledger = LedgerStore.open(settings.ledger_url)
-    try:  # signed by the site's key, as `tracehub records import` does
-        demo.seed(MasterData(store, ledger, site_signer(open_keystore(settings), settings)))
-        token = store.add_client("e2e-erp", ["capture"]).token  # `tracehub clients add`
-    finally:
-        ledger.close()
-        store.close()
+    token = seed_master_data(site, "e2e-erp")
     at = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     document = {
         "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
@@ -189,7 +76,7 @@ def _seed(site: Site) -> None:
 def test_anchors_outlive_a_sigkill_and_a_reset_chain_is_told_apart(site: Site) -> None:
     site.start()
     _seed(site)
-    assert _until(site.claims_on_chain), site.proof_badge()
+    assert until(site.claims_on_chain), site.proof_badge()
     first = site.verify()
     assert first.returncode == 0, first.stdout + first.stderr
 

@@ -81,7 +81,7 @@ def hub(
         # first reading it sends
         provision_devices(
             open_device_registry(running.settings),
-            demo.scenario(running.settings.hub.site),
+            demo.scenario_devices(running.settings.hub.site),
             since=START - timedelta(minutes=1),
         )
         # as `make demo`: the lot's carbon report waits in the ledger for the first batch
@@ -101,7 +101,7 @@ def _publish(hub: Hub) -> None:
     stats = run_simulators(
         settings.mqtt.host,
         settings.mqtt.port,
-        demo.scenario(settings.hub.site, units=3),
+        demo.scenario_devices(settings.hub.site, units=3),
         stop=__import__("threading").Event(),
         interval_s=0,
         count=TICKS,

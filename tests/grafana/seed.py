@@ -73,17 +73,19 @@ def coldroom() -> list[str]:
 
 
 def lots() -> list[str]:
-    """Lot L1: ok at 10:20, at_risk at 10:50; in ROOM 10:00–10:50, then REEFER.
-    Lot L2: ok at 10:30, at DOCK from 10:05."""
+    """Lot L1: ok at 10:20, at_risk at 10:50 (15 of its 60 budget minutes spent: 45
+    left, 75 %); in ROOM 10:00–10:50, then REEFER. Lot L2: ok at 10:30, at DOCK from
+    10:05, no stability budget (no budget fields)."""
     status = [
-        ("L1", 20, "ok", 4.0, 4.0, 4.0, 0.0),
-        ("L1", 50, "at_risk", 6.1, 4.0, 10.0, 15.0),
-        ("L2", 30, "ok", 1.0, 1.0, 1.0, 0.0),
-    ]
+        ("L1", 20, "ok", 4.0, 4.0, 4.0, 0.0, ",budget_left_min=60.0,share_left=1.0,beyond_min=0.0"),
+        ("L1", 50, "at_risk", 6.1, 4.0, 10.0, 15.0,
+         ",budget_left_min=45.0,share_left=0.75,beyond_min=0.0"),
+        ("L2", 30, "ok", 1.0, 1.0, 1.0, 0.0, ""),  # a product without a stability budget
+    ]  # fmt: skip
     lines = [
         f'lot_status,gtin={GTIN},lot={lot} status="{s}",mkt_c={mkt},min_c={lo},max_c={hi},'
-        f"excursion_minutes={exc} {ns(minute)}"
-        for lot, minute, s, mkt, lo, hi, exc in status
+        f"excursion_minutes={exc}{budget} {ns(minute)}"
+        for lot, minute, s, mkt, lo, hi, exc, budget in status
     ]
     custody = [("L1", ROOM, 0, 1), ("L1", ROOM, 50, 0), ("L1", REEFER, 50, 1), ("L2", DOCK, 5, 1)]
     lines += [

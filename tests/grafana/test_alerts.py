@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from grafana.alerts import INGEST_UID, SILENT_UID, SPOOL_UID, TEMPERATURE_UID, rules
+from grafana.alerts import (
+    INGEST_UID,
+    SILENT_UID,
+    SPOOL_UID,
+    TEMPERATURE_UID,
+    TemperatureAlert,
+    rules,
+)
 from grafana.policy import Policy
 from tests.grafana.influx import Influx
 from tests.grafana.rules import condition, firing
@@ -77,22 +84,47 @@ def _rule(uid: str) -> dict[str, Any]:
     return next(r for r in rules(POLICY) if r["uid"] == uid)
 
 
-def test_temperature_fires_only_after_the_excursion_budget(db: Influx) -> None:
+def test_temperature_fires_after_the_default_rules_minutes(db: Influx) -> None:
     rule = _rule(TEMPERATURE_UID)
     fired = firing(db, rule, every_minute(0, 60))
-    # out of band from 10:10, budget 30 min: fires at 10:40; 20 min out never fires
-    assert fired == {(("location", "long"), ("site", "s")): at(40)}
-
-
-def test_temperature_rule_with_a_shorter_budget_catches_the_short_excursion(db: Influx) -> None:
-    rule = next(
-        r for r in rules(Policy(excursion_budget_minutes=15)) if r["uid"] == TEMPERATURE_UID
-    )
-    fired = firing(db, rule, every_minute(0, 60))
+    # the hub's default alarm holds 15 min: the 20 min excursion fires at 10:15, the long
+    # one (out of band from 10:10) at 10:25
     assert fired == {
         (("location", "short"), ("site", "s")): at(15),
         (("location", "long"), ("site", "s")): at(25),
     }
+
+
+def test_a_longer_temperature_alert_skips_the_short_excursion(db: Influx) -> None:
+    longer = TemperatureAlert(
+        uid=TEMPERATURE_UID, title="Out of band", low=2.0, high=8.0, minutes=30
+    )
+    (rule,) = [r for r in rules(POLICY, [longer]) if r["uid"] == TEMPERATURE_UID]
+    fired = firing(db, rule, every_minute(0, 60))
+    # out of band from 10:10, 30 min: fires at 10:40; 20 min out never fires
+    assert fired == {(("location", "long"), ("site", "s")): at(40)}
+
+
+def test_one_sided_alerts_scoped_by_location(db: Influx) -> None:
+    high = TemperatureAlert(
+        uid="t-high", title="Hot", location="^(long|fine)$", high=8.0, minutes=15
+    )
+    low = TemperatureAlert(uid="t-low", title="Cold", low=2.0, minutes=5, severity="warning")
+    by_uid = {r["uid"]: r for r in rules(POLICY, [high, low])}
+    assert firing(db, by_uid["t-high"], every_minute(0, 60)) == {
+        (("location", "long"), ("site", "s")): at(25)
+    }
+    assert firing(db, by_uid["t-low"], every_minute(0, 60)) == {
+        (("location", "short"), ("site", "s")): at(5)
+    }
+    assert by_uid["t-low"]["labels"]["severity"] == "warning"
+
+
+def test_temperature_alert_needs_a_limit() -> None:
+    with pytest.raises(ValueError, match="give at least one limit"):
+        TemperatureAlert(uid="t", title="t", minutes=5)
+    with pytest.raises(ValueError, match="must be below high"):
+        TemperatureAlert(uid="t", title="t", low=8.0, high=2.0, minutes=5)
 
 
 def test_spool_near_full_fires_for_the_full_gateway_only(db: Influx) -> None:

@@ -89,6 +89,7 @@ EXPECTED: dict[tuple[str, str, str, str], Any] = {
     (LOT, "panel", "Mean kinetic temperature", "A"): {(): [(50.0, 6.1)]},
     (LOT, "panel", "Exposure range", "A"): {(): [(0.0, 4.0, 10.0)]},
     (LOT, "panel", "Minutes out of band", "A"): {(): [(50.0, 15.0)]},
+    (LOT, "panel", "Stability budget left", "A"): {(): [(0.0, 45.0, 75.0)]},
     (LOT, "panel", "Where the lot was", "A"): {
         (ROOM,): [(m, 1 if m < 50 else 0) for m in TENS],
         (REEFER,): [(50.0, 1)],
@@ -98,7 +99,10 @@ EXPECTED: dict[tuple[str, str, str, str], Any] = {
         (REEFER,): REEFER_10M,
     },
     (LOT, "panel", "Status history", "A"): {
-        (): [(20.0, "ok", 4.0, 4.0, 4.0, 0.0), (50.0, "at_risk", 6.1, 4.0, 10.0, 15.0)]
+        (): [
+            (20.0, "ok", 4.0, 4.0, 4.0, 0.0, 60.0, 1.0, 0.0),
+            (50.0, "at_risk", 6.1, 4.0, 10.0, 15.0, 45.0, 0.75, 0.0),
+        ]
     },
     (LOT, "annotation", "Custody", "Anno"): {
         (ROOM,): [(0.0, 1), (50.0, 0)],

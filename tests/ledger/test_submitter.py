@@ -57,3 +57,36 @@ def test_a_rotated_key_is_renewed_once(ledger: LedgerStore, signer: Signer) -> N
     renewing.submit("carbon-report", {"kg": 2.0})
     assert len(loads) == 1  # kept, not reloaded per record
     assert renewing.signer is successor
+
+
+def test_many_records_go_in_one_call_with_the_key_renewed_once(
+    ledger: LedgerStore, signer: Signer
+) -> None:
+    from datetime import timedelta
+
+    from ledger.batch import Submission
+
+    later = T0 + timedelta(hours=1)
+    RecordSubmitter(ledger, signer, lambda: T0).submit("carbon-report", {"kg": 0.5})
+    ledger.close_key(signer.key_id, T0 + timedelta(minutes=1))  # `rotate-key`, elsewhere
+    successor = Signer.generate(signer.public.owner, T0)
+    loads: list[Signer] = []
+
+    def renew() -> Signer:
+        loads.append(successor)
+        return successor
+
+    steps = [
+        Submission(
+            kind="incident-step",
+            record_id=f"incident:i/{n}",
+            record={"seq": n},
+            streams=("incident:i",),
+            keep_record=True,
+        )
+        for n in (1, 2)
+    ]
+    stored = RecordSubmitter(ledger, signer, lambda: later, renew=renew).submit_many(steps)
+    assert [s.entry.record_id for s in stored] == ["incident:i/1", "incident:i/2"]
+    assert {s.entry.signature.key_id for s in stored} == {successor.key_id}
+    assert len(loads) == 1

@@ -28,6 +28,7 @@ from traceability.anchoring.proofs import LedgerEvidence
 from traceability.capture import CaptureService
 from traceability.carbon.lotfootprint import FootprintSummary
 from traceability.coldchain.exposure import Bucket, ExposureService
+from traceability.coldchain.probes import ProbeSeries, points_series
 from traceability.records.clients import Scope
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore
@@ -79,6 +80,26 @@ class SteppedSeries:
             for i, c in enumerate(self.celsius.get(location, []))
             if start + i * step < end
         ]
+
+    def probes(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        max_hold: timedelta,
+    ) -> list[ProbeSeries]:
+        """The same readings, one every ten minutes from ``start``, from one probe."""
+        from traceability.errors import TelemetryUnavailable
+
+        self.calls += 1
+        if self.down:
+            raise TelemetryUnavailable("InfluxDB did not answer (test)")
+        step = 600 * 10**9
+        first = int(start.timestamp()) * 10**9
+        points = [(None, first + i * step, c) for i, c in enumerate(self.celsius.get(location, []))]
+        return points_series(points, start, end, max_hold)
 
 
 def add_places(store: RecordStore) -> None:
@@ -173,7 +194,7 @@ def proof_data(html: str) -> dict[str, Any]:
 def app_for(store: RecordStore, series: SteppedSeries | None = None, **options: Any) -> Starlette:
     exposure = None
     if series is not None:
-        exposure = ExposureService(store, series, bucket=timedelta(minutes=10), now=NOW)
+        exposure = ExposureService(store, series, now=NOW)
     options.setdefault("today", lambda: TODAY)
     options.setdefault("now", lambda: NOW)
     return create_app(store, None, "embedded EVM", exposure=exposure, series=series, **options)

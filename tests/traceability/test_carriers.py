@@ -47,15 +47,18 @@ def pack(action: str, time: str, *serials: str) -> dict[str, Any]:
     }
 
 
-def ship(time: str, place: str = TRUCK) -> dict[str, Any]:
+def ship(time: str, place: str = TRUCK, step: str = "shipping") -> dict[str, Any]:
+    # The pallet is at ``place`` after the event: its bizLocation (a shipping event's
+    # readPoint alone would leave it in transit, see traceability.custody).
     return {
         "type": "ObjectEvent",
         "eventTime": time,
         "eventTimeZoneOffset": "+00:00",
         "epcList": [PALLET],
         "action": "OBSERVE",
-        "bizStep": "shipping",
+        "bizStep": step,
         "readPoint": {"id": place},
+        "bizLocation": {"id": place},
     }
 
 
@@ -105,7 +108,7 @@ def test_a_lot_shipped_on_a_pallet_verifies_and_a_pallet_event_deleted_fails(
     capture.capture(object_event(serial="1001", time="2026-11-22T09:00:00Z"))
     capture.capture(pack("ADD", "2026-11-22T10:00:00Z", "1001"))
     shipped = capture.capture(ship("2026-11-22T11:00:00Z")).event_id
-    arrived = capture.capture(ship("2026-11-22T15:00:00Z", COLD_ROOM)).event_id
+    arrived = capture.capture(ship("2026-11-22T15:00:00Z", COLD_ROOM, "receiving")).event_id
     sign_master(stocked, ledger, signer)
     w3 = embedded_web3()
     address = deploy_anchor_contract(w3)

@@ -167,3 +167,45 @@ def test_custodian_from_the_destination_party_else_the_location(
     assert stays[0].custodian == OWNER
     assert stays[1].custodian == CARRIER
     assert stays[2].custodian is None  # a reefer location with no recorded custodian
+
+
+def test_shipping_and_departing_end_the_stay_and_the_next_event_places_the_lot(
+    stocked: RecordStore,
+) -> None:
+    capture = CaptureService(stocked)
+    for event in (
+        object_event(time="2026-11-22T09:00:00Z", read_point=COLD_ROOM),
+        # Shipping read at the cold room: the lot leaves it (no bizLocation: in transit).
+        object_event(time="2026-11-22T10:00:00Z", read_point=COLD_ROOM, bizStep="shipping"),
+        object_event(time="2026-11-22T12:00:00Z", read_point=DOCK, bizStep="receiving"),
+        # Departing with a bizLocation: it is in the reefer from then on.
+        object_event(
+            time="2026-11-22T13:00:00Z",
+            read_point=DOCK,
+            bizStep="departing",
+            bizLocation={"id": REEFER},
+        ),
+        object_event(time="2026-11-22T15:00:00Z", read_point=REEFER, bizStep="shipping"),
+    ):
+        assert capture.capture(event).event_id
+    timeline = CustodyService(stocked).lot_timeline(GTIN, "L1")
+    assert [(s.location, s.start, s.end) for s in timeline.stays] == [
+        (COLD_ROOM, at(9), at(10)),
+        (DOCK, at(12), at(13)),
+        (REEFER, at(13), at(15)),
+    ]
+    assert timeline.current is None
+    assert CustodyService(stocked).where_now(GTIN, "L1") == {U1: None}
+
+
+def test_a_lot_shipped_back_to_the_same_room_starts_a_new_stay(stocked: RecordStore) -> None:
+    capture = CaptureService(stocked)
+    capture.capture(object_event(time="2026-11-22T09:00:00Z", read_point=COLD_ROOM))
+    capture.capture(
+        object_event(time="2026-11-22T10:00:00Z", read_point=COLD_ROOM, bizStep="shipping")
+    )
+    capture.capture(object_event(time="2026-11-22T11:00:00Z", read_point=COLD_ROOM))
+    timeline = CustodyService(stocked).lot_timeline(GTIN, "L1")
+    assert [(s.start, s.end) for s in timeline.stays] == [(at(9), at(10)), (at(11), None)]
+    # The hour in transit is not time in the room.
+    assert timeline.locations() == {COLD_ROOM: [(at(9), at(10)), (at(11), None)]}

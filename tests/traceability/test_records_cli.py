@@ -89,3 +89,59 @@ def test_import_locations_csv_and_list_expiring_lots(env: Path) -> None:
     assert "lot SOON expires in 3 day(s)" in result.output
     assert "LATER" not in result.output
     assert "1 lot(s) expired or expiring within 7 day(s)" in result.output
+
+
+def test_product_add_and_update_with_a_stability_budget(env: Path) -> None:
+    runner = CliRunner()
+    add = ["records", "product", "add", "--gtin", "4012345111118", "--name", "Insulin"]
+    result = runner.invoke(
+        main, [*add, "--temp-min", "2", "--temp-max", "8", "--stability-budget", "above:25:60"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stability_budget"] == "above:25:60"
+    update = ["records", "product", "update", "--gtin", "4012345111118"]
+    result = runner.invoke(main, [*update, "--stability-budget", "below:0:30;above:25:45"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert (shown["stability_budget"], shown["temp_max_c"]) == ("above:25:45;below:0:30", 8.0)
+    bad = runner.invoke(main, [*update, "--stability-budget", "above:25"])
+    assert bad.exit_code == 2
+    assert "step 1 'above:25': write side:limit_c:minutes" in bad.output
+    inside = runner.invoke(main, [*update, "--stability-budget", "above:7:10"])
+    assert inside.exit_code == 2  # a Problem: nothing written, nothing signed
+    assert "above step 7 °C is not above temp_max_c 8" in inside.output
+    # The signed versions hold each change: verify finds the product proven or pending.
+    from ledger.store.sqlstore import LedgerStore
+    from traceability.masterdata.history import history_from_ledger
+    from traceability.masterdata.versions import product_stream
+
+    ledger = LedgerStore.open(f"sqlite:///{env / 'r.db'}")
+    try:
+        versions = history_from_ledger(ledger, product_stream("04012345111118")).versions
+    finally:
+        ledger.close()
+    assert [v.version.facts.fields["stability_budget"] for v in versions] == [
+        [{"side": "above", "limit_c": 25, "minutes": 60}],
+        [
+            {"side": "above", "limit_c": 25, "minutes": 45},
+            {"side": "below", "limit_c": 0, "minutes": 30},
+        ],
+    ]
+
+
+def test_import_warns_of_an_expiry_beyond_the_shelf_life(env: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["records", "product", "add", "--gtin", "4012345111118", "--name", "Salmon",
+         "--shelf-life-days", "12"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (env / "l.csv").write_text(
+        "gtin,lot,production_date,expiry\n4012345111118,LONG,2026-11-01,2026-12-01\n"
+    )
+    result = runner.invoke(main, ["records", "import", "lots", str(env / "l.csv")])
+    assert result.exit_code == 0, result.output
+    assert "l.csv warning: lot LONG of 04012345111118: expiry 2026-12-01 is later" in " ".join(
+        result.output.split()
+    )

@@ -154,7 +154,7 @@ def test_provision_demo_places_every_probe_at_its_room(env: dict[str, str]) -> N
 
     run(env, "provision-demo", "--no-reload")
     rows = {row["identity"]: row for row in json.loads(run(env, "list", "--json"))}
-    spec = demo.scenario("s1")
+    spec = demo.scenario_devices("s1")
     for probe in spec.probes:
         assert rows[f"s1/temperature/{probe.device_id}"]["location"] == probe.location
     # ... and every reader at its dock door: the read point of its reads.

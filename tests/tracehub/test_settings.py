@@ -54,3 +54,41 @@ def test_the_web_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     limits = WebSettings().limits()
     assert (limits.capture_events, limits.rpc_rate_per_s) == (25, 2.5)
     assert limits.capture_body_bytes == 8 * 1024 * 1024
+
+
+def test_the_alerts_group_builds_the_channels_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from notify.errors import BadDestination
+    from notify.sms import SmsChannel
+    from notify.smtp import SmtpChannel
+    from tracehub.settings import AlertsSettings, load_settings
+
+    for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "SMTP_URL", "SMTP_TO", "SMS_URL", "SMS_TO"):
+        monkeypatch.delenv(f"TRACEHUB_ALERTS_{name}", raising=False)
+    assert AlertsSettings().channels() == {}
+    monkeypatch.setenv("TRACEHUB_ALERTS_WEBHOOK_URL", "https://hooks.example/T0KEN")
+    assert list(load_settings().alerts.channels()) == ["webhook"]  # the simplest setup
+    monkeypatch.setenv("TRACEHUB_ALERTS_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv("TRACEHUB_ALERTS_SMTP_URL", "smtp://bot:pw@mail.example:587?starttls=1")
+    monkeypatch.setenv("TRACEHUB_ALERTS_SMTP_TO", "ops@example.com")
+    monkeypatch.setenv("TRACEHUB_ALERTS_SMS_URL", "https://sms.example/send?shape=json")
+    monkeypatch.setenv("TRACEHUB_ALERTS_SMS_TO", "+34600000001")
+    alerts = AlertsSettings()
+    assert "s3cret" not in repr(alerts)
+    assert "pw@" not in repr(alerts)
+    assert (alerts.smtp_to, alerts.sms_to) == ("ops@example.com", "+34600000001")
+    channels = alerts.channels()
+    assert sorted(channels) == ["email", "sms", "webhook"]
+    assert isinstance(channels["email"], SmtpChannel)
+    assert channels["email"].port == 587
+    assert isinstance(channels["sms"], SmsChannel)
+    assert channels["sms"].shape == "json"
+    monkeypatch.setenv("TRACEHUB_ALERTS_SMS_URL", "https://sms.example/send?shape=carrier-pigeon")
+    with pytest.raises(BadDestination, match="shape"):
+        AlertsSettings().channels()
+    # docker-compose passes what is unset as "": no address, no channel
+    for name in ("WEBHOOK_URL", "SMTP_URL", "SMTP_TO", "SMS_URL", "SMS_TO"):
+        monkeypatch.setenv(f"TRACEHUB_ALERTS_{name}", "")
+    empty = AlertsSettings()
+    assert (empty.smtp_to, empty.sms_to, empty.channels()) == (None, None, {})

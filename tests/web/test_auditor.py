@@ -279,3 +279,14 @@ def test_without_an_evidence_source_nothing_is_labelled_proven(stocked: RecordSt
         response = client.get(f"{LOT}/masterdata")
     assert response.status_code == 503
     assert "signed versions" in response.json()["detail"]
+
+
+def test_a_stability_budget_loosened_in_sql_makes_the_band_changed(site: Site) -> None:
+    site.sql("UPDATE products SET stability_budget = 'above:25:600'")
+    exposure = _audit(site, "exposure").json()
+    assert exposure["band"]["state"] == "changed"
+    fields = {f["field"]: f for f in exposure["band"]["fields"]}
+    assert fields["stability_budget"]["state"] == "changed"
+    assert fields["temp_max_c"]["state"] == "proven"
+    # judged against the anchored version (no steps), not the loosened row
+    assert {s["band"]["stability_budget"] for s in exposure["stays"]} == {None}

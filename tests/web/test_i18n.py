@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import web
+from traceability.masterdata.versions import FIELDS
 from web.i18n import LANGUAGES, CatalogError, catalog, negotiate
 
 MESSAGES = Path(web.__file__).parent / "messages"
@@ -70,3 +71,12 @@ def test_unknown_key_and_language_are_named() -> None:
 )
 def test_negotiation(header: str | None, requested: str | None, language: str) -> None:
     assert negotiate(header, requested) == language
+
+
+def test_every_signed_master_data_field_has_a_name_in_every_language() -> None:
+    # The page names a field that is not proven yet by ``field_<name>``: a field added to
+    # the signed versions without its message would break the page of every such lot.
+    for language in LANGUAGES:
+        messages = json.loads((MESSAGES / f"{language}.json").read_text(encoding="utf-8"))
+        missing = {f"field_{f}" for names in FIELDS.values() for f in names} - set(messages)
+        assert missing == set(), language

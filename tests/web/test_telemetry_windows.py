@@ -129,7 +129,7 @@ class Drift:
 
     def page(self) -> str:
         # A new app each time: the page cache would answer the earlier build.
-        exposure = ExposureService(self.store, self.reader, bucket=timedelta(minutes=10), now=NOW)
+        exposure = ExposureService(self.store, self.reader, now=NOW)
         app = create_app(
             self.store, None, "embedded EVM", exposure=exposure, series=self.reader,
             evidence=self.setup.evidence, today=lambda: TODAY, now=lambda: NOW,

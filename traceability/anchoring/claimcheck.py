@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from influx.quoting import epoch_ns
 from ledger.verify.report import Check, Outcome
 from traceability.anchoring.claims import (
     ColdChainClaim,
@@ -42,12 +43,14 @@ from traceability.anchoring.claims import (
 from traceability.anchoring.footprintcheck import NAME, footprint_check
 from traceability.anchoring.seals import DEFAULT_CLOSE, DEFAULT_WINDOW, Span, sealed_windows
 from traceability.anchoring.seals import window_status as _window_status
+from traceability.coldchain.budget import BudgetUse, step_words
 from traceability.coldchain.exposure import Band, Bucket, exposure_over, raw_buckets
+from traceability.coldchain.probes import ProbeSeries, points_series
+from traceability.records.stability import steps_text
 
-BUCKET = timedelta(minutes=10)  # the page's exposure buckets (``ExposureService``)
 _MINUTES_TOL = 0.01
-# The page's coarse InfluxDB buckets stand for their readings by their mean (MKT error
-# below 0.005 °C, ``InfluxTemperatureReader.buckets``); the page shows 0.1 °C.
+# The page's quiet InfluxDB stretches stand for their readings by their mean (MKT error
+# below 0.005 °C for regular sampling, ``coldchain.probes``); the page shows 0.1 °C.
 _MKT_TOL_C = 0.01
 _TEMP_TOL_C = 1e-6
 
@@ -144,11 +147,12 @@ def _journey(claims: LotClaims, stays: Sequence[Span] | None, lot: str) -> Check
 class SealedSeries:
     """``TemperatureSeries`` over the readings of anchored seals only."""
 
-    readings: Mapping[str, Sequence[tuple[int, float]]]  # location → (ns, celsius), sorted
+    # location → (device, ns, celsius), sorted
+    readings: Mapping[str, Sequence[tuple[str, int, float]]]
 
     @classmethod
     def of(cls, bundle: Mapping[str, Any]) -> SealedSeries:
-        found: dict[str, list[tuple[int, float]]] = {}
+        found: dict[str, list[tuple[str, int, float]]] = {}
         for seal in sealed_windows(bundle).values():
             if not seal.anchored:
                 continue
@@ -156,7 +160,7 @@ class SealedSeries:
                 try:
                     if row.get("celsius") is None:
                         continue
-                    point = (int(row["time"]), float(row["celsius"]))
+                    point = (seal.device, int(row["time"]), float(row["celsius"]))
                     found.setdefault(str(row["location"]), []).append(point)
                 except (KeyError, TypeError, ValueError, AttributeError):
                     continue  # a malformed seal: ``telemetrycheck`` names it
@@ -171,13 +175,20 @@ class SealedSeries:
         high: float | None,
         width: timedelta,
     ) -> list[Bucket]:
-        a, b = _ns(start), _ns(end)
-        points = [(ns, c) for ns, c in self.readings.get(location, ()) if a <= ns < b]
-        return raw_buckets(points, width, low, high)
+        a, b = epoch_ns(start), epoch_ns(end)
+        points = [(ns, c) for _, ns, c in self.readings.get(location, ()) if a <= ns < b]
+        return raw_buckets(sorted(points), width, low, high)
 
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+    def probes(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        max_hold: timedelta,
+    ) -> list[ProbeSeries]:
+        return points_series(self.readings.get(location, ()), start, end, max_hold)
 
 
 def _band_text(band: Band) -> str:
@@ -210,8 +221,10 @@ def _cold_chain(
             )
         ]
     bands = [(loc, a, b, at(loc, a)) for loc, a, b in closed]
+    hold = timedelta(minutes=claim.max_hold_min)
     found = ColdChainClaim.of(
-        exposure_over(claims.gtin, claims.lot, bands, SealedSeries.of(bundle), bucket=BUCKET)
+        exposure_over(claims.gtin, claims.lot, bands, SealedSeries.of(bundle), max_hold=hold),
+        hold,
     )
     problems = _band_problems(claim, found) + _number_problems(claim, found)
     if claim.state == "no_record" and found.state == "no_record":
@@ -237,12 +250,17 @@ def _cold_chain(
     if problems:
         return [_check(Outcome.FAIL, subject, p) for p in problems]
     versions = ", ".join("records' row" if v is None else f"version {v}" for v in found.versions())
+    left = (
+        ""
+        if found.budget is None
+        else f", {found.budget.left_min:.0f} min of the stability budget left"
+    )
     return [
         _check(
             Outcome.OK,
             subject,
             f"{found.state}: {found.minutes_out:.0f} min out of range, MKT "
-            f"{_num(found.mkt_c)} °C, {len(found.excursions)} excursion(s), recomputed from "
+            f"{_num(found.mkt_c)} °C, {len(found.excursions)} excursion(s){left}, recomputed from "
             f"{found.readings} sealed reading(s) in {cover.proven} anchored hour(s), judged "
             f"against product {versions}",
         )
@@ -282,7 +300,8 @@ def _band_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
             problems.append(
                 f"band at {stay.location} from {_at(stay.start)}: the page judged against "
                 f"{_band_text(stay.band)}, the anchored product version valid then is "
-                f"{_band_text(want)} (budget {want.excursion_budget_min} min, MKT limit "
+                f"{_band_text(want)} (budget {want.excursion_budget_min} min, stability "
+                f"budget {steps_text(want.stability_budget) or 'none'}, MKT limit "
                 f"{want.mkt_limit_c} °C)"
             )
     return problems
@@ -309,6 +328,7 @@ def _number_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
     differ("maximum °C", claim.max_c, found.max_c, _TEMP_TOL_C, "g")
     differ("excursion budget min", claim.budget_min, found.budget_min, 0.0, "g")
     differ("MKT limit °C", claim.mkt_limit_c, found.mkt_limit_c, 0.0, "g")
+    problems.extend(_budget_problems(claim, found))
     if claim.readings != found.readings:
         problems.append(f"readings: the page counts {claim.readings}, {src} {found.readings}")
     page_ex = [(e.location, e.start, e.end, round(e.minutes, 2)) for e in claim.excursions]
@@ -318,6 +338,36 @@ def _number_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
             f"excursions: the page shows {_excursions(page_ex)}, {src} {_excursions(sealed_ex)}"
         )
     return problems
+
+
+def _budget_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
+    """The stability budget the page says is left, per step, against the recomputation."""
+    src = "the sealed readings give"
+    page, proven = claim.budget, found.budget
+    if page is None or proven is None:
+        if (page is None) != (proven is None):
+            said = "none" if page is None else _steps_left(page)
+            got = "none" if proven is None else _steps_left(proven)
+            return [f"stability budget: the page says {said}, {src} {got}"]
+        return []
+    same = (
+        len(page.steps) == len(proven.steps)
+        and abs(page.beyond_min - proven.beyond_min) <= _MINUTES_TOL
+        and all(
+            a.step == b.step and abs(a.used_min - b.used_min) <= _MINUTES_TOL
+            for a, b in zip(page.steps, proven.steps, strict=False)
+        )
+    )
+    if not same:
+        return [f"stability budget: the page says {_steps_left(page)}, {src} {_steps_left(proven)}"]
+    return []
+
+
+def _steps_left(use: BudgetUse) -> str:
+    spent = [f"{u.used_min:.2f} min {step_words(u.step)} of {u.step.minutes:g}" for u in use.steps]
+    if use.beyond_min > 0:
+        spent.append(f"{use.beyond_min:.2f} min beyond every step")
+    return "; ".join(spent)
 
 
 def _excursions(found: Sequence[tuple[str, datetime, datetime, float]]) -> str:

@@ -1,7 +1,8 @@
 """What the lot page states, as data: one computation for the page and for the bundle.
 
 The page's derived numbers (the cold-chain verdict with its minutes out of range, MKT,
-min/max and excursions, the band, budget and MKT limit judged against with their
+min/max, excursions and what is left of the stability budget per step, the band,
+budget and MKT limit judged against with their
 master-data versions; the journey stops; the footprint total and per unit with its
 carbon report's id) are computed here, shown by ``web.lotpage`` and written into the
 lot's evidence bundle as its ``claims`` section (format ``tracehub.lot-claims/1``, in
@@ -16,13 +17,21 @@ records' row, and the claim says so (``version`` null): ``verify`` reports it pe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gs1.errors import Gs1Error
-from traceability.coldchain.exposure import Band, BandAt, Exposure, ExposureService, StayBand
+from traceability.coldchain.budget import BudgetUse
+from traceability.coldchain.exposure import (
+    DEFAULT_MAX_HOLD,
+    Band,
+    BandAt,
+    Exposure,
+    ExposureService,
+    StayBand,
+)
 from traceability.custody import CustodyService
 from traceability.errors import TelemetryUnavailable, TraceabilityError
 from traceability.masterdata.history import History, histories_from_bundle
@@ -62,6 +71,7 @@ class ExcursionClaim(BaseModel):
     end: datetime
     minutes: float
     peak_c: float
+    device: str | None = None  # the probe that read it
 
 
 class ColdChainClaim(BaseModel):
@@ -81,11 +91,19 @@ class ColdChainClaim(BaseModel):
     stays: tuple[StayBand, ...] = ()
     budget_min: float | None = None
     mkt_limit_c: float | None = None
+    # How long a reading held when its probe went quiet (``ExposureService.max_hold``),
+    # so the recomputation holds the sealed readings the same way.
+    max_hold_min: float = DEFAULT_MAX_HOLD.total_seconds() / 60
+    unmonitored_min: float = 0.0
+    # What the journey spent of the stability budget, per step (the worst over the
+    # stays' versions); None: no budget, or a bundle written before budgets.
+    budget: BudgetUse | None = None
 
     @classmethod
-    def of(cls, found: Exposure) -> ColdChainClaim:
+    def of(cls, found: Exposure, max_hold: timedelta = DEFAULT_MAX_HOLD) -> ColdChainClaim:
+        hold = max_hold.total_seconds() / 60
         if not found.readings:
-            return cls(state="no_record", stays=found.stays)
+            return cls(state="no_record", stays=found.stays, max_hold_min=hold)
         limits = found.limits
         return cls(
             state=found.status,
@@ -101,12 +119,16 @@ class ColdChainClaim(BaseModel):
                     end=e.end,
                     minutes=e.minutes,
                     peak_c=e.peak_c,
+                    device=e.device,
                 )
                 for e in found.excursions
             ),
             stays=found.stays,
             budget_min=limits.excursion_budget_min if limits else None,
             mkt_limit_c=limits.mkt_limit_c if limits else None,
+            max_hold_min=hold,
+            unmonitored_min=found.unmonitored_min,
+            budget=found.budget,
         )
 
     def versions(self) -> tuple[int | None, ...]:
@@ -186,6 +208,8 @@ def band_at(history: History | None, fallback: Band | None) -> BandAt:
                 excursion_budget_min=_float(fields.get("excursion_budget_min")),
                 mkt_limit_c=_float(fields.get("mkt_limit_c")),
                 version=found.version.version,
+                # Absent from versions signed before the field: no steps.
+                stability_budget=fields.get("stability_budget"),
             )
         return fallback or Band(
             temp_min_c=None, temp_max_c=None, excursion_budget_min=None, mkt_limit_c=None
@@ -233,7 +257,8 @@ class PageClaims:
         if self._exposure is None:
             return None
         bands = band_at(product_history(bundle, product.gtin), Band.of(product))
-        return ColdChainClaim.of(self._exposure.exposure(product.gtin, lot, self._now, bands))
+        found = self._exposure.exposure(product.gtin, lot, self._now, bands)
+        return ColdChainClaim.of(found, self._exposure.max_hold)
 
     def claims(
         self,

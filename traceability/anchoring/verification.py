@@ -12,6 +12,8 @@ With a ``TelemetryRows`` reader (InfluxDB), the readings at the lot's locations 
 its stays are held against the gateway's sealed windows (``telemetrycheck``).
 The records' product, lot and journey locations are held against their signed
 versions (``mastercheck``): a field changed outside tracehub is named with both values.
+The lot's incidents are told from their signed steps and their lifecycle checked
+(``incidentcheck``): an altered step or an invalid lifecycle fails.
 With ``claims`` (``claims.PageClaims``: what the page would show now), the bundle carries
 the page's numbers and ``claimcheck`` recomputes each from the proven inputs (sealed
 anchored readings, the anchored band per stay, the journey from the signed bodies, the
@@ -32,6 +34,7 @@ from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.claimcheck import claim_checks
 from traceability.anchoring.eventcheck import event_checks, journey_from, signed_bodies
 from traceability.anchoring.feeder import lot_stream
+from traceability.anchoring.incidentcheck import incident_checks
 from traceability.anchoring.mastercheck import master_checks
 from traceability.anchoring.seals import sealed_windows, spans_of
 from traceability.anchoring.telemetrycheck import TelemetryRows, telemetry_checks
@@ -96,6 +99,7 @@ def verify_lot(
             )
         ]
     after.extend(master_checks(store, bundle, gtin14, lot))  # product, lot, places
+    after.extend(incident_checks(bundle))  # the lot's incidents, from the signed steps
     if claims is not None:  # the page's numbers, recomputed over the signed journey
         proven = journey_from(store, gtin14, lot, signed_bodies(bundle))
         stays = spans_of(Timeline(subject=f"{gtin14}/{lot}", stays=proven).locations())

@@ -13,16 +13,12 @@ from datetime import UTC, datetime
 import httpx
 
 from influx.client import InfluxClient
-from influx.quoting import string_literal
+from influx.quoting import epoch_ns, string_literal
 from influx.series import Series
 from traceability.carbon.energy import PowerSample
 from traceability.carbon.errors import EnergyUnavailable
 from traceability.coldchain.telemetry import DEFAULT_DATABASE, read_telemetry
 from traceability.errors import TelemetryUnavailable
-
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 class InfluxColdRoomPower:
@@ -54,9 +50,9 @@ class InfluxColdRoomPower:
         # Two statements in one request: the value holding at `start`, then the window.
         query = (
             f'SELECT last("compressor_kw") AS "kw" FROM "coldroom" '
-            f"WHERE {where} AND time < {_ns(start)};"
+            f"WHERE {where} AND time < {epoch_ns(start)};"
             f'SELECT "compressor_kw" AS "kw" FROM "coldroom" '
-            f"WHERE {where} AND time >= {_ns(start)} AND time < {_ns(end)}"
+            f"WHERE {where} AND time >= {epoch_ns(start)} AND time < {epoch_ns(end)}"
         )
         samples = [
             PowerSample(time=datetime.fromtimestamp(row["time"] / 1e9, tz=UTC), kw=float(row["kw"]))

@@ -1,22 +1,25 @@
-"""Cold-chain exposure of a lot: its custody timeline joined with each location's
-temperature series → min/max/mean, Mean Kinetic Temperature, time out of range,
-excursions, and a status judged against the product's profile.
+"""Cold-chain exposure of a lot: its custody stays joined with each location's probes →
+min/max/mean, Mean Kinetic Temperature, time out of range, unmonitored time, excursions,
+and a status judged against the product's profile.
 
-The math is pure (``mkt.mean_kinetic_temperature``, ``judge``, ``exposure_over``: the same
-function the lot page's claims and ``tracehub verify``'s recomputation from the sealed
-readings run, each stay judged against its own ``Band``); the series comes through the
-``TemperatureSeries`` port as buckets of readings. The InfluxDB adapter
-(``traceability.coldchain.telemetry``) keeps quiet stretches as coarse InfluxQL buckets (a day, an
-hour: count/mean/min/max) and fetches raw points only where the temperature crosses
-the band or moves more than 0.5 °C within a bucket; those become ``bucket``-wide buckets
-that carry their readings. MKT uses a bucket's readings when it has them, else its mean
-weighted by its count (bounded error below 0.005 °C, see ``InfluxTemperatureReader.
-buckets``); out-of-range minutes and excursions always come from raw readings. Stays are
-fetched concurrently.
+The math is pure (``probes.probe_exposure``, ``mkt.mean_kinetic_temperature``, ``judge``,
+``exposure_over``: the same function the lot page's claims and ``tracehub verify``'s
+recomputation from the sealed readings run, each stay judged against its own ``Band``).
+Each reading holds until its probe's next one, at most ``max_hold`` (default 15 min;
+longer is unmonitored), clipped to the stay: minutes out of range are exact at the
+stay's edges and MKT is time-weighted (see ``probes``). The probes (InfluxDB tag
+``device``) at one place are judged one at a time, never averaged: per stay, the probe
+with the most minutes out of range (then the highest MKT) is the stay's, and the
+journey's minutes, MKT, mean, out-of-range spans and excursions are those of each
+stay's worst probe; min/max are over every probe. The series comes through the
+``TemperatureSeries`` port (``probes`` for the exposure; ``buckets`` for the chart); the
+InfluxDB adapter (``traceability.coldchain.telemetry``) summarises quiet stretches and
+fetches raw readings where anything happens. Stays are fetched concurrently.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -24,7 +27,11 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from traceability.coldchain.band import Band, strictest
+from traceability.coldchain.buckets import Bucket, raw_buckets
+from traceability.coldchain.budget import BudgetUse, StabilityBudget, lump, spend, verdict
 from traceability.coldchain.mkt import DEFAULT_DELTA_H_KJ, mean_kinetic_temperature
+from traceability.coldchain.probes import OutSpan, ProbeExposure, ProbeSeries, probe_exposure
 from traceability.custody import CustodyService
 from traceability.errors import RecordNotFound
 from traceability.records.store import Product, RecordStore
@@ -32,27 +39,8 @@ from traceability.records.store import Product, RecordStore
 Status = Literal["ok", "at_risk", "compromised"]
 # MKT within this margin below the limit is "at risk".
 MKT_MARGIN_C = 0.5
-
-
-class Bucket(BaseModel):
-    """Readings at one location in ``[start, start + width)``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start: datetime
-    width: timedelta
-    count: int
-    mean_c: float
-    min_c: float
-    max_c: float
-    out_of_range: int  # readings outside the product's band
-    # The raw readings, when the adapter fetched them (a bucket too spread out for its
-    # mean to stand for its readings in the MKT); empty when the mean stands for them.
-    samples: tuple[float, ...] = ()
-    # When the first and the last out-of-range reading were taken (raw buckets only), so
-    # an excursion is dated by its readings, not by the bucket grid around them.
-    first_out: datetime | None = None
-    last_out: datetime | None = None
+# How long a reading speaks for its place when the probe goes quiet (then: unmonitored).
+DEFAULT_MAX_HOLD = timedelta(minutes=15)
 
 
 class TemperatureSeries(Protocol):
@@ -65,47 +53,21 @@ class TemperatureSeries(Protocol):
         high: float | None,
         width: timedelta,
     ) -> list[Bucket]:
-        """Aggregated readings at ``location`` in ``[start, end)``, oldest first."""
+        """Aggregated readings at ``location`` in ``[start, end)``, oldest first (the chart)."""
         ...
 
-
-class Band(BaseModel):
-    """The profile a stay is judged against: the product's allowed band, budget and MKT
-    limit, as one master-data version states them (``version`` None: the records' row)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    temp_min_c: float | None
-    temp_max_c: float | None
-    excursion_budget_min: float | None
-    mkt_limit_c: float | None
-    version: int | None = None
-
-    @classmethod
-    def of(cls, product: Product, version: int | None = None) -> Band:
-        return cls(
-            temp_min_c=product.temp_min_c,
-            temp_max_c=product.temp_max_c,
-            excursion_budget_min=product.excursion_budget_min,
-            mkt_limit_c=product.mkt_limit_c,
-            version=version,
-        )
-
-
-def strictest(bands: Sequence[Band]) -> Band:
-    """The budget and MKT limit a whole journey is judged against when its stays fall
-    under different versions: the strictest of them, so a version loosening the
-    budget late in the journey cannot excuse minutes spent under a stricter one."""
-    budgets = [b.excursion_budget_min or 0.0 for b in bands]
-    limits = [b.mkt_limit_c for b in bands if b.mkt_limit_c is not None]
-    first = bands[0] if bands else None
-    return Band(
-        temp_min_c=first.temp_min_c if first else None,
-        temp_max_c=first.temp_max_c if first else None,
-        excursion_budget_min=min(budgets) if budgets else None,
-        mkt_limit_c=min(limits) if limits else None,
-        version=first.version if first and len({b.version for b in bands}) == 1 else None,
-    )
+    def probes(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        max_hold: timedelta,
+    ) -> list[ProbeSeries]:
+        """Each probe's readings at ``location`` over ``[start, end)`` (``probes``'s rules:
+        raw wherever a reading is outside ``[low, high]``, with the reading before)."""
+        ...
 
 
 class StayBand(BaseModel):
@@ -120,6 +82,8 @@ class StayBand(BaseModel):
 
 
 class Excursion(BaseModel):
+    """Contiguous out-of-range held intervals of one probe on one side of the band."""
+
     model_config = ConfigDict(frozen=True)
 
     location: str
@@ -127,9 +91,26 @@ class Excursion(BaseModel):
     end: datetime
     peak_c: float
     minutes: float
+    device: str | None = None  # the probe that read it
+
+
+class StayProbes(BaseModel):
+    """One stay's probes, each judged alone; ``device`` is the worst (the stay's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    start: datetime
+    end: datetime
+    device: str | None
+    probes: tuple[ProbeExposure, ...]  # without their weights
 
 
 class Exposure(BaseModel):
+    """``readings``, ``min_c``/``max_c``: every probe's; ``mean_c``, ``mkt_c`` (both
+    time-weighted), ``minutes_out_of_range``, ``excursions``, ``out_spans`` and
+    ``unmonitored_min``: those of each stay's worst probe (``stay_probes``)."""
+
     model_config = ConfigDict(frozen=True)
 
     gtin: str
@@ -148,25 +129,30 @@ class Exposure(BaseModel):
     # whole journey was (``strictest``); empty / None for an exposure built elsewhere.
     stays: tuple[StayBand, ...] = ()
     limits: Band | None = None
+    # The worst probe's out-of-range held intervals of each stay, time order (their
+    # minutes sum to ``minutes_out_of_range``), and its unmonitored minutes.
+    out_spans: tuple[OutSpan, ...] = ()
+    unmonitored_min: float = 0.0
+    stay_probes: tuple[StayProbes, ...] = ()
+    # The stability budget spent by ``out_spans`` (the worst over the stays' versions,
+    # ``budget.spend``); None: no version has a budget.
+    budget: BudgetUse | None = None
 
 
 def judge(
-    product: Product | Band, mkt_c: float | None, minutes_out: float
+    product: Product | Band,
+    mkt_c: float | None,
+    minutes_out: float,
+    use: BudgetUse | None = None,
 ) -> tuple[Status, tuple[str, ...]]:
-    """ok / at_risk / compromised against the product's budget and MKT limit."""
-    reasons: list[str] = []
-    status: Status = "ok"
-    # No budget on record: no time out of range is allowed.
-    budget = product.excursion_budget_min or 0.0
-    if minutes_out > 0:
-        if minutes_out > budget:
-            status = "compromised"
-            reasons.append(
-                f"{minutes_out:.0f} min out of range exceeds the budget of {budget:.0f} min"
-            )
-        else:
-            status = "at_risk"
-            reasons.append(f"{minutes_out:.0f} min out of range (within budget)")
+    """ok / at_risk / compromised against the budget spent (``use``: compromised when
+    exhausted, at_risk when any allowance is used) and the MKT limit. Without ``use``,
+    ``minutes_out`` against ``excursion_budget_min`` as one allowance (none on record:
+    no time out of range is allowed)."""
+    if use is None:
+        use = lump(product.excursion_budget_min or 0.0, minutes_out)
+    status, found = verdict(use)
+    reasons = list(found)
     if mkt_c is not None and product.mkt_limit_c is not None:
         if mkt_c > product.mkt_limit_c:
             status = "compromised"
@@ -177,81 +163,43 @@ def judge(
     return status, tuple(reasons)
 
 
-def excursions(location: str, buckets: Sequence[Bucket], low: float | None) -> list[Excursion]:
-    """Runs of consecutive buckets holding out-of-range readings."""
+def excursions(spans: Sequence[OutSpan]) -> list[Excursion]:
+    """Runs of contiguous out-of-range spans of one probe on one side, time order."""
     found: list[Excursion] = []
-    run: list[Bucket] = []
-    for bucket in [*buckets, None]:
-        if bucket is not None and bucket.out_of_range > 0:
-            if run and bucket.start > run[-1].start + run[-1].width:
-                found.append(_excursion(location, run, low))
-                run = []
-            run.append(bucket)
-            continue
-        if run:
-            found.append(_excursion(location, run, low))
-            run = []
-    return found
-
-
-def _excursion(location: str, run: Sequence[Bucket], low: float | None) -> Excursion:
-    too_cold = low is not None and min(b.min_c for b in run) < low
-    peak = min(b.min_c for b in run) if too_cold else max(b.max_c for b in run)
-    minutes = sum(_out_minutes(b) for b in run)
-    return Excursion(
-        location=location,
-        start=run[0].first_out or run[0].start,
-        end=run[-1].last_out or run[-1].start + run[-1].width,
-        peak_c=peak,
-        minutes=minutes,
-    )
-
-
-def _out_minutes(bucket: Bucket) -> float:
-    if bucket.count == 0:
-        return 0.0
-    return bucket.out_of_range / bucket.count * bucket.width.total_seconds() / 60
-
-
-def raw_buckets(
-    points: Sequence[tuple[int, float]], width: timedelta, low: float | None, high: float | None
-) -> list[Bucket]:
-    """Raw ``(ns, celsius)`` readings as ``width`` buckets aligned to the epoch, as
-    InfluxDB's ``GROUP BY time`` cuts them, each carrying its readings."""
-    step = int(width.total_seconds() * 1_000_000_000)
-    grouped: dict[int, list[tuple[int, float]]] = {}
-    for ns, celsius in points:
-        grouped.setdefault(ns - ns % step, []).append((ns, celsius))
-    buckets = []
-    for start, readings in sorted(grouped.items()):
-        values = [celsius for _, celsius in readings]
-        out = [
-            ns
-            for ns, c in readings
-            if (low is not None and c < low) or (high is not None and c > high)
-        ]
-        buckets.append(
-            Bucket(
-                start=_time(start),
-                width=width,
-                count=len(values),
-                mean_c=sum(values) / len(values),
-                min_c=min(values),
-                max_c=max(values),
-                out_of_range=len(out),
-                samples=tuple(values),
-                first_out=_time(min(out)) if out else None,
-                last_out=_time(max(out)) if out else None,
+    run: list[OutSpan] = []
+    for span in [*sorted(spans, key=lambda s: (s.location, s.device or "", s.start)), None]:
+        if run and (
+            span is None
+            or (span.location, span.device, span.side, span.start)
+            != (run[-1].location, run[-1].device, run[-1].side, run[-1].end)
+        ):
+            peak = (max if run[0].side == "above" else min)(s.celsius for s in run)
+            found.append(
+                Excursion(
+                    location=run[0].location,
+                    start=run[0].start,
+                    end=run[-1].end,
+                    peak_c=peak,
+                    minutes=sum(s.minutes for s in run),
+                    device=run[0].device,
+                )
             )
-        )
-    return buckets
-
-
-def _time(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+            run = []
+        if span is not None:
+            run.append(span)
+    return sorted(found, key=lambda e: (e.start, e.location))
 
 
 Stay = tuple[str, datetime, datetime]  # location, arrived, left (open stays closed by the caller)
+
+
+def _worst(found: Sequence[ProbeExposure]) -> ProbeExposure | None:
+    """The probe a stay is judged by: the most minutes out, then the highest MKT."""
+    return max(
+        found,
+        key=lambda p: (round(p.minutes_out, 9), -math.inf if p.mkt_c is None else p.mkt_c),
+        default=None,
+    )
 
 
 def exposure_over(
@@ -261,57 +209,70 @@ def exposure_over(
     series: TemperatureSeries,
     *,
     delta_h_kj: float = DEFAULT_DELTA_H_KJ,
-    bucket: timedelta = timedelta(minutes=10),
+    max_hold: timedelta = DEFAULT_MAX_HOLD,
     workers: int = 1,
 ) -> Exposure:
     """The exposure of ``stays``, each judged against its own band (pure over ``series``):
     readings outside a stay's band count against it, the whole journey against the
     ``strictest`` budget and MKT limit of its stays."""
-    samples: list[tuple[float, float]] = []
-    lows: list[float] = []
-    highs: list[float] = []
-    out_minutes = 0.0
-    found: list[Excursion] = []
-    readings = 0
     ordered = sorted(stays, key=lambda s: (s[0], s[1]))
 
-    def fetch(stay: tuple[str, datetime, datetime, Band]) -> list[Bucket]:
+    def judged(stay: tuple[str, datetime, datetime, Band]) -> list[ProbeExposure]:
         location, start, end, band = stay
-        return series.buckets(location, start, end, band.temp_min_c, band.temp_max_c, bucket)
+        low, high = band.temp_min_c, band.temp_max_c
+        return [
+            probe_exposure(location, one, start, end, low, high, max_hold, delta_h_kj)
+            for one in series.probes(location, start, end, low, high, max_hold)
+        ]
 
     # Stays are independent queries: run them side by side (the adapter's HTTP client
     # is thread-safe, and InfluxDB answers several queries at once on its cores).
     if len(ordered) > 1 and workers > 1:
         with ThreadPoolExecutor(min(workers, len(ordered))) as pool:
-            fetched = list(pool.map(fetch, ordered))
+            fetched = list(pool.map(judged, ordered))
     else:
-        fetched = [fetch(stay) for stay in ordered]
-    for (location, _, _, band), buckets in zip(ordered, fetched, strict=True):
-        for b in buckets:
-            if b.count:
-                if b.samples:
-                    samples.extend((c, 1.0) for c in b.samples)
-                else:
-                    samples.append((b.mean_c, float(b.count)))
-                lows.append(b.min_c)
-                highs.append(b.max_c)
-                readings += b.count
-                out_minutes += _out_minutes(b)
-        found.extend(excursions(location, buckets, band.temp_min_c))
-    mkt = mean_kinetic_temperature(samples, delta_h_kj) if samples else None
-    mean = sum(c * w for c, w in samples) / readings if readings else None
+        fetched = [judged(stay) for stay in ordered]
+    weights: list[tuple[float, float]] = []
+    spans: list[OutSpan] = []
+    per_stay: list[StayProbes] = []
+    lows = [p.min_c for found in fetched for p in found if p.min_c is not None]
+    highs = [p.max_c for found in fetched for p in found if p.max_c is not None]
+    unmonitored = 0.0
+    for (location, start, end, _), found in zip(ordered, fetched, strict=True):
+        worst = _worst(found)
+        if worst is None:
+            unmonitored += max(0.0, (end - start).total_seconds() / 60)
+        else:
+            weights.extend(worst.weights)
+            spans.extend(worst.out_spans)
+            unmonitored += worst.unmonitored_min
+        per_stay.append(
+            StayProbes(
+                location=location,
+                start=start,
+                end=end,
+                device=worst.device if worst else None,
+                probes=tuple(p.model_copy(update={"weights": ()}) for p in found),
+            )
+        )
+    spans.sort(key=lambda s: (s.start, s.location))
+    total = sum(w for _, w in weights)
+    mkt = mean_kinetic_temperature(weights, delta_h_kj) if total > 0 else None
+    out_minutes = sum(s.minutes for s in spans)
     limits = strictest([band for *_, band in ordered])
-    status, reasons = judge(limits, mkt, out_minutes)
+    # Charged against each version's budget, the worst kept (``budget.spend``).
+    use = spend([StabilityBudget.of_product(band) for *_, band in ordered], spans)
+    status, reasons = judge(limits, mkt, out_minutes, use)
     return Exposure(
         gtin=gtin,
         lot=lot,
-        readings=readings,
+        readings=sum(p.readings for found in fetched for p in found),
         min_c=min(lows) if lows else None,
         max_c=max(highs) if highs else None,
-        mean_c=mean,
+        mean_c=sum(c * w for c, w in weights) / total if total > 0 else None,
         mkt_c=mkt,
         minutes_out_of_range=out_minutes,
-        excursions=tuple(sorted(found, key=lambda e: e.start)),
+        excursions=tuple(excursions(spans)),
         status=status,
         reasons=reasons,
         locations=tuple(sorted({s[0] for s in ordered})),
@@ -320,6 +281,10 @@ def exposure_over(
             for loc, start, end, band in sorted(ordered, key=lambda s: (s[1], s[0]))
         ),
         limits=limits,
+        out_spans=tuple(spans),
+        unmonitored_min=unmonitored,
+        stay_probes=tuple(sorted(per_stay, key=lambda s: (s.start, s.location))),
+        budget=use,
     )
 
 
@@ -334,18 +299,25 @@ class ExposureService:
         series: TemperatureSeries,
         *,
         delta_h_kj: float = DEFAULT_DELTA_H_KJ,
-        bucket: timedelta = timedelta(minutes=10),
+        max_hold: timedelta = DEFAULT_MAX_HOLD,
         now: datetime | None = None,
         workers: int = 4,
     ) -> None:
-        """``workers``: how many stays' series are fetched at once (1 = one by one)."""
+        """``max_hold``: how long a reading holds when its probe goes quiet (longer:
+        unmonitored); ``workers``: how many stays' series are fetched at once."""
+        if max_hold <= timedelta(0):
+            raise ValueError(f"max_hold {max_hold}: must be positive")
         self._workers = workers
         self._store = store
         self._custody = CustodyService(store)
         self._series = series
         self._delta_h = delta_h_kj
-        self._bucket = bucket
+        self._max_hold = max_hold
         self._now = now
+
+    @property
+    def max_hold(self) -> timedelta:
+        return self._max_hold
 
     def exposure(
         self,
@@ -369,5 +341,27 @@ class ExposureService:
         ]
         return exposure_over(
             product.gtin, lot, stays, self._series,
-            delta_h_kj=self._delta_h, bucket=self._bucket, workers=self._workers,
+            delta_h_kj=self._delta_h, max_hold=self._max_hold, workers=self._workers,
         )  # fmt: skip
+
+
+__all__ = [
+    "DEFAULT_MAX_HOLD",
+    "Band",
+    "BandAt",
+    "Bucket",
+    "Excursion",
+    "Exposure",
+    "ExposureService",
+    "OutSpan",
+    "ProbeExposure",
+    "ProbeSeries",
+    "StayBand",
+    "StayProbes",
+    "TemperatureSeries",
+    "excursions",
+    "exposure_over",
+    "judge",
+    "raw_buckets",
+    "strictest",
+]  # fmt: skip

@@ -1,7 +1,8 @@
 """Mean Kinetic Temperature (USP <1079>), pure.
 
 ``T_k = (ΔH/R) / -ln( Σ wᵢ·exp(-ΔH/(R·Tᵢ)) / Σ wᵢ )`` in kelvin, over readings ``Tᵢ``
-with weights ``wᵢ`` (1 per raw reading, or a bucket's count for its mean). ΔH defaults
+with weights ``wᵢ`` (the time each reading held, ``coldchain.probes``: USP <1079>'s
+equal-time samples, generalised to unequal intervals). ΔH defaults
 to 83.144 kJ/mol, the value USP <1079> and most stability budgets use.
 """
 

@@ -2,7 +2,9 @@
 EPCIS ObjectEvent with sensor alerts for partners.
 
 Schema (phase 2, shared with grafana/): ``lot_status`` tags gtin, lot; fields status
-(ok|at_risk|compromised), mkt_c, min_c, max_c, excursion_minutes. ``lot_location`` tags
+(ok|at_risk|compromised), mkt_c, min_c, max_c, excursion_minutes, and for a product with a
+stability budget budget_left_min (the least minutes left over its steps), share_left (0..1)
+and beyond_min (minutes at temperatures no step allows). ``lot_location`` tags
 gtin, lot, location; field present (1 on arrival, 0 on departure) at the custody times.
 """
 
@@ -15,6 +17,7 @@ from gs1.digitallink import DigitalLink
 from gs1.epcis.event import format_time
 from influx.client import InfluxClient
 from influx.errors import InfluxError
+from influx.quoting import epoch_ns
 from traceability.coldchain.exposure import Exposure
 from traceability.custody import Timeline
 from traceability.errors import TelemetryUnavailable
@@ -30,30 +33,29 @@ def _tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
 def status_line(exposure: Exposure, at: datetime) -> str:
     fields = [f'status="{exposure.status}"', f"excursion_minutes={exposure.minutes_out_of_range}"]
     for name, value in (
         ("mkt_c", exposure.mkt_c),
         ("min_c", exposure.min_c),
         ("max_c", exposure.max_c),
+        ("budget_left_min", exposure.budget.left_min if exposure.budget else None),
+        ("share_left", exposure.budget.share_left if exposure.budget else None),
+        ("beyond_min", exposure.budget.beyond_min if exposure.budget else None),
     ):
         if value is not None:
             fields.append(f"{name}={float(value)}")
     tags = f"lot_status,gtin={_tag(exposure.gtin)},lot={_tag(exposure.lot)}"
-    return f"{tags} {','.join(fields)} {_ns(at)}"
+    return f"{tags} {','.join(fields)} {epoch_ns(at)}"
 
 
 def location_lines(gtin: str, lot: str, timeline: Timeline) -> list[str]:
     lines = []
     for stay in timeline.stays:
         tags = f"lot_location,gtin={_tag(gtin)},lot={_tag(lot)},location={_tag(stay.location)}"
-        lines.append(f"{tags} present=1i {_ns(stay.start)}")
+        lines.append(f"{tags} present=1i {epoch_ns(stay.start)}")
         if stay.end is not None:
-            lines.append(f"{tags} present=0i {_ns(stay.end)}")
+            lines.append(f"{tags} present=0i {epoch_ns(stay.end)}")
     return lines
 
 

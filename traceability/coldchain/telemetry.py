@@ -2,8 +2,9 @@
 
 The v1 ``/query`` endpoint is served by InfluxDB 1.x, by 2.x through its v1
 compatibility API and by 3.x, so this one adapter works against all of them.
-Schema (written by the gateway): measurement ``temperature``, tag ``location``,
-field ``celsius``.
+Schema (written by the gateway): measurement ``temperature``, tags ``location`` and
+``device``, field ``celsius``. Besides the latest reading it serves the exposure's
+``TemperatureSeries`` port: ``probes`` (``probequeries``) and the chart's ``buckets``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pydantic import BaseModel, ConfigDict
 
 from influx.client import InfluxClient
 from influx.errors import DatabaseNotFound, InfluxRejected, InfluxUnavailable
-from influx.quoting import string_literal
+from influx.quoting import epoch_ns, string_literal
 from influx.series import NOT_EXECUTED, Series
 from traceability.coldchain.exposure import Bucket, raw_buckets
+from traceability.coldchain.probequeries import ProbeQueries, extend_ranges, where_location
+from traceability.coldchain.probes import ProbeSeries
 from traceability.errors import TelemetryUnavailable
 
 DEFAULT_DATABASE = "tracehub"
@@ -108,12 +111,12 @@ class InfluxTemperatureReader:
         others are looked at again at the next level and finally as raw points, which
         become ``width`` buckets carrying their readings (``samples``).
 
-        Why that keeps MKT exact to ~0.01 °C: a bucket's MKT term is computed from its
-        mean, which underestimates by Jensen's gap ≈ ΔH²/(2R²T⁴)·σ² of the bucket; with
-        σ ≤ spread/2 (Popoviciu) and spread ≤ 0.5 °C that shifts the MKT by at most
-        ~0.004 °C. Out-of-range readings and excursions always come from raw points.
+        The lot page's chart draws these; the exposure reads ``probes`` (per probe, held
+        intervals), which summarises quiet stretches by the same rule and bounds the MKT
+        error it costs (Jensen's gap ≈ ΔH²/(2R²T⁴)·σ² per bucket, ~0.004 °C for a 0.5 °C
+        spread; ``coldchain.probes``).
         """
-        span = (_ns(start), _ns(end))
+        span = (epoch_ns(start), epoch_ns(end))
         if span[0] >= span[1]:
             return []
         kept: list[Bucket] = []
@@ -125,7 +128,9 @@ class InfluxTemperatureReader:
                 lo, hi = float(row["lo"]), float(row["hi"])
                 crosses = (low is not None and lo < low) or (high is not None and hi > high)
                 if crosses or hi - lo > self._max_spread:
-                    _extend(detail, (max(row["time"], span[0]), min(row["time"] + step, span[1])))
+                    extend_ranges(
+                        detail, (max(row["time"], span[0]), min(row["time"] + step, span[1]))
+                    )
                     continue
                 kept.append(
                     Bucket(
@@ -145,6 +150,21 @@ class InfluxTemperatureReader:
             kept.extend(raw_buckets(self._raw(location, ranges), width, low, high))
         return sorted(kept, key=lambda b: b.start)
 
+    def probes(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        max_hold: timedelta,
+    ) -> list[ProbeSeries]:
+        """Each probe's readings at ``location`` over ``[start, end)``, quiet where nothing
+        happens (``coldchain.probequeries``)."""
+        return ProbeQueries(self._query, self._levels, self._max_spread).probes(
+            location, start, end, low, high, max_hold
+        )
+
     def _stats(
         self, location: str, ranges: list[tuple[int, int]], level: timedelta
     ) -> list[dict[str, Any]]:
@@ -152,7 +172,7 @@ class InfluxTemperatureReader:
         return self._select(
             [
                 'SELECT count("celsius") AS n, mean("celsius") AS mean, min("celsius") AS lo, '
-                f'max("celsius") AS hi FROM "temperature" WHERE {_where(location, a, b)} '
+                f'max("celsius") AS hi FROM "temperature" WHERE {where_location(location, a, b)} '
                 f"GROUP BY time({every}) fill(none)"
                 for a, b in ranges
             ]
@@ -161,7 +181,7 @@ class InfluxTemperatureReader:
     def _raw(self, location: str, ranges: list[tuple[int, int]]) -> list[tuple[int, float]]:
         rows = self._select(
             [
-                f'SELECT "celsius" FROM "temperature" WHERE {_where(location, a, b)}'
+                f'SELECT "celsius" FROM "temperature" WHERE {where_location(location, a, b)}'
                 for a, b in ranges
             ]
         )
@@ -179,7 +199,7 @@ class InfluxTemperatureReader:
         """Every raw reading at ``location`` in ``[start, end)`` (the naive baseline)."""
         query = (
             f'SELECT "celsius" FROM "temperature" WHERE "location" = {string_literal(location)} '
-            f"AND time >= {_ns(start)} AND time < {_ns(end)}"
+            f"AND time >= {epoch_ns(start)} AND time < {epoch_ns(end)}"
         )
         rows = _rows(self._query(query))
         return [
@@ -196,7 +216,7 @@ class InfluxTemperatureReader:
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Every stored point (all tags and fields, ``time`` in ns) in ``[start, end)`` at
         ``location`` or of ``device``: what ``tracehub verify`` re-derives sealed windows from."""
-        where = [f"time >= {_ns(start)}", f"time < {_ns(end)}"]
+        where = [f"time >= {epoch_ns(start)}", f"time < {epoch_ns(end)}"]
         if location is not None:
             where.append(f'"location" = {string_literal(location)}')
         if device is not None:
@@ -215,7 +235,7 @@ class InfluxTemperatureReader:
         which = " OR ".join(f'"device" = {string_literal(d)}' for d in sorted(set(devices)))
         query = (
             'SELECT count("celsius") AS n, sum("celsius") AS total FROM "temperature" '
-            f"WHERE ({which}) AND time >= {_ns(start)} AND time < {_ns(end)} "
+            f"WHERE ({which}) AND time >= {epoch_ns(start)} AND time < {epoch_ns(end)} "
             f'GROUP BY time({int(window.total_seconds())}s), "device" fill(none)'
         )
         totals: dict[tuple[str, datetime], tuple[int, float]] = {}
@@ -249,24 +269,8 @@ def read_telemetry(influx: InfluxClient, query: str) -> list[Series]:
         raise TelemetryUnavailable(str(exc)) from exc
 
 
-def _where(location: str, start_ns: int, end_ns: int) -> str:
-    return f'"location" = {string_literal(location)} AND time >= {start_ns} AND time < {end_ns}'
-
-
 def _time(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC)
-
-
-def _extend(ranges: list[tuple[int, int]], new: tuple[int, int]) -> None:
-    """Append ``new`` to sorted ``ranges``, merging it with the last one when they touch."""
-    if ranges and ranges[-1][1] >= new[0]:
-        ranges[-1] = (ranges[-1][0], max(ranges[-1][1], new[1]))
-    else:
-        ranges.append(new)
-
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 def _rows(series: list[Series]) -> list[dict[str, Any]]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from traceability.masterdata.history import History, SignedVersion
 from traceability.masterdata.versions import FIELDS, MasterFacts, changed_fields
+from traceability.records.stability import BudgetStep, steps_text
 
 FactState = Literal["proven", "pending", "changed", "unsigned"]
 
@@ -80,4 +81,12 @@ def compare(facts: MasterFacts, history: History | None) -> MasterComparison:
 
 
 def _text(value: Any) -> str:
-    return "nothing" if value is None else str(value)
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        # A stability budget's steps: the text an operator types and the records hold.
+        try:
+            return steps_text([BudgetStep.model_validate(v) for v in value]) or "nothing"
+        except ValidationError:
+            return str(value)
+    return str(value)

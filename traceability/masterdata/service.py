@@ -29,10 +29,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger.batch import Submission
-from ledger.errors import KeyOutOfPeriod, LedgerError
+from ledger.errors import LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
+from ledger.submitter import RecordSubmitter
 from traceability.errors import RecordConflict, StoreUnavailable
 from traceability.masterdata.history import SignedVersion, history_from_ledger
 from traceability.masterdata.versions import (
@@ -63,9 +64,8 @@ class MasterData:
         """``renew`` loads the site's current key when the ledger refuses the one held."""
         self._store = store
         self._ledger = ledger
-        self._signer = signer
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._renew = renew
+        self._submitter = RecordSubmitter(ledger, signer, self._clock, renew=renew)
 
     @property
     def store(self) -> RecordStore:
@@ -172,13 +172,7 @@ class MasterData:
         if not items:
             return
         try:
-            try:
-                self._ledger.submit_many(items, self._signer, now)
-            except KeyOutOfPeriod:
-                if self._renew is None:
-                    raise
-                self._signer = self._renew()
-                self._ledger.submit_many(items, self._signer, now)
+            self._submitter.submit_many(items, now)
         except LedgerStoreUnavailable as exc:
             raise StoreUnavailable(f"signing {items[0].record_id}: {exc}; retry") from exc
         except LedgerError as exc:

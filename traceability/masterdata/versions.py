@@ -9,6 +9,11 @@ A version record (kind ``master-product``, ``master-lot`` or ``master-location``
     valid_from  RFC 3339 UTC: when this value took effect (the write's time)
     fields      every field of the kind (``PRODUCT_FIELDS`` …), null when not given
 
+A product's ``stability_budget`` is a list of ``{side, limit_c, minutes}`` (its steps in
+canonical order, ``traceability.records.stability``). It was added after the first
+records were signed: a version without it (``LATER_FIELDS``) is read as "no steps",
+so a product signed before the field existed compares equal while it has none.
+
 A lot's serials are kept as ranges (``1001-1100;A7``), so a million-unit lot stays a
 small record and an auditor still reads which units belong to it.
 """
@@ -43,6 +48,7 @@ PRODUCT_FIELDS = (
     "excursion_budget_min",
     "mkt_limit_c",
     "shelf_life_days",
+    "stability_budget",
 )
 LOT_FIELDS = ("production_date", "expiry", "origin", "quantity", "gross_kg", "serials")
 LOCATION_FIELDS = ("name", "kind", "country", "latitude", "longitude", "custodian", "site")
@@ -50,6 +56,12 @@ FIELDS: Mapping[Subject, tuple[str, ...]] = {
     "product": PRODUCT_FIELDS,
     "lot": LOT_FIELDS,
     "location": LOCATION_FIELDS,
+}
+# Fields a version signed before they existed may lack (read as null).
+LATER_FIELDS: Mapping[Subject, frozenset[str]] = {
+    "product": frozenset({"stability_budget"}),
+    "lot": frozenset(),
+    "location": frozenset(),
 }
 _MAX_NAME = 200  # a ledger stream name and record id are at most 200 characters
 
@@ -134,7 +146,10 @@ class MasterVersion(BaseModel):
         else:
             raise ValueError(f"subject {found!r} is not product, lot or location")
         fields = record.get("fields")
-        if not isinstance(fields, dict) or set(fields) != set(FIELDS[subject]):
+        expected = set(FIELDS[subject])
+        if not isinstance(fields, dict) or not (
+            expected - LATER_FIELDS[subject] <= set(fields) <= expected
+        ):
             raise ValueError(f"fields must be exactly {', '.join(FIELDS[subject])}")
         version = record.get("version")
         if not isinstance(version, int) or version < 1:
@@ -150,6 +165,8 @@ def facts_of(value: MasterValue) -> MasterFacts:
     """The facts of a product, a lot (with its serials) or a location as stored."""
     if isinstance(value, Product):
         data = value.model_dump()
+        steps = value.stability_budget
+        data["stability_budget"] = None if steps is None else [s.model_dump() for s in steps]
         return MasterFacts(
             subject="product", key=value.gtin, fields={f: data[f] for f in PRODUCT_FIELDS}
         )

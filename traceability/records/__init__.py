@@ -7,7 +7,8 @@ units), ``locations``, ``shipments`` (their lots, legs and hub activities), ``st
 ``packaging``, ``primaryfactors`` (the user's own emission factors, as JSON),
 ``eventlog`` (captured EPCIS events and their EPC links) and ``batchlog`` (anchored
 batches mirrored from the ledger). Values: ``entities`` (what the store returns),
-``rows`` (import rows of products and lots, serial ranges; pure). ``insertion`` is the
+``rows`` (import rows of products and lots, serial ranges; pure), ``stability`` (a
+product's stability budget steps and their text form; pure). ``insertion`` is the
 write-once rule the logistics records share. ``schema`` holds the tables at the newest
 migration; ``migrate`` runs Alembic over ``migrations/``. The lowest traceability
 layer: it imports no other traceability package but ``traceability.errors``.

@@ -1,4 +1,4 @@
-"""Products, lots, serialised units and logistic units (the master data of the records).
+"""Products, lots and serialised units (the master data of the records).
 
 Added one by one (``add_product``, ``add_lot`` …) or a whole import file of products
 or lots in one transaction (``import_products``, ``import_lots``, rows from ``rows``);
@@ -16,16 +16,17 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import Connection
 
-from gs1.identifiers import Gtin, LotNumber, SerialNumber, check_digit, key_of
+from gs1.identifiers import Gtin, LotNumber, SerialNumber
 from traceability.errors import RecordConflict, RecordError, RecordNotFound
 from traceability.records.database import Database
 from traceability.records.database import gtin_digits as _gtin
 from traceability.records.entities import Lot, Product
 from traceability.records.rows import LotRow, ProductRow, serial_list
-from traceability.records.schema import logistic_units, lots, products, units
+from traceability.records.schema import lots, products, units
+from traceability.records.stability import BudgetStep, band_problem, steps_text
 
 
 class LotMaster(BaseModel):
@@ -56,23 +57,29 @@ class CatalogRecords(Database):
         excursion_budget_min: float | None = None,
         mkt_limit_c: float | None = None,
         shelf_life_days: int | None = None,
+        stability_budget: Sequence[BudgetStep] | str | None = None,
         before_commit: ProductsWritten | None = None,
     ) -> Product:
-        """Add a product; adding the identical product again is a no-op."""
-        product = Product(
-            gtin=_gtin(gtin),
-            name=name,
-            temp_min_c=temp_min_c,
-            temp_max_c=temp_max_c,
-            excursion_budget_min=excursion_budget_min,
-            mkt_limit_c=mkt_limit_c,
-            shelf_life_days=shelf_life_days,
+        """Add a product; adding the identical product again is a no-op.
+
+        ``stability_budget``: steps, or their text ``above:25:60;below:0:30``
+        (``traceability.records.stability``)."""
+        product = _valid_product(
+            {
+                "gtin": _gtin(gtin),
+                "name": name,
+                "temp_min_c": temp_min_c,
+                "temp_max_c": temp_max_c,
+                "excursion_budget_min": excursion_budget_min,
+                "mkt_limit_c": mkt_limit_c,
+                "shelf_life_days": shelf_life_days,
+                "stability_budget": stability_budget,
+            }
         )
-        _check_band(product)
         with self._tx() as conn:
             existing = self._product(conn, product.gtin)
             if existing is None:
-                conn.execute(products.insert().values(**product.model_dump()))
+                conn.execute(products.insert().values(**_columns(product)))
             elif existing != product:
                 raise RecordConflict(
                     f"product {product.gtin} already exists with different details "
@@ -97,13 +104,12 @@ class CatalogRecords(Database):
             existing = self._product(conn, _gtin(gtin))
             if existing is None:
                 raise RecordNotFound(f"product {_gtin(gtin)} is unknown; add_product it first")
-            product = Product.model_validate({**existing.model_dump(), **changes})
-            _check_band(product)
+            product = _valid_product({**existing.model_dump(), **changes})
             if product != existing:
                 conn.execute(
                     products.update()
                     .where(products.c.gtin == product.gtin)
-                    .values(**product.model_dump())
+                    .values(**_columns(product))
                 )
             if before_commit is not None:
                 before_commit([product])
@@ -116,7 +122,16 @@ class CatalogRecords(Database):
     @staticmethod
     def _product(conn: Connection, gtin: str) -> Product | None:
         row = conn.execute(sa.select(products).where(products.c.gtin == gtin)).first()
-        return None if row is None else Product.model_validate(row._asdict())
+        if row is None:
+            return None
+        try:
+            return Product.model_validate(row._asdict())
+        except ValidationError as exc:
+            # Only a hand edit of the table gets here (every write path validates).
+            raise RecordConflict(
+                f"product {gtin} in the records is not readable: {_reason(exc)}; "
+                "correct the row (update_product)"
+            ) from exc
 
     def add_lot(
         self,
@@ -250,16 +265,16 @@ class CatalogRecords(Database):
                 before_commit(written)
 
     def _put_product(self, conn: Connection, row: ProductRow) -> Product:
-        product = Product(**row.model_dump())
-        _check_band(product)
+        product = _valid_product(row.model_dump())
         existing = self._product(conn, row.gtin)
         if existing is None:
-            conn.execute(products.insert().values(**product.model_dump()))
-        elif existing.model_dump() != product.model_dump():
+            conn.execute(products.insert().values(**_columns(product)))
+        elif existing != product:
+            stored = _columns(existing)
             changed = [
-                f"{k} {v!r} (stored {getattr(existing, k)!r})"
-                for k, v in product.model_dump().items()
-                if getattr(existing, k) != v
+                f"{k} {v!r} (stored {stored[k]!r})"
+                for k, v in _columns(product).items()
+                if stored[k] != v
             ]
             raise RecordConflict(
                 f"product {row.gtin} exists with other details: {', '.join(changed)}; "
@@ -304,23 +319,6 @@ class CatalogRecords(Database):
         row = conn.execute(sa.select(lots).where(lots.c.gtin == gtin, lots.c.lot == lot)).first()
         return None if row is None else Lot.model_validate(row._asdict())
 
-    def add_logistic_unit(self, sscc: str, kind: str, description: str | None = None) -> str:
-        """Register a logistic unit (pallet, container) by SSCC digits or EPC URN."""
-        digits = sscc_digits(sscc) if not sscc.isdigit() else sscc
-        if digits is None or len(digits) != 18 or int(digits[-1]) != check_digit(digits[:17]):
-            raise RecordConflict(
-                f"sscc {sscc!r}: give 18 digits with a valid check digit or an SSCC EPC URN"
-            )
-        with self._tx() as conn:
-            exists = conn.execute(
-                sa.select(logistic_units.c.sscc).where(logistic_units.c.sscc == digits)
-            ).first()
-            if exists is None:
-                conn.execute(
-                    logistic_units.insert().values(sscc=digits, kind=kind, description=description)
-                )
-        return digits
-
     def lot_of_unit(self, gtin: Gtin | str, serial: str) -> str | None:
         """The lot a serialised unit belongs to, or None for an unknown unit."""
         with self._tx() as conn:
@@ -361,23 +359,31 @@ class CatalogRecords(Database):
         return sorted(found, key=lambda x: (x.expiry is None, x.expiry or date.max, x.gtin, x.lot))
 
 
-def _check_band(product: Product) -> None:
+def _valid_product(data: dict[str, Any]) -> Product:
+    """A product from its fields, its band and budget checked; ``RecordConflict`` naming
+    the field otherwise."""
+    try:
+        product = Product.model_validate(data)
+    except ValidationError as exc:
+        raise RecordConflict(f"product {data.get('gtin')}: {_reason(exc)}") from exc
     low, high = product.temp_min_c, product.temp_max_c
     if low is not None and high is not None and low > high:
         raise RecordConflict(
             f"product {product.gtin}: temp_min_c {low} is above temp_max_c {high}; swap them"
         )
+    problem = band_problem(product.stability_budget or (), low, high)
+    if problem is not None:
+        raise RecordConflict(f"product {product.gtin}: stability_budget: {problem}")
+    return product
 
 
-def sscc_digits(epc: str) -> str | None:
-    """The 18-digit SSCC of an SSCC EPC URN or Digital Link, else None."""
-    if epc.startswith("urn:epc:id:sscc:"):
-        parts = epc[len("urn:epc:id:sscc:") :].split(".")
-        if len(parts) == 2 and len(parts[0]) + len(parts[1]) == 17:
-            return key_of(parts[0], parts[1])
-        return None
-    marker = "/00/"
-    if epc.startswith(("http://", "https://")) and marker in epc:
-        digits = epc.rsplit(marker, 1)[1][:18]
-        return digits if len(digits) == 18 and digits.isdigit() else None
-    return None
+def _columns(product: Product) -> dict[str, Any]:
+    """The product as its ``products`` row (the budget as its text form)."""
+    return {**product.model_dump(), "stability_budget": steps_text(product.stability_budget)}
+
+
+def _reason(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )

@@ -13,9 +13,17 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PrivateAttr, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    TypeAdapter,
+    field_validator,
+)
 
 from gs1.cbv import short_name
+from traceability.records.stability import BudgetStep, checked_steps, steps_input
 
 
 class Product(BaseModel):
@@ -28,6 +36,12 @@ class Product(BaseModel):
     excursion_budget_min: float | None = None  # minutes out of range before "compromised"
     mkt_limit_c: float | None = None
     shelf_life_days: int | None = None
+    # Allowed minutes beyond the band per temperature step (issue #16; None: only
+    # excursion_budget_min, one allowance for both sides). Text form: ``stability``.
+    stability_budget: tuple[BudgetStep, ...] | None = None
+
+    _steps_in = field_validator("stability_budget", mode="before")(lambda cls, v: steps_input(v))
+    _steps = field_validator("stability_budget")(lambda cls, v: checked_steps(v))
 
 
 class Lot(BaseModel):

@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection
 
 from gs1.identifiers import Gtin
 from traceability.errors import RecordConflict
-from traceability.records.catalog import sscc_digits
 from traceability.records.database import Database, from_db, now_utc, to_db
 from traceability.records.database import gtin_digits as _gtin
 from traceability.records.entities import (
@@ -28,6 +27,7 @@ from traceability.records.entities import (
     as_text,
     event_index,
 )
+from traceability.records.logisticunits import sscc_digits
 from traceability.records.schema import event_epcs, events, logistic_units
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gs1.errors import InvalidIdentifier
 from gs1.identifiers import Gtin, LotNumber
+from traceability.records.stability import BudgetStep, band_problem, checked_steps, steps_input
 
 
 def blank_none(value: Any) -> Any:
@@ -55,13 +56,25 @@ class ProductRow(BaseModel):
     excursion_budget_min: float | None = Field(default=None, ge=0)
     mkt_limit_c: float | None = None
     shelf_life_days: int | None = Field(default=None, ge=0)
+    # CSV: ``above:25:60;below:0:30``; JSON: a list of {side, limit_c, minutes}
+    stability_budget: tuple[BudgetStep, ...] | None = None
 
     _blank = field_validator("*", mode="before")(lambda cls, v: blank_none(v))
+    _steps_in = field_validator("stability_budget", mode="before")(lambda cls, v: steps_input(v))
+    _steps = field_validator("stability_budget")(lambda cls, v: checked_steps(v))
 
     @field_validator("gtin")
     @classmethod
     def _gtin(cls, value: str) -> str:
         return _valid_gtin(value)
+
+    @model_validator(mode="after")
+    def _steps_beyond_band(self) -> ProductRow:
+        problem = band_problem(self.stability_budget or (), self.temp_min_c, self.temp_max_c)
+        if problem is not None:
+            # Named column first: the import reports it as this row's stability_budget.
+            raise ValueError(f"stability_budget: {problem}")
+        return self
 
 
 class LotRow(BaseModel):

@@ -25,6 +25,7 @@ products = sa.Table(
     sa.Column("excursion_budget_min", sa.Float, nullable=True),
     sa.Column("mkt_limit_c", sa.Float, nullable=True),
     sa.Column("shelf_life_days", sa.Integer, nullable=True),
+    sa.Column("stability_budget", sa.Text, nullable=True),  # migration 0006
 )
 
 lots = sa.Table(
@@ -230,9 +231,129 @@ clients = sa.Table(
 )
 
 # Migration 0006 (issue #16): products' stability budgets (columns on ``products``).
+# products.stability_budget: the steps as text, ``above:25:60;below:0:30`` (records.stability).
 
 # Migration 0007 (issue #16): alarm evaluation state (traceability.records.alarmstate).
+# Per (rule, place, device; "" = place-wide): the rule's state JSON and its watermark
+# (newest reading processed). The alarms raised, with a reported flag per transition so
+# a crash between commit and report re-reports (the sinks are idempotent by id).
+alarm_series = sa.Table(
+    "alarm_series",
+    metadata,
+    sa.Column("rule", sa.String(64), primary_key=True),
+    sa.Column("location", sa.String(200), primary_key=True),
+    sa.Column("device", sa.String(200), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("watermark", sa.DateTime, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+alarms = sa.Table(
+    "alarms",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("location", sa.String(200), nullable=False),
+    sa.Column("device", sa.String(200), nullable=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("raised_at", sa.DateTime, nullable=False),
+    sa.Column("cleared_at", sa.DateTime, nullable=True),
+    sa.Column("body", sa.Text, nullable=False),  # the alarm's JSON (traceability.alarms.model)
+    sa.Column("raised_reported", sa.Boolean, nullable=False),
+    sa.Column("cleared_reported", sa.Boolean, nullable=False),
+)
 
 # Migration 0008 (issue #16): incidents and their steps (traceability.records.incidents).
+# Caches of the signed steps (ledger kind ``incident-step``): pages and verify read the
+# ledger, these serve lists and the lifecycle's checks. ``incident_alarms`` maps every
+# alarm that opened or joined an incident, so a re-delivered alarm finds it.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("site", sa.String(100), nullable=True),
+    sa.Column("location", sa.String(200), nullable=False),
+    sa.Column("place_name", sa.String(200), nullable=True),
+    sa.Column("device", sa.String(200), nullable=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("raised_at", sa.DateTime, nullable=False),
+    sa.Column("cleared_at", sa.DateTime, nullable=True),
+    sa.Column("peak_c", sa.Float, nullable=True),
+    sa.Column("threshold_c", sa.Float, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("lots", sa.Text, nullable=False),  # JSON list of "GTIN-14/lot"
+    # the steps up to this seq are signed and told (a restart finishes the rest)
+    sa.Column("done_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_incidents_rule_location_state", "rule", "location", "state"),
+)
+incident_alarms = sa.Table(
+    "incident_alarms",
+    metadata,
+    sa.Column("alarm_id", sa.String(40), primary_key=True),
+    sa.Column("incident_id", sa.String(32), sa.ForeignKey("incidents.id"), nullable=False),
+)
+incident_steps = sa.Table(
+    "incident_steps",
+    metadata,
+    sa.Column("incident_id", sa.String(32), sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("step", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the signed record's JSON
+    sa.Column("record_id", sa.String(80), nullable=False, unique=True),
+)
 
 # Migration 0009 (issue #16): the notification outbox (traceability.records.outbox).
+# One row per incident that notifications were scheduled for (what to re-send, and whether
+# it was acknowledged or closed: no re-notification after that), and one row per message
+# to one recipient over one channel. Ids are deterministic, so scheduling twice adds nothing.
+notification_incidents = sa.Table(
+    "notification_incidents",
+    metadata,
+    sa.Column("incident_id", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(64), nullable=True),
+    sa.Column("notice", sa.Text, nullable=False),  # the Notice's JSON
+    sa.Column("opened_at", sa.DateTime, nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime, nullable=True),
+    sa.Column("acknowledged_by", sa.String(200), nullable=True),
+    sa.Column("closed_at", sa.DateTime, nullable=True),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "incident_id",
+        sa.String(64),
+        sa.ForeignKey("notification_incidents.incident_id"),
+        nullable=False,
+    ),
+    sa.Column("purpose", sa.String(12), nullable=False),  # alert, acknowledged, closed
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),  # 0, then 1, 2, … re-notifications
+    sa.Column("last_step", sa.Boolean, nullable=False),  # sent: schedule the next round
+    sa.Column("recipient", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),  # webhook, email, sms
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # notify.message.Message JSON
+    sa.Column("due_at", sa.DateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_until", sa.DateTime, nullable=True),  # a sender's lease
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("sent_at", sa.DateTime, nullable=True),
+    sa.Column("cancelled_at", sa.DateTime, nullable=True),  # acknowledged, closed, rate limit
+    sa.Column("dead_at", sa.DateTime, nullable=True),  # permanent failure: last_error says why
+    sa.Index("ix_outbox_incident", "incident_id"),
+    sa.Index("ix_outbox_next_attempt", "next_attempt_at"),
+    sa.Index("ix_outbox_recipient_sent", "recipient", "channel", "sent_at"),
+)

@@ -4,7 +4,8 @@
 module as a mixin over ``traceability.records.database.Database`` (engine, transactions,
 schema upgrade on open, one transaction per import file):
 
-* ``traceability.records.catalog``        products, lots (FEFO), units, logistic units
+* ``traceability.records.catalog``        products, lots (FEFO), units
+* ``traceability.records.logisticunits``  logistic units (pallets, containers) by SSCC
 * ``traceability.records.locations``      locations, their custodian and coordinates
 * ``traceability.records.shipments``      shipments, their lots, legs and hub activities
 * ``traceability.records.stays``          lots' stays in (cold) rooms
@@ -13,6 +14,10 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.eventlog``       captured EPCIS events and their EPC links
 * ``traceability.records.batchlog``       anchored batches mirrored from the ledger
 * ``traceability.records.clients``        API clients, their scopes and hashed tokens
+* ``traceability.records.alarmstate``     the alarm engine's state and raised alarms
+* ``traceability.records.incidents``      incidents, their alarms and steps (a cache of
+  the signed steps)
+* ``traceability.records.outbox``         the notification outbox
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -39,6 +44,7 @@ from traceability.records.entities import (
 from traceability.records.eventlog import EventRecords
 from traceability.records.incidents import IncidentRecords
 from traceability.records.locations import LocationRecords
+from traceability.records.logisticunits import LogisticUnitRecords
 from traceability.records.outbox import OutboxRecords
 from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
@@ -62,6 +68,7 @@ __all__ = [
 
 class RecordStore(
     CatalogRecords,
+    LogisticUnitRecords,
     LocationRecords,
     ShipmentRecords,
     StayRecords,

@@ -371,13 +371,13 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
     """The gateway and the demo site's devices, each probe placed at its scenario
     location and each reader at its read point (docker compose runs this at start)."""
-    from tracehub.demo import scenario
+    from tracehub.demo import scenario_devices
     from tracehub.site import gateway_identity, provision_devices
 
     registry = _registry(settings)
     registry.init()
     made = [registry.ensure(gateway_identity(settings)).username]
-    made += [r.username for r in provision_devices(registry, scenario(settings.hub.site))]
+    made += [r.username for r in provision_devices(registry, scenario_devices(settings.hub.site))]
     _start_check(registry, settings)  # compose runs this at every start, like a hub start
     files = registry.export_broker(broker_dir) if broker_dir else registry.broker_files()
     _emit({"identities": made, "broker": files.model_dump(mode="json")})

@@ -1,10 +1,85 @@
-"""``tracehub grafana``: generate, check and publish the dashboards and alert rules."""
+"""``tracehub grafana``: generate, check and publish the dashboards and alert rules.
+
+The temperature alert rules come from the hub's alarm rules (``TRACEHUB_ALARMS_FILE`` or
+the defaults), translated by ``temperature_alerts``, so Grafana and the hub alarm on the
+same limits. Grafana cannot see master data, so a ``band: product`` rule alerts on the
+policy band, and a rule's ``applies_to`` reaches Grafana only through its location URNs
+and sites (tag regular expressions); kinds and products scope the hub's alarm alone.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tracehub.console import Problem, console
+
+if TYPE_CHECKING:
+    from grafana.alerts import TemperatureAlert
+    from grafana.policy import Policy
+    from traceability.alarms.rules import RuleSet
+
+_UID_MAX = 40  # Grafana's limit on a rule uid
+
+
+def temperature_alerts(rules: RuleSet, policy: Policy) -> tuple[TemperatureAlert, ...]:
+    """The hub's temperature alarm rules as Grafana temperature alerts."""
+    from grafana.alerts import TemperatureAlert
+    from traceability.alarms.rules import TemperatureRule
+
+    out = []
+    for rule in rules.rules:
+        if not isinstance(rule, TemperatureRule):
+            continue
+        low: float | None
+        high: float | None
+        if rule.band == "product":
+            low, high, title = policy.band_low_c, policy.band_high_c, "Temperature out of band"
+        else:
+            low, high = rule.below_c, rule.above_c
+            title = f"Temperature rule {rule.id}"
+        out.append(
+            TemperatureAlert(
+                uid=_uid(rule.id),
+                title=title,
+                location=_any_of(rule.applies_to.locations),
+                site=_any_of(rule.applies_to.sites),
+                low=low,
+                high=high,
+                minutes=rule.for_min,
+                severity=rule.severity,
+            )
+        )
+    return tuple(out)
+
+
+def _uid(rule_id: str) -> str:
+    uid = f"tracehub-{rule_id}".replace(".", "-")
+    if len(uid) <= _UID_MAX:
+        return uid
+    digest = hashlib.sha256(rule_id.encode()).hexdigest()[:8]
+    return f"{uid[: _UID_MAX - 9]}-{digest}"
+
+
+def _any_of(values: Sequence[str]) -> str | None:
+    return None if not values else "^(" + "|".join(re.escape(v) for v in values) + ")$"
+
+
+def _rule_set(alarms_file: Path | None) -> RuleSet:
+    from traceability.alarms.rules import RuleSet
+    from traceability.errors import RuleFileError
+
+    if alarms_file is None:
+        return RuleSet.default()
+    try:
+        return RuleSet.load(alarms_file)
+    except RuleFileError as exc:
+        raise Problem(str(exc)) from exc
 
 
 @click.group()
@@ -12,21 +87,35 @@ def grafana() -> None:
     """Grafana dashboards and alert rules, as code (docs/grafana.md)."""
 
 
+alarms_file_option = click.option(
+    "--alarms-file",
+    envvar="TRACEHUB_ALARMS_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Alarm rule file whose temperature rules become the alert rules; "
+    "default $TRACEHUB_ALARMS_FILE, else the hub's default rules.",
+)
+
+
 @grafana.command()
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
-def generate(check: bool) -> None:
+@alarms_file_option
+def generate(check: bool, alarms_file: Path | None) -> None:
     """Write grafana/dashboards/*.json and the alerting provisioning from the code."""
     from grafana import generate as generator
+    from grafana.policy import Policy
 
+    policy = Policy()
+    temperature = temperature_alerts(_rule_set(alarms_file), policy)
     if check:
-        stale = generator.stale()
+        stale = generator.stale(policy, temperature)
         for path in stale:
             console.print(f"stale: {path}")
         if stale:
             raise SystemExit(1)
         console.print("dashboards and alerting provisioning are up to date")
         return
-    for path in generator.write():
+    for path in generator.write(policy, temperature):
         console.print(f"wrote {path}")
 
 
@@ -52,7 +141,14 @@ def generate(check: bool) -> None:
     metavar="URL",
     help="Where the tracehub contact point POSTs alerts; needed the first time.",
 )
-def publish(url: str, token: str | None, datasource_uid: str, webhook_url: str | None) -> None:
+@alarms_file_option
+def publish(
+    url: str,
+    token: str | None,
+    datasource_uid: str,
+    webhook_url: str | None,
+    alarms_file: Path | None,
+) -> None:
     """Push dashboards, alert rules and the contact point to a running Grafana.
 
     Idempotent: each resource is read first and written only if it differs, so
@@ -61,13 +157,21 @@ def publish(url: str, token: str | None, datasource_uid: str, webhook_url: str |
     2 usage, connection or permission problem.
     """
     from grafana.errors import PublishError
+    from grafana.policy import Policy
     from grafana.publish import Publisher
 
     try:
         from grafana.client import GrafanaClientApi
 
         with GrafanaClientApi(url, token) as api:
-            publisher = Publisher(api, datasource_uid=datasource_uid, webhook_url=webhook_url)
+            policy = Policy()
+            publisher = Publisher(
+                api,
+                policy,
+                datasource_uid=datasource_uid,
+                webhook_url=webhook_url,
+                temperature=temperature_alerts(_rule_set(alarms_file), policy),
+            )
             report = publisher.publish()
     except (ImportError, ValueError, PublishError) as exc:
         raise Problem(str(exc)) from exc

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import click
 
@@ -29,6 +29,8 @@ from traceability.expiry import near_expiry
 from traceability.imports import IMPORT_KINDS, ImportRejected, import_records
 from traceability.inventory import reconcile
 from traceability.masterdata.service import MasterData
+from traceability.records.entities import Product
+from traceability.records.stability import BudgetStep, parse_steps, steps_text
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
@@ -96,12 +98,117 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
                 count = import_records(store, kind, text, fmt)
             else:
                 with _master(settings, store, records) as master:
-                    count = import_records(store, kind, text, fmt, master=master)
+                    count = import_records(
+                        store, kind, text, fmt, master=master, warn=_warning(path.name)
+                    )
         except ImportRejected as exc:
             for error in exc.errors:
                 console.print(f"[red]{path.name}[/red] {error}")
             raise SystemExit(1) from exc
     console.print(f"imported {count} {kind} from {path}")
+
+
+def _warning(name: str) -> Callable[[str], None]:
+    def warn(message: str) -> None:
+        console.print(f"[yellow]{name}[/yellow] warning: {message}")
+
+    return warn
+
+
+@records.group("product")
+def product_group() -> None:
+    """Add or change one product; each change is signed by the site as a new version of
+    the product's master data (as an import of products is)."""
+
+
+def _steps(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[BudgetStep, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_steps(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+# Every product field but the GTIN, as an option: (option, field, type, help).
+_PRODUCT_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--name", "name", str, "Product name."),
+    ("--temp-min", "temp_min_c", float, "Lowest allowed temperature, °C."),
+    ("--temp-max", "temp_max_c", float, "Highest allowed temperature, °C."),
+    (
+        "--excursion-budget",
+        "excursion_budget_min",
+        click.FloatRange(min=0),
+        "Minutes out of range allowed (one allowance for above and below the band).",
+    ),
+    ("--mkt-limit", "mkt_limit_c", float, "Mean kinetic temperature limit, °C."),
+    (
+        "--shelf-life-days",
+        "shelf_life_days",
+        click.IntRange(min=0),
+        "Shelf life from the production date (dates a lot without an expiry).",
+    ),
+)
+_BUDGET_HELP = (
+    "Stability budget per temperature step, side:limit_c:minutes joined by ';' (e.g. "
+    "above:25:60;above:30:10;below:0:30: 60 min up to 25 °C, 10 more up to 30 °C, 30 min "
+    "down to 0 °C); '' removes it."
+)
+
+
+def _product_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option, field, kind, text in reversed(_PRODUCT_OPTIONS):
+        command = click.option(option, field, type=kind, help=text)(command)
+    return click.option(
+        "--stability-budget", "stability_budget", callback=_steps, help=_BUDGET_HELP
+    )(command)
+
+
+def _show_product(product: Product) -> None:
+    data = product.model_dump(mode="json")
+    data["stability_budget"] = steps_text(product.stability_budget)
+    console.print_json(json.dumps(data))
+
+
+@product_group.command("add")
+@click.option("--gtin", required=True)
+@_product_options
+@records_option
+@click.pass_obj
+def product_add_cmd(settings: Settings, /, gtin: str, records: str | None, **fields: Any) -> None:
+    """Add a product (the identical product again changes nothing)."""
+    if fields.get("name") is None:
+        raise Problem("--name: give the product's name")
+    given = {k: v for k, v in fields.items() if v is not None}
+    name = given.pop("name")
+    with open_records(settings, records) as store, _master(settings, store, records) as master:
+        try:
+            product = master.add_product(gtin, name, **given)
+        except (TraceabilityError, Gs1Error) as exc:
+            raise Problem(str(exc)) from exc
+    _show_product(product)
+
+
+@product_group.command("update")
+@click.option("--gtin", required=True)
+@_product_options
+@records_option
+@click.pass_obj
+def product_update_cmd(
+    settings: Settings, /, gtin: str, records: str | None, **fields: Any
+) -> None:
+    """Change the given fields of a known product; the others stay."""
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if not changes:
+        raise Problem("give at least one field to change (see --help)")
+    with open_records(settings, records) as store, _master(settings, store, records) as master:
+        try:
+            product = master.update_product(gtin, **changes)
+        except (TraceabilityError, Gs1Error) as exc:
+            raise Problem(str(exc)) from exc
+    _show_product(product)
 
 
 @contextmanager
@@ -143,7 +250,11 @@ def expiring_cmd(
     if window < 0:
         raise Problem(f"--days {window}: must be zero or more")
     with open_records(settings, records) as store:
-        flagged = near_expiry(store.lots(gtin), datetime.now(UTC).date(), window)
+        lots = store.lots(gtin)
+        # A lot without an expiry is dated by its product's shelf life.
+        products = {g: store.get_product(g) for g in {lot.gtin for lot in lots}}
+        lives = {g: p.shelf_life_days if p else None for g, p in products.items()}
+        flagged = near_expiry(lots, datetime.now(UTC).date(), window, lives)
     for status in flagged:
         console.print(status.warning)
     console.print(f"{len(flagged)} lot(s) expired or expiring within {window} day(s)")

@@ -43,7 +43,7 @@ def simulate(
     from sensors.errors import ScenarioError
     from sensors.scenario import load_scenario
     from sensors.simulator import run_simulators
-    from tracehub.demo import scenario as demo_scenario
+    from tracehub.demo import scenario_devices as demo_scenario
     from tracehub.site import device_auth
 
     port = settings.mqtt.port or 1883

@@ -305,9 +305,10 @@ def with_claim_checks(bundle: Any, report: Report) -> Report:
     if not isinstance(subject, dict) or subject.get("type") != "lot":
         return report
     from traceability.anchoring.claimcheck import claim_checks
+    from traceability.anchoring.incidentcheck import incident_checks
     from traceability.anchoring.receipts import lot_source_checks
 
-    extra = (*claim_checks(bundle), *lot_source_checks(bundle))
+    extra = (*claim_checks(bundle), *lot_source_checks(bundle), *incident_checks(bundle))
     return report.model_copy(update={"checks": (*report.checks, *extra)})
 
 

@@ -28,7 +28,9 @@ from traceability.anchoring.claimcheck import claim_checks
 from traceability.anchoring.claims import PageClaims
 from traceability.carbon.ledgerreport import publish_report
 from traceability.carbon.lotfootprint import LedgerFootprint
-from traceability.coldchain.exposure import Band, Bucket, exposure_over
+from traceability.coldchain.budget import budget_left
+from traceability.coldchain.exposure import Band, Bucket, Exposure, exposure_over
+from traceability.coldchain.probes import ProbeSeries, points_series
 from traceability.custody import CustodyService
 
 pytestmark = pytest.mark.integration
@@ -192,6 +194,15 @@ class Readings:
         ]
         return raw_buckets(points, width, low, high)
 
+    def probes(
+        self, location: str, start: datetime, end: datetime, low: float | None,
+        high: float | None, max_hold: timedelta,
+    ) -> list[ProbeSeries]:  # fmt: skip
+        step = 600 * 10**9
+        first = int(start.timestamp()) * 10**9
+        points = [(None, first + i * step, c) for i, c in enumerate(self.celsius[location])]
+        return points_series(points, start, end, max_hold)
+
 
 def test_a_band_changed_by_an_honest_version_mid_journey_is_applied_per_stay() -> None:
     v1 = Band(temp_min_c=2.0, temp_max_c=8.0, excursion_budget_min=60.0, mkt_limit_c=None,
@@ -209,3 +220,81 @@ def test_a_band_changed_by_an_honest_version_mid_journey_is_applied_per_stay() -
     assert found.limits is not None
     assert found.limits.excursion_budget_min == 30.0  # the strictest of the stays'
     assert found.status == "compromised"
+
+
+def test_versions_with_different_step_budgets_are_each_charged_and_the_worst_kept() -> None:
+    # 60 min at 7 °C, above both versions' band: v1 allows 90 min up to 25 °C (30 left),
+    # v2 only 70 min up to 25 °C (10 left): the journey is judged by v2's budget.
+    v1 = Band(temp_min_c=2.0, temp_max_c=6.0, excursion_budget_min=None, mkt_limit_c=None,
+              version=1, stability_budget="above:25:90")  # fmt: skip
+    v2 = Band.model_validate({**v1.model_dump(), "version": 2, "stability_budget": "above:25:70"})
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    t1 = t0 + timedelta(hours=1)
+    series = Readings({"a": [7.0] * 3, "b": [7.0] * 3})
+
+    def journey(first: Band, second: Band) -> Exposure:
+        half = timedelta(minutes=30)
+        stays = [("a", t0, t0 + half, first), ("b", t1, t1 + half, second)]
+        return exposure_over(GTIN, "L1", stays, series)
+
+    found = journey(v1, v2)
+    assert found.minutes_out_of_range == 60.0
+    assert found.budget is not None
+    assert [(u.step.minutes, u.used_min, u.left_min) for u in found.budget.steps] == [
+        (70.0, 60.0, 10.0)
+    ]
+    assert (found.status, found.reasons) == ("at_risk", ("60 min at ≤ 25 °C of 70 allowed",))
+    assert budget_left(found) == 10.0
+    # A version without any budget allows no time at all: the lot is compromised.
+    worst = journey(v1, v1.model_copy(update={"stability_budget": None, "version": 3}))
+    assert (worst.status, worst.reasons) == (
+        "compromised",
+        ("60 min out of range: no time allowed",),
+    )
+    assert budget_left(worst) == 0.0
+
+
+def budgeted(site: Site, steps: str = "above:6:20") -> dict[str, Any]:
+    """``honest`` with the product's stability budget signed: 15 min at 5 °C spend 15 of
+    the 20 allowed up to 6 °C."""
+    site.store.update_product(GTIN, stability_budget=steps, excursion_budget_min=None)
+    return honest(site)
+
+
+def test_the_stability_budget_left_is_claimed_and_recomputed_from_the_signed_version(
+    site: Site,
+) -> None:
+    bundle = budgeted(site)
+    stated = bundle["claims"]["cold_chain"]
+    assert stated["state"] == "at_risk"
+    assert stated["stays"][0]["band"]["stability_budget"] == [
+        {"side": "above", "limit_c": 6.0, "minutes": 20.0}
+    ]
+    assert (stated["budget"]["left_min"], stated["budget"]["share_left"]) == (5.0, 0.25)
+    (found,) = checks(site, bundle)["cold chain"]
+    assert found.outcome is Outcome.OK
+    assert "5 min of the stability budget left" in found.detail
+    # The steps edited in SQL: the page still judges by the signed version.
+    with site.store._engine.begin() as conn:
+        conn.execute(sa.text("UPDATE products SET stability_budget = 'above:6:600'"))
+    again = bundle_of(site, AS_OF)["claims"]["cold_chain"]
+    assert (again["state"], again["budget"]["left_min"]) == ("at_risk", 5.0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda c: c["budget"]["steps"][0].update(used_min=0.0, left_min=20.0),
+         "stability budget: the page says 0.00 min at ≤ 6 °C of 20, the sealed readings give "
+         "15.00 min at ≤ 6 °C of 20"),
+        (lambda c: c.update(budget=None), "stability budget: the page says none"),
+        (lambda c: c["stays"][0]["band"].update(stability_budget=[
+            {"side": "above", "limit_c": 6.0, "minutes": 600.0}]), "stability budget above:6:20"),
+    ],
+)  # fmt: skip
+def test_an_edited_budget_claim_fails_naming_the_budget(site: Site, edit: Any, named: str) -> None:
+    bundle = copy.deepcopy(budgeted(site))
+    edit(bundle["claims"]["cold_chain"])
+    sign_bundle(bundle, SIGNER, AS_OF)  # re-signed by the site's key: only the numbers tell
+    failed = [c.detail for c in claim_checks(bundle) if c.outcome is Outcome.FAIL]
+    assert any(named in detail for detail in failed), failed

@@ -28,7 +28,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
         master = opened.master
         master.add_product(
             GTIN, "Vaccine", temp_min_c=2.0, temp_max_c=8.0, excursion_budget_min=60.0,
-            mkt_limit_c=8.0, shelf_life_days=365,
+            mkt_limit_c=8.0, shelf_life_days=365, stability_budget="above:25:60;below:0:30",
         )  # fmt: skip
         master.add_lot(
             GTIN, LOT, expiry=date(2027, 11, 1), origin="Marburg, DE", quantity=3,
@@ -64,12 +64,14 @@ def test_honest_master_data_is_proven(site: Site) -> None:
     assert {outcome for outcome, *_ in checks} == {Outcome.OK}, checks
 
 
+_SIGNED = "signed version 1 says above:25:60;below:0:30"
 TAMPERS = [
     ("products", "temp_max_c", "25.0", "records say 25.0, signed version 1 says 8"),
     ("products", "temp_min_c", "0.0", "records say 0.0, signed version 1 says 2"),
     ("products", "excursion_budget_min", "10000", "records say 10000.0, signed version 1"),
     ("products", "mkt_limit_c", "30", "records say 30.0, signed version 1 says 8"),
     ("products", "shelf_life_days", "3650", "records say 3650, signed version 1 says 365"),
+    ("products", "stability_budget", "'above:25:600'", f"records say above:25:600, {_SIGNED}"),
     ("lots", "expiry", "'2031-11-01'", "records say 2031-11-01, signed version 1 says 2027"),
     ("lots", "origin", "'Somewhere else'", "records say Somewhere else, signed version 1"),
     ("lots", "production_date", "'2026-01-01'", "records say 2026-01-01, signed version 1"),

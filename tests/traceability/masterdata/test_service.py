@@ -114,3 +114,25 @@ def test_a_crash_between_ledger_and_records_is_loud_and_the_same_write_repairs_i
     assert site.master.latest(product) is not None
     site.master.update_product(GTIN, temp_max_c=6.0)  # the write, retried
     assert len(site.ledger.stream(product_stream(GTIN))) == 2  # nothing new signed
+
+
+def test_a_stability_budget_is_part_of_the_signed_version(site: Site) -> None:
+    import_records(
+        site.store, "products",
+        f"gtin,name,temp_min_c,temp_max_c,stability_budget\n{GTIN},Vaccine,2,8,above:25:60\n",
+        master=site.master,
+    )  # fmt: skip
+    steps = [{"side": "above", "limit_c": 25.0, "minutes": 60.0}]
+    first = history_from_ledger(site.ledger, product_stream(GTIN)).versions
+    assert [v.version.facts.fields["stability_budget"] for v in first] == [steps]
+    # A change of the steps alone is a new version; the same steps again sign nothing.
+    site.master.update_product(GTIN, stability_budget="above:25:60;below:0:30")
+    site.master.update_product(GTIN, stability_budget="below:0:30;above:25:60")
+    versions = history_from_ledger(site.ledger, product_stream(GTIN)).versions
+    assert [len(v.version.facts.fields["stability_budget"]) for v in versions] == [1, 2]
+    site.master.update_product(GTIN, stability_budget=None)
+    latest = history_from_ledger(site.ledger, product_stream(GTIN)).latest
+    assert latest is not None
+    assert (latest.version.version, latest.version.facts.fields["stability_budget"]) == (3, None)
+    with pytest.raises(RecordConflict, match="stability_budget: above step 6 °C is not above"):
+        site.master.update_product(GTIN, stability_budget="above:6:10")
