@@ -125,3 +125,24 @@ def test_an_altered_step_record_is_shown_not_proven(
     text = text_of(_page(stocked, site), "incidents")
     assert "does not hold" in text
     assert "released" not in text
+
+
+def test_the_temperature_verdict_says_what_quality_assurance_decided(
+    stocked: RecordStore, site: Ledgered, tmp_path: Path
+) -> None:
+    assert 'id="cold-decision"' not in _page(stocked, site)  # no decision: no line
+    _released(stocked, site)
+    site.anchor()
+    html = _page(stocked, site)
+    decision = text_of(html, "cold-decision")
+    assert decision == "Quality assurance assessed the excursion and released this lot."
+    zh = text_of(_page(stocked, site, "?lang=zh-CN"), "cold-decision")
+    assert zh == "质量保证部门已评估该温度偏离，并放行本批次。"
+    # an altered disposition record is no decision: the line goes, the incident says why
+    db = sqlite3.connect(tmp_path / "records.db")
+    with db:
+        db.execute(
+            "UPDATE ledger_records SET canonical = replace(canonical, '\"release\"', '\"reject\"')"
+        )
+    db.close()
+    assert 'id="cold-decision"' not in _page(stocked, site)
