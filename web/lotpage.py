@@ -288,15 +288,18 @@ class LotPageBuilder:
         raw: list[ChartBucket] = []
         for location, intervals in spans.items():
             for start, end in intervals:
+                until = end or now
                 for b in self._series.buckets(
-                    location, start, end or now, product.temp_min_c, product.temp_max_c,
+                    location, start, until, product.temp_min_c, product.temp_max_c,
                     CHART_WIDTH,
                 ):  # fmt: skip
                     if b.count:
+                        # A quiet stretch comes as a day or hour bucket: drawn over the
+                        # stay only, so a short stay does not stretch the time axis.
                         raw.append(
                             ChartBucket(
-                                start=b.start,
-                                end=b.start + b.width,
+                                start=max(b.start, start),
+                                end=min(b.start + b.width, until),
                                 min_c=b.min_c,
                                 max_c=b.max_c,
                                 mean_c=b.mean_c,

@@ -335,3 +335,26 @@ def test_the_downloaded_bundle_carries_the_page_claims_and_they_recompute(
     assert checks
     assert not [c for c in checks if c.outcome is Outcome.FAIL], checks
     setup.ledger.close()
+
+
+class DayBuckets(SteppedSeries):
+    """A quiet series: InfluxDB's coarse level gives one day-wide bucket per stay."""
+
+    def buckets(self, location, start, end, low, high, width):  # type: ignore[no-untyped-def]
+        from datetime import datetime, timedelta
+
+        from traceability.coldchain.exposure import Bucket
+
+        midnight = datetime(start.year, start.month, start.day, tzinfo=start.tzinfo)
+        return [
+            Bucket(start=midnight, width=timedelta(days=1), count=60, mean_c=3.0, min_c=2.9,
+                   max_c=3.1, out_of_range=0)
+        ]  # fmt: skip
+
+
+def test_the_chart_draws_a_coarse_bucket_over_the_stay_only(with_events: RecordStore) -> None:
+    with make_client(app_for(with_events, DayBuckets({DOCK: [3.0], COLD_ROOM: [3.0]}))) as client:
+        html = client.get(PAGE).text
+    ticks = re.findall(r'class="tick"[^>]*>(\d\d-\d\d)<', html)
+    # The stays are on 22 Nov: a day-wide bucket must not run the axis to 23 Nov.
+    assert ticks == ["11-22", "11-22"], ticks

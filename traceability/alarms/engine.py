@@ -9,7 +9,9 @@ A round (``run_once``):
    raises nothing new; a series' readings are expected in time order (the gateway's spool
    drains in order), and one older than its series' watermark is not evaluated;
 2. evaluate every rule over every series it applies to (those read now and those known
-   from the stored state, so a silent probe is still looked at);
+   from the stored state, so a silent probe is still looked at); a known series that left
+   a rule's product scope (its lots moved out) is handed to ``evaluation.leave``, so an
+   alarm it had raised still clears at its first reading back in band;
 3. write the changed states and the alarms in ONE transaction;
 4. call the sink for every transition not yet reported — this round's and any an earlier
    round or process committed but could not mark — oldest first, marking each reported
@@ -39,7 +41,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from supervision.supervisor import Component, Supervisor
-from traceability.alarms.evaluation import Limits, SeriesState, Subject, evaluate
+from traceability.alarms.evaluation import Limits, SeriesState, Subject, evaluate, leave
 from traceability.alarms.lotwatch import LotWatch, lot_rules
 from traceability.alarms.model import Alarm, AlarmSink
 from traceability.alarms.places import Places
@@ -243,18 +245,6 @@ class AlarmEngine:
         scope = rule.applies_to
         if not scope.matches_place(key.location, place.kind if place else None, site):
             return None  # before asking for the products: that is the costly question
-        limits: Limits | None = None
-        needs_band = isinstance(rule, TemperatureRule) and rule.band == "product"
-        if scope.products or needs_band:
-            start = readings[0].time if readings else now
-            products = self._places.products_at(key.location, min(start, now), now)
-            if not scope.matches_products(p.gtin for p in products):
-                return None
-            if needs_band:
-                limits = Limits(
-                    above_c=_min(p.temp_max_c for p in products),
-                    below_c=_max(p.temp_min_c for p in products),
-                )
         subject = Subject(
             location=key.location,
             device=key.device,
@@ -262,6 +252,22 @@ class AlarmEngine:
             place_name=place.name if place is not None else None,
         )
         state = before.state if before is not None else SeriesState()
+        limits: Limits | None = None
+        needs_band = isinstance(rule, TemperatureRule) and rule.band == "product"
+        if scope.products or needs_band:
+            start = readings[0].time if readings else now
+            products = self._places.products_at(key.location, min(start, now), now)
+            if not scope.matches_products(p.gtin for p in products):
+                if before is None:
+                    return None  # never in scope: nothing to remember
+                # Left the scope (the lots went): never freeze an active alarm.
+                left = leave(rule, subject, readings, state, now)
+                return _Stored(site=site, state=left.state), left.alarms
+            if needs_band:
+                limits = Limits(
+                    above_c=_bound(min, (p.temp_max_c for p in products)),
+                    below_c=_bound(max, (p.temp_min_c for p in products)),
+                )
         result = evaluate(rule, subject, readings, state, now, limits)
         return _Stored(site=site, state=result.state), result.alarms
 
@@ -328,11 +334,7 @@ def _row(alarm: Alarm) -> AlarmRow:
     )
 
 
-def _min(values: Iterable[float | None]) -> float | None:
+def _bound(pick: Callable[[list[float]], float], values: Iterable[float | None]) -> float | None:
+    """The tightest of the known limits (``min`` of the maxima, ``max`` of the minima)."""
     known = [v for v in values if v is not None]
-    return min(known) if known else None
-
-
-def _max(values: Iterable[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
+    return pick(known) if known else None

@@ -24,6 +24,18 @@ the window (``started_at`` = the last reading, ``raised_at`` = now), cleared by 
 reading. A gap longer than the window between two readings of a backlog (the hub was down
 while the probe was) is raised and cleared from those readings' times, so no outage goes
 unrecorded. Device time comes from the readings only; ``now`` only from the caller.
+The window is ``silent_min``, or ``intervals`` × the probe's median interval once
+``MIN_GAPS`` intervals are seen. Until then a rule with ``intervals`` alone uses
+``intervals`` × the longest interval seen, and never less than ``DEFAULT_INTERVAL_S`` (a
+probe that published three readings and died still alarms; give ``silent_min`` too for a
+probe slower than that).
+
+Out of scope (``leave``): a series whose rule no longer applies (its ``applies_to.products``
+lots left the place) is not frozen. An alarm still active goes on being evaluated under
+the limits it was raised with and clears as usual, at the first reading back in band (a
+silent probe: its next reading); nothing new is raised, and a condition not yet raised is
+dropped. The watermark moves on, so when the scope matches again the rule starts from
+then, not from readings seen while it did not apply.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ from traceability.alarms.rules import (
 Side = Literal["above", "below", "open"]
 MAX_GAPS = 20  # intervals kept for a probe's median
 MIN_GAPS = 3  # intervals observed before the median stands for the probe
+DEFAULT_INTERVAL_S = 60.0  # a probe's interval until its median is known (``intervals`` alone)
 
 
 class Reading(BaseModel):
@@ -118,6 +131,41 @@ def evaluate(
     return _silence(rule, subject, fresh, state, now)
 
 
+def leave(
+    rule: SeriesRule,
+    subject: Subject,
+    readings: Sequence[Reading],
+    state: SeriesState,
+    now: datetime,
+) -> Evaluation:
+    """The series no longer in the rule's scope: its active alarm, if any, clears as usual
+    (under the limits it was raised with); nothing new is raised; the readings move the
+    watermark on."""
+    active = state.active
+    if active is not None:
+        limits = None
+        if isinstance(rule, TemperatureRule) and rule.band == "product":
+            # The products are gone: hold the alarm's own threshold on its side.
+            above = state.side == "above"
+            threshold = active.threshold_c
+            limits = Limits(above_c=threshold if above else None,
+                            below_c=None if above else threshold)  # fmt: skip
+        result = evaluate(rule, subject, readings, state, now, limits)
+        cleared = next((a for a in result.alarms if a.id == active.id and a.cleared_at), None)
+        if cleared is None:
+            return result  # still out of band: the alarm stays, nothing else was raised
+        return Evaluation(state=_idle(result.state), alarms=(cleared,))
+    fresh = [r for r in readings if state.last_time is None or r.time > state.last_time]
+    for reading in fresh:
+        state = _seen(state, reading)
+    return Evaluation(state=_idle(state))
+
+
+def _idle(state: SeriesState) -> SeriesState:
+    """No condition in progress and no alarm (the watermark and intervals kept)."""
+    return state.model_copy(update={"side": None, "since": None, "peak": None, "active": None})
+
+
 def _condition(
     rule: TemperatureRule | DoorOpenRule,
     subject: Subject,
@@ -183,7 +231,9 @@ def _silence(
         if state.active is not None:
             out.append(_cleared(state, reading.time))
             state = state.model_copy(update={"active": None})
-        state = _seen(state, reading, window)
+        # While a fallback window stands in for the median, every interval is the rhythm
+        # being learnt (a slow probe's first gaps are past the fallback, not outages).
+        state = _seen(state, reading, None if _learning(rule, state.gaps_s) else window)
     window = _window(rule, state.gaps_s)
     last = state.last_time
     if state.active is None and last is not None and window is not None and now - last > window:
@@ -213,9 +263,21 @@ def _seen(state: SeriesState, reading: Reading, window: timedelta | None = None)
     )
 
 
+def _learning(rule: ProbeOfflineRule | GatewayLostRule, gaps: Sequence[float]) -> bool:
+    return (
+        isinstance(rule, ProbeOfflineRule)
+        and rule.intervals is not None
+        and rule.silent_min is None
+        and len(gaps) < MIN_GAPS
+    )
+
+
 def _window(rule: ProbeOfflineRule | GatewayLostRule, gaps: Sequence[float]) -> timedelta | None:
-    if isinstance(rule, ProbeOfflineRule) and rule.intervals is not None and len(gaps) >= MIN_GAPS:
-        return timedelta(seconds=rule.intervals * statistics.median(gaps))
+    if isinstance(rule, ProbeOfflineRule) and rule.intervals is not None:
+        if len(gaps) >= MIN_GAPS:
+            return timedelta(seconds=rule.intervals * statistics.median(gaps))
+        if _learning(rule, gaps):  # the median is not known yet: a fallback, never none
+            return timedelta(seconds=rule.intervals * max((DEFAULT_INTERVAL_S, *gaps)))
     return None if rule.silent_min is None else timedelta(minutes=rule.silent_min)
 
 

@@ -6,16 +6,24 @@ the EPCIS events (``CustodyService.lots_at``), a query per place; the engine ask
 series every few seconds, so answers are cached for ``ttl_s`` (a lot moved in is alarmed
 on with its band within that time). ``located`` (every place) and ``lots_at`` serve the
 lot rules (``lotwatch.LotPlaces``), cached the same way.
+
+``products_at`` and ``lots_at`` are cached per place AND per window, the window's start and
+end rounded down to ``ttl_s``: the live rounds' windows, which move by seconds, share an
+entry, while a probe's backlog after a gateway outage (a window hours back) gets the lots
+that were there then, not the current ones. Expired entries are dropped as new ones come.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from traceability.records.entities import Product
 from traceability.records.locations import Location
+
+T = TypeVar("T")
+_Key = tuple[str, int, int]  # place, window start and end in ``ttl_s`` buckets
 
 
 class Places(Protocol):
@@ -55,8 +63,8 @@ class RecordPlaces:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
         self._places: dict[str, tuple[datetime, Location | None]] = {}
-        self._products: dict[str, tuple[datetime, tuple[Product, ...]]] = {}
-        self._lots: dict[str, tuple[datetime, tuple[tuple[str, str], ...]]] = {}
+        self._products: dict[_Key, tuple[datetime, tuple[Product, ...]]] = {}
+        self._lots: dict[_Key, tuple[datetime, tuple[tuple[str, str], ...]]] = {}
         self._located: tuple[datetime, tuple[Location, ...]] | None = None
 
     def place(self, urn: str) -> Location | None:
@@ -69,14 +77,12 @@ class RecordPlaces:
         return found
 
     def products_at(self, urn: str, start: datetime, end: datetime) -> Sequence[Product]:
-        now = self._clock()
-        cached = self._products.get(urn)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        gtins = sorted({gtin for gtin, _lot in self._custody.lots_at(urn, start, end)})
-        products = tuple(p for p in (self._records.get_product(g) for g in gtins) if p is not None)
-        self._products[urn] = (now, products)
-        return products
+        def ask() -> tuple[Product, ...]:
+            gtins = sorted({gtin for gtin, _lot in self._custody.lots_at(urn, start, end)})
+            found = (self._records.get_product(g) for g in gtins)
+            return tuple(p for p in found if p is not None)
+
+        return self._cached(self._products, (urn, start, end), ask)
 
     def located(self) -> Sequence[Location]:
         now = self._clock()
@@ -87,10 +93,26 @@ class RecordPlaces:
         return found
 
     def lots_at(self, urn: str, start: datetime, end: datetime) -> Sequence[tuple[str, str]]:
+        def ask() -> tuple[tuple[str, str], ...]:
+            return tuple(sorted(set(self._custody.lots_at(urn, start, end))))
+
+        return self._cached(self._lots, (urn, start, end), ask)
+
+    def _cached(
+        self,
+        cache: dict[_Key, tuple[datetime, T]],
+        window: tuple[str, datetime, datetime],
+        ask: Callable[[], T],
+    ) -> T:
         now = self._clock()
-        cached = self._lots.get(urn)
+        urn, start, end = window
+        size = self._ttl.total_seconds() or 1.0
+        key = (urn, int(start.timestamp() // size), int(end.timestamp() // size))
+        cached = cache.get(key)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        lots = tuple(sorted(set(self._custody.lots_at(urn, start, end))))
-        self._lots[urn] = (now, lots)
-        return lots
+        for old in [k for k, (at, _value) in cache.items() if now - at >= self._ttl]:
+            del cache[old]
+        found = ask()
+        cache[key] = (now, found)
+        return found

@@ -6,6 +6,14 @@ silently ignores it. The YAML is composed into nodes first (``yaml.compose``) so
 key and sequence item keeps its line; the data handed to pydantic is built from those nodes,
 and each validation error's location is mapped back to the nearest node it names.
 
+The file is configuration an operator writes, so it is also read as hostile input: a crafted
+file must stop the hub with a RuleFileError naming the line, never crash or hang it. Anchors
+and aliases are refused (a "billion laughs" file, or one that refers to itself, fails at its
+first anchor before anything is expanded); so is every tag but the standard ones (str, int,
+float, bool, null, timestamp, seq, map: no ``!!python/...``); the text is capped at
+``MAX_BYTES``, the nodes at ``MAX_NODES`` and the nesting at ``MAX_DEPTH``; and a scalar that
+does not construct (``!!int abc``) names its line.
+
 Other sections of the same file (``notify:``) are validated with ``validate_section`` by
 the package that owns them.
 """
@@ -22,6 +30,52 @@ from traceability.errors import RuleFileError
 
 M = TypeVar("M", bound=BaseModel)
 PathKey = tuple[str | int, ...]
+
+MAX_BYTES = 1_000_000  # a rule file is a few kB; the scenario file too
+MAX_NODES = 50_000
+MAX_DEPTH = 50
+_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+class _RefusedError(Exception):
+    """A construct the loader does not accept, at ``line`` (1-based)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors, aliases, non-standard tags and oversized documents
+    while composing, before any node is expanded."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _RefusedError(line, "anchors and aliases (&name, *name) are not allowed")
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _RefusedError(line, f"more than {MAX_NODES} values")
+        if self._depth >= MAX_DEPTH:
+            raise _RefusedError(line, f"nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None and node.tag not in _TAGS:
+            raise _RefusedError(line, f"tag {node.tag!r} is not allowed")
+        return node
 
 
 class LoadedYaml(BaseModel):
@@ -55,8 +109,12 @@ def load_yaml(path: str | Path) -> LoadedYaml:
         raise RuleFileError(f"{shown}: cannot read the rule file: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"{shown}: the rule file is not UTF-8 text: {exc.reason}") from exc
+    if len(text) > MAX_BYTES:
+        raise RuleFileError(f"{shown}: the rule file is over {MAX_BYTES} characters")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+    except _RefusedError as exc:
+        raise RuleFileError(f"{shown}:{exc.line}: {exc.message}") from exc
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
         raise RuleFileError(f"{shown}:{line}: not valid YAML: {exc.problem}") from exc
@@ -117,9 +175,7 @@ def _value(node: yaml.Node, where: PathKey, lines: dict[PathKey, int], path: str
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(  # scalars resolve to their tagged type (int, bool, str)
-                ""
-            ).construct_object(key_node)
+            key = _scalar(key_node, where, path)
             if not isinstance(key, str | int):
                 line = key_node.start_mark.line + 1
                 raise RuleFileError(f"{path}:{line}: {dotted(where)}: keys must be text")
@@ -135,4 +191,24 @@ def _value(node: yaml.Node, where: PathKey, lines: dict[PathKey, int], path: str
         for index, item in enumerate(node.value):
             items.append(_value(item, (*where, index), lines, path))
         return items
-    return yaml.SafeLoader("").construct_object(node)
+    return _scalar(node, where, path)
+
+
+def _scalar(node: yaml.Node, where: PathKey, path: str) -> Any:
+    """A scalar as its tagged type (int, bool, str, ...); ``RuleFileError`` naming the line
+    when it does not construct (``!!int abc``)."""
+    if not isinstance(node, yaml.ScalarNode):
+        line = node.start_mark.line + 1
+        raise RuleFileError(f"{path}:{line}: {dotted(where) or 'key'}: keys must be text")
+    try:
+        return yaml.SafeLoader("").construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        line = node.start_mark.line + 1
+        field = f" {dotted(where)}:" if where else ""
+        raise RuleFileError(
+            f"{path}:{line}:{field} {node.value!r} does not read as !!{_tag(node)}"
+        ) from exc
+
+
+def _tag(node: yaml.Node) -> str:
+    return str(node.tag).rsplit(":", 1)[-1]

@@ -9,12 +9,13 @@ Each reading holds until its probe's next one, at most ``max_hold`` (default 15 
 longer is unmonitored), clipped to the stay: minutes out of range are exact at the
 stay's edges and MKT is time-weighted (see ``probes``). The probes (InfluxDB tag
 ``device``) at one place are judged one at a time, never averaged: per stay, the probe
-with the most minutes out of range (then the highest MKT) is the stay's, and the
-journey's minutes, MKT, mean, out-of-range spans and excursions are those of each
-stay's worst probe; min/max are over every probe. The series comes through the
-``TemperatureSeries`` port (``probes`` for the exposure; ``buckets`` for the chart); the
-InfluxDB adapter (``traceability.coldchain.telemetry``) summarises quiet stretches and
-fetches raw readings where anything happens. Stays are fetched concurrently.
+whose out-of-range spans alone spend the stay's budget worst (``_worst``: exhausted, then
+beyond every step, then the least share left; then the most minutes out, then the
+highest MKT) is the stay's, and the journey's minutes, MKT, mean, out-of-range spans and
+excursions are those of each stay's worst probe; min/max are over every probe. The series
+comes through the ``TemperatureSeries`` port (``probes`` for the exposure; ``buckets`` for
+the chart); the InfluxDB adapter (``traceability.coldchain.telemetry``) summarises quiet
+stretches and fetches raw readings where anything happens. Stays are fetched concurrently.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from pydantic import BaseModel, ConfigDict
 
 from traceability.coldchain.band import Band, strictest
 from traceability.coldchain.buckets import Bucket, raw_buckets
-from traceability.coldchain.budget import BudgetUse, StabilityBudget, lump, spend, verdict
+from traceability.coldchain.budget import (
+    BudgetUse,
+    StabilityBudget,
+    consume,
+    lump,
+    spend,
+    verdict,
+)
 from traceability.coldchain.mkt import DEFAULT_DELTA_H_KJ, mean_kinetic_temperature
 from traceability.coldchain.probes import OutSpan, ProbeExposure, ProbeSeries, probe_exposure
 from traceability.custody import CustodyService
@@ -193,13 +201,21 @@ def excursions(spans: Sequence[OutSpan]) -> list[Excursion]:
 Stay = tuple[str, datetime, datetime]  # location, arrived, left (open stays closed by the caller)
 
 
-def _worst(found: Sequence[ProbeExposure]) -> ProbeExposure | None:
-    """The probe a stay is judged by: the most minutes out, then the highest MKT."""
-    return max(
-        found,
-        key=lambda p: (round(p.minutes_out, 9), -math.inf if p.mkt_c is None else p.mkt_c),
-        default=None,
-    )
+def _worst(found: Sequence[ProbeExposure], budget: StabilityBudget | None) -> ProbeExposure | None:
+    """The probe a stay is judged by: the one whose out spans, charged alone against the
+    stay's ``budget``, spend it worst (exhausted, then the most minutes beyond every step,
+    then the least share left), so a short hot excursion that alone compromises the lot
+    is not hidden behind a longer mild one; then the most minutes out, then the highest
+    MKT (without a budget: minutes out, then MKT)."""
+
+    def badness(probe: ProbeExposure) -> tuple[float, ...]:
+        spread = (round(probe.minutes_out, 9), -math.inf if probe.mkt_c is None else probe.mkt_c)
+        if budget is None:
+            return spread
+        use = consume(budget, probe.out_spans)
+        return (use.exhausted, round(use.beyond_min, 9), -round(use.share_left, 9), *spread)
+
+    return max(found, key=badness, default=None)
 
 
 def exposure_over(
@@ -238,8 +254,8 @@ def exposure_over(
     lows = [p.min_c for found in fetched for p in found if p.min_c is not None]
     highs = [p.max_c for found in fetched for p in found if p.max_c is not None]
     unmonitored = 0.0
-    for (location, start, end, _), found in zip(ordered, fetched, strict=True):
-        worst = _worst(found)
+    for (location, start, end, band), found in zip(ordered, fetched, strict=True):
+        worst = _worst(found, StabilityBudget.of_product(band))
         if worst is None:
             unmonitored += max(0.0, (end - start).total_seconds() / 60)
         else:

@@ -2,14 +2,20 @@
 every step is linked into each affected lot's stream, kept by the ledger). Pure.
 
 ``lifecycles(bundle, gtin, lot)`` groups the bundle's ``incident-step`` records by
-incident and checks each: every record hashes to its signed digest and is a
-``tracehub-incident/1`` step of that incident; the seqs run 1..n without a gap, the
-first is ``opened``, states never go back; a disposition is taken by a quality or admin
-actor and names a lot the incident opened with; the lot asked about is one of them;
-``joined`` and ``cleared`` are the hub's own (role system), keep the state, and a
+incident and checks each against the service's own rules (``rules.py``): every record
+hashes to its signed digest and is a well-formed ``tracehub-incident/1`` step of that
+incident (a malformed one — a time that is not an instant with an offset, a disposition
+without its fields — is a problem naming it, never an exception); the seqs run 1..n
+without a gap, the first is ``opened``, states never go back; every people's step is
+taken by a role ``ROLES_FOR`` allows, from a state ``FROM`` allows, into its own state;
+a lot is disposed once, only a lot of the incident (opened with it or added by a
+clearing) and released only once the excursion is over; the close comes with every lot
+disposed; ``joined`` and ``cleared`` are the hub's own (role system), keep the state, a
 cleared step names an alarm that began before it; nothing closes while an alarm of the
-incident has not cleared. The excursion's span is each alarm's start (its opened or
-joined step) to its clearing; while one has not cleared the excursion is ongoing.
+incident has not cleared; the lot asked about is one of the incident's. The
+excursion's span is each alarm's start (its opened or joined step) to its clearing;
+while one has not cleared the excursion is ongoing; its minutes are the union of the
+alarms' spans (overlapping alarms count once).
 What the page and ``tracehub verify`` say comes from here, never from the incidents
 table (a cache an SQL edit could change).
 """
@@ -28,12 +34,23 @@ from ledger.errors import LedgerError
 from traceability.incidents.model import (
     ALARM_STEPS,
     ROLES_FOR,
+    STATE_AFTER,
     STATES,
     SYSTEM_ROLE,
     SYSTEM_STEPS,
     lot_key,
 )
 from traceability.incidents.record import STEP_FORMAT, STEP_KIND, parse_instant
+from traceability.incidents.rules import FROM
+
+_STEPS = ("opened", "joined", "cleared", *ROLES_FOR)
+_DISPOSITIONS = ("release", "quarantine", "reject")
+_NOUN = {
+    "acknowledged": "an acknowledgement",
+    "assessed": "an assessment",
+    "disposed": "a disposition",
+    "closed": "a closing",
+}
 
 
 class Lifecycle(BaseModel):
@@ -64,8 +81,8 @@ class Lifecycle(BaseModel):
 
     @property
     def started_at(self) -> datetime | None:
-        span = (self.opened or {}).get("span") or {}
-        return parse_instant(span["start"]) if isinstance(span.get("start"), str) else None
+        span = (self.opened or {}).get("span")
+        return _instant(span.get("start")) if isinstance(span, dict) else None
 
     def _alarms(self) -> dict[str, tuple[datetime | None, datetime | None]]:
         """Alarm id → (its start, its clearing), from the signed steps."""
@@ -75,8 +92,8 @@ class Lifecycle(BaseModel):
             if alarm is None:
                 continue
             start, end = found.get(alarm, (None, None))
-            if step.get("step") in ALARM_STEPS:
-                start = start or _instant((step.get("span") or {}).get("start"))
+            if step.get("step") in ALARM_STEPS and isinstance(step.get("span"), dict):
+                start = start or _instant(step["span"].get("start"))
             elif step.get("step") == "cleared":
                 end = _instant(step.get("cleared_at"))
             found[alarm] = (start, end)
@@ -105,12 +122,21 @@ class Lifecycle(BaseModel):
         return min(peaks) if low else max(peaks)
 
     def minutes(self, gtin: str, lot: str) -> float | None:
-        """Minutes of the excursion: each alarm's start to its clearing, summed (the
-        same for every lot of it); None while it is ongoing."""
-        spans = self._alarms().values()
+        """Minutes of the excursion: the union of its alarms' spans (start to clearing;
+        two probes alarming at once count once). The same for every lot of it (``gtin``
+        and ``lot`` are kept for the callers); None while it is ongoing."""
+        spans = sorted(self._alarms().values(), key=lambda p: p[0] or datetime.min)
         if not spans or any(s is None or e is None for s, e in spans):
             return None
-        return sum((e - s).total_seconds() for s, e in spans if s and e) / 60
+        total, reach = 0.0, None
+        for start, end in spans:
+            assert start is not None  # checked above
+            assert end is not None
+            begin = start if reach is None else max(start, reach)
+            if end > begin:
+                total += (end - begin).total_seconds()
+            reach = end if reach is None else max(reach, end)
+        return total / 60
 
     def who(self, step: str) -> tuple[str, str] | None:
         """(name, role) of the latest ``step``."""
@@ -158,7 +184,11 @@ def lifecycles(bundle: Mapping[str, Any], gtin: str, lot: str) -> list[Lifecycle
     for incident in sorted(grouped.keys() | altered.keys()):
         pairs = sorted(grouped.get(incident, []), key=lambda p: int(p[0]["seq"]))
         steps = tuple(record for record, _ in pairs)
-        problems = [*altered.get(incident, []), *_order_problems(steps, gtin, lot)]
+        try:
+            order = _order_problems(steps, gtin, lot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a last guard
+            order = [f"the steps cannot be read: {type(exc).__name__}: {exc}"]
+        problems = [*altered.get(incident, []), *order]
         found.append(
             Lifecycle(
                 incident=incident,
@@ -189,6 +219,36 @@ def _record_problem(record: Any, entry: Mapping[str, Any], incident: str) -> str
         or not isinstance(record.get("actor"), dict)
     ):
         return f"signed, but not a {STEP_FORMAT} step of incident {incident}"
+    return _shape_problem(record)
+
+
+def _shape_problem(record: Mapping[str, Any]) -> str | None:
+    """What makes a signed step unreadable (None: it is well formed)."""
+    name, seq = record.get("step"), record.get("seq")
+    if name not in _STEPS:
+        return f"step {seq}: {name!r} is not a step"
+    times = {"at": record.get("at"), "cleared_at": record.get("cleared_at")}
+    span = record.get("span")
+    if name in ALARM_STEPS:
+        if not isinstance(span, dict):
+            return f"step {seq}: {name} without a span"
+        times |= {"span.start": span.get("start"), "span.end": span.get("end")}
+    if name == "cleared" and record.get("cleared_at") is None:
+        return f"step {seq}: cleared without cleared_at"
+    for field, value in times.items():
+        if value is not None and _instant(value) is None:
+            return f"step {seq}: {field} {value!r} is not an RFC 3339 instant with an offset"
+    lots = record.get("lots")
+    if lots is not None and not (
+        isinstance(lots, list) and all(isinstance(k, str) and "/" in k for k in lots)
+    ):
+        return f"step {seq}: lots is not a list of GTIN/lot"
+    if name == "disposed" and not (
+        isinstance(record.get("gtin"), str)
+        and isinstance(record.get("lot"), str)
+        and record.get("disposition") in _DISPOSITIONS
+    ):
+        return f"step {seq}: a disposition without its gtin, lot or disposition"
     return None
 
 
@@ -197,36 +257,102 @@ def _order_problems(steps: tuple[dict[str, Any], ...], gtin: str, lot: str) -> l
         return []
     problems: list[str] = []
     seqs = [int(s["seq"]) for s in steps]
-    if seqs != list(range(1, len(steps) + 1)):
+    start = _start(steps, gtin, lot)
+    if seqs != list(range(start, start + len(steps))):
         problems.append(f"the steps' seqs are {seqs}: a step is missing or repeated")
-    if steps[0].get("step") != "opened":
+    if start == 1 and steps[0].get("step") != "opened":
         problems.append(f"the first step is {steps[0].get('step')}, not opened")
     ranks = [STATES.index(s["state"]) for s in steps]
     if any(b < a for a, b in pairwise(ranks)):
         problems.append("the states go back: " + " → ".join(str(s["state"]) for s in steps))
-    problems.extend(_alarm_problems(steps))
-    lots = set((steps[0].get("lots") or []) if steps[0].get("step") == "opened" else [])
+    problems.extend(_alarm_problems(steps, start > 1))
+    problems.extend(_people_problems(steps, start > 1))
+    lots = _lots(steps)
     if lots and lot_key(gtin, lot) not in lots:
         problems.append(f"lot {lot_key(gtin, lot)} is not among the incident's lots")
-    for step in steps:
-        if step.get("step") != "disposed":
-            continue
-        role = str((step.get("actor") or {}).get("role"))
-        if role not in ROLES_FOR["disposed"]:
-            problems.append(
-                f"step {step['seq']}: a disposition by role {role} (needs quality or admin)"
-            )
-        key = lot_key(str(step.get("gtin")), str(step.get("lot")))
-        if key not in lots:
-            problems.append(f"step {step['seq']}: a disposition of {key}, not a lot of it")
     return problems
 
 
-def _alarm_problems(steps: tuple[dict[str, Any], ...]) -> list[str]:
-    """The hub's own steps: by the system, state kept, a clearing of an alarm begun
-    before it; no closing while an alarm has not cleared."""
+def _start(steps: tuple[dict[str, Any], ...], gtin: str, lot: str) -> int:
+    """The seq the lot's steps start at: 1, or that of the clearing that added the lot
+    (moved in before the alarm cleared): the lot's stream holds the steps from that one
+    on, the earlier ones are in the incident's (its hash chain keeps any from missing)."""
+    first = steps[0]
+    added = first.get("lots_added")
+    if first.get("step") == "cleared" and isinstance(added, list) and lot_key(gtin, lot) in added:
+        return int(first["seq"])
+    return 1
+
+
+def _lots(steps: tuple[dict[str, Any], ...]) -> set[str]:
+    """The incident's lots: those it opened with and those its clearings added."""
+    return {
+        str(k) for s in steps if s.get("step") in ("opened", "cleared") for k in s.get("lots") or []
+    }
+
+
+def _people_problems(steps: tuple[dict[str, Any], ...], partial: bool = False) -> list[str]:
+    """The people's steps against ``rules.py``: the role, the state it is taken from and
+    the one it leaves; one disposition per lot of the incident, no release while the
+    excursion goes on; the close only with every lot disposed (``partial``: the steps
+    from the clearing that added the lot asked about: the close waits for the added
+    lots, the others' dispositions may be earlier)."""
     problems: list[str] = []
+    lots: set[str] = set()
+    disposed: set[str] = set()
     begun: set[str] = set()
+    cleared: set[str] = set()
+    for before, step in pairwise(({}, *steps)):
+        name, seq = step.get("step"), step.get("seq")
+        if name in ("opened", "cleared"):
+            lots |= {str(k) for k in step.get("lots") or []}
+        alarm = _alarm_id(step)
+        if name in ALARM_STEPS and alarm is not None:
+            begun.add(alarm)
+        elif name == "cleared" and alarm is not None:
+            cleared.add(alarm)
+        if name not in ROLES_FOR:
+            continue
+        role = str((step.get("actor") or {}).get("role"))
+        if role not in ROLES_FOR[name]:
+            problems.append(
+                f"step {seq}: {_NOUN[name]} by role {role} (needs {' or '.join(ROLES_FOR[name])})"
+            )
+        held = before.get("state")
+        if before and held not in FROM[name]:
+            problems.append(
+                f"step {seq}: {name} from the state {held} (only from {' or '.join(FROM[name])})"
+            )
+        if step.get("state") != STATE_AFTER[name]:
+            problems.append(f"step {seq}: {name} leaves the state {step.get('state')}")
+        if name == "disposed":
+            key = lot_key(str(step.get("gtin")), str(step.get("lot")))
+            if key not in lots:
+                problems.append(f"step {seq}: a disposition of {key}, not a lot of it")
+            elif key in disposed:
+                problems.append(f"step {seq}: lot {key} is disposed a second time")
+            if step.get("disposition") == "release" and begun - cleared:
+                problems.append(f"step {seq}: {key} released while the excursion went on")
+            disposed.add(key)
+        elif name == "closed" and (waited := _waited(steps, lots, partial) - disposed):
+            problems.append(
+                f"step {seq}: closed before every lot was disposed (not: "
+                f"{', '.join(sorted(waited))})"
+            )
+    return problems
+
+
+def _waited(steps: tuple[dict[str, Any], ...], lots: set[str], partial: bool) -> set[str]:
+    return {str(k) for k in steps[0].get("lots_added") or []} if partial else lots
+
+
+def _alarm_problems(steps: tuple[dict[str, Any], ...], partial: bool = False) -> list[str]:
+    """The hub's own steps: by the system, state kept, a clearing of an alarm begun
+    before it (``partial``: the first step clears one begun before the lot's steps);
+    no closing while an alarm has not cleared."""
+    problems: list[str] = []
+    first = _alarm_id(steps[0]) if partial and steps else None
+    begun: set[str] = {first} if first else set()
     cleared: set[str] = set()
     for before, step in pairwise(({}, *steps)):
         name, alarm = step.get("step"), _alarm_id(step)
@@ -254,7 +380,10 @@ def _alarm_id(step: Mapping[str, Any]) -> str | None:
 
 
 def _instant(value: Any) -> datetime | None:
+    """An aware instant from its RFC 3339 text; None for anything else (a naive time
+    too: it cannot be compared with the signed ones)."""
     try:
-        return parse_instant(value) if isinstance(value, str) else None
+        found = parse_instant(value) if isinstance(value, str) else None
     except ValueError:
         return None
+    return found if found is not None and found.utcoffset() is not None else None

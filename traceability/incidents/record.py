@@ -12,7 +12,9 @@ Step fields: opened ``alarm`` {id, rule, kind, severity, summary}, ``site``,
 ``threshold_c``, ``lots`` (``span.end`` is when the alarm fired: the excursion's end is
 its ``cleared`` step); joined (another alarm of the rule and place: the excursion came
 back) ``alarm``, ``device``, ``span``, ``peak_c``; cleared ``alarm`` {id},
-``cleared_at``, ``peak_c`` (the worst reading through the condition); assessed
+``cleared_at``, ``peak_c`` (the worst reading through the condition), when it adds
+lots (there over the span, not named by the opening) ``lots_added`` and ``lots`` (all
+of them now: the added lot's stream holds the steps from this one on); assessed
 ``impacts`` [{gtin, lot, minutes_out, budget_left_min, impact}]; disposed ``gtin``,
 ``lot``, ``disposition``, ``reason``, ``meaning`` ("I approve this disposition": what
 the site's signature over a person's named step attests). Pure.
@@ -109,5 +111,32 @@ def opened_fields(alarm: Alarm, lots: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def cleared_fields(alarm: Alarm, cleared_at: datetime) -> dict[str, Any]:
-    return {"alarm": {"id": alarm.id}, "cleared_at": instant(cleared_at), "peak_c": alarm.peak_c}
+def cleared_fields(
+    alarm: Alarm, cleared_at: datetime, lots: Sequence[str] = (), added: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``added``: the lots the clearing adds (there over the span, not when the alarm
+    fired), with ``lots`` all of the incident's then; neither when it adds none."""
+    fields = {"alarm": {"id": alarm.id}, "cleared_at": instant(cleared_at), "peak_c": alarm.peak_c}
+    return {**fields, "lots": list(lots), "lots_added": list(added)} if added else fields
+
+
+def step_row(
+    seq: int, step: str, actor: str, role: str, at: datetime, record: dict[str, Any], iid: str
+) -> dict[str, Any]:
+    """The records' row of a step (``IncidentRecords.add_step``): the record and its id."""
+    return {
+        "seq": seq,
+        "step": step,
+        "actor": actor,
+        "role": role,
+        "at": at,
+        "record": record,
+        "record_id": step_record_id(iid, seq),
+    }
+
+
+def worst_peak(kind: str, held: float | None, seen: float) -> float:
+    """The peak to keep: the lowest reading for a low alarm, else the highest."""
+    if held is None:
+        return seen
+    return min(held, seen) if kind == "temperature_low" else max(held, seen)

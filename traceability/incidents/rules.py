@@ -5,7 +5,8 @@ message that says why and what would allow it.
 * acknowledge, assess and close: role operator, quality or admin; dispose: quality or
   admin (``model.ROLES_FOR``).
 * forward only: acknowledge when open; assess when acknowledged (again until the first
-  disposition); dispose when assessed, per lot of the incident, once per lot; close
+  disposition); dispose when assessed, per lot of the incident, once per lot (release
+  only once the excursion is over; quarantine and reject any time); close
   when assessed or disposed, every affected lot disposed and the excursion over (every
   alarm of it cleared: an excursion still going on cannot be closed).
 * one acknowledgement: a second (other than a retry of the first) names who acknowledged.
@@ -68,6 +69,12 @@ def check_step(incident: Incident, step: StepName, fields: dict[str, Any]) -> No
             raise StepRefused(
                 f"incident {iid}: lot {key} was not affected; its lots are "
                 f"{', '.join(incident.lots) or 'none'}"
+            )
+        if fields.get("disposition") == "release" and incident.ongoing:
+            raise StepRefused(
+                f"incident {iid}: lot {key} cannot be released while the excursion is still "
+                f"going on (alarm {', '.join(incident.ongoing)} has not cleared): its budget "
+                "is still being spent; quarantine or reject it now, or release it once cleared"
             )
         if key in incident.dispositions:
             raise StepRefused(

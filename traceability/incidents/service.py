@@ -4,18 +4,22 @@ close them; every step is a signed ledger record (``record.py``).
 Opening: an alarm opens the incident ``incident_id(alarm.id)`` naming the place, the
 span (the condition began → the alarm fired), the peak and the lots that were there
 then (``CustodyService.lots_at``: the recall query). A re-delivered alarm finds its
-incident; an alarm of the same rule and place while an incident for them is not
-closed joins it, a signed ``joined`` step (a flapping probe opens one incident, not
-ten). ``raised`` always calls ``notifier.opened`` (idempotent by incident id), so a
+incident; an alarm of the same rule and place while an incident for them is still
+``open`` (unacknowledged) joins it, a signed ``joined`` step (a flapping probe opens one
+incident, not ten); once acknowledged, a returning excursion opens a new incident,
+which notifies. ``raised`` always calls ``notifier.opened`` (idempotent by incident id), so a
 re-delivery after a crash between the records and the notifier still notifies.
-Clearing: each alarm's clearing is a signed ``cleared`` step (its end, its peak),
+Clearing: each alarm's clearing is a signed ``cleared`` step (its end, its peak, and
+the ``lots`` that moved in after the alarm fired: every lot there over the span
+start..clearing is affected, and close waits for its disposition),
 taken at any point after it began, once per alarm (a re-delivered clearing signs what
 was left unsigned and adds nothing); it does not move the state. The excursion's span
 is its alarms' starts to their clearings; until every one cleared it is ongoing, and an
 ongoing excursion cannot be closed.
 
 Rules: acknowledge, assess and close need the role operator, quality or admin; dispose
-needs quality or admin and a lot of the incident; the state moves only forward (open
+needs quality or admin and a lot of the incident (``release`` only once the excursion
+is over); the state moves only forward (open
 → acknowledged → assessed → disposed → closed; a re-assessment before any disposition
 is allowed); close needs every affected lot disposed and the excursion over
 (``rules.py``). A step repeated as it was (same actor, comment and fields: a retry)
@@ -23,10 +27,12 @@ changes nothing and finishes what the first try left undone (the ledger record, 
 notifier call, the disposition event); any other second acknowledgement is refused
 naming who acknowledged.
 
-Order and crash window, as ``traceability.masterdata.service``: records first (the step
-row, its state), then the ledger (every step of the incident is submitted again; the
-ledger is idempotent by record id; ``on_lot`` is told of each lot), then the notifier
-and the disposition capture of every step not done yet, then the step is marked done
+Order and crash window: records first (the step row, its state), then the notifier of
+every step not done yet (idempotent; before the ledger, so an outage of the ledger or a
+refused key never holds an alert back), then the ledger (every step of the incident is
+submitted again; the ledger is idempotent by record id; ``on_lot`` is told of each lot;
+a failure raises for the retry), then the disposition capture of every step not done
+yet, then the step is marked done
 (``done_seq``). A crash or a refused signature in between leaves a step not done: the
 ledger may not back it (``tracehub verify`` and the lot page only read signed steps, so
 it is not shown as a fact) and escalation may go on after an acknowledgement; the same
@@ -73,7 +79,8 @@ from traceability.incidents.record import (
     parse_instant,
     same_step,
     step_record,
-    step_record_id,
+    step_row,
+    worst_peak,
 )
 from traceability.incidents.rules import check_role, check_step
 from traceability.incidents.signing import LotHook, StepLedger, StepSigner
@@ -116,9 +123,11 @@ class IncidentService:
 
     def raised(self, alarm: Alarm) -> None:
         incident = self._retrying(lambda: self._incident_of(alarm))
-        self._settle(incident)
+        # people first: a ledger outage or a refused key must not hold an alert back;
+        # the signing after it still raises, for the alarm's retry
         if self._notifier is not None:
             self._notifier.opened(self.notice(incident))
+        self._settle(incident)
 
     def cleared(self, alarm: Alarm) -> None:
         if self._store.incident_for_alarm(alarm.id) is None:  # its raise never reached us
@@ -154,7 +163,9 @@ class IncidentService:
                 return incident
             # attached before its join was a signed step: sign the join now
             return self._system_step(incident, "joined", alarm_fields(alarm))
-        joined = self._store.unclosed_incident(alarm.rule, alarm.location)
+        # only while nobody acknowledged it: a returning excursion after that opens a new
+        # incident, which notifies and names the lots there now
+        joined = self._store.unacknowledged_incident(alarm.rule, alarm.location)
         if joined is not None:
             incident = Incident.model_validate(joined)
             return self._system_step(incident, "joined", alarm_fields(alarm), alarm_id=alarm.id)
@@ -169,8 +180,15 @@ class IncidentService:
             return incident
         changes: dict[str, Any] = {"cleared_at": max(cleared_at, incident.cleared_at or cleared_at)}
         if alarm.peak_c is not None:
-            changes["peak_c"] = _worst(alarm.kind, incident.peak_c, alarm.peak_c)
-        fields = cleared_fields(alarm, cleared_at)
+            changes["peak_c"] = worst_peak(alarm.kind, incident.peak_c, alarm.peak_c)
+        # the lots moved in after the alarm fired, before it cleared, are affected too
+        start = min(incident.started_at, alarm.started_at)
+        there = CustodyService(self._store).lots_at(alarm.location, start, cleared_at)
+        added = sorted({lot_key(g, lot) for g, lot in there} - set(incident.lots))
+        lots = (*incident.lots, *added)
+        if added:
+            changes["lots"] = lots
+        fields = cleared_fields(alarm, cleared_at, lots, added)
         return self._system_step(incident, "cleared", fields, changes=changes)
 
     def _system_step(
@@ -186,7 +204,7 @@ class IncidentService:
         at = self._clock()
         iid, state = incident.id, incident.state
         record = step_record(iid, seq, step, state, SYSTEM_ACTOR, SYSTEM_ROLE, at, "", fields)
-        row = _step_row(seq, step, SYSTEM_ACTOR, SYSTEM_ROLE, at, record, iid)
+        row = step_row(seq, step, SYSTEM_ACTOR, SYSTEM_ROLE, at, record, iid)
         stored = self._store.add_step(iid, row, state, alarm_id=alarm_id, changes=changes)
         return Incident.model_validate(stored)
 
@@ -219,7 +237,7 @@ class IncidentService:
             "cleared_at": None,  # its cleared step sets it
             "lots": lots,
         }
-        first = _step_row(1, "opened", SYSTEM_ACTOR, SYSTEM_ROLE, at, record, iid)
+        first = step_row(1, "opened", SYSTEM_ACTOR, SYSTEM_ROLE, at, record, iid)
         return self._store.open_incident(incident, alarm.id, first)
 
     # people's steps ---------------------------------------------------------------
@@ -307,7 +325,7 @@ class IncidentService:
                 if previous.step == step and same_step(previous.record, record):
                     return incident  # a retry: settling finishes what the first left undone
             check_step(incident, step, fields)
-            row = _step_row(seq, step, actor.name, actor.role, at, record, incident_id)
+            row = step_row(seq, step, actor.name, actor.role, at, record, incident_id)
             return Incident.model_validate(self._store.add_step(incident_id, row, state))
 
         # again when the hub's own step (a clearing) took the seq meanwhile: the rules
@@ -315,27 +333,36 @@ class IncidentService:
         return self._settle(self._retrying(record_it))
 
     def _settle(self, incident: Incident) -> Incident:
-        """Sign every step, then follow each step not done yet (the notifier, the
-        disposition capture), then mark them done; the incident so marked."""
+        """Tell the notifier of each step not done yet, sign every step, capture each
+        disposition not done yet, then mark them done; the incident so marked. The
+        notifier comes before the ledger (people hear of an alarm or an acknowledgement
+        even while the ledger cannot sign); a signing failure still raises."""
+        pending = [s.record for s in incident.steps if s.seq > incident.done_seq]
+        for record in pending:
+            self._tell(incident, record)
         self._signing.sign(incident)
-        last = incident.steps[-1].seq if incident.steps else 0
-        if last <= incident.done_seq:
+        if not pending:
             return incident
-        for step in incident.steps:
-            if step.seq > incident.done_seq:
-                self._follow(incident, step.record)
+        for record in pending:
+            self._capture(incident, record)
+        last = incident.steps[-1].seq
         self._store.incident_done(incident.id, last)
         return incident.model_copy(update={"done_seq": last})
 
-    def _follow(self, incident: Incident, record: dict[str, Any]) -> None:
-        step = record["step"]
+    def _tell(self, incident: Incident, record: dict[str, Any]) -> None:
+        """The notifier, of one people's step (idempotent: told again after a crash or
+        a retry)."""
+        step, at = record["step"], parse_instant(str(record["at"]))
+        if self._notifier is None:
+            return
+        if step == "acknowledged":  # an opening: ``raised`` tells it, every delivery
+            self._notifier.acknowledged(incident.id, record["actor"]["name"], at)
+        elif step == "closed":
+            self._notifier.closed(incident.id, at)
+
+    def _capture(self, incident: Incident, record: dict[str, Any]) -> None:
         at = parse_instant(str(record["at"]))
-        if self._notifier is not None:
-            if step == "acknowledged":
-                self._notifier.acknowledged(incident.id, record["actor"]["name"], at)
-            elif step == "closed":
-                self._notifier.closed(incident.id, at)
-        if step == "disposed" and self._dispositions is not None:
+        if record["step"] == "disposed" and self._dispositions is not None:
             gtin, lot = str(record["gtin"]), str(record["lot"])
             hints = [incident.location, *self._unit_epcs(gtin, lot)]
             event = disposition_event(
@@ -348,13 +375,6 @@ class IncidentService:
         for event in self._store.events_for_lot(gtin, lot)[:1]:
             epcs.extend(str(e) for e in event.document().get("epcList") or [])
         return epcs
-
-
-def _worst(kind: str, held: float | None, seen: float) -> float:
-    """The peak to keep: the lowest reading for a low alarm, else the highest."""
-    if held is None:
-        return seen
-    return min(held, seen) if kind == "temperature_low" else max(held, seen)
 
 
 _ALARM_FIELDS = (
@@ -372,17 +392,3 @@ _ALARM_FIELDS = (
     "threshold_c",
     "summary",
 )
-
-
-def _step_row(
-    seq: int, step: str, actor: str, role: str, at: datetime, record: dict[str, Any], iid: str
-) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "step": step,
-        "actor": actor,
-        "role": role,
-        "at": at,
-        "record": record,
-        "record_id": step_record_id(iid, seq),
-    }

@@ -1,12 +1,15 @@
 """The delivery loop: send what the outbox has due, in a supervised thread.
 
-Each round claims due rows (a lease, ``traceability.records.outbox``), then for each:
-the rate limit (``max_per_hour`` per recipient and channel: over it, the row is cancelled
-with the reason, so a flapping probe cannot page someone every minute), the send, and
-the outcome: sent (with the next reminder when it was a last-step alert), retried later
-with capped exponential backoff (an outage, a timeout, a 429/5xx), or kept dead with the
-reason (a permanent refusal, or ``max_attempts`` used up). One message failing, even
-with an unexpected error, does not stop the others.
+Each round claims one due row at a time, just before sending it (a lease that covers
+that one send, ``traceability.records.outbox``), then: the rate limit (``max_per_hour``
+alerts of one incident to one recipient over one channel, in any 60 minutes: over it, the
+row is deferred to when the window allows, so a flapping incident cannot page someone
+every minute while alerts of other incidents still go out), the send, and the outcome:
+sent (with the next reminder when it was a last-step alert), retried later with capped
+exponential backoff (an outage, a timeout, a 429/5xx), or kept dead with the reason (a
+permanent refusal, or ``max_attempts`` used up). One message failing, even with an
+unexpected error, does not stop the others. A row cancelled (acknowledged) between its
+claim and its send has its send not recorded; its recipient still gets the note.
 
 Supervised like ``traceability.anchoring.loop`` (``supervision.Supervisor``, component
 ``notifications``): a records outage is reported as the component's last error and
@@ -41,18 +44,19 @@ class DeliveryLoop:
         poll_s: float = 1.0,
         *,
         lease_s: float = 30.0,
-        batch: int = 50,
         max_attempts: int = 50,
         initial_backoff_s: float = 5.0,
         max_backoff_s: float = 300.0,
     ) -> None:
-        """``lease_s`` must outlast one send (every channel times out after ~10 s): a
-        message still being sent when its lease ends could be sent twice."""
+        """``lease_s`` must outlast one send (each row is claimed just before its send,
+        and every channel times out after ~10 s): a message still being sent when its
+        lease ends can be claimed and sent again by another sender, with the same id."""
+        if initial_backoff_s <= 0 or lease_s <= 0:
+            raise ValueError("lease_s and initial_backoff_s must be positive")
         self.notifications = notifications
         self._supervisor = supervisor or Supervisor()
         self._poll_s = poll_s
         self._lease_s = lease_s
-        self._batch = batch
         self._max_attempts = max_attempts
         self._initial_backoff_s = initial_backoff_s
         self._max_backoff_s = max_backoff_s
@@ -77,15 +81,16 @@ class DeliveryLoop:
         self._wake.set()
 
     def run_once(self) -> int:
-        """Send every due message (in batches); the number sent."""
+        """Send every message due when the round began, one claim at a time; the number
+        sent. (A retry or a deferral is always later than that, so the round ends.)"""
         sent = 0
+        store = self.notifications.store
+        began = self.notifications.clock()
         while True:
-            store = self.notifications.store
-            claimed = store.claim_due(self.notifications.clock(), self._lease_s, self._batch)
-            for entry in claimed:
-                sent += self._deliver(entry)
-            if len(claimed) < self._batch:
+            claimed = store.claim_due(self.notifications.clock(), self._lease_s, due_by=began)
+            if not claimed:
                 return sent
+            sent += self._deliver(claimed[0])
 
     def backoff_s(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``: doubling, capped."""
@@ -94,20 +99,22 @@ class DeliveryLoop:
     def _deliver(self, entry: OutboxEntry) -> int:
         store = self.notifications.store
         now = self.notifications.clock()
+        claim = self._claim(entry)
         channel = self.notifications.channels.get(entry.channel)
         if channel is None:
             store.mark_failed(
-                entry.id, now, f"the {entry.channel} channel is not configured", retry_at=None
+                entry.id, claim, now, f"the {entry.channel} channel is not configured", None
             )
             return 0
-        limit = self.notifications.policy.max_per_hour
-        if store.sent_since(entry.recipient, entry.channel, now - HOUR) >= limit:
+        allowed = self._allowed_at(entry, now)
+        if allowed is not None:
+            limit = self.notifications.policy.max_per_hour
             reason = (
-                f"rate limit: {limit} {entry.channel} messages to {entry.recipient} in the "
-                "last hour already"
+                f"rate limit: {limit} {entry.channel} messages of this incident to "
+                f"{entry.recipient} in the last hour; deferred to {allowed.isoformat()}"
             )
-            log.warning("notification %s not sent: %s", entry.id, reason)
-            store.cancel_entry(entry.id, now, reason)
+            log.warning("notification %s: %s", entry.id, reason)
+            store.defer(entry.id, claim, allowed, reason)
             return 0
         try:
             channel.send(Message.model_validate_json(entry.message), entry.address)
@@ -119,9 +126,32 @@ class DeliveryLoop:
             self._failed(entry, now, f"unexpected error: {exc!r}", permanent=False)
             return 0
         sent_at = self.notifications.clock()
-        # The one window in which a crash resends (same id): keep it to this commit.
-        store.mark_sent(entry.id, sent_at, self._reminder(entry, sent_at))
+        # The window in which a crash resends (same id): keep it to this commit.
+        if not store.mark_sent(entry.id, claim, sent_at, self._reminder(entry, sent_at)):
+            log.info(
+                "notification %s was sent, but it was cancelled or re-claimed meanwhile",
+                entry.id,
+            )
+            return 0
         return 1
+
+    def _allowed_at(self, entry: OutboxEntry, now: datetime) -> datetime | None:
+        """None: send it now; else the moment the rate limit allows it (always > now).
+        Only alerts count and are limited: the end notes are one per incident."""
+        if entry.purpose != "alert":
+            return None
+        limit = self.notifications.policy.max_per_hour
+        store = self.notifications.store
+        sent = store.alerts_sent(entry.incident_id, entry.recipient, entry.channel, now - HOUR)
+        if len(sent) < limit:
+            return None
+        return sent[len(sent) - limit] + HOUR  # when that one leaves the window
+
+    @staticmethod
+    def _claim(entry: OutboxEntry) -> datetime:
+        if entry.claimed_until is None:
+            raise ValueError(f"notification {entry.id} was not claimed")
+        return entry.claimed_until
 
     def _reminder(self, entry: OutboxEntry, sent_at: datetime) -> OutboxEntry | None:
         try:
@@ -137,7 +167,7 @@ class DeliveryLoop:
         if permanent or entry.attempts >= self._max_attempts:
             why = "permanent" if permanent else f"gave up after {entry.attempts} attempts"
             log.error("notification %s to %s dead (%s): %s", entry.id, entry.recipient, why, error)
-            store.mark_failed(entry.id, now, error, retry_at=None)
+            store.mark_failed(entry.id, self._claim(entry), now, error, retry_at=None)
             return
         retry = now + timedelta(seconds=self.backoff_s(entry.attempts))
         log.warning(
@@ -148,7 +178,7 @@ class DeliveryLoop:
             retry.isoformat(),
             error,
         )
-        store.mark_failed(entry.id, now, error, retry_at=retry)
+        store.mark_failed(entry.id, self._claim(entry), now, error, retry_at=retry)
 
     def _run(self, component: Component) -> None:
         while not component.stopping.is_set():

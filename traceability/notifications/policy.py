@@ -13,7 +13,7 @@ notify:
         - {after_min: 15, recipients: [Ben Okafor]}
         - {after_min: 30, recipients: [Chen Li, Ben Okafor]}
   renotify_min: 30           # re-send the last step until acknowledged (null: never)
-  max_per_hour: 6            # per recipient and channel: a flapping probe does not spam
+  max_per_hour: 6            # alerts of one incident per recipient and channel; more wait
   severities: [warning, critical]
 ```
 

@@ -6,8 +6,10 @@ they and the hub have. Nothing is sent here: ``traceability.notifications.loop``
 what is due, so a notification scheduled before a crash is sent after it, and the row ids
 are deterministic so ``opened()`` re-delivered (the incident service always calls it)
 schedules nothing twice. ``acknowledged()`` and ``closed()`` cancel what is still unsent
-and tell those already reached, in one transaction with the state change, so no
-reminder can slip in after an acknowledgement.
+and tell those reached, in one transaction with the state change: nothing is claimed for
+sending after it. One message already claimed at that moment (the loop claims a row just
+before sending it) may still arrive after the acknowledgement; its recipient counts as
+reached and gets the note too (``traceability.records.outbox``).
 
 Re-notification is scheduled lazily: when the loop sends a message of the last step it
 adds the next round ``renotify_min`` later (with the mark that it was sent, unless the

@@ -4,7 +4,8 @@ steps are ledger records).
 The rows are a cache: what a page or ``verify`` states comes from the signed steps in
 the ledger (``traceability.incidents``). ``incident_alarms`` names every alarm that
 opened or joined an incident, so a re-delivered alarm finds its incident; an alarm of
-the same rule and place arriving while an incident for them is not closed joins it
+the same rule and place arriving while an incident for them is still ``open``
+(unacknowledged: ``unacknowledged_incident``) joins it
 (``attach_alarm``, or with its ``joined`` step: ``add_step(alarm_id=…)``) instead of
 opening another (a flapping probe opens one incident). ``done_seq`` is how far an
 incident's steps are done (signed, the notifier and the disposition capture told), so a
@@ -86,6 +87,23 @@ class IncidentRecords(Database):
             ).scalar()
             return None if found is None else _load(conn, str(found))
 
+    def unacknowledged_incident(self, rule: str, location: str) -> dict[str, Any] | None:
+        """The still ``open`` incident of ``rule`` at ``location`` (the latest), if any: the
+        one a returning alarm joins. Once acknowledged, a new alarm opens a new incident
+        (which notifies) instead of joining one nobody is watching for alerts."""
+        with self._tx() as conn:
+            found = conn.execute(
+                sa.select(incidents.c.id)
+                .where(
+                    incidents.c.rule == rule,
+                    incidents.c.location == location,
+                    incidents.c.state == "open",
+                )
+                .order_by(incidents.c.raised_at.desc())
+                .limit(1)
+            ).scalar()
+            return None if found is None else _load(conn, str(found))
+
     def incident_cleared(self, incident_id: str, cleared_at: datetime) -> None:
         """The alarm cleared: the incident's span ends at ``cleared_at`` (the latest)."""
         with self._tx() as conn:
@@ -111,11 +129,14 @@ class IncidentRecords(Database):
     ) -> dict[str, Any]:
         """Append ``step`` (its seq must be the next) and move the incident to ``state``,
         in one transaction with ``alarm_id`` joining the incident (a ``joined`` step) and
-        the column ``changes`` (``cleared_at``, ``peak_c``). A concurrent step that took
+        the column ``changes`` (``cleared_at``, ``peak_c``, ``lots``). A concurrent step that took
         the seq, or the alarm joined meanwhile, is a ``RecordConflict`` (read, retry)."""
         values: dict[str, Any] = {"state": state}
         for name, value in (changes or {}).items():
-            values[name] = to_db(value) if isinstance(value, datetime) else value
+            if name == "lots":
+                values[name] = json.dumps(list(value))
+            else:
+                values[name] = to_db(value) if isinstance(value, datetime) else value
         try:
             with self._tx() as conn:
                 if _load(conn, incident_id) is None:

@@ -5,21 +5,31 @@ for; ``outbox`` one row per message to one recipient over one channel. Row ids a
 deterministic (incident, purpose, step, round, recipient, channel), so scheduling the
 same thing twice (``opened()`` re-delivered after a crash) adds nothing.
 
-Sending is claim → send → mark, each step its own short transaction:
+Sending is claim → send → mark, one row at a time, each step its own short transaction:
 
-1. ``claim_due`` takes a lease on due rows (``claimed_until``) and counts the attempt;
-   a second sender (another replica) cannot claim a leased row.
+1. ``claim_due`` takes a lease on a due row (``claimed_until``, which is also the claim's
+   token) and counts the attempt; a second sender (another replica) cannot claim a
+   leased row. The claim is the last check before the send: a row cancelled before it
+   is never claimed.
 2. The caller sends, outside any transaction (a network call must not hold the lock).
-3. ``mark_sent`` / ``mark_failed`` record the outcome and release the lease.
+3. ``mark_sent`` / ``mark_failed`` / ``defer`` record the outcome and release the lease,
+   only on a row that is still unfinished and still claimed with that token: a sender
+   whose lease ran out cannot finish, retry or release a row another sender holds.
 
-Exactly once, and its limit: a crash (SIGKILL, power) after the receiver accepted a
-message and before ``mark_sent`` committed leaves the row claimed; when the lease runs
+Exactly once, and its limits. (a) A crash (SIGKILL, power) after the receiver accepted
+a message and before ``mark_sent`` committed leaves the row claimed; when the lease runs
 out it is sent again, once, with the same id (the webhook's ``X-Tracehub-Delivery``, the
 e-mail's ``Message-ID``, the SMS gateway's ``id``), so a receiver that de-duplicates by it
-shows it once. That window is one commit (``mark_sent`` is the first thing done after
-the receiver answers). No other crash point sends twice, and none loses a row: a row is
-only ever finished by ``mark_sent``, ``mark_failed(retry_at=None)`` (dead, with the
-reason) or a cancellation.
+shows it once. (b) A send that outlasts its lease (the lease is 30 s by default, each
+channel times out after ~10 s, so only a sender stalled for longer) can be claimed and
+sent again by another sender, with the same id. No other path sends twice, and none
+loses a row: a row is only ever finished by ``mark_sent``, ``mark_failed(retry_at=None)``
+(dead, with the reason) or a cancellation.
+
+An acknowledgement or a close cancels the unsent alerts. A row claimed at that moment
+may be on its way (or its sender died mid-send): it is cancelled too, its send, if it
+completes, is not recorded as sent, and its recipient counts as reached, so the
+"acknowledged"/"closed" note goes to everyone an alert was sent or claimed for.
 """
 
 from __future__ import annotations
@@ -112,6 +122,11 @@ def _unfinished() -> sa.ColumnElement[bool]:
     )
 
 
+def _held(entry_id: str, claim: datetime) -> sa.ColumnElement[bool]:
+    """The row is unfinished and still leased by the sender holding ``claim``."""
+    return sa.and_(outbox.c.id == entry_id, outbox.c.claimed_until == to_db(claim), _unfinished())
+
+
 class OutboxRecords(Database):
     """The notification outbox."""
 
@@ -163,9 +178,9 @@ class OutboxRecords(Database):
         notes: Callable[[NotificationIncident, Sequence[SentTo]], Iterable[OutboxEntry]],
     ) -> int | None:
         """Mark the incident acknowledged (by ``by``) or closed, cancel every unsent alert
-        and add ``notes(incident, reached)`` for those its alerts reached, in one
-        transaction. The number of rows cancelled; None for an incident never scheduled.
-        Ending it the same way again changes nothing."""
+        (claimed ones too) and add ``notes(incident, reached)`` for those an alert was sent
+        or claimed for, in one transaction. The number of rows cancelled; None for an
+        incident never scheduled. Ending it the same way again changes nothing."""
         with self._tx() as conn:
             row = conn.execute(
                 sa.select(notification_incidents).where(
@@ -186,6 +201,22 @@ class OutboxRecords(Database):
                 .where(notification_incidents.c.incident_id == incident_id)
                 .values(**values)
             )
+            # Before the cancel: a claimed row (in flight, or its sender died mid-send) may
+            # have reached its recipient, who must hear the end too.
+            reached = [
+                SentTo(recipient=r.recipient, channel=r.channel, address=r.address)
+                for r in conn.execute(
+                    sa.select(outbox.c.recipient, outbox.c.channel, outbox.c.address)
+                    .where(
+                        outbox.c.incident_id == incident_id,
+                        outbox.c.purpose == "alert",
+                        sa.or_(outbox.c.sent_at.is_not(None), outbox.c.claimed_until.is_not(None)),
+                    )
+                    .distinct()
+                    .order_by(outbox.c.recipient, outbox.c.channel, outbox.c.address)
+                )
+            ]
+            # claimed_until is kept: a later close still counts that recipient as reached.
             cancelled = conn.execute(
                 outbox.update()
                 .where(
@@ -195,26 +226,23 @@ class OutboxRecords(Database):
                 )
                 .values(cancelled_at=to_db(at), last_error=f"{state}" + (f" by {by}" if by else ""))
             ).rowcount
-            reached = [
-                SentTo(recipient=r.recipient, channel=r.channel, address=r.address)
-                for r in conn.execute(
-                    sa.select(outbox.c.recipient, outbox.c.channel, outbox.c.address)
-                    .where(
-                        outbox.c.incident_id == incident_id,
-                        outbox.c.purpose == "alert",
-                        outbox.c.sent_at.is_not(None),
-                    )
-                    .distinct()
-                    .order_by(outbox.c.recipient, outbox.c.channel, outbox.c.address)
-                )
-            ]
             _insert_absent(conn, list(notes(incident, reached)))
         return int(cancelled)
 
-    def claim_due(self, now: datetime, lease_s: float, limit: int = 50) -> list[OutboxEntry]:
-        """Lease up to ``limit`` rows due by ``now`` (oldest first) for ``lease_s`` seconds
-        and count the attempt. A row leased by another sender is skipped until its lease
-        runs out (that sender crashed, or is still sending)."""
+    def claim_due(
+        self,
+        now: datetime,
+        lease_s: float,
+        limit: int = 1,
+        *,
+        due_by: datetime | None = None,
+    ) -> list[OutboxEntry]:
+        """Lease up to ``limit`` rows due by ``due_by`` (default ``now``; oldest first)
+        until ``now + lease_s`` and count the attempt. A row leased by another sender is
+        skipped until its lease runs out (that sender crashed, or is still sending). Each
+        entry's ``claimed_until`` is its claim token for ``mark_sent``/``mark_failed``/
+        ``defer``. The loop claims one row just before sending it, so the lease covers
+        that one send."""
         moment = to_db(now)
         until = to_db(now + timedelta(seconds=lease_s))
         claimed = []
@@ -222,7 +250,7 @@ class OutboxRecords(Database):
             free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= moment)
             rows = conn.execute(
                 sa.select(outbox)
-                .where(_unfinished(), outbox.c.next_attempt_at <= moment, free)
+                .where(_unfinished(), outbox.c.next_attempt_at <= to_db(due_by or now), free)
                 .order_by(outbox.c.next_attempt_at, outbox.c.id)
                 .limit(limit)
             ).all()
@@ -238,23 +266,27 @@ class OutboxRecords(Database):
                     claimed.append(_entry(data))
         return claimed
 
-    def mark_sent(self, entry_id: str, at: datetime, follow_up: OutboxEntry | None = None) -> None:
-        """The receiver accepted ``entry_id``; ``follow_up`` (the next re-notification) is
-        added with it, unless the incident was acknowledged or closed meanwhile."""
+    def mark_sent(
+        self, entry_id: str, claim: datetime, at: datetime, follow_up: OutboxEntry | None = None
+    ) -> bool:
+        """The receiver accepted ``entry_id``, claimed with token ``claim``; ``follow_up``
+        (the next re-notification) is added with it, unless the incident was acknowledged
+        or closed meanwhile. False (nothing changed) when the row is no longer unfinished
+        and held by this claim: cancelled while in flight, or re-claimed by another sender
+        after this one's lease ran out."""
         with self._tx() as conn:
-            row = conn.execute(
-                sa.select(outbox.c.incident_id).where(outbox.c.id == entry_id)
-            ).first()
-            conn.execute(
+            done = conn.execute(
                 outbox.update()
-                .where(outbox.c.id == entry_id)
+                .where(_held(entry_id, claim))
                 .values(sent_at=to_db(at), claimed_until=None, last_error=None)
-            )
-            if follow_up is None or row is None:
-                return
+            ).rowcount
+            if not done:
+                return False
+            if follow_up is None:
+                return True
             settled = conn.execute(
                 sa.select(notification_incidents.c.incident_id).where(
-                    notification_incidents.c.incident_id == row.incident_id,
+                    notification_incidents.c.incident_id == follow_up.incident_id,
                     sa.or_(
                         notification_incidents.c.acknowledged_at.is_not(None),
                         notification_incidents.c.closed_at.is_not(None),
@@ -263,41 +295,56 @@ class OutboxRecords(Database):
             ).first()
             if settled is None:
                 _insert_absent(conn, [follow_up])
+        return True
 
     def mark_failed(
-        self, entry_id: str, at: datetime, error: str, retry_at: datetime | None
-    ) -> None:
-        """Delivery failed: try again at ``retry_at``, or (None) keep the row dead."""
+        self, entry_id: str, claim: datetime, at: datetime, error: str, retry_at: datetime | None
+    ) -> bool:
+        """Delivery failed: try again at ``retry_at``, or (None) keep the row dead. False
+        (nothing changed) when the row is no longer held by this claim."""
         values: dict[str, Any] = {"claimed_until": None, "last_error": error[:2000]}
         if retry_at is None:
             values["dead_at"] = to_db(at)
         else:
             values["next_attempt_at"] = to_db(retry_at)
         with self._tx() as conn:
-            conn.execute(outbox.update().where(outbox.c.id == entry_id).values(**values))
+            done = conn.execute(outbox.update().where(_held(entry_id, claim)).values(**values))
+        return bool(done.rowcount)
 
-    def cancel_entry(self, entry_id: str, at: datetime, reason: str) -> None:
-        """Drop one unsent row (a rate limit), keeping ``reason``."""
+    def defer(self, entry_id: str, claim: datetime, until: datetime, reason: str) -> bool:
+        """Not sent now (a rate limit): due again at ``until``, the attempt not counted,
+        keeping ``reason``. False when the row is no longer held by this claim."""
         with self._tx() as conn:
-            conn.execute(
+            done = conn.execute(
                 outbox.update()
-                .where(outbox.c.id == entry_id, _unfinished())
-                .values(cancelled_at=to_db(at), claimed_until=None, last_error=reason)
+                .where(_held(entry_id, claim))
+                .values(
+                    next_attempt_at=to_db(until),
+                    claimed_until=None,
+                    attempts=outbox.c.attempts - 1,
+                    last_error=reason,
+                )
             )
+        return bool(done.rowcount)
 
-    def sent_since(self, recipient: str, channel: ChannelKind, since: datetime) -> int:
-        """Messages sent to ``recipient`` over ``channel`` since ``since``."""
+    def alerts_sent(
+        self, incident_id: str, recipient: str, channel: ChannelKind, after: datetime
+    ) -> list[datetime]:
+        """When each alert of ``incident_id`` to ``recipient`` over ``channel`` was sent
+        after ``after``, oldest first (the rate limit's window)."""
         with self._tx() as conn:
-            count = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(outbox)
+            values = conn.execute(
+                sa.select(outbox.c.sent_at)
                 .where(
+                    outbox.c.incident_id == incident_id,
+                    outbox.c.purpose == "alert",
                     outbox.c.recipient == recipient,
                     outbox.c.channel == channel,
-                    outbox.c.sent_at >= to_db(since),
+                    outbox.c.sent_at > to_db(after),
                 )
-            ).scalar_one()
-        return int(count)
+                .order_by(outbox.c.sent_at)
+            ).scalars()
+            return [from_db(v) for v in values]
 
     def outbox_entries(self, incident_id: str | None = None) -> list[OutboxEntry]:
         """Every row (of one incident), in due order."""
@@ -316,6 +363,9 @@ class OutboxRecords(Database):
         return from_db(value) if isinstance(value, datetime) else None
 
 
+_FRESH = ("claimed_until", "last_error", "sent_at", "cancelled_at", "dead_at")
+
+
 def _insert_absent(conn: Connection, entries: Sequence[OutboxEntry]) -> None:
     if not entries:
         return
@@ -325,64 +375,22 @@ def _insert_absent(conn: Connection, entries: Sequence[OutboxEntry]) -> None:
         if entry.id in known:
             continue
         known.add(entry.id)
-        conn.execute(
-            outbox.insert().values(
-                id=entry.id,
-                incident_id=entry.incident_id,
-                purpose=entry.purpose,
-                step=entry.step,
-                round=entry.round,
-                last_step=entry.last_step,
-                recipient=entry.recipient,
-                channel=entry.channel,
-                address=entry.address,
-                message=entry.message,
-                due_at=to_db(entry.due_at),
-                attempts=entry.attempts,
-                next_attempt_at=to_db(entry.next_attempt_at or entry.due_at),
-                claimed_until=None,
-                last_error=None,
-                sent_at=None,
-                cancelled_at=None,
-                dead_at=None,
-            )
+        # A new row: unclaimed and unfinished, whatever the entry carries.
+        values = entry.model_dump(exclude={"due_at", "next_attempt_at", *_FRESH})
+        values.update(
+            due_at=to_db(entry.due_at), next_attempt_at=to_db(entry.next_attempt_at or entry.due_at)
         )
+        conn.execute(outbox.insert().values(**values, **dict.fromkeys(_FRESH)))
 
 
-def _when(value: object) -> datetime | None:
-    return from_db(value) if isinstance(value, datetime) else None
+def _aware(data: dict[str, Any]) -> dict[str, Any]:
+    """A row's columns, its naive UTC datetimes made aware."""
+    return {k: from_db(v) if isinstance(v, datetime) else v for k, v in data.items()}
 
 
 def _incident(data: dict[str, Any]) -> NotificationIncident:
-    return NotificationIncident(
-        incident_id=data["incident_id"],
-        site=data["site"],
-        notice=data["notice"],
-        opened_at=from_db(data["opened_at"]),
-        acknowledged_at=_when(data["acknowledged_at"]),
-        acknowledged_by=data["acknowledged_by"],
-        closed_at=_when(data["closed_at"]),
-    )
+    return NotificationIncident.model_validate(_aware(data))
 
 
 def _entry(data: dict[str, Any]) -> OutboxEntry:
-    return OutboxEntry(
-        id=data["id"],
-        incident_id=data["incident_id"],
-        purpose=data["purpose"],
-        step=data["step"],
-        round=data["round"],
-        last_step=bool(data["last_step"]),
-        recipient=data["recipient"],
-        channel=data["channel"],
-        address=data["address"],
-        message=data["message"],
-        due_at=from_db(data["due_at"]),
-        attempts=data["attempts"],
-        next_attempt_at=_when(data["next_attempt_at"]),
-        claimed_until=_when(data["claimed_until"]),
-        last_error=data["last_error"],
-        sent_at=_when(data["sent_at"]),
-        cancelled_at=_when(data["cancelled_at"]),
-        dead_at=_when(data["dead_at"]),
-    )
+    return OutboxEntry.model_validate({**_aware(data), "last_step": bool(data["last_step"])})

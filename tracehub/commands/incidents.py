@@ -37,7 +37,7 @@ from traceability.incidents.model import (
     role_of,
 )
 from traceability.incidents.service import IncidentService
-from traceability.notifications.policy import policy_from
+from traceability.notifications.policy import default_policy, load_policy
 from traceability.notifications.service import Notifications
 from traceability.records.store import RecordStore
 from tracehub.commands.records import open_records, records_option
@@ -116,13 +116,10 @@ def _notifications(settings: Settings, store: RecordStore) -> Notifications:
     """The hub's notifications over the same records (its rule file's ``notify:``, its
     channels: built, not connected), so a step taken here ends escalation as the hub's."""
     alerts = settings.alerts
-    try:
-        policy = policy_from(
-            settings.alarms.file,
-            smtp_to=alerts.smtp_to,
-            sms_to=alerts.sms_to,
-            webhook=alerts.webhook_url is not None,
-            site=settings.hub.site,
+    path = settings.alarms.file
+    try:  # the hub warns about a thin escalation at its start; a command does not repeat it
+        policy = (load_policy(path) if path is not None else None) or default_policy(
+            email=alerts.smtp_to, phone=alerts.sms_to, webhook=alerts.webhook_url is not None
         )
         return Notifications(store, policy, alerts.channels(), url=settings.public_url)
     except (TraceabilityError, NotifyError) as exc:

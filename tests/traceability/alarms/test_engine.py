@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +23,9 @@ from influx.client import InfluxClient
 from supervision.status import ComponentState
 from supervision.supervisor import Supervisor
 from traceability.alarms.engine import COMPONENT, AlarmEngine, AlarmLoop
+from traceability.alarms.evaluation import Reading
 from traceability.alarms.model import Alarm
-from traceability.alarms.readings import InfluxReadingSource
+from traceability.alarms.readings import InfluxReadingSource, Series, SeriesKey
 from traceability.alarms.rules import (
     DoorOpenRule,
     GatewayLostRule,
@@ -399,3 +400,58 @@ def test_a_silent_probes_late_backlog_is_read_from_its_own_watermark(
         ("probe_offline", True),
     ]
     assert (found[0].started_at, found[0].raised_at, found[1].cleared_at) == (at(8), at(23), at(27))
+
+
+@dataclass
+class MemorySource:
+    """A ``ReadingSource`` over a list of one probe's readings up to the clock."""
+
+    clock: Clock
+    values: list[tuple[datetime, float]] = field(default_factory=list)
+
+    def readings(
+        self, measure: str, since: datetime, behind: Mapping[SeriesKey, datetime] | None = None
+    ) -> Mapping[SeriesKey, Series]:
+        start = min([since, *(behind or {}).values()])
+        found = tuple(
+            Reading(time=t, value=v) for t, v in self.values if start < t <= self.clock.now
+        )
+        return {SeriesKey(location=ROOM, device="probe-1"): Series(readings=found)} if found else {}
+
+
+@dataclass
+class MovingLot(FixedPlaces):
+    """The product is at the room while ``here(start, end)`` says so."""
+
+    here: Callable[[datetime, datetime], bool] = lambda start, end: True
+
+    def products_at(self, urn: str, start: datetime, end: datetime) -> Sequence[Product]:
+        return self.products.get(urn, []) if self.here(start, end) else []
+
+
+def test_a_product_scoped_alarm_clears_after_the_lot_left(store: RecordStore) -> None:
+    # Review #3 (stuck_alarm.py): 12 °C from 10:00, the lot leaves at 10:40, 5 °C from 11:00.
+    vaccine = Product(gtin="09506000134352", name="Vaccine", temp_min_c=2.0, temp_max_c=8.0)
+    present = [(at(0), at(40)), (at(90), at(200))]
+    places = MovingLot(PLACES.places, {ROOM: [vaccine]},
+                       here=lambda s, e: any(s < b and e >= a for a, b in present))  # fmt: skip
+    rule = TemperatureRule(kind="temperature", id="hot", above_c=8.0, for_min=15,
+                           applies_to=Scope(products=(vaccine.gtin,)))  # fmt: skip
+    clock, sink = Clock(at(0)), Recorder()
+    source = MemorySource(clock)
+    alarms = AlarmEngine(RuleSet(rules=(rule,)), source, store, sink, places, clock)
+
+    def run_until(last: int) -> None:
+        for minute in range(len(source.values), last + 1):
+            hot = minute < 60 or minute >= 100  # and hot again from 11:40, the lot back
+            source.values.append((at(minute), 12.0 if hot else 5.0))
+            clock.now = at(minute) + timedelta(seconds=1)
+            alarms.run_once()
+
+    run_until(61)
+    (stored,) = store.stored_alarms()
+    assert (stored.raised_at, stored.cleared_at) == (at(15), at(60))  # when it cooled down
+    assert [what for what, _alarm in sink.calls] == ["raised", "cleared"]
+    run_until(120)  # the lot is back from 11:30: a new excursion counts from its own start
+    second = next(a for a in store.stored_alarms() if a.id != stored.id)
+    assert (second.started_at, second.raised_at, second.cleared_at) == (at(100), at(115), None)

@@ -12,6 +12,7 @@ from traceability.alarms.evaluation import (
     SeriesState,
     Subject,
     evaluate,
+    leave,
 )
 from traceability.alarms.model import alarm_id
 from traceability.alarms.rules import (
@@ -166,3 +167,57 @@ def test_door_open_longer_than_allowed() -> None:
     assert cleared.cleared_at == at(8)
     short = [0.0, 1.0, 1.0, 0.0]
     assert evaluate(rule, plc, series(short), SeriesState(), at(3)).alarms == ()
+
+
+def test_probe_offline_by_intervals_alone_fires_before_the_median_is_known() -> None:
+    # Review #4: three readings (two intervals, the median needs three), then the probe died.
+    rule = ProbeOfflineRule(kind="probe_offline", id="offline", intervals=3)
+    state = run(rule, series([5.0] * 3), now=at(2)).state
+    (alarm,) = run(rule, [], now=at(2 + 2 * 24 * 60), state=state).alarms
+    assert alarm.started_at == at(2)
+    # The fallback is intervals × the longest interval seen, at least 60 s: 3 min here.
+    assert run(rule, [], now=at(2 + 2.9), state=state).alarms == ()
+    assert len(run(rule, [], now=at(2 + 3.1), state=state).alarms) == 1
+
+
+def test_probe_offline_by_intervals_alone_learns_a_slow_probe() -> None:
+    rule = ProbeOfflineRule(kind="probe_offline", id="offline", intervals=3)
+    readings = series([5.0] * 6, every=5)  # every 5 min, slower than the 60-s fallback
+    learnt = run(rule, readings, now=readings[-1].time)
+    assert len(learnt.state.gaps_s) == 5  # the first gaps count as the rhythm, not outages
+    assert run(rule, [], now=at(25 + 14), state=learnt.state).alarms == ()  # window 15 min
+    assert len(run(rule, [], now=at(25 + 16), state=learnt.state).alarms) == 1
+
+
+def test_an_alarm_out_of_scope_clears_at_its_first_reading_back_in_band() -> None:
+    # Review #3: the lot left while the alarm was raised; the room cools down later.
+    raised = run(HIGH, series([12.0] * 16), now=at(15))
+    assert raised.state.active is not None
+    hot = leave(HIGH, ROOM, series([12.0] * 5, start=16), raised.state, at(21))
+    assert hot.alarms == ()
+    assert hot.state.active == raised.state.active  # still out of band: still raised
+    back = leave(HIGH, ROOM, series([5.0, 12.0], start=21) + series([12.0] * 20, start=23),
+                 hot.state, at(45))  # fmt: skip
+    (cleared,) = back.alarms
+    assert (cleared.id, cleared.cleared_at) == (raised.alarms[0].id, at(21))
+    assert back.state.active is None
+    assert back.state.side is None  # out of scope nothing new is raised or started
+    assert back.state.last_time == at(42)
+
+
+def test_a_band_alarm_out_of_scope_keeps_the_threshold_it_was_raised_with() -> None:
+    band = TemperatureRule(kind="temperature", id="band", band="product", for_min=5)
+    raised = evaluate(band, ROOM, series([3.0] * 6), SeriesState(), at(5), Limits(above_c=2.0))
+    assert raised.state.active is not None
+    still = leave(band, ROOM, series([2.5], start=6), raised.state, at(6))
+    assert still.alarms == ()  # 2.5 °C is still above the 2 °C it was raised at
+    (cleared,) = leave(band, ROOM, series([1.5], start=7), still.state, at(7)).alarms
+    assert cleared.cleared_at == at(7)
+
+
+def test_out_of_scope_without_an_alarm_moves_the_watermark_and_drops_the_condition() -> None:
+    started = run(HIGH, series([12.0] * 5), now=at(4))
+    assert started.state.side == "above"
+    left = leave(HIGH, ROOM, series([12.0] * 30, start=5), started.state, at(40))
+    assert left.alarms == ()
+    assert (left.state.side, left.state.since, left.state.last_time) == (None, None, at(34))

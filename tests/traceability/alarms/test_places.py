@@ -102,3 +102,20 @@ def test_default_rules_alarm_on_the_band_of_the_lot_in_the_room(
         source.close()
         influx.query(f'DROP DATABASE "{influx.database}"')
         influx.close()
+
+
+def test_a_backlog_window_gets_the_lots_that_were_there_then(room: RecordStore) -> None:
+    # Review #11: the cache ignored start/end, so a probe's backlog after a gateway outage
+    # got the current window's products (the lot left the room at 11:00).
+    clock = Clock(at(150))
+    places = RecordPlaces(room, CustodyService(room), clock, ttl_s=30)
+    assert places.products_at(COLD_ROOM, at(140), at(150)) == ()
+    assert [p.gtin for p in places.products_at(COLD_ROOM, at(10), at(20))] == [GTIN]
+    assert places.lots_at(COLD_ROOM, at(140), at(150)) == ()
+    assert [gtin for gtin, _lot in places.lots_at(COLD_ROOM, at(10), at(20))] == [GTIN]
+    clock.now = at(150.1)  # the live window moved by seconds: still the cached answer
+    assert places.products_at(COLD_ROOM, at(140) + timedelta(seconds=5), at(150.1)) == ()
+    assert len(places._products) == 2
+    clock.now = at(151)  # expired entries go when new ones come
+    places.products_at(COLD_ROOM, at(141), at(151))
+    assert len(places._products) == 1

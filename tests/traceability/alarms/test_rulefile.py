@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,56 @@ def test_lot_rule_errors_name_the_line(tmp_path: Path, rule: str, line: int, mes
     path = write(tmp_path, f"rules:\n  - {{id: door, kind: door_open, for_min: 3}}\n  - {rule}\n")
     with pytest.raises(RuleFileError, match=rf"alarms.yaml:{line}: {message}"):
         RuleSet.load(path)
+
+
+LAUGHS = (
+    "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 10)}]\n" for n in range(8))
+    + "rules: *a7\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("rules: &a [*a]\n", r"alarms\.yaml:1: anchors and aliases"),  # RecursionError before
+        (LAUGHS, r"alarms\.yaml:1: anchors and aliases"),  # hung, growing memory before
+        ("x: &k 1\nrules: [{id: *k}]\n", r"alarms\.yaml:1: anchors and aliases"),
+        (
+            "rules:\n  - !!python/name:os.system x\n",
+            r"alarms\.yaml:2: tag .*python/name.* not allowed",
+        ),
+        ("rules: !!set {a, b}\n", r"alarms\.yaml:1: tag .*set.* not allowed"),
+        ("rules: !!int abc\n", r"alarms\.yaml:1: rules: 'abc' does not read as !!int"),
+        ("rules:\n  - for_min: !!float x\n", r"alarms\.yaml:2: rules\[0\]\.for_min: 'x' does not"),
+        ("rules:\n  - ? [a]\n    : 1\n", r"alarms\.yaml:2: rules\[0\]: keys must be text"),
+        ("rules: " + "[" * 60 + "]" * 60 + "\n", r"alarms\.yaml:1: nested more than 50"),
+        ("rules: [" + "1, " * 60_000 + "]\n", r"alarms\.yaml:1: more than 50000 values"),
+        ("rules: []\n" + "# padding\n" * 120_000, r"alarms\.yaml: the rule file is over"),
+    ],
+    ids=[
+        "recursive",
+        "billion-laughs",
+        "anchor",
+        "python-tag",
+        "set-tag",
+        "bad-int",
+        "bad-float",
+        "complex-key",
+        "deep",
+        "many-nodes",
+        "big",
+    ],
+)
+def test_hostile_files_fail_fast_naming_the_line(tmp_path: Path, body: str, message: str) -> None:
+    # Review #15: each of these crashed or hung the hub at start instead of a RuleFileError.
+    path = write(tmp_path, body)
+    started = time.monotonic()
+    with pytest.raises(RuleFileError, match=message):
+        RuleSet.load(path)
+    assert time.monotonic() - started < 5
+
+
+def test_the_scenario_file_is_read_the_same_way(tmp_path: Path) -> None:
+    path = write(tmp_path, "scenario: &s {title: x}\nother: *s\n")
+    with pytest.raises(RuleFileError, match=r"alarms\.yaml:1: anchors and aliases"):
+        load_yaml(path)

@@ -100,9 +100,9 @@ def _lifecycle(site: Site) -> None:
     iid = site.incident
     site.service.acknowledge(iid, LI, "door closed")
     site.service.assess(iid, QA, "short", [LotImpact(gtin=GTIN, lot="L1", minutes_out=14)])
-    site.service.dispose(iid, QA, GTIN, "L1", "release", "within budget")
     cleared = datetime(2026, 12, 3, 10, 48, tzinfo=UTC)  # 18 min after it began
     site.service.cleared(site.alarm.model_copy(update={"cleared_at": cleared, "peak_c": 11.5}))
+    site.service.dispose(iid, QA, GTIN, "L1", "release", "within budget")  # once cleared
     site.service.close(iid, LI, "done")
 
 

@@ -12,11 +12,14 @@ import pytest
 from gs1.epcis.event import parse_event
 from tests.support.events import COLD_ROOM, DOCK, GTIN, object_event
 from traceability.capture import CaptureService
-from traceability.coldchain.exposure import ExposureService, judge
+from traceability.coldchain.buckets import Bucket
+from traceability.coldchain.exposure import Band, ExposureService, exposure_over, judge
 from traceability.coldchain.mkt import mean_kinetic_temperature
+from traceability.coldchain.probes import ProbeSeries, points_series
 from traceability.coldchain.status import InfluxLotStatusWriter, exposure_event
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
+from traceability.records.stability import BudgetStep
 from traceability.records.store import Product, RecordStore
 from tracehub.services import InfluxDB
 
@@ -208,3 +211,88 @@ def test_an_excursion_is_dated_by_its_readings_not_by_the_bucket_grid(
     assert excursion.end == t1 + timedelta(minutes=28)
     assert excursion.peak_c == pytest.approx(6.0)
     assert exposure.minutes_out_of_range == pytest.approx(5)
+
+
+class _Probes:
+    """An in-memory ``TemperatureSeries``: ``(device, minute, celsius)`` readings at one place."""
+
+    def __init__(self, readings: list[tuple[str, int, float]]) -> None:
+        self._points = [
+            (device, int((T0 + timedelta(minutes=m)).timestamp()) * 10**9, c)
+            for device, m, c in readings
+        ]
+
+    def probes(
+        self,
+        location: str,
+        start: datetime,
+        end: datetime,
+        low: float | None,
+        high: float | None,
+        max_hold: timedelta,
+    ) -> list[ProbeSeries]:
+        return points_series(self._points, start, end, max_hold)
+
+    def buckets(self, *_: object) -> list[Bucket]:
+        return []
+
+
+def _two_probes(a: float, a_span: range, b: float, b_span: range) -> _Probes:
+    return _Probes(
+        [
+            reading
+            for m in range(60)
+            for reading in (
+                ("A", m, a if m in a_span else 5.0),
+                ("B", m, b if m in b_span else 5.0),
+            )
+        ]
+    )
+
+
+def _stay(band: Band) -> list[tuple[str, datetime, datetime, Band]]:
+    return [(COLD_ROOM, T0, T0 + timedelta(minutes=60), band)]
+
+
+STEPS_25 = Band(
+    temp_min_c=2, temp_max_c=8, excursion_budget_min=None, mkt_limit_c=None,
+    stability_budget=(BudgetStep(side="above", limit_c=25, minutes=60),),
+)  # fmt: skip
+
+
+def test_the_stays_probe_is_the_one_that_spends_the_budget_worst_not_the_longest() -> None:
+    # A: 20 min at 9 °C (the ≤ 25 °C step: 20 of 60 used); B: 15 min at 31 °C, beyond
+    # every step. B alone compromises the lot, so B is the stay's probe.
+    series = _two_probes(9.0, range(10, 30), 31.0, range(10, 25))
+    found = exposure_over(GTIN, "L1", _stay(STEPS_25), series)
+    assert found.stay_probes[0].device == "B"
+    assert found.status == "compromised"
+    assert found.minutes_out_of_range == pytest.approx(15)
+    assert found.budget is not None
+    assert found.budget.beyond_min == pytest.approx(15)
+
+
+def test_the_least_budget_left_outranks_more_minutes_out() -> None:
+    # Steps ≤ 25 °C: 60 min, ≤ 30 °C: 10 min. A: 30 min at 9 °C (half of the 60 left);
+    # B: 8 min at 28 °C (2 of the 10 left): B is the worse, though shorter.
+    band = STEPS_25.model_copy(
+        update={
+            "stability_budget": (
+                BudgetStep(side="above", limit_c=25, minutes=60),
+                BudgetStep(side="above", limit_c=30, minutes=10),
+            )
+        }
+    )
+    series = _two_probes(9.0, range(10, 40), 28.0, range(10, 18))
+    found = exposure_over(GTIN, "L1", _stay(band), series)
+    assert found.stay_probes[0].device == "B"
+    assert found.status == "at_risk"
+    assert found.minutes_out_of_range == pytest.approx(8)
+
+
+def test_without_a_budget_the_most_minutes_out_is_the_stays_probe() -> None:
+    band = STEPS_25.model_copy(update={"stability_budget": None})
+    series = _two_probes(9.0, range(10, 30), 31.0, range(10, 25))
+    found = exposure_over(GTIN, "L1", _stay(band), series)
+    assert found.stay_probes[0].device == "A"
+    assert found.minutes_out_of_range == pytest.approx(20)

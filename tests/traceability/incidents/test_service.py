@@ -68,24 +68,23 @@ def test_happy_path_signs_every_step_into_the_incident_and_lot_streams(
     assert opened.place_name == "Cold room 1"
     service.acknowledge(iid, LI, "door was open, closed it")
     service.assess(iid, QA, "short", [LotImpact(gtin=GTIN, lot="L1", minutes_out=14)])
-    service.dispose(iid, QA, GTIN, "L1", "release", "14 min within the budget")
     service.dispose(iid, QA, GTIN, "L2", "quarantine", "check the top layer")
-    with pytest.raises(StepRefused, match=r"the excursion is still going on .*has not cleared"):
-        service.close(iid, LI, "done")
     service.cleared(alarm.model_copy(update={"cleared_at": at(10, 48), "peak_c": 9.9}))
+    service.dispose(iid, QA, GTIN, "L1", "release", "14 min within the budget")
     closed = service.close(iid, LI, "done")
     assert closed.state == "closed"
     assert closed.dispositions == {L1: "release", L2: "quarantine"}
     records = _steps(ledger, incident_stream(iid))
     assert [r["step"] for r in records] == [
-        "opened", "acknowledged", "assessed", "disposed", "disposed", "cleared", "closed"
+        "opened", "acknowledged", "assessed", "disposed", "cleared", "disposed", "closed"
     ]  # fmt: skip
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6, 7]
     # the clearing: the hub's own step, the excursion's end and peak; the state stays
-    assert records[5]["actor"] == {"name": "tracehub", "role": "system"}
-    assert records[5]["state"] == "disposed"
-    assert records[5]["alarm"] == {"id": alarm.id}
-    assert (records[5]["cleared_at"], records[5]["peak_c"]) == ("2026-12-03T10:48:00Z", 9.9)
+    assert records[4]["actor"] == {"name": "tracehub", "role": "system"}
+    assert records[4]["state"] == "disposed"
+    assert records[4]["alarm"] == {"id": alarm.id}
+    assert "lots" not in records[4]  # no lot came in meanwhile
+    assert (records[4]["cleared_at"], records[4]["peak_c"]) == ("2026-12-03T10:48:00Z", 9.9)
     assert all(r["format"] == STEP_FORMAT and r["incident"] == iid for r in records)
     assert records[1]["actor"] == {"name": "li", "role": "operator"}
     assert records[3]["meaning"] == "I approve this disposition"
@@ -125,7 +124,7 @@ def test_dispose_of_a_lot_not_affected_is_refused(service: IncidentService) -> N
 
 def test_close_before_every_lot_is_disposed_is_refused(service: IncidentService) -> None:
     iid = _through_assessment(service)
-    service.dispose(iid, QA, GTIN, "L1", "release", "fine")
+    service.dispose(iid, QA, GTIN, "L1", "quarantine", "check it")
     with pytest.raises(StepRefused, match=f"not yet: {L2}"):
         service.close(iid, LI, "done")
 
@@ -226,11 +225,12 @@ def test_records_then_ledger_failure_then_retry_repairs(
     assert recorded is not None
     assert recorded.state == "acknowledged"  # the records hold it; the ledger does not
     assert [r["step"] for r in _steps(ledger, incident_stream(iid))] == ["opened"]
-    assert [n for n, _ in notifier.calls] == ["opened"]  # not told before it is signed
-    monkeypatch.setattr(ledger, "submit_many", real)
-    service.acknowledge(iid, LI, "seen")  # the retry signs it
-    assert [r["step"] for r in _steps(ledger, incident_stream(iid))] == ["opened", "acknowledged"]
+    # told before it is signed: escalation stops though the ledger is down
     assert [n for n, _ in notifier.calls] == ["opened", "acknowledged"]
+    monkeypatch.setattr(ledger, "submit_many", real)
+    service.acknowledge(iid, LI, "seen")  # the retry signs it (and tells it again: idempotent)
+    assert [r["step"] for r in _steps(ledger, incident_stream(iid))] == ["opened", "acknowledged"]
+    assert [n for n, _ in notifier.calls] == ["opened", "acknowledged", "acknowledged"]
 
 
 def test_a_sigkill_between_records_and_ledger_loses_nothing(
