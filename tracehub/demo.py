@@ -22,6 +22,7 @@ from sensors.simulator import ProbeSpec, ReaderSpec, SimulatorSpec, run_simulato
 from traceability.carbon.assessment import compute_report
 from traceability.carbon.ledgerreport import Published, publish_report
 from traceability.carbon.records import RecordsCarbonSource
+from traceability.errors import TraceabilityError
 from traceability.masterdata.service import MasterData
 from traceability.records.locations import Location
 from traceability.records.rows import LotRow
@@ -322,7 +323,11 @@ def _play(play: Play, hub: Hub, console: Console, stop: threading.Event, page: s
         return
     play.put_away(hub, [unit_urn(s) for s in list(SERIALS)[:3]])
     with console.status("waiting for the excursion, its alarm and the people on duty"):
-        play.run(hub, stop)
+        try:
+            play.run(hub, stop)
+        except TraceabilityError as exc:  # a step the lifecycle refuses: say it, keep running
+            console.print(f"[red]scenario stopped[/]: {exc}", highlight=False)
+            return
     if not play.done.is_set():
         return
     with console.status("anchoring the incident's signed steps"):

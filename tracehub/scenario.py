@@ -171,8 +171,16 @@ class Play:
             self._act(hub, "acknowledged", scenario.acknowledge, "operator")
         if scenario.assess is not None and not stop.wait(PAUSE_S):
             self._assess(hub, scenario.assess)
+        current = incident
+        if scenario.dispose is not None or scenario.close is not None:
+            # A lot is released, and an incident closed, only once the excursion is over.
+            self._say("the release waits for the room to be back in its band")
+            if self._await(lambda: self._cleared(hub), stop) is None:
+                return
+            self._say("the alarm cleared: the room is back in its band")
+            current = hub.incidents.get(incident.id) or incident  # lots that came meanwhile
         if scenario.dispose is not None and not stop.wait(PAUSE_S):
-            for lot in incident.lots:
+            for lot in current.lots:
                 gtin, _, number = lot.partition("/")
                 actor = Actor(name=scenario.dispose.by, role="quality")
                 hub.incidents.dispose(
@@ -187,12 +195,7 @@ class Play:
                     f"{scenario.dispose.disposition}: lot {lot} by {actor.name} (quality), "
                     "signed: I approve this disposition"
                 )
-        if scenario.close is not None:
-            # An excursion still going on cannot be closed: wait for the room to recover.
-            self._say("closing waits for the room to be back in its band")
-            if self._await(lambda: self._cleared(hub), stop) is None:
-                return
-            self._say("the alarm cleared: the room is back in its band")
+        if scenario.close is not None and not stop.wait(PAUSE_S):
             self._act(hub, "closed", scenario.close, "operator")
         hub.anchoring.wake()
         self.done.set()
