@@ -293,10 +293,12 @@ def test_two_replicas_split_the_load_and_the_union_is_exact(
         feeder.start()
         feeder.finish()
         assert wait_count(influxdb, database, total, 120) == total
-        shares = [r.counters.written for r in runtimes]
     finally:
         for runtime in runtimes:
             runtime.stop()
+    # Read once stopped: a replica counts a batch after InfluxDB answered its write, so the
+    # points can be queryable a moment before its counter moves (a CI flake).
+    shares = [r.counters.written for r in runtimes]
     assert sum(shares) == total  # each message went to exactly one replica
     assert min(shares) > total // 10, shares
 
