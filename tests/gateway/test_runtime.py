@@ -147,7 +147,10 @@ def test_bad_message_is_dead_lettered_and_neighbours_arrive(
             mosquitto,
             [(topic, reading(1)), (topic, bad), (topic, b"\x00garbage"), (topic, reading(3))],
         )
-        assert runtime.gateway.wait_until(lambda c: c.received == 4, WAIT)
+        # written moves after InfluxDB answered, a moment after received: await both
+        assert runtime.gateway.wait_until(
+            lambda c: c.received == 4 and c.written + c.dead_lettered == 4, WAIT
+        )
         assert (runtime.counters.written, runtime.counters.dead_lettered) == (2, 2)
         letters = runtime.dead_letters.list()
     assert [r["celsius"] for r in rows(cfg)] == [5.0, 7.0]
