@@ -42,6 +42,7 @@ from ledger.entry import record_digest
 from ledger.errors import EntryError, KeyOutOfPeriod
 from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.signing import Signer
+from ledger.submitter import LeafStore
 from traceability.anchoring.receipts import EVENT_KIND as EVENT_KIND  # defined with receipts
 from traceability.anchoring.receipts import RECEIPT_KIND, receipt_id, receipt_record
 from traceability.capture import lot_stream as lot_stream  # capture checks it fits
@@ -54,23 +55,9 @@ log = logging.getLogger(__name__)
 UNKNOWN_TX_HASH = "0x" + "0" * 64
 
 
-class EvidenceLedger(Protocol):
-    """What traceability needs from the ledger store (``ledger.store.sqlstore.LedgerStore``)."""
-
-    def submit(
-        self,
-        kind: str,
-        record_id: str,
-        record: Any,
-        streams: Sequence[str],
-        signer: Signer,
-        now: datetime | None = None,
-        keep_record: bool = False,
-    ) -> StoredEntry: ...
-
-    def submit_many(
-        self, items: Sequence[Submission], signer: Signer, now: datetime | None = None
-    ) -> list[StoredEntry]: ...
+class EvidenceLedger(LeafStore, Protocol):
+    """What traceability needs from the ledger store (``ledger.store.sqlstore.LedgerStore``):
+    its leaves (``submit``, ``submit_many``) and reading entries back."""
 
     def entries(self, kind: str, record_ids: Sequence[str]) -> dict[str, StoredEntry]: ...
 
