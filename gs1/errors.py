@@ -6,6 +6,8 @@ Every message names the identifier (or the JSON path) and says how to fix it::
     ├── InvalidIdentifier       a GTIN, lot, serial, SGTIN, SGLN, SSCC or Digital Link
     │                           string is malformed (a ValueError)
     ├── EventRejected           an EPCIS event or document failed validation (field + reason)
+    ├── QueryParameterInvalid   an EPCIS query parameter is unknown or malformed (the
+    │                           standard's QueryParameterException; name + reason)
     ├── NumberOutOfRange        a number (or numeric string) beyond the digits or exponent
     │                           the event hash writes out in linear time (a ValueError)
     └── EpcError                an EPC cannot be decoded/encoded per the GS1 TDS binary
@@ -44,6 +46,16 @@ class EventRejected(Gs1Error):  # noqa: N818 - outcome names, as the contract's
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class QueryParameterInvalid(Gs1Error):  # noqa: N818 - outcome names, as the contract's
+    """An EPCIS query names a parameter the standard does not define, or gives one a
+    value it cannot take; ``name`` is the parameter (``EQ_bizStep``, ``perPage``)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
 
 
 class NumberOutOfRange(Gs1Error, ValueError):  # noqa: N818 - outcome names, as the contract's

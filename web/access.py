@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -123,15 +123,25 @@ class Access:
         request.state.client = client
         return client
 
-    def protect(self, route: Route, scope: ClientScope) -> Route:
+    def protect(self, route: Route, scope: ClientScope | Mapping[str, ClientScope]) -> Route:
         """``route`` answering only clients with ``scope`` (``read``: everyone when the
-        site's reads are public)."""
-        if scope == "read" and self.public_read:
+        site's reads are public). A mapping gives each method its own scope (``GET``
+        ``read``, ``POST`` ``subscribe``); a method it does not name is refused with 405
+        by the route itself, ``OPTIONS`` (discovery) and ``HEAD`` take the ``GET`` scope."""
+        per_method = {"*": scope} if isinstance(scope, str) else dict(scope)
+        if all(s == "read" for s in per_method.values()) and self.public_read:
             return route
         inner = route.endpoint
 
         async def endpoint(request: Request) -> Response:
-            await self.authorise(request, scope)
+            method = request.method
+            if method in ("OPTIONS", "HEAD") and method not in per_method:
+                method = "GET"
+            needed = per_method.get(method, per_method.get("*"))
+            if needed is None:
+                raise Problem(405, "method not allowed", f"{request.method} is not served here")
+            if not (needed == "read" and self.public_read):
+                await self.authorise(request, needed)
             if inspect.iscoroutinefunction(inner):
                 response: Response = await inner(request)
             else:

@@ -45,6 +45,8 @@ from traceability.records.store import RecordStore
 from web.access import Access, ClientDirectory
 from web.api import api_routes
 from web.auditor import TelemetryWindow, auditor_routes
+from web.capture import capture_routes
+from web.epcisquery import query_routes
 from web.health import healthz, readyz
 from web.incidents import incident_routes
 from web.limits import Limits, RequestLimits
@@ -52,12 +54,49 @@ from web.lotpage import LotPageBuilder
 from web.pagecache import DEFAULT_TTL_S, PageCache
 from web.pages import LotPages
 from web.problem import Problem, handle_problem
+from web.queries import named_query_routes
 from web.renderer import Renderer
 from web.wellknown import TrustPublisher, WellKnown
 
 STATIC = Path(__file__).parent / "static"
-API_SCOPES: dict[str, Scope] = {
-    "/epcis/capture": "capture",
+# A scope, or a scope per method (``web.access.Access.protect``).
+API_SCOPES: dict[str, Scope | dict[str, Scope]] = {
+    # The EPCIS 2.0 REST binding (issue #15): web.capture, web.epcisquery, web.queries.
+    "/capture": {"GET": "capture", "POST": "capture"},
+    "/capture/{captureID}": "capture",
+    "/epcis/capture": "capture",  # today's route, kept as an alias of /capture
+    "/": "read",
+    "/events": "read",
+    "/events/{eventID}": "read",
+    "/eventTypes": "read",
+    "/eventTypes/{eventType}": "read",
+    "/eventTypes/{eventType}/events": "read",
+    "/epcs": "read",
+    "/epcs/{epc}": "read",
+    "/epcs/{epc}/events": "read",
+    "/bizSteps": "read",
+    "/bizSteps/{bizStep}": "read",
+    "/bizSteps/{bizStep}/events": "read",
+    "/bizLocations": "read",
+    "/bizLocations/{bizLocation}": "read",
+    "/bizLocations/{bizLocation}/events": "read",
+    "/readPoints": "read",
+    "/readPoints/{readPoint}": "read",
+    "/readPoints/{readPoint}/events": "read",
+    "/dispositions": "read",
+    "/dispositions/{disposition}": "read",
+    "/dispositions/{disposition}/events": "read",
+    "/nextPageToken/{token}": "read",
+    "/queries": {"GET": "read", "POST": "subscribe"},
+    "/queries/{queryName}": {"GET": "read", "DELETE": "subscribe"},
+    "/queries/{queryName}/events": "read",
+    "/queries/{queryName}/subscriptions": {"GET": "subscribe", "POST": "subscribe"},
+    "/queries/{queryName}/subscriptions/{subscriptionID}": {
+        "GET": "subscribe",
+        "DELETE": "subscribe",
+    },
+    "/openapi.json": "read",
+    # tracehub's own (not in the binding)
     "/epcis/events": "read",
     "/lots/{gtin}/{lot}/custody": "read",
     "/lots/{gtin}/{lot}/recall": "read",
@@ -147,6 +186,10 @@ def create_app(
             )
         ),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
+        # The EPCIS 2.0 REST binding (issue #15); each slice owns its module.
+        *(access.protect(route, API_SCOPES[route.path]) for route in capture_routes()),
+        *(access.protect(route, API_SCOPES[route.path]) for route in query_routes()),
+        *named_query_routes(),  # Route entries protected inside (WebSocket needs its own)
         *(
             access.protect(route, API_SCOPES[route.path])
             for route in (

@@ -8,8 +8,10 @@ A request's token is looked up by its id, then its secret's digest is compared i
 constant time (``hmac.compare_digest``). Kept in the records database so that every web
 replica sees the same clients and the same revocations.
 
-Scopes: ``capture`` (``POST /epcis/capture``), ``read`` (the EPCIS and lot read API),
-``auditor`` (``/auditor/…``), ``operator`` (acknowledge and assess incidents), ``quality``
+Scopes: ``capture`` (``POST /capture``), ``read`` (the EPCIS and lot read API),
+``subscribe`` (store named queries and subscribe to them: webhooks and WebSockets make
+the hub send, so public reads never grant it), ``auditor`` (``/auditor/…``),
+``operator`` (acknowledge and assess incidents), ``quality``
 (dispose of a lot after an incident: release, quarantine, reject) and ``admin``, which
 implies all of them.
 """
@@ -32,7 +34,7 @@ from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import Database, from_db, now_utc, to_db
 from traceability.records.schema import clients
 
-Scope = Literal["capture", "read", "auditor", "operator", "quality", "admin"]
+Scope = Literal["capture", "read", "subscribe", "auditor", "operator", "quality", "admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 TOKEN_PREFIX = "thc_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"

@@ -83,6 +83,9 @@ class NewEvent(BaseModel):
     epcs: tuple[EpcLink, ...]
     action: str | None = None
     disposition: str | None = None
+    # What capture noticed and did not refuse (``unknown_parent``, ``unknown_lot``,
+    # ``unknown_location``): the hub's note about the event, not part of its evidence.
+    flags: tuple[str, ...] = ()
 
 
 class IndexMismatch(BaseModel):
@@ -116,6 +119,7 @@ class StoredEvent(BaseModel):
     leaf_hash: bytes | None
     action: str | None = None
     disposition: str | None = None
+    flags: tuple[str, ...] = ()  # capture's warnings (``NewEvent.flags``)
     mismatches: tuple[IndexMismatch, ...] = ()  # columns the body contradicts
     _document: dict[str, Any] | None = PrivateAttr(default=None)
 

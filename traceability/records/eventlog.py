@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,9 @@ from traceability.records.entities import (
 from traceability.records.logisticunits import sscc_digits
 from traceability.records.schema import event_epcs, events, logistic_units
 
+# Runs inside the capture transaction with the newly stored events and their record time.
+StoredHook = Callable[[Connection, Sequence[NewEvent], datetime], None]
+
 
 class EventRecords(Database):
     """The event log: store once by id, query by EPC, lot, location, time."""
@@ -38,29 +41,37 @@ class EventRecords(Database):
         """Store an event once; storing the same id again returns ``created=False``."""
         return self.store_events([event])[0]
 
-    def store_events(self, new_events: Sequence[NewEvent]) -> list[StoreResult]:
+    def store_events(
+        self, new_events: Sequence[NewEvent], *, then: StoredHook | None = None
+    ) -> list[StoreResult]:
         """Store events in one transaction (all or none); known ids are skipped.
 
         An id repeated within ``new_events`` is stored once (later copies report
-        ``created=False``).
+        ``created=False``). ``then(conn, created, captured_at)`` runs in the same
+        transaction with the events that were new (the subscription outbox is written
+        there, so an event is never stored without its deliveries, nor the reverse).
         """
         if not new_events:
             return []
         now = to_db(now_utc())
         try:
             with self._tx() as conn:
-                return self._insert_events(conn, new_events, now)
+                return self._insert_events(conn, new_events, now, then)
         except sa_exc.IntegrityError as exc:
             # Another process stored one of the ids between our check and insert
             # (PostgreSQL); a retry sees it as known and skips it.
             try:
                 with self._tx() as conn:
-                    return self._insert_events(conn, new_events, now)
+                    return self._insert_events(conn, new_events, now, then)
             except sa_exc.IntegrityError:
                 raise RecordConflict(f"events could not be stored: {exc.orig}") from exc
 
     def _insert_events(
-        self, conn: Connection, new_events: Sequence[NewEvent], now: datetime
+        self,
+        conn: Connection,
+        new_events: Sequence[NewEvent],
+        now: datetime,
+        then: StoredHook | None,
     ) -> list[StoreResult]:
         ids = list(dict.fromkeys(e.id for e in new_events))
         known: set[str] = set()
@@ -72,11 +83,13 @@ class EventRecords(Database):
         rows: list[dict[str, Any]] = []
         links: list[dict[str, Any]] = []
         results: list[StoreResult] = []
+        created: list[NewEvent] = []
         for event in new_events:
             if event.id in known:
                 results.append(StoreResult(event_id=event.id, created=False))
                 continue
             known.add(event.id)
+            created.append(event)
             rows.append(
                 {
                     "id": event.id,
@@ -89,6 +102,7 @@ class EventRecords(Database):
                     "captured_at": now,
                     "action": event.action,
                     "disposition": event.disposition,
+                    "flags": json.dumps(list(event.flags)) if event.flags else None,
                 }
             )
             links.extend({"event_id": event.id, **link.model_dump()} for link in event.epcs)
@@ -97,6 +111,8 @@ class EventRecords(Database):
             conn.execute(events.insert(), rows)
         if links:
             conn.execute(event_epcs.insert(), links)
+        if then is not None and created:
+            then(conn, created, now)
         return results
 
     def knows_object(self, epc: str) -> bool:
@@ -318,6 +334,8 @@ def _stored_dict(data: dict[str, Any]) -> StoredEvent:
     data["event_time"] = from_db(data["event_time"])
     data["captured_at"] = from_db(data["captured_at"])
     data["leaf_hash"] = None if data["leaf_hash"] is None else bytes.fromhex(data["leaf_hash"])
+    flags = data.get("flags")
+    data["flags"] = tuple(json.loads(flags)) if flags else ()
     try:
         document = json.loads(data["body"])
         truth = event_index(document)

@@ -35,6 +35,7 @@ class Location(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     site: str | None = Field(default=None, max_length=64)  # telemetry site id
+    parent: str | None = Field(default=None, max_length=200)  # the location it is part of
 
     @model_validator(mode="after")
     def _both(self) -> Location:

@@ -18,6 +18,9 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.incidents``      incidents, their alarms and steps (a cache of
   the signed steps)
 * ``traceability.records.outbox``         the notification outbox
+* ``traceability.records.eventquery``     the EPCIS event query with keyset paging
+* ``traceability.records.capturejobs``    capture jobs of ``POST /capture``
+* ``traceability.records.subscriptions``  named queries, subscriptions, their outbox
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from traceability.records.alarmstate import AlarmStateRecords
 from traceability.records.batchlog import BatchRecords
+from traceability.records.capturejobs import CaptureJobRecords
 from traceability.records.catalog import CatalogRecords
 from traceability.records.clients import ClientRecords
 from traceability.records.database import DEFAULT_URL
@@ -42,6 +46,7 @@ from traceability.records.entities import (
     StoreResult,
 )
 from traceability.records.eventlog import EventRecords
+from traceability.records.eventquery import EventQueryRecords
 from traceability.records.incidents import IncidentRecords
 from traceability.records.locations import LocationRecords
 from traceability.records.logisticunits import LogisticUnitRecords
@@ -50,6 +55,7 @@ from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
 from traceability.records.shipments import ShipmentRecords
 from traceability.records.stays import StayRecords
+from traceability.records.subscriptions import SubscriptionRecords
 
 __all__ = [
     "DEFAULT_URL",
@@ -80,5 +86,8 @@ class RecordStore(
     AlarmStateRecords,
     IncidentRecords,
     OutboxRecords,
+    EventQueryRecords,
+    CaptureJobRecords,
+    SubscriptionRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

@@ -2,9 +2,10 @@
 
 A client is whoever calls the API: the gateway when it runs remote, an ERP/WMS
 integration, a trading partner, an auditor. Each holds one token with scopes:
-``capture`` (``POST /epcis/capture``), ``read`` (``/epcis/events``, ``/lots/…``; open
-to all when ``TRACEHUB_WEB_PUBLIC_READ`` is set), ``auditor`` (``/auditor/…``) and
-``admin`` (all of them). Clients live in the records database
+``capture`` (``POST /capture``), ``read`` (``GET /events``, ``/lots/…``; open to all
+when ``TRACEHUB_WEB_PUBLIC_READ`` is set), ``subscribe`` (named queries and their
+subscriptions), ``auditor`` (``/auditor/…``), ``operator`` and ``quality`` (incidents)
+and ``admin`` (all of them). Clients live in the records database
 (``TRACEHUB_RECORDS_URL``), so every web replica sees them and their revocation at
 once; only the SHA-256 of each secret is kept.
 """
@@ -40,10 +41,13 @@ def clients() -> None:
 
     \b
     Scopes:
-      capture  POST /epcis/capture (the event's receipt names the client)
-      read     GET /epcis/events, /lots/... (open when TRACEHUB_WEB_PUBLIC_READ=true)
-      auditor  GET /auditor/lots/...
-      admin    every scope
+      capture    POST /capture (the event's receipt names the client)
+      read       GET /events, /lots/... (open when TRACEHUB_WEB_PUBLIC_READ=true)
+      subscribe  POST /queries, /queries/NAME/subscriptions (webhooks, WebSocket)
+      auditor    GET /auditor/lots/...
+      operator   acknowledge and assess incidents
+      quality    dispose of a lot after an incident
+      admin      every scope
     Clients send 'Authorization: Bearer <token>'.
     """
 
