@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -306,6 +307,13 @@ def canonical_identifier(value: object) -> str | None:
     """The constrained canonical Digital Link of an EPC URN or Digital Link, else None."""
     if not isinstance(value, str):
         return None
+    return _canonical(value)
+
+
+# The event hash asks this of every string of an event, the same EPCs and locations over
+# and over: a pure function of the text, so its answers are kept (bounded).
+@lru_cache(maxsize=1 << 14)
+def _canonical(value: str) -> str | None:
     text = value.strip()
     match = _EPC.fullmatch(text)
     if match:

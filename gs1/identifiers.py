@@ -12,6 +12,7 @@ Standard (``urn:epc:id:sgtin:…``, ``urn:epc:id:sgln:…``, ``urn:epc:id:sscc:�
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, ClassVar, NamedTuple, Self, cast
 from urllib.parse import quote, unquote
 
@@ -168,10 +169,7 @@ class Sgtin(BaseModel):
     @classmethod
     def parse(cls, urn: str) -> Sgtin:
         """Parse ``urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial``."""
-        company, item, serial_text = _SGTIN.split(urn)
-        gtin = Gtin.model_construct(value=key_of(company, item))
-        serial = SerialNumber.parse(unquote(serial_text))
-        return cls(gtin=gtin, serial=serial, company_prefix_length=len(company))
+        return _sgtin(urn)
 
     @classmethod
     def of(cls, gtin: Gtin, serial: SerialNumber, company_prefix_length: int) -> Sgtin:
@@ -204,10 +202,7 @@ class Lgtin(BaseModel):
     @classmethod
     def parse(cls, urn: str) -> Lgtin:
         """Parse ``urn:epc:class:lgtin:CompanyPrefix.IndicatorItemRef.Lot``."""
-        company, item, lot_text = _LGTIN.split(urn)
-        gtin = Gtin.model_construct(value=key_of(company, item))
-        lot = LotNumber.parse(unquote(lot_text))
-        return cls(gtin=gtin, lot=lot, company_prefix_length=len(company))
+        return _lgtin(urn)
 
     @property
     def urn(self) -> str:
@@ -230,10 +225,7 @@ class Sgln(BaseModel):
 
     @classmethod
     def parse(cls, urn: str) -> Sgln:
-        company, location, extension = _SGLN.split(urn)
-        ext = _cset82("SGLN extension", unquote(extension))
-        gln = with_check_digit(company + location)
-        return cls(gln=gln, extension=ext, company_prefix_length=len(company))
+        return _sgln(urn)
 
     @property
     def urn(self) -> str:
@@ -294,6 +286,36 @@ def sgtin_urn(company_prefix: str, item_ref: str, serial: str) -> str:
 def sscc_urn(company_prefix: str, serial_ref: str) -> str:
     """``urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef``."""
     return _SSCC.join(company_prefix, serial_ref)
+
+
+# Capture names the same URNs many times over (an event's EPCs are parsed by validation,
+# the lot lookup, the EPC links and the event hash): the values are frozen, so a parse is
+# kept. A malformed URN raises every time (exceptions are not cached).
+_PARSED = 1 << 14
+
+
+@lru_cache(maxsize=_PARSED)
+def _sgtin(urn: str) -> Sgtin:
+    company, item, serial_text = _SGTIN.split(urn)
+    gtin = Gtin.model_construct(value=key_of(company, item))
+    serial = SerialNumber.parse(unquote(serial_text))
+    return Sgtin(gtin=gtin, serial=serial, company_prefix_length=len(company))
+
+
+@lru_cache(maxsize=_PARSED)
+def _lgtin(urn: str) -> Lgtin:
+    company, item, lot_text = _LGTIN.split(urn)
+    gtin = Gtin.model_construct(value=key_of(company, item))
+    lot = LotNumber.parse(unquote(lot_text))
+    return Lgtin(gtin=gtin, lot=lot, company_prefix_length=len(company))
+
+
+@lru_cache(maxsize=_PARSED)
+def _sgln(urn: str) -> Sgln:
+    company, location, extension = _SGLN.split(urn)
+    ext = _cset82("SGLN extension", unquote(extension))
+    gln = with_check_digit(company + location)
+    return Sgln(gln=gln, extension=ext, company_prefix_length=len(company))
 
 
 class _EpcScheme(NamedTuple):
