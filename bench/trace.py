@@ -6,11 +6,17 @@ Side by side, in one run, on this machine:
   ceiling = storing pre-built rows (no validation, no hashing); tracehub = full capture
   (model validation, event hash ID, JSON Schema, EPC links); tracehub without the JSON
   Schema check;
+* capture through ``POST /capture`` over HTTP (``bench.capturehttp``): the real server
+  with the hub's capture-jobs worker, documents of 100 and of 1,000 events from 4
+  concurrent clients, SQLite, from the first POST to the last job finished;
 * exposure of one lot with 90 days of 1-minute readings across 5 locations (648k points
   in a real influxd): tracehub's InfluxQL push-down vs the naive baseline that pulls every
   raw point into Python; the MKTs must agree (target < 300 ms);
 * recall (where is every unit of lot X now) over 1,000,000 stored events (target
-  < 500 ms); ``--quick`` uses 200,000.
+  < 500 ms); ``--quick`` uses 200,000;
+* filtered ``GET /events`` queries over 1,000,000 events through the real server
+  (``bench.eventquery``: p50/p99 per query beside ``/healthz`` as the ceiling; target
+  p99 < 200 ms); ``--quick`` uses 200,000.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 
 import httpx
 
+from bench.capturehttp import http_capture_rate
+from bench.eventquery import query_latencies
 from bench.machine import describe
 from gs1.epcis.event import epcis_document
 from tests.support.postgres import PostgreSQL
@@ -41,6 +49,7 @@ GTIN = "04012345111118"
 T0 = datetime(2026, 8, 1, tzinfo=UTC)
 ROOMS = [f"urn:epc:id:sgln:4012345.00001.{i}" for i in range(1, 6)]
 DB = "bench_trace"
+HTTP_CLIENTS = 4
 
 
 def _event(serial: int, minute: int, location: str) -> dict[str, Any]:
@@ -170,6 +179,10 @@ def main() -> None:
 
             postgres = capture_rates(pg_url, capture_events)
             admin.dispose()
+        over_http = {
+            size: http_capture_rate(folder / f"http-{size}.db", capture_events, size, HTTP_CLIENTS)
+            for size in (100, 1000)
+        }
 
         # Exposure ---------------------------------------------------------------
         with InfluxDB(folder / "influx") as influx:
@@ -234,6 +247,9 @@ def main() -> None:
         recall_ms = median_ms(lambda: recall.where_now(GTIN, "L1"), 3)
         store.close()
 
+    # Query ----------------------------------------------------------------------------
+    query = query_latencies(recall_events, 100 if args.quick else 200)
+
     print()
     print("capture throughput, EPCIS documents of 100 events (events/s; ratio to ceiling)")
     print(f"{'contender':<22}{'SQLite':>12}{'ratio':>8}{'PostgreSQL':>14}{'ratio':>8}")
@@ -242,6 +258,15 @@ def main() -> None:
             f"{name:<22}{sqlite[name]:>12,.0f}{sqlite[name] / sqlite['ceiling']:>8.2f}"
             f"{postgres[name]:>14,.0f}{postgres[name] / postgres['ceiling']:>8.2f}"
         )
+    print(
+        f"{'POST /capture, HTTP':<22}{over_http[100]:>12,.0f}"
+        f"{over_http[100] / sqlite['ceiling']:>8.2f}   (100-event documents, "
+        f"{HTTP_CLIENTS} clients, to the last job finished)"
+    )
+    print(
+        f"{'POST /capture, HTTP':<22}{over_http[1000]:>12,.0f}"
+        f"{over_http[1000] / sqlite['ceiling']:>8.2f}   (1,000-event documents)"
+    )
     ratio = naive_ms / exposure_ms
     print()
     print(f"exposure, 1 lot, {days} days x 1-min readings x 5 locations ({points:,} points)")
@@ -250,11 +275,19 @@ def main() -> None:
     print(f"MKT tracehub {ours.mkt_c:.3f} °C, naive {naive_mkt:.3f} °C; status {ours.status}")
     print()
     print(f"recall of lot L1 ({units} units) over {recall_events:,} events: {recall_ms:.1f} ms")
+    print()
+    print(f"GET /events over {recall_events:,} events (p50 / p99 ms; healthz is the ceiling)")
+    for name in sorted(k.removesuffix("_p99_ms") for k in query if k.endswith("_p99_ms")):
+        print(f"{name:<28}{query[name + '_p50_ms']:>10.1f}{query[name + '_p99_ms']:>10.1f}")
     print(
         f"RESULT trace capture_events_s={sqlite['tracehub']:.0f} "
+        f"capture_http_events_s={over_http[1000]:.0f} "
+        f"capture_http_events_s_100={over_http[100]:.0f} "
         f"capture_events_s_pg={postgres['tracehub']:.0f} exposure_ms={exposure_ms:.1f} "
         f"recall_ms={recall_ms:.1f} exposure_ratio_naive={ratio:.1f} "
-        f"recall_events={recall_events} points={points}"
+        f"recall_events={recall_events} points={points} "
+        f"query_worst_p99_ms={query['worst_p99_ms']:.1f} "
+        f"query_match_epc_p99_ms={query['MATCH_epc_p99_ms']:.1f}"
     )
 
 

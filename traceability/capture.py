@@ -2,11 +2,32 @@
 
 Single events arrive from the gateway's capture port (the composition root adapts
 ``CaptureService.capture`` to it: ``EventRejected`` → "rejected", ``StoreUnavailable`` →
-"unavailable, retry"). Documents arrive from ``POST /epcis/capture`` and the CLI through
-``capture_document``, which follows the EPCIS 2.0 capture interface: by default a
-document is captured all or nothing (``GS1-Capture-Error-Behaviour: rollback``); with
-``proceed`` the valid events are stored and the invalid ones reported. Either way every
-invalid event is reported with its index, field and reason.
+"unavailable, retry"). Documents arrive from ``POST /capture`` (``/epcis/capture``) and
+the CLI through ``capture_document`` (an XML document is first read into this JSON-LD
+form by ``gs1.epcis.xmlcapture.xml_capture_document``), which follows the EPCIS 2.0 capture
+interface: by default a document is captured all or nothing
+(``GS1-Capture-Error-Behaviour: rollback``); with ``proceed`` the valid events are
+stored and the invalid ones reported. Either way every invalid event is reported with
+its index, field and reason.
+
+Validity decides acceptance, and only validity. A document is refused (``EventRejected``
+naming the field) without ``@context``, ``type``, ``schemaVersion``, ``creationDate`` or
+``epcisBody.eventList``; an event is refused when it breaks the official EPCIS 2.0 JSON
+Schema (``gs1.epcis.schema``: action, time formats, mandatory fields) or the JSON-LD
+rules: every extension namespaced as ``prefix:name`` with the prefix declared in the
+document's ``@context`` (or a full URI), at the event's top level and inside readPoint,
+bizLocation, ilmd, sensor elements and errorDeclaration (``gs1.epcis.extensions``);
+bizStep and disposition a CBV value (bare or its URI) or a URI of the sender's own, never
+a bare word outside the CBV (``gs1.cbv``). What the standard allows is accepted, e.g. an
+ObjectEvent naming no object (a room's temperature in a ``sensorElementList`` at a
+readPoint). A single event from the gateway has no document, so no ``@context`` check.
+
+Business rules only warn (``traceability.capturerules``): an aggregation into a parent
+never seen, an unregistered unit or lot, an unrecorded location are stored, reported as
+``CaptureReport.warnings`` and flagged on the stored event (``NewEvent.flags``); custody
+still follows the children of a parent first seen in the aggregation itself. Everything
+the rules read is looked up once per document. ``on_stored`` runs in the transaction
+that stores the new events (the subscription outbox is written there).
 
 With a ``CaptureLedger`` (the hub wires ``traceability.anchoring.feeder.EventLeaves``)
 every accepted event is signed into the ledger *before* it is stored: the signed entry
@@ -23,10 +44,25 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event
+from gs1.epcis.document import capture_events
+from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event, repository_id
+from gs1.epcis.hashid import context_prefixes, event_hash_id
+from gs1.epcis.schema import Syntax, event_errors
+from gs1.errors import EventRejected, InvalidIdentifier
+from gs1.identifiers import Lgtin, Sgtin
 from ledger.canonical import canonicalize
 from ledger.entry import MAX_RECORD_ID_LENGTH, stream_problem
 from ledger.errors import CanonicalizationError
+from traceability.capturerules import (
+    EventWarning,
+    Known,
+    WarningCode,
+    event_warnings,
+    look_up,
+)
+from traceability.carriers import carried_lots
+from traceability.records.eventlog import StoredHook
+from traceability.records.store import EpcLink, NewEvent, RecordStore, StoreResult
 
 __all__ = [
     "DEFAULT_FUTURE_TOLERANCE",
@@ -34,13 +70,9 @@ __all__ = [
     "CaptureOutcome",
     "CaptureReport",
     "CaptureService",
+    "EventError",
+    "EventWarning",
 ]
-from gs1.epcis.hashid import context_prefixes, event_hash_id
-from gs1.epcis.schema import event_errors
-from gs1.errors import EventRejected, InvalidIdentifier
-from gs1.identifiers import Lgtin, Sgtin
-from traceability.carriers import carried_lots
-from traceability.records.store import EpcLink, NewEvent, RecordStore
 
 # The repository sets its own record time (captured_at); a sender's recordTime is noise.
 _NOT_STORED = frozenset({"recordTime"})
@@ -55,6 +87,7 @@ class CaptureOutcome(BaseModel):
     # (gtin, lot) pairs the event was linked to, and those of what a pallet it names held
     lots: tuple[tuple[str, str], ...]
     unknown_epcs: tuple[str, ...]  # EPCs not resolved to a registered unit
+    flags: tuple[str, ...] = ()  # codes of capture's warnings (traceability.capturerules)
 
 
 class EventError(BaseModel):
@@ -73,6 +106,8 @@ class CaptureReport(BaseModel):
     captured: tuple[CaptureOutcome, ...]
     errors: tuple[EventError, ...]
     behaviour: ErrorBehaviour
+    # What the records did not know about the valid events (never a refusal).
+    warnings: tuple[EventWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -104,18 +139,22 @@ class CaptureService:
         future_tolerance: timedelta | None = None,
         check_schema: bool = True,
         clock: Callable[[], datetime] | None = None,
+        on_stored: StoredHook | None = None,
     ) -> None:
         """``ledger``: sign every accepted event before storing it (the hub's receipt).
         ``future_tolerance``: reject events dated further than this after ``clock()``
         (the hub wires ``DEFAULT_FUTURE_TOLERANCE``; None, the library default, keeps
         capture independent of the wall clock). ``check_schema``: also validate each
-        event against the official EPCIS 2.0 JSON Schema.
+        event against the official EPCIS 2.0 JSON Schema. ``on_stored``: run with the
+        newly stored events inside the transaction that stores them (``store_events``'s
+        ``then``; the subscription outbox).
         """
         self._store = store
         self._ledger = ledger
         self._future_tolerance = future_tolerance
         self._check_schema = check_schema
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._on_stored = on_stored
 
     def capture(self, event: Mapping[str, Any], *, source: str | None = None) -> CaptureOutcome:
         """Validate and store one event; idempotent on its event hash id. ``source``
@@ -123,12 +162,14 @@ class CaptureService:
 
         An EPC that is not a registered unit is still stored with the event (an
         observation of something we do not know is still evidence), just not linked
-        to a lot. Raises ``EventRejected`` for an invalid event and
-        ``StoreUnavailable`` when the database fails.
+        to a lot; the outcome's ``flags`` say what the records did not know. Raises
+        ``EventRejected`` for an invalid event and ``StoreUnavailable`` when the
+        database fails.
         """
-        (prepared,) = self._carried([self._prepare(event, {}, set(), self._unit_lots([event]))])
+        new, outcome, _ = self._prepare(event, None, set(), look_up(self._store, [event]))
+        (prepared,) = self._carried([(new, outcome)])
         self._sign([prepared], source)
-        result = self._store.store_events([prepared[0]])[0]
+        result = self._stored([prepared[0]])[0]
         return prepared[1].model_copy(
             update={"event_id": result.event_id, "created": result.created}
         )
@@ -139,36 +180,57 @@ class CaptureService:
         behaviour: ErrorBehaviour = "rollback",
         *,
         source: str | None = None,
+        syntax: Syntax = "json",
     ) -> CaptureReport:
         """Capture every event of an EPCISDocument (see the module docstring).
 
         ``source`` names the sender (the authenticated API client, ``cli:<user>``): with
         a ledger, the new events' capture receipt names it, signed with them, so the
         evidence says who sent each event. None: no receipt ("source not recorded").
+        ``syntax="xml"``: the document was read from XML
+        (``gs1.epcis.xmlcapture.xml_capture_document``), so it is judged by the EPCIS
+        XSD where the XSD and the JSON Schema differ (``gs1.epcis.schema.event_errors``).
         """
-        events = _event_list(document)
+        events = capture_events(document)
         prefixes = context_prefixes(document.get("@context"))
         ready: list[tuple[NewEvent, CaptureOutcome]] = []
         errors: list[EventError] = []
-        new_parents: set[str] = set()
-        unit_lots = self._unit_lots(events)
+        warnings: list[EventWarning] = []
+        seen: set[str] = set()
+        known = look_up(self._store, events)
         for index, event in enumerate(events):
             try:
-                ready.append(self._prepare(event, prefixes, new_parents, unit_lots))
+                new, outcome, found = self._prepare(event, prefixes, seen, known, syntax)
             except EventRejected as exc:
                 errors.append(EventError(index=index, field=exc.field, reason=exc.reason))
+                continue
+            ready.append((new, outcome))
+            warnings.extend(
+                EventWarning(index=index, field=field, code=code, reason=reason)
+                for field, code, reason in found
+            )
         if errors and behaviour == "rollback":
-            return CaptureReport(captured=(), errors=tuple(errors), behaviour=behaviour)
+            return CaptureReport(
+                captured=(), errors=tuple(errors), behaviour=behaviour, warnings=tuple(warnings)
+            )
         ready = self._carried(ready)
         self._sign(ready, source)
-        results = self._store.store_events([new for new, _ in ready])
+        results = self._stored([new for new, _ in ready])
         captured = tuple(
             outcome.model_copy(update={"event_id": r.event_id, "created": r.created})
             for (_, outcome), r in zip(ready, results, strict=True)
         )
-        return CaptureReport(captured=captured, errors=tuple(errors), behaviour=behaviour)
+        return CaptureReport(
+            captured=captured, errors=tuple(errors), behaviour=behaviour, warnings=tuple(warnings)
+        )
 
     # --------------------------------------------------------------------------------
+
+    def _stored(self, new_events: Sequence[NewEvent]) -> list[StoreResult]:
+        """Store, running ``on_stored`` in the same transaction when there is one."""
+        if self._on_stored is None:
+            return self._store.store_events(new_events)
+        return self._store.store_events(new_events, then=self._on_stored)
 
     def _sign(self, ready: Sequence[tuple[NewEvent, CaptureOutcome]], source: str | None) -> None:
         """Ledger first: a crash before the row is stored leaves a signed event the
@@ -189,58 +251,45 @@ class CaptureService:
             for (new, outcome), more in zip(ready, extra, strict=True)
         ]
 
-    def _unit_lots(self, events: Sequence[Any]) -> dict[tuple[str, str], str]:
-        """The lots of every SGTIN the events name, looked up together before validation.
-
-        A malformed EPC is skipped here; ``parse_event`` rejects it with its field.
-        """
-        keys: list[tuple[str, str]] = []
-        for event in events:
-            if not isinstance(event, Mapping):
-                continue
-            for field in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
-                epcs = event.get(field)
-                if not isinstance(epcs, list):
-                    continue
-                for epc in epcs:
-                    if isinstance(epc, str) and epc.startswith("urn:epc:id:sgtin:"):
-                        try:
-                            sgtin = Sgtin.parse(epc)
-                        except InvalidIdentifier:
-                            continue
-                        keys.append((sgtin.gtin.value, sgtin.serial.value))
-        return self._store.lots_of_units(keys)
-
     def _prepare(
         self,
         event: Any,
-        prefixes: Mapping[str, str],
-        new_parents: set[str],
-        unit_lots: Mapping[tuple[str, str], str],
-    ) -> tuple[NewEvent, CaptureOutcome]:
-        parsed = parse_event(event, now=self._clock(), future_tolerance=self._future_tolerance)
+        prefixes: Mapping[str, str] | None,
+        seen: set[str],
+        known: Known,
+        syntax: Syntax = "json",
+    ) -> tuple[NewEvent, CaptureOutcome, list[tuple[str, WarningCode, str]]]:
+        """The event ready to store, its outcome and its warnings; ``prefixes`` None: no
+        document (the gateway's single event), so extensions are checked by shape only."""
+        parsed = parse_event(
+            event,
+            now=self._clock(),
+            future_tolerance=self._future_tolerance,
+            prefixes=prefixes,
+        )
         if self._check_schema:
-            problems = event_errors(event)
+            problems = event_errors(event, syntax=syntax)
             if problems:
                 field, reason = problems[0]
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise EventRejected(field, f"violates the EPCIS 2.0 JSON Schema: {reason}{more}")
-        self._check_parent(parsed, new_parents)
         body = {k: v for k, v in event.items() if k not in _NOT_STORED}
         try:
             canonical = canonicalize(body).decode("utf-8")
         except CanonicalizationError as exc:
             raise EventRejected("event", f"has no canonical JSON form: {exc}") from exc
-        identifier = event_hash_id(event, prefixes)
+        identifier = repository_id(event, event_hash_id(event, prefixes or {}))
         if len(identifier) > MAX_RECORD_ID_LENGTH:  # the ledger's record id limit
             raise EventRejected(
                 "event",
                 f"its event id is {len(identifier)} characters; the ledger takes at most "
                 f"{MAX_RECORD_ID_LENGTH}",
             )
-        links = self._links(parsed, unit_lots)
+        links = self._links(parsed, known.unit_lots)
+        found = event_warnings(parsed, links, known, seen)
         # Objects this document names become known to its later events.
-        new_parents.update(link.epc for link in links)
+        seen.update(link.epc for link in links)
+        flags = tuple(dict.fromkeys(code for _, code, _ in found))
         new = NewEvent(
             id=identifier,
             event_time=parsed.event_time,
@@ -252,6 +301,7 @@ class CaptureService:
             epcs=links,
             action=parsed.action,
             disposition=parsed.disposition_short,
+            flags=flags,
         )
         lots = tuple(
             dict.fromkeys((link.gtin, link.lot) for link in links if link.gtin and link.lot)
@@ -263,21 +313,9 @@ class CaptureService:
             unknown_epcs=tuple(
                 link.epc for link in links if link.lot is None and link.role != "parent"
             ),
+            flags=flags,
         )
-        return new, outcome
-
-    def _check_parent(self, event: EpcisEvent, new_parents: set[str]) -> None:
-        """An aggregation's parent must be a known logistic unit or object."""
-        if event.type != "AggregationEvent" or event.parent_id is None:
-            return
-        parent = event.parent_id
-        if parent in new_parents or self._store.knows_object(parent):
-            return
-        raise EventRejected(
-            "parentID",
-            f"{parent} is unknown: register the SSCC as a logistic unit (records import) "
-            "or capture an event that commissions it before packing into it",
-        )
+        return new, outcome, found
 
     def _links(
         self, event: EpcisEvent, unit_lots: Mapping[tuple[str, str], str]
@@ -345,15 +383,3 @@ def _class_link(epc_class: str, role: str) -> EpcLink:
             return EpcLink(epc=epc_class, role=role)
         return EpcLink(epc=epc_class, gtin=lgtin.gtin.value, lot=lgtin.lot.value, role=role)
     return EpcLink(epc=epc_class, role=role)
-
-
-def _event_list(document: Mapping[str, Any]) -> list[Any]:
-    if document.get("type") not in ("EPCISDocument", None):
-        raise EventRejected("type", f"{document.get('type')!r}: capture takes an EPCISDocument")
-    body = document.get("epcisBody")
-    if not isinstance(body, Mapping) or not isinstance(body.get("eventList"), list):
-        raise EventRejected(
-            "epcisBody.eventList", "is missing; an EPCISDocument carries its events there"
-        )
-    events: list[Any] = body["eventList"]
-    return events

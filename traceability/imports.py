@@ -97,7 +97,7 @@ IMPORT_KINDS: Mapping[str, ImportKind[Any]] = MappingProxyType(
         "locations": ImportKind(
             Location,
             RecordStore.import_locations,
-            "urn, name, kind, custodian, latitude, longitude, country, site",
+            "urn, name, kind, custodian, latitude, longitude, country, site, parent",
             MasterData.import_locations,
         ),
         "shipment_lots": ImportKind(

@@ -25,17 +25,20 @@ from supervision.supervisor import Supervisor
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
 from traceability.capture import CaptureService
+from traceability.capturejobs import CaptureJobs
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.alerting import Alerting, wire_alerting
 from tracehub.bridges import CaptureBridge, EvidenceBridge
+from tracehub.capturing import capture_jobs
 from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.keys import open_keystore, site_signer
 from tracehub.readiness import HubReadiness, web_status
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
+from tracehub.subscribing import Subscribing, subscribing, subscriptions_for
 from tracehub.website import Stores, build_website
 from web.pagecache import PageCache
 from web.server import WebServer
@@ -57,6 +60,8 @@ class HubParts:
     # Runs the anchoring and gateway loops, restarts them when they die; /readyz shows it.
     supervisor: Supervisor
     readiness: HubReadiness
+    capture_jobs: CaptureJobs  # POST /capture's worker (tracehub.capturing)
+    subscriptions: Subscribing  # named queries, subscriptions, webhook delivery
 
 
 def wire(
@@ -76,10 +81,14 @@ def wire(
     ahead = settings.records.future_tolerance_s
     # Every accepted event is signed into the ledger before it is stored (its capture
     # receipt); the feeder only mirrors anchors back and signs nothing.
+    # Every event the hub stores is matched against the query subscriptions in the
+    # transaction that stores it (their outbox: tracehub.subscribing).
+    subscriptions = subscriptions_for(settings, store)
     capture = CaptureService(
         store,
         ledger=EventLeaves(ledger, signer, renew_signer=renew),
         future_tolerance=None if ahead is None else timedelta(seconds=ahead),
+        on_stored=subscriptions.on_stored,
     )
     # Captures and anchors change what a lot's page says: they drop its cached copy.
     pages = PageCache(settings.web.page_ttl_s)
@@ -108,9 +117,11 @@ def wire(
     alerting = wire_alerting(
         settings, store, ledger, signer, capture, supervisor, renew, stack, on_lot=pages.invalidate
     )
+    jobs = capture_jobs(store, capture, pages, supervisor)
     web = build_website(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
-        readiness=readiness, incidents=alerting.incidents,
+        readiness=readiness, incidents=alerting.incidents, capture_jobs=jobs,
+        subscriptions=subscriptions,
     )  # fmt: skip
     stack.callback(web.stop)
     # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.
@@ -118,5 +129,6 @@ def wire(
     master = MasterData(store, ledger, signer, renew=renew)
     return HubParts(
         store, ledger, signer, chain, pages, gateway, anchoring, alerting, power, web,
-        master=master, supervisor=supervisor, readiness=readiness,
+        master=master, supervisor=supervisor, readiness=readiness, capture_jobs=jobs,
+        subscriptions=subscribing(settings, subscriptions, supervisor),
     )  # fmt: skip

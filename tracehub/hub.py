@@ -65,7 +65,15 @@ class Hub:
             parts.web.start()  # stopped by the wiring's stack, after the others
             # Stopped in reverse: stop alarming (no half-told incident), then stop taking
             # messages, then anchor what was captured, then stop serving.
-            for part in (parts.anchoring, parts.gateway, parts.alerting):
+            # Capture jobs stop before anchoring, so what they captured is anchored.
+            parts_in_order = (
+                parts.anchoring,
+                parts.subscriptions,  # delivers what the others capture: stops after them
+                parts.capture_jobs,
+                parts.gateway,
+                parts.alerting,
+            )
+            for part in parts_in_order:
                 part.start()
                 self._stack.callback(part.stop)
             self._publish_url()

@@ -75,7 +75,16 @@ class Inbox:
 class WebhookReceiver:
     """An HTTP endpoint that takes signed JSON POSTs (``POST /``)."""
 
-    def __init__(self, secret: str, inbox: Inbox, host: str = LOOPBACK, port: int = 0) -> None:
+    def __init__(
+        self,
+        secret: str,
+        inbox: Inbox,
+        host: str = LOOPBACK,
+        port: int = 0,
+        signature_header: str = "X-Tracehub-Signature",
+    ) -> None:
+        """``signature_header``: where the ``sha256=<hex>`` HMAC comes (an EPCIS
+        subscription's webhook sends it as ``GS1-Signature``)."""
         self.inbox = inbox
         self._secret = secret.encode()
         receiver = self
@@ -87,7 +96,7 @@ class WebhookReceiver:
                     self._answer(413)
                     return
                 body = self.rfile.read(length)
-                if not receiver.signed(body, self.headers.get("X-Tracehub-Signature", "")):
+                if not receiver.signed(body, self.headers.get(signature_header, "")):
                     self._answer(401)
                     return
                 try:

@@ -150,9 +150,11 @@ class Play:
             "readPoint": {"id": where},
             "bizLocation": {"id": where},
         }
-        CaptureService(hub.store, ledger=EventLeaves(hub.ledger, hub.signer)).capture(
-            event, source="cli:demo-scenario"
-        )
+        CaptureService(
+            hub.store,
+            ledger=EventLeaves(hub.ledger, hub.signer),
+            on_stored=hub.parts.subscriptions.subscriptions.on_stored,
+        ).capture(event, source="cli:demo-scenario")
         self._say(f"put away: {len(units)} units into {where}")
 
     def run(self, hub: Hub, stop: threading.Event) -> None:

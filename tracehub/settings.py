@@ -312,6 +312,23 @@ class AlarmsSettings(BaseSettings):
     interval_s: float = Field(default=5.0, gt=0, le=60, description="how often the rules run")
 
 
+class SubscriptionSettings(BaseSettings):
+    """``TRACEHUB_SUBSCRIPTIONS_*``: EPCIS query subscriptions (traceability.subscriptions)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEHUB_SUBSCRIPTIONS_", frozen=True)
+
+    public_only: bool = Field(
+        default=False,
+        description="refuse webhook destinations on loopback, private or link-local "
+        "addresses, checked at subscribe time and again before each send (set it on a hub "
+        "that partners reach over the internet: a subscriber must not make the hub POST "
+        "into its own network; off by default for the local receivers of the demo)",
+    )
+    poll_s: float = Field(default=1.0, gt=0, description="how often delivery looks unwoken")
+    batch: int = Field(default=100, ge=1, le=10_000, description="events per webhook POST")
+    timeout_s: float = Field(default=10.0, gt=0, description="per webhook POST")
+
+
 class Settings(BaseModel):
     """Everything, built once by :func:`load_settings`."""
 
@@ -328,6 +345,7 @@ class Settings(BaseModel):
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     alarms: AlarmsSettings = Field(default_factory=AlarmsSettings)
+    subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
 
     @property
     def records_url(self) -> str:
@@ -364,4 +382,5 @@ def load_settings() -> Settings:
         devices=DevicesSettings(),
         alerts=AlertsSettings(),
         alarms=AlarmsSettings(),
+        subscriptions=SubscriptionSettings(),
     )

@@ -25,12 +25,14 @@ from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.claims import PageClaims
 from traceability.anchoring.proofs import ChainIdentity, LedgerEvidence
 from traceability.capture import CaptureService
+from traceability.capturejobs import CaptureJobs
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.incidents.service import IncidentService
 from traceability.records.store import RecordStore
+from traceability.subscriptions.service import Subscriptions
 from tracehub.chain import Chain
 from tracehub.settings import Settings
 from web.access import HostCheck, allowed_hosts
@@ -61,9 +63,13 @@ def build_website(
     renew: Callable[[], Signer],
     readiness: ReadinessSource | None = None,
     incidents: IncidentService | None = None,
+    capture_jobs: CaptureJobs | None = None,
+    subscriptions: Subscriptions | None = None,
 ) -> WebServer:
     """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``);
-    ``incidents``: served at ``/incidents`` (``web.incidents``)."""
+    ``incidents``: served at ``/incidents`` (``web.incidents``); ``capture_jobs``: where
+    ``POST /capture`` puts documents (``tracehub.capturing``); ``subscriptions``: the
+    named queries and subscriptions at ``/queries`` (``tracehub.subscribing``)."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     exposure = ExposureService(store, telemetry)
     # The lot's anchored carbon report first, else computed from the records.
@@ -77,6 +83,8 @@ def build_website(
         telemetry,
         chain.name,
         capture=capture,
+        capture_jobs=capture_jobs,
+        subscriptions=subscriptions,
         limits=limits,
         chain=here,
         exposure=exposure,

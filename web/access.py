@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from traceability.errors import StoreUnavailable
 from traceability.records.clients import Client, parse_token
@@ -75,7 +76,7 @@ class Access:
         self._directory = directory
         self.public_read = public_read
 
-    async def authorise(self, request: Request, scope: ClientScope) -> Client:
+    async def authorise(self, request: HTTPConnection, scope: ClientScope) -> Client:
         """The request's client if it holds ``scope``; else the 401/403 ``Problem``."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
@@ -123,11 +124,24 @@ class Access:
         request.state.client = client
         return client
 
-    def protect(self, route: Route, scope: ClientScope | Mapping[str, ClientScope]) -> Route:
+    async def authorise_socket(self, websocket: WebSocket, scope: ClientScope) -> Client:
+        """``authorise`` for a WebSocket handshake: the same ``Authorization`` header and
+        refusals (the caller sends the ``Problem`` as the handshake's HTTP answer)."""
+        return await self.authorise(websocket, scope)
+
+    def protect(
+        self,
+        route: Route,
+        scope: ClientScope | Mapping[str, ClientScope],
+        *,
+        problem_type: str | None = None,
+    ) -> Route:
         """``route`` answering only clients with ``scope`` (``read``: everyone when the
         site's reads are public). A mapping gives each method its own scope (``GET``
         ``read``, ``POST`` ``subscribe``); a method it does not name is refused with 405
-        by the route itself, ``OPTIONS`` (discovery) and ``HEAD`` take the ``GET`` scope."""
+        by the route itself, ``OPTIONS`` (discovery) and ``HEAD`` take the ``GET`` scope.
+        ``problem_type`` types the 401/403 answers (the EPCIS binding's routes answer
+        ``epcisException:SecurityException``)."""
         per_method = {"*": scope} if isinstance(scope, str) else dict(scope)
         if all(s == "read" for s in per_method.values()) and self.public_read:
             return route
@@ -141,7 +155,12 @@ class Access:
             if needed is None:
                 raise Problem(405, "method not allowed", f"{request.method} is not served here")
             if not (needed == "read" and self.public_read):
-                await self.authorise(request, needed)
+                try:
+                    await self.authorise(request, needed)
+                except Problem as refusal:
+                    if problem_type is not None and refusal.status in (401, 403):
+                        refusal.type = problem_type
+                    raise
             if inspect.iscoroutinefunction(inner):
                 response: Response = await inner(request)
             else:

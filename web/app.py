@@ -6,6 +6,8 @@
 * ``/.well-known/tracehub.json`` — the site's trust anchors: key fingerprints, the
   anchor contract (``web.wellknown``).
 * ``/static/…`` — the pages' CSS and proof-check script, served locally (no CDN).
+* ``/openapi.json`` — the OpenAPI document of the routes served here (``web.openapi``),
+  ``read`` scope.
 * ``/auditor/…`` — raw data for clients with the ``auditor`` scope (``web.auditor``).
 * ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``): capture needs
   the ``capture`` scope, the reads the ``read`` scope unless the site's reads are public.
@@ -36,12 +38,14 @@ from starlette.staticfiles import StaticFiles
 
 from traceability.anchoring.proofs import ChainIdentity, EvidenceSource
 from traceability.capture import CaptureService
+from traceability.capturejobs import CaptureJobs
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS
 from traceability.incidents.service import IncidentService
 from traceability.records.clients import Scope
 from traceability.records.store import RecordStore
+from traceability.subscriptions.service import Subscriptions
 from web.access import Access, ClientDirectory
 from web.api import api_routes
 from web.auditor import TelemetryWindow, auditor_routes
@@ -51,6 +55,7 @@ from web.health import healthz, readyz
 from web.incidents import incident_routes
 from web.limits import Limits, RequestLimits
 from web.lotpage import LotPageBuilder
+from web.openapi import OpenApi
 from web.pagecache import DEFAULT_TTL_S, PageCache
 from web.pages import LotPages
 from web.problem import Problem, handle_problem
@@ -59,6 +64,8 @@ from web.renderer import Renderer
 from web.wellknown import TrustPublisher, WellKnown
 
 STATIC = Path(__file__).parent / "static"
+# The binding's problem type of a refused credential (its 401 and 403 answers).
+SECURITY_EXCEPTION = "epcisException:SecurityException"
 # A scope, or a scope per method (``web.access.Access.protect``).
 API_SCOPES: dict[str, Scope | dict[str, Scope]] = {
     # The EPCIS 2.0 REST binding (issue #15): web.capture, web.epcisquery, web.queries.
@@ -132,6 +139,8 @@ def create_app(
     limits: Limits | None = None,
     chain: ChainIdentity | None = None,
     incidents: IncidentService | None = None,
+    capture_jobs: CaptureJobs | None = None,
+    subscriptions: Subscriptions | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -144,6 +153,11 @@ def create_app(
     trust anchors at ``/.well-known/tracehub.json``. ``limits`` bounds the work of
     every request (``web.limits``; the defaults when None). ``chain`` is the chain the
     hub anchors on now: the page shows no anchor on another as on chain.
+    ``capture_jobs`` takes ``POST /capture`` documents (``web.capture``); without one the
+    app builds its own over ``capture`` and, no worker being started, captures each job
+    in the background of the request that submitted it. ``subscriptions`` serves the
+    named queries and their subscriptions (``web.queries``; the hub's, whose hook its
+    capture carries; without one the app builds its own over ``store``).
     """
     bounds = limits or Limits()
     access = Access(clients if clients is not None else store, public_read=public_read)
@@ -164,12 +178,13 @@ def create_app(
     pages = LotPages(
         store, builder, Renderer(), cached, evidence=evidence, evidence_public=evidence_public
     )
-    api = api_routes(
+    api = api_routes(store, exposure)
+    # Named queries and subscriptions (web.queries); the default capture feeds their outbox.
+    subs = subscriptions if subscriptions is not None else Subscriptions(store)
+    jobs = capture_jobs or CaptureJobs(
         store,
-        capture or CaptureService(store),
-        exposure,
-        on_capture=cached.invalidate,
-        limits=bounds,
+        capture or CaptureService(store, on_stored=subs.on_stored),
+        on_captured=cached.invalidate,
     )
     routes: list[BaseRoute] = [
         Route("/01/{rest:path}", pages.digital_link, name="digital_link"),
@@ -186,10 +201,28 @@ def create_app(
             )
         ),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
+        access.protect(
+            Route("/openapi.json", OpenApi(API_SCOPES).endpoint), API_SCOPES["/openapi.json"]
+        ),
         # The EPCIS 2.0 REST binding (issue #15); each slice owns its module.
-        *(access.protect(route, API_SCOPES[route.path]) for route in capture_routes()),
-        *(access.protect(route, API_SCOPES[route.path]) for route in query_routes()),
-        *named_query_routes(),  # Route entries protected inside (WebSocket needs its own)
+        *(
+            access.protect(route, API_SCOPES[route.path], problem_type=SECURITY_EXCEPTION)
+            for route in capture_routes(jobs, bounds)
+        ),
+        *(  # ids and EPCs in paths hold slashes (``{eventID:path}``)
+            access.protect(
+                route,
+                API_SCOPES[route.path.replace(":path}", "}")],
+                problem_type=SECURITY_EXCEPTION,
+            )
+            for route in query_routes(store)
+        ),
+        *(  # the WebSocket route authenticates its own handshake
+            access.protect(route, API_SCOPES[route.path], problem_type=SECURITY_EXCEPTION)
+            if isinstance(route, Route)
+            else route
+            for route in named_query_routes(subs, access, bounds)
+        ),
         *(
             access.protect(route, API_SCOPES[route.path])
             for route in (

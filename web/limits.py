@@ -11,7 +11,7 @@ bridge's batch, gas and rate, the worker pools of CPU-heavy work. Who applies wh
   refused by its ``Content-Length`` before a byte is read or counted while it streams
   and cut at the route's limit (413), and its deadline (408); the endpoint then gets the
   whole body at once, so no endpoint reads an unbounded or endless stream;
-* ``web.api`` (events per document), ``web.server`` (``/rpc`` batch, rate, gas),
+* ``web.capture`` (events per document), ``web.server`` (``/rpc`` batch, rate, gas),
   ``web.jsonbody`` (numbers, strings, depth), ``web.offload`` (threads).
 
 Refusals are RFC 9457 problem details (``web.problem``) naming the limit and the fix,
@@ -31,7 +31,9 @@ from ledger.evm.rpcbridge import DEFAULT_GAS_CAP, DEFAULT_MAX_BATCH
 from web.jsonbody import JsonLimits
 from web.problem import Problem
 
-CAPTURE_PATH = "/epcis/capture"
+CAPTURE_PATH = "/capture"
+# The binding's capture route and tracehub's older alias of it (web.capture).
+CAPTURE_PATHS = frozenset({CAPTURE_PATH, "/epcis/capture"})
 RPC_PATH = "/rpc"
 CAPTURE_LIMIT_EXCEEDED = "epcisException:CaptureLimitExceededException"
 KIB = 1024
@@ -55,7 +57,7 @@ class Limits(BaseModel):
     rpc_body_bytes: int = Field(default=256 * KIB, ge=1 * KIB)
     body_bytes: int = Field(default=16 * KIB, ge=0)
     body_timeout_s: float = Field(default=30.0, gt=0)
-    # Capture (web.api): events per document, advertised as GS1-EPCIS-Capture-Limit.
+    # Capture (web.capture): events per document, advertised as GS1-EPCIS-Capture-Limit.
     capture_events: int = Field(default=1000, ge=1)
     capture_workers: int = Field(default=2, ge=1)
     capture_queue: int = Field(default=16, ge=0)
@@ -81,7 +83,7 @@ class Limits(BaseModel):
         return self
 
     def body_limit(self, path: str) -> int:
-        if path == CAPTURE_PATH:
+        if path in CAPTURE_PATHS:
             return self.capture_body_bytes
         if path == RPC_PATH:
             return self.rpc_body_bytes
@@ -175,7 +177,7 @@ class RequestLimits:
 
 def _too_large(path: str, limits: Limits, what: str) -> Problem:
     limit = limits.body_limit(path)
-    if path == CAPTURE_PATH:
+    if path in CAPTURE_PATHS:
         return Problem(
             413,
             "Capture Payload too large",

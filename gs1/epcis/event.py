@@ -27,7 +27,8 @@ from pydantic import (
 from gs1.ai import PRIMARY_KEYS
 from gs1.cbv import BizStep, Disposition, short_name
 from gs1.digitallink import DigitalLink
-from gs1.epcis.hashid import canonical_number, event_hash_id, parse_number
+from gs1.epcis.extensions import extension_problem, key_problem
+from gs1.epcis.hashid import canonical_number, context_prefixes, event_hash_id, parse_number
 from gs1.epcis.schema import EVENT_TYPES
 from gs1.errors import EventRejected, InvalidIdentifier, NumberOutOfRange
 from gs1.identifiers import Sgln, Sgtin
@@ -50,6 +51,8 @@ _PASSTHROUGH = frozenset(
     }
 )
 _URI_SCHEMES = ("urn:", "http://", "https://")
+# Any absolute URI (RFC 3986 scheme ":" ...): a location may be e.g. "geo:42.69,23.31".
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
 
 def _is_uri(value: str) -> bool:
@@ -57,16 +60,18 @@ def _is_uri(value: str) -> bool:
 
 
 class EventLocation(BaseModel):
-    """A ``readPoint`` or ``bizLocation``: an SGLN URN or any location URI."""
+    """A ``readPoint`` or ``bizLocation``: an SGLN URN or any location URI, and any
+    namespaced user extensions (EPCIS 2.0 allows them there; ``gs1.epcis.extensions``
+    checks their names)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     id: str
 
     @field_validator("id")
     @classmethod
     def _uri(cls, value: str) -> str:
-        if not _is_uri(value):
+        if not _ABSOLUTE_URI.match(value):
             raise ValueError("must be a location URI such as 'urn:epc:id:sgln:4012345.00001.0'")
         if value.startswith("urn:epc:id:sgln:"):
             try:
@@ -148,10 +153,6 @@ class EpcisEvent(BaseModel):
         kind = self.type
         if kind != "TransformationEvent" and self.action is None:
             raise ValueError(f"an {kind} needs an action (ADD, OBSERVE or DELETE)")
-        if kind == "ObjectEvent" and not self.epc_list and not self.quantity_list:
-            raise ValueError(
-                "an ObjectEvent needs a non-empty epcList (or quantityList) naming its objects"
-            )
         if kind in ("AggregationEvent", "AssociationEvent"):
             if self.parent_id is None and self.action != "OBSERVE":
                 raise ValueError(f"an {kind} with action {self.action} needs a parentID")
@@ -249,8 +250,17 @@ def parse_event(
     *,
     now: datetime | None = None,
     future_tolerance: timedelta | None = None,
+    prefixes: Mapping[str, str] | None = None,
 ) -> EpcisEvent:
     """Validate an EPCIS 2.0 event dict; raises ``EventRejected(field, reason)``.
+
+    Extension fields (at the top level, in readPoint, bizLocation, ilmd, sensor
+    elements, errorDeclaration and inside extension values) must be namespaced
+    (``gs1.epcis.extensions``): ``prefixes`` are those the document's ``@context``
+    declares; None (a single event without a document) checks only the
+    ``prefix:name`` shape, unless the event carries its own ``@context``.
+    An event need not name any object: an ObjectEvent with only a
+    ``sensorElementList`` at a readPoint (a room's temperature) is valid EPCIS 2.0.
 
     Rejects an ``eventTime`` more than ``future_tolerance`` after ``now`` (a device
     clock ahead of real time would otherwise reorder custody); None skips that check.
@@ -263,18 +273,13 @@ def parse_event(
         raise EventRejected(
             "type", f"{kind!r} is not an EPCIS 2.0 event type; use one of {', '.join(EVENT_TYPES)}"
         )
+    declared = _declared(data, prefixes)
     known = _known_keys()
     for key in data:
-        if not isinstance(key, str) or (key not in known and ":" not in key):
-            raise EventRejected(
-                str(key),
-                "unknown field; check the spelling (EPCIS names are camelCase) "
-                "or namespace an extension as 'prefix:name'",
-            )
-    if kind == "ObjectEvent" and not data.get("epcList") and not data.get("quantityList"):
-        raise EventRejected(
-            "epcList", "must list at least one EPC (or give a quantityList) naming the objects"
-        )
+        if key not in known:
+            problem = key_problem(key, declared)
+            if problem:
+                raise EventRejected(str(key), problem)
     try:
         event = EpcisEvent.model_validate(dict(data))
     except ValidationError as exc:
@@ -283,6 +288,9 @@ def parse_event(
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         message = str(first["msg"]).removeprefix("Value error, ")
         raise EventRejected(_json_path(first["loc"]) or "event", message + more) from exc
+    found = extension_problem(data, declared)
+    if found:
+        raise EventRejected(*found)
     if future_tolerance is None:
         return event
     limit = (now or datetime.now(UTC)) + future_tolerance
@@ -293,6 +301,13 @@ def parse_event(
             f"{future_tolerance}; check the sending device's clock (NTP)",
         )
     return event
+
+
+def _declared(data: Mapping[str, Any], prefixes: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The prefixes an event may use: its document's, plus its own ``@context``'s."""
+    if "@context" not in data:
+        return None if prefixes is None else dict(prefixes)
+    return {**(prefixes or {}), **context_prefixes(data["@context"])}
 
 
 def _known_keys() -> frozenset[str]:
@@ -321,6 +336,25 @@ def event_id(event: Mapping[str, Any], context: Mapping[str, str] | None = None)
     holds the namespace prefixes of the document the event came in.
     """
     return event_hash_id(event, context)
+
+
+# An error declaration (EPCIS 2.0, 7.4.1.2) names the event it corrects by that event's
+# eventID, and the event hash leaves errorDeclaration out, so it hashes to the very id of
+# the event it corrects. The repository keeps both, the declaration under this suffix: the
+# correction is a record of its own (signed and anchored), never a "duplicate" dropped.
+DECLARATION_SUFFIX = "#errorDeclaration"
+
+
+def repository_id(event: Mapping[str, Any], hash_id: str) -> str:
+    """The id tracehub stores ``event`` under: its hash ID, with ``DECLARATION_SUFFIX``
+    when it is an error declaration."""
+    declared = isinstance(event.get("errorDeclaration"), Mapping)
+    return hash_id + DECLARATION_SUFFIX if declared else hash_id
+
+
+def declared_id(stored_id: str) -> str:
+    """The eventID an event stored under ``stored_id`` has (the suffix taken off)."""
+    return stored_id.removesuffix(DECLARATION_SUFFIX)
 
 
 def format_time(moment: datetime) -> str:

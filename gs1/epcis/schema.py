@@ -6,17 +6,22 @@ come back as ``(json_path, message)`` pairs, the path relative to the event.
 Two validators, one verdict: each event type's schema is compiled once to Python by
 ``fastjsonschema`` (~0.2 ms per event where ``jsonschema`` takes ~4 ms), and only an
 event it rejects goes through ``jsonschema``, which lists every violation with its path.
-``jsonschema`` has the last word: an event it finds valid is valid (formats are checked
-by neither, as ``Draft7Validator`` does not check them by default).
+``jsonschema`` has the last word on structure. Formats are checked by neither (as
+``Draft7Validator`` does not check them by default), so the one format that decides
+meaning, ``date-time`` (RFC 3339: ``2026-11-22T10:00:00.000Z``), is checked here at
+every place the schema uses it in an event (``time_problem``): a lax parser would
+otherwise read ``"1700000000"`` as a time.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -78,18 +83,111 @@ def document_validator() -> Draft7Validator:
     return Draft7Validator(_schema())
 
 
-def event_errors(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Schema violations of one event (its ``type`` picks the event schema)."""
+def event_errors(event: Mapping[str, Any], *, syntax: Syntax = "json") -> list[tuple[str, str]]:
+    """Schema violations of one event (its ``type`` picks the event schema).
+
+    ``syntax="xml"``: the event was read from an XML document (``gs1.epcis.xmlcapture``),
+    which is valid by the EPCIS XSD; what the XSD allows and the JSON Schema does not
+    (``_XSD_ALLOWS``) is then no violation.
+    """
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         return [("type", f"{kind!r} is not an EPCIS 2.0 event type; use one of {EVENT_TYPES}")]
     if event_is_valid(event):
-        return []
+        return _time_errors(event)
+    if syntax == "xml":
+        return [p for p in _violations(kind, event) if not _xsd_allows(*p)]
+    return _violations(kind, event)
+
+
+def _violations(kind: str, event: Mapping[str, Any]) -> list[tuple[str, str]]:
     errors = sorted(
         _validator(f"#/definitions/{kind}").iter_errors(dict(event)),
         key=lambda e: list(map(str, e.absolute_path)),
     )
-    return [(_path(e.absolute_path) or "event", _message(e.message)) for e in errors]
+    found = [_named(e) for e in errors]
+    # A violation deep in the event first: it names the field to fix.
+    found.sort(key=lambda item: item[0] == "event")
+    return found + _time_errors(event)
+
+
+def _named(error: Any) -> tuple[str, str]:
+    """``(path, message)`` of one violation; an ``anyOf``/``oneOf`` that no alternative
+    fits names the fields its alternatives tripped on, not the whole event."""
+    path = _path(error.absolute_path) or "event"
+    if not error.context:
+        return path, _message(error.message)
+    parts: dict[tuple[str, str], None] = {}
+    for sub in error.context:
+        where = _path(sub.absolute_path) or path
+        why = "is not allowed here" if sub.validator == "not" else _message(sub.message)
+        parts[(where, why)] = None
+    fields = [where for where, _ in parts if where != "event"] or [path]
+    alternatives = "; or ".join(f"{where} {why}" for where, why in parts)
+    return fields[0], _message(f"fits none of the schema's alternatives: {alternatives}")
+
+
+Syntax = Literal["json", "xml"]
+# What the EPCIS 2.0 XSD allows and the JSON Schema does not: a sensorReport without a
+# type (XSD ``type use="optional"``; the JSON Schema requires it). An XML document is
+# valid by its XSD, and its JSON-LD reading cannot invent the missing type.
+_XSD_ALLOWS = (
+    re.compile(r"^sensorElementList\[\d+\]\.sensorReport\[\d+\]$"),
+    "'type' is a required property",
+)
+
+
+def _xsd_allows(path: str, message: str) -> bool:
+    return message == _XSD_ALLOWS[1] and _XSD_ALLOWS[0].match(path) is not None
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def time_problem(value: Any) -> str | None:
+    """Why ``value`` is not an RFC 3339 date-time with an offset, or None if it is one."""
+    if isinstance(value, str) and _RFC3339.match(value):
+        try:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return None
+    return (
+        f"{value!r} is not a date-time; write RFC 3339 with an offset, "
+        "e.g. '2026-11-22T10:00:00.000Z' or '2026-11-22T11:00:00+01:00'"
+    )
+
+
+def _time_errors(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The schema's ``date-time`` places in an event whose value is not one."""
+    places: list[tuple[str, Any]] = [
+        (key, event[key]) for key in ("eventTime", "recordTime") if key in event
+    ]
+    declaration = event.get("errorDeclaration")
+    if isinstance(declaration, Mapping) and "declarationTime" in declaration:
+        places.append(("errorDeclaration.declarationTime", declaration["declarationTime"]))
+    elements = event.get("sensorElementList")
+    for i, element in enumerate(elements if isinstance(elements, list) else ()):
+        if not isinstance(element, Mapping):
+            continue
+        metadata = element.get("sensorMetadata")
+        if isinstance(metadata, Mapping):
+            where = f"sensorElementList[{i}].sensorMetadata"
+            places += [(f"{where}.{k}", metadata[k]) for k in _METADATA_TIMES if k in metadata]
+        reports = element.get("sensorReport")
+        for j, report in enumerate(reports if isinstance(reports, list) else ()):
+            if isinstance(report, Mapping) and "time" in report:
+                places.append((f"sensorElementList[{i}].sensorReport[{j}].time", report["time"]))
+    found: list[tuple[str, str]] = []
+    for path, value in places:
+        problem = time_problem(value)
+        if problem:
+            found.append((path, problem))
+    return found
+
+
+_METADATA_TIMES = ("time", "startTime", "endTime")
 
 
 def document_errors(document: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -38,11 +38,11 @@ EVENT_TAGS = frozenset(
     }
 )
 _WRAPPERS = frozenset({"extension", "baseExtension"})
-_EPC_LISTS = frozenset({"epcList", "childEPCs", "inputEPCList", "outputEPCList"})
-_QUANTITY_LISTS = frozenset(
+EPC_LISTS = frozenset({"epcList", "childEPCs", "inputEPCList", "outputEPCList"})
+QUANTITY_LISTS = frozenset(
     {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
 )
-_TYPED_LISTS = {
+TYPED_LISTS = {
     "bizTransactionList": "bizTransaction",
     "sourceList": "source",
     "destinationList": "destination",
@@ -65,6 +65,18 @@ class XmlDocument:
 
 def xml_document(text: str | bytes) -> XmlDocument:
     """Read an EPCIS XML document; raises ``EventRejected`` naming what is wrong."""
+    root = read_root(text)
+    event_list = next((e for e in root.iter() if local_name(e.tag) == "EventList"), None)
+    if event_list is None:
+        raise EventRejected(
+            "EPCISBody.EventList", "is missing; an EPCIS XML document carries its events there"
+        )
+    events = [_event(e) for e in unwrapped(event_list) if local_name(e.tag) in EVENT_TAGS]
+    return XmlDocument(events, _ignore_fields(root))
+
+
+def read_root(text: str | bytes) -> Element:
+    """The root element of ``text``, parsed safely; ``EventRejected`` when it cannot be."""
     try:
         root: Element = SafeTree.fromstring(text)
     except DefusedXmlException as exc:
@@ -73,58 +85,52 @@ def xml_document(text: str | bytes) -> XmlDocument:
         ) from exc
     except SafeTree.ParseError as exc:
         raise EventRejected("document", f"is not well-formed XML: {exc}") from exc
-    event_list = next((e for e in root.iter() if _local(e.tag) == "EventList"), None)
-    if event_list is None:
-        raise EventRejected(
-            "EPCISBody.EventList", "is missing; an EPCIS XML document carries its events there"
-        )
-    events = [_event(e) for e in _unwrapped(event_list) if _local(e.tag) in EVENT_TAGS]
-    return XmlDocument(events, _ignore_fields(root))
+    return root
 
 
 def _ignore_fields(root: Element) -> frozenset[str]:
     for element in root.iter():
-        if _local(element.tag) == "ignoreFields" and _namespace(element.tag):
+        if local_name(element.tag) == "ignoreFields" and namespace_of(element.tag):
             return frozenset(child.tag for child in element)
     return frozenset()
 
 
 def _event(element: Element) -> dict[str, Any]:
-    event: dict[str, Any] = {"type": _local(element.tag)}
-    for child in _unwrapped(element):
+    event: dict[str, Any] = {"type": local_name(element.tag)}
+    for child in unwrapped(element):
         tag = child.tag
-        if _namespace(tag):
+        if namespace_of(tag):
             _add(event, tag, _extension(child))
             continue
-        if tag in _EPC_LISTS:
-            event[tag] = [_text(epc) for epc in child if _text(epc)]
-        elif tag in _QUANTITY_LISTS:
-            event[tag] = [_quantity(q) for q in _unwrapped(child)]
-        elif tag in _TYPED_LISTS:
+        if tag in EPC_LISTS:
+            event[tag] = [element_text(epc) for epc in child if element_text(epc)]
+        elif tag in QUANTITY_LISTS:
+            event[tag] = [_quantity(q) for q in unwrapped(child)]
+        elif tag in TYPED_LISTS:
             event[tag] = [_typed(tag, item) for item in child]
         elif tag in _LOCATIONS:
             event[tag] = _location(child)
         elif tag == "sensorElementList":
-            event[tag] = [_sensor_element(s, event) for s in _unwrapped(child)]
+            event[tag] = [_sensor_element(s, event) for s in unwrapped(child)]
         elif tag == "persistentDisposition":
             disposition: dict[str, list[str]] = {}
             for item in child:
-                disposition.setdefault(item.tag, []).append(_text(item))
+                disposition.setdefault(item.tag, []).append(element_text(item))
             event[tag] = disposition
         elif tag == "ilmd":
             event[tag] = _entries(child)
         elif tag == "errorDeclaration":
             continue  # not part of the event's meaning (nor of its hash)
         else:
-            event[tag] = _text(child)
+            event[tag] = element_text(child)
     return event
 
 
 def _quantity(element: Element) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for child in element:
-        value = _text(child)
-        found[child.tag] = _number(value) if child.tag == "quantity" else value
+        value = element_text(child)
+        found[child.tag] = xml_number(value) if child.tag == "quantity" else value
     return found
 
 
@@ -133,23 +139,23 @@ def _typed(list_name: str, element: Element) -> dict[str, Any]:
     kind = element.get("type")
     if kind is not None:
         entry["type"] = kind.strip()
-    entry[_TYPED_LISTS[list_name]] = _text(element)
+    entry[TYPED_LISTS[list_name]] = element_text(element)
     return entry
 
 
 def _location(element: Element) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for child in _unwrapped(element):
-        if _namespace(child.tag):
+    for child in unwrapped(element):
+        if namespace_of(child.tag):
             _add(found, child.tag, _extension(child))
         else:
-            found[child.tag] = _text(child)
+            found[child.tag] = element_text(child)
     return found
 
 
 def _sensor_element(element: Element, stray: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for child in _unwrapped(element):
+    for child in unwrapped(element):
         if child.tag == "sensorMetadata":
             found["sensorMetadata"] = _attributes(child, SENSOR_METADATA_FIELDS, stray)
         elif child.tag == "sensorReport":
@@ -172,7 +178,7 @@ def _attributes(element: Element, fields: tuple[str, ...], stray: dict[str, Any]
             path = stray.setdefault("{}sensorElementList", {}).setdefault("{}sensorElement", {})
             _add(path.setdefault("{}" + element.tag, {}), key, value)
         elif key in _SENSOR_NUMBERS:
-            found[key] = _number(value)
+            found[key] = xml_number(value)
         elif key == "booleanValue":
             found[key] = value == "true"
         elif key in ("type", "exception", "component"):
@@ -187,7 +193,7 @@ def _attributes(element: Element, fields: tuple[str, ...], stray: dict[str, Any]
 def _extension(element: Element) -> Any:
     """An extension element's value: its text, or a dict of its attributes and children."""
     if len(element) == 0 and not element.attrib:
-        return _text(element)
+        return element_text(element)
     return _entries(element)
 
 
@@ -195,7 +201,7 @@ def _entries(element: Element) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in element.attrib.items():
         _add(found, _key(key), value.strip())
-    for child in _unwrapped(element):
+    for child in unwrapped(element):
         _add(found, _key(child.tag), _extension(child))
     return found
 
@@ -211,12 +217,12 @@ def _add(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = [target[key], value]
 
 
-def _unwrapped(element: Element) -> list[Element]:
+def unwrapped(element: Element) -> list[Element]:
     """Children, with EPCIS 1.x ``<extension>``/``<baseExtension>`` wrappers dissolved."""
     found: list[Element] = []
     for child in element:
         if child.tag in _WRAPPERS:
-            found.extend(_unwrapped(child))
+            found.extend(unwrapped(child))
         else:
             found.append(child)
     return found
@@ -226,11 +232,11 @@ def _key(tag: str) -> str:
     return tag if tag.startswith("{") else "{}" + tag
 
 
-def _text(element: Element) -> str:
+def element_text(element: Element) -> str:
     return (element.text or "").strip()
 
 
-def _number(text: str) -> Any:
+def xml_number(text: str) -> Any:
     try:
         value = float(text)
     except ValueError:
@@ -247,10 +253,10 @@ def _expand(value: str) -> str:
     return value
 
 
-def _local(tag: Any) -> str:
+def local_name(tag: Any) -> str:
     return str(tag).rpartition("}")[2]
 
 
-def _namespace(tag: Any) -> str:
+def namespace_of(tag: Any) -> str:
     text = str(tag)
     return text[1:].partition("}")[0] if text.startswith("{") else ""

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from influx.client import InfluxClient
+from tests.support.epcis import captured
 from tests.support.events import object_event
 from tests.support.site import Site, seed_master_data, until
 from traceability.records.store import RecordStore
@@ -135,13 +136,9 @@ def _seed(site: Site) -> str:
         "creationDate": at,
         "epcisBody": {"eventList": [stored]},
     }
-    answer = httpx.post(
-        f"{site.url}/epcis/capture",
-        json=document,
-        headers={"Authorization": f"Bearer {capture}"},
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
+    with httpx.Client(base_url=site.url, timeout=30) as http:
+        job = captured(http, document, headers={"Authorization": f"Bearer {capture}"})
+    assert job["success"], job
     return operator
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.epcis import captured
 from tests.support.events import object_event
 from tests.support.site import ON_CHAIN, Site, seed_master_data, until
 from tracehub import demo
@@ -64,13 +65,9 @@ def _seed(site: Site) -> None:
         "creationDate": at,
         "epcisBody": {"eventList": [object_event("1001", time=at, read_point=demo.DOCK_DOOR)]},
     }
-    answer = httpx.post(
-        f"{site.url}/epcis/capture",
-        json=document,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
+    with httpx.Client(base_url=site.url, timeout=30) as http:
+        job = captured(http, document, headers={"Authorization": f"Bearer {token}"})
+    assert job["success"], job
 
 
 def test_anchors_outlive_a_sigkill_and_a_reset_chain_is_told_apart(site: Site) -> None:

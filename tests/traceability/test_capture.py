@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from gs1.epcis.event import event_id
+from gs1.epcis.event import epcis_document, event_id
 from gs1.errors import EventRejected
 from ledger.canonical import canonicalize
 from tests.support.events import DOCK, GTIN, object_event
@@ -113,7 +114,7 @@ def test_a_lot_class_outside_character_set_82_is_refused(stocked: RecordStore) -
 def test_a_document_with_one_bad_lot_class_names_its_index(stocked: RecordStore) -> None:
     good, bad = _lot_class_event("L1"), _lot_class_event("B" * 21)
     bad["eventTime"] = "2026-11-22T10:05:00.000Z"
-    document = {"type": "EPCISDocument", "epcisBody": {"eventList": [good, bad]}}
+    document = epcis_document([good, bad], datetime(2026, 11, 22, 11, 0, tzinfo=UTC))
     report = CaptureService(stocked).capture_document(document)
     assert not report.ok
     assert report.captured == ()

@@ -110,11 +110,6 @@ def test_proceed_stores_the_valid_events(service: CaptureService, stocked: Recor
             "in the future beyond the tolerance",
         ),
         (
-            aggregation(parent="urn:epc:id:sscc:4012345.0000000999"),
-            "parentID",
-            "is unknown: register the SSCC",
-        ),
-        (
             object_event(epcList=["https://id.gs1.org/01/04012345111118/21/"]),
             "epcList",
             "must not end with '/'",
@@ -154,6 +149,23 @@ def test_schema_violation_is_reported(service: CaptureService) -> None:
     assert "JSON Schema" in report.errors[0].reason
 
 
+def test_an_aggregation_into_an_unknown_parent_is_stored_with_a_warning(
+    service: CaptureService, stocked: RecordStore
+) -> None:
+    stranger = "urn:epc:id:sscc:4012345.0000000999"
+    report = service.capture_document(document(aggregation(parent=stranger)))
+    assert report.ok, report.errors
+    (outcome,) = report.captured
+    assert outcome.created
+    assert "unknown_parent" in outcome.flags
+    warning = next(w for w in report.warnings if w.code == "unknown_parent")
+    assert (warning.index, warning.field) == (0, "parentID")
+    assert stranger in warning.reason
+    stored = stocked.get_event(outcome.event_id)
+    assert stored is not None
+    assert "unknown_parent" in stored.flags
+
+
 def test_gs1_example_documents_validate_and_capture(tmp_path: Path) -> None:
     data = Path(__file__).parent.parent / "data" / "gs1" / "event-hash-id"
     import json
@@ -165,9 +177,9 @@ def test_gs1_example_documents_validate_and_capture(tmp_path: Path) -> None:
         report = service.capture_document(doc, behaviour="proceed")
         expected = (data / "epcisDocWithVariousEventTypes.hashes").read_text().split()
         captured = {o.event_id for o in report.captured}
-        # Aggregations into parents this store never saw are rejected by design.
-        assert {e.field for e in report.errors} <= {"parentID"}
-        assert captured <= set(expected)
-        assert len(captured) + len(report.errors) == len(expected)
+        # Aggregations into parents this store never saw are stored, with a warning.
+        assert report.ok, report.errors
+        assert captured == set(expected)
+        assert "unknown_parent" in {w.code for w in report.warnings}
     finally:
         store.close()

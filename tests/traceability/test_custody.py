@@ -209,3 +209,68 @@ def test_a_lot_shipped_back_to_the_same_room_starts_a_new_stay(stocked: RecordSt
     assert [(s.start, s.end) for s in timeline.stays] == [(at(9), at(10)), (at(11), None)]
     # The hour in transit is not time in the room.
     assert timeline.locations() == {COLD_ROOM: [(at(9), at(10)), (at(11), None)]}
+
+
+def test_units_packed_into_a_pallet_nobody_registered_travel_with_it(
+    stocked: RecordStore,
+) -> None:
+    """A partner packs units of lot L1 into its own SSCC, never registered here, then
+    ships it and another site receives it: capture warns (unknown_parent) and stores;
+    custody and recall follow the children with the pallet, in separate documents."""
+    theirs = "urn:epc:id:sscc:4099999.0000000042"
+    other_site = "urn:epc:id:sgln:4099999.00001.0"
+    u2 = "urn:epc:id:sgtin:4012345.011111.1002"
+    capture = CaptureService(stocked)
+
+    def pallet_event(time: str, step: str, **extra: object) -> dict[str, object]:
+        return {
+            "type": "ObjectEvent",
+            "eventTime": time,
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [theirs],
+            "action": "OBSERVE",
+            "bizStep": step,
+            **extra,
+        }
+
+    packed = capture.capture_document(
+        document(
+            object_event(time="2026-11-22T09:00:00Z", read_point=COLD_ROOM),
+            aggregation(
+                parent=theirs,
+                childEPCs=[U1, u2],
+                eventTime="2026-11-22T10:00:00Z",
+                readPoint={"id": DOCK},
+            ),
+        )
+    )
+    assert packed.ok, packed.errors
+    assert "unknown_parent" in {w.code for w in packed.warnings if w.index == 1}
+    shipped = capture.capture_document(
+        document(pallet_event("2026-11-22T11:00:00Z", "shipping", readPoint={"id": DOCK}))
+    )
+    received = capture.capture_document(
+        document(
+            pallet_event(
+                "2026-11-22T15:00:00Z",
+                "receiving",
+                readPoint={"id": other_site},
+                bizLocation={"id": other_site},
+            )
+        )
+    )
+    assert shipped.ok
+    assert received.ok
+    # The pallet's own events are filed under the lot they carried (its evidence).
+    assert shipped.captured[0].lots == ((GTIN, "L1"),)
+    assert received.captured[0].lots == ((GTIN, "L1"),)
+    custody = CustodyService(stocked)
+    for unit in (U1, u2):
+        stays = custody.timeline(unit).stays
+        assert [(s.location, s.start, s.end) for s in stays][-1] == (other_site, at(15), None)
+        assert stays[-1].via == theirs
+    where = custody.where_now(GTIN, "L1")
+    assert where[U1] == other_site
+    assert where[u2] == other_site
+    assert (GTIN, "L1") in custody.lots_at(other_site, at(15), at(16))
+    assert custody.trace_back(theirs) == sorted([U1, u2])

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from tests.support.epcis import captured
 from tests.support.events import object_event
 from tests.support.webapp import app_for, make_client
 from tests.traceability.test_capture_document import document
@@ -60,7 +61,7 @@ def test_add_prints_the_token_once_and_keeps_its_hash(url: str, stocked: RecordS
 
     auth = {"Authorization": f"Bearer {token}"}
     with make_client(app_for(stocked), auth) as client:  # the same records database
-        assert client.post("/epcis/capture", json=document(object_event())).status_code == 201
+        assert captured(client, document(object_event()))["success"]
         code, out, _ = _run("revoke", "erp-1")
         assert code == 0
         assert "revoked at" in out

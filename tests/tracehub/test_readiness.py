@@ -18,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.support.epcis import captured
 from tests.support.hubs import hub_settings
 from tests.support.poison import inject_entry
 from traceability.anchoring.feeder import EVENT_KIND, EventLeaves, FeedResult
@@ -188,16 +189,13 @@ def test_the_250_character_lot_is_refused_at_capture_naming_the_field(hub: Hub) 
     token = hub.store.add_client("erp-1", ["capture"]).token
     leaves = hub.ledger.pending().count  # the seeded master data's
     started = time.perf_counter()
-    response = httpx.post(
-        f"{hub.web.url}/epcis/capture",
-        json=document,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
+    with httpx.Client(base_url=hub.web.url, timeout=10) as http:
+        job = captured(http, document, headers={"Authorization": f"Bearer {token}"})
     assert time.perf_counter() - started < 1.0
-    assert response.status_code == 400, response.text
-    assert "quantityList[0].epcClass" in response.text
-    assert "at most 20" in response.text
+    assert job["success"] is False, job
+    (error,) = job["errors"]
+    assert error["field"] == "quantityList[0].epcClass", job
+    assert "at most 20" in error["reason"], job
     assert hub.store.pending_events(limit=10) == []
     assert hub.ledger.pending().count == leaves  # nothing signed
     assert _readyz(hub).status_code == 200  # and nothing behind it is hurt

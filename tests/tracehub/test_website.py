@@ -18,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.support.epcis import captured
 from tests.support.hubs import hub_settings
 from traceability.anchoring.feeder import EVENT_KIND
 from traceability.anchoring.receipts import RECEIPT_KIND
@@ -146,14 +147,15 @@ def _verify(hub: Hub, *extra: str) -> tuple[int, str]:
 def test_the_event_names_its_client_in_the_evidence_and_verify(hub: Hub) -> None:
     writer = hub.store.add_client("erp-1", ["capture"]).token
     auditor = hub.store.add_client("auditor-1", ["auditor"]).token
-    answer = httpx.post(
-        f"{hub.web.url}/epcis/capture",
-        json=_document(1001, 1002, 1003),
-        headers={"Authorization": f"Bearer {writer}"},
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
-    ids = sorted(c["eventID"] for c in answer.json()["captured"])
+    with httpx.Client(base_url=hub.web.url, timeout=30) as http:
+        job = captured(
+            http,
+            _document(1001, 1002, 1003),
+            path="/epcis/capture",
+            headers={"Authorization": f"Bearer {writer}"},
+        )
+    assert (job["success"], job["created"]) == (True, 3), job
+    ids = sorted(e.id for e in hub.store.events_for_lot(demo.GTIN, demo.LOT))
     hub.anchoring.wake()
     assert hub.anchoring.anchored.wait(timeout=60), "nothing was anchored"
 

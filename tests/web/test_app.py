@@ -54,7 +54,37 @@ def test_the_route_table(client: TestClient) -> None:
             f"/auditor/lots{lot}/{name}"
             for name in ("events", "telemetry", "exposure", "masterdata", "evidence")
         ),
+        "/capture",
+        "/capture/{captureID}",
         "/epcis/capture",
         "/epcis/events",
+        # web.epcisquery: the EPCIS query (ids and EPCs in paths hold slashes)
+        "/",
+        "/events",
+        "/events/{eventID:path}",
+        "/nextPageToken/{token}",
+        *(
+            path
+            for resource, name in (
+                ("eventTypes", "eventType"),
+                ("epcs", "epc"),
+                ("bizSteps", "bizStep"),
+                ("bizLocations", "bizLocation"),
+                ("readPoints", "readPoint"),
+                ("dispositions", "disposition"),
+            )
+            for path in (
+                f"/{resource}",
+                f"/{resource}/{{{name}:path}}",
+                f"/{resource}/{{{name}:path}}/events",
+            )
+        ),
+        # web.queries: named queries and their subscriptions
+        "/queries",
+        "/queries/{queryName}",
+        "/queries/{queryName}/events",
+        "/queries/{queryName}/subscriptions",
+        "/queries/{queryName}/subscriptions/{subscriptionID}",
         *(f"/lots{lot}/{name}" for name in ("custody", "recall", "exposure")),
+        "/openapi.json",
     }

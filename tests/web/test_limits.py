@@ -125,9 +125,10 @@ def test_a_long_path_is_refused_with_a_problem_naming_the_limit(site: str) -> No
     assert long_query.status_code == 414
 
 
-def test_the_capture_refusal_is_the_epcis_one(site: str, stocked: RecordStore) -> None:
+@pytest.mark.parametrize("path", ["/capture", "/epcis/capture"])
+def test_the_capture_refusal_is_the_epcis_one(site: str, stocked: RecordStore, path: str) -> None:
     answer = httpx.post(
-        f"{site}/epcis/capture",
+        f"{site}{path}",
         content=b"[" + b" " * (LIMITS.capture_body_bytes + 1) + b"]",
         headers={"Content-Type": "application/json", **bearer(stocked, "capture")},
         timeout=30,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.epcis import captured
 from tests.support.events import COLD_ROOM, DOCK, object_event
 from tests.support.webapp import PAGE, SteppedSeries, app_for, bearer, make_client, text_of
 from traceability.records.store import RecordStore
@@ -104,10 +105,8 @@ def test_pages_are_cached_until_the_lot_changes(with_events: RecordStore) -> Non
             "creationDate": "2026-11-22T11:00:00Z",
             "epcisBody": {"eventList": [object_event(serial="1003", time="2026-11-22T11:00:00Z")]},
         }
-        captured = client.post(
-            "/epcis/capture", json=document, headers=bearer(with_events, "capture")
-        )
-        assert captured.status_code == 201, captured.text
+        job = captured(client, document, headers=bearer(with_events, "capture"))
+        assert job["success"], job
         after = client.get(PAGE)
         assert series.calls > calls  # the capture dropped the lot's cached pages
         assert text_of(after.text, "anchor-status") == "3 of 3 events not yet anchored."

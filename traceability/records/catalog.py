@@ -349,6 +349,23 @@ class CatalogRecords(Database):
                         found[(gtin, str(row.serial))] = str(row.lot)
         return found
 
+    def known_lots(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those ``(gtin14, lot)`` of ``keys`` the records hold, one query per GTIN."""
+        by_gtin: dict[str, list[str]] = {}
+        for gtin, lot in dict.fromkeys(keys):
+            by_gtin.setdefault(gtin, []).append(lot)
+        found: set[tuple[str, str]] = set()
+        if not by_gtin:
+            return found
+        with self._tx() as conn:
+            for gtin, names in by_gtin.items():
+                for start in range(0, len(names), 500):
+                    query = sa.select(lots.c.lot).where(
+                        lots.c.gtin == gtin, lots.c.lot.in_(names[start : start + 500])
+                    )
+                    found.update((gtin, str(lot)) for lot in conn.execute(query).scalars())
+        return found
+
     def lots(self, gtin: Gtin | str | None = None) -> list[Lot]:
         """Lots (of one product), first expiry first (FEFO); lots without expiry last."""
         query = sa.select(lots)

@@ -131,6 +131,31 @@ class EventRecords(Database):
             ).first()
         return found is not None
 
+    def known_objects(self, epcs: Iterable[str]) -> set[str]:
+        """Those of ``epcs`` that are registered logistic units or named by a stored event
+        (``knows_object`` for a whole capture document, in one transaction)."""
+        wanted = list(dict.fromkeys(epcs))
+        found: set[str] = set()
+        if not wanted:
+            return found
+        by_sscc = {digits: epc for epc in wanted if (digits := sscc_digits(epc))}
+        with self._tx() as conn:
+            ssccs = list(by_sscc)
+            for start in range(0, len(ssccs), 500):
+                query = sa.select(logistic_units.c.sscc).where(
+                    logistic_units.c.sscc.in_(ssccs[start : start + 500])
+                )
+                found.update(by_sscc[str(sscc)] for sscc in conn.execute(query).scalars())
+            rest = [epc for epc in wanted if epc not in found]
+            for start in range(0, len(rest), 500):
+                query = (
+                    sa.select(event_epcs.c.epc)
+                    .where(event_epcs.c.epc.in_(rest[start : start + 500]))
+                    .distinct()
+                )
+                found.update(str(epc) for epc in conn.execute(query).scalars())
+        return found
+
     @staticmethod
     def _has_event(conn: Connection, event_id: str) -> bool:
         found = conn.execute(sa.select(events.c.id).where(events.c.id == event_id)).first()

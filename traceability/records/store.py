@@ -20,7 +20,8 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.outbox``         the notification outbox
 * ``traceability.records.eventquery``     the EPCIS event query with keyset paging
 * ``traceability.records.capturejobs``    capture jobs of ``POST /capture``
-* ``traceability.records.subscriptions``  named queries, subscriptions, their outbox
+* ``traceability.records.subscriptions``  named queries and their subscriptions
+* ``traceability.records.subscriptionoutbox``  what each subscription is to be sent
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -55,6 +56,7 @@ from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
 from traceability.records.shipments import ShipmentRecords
 from traceability.records.stays import StayRecords
+from traceability.records.subscriptionoutbox import SubscriptionOutboxRecords
 from traceability.records.subscriptions import SubscriptionRecords
 
 __all__ = [
@@ -89,5 +91,6 @@ class RecordStore(
     EventQueryRecords,
     CaptureJobRecords,
     SubscriptionRecords,
+    SubscriptionOutboxRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

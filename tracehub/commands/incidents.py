@@ -43,6 +43,7 @@ from traceability.records.store import RecordStore
 from tracehub.commands.records import open_records, records_option
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
+from tracehub.subscribing import subscriptions_for
 
 LIFECYCLE = """\
 An alarm opens an incident naming the place, the time span, the peak and the lots
@@ -95,7 +96,8 @@ def _service(settings: Settings, records: str | None) -> Iterator[IncidentServic
         except LedgerError as exc:
             raise Problem(str(exc)) from exc
         try:
-            capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
+            hook = subscriptions_for(settings, store).on_stored  # as the hub's captures
+            capture = CaptureService(store, ledger=EventLeaves(ledger, signer), on_stored=hook)
             notifications = _notifications(settings, store)
             try:
                 yield IncidentService(

@@ -34,6 +34,7 @@ from traceability.records.stability import BudgetStep, parse_steps, steps_text
 from traceability.records.store import RecordStore
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
+from tracehub.subscribing import subscriptions_for
 
 records_option = click.option(
     "--records", metavar="URL", help="Records database URL (default: TRACEHUB_RECORDS_URL)."
@@ -274,7 +275,9 @@ def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | No
         open_records(settings, records) as store,
         _site_ledger(settings, records) as (ledger, signer),
     ):
-        capture = CaptureService(store, ledger=EventLeaves(ledger, signer))
+        # Matched against the query subscriptions as the hub's own captures are.
+        hook = subscriptions_for(settings, store).on_stored
+        capture = CaptureService(store, ledger=EventLeaves(ledger, signer), on_stored=hook)
         behaviour: Literal["rollback", "proceed"] = "proceed" if proceed else "rollback"
         report = capture.capture_document(document, behaviour, source=f"cli:{_os_user()}")
     for error in report.errors:

@@ -139,3 +139,41 @@ def test_other_event_types_agree(kind: str, key: str, value: Any) -> None:
     ):
         return
     assert event_is_valid(event) == _slow_verdict(event)
+
+
+def test_date_times_are_rfc_3339_with_an_offset() -> None:
+    from gs1.epcis.schema import time_problem
+
+    good = ("2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123456+01:00", "2026-11-22t10:00:00z")
+    for value in good:
+        assert time_problem(value) is None, value
+    bad = ("1700000000", "2026-11-22 10:00:00Z", "2026-11-22T10:00:00", "2026-02-30T10:00:00Z")
+    for value in bad:
+        assert time_problem(value) is not None, value
+    assert time_problem(None) is not None
+
+
+def test_a_bad_time_anywhere_the_schema_says_date_time_is_named() -> None:
+    event = object_event(
+        recordTime="1700000000",
+        errorDeclaration={"declarationTime": "soon"},
+        sensorElementList=[
+            {
+                "sensorMetadata": {"startTime": "later"},
+                "sensorReport": [{"type": "Temperature", "value": 1, "time": "now"}],
+            }
+        ],
+    )
+    assert [path for path, _ in event_errors(event)] == [
+        "recordTime",
+        "errorDeclaration.declarationTime",
+        "sensorElementList[0].sensorMetadata.startTime",
+        "sensorElementList[0].sensorReport[0].time",
+    ]
+
+
+def test_an_alternative_no_branch_fits_names_the_field_not_the_event() -> None:
+    (problem,) = event_errors(object_event(ilmd={"example:size": "L"}))  # ilmd needs ADD
+    assert problem[0] == "ilmd"
+    assert "ilmd is not allowed here" in problem[1]
+    assert "'^ADD$'" in problem[1]

@@ -24,6 +24,9 @@ def upgrade() -> None:
     op.create_index("ix_events_biz_step_time", "events", ["biz_step", "event_time"])
     op.create_index("ix_events_type_time", "events", ["type", "event_time"])
     op.create_index("ix_events_disposition_time", "events", ["disposition", "event_time"])
+    op.create_index("ix_events_location_captured", "events", ["biz_location", "captured_at", "id"])
+    op.create_index("ix_events_read_point_captured", "events", ["read_point", "captured_at", "id"])
+    op.create_index("ix_events_biz_step_captured", "events", ["biz_step", "captured_at", "id"])
     op.create_table(
         "capture_jobs",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -65,6 +68,8 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(200), nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("cancelled_at", sa.DateTime, nullable=True),
+        sa.Column("retry_at", sa.DateTime, nullable=True),
+        sa.Column("failures", sa.Integer, nullable=True),
     )
     op.create_index("ix_subscriptions_query", "subscriptions", ["query_name"])
     op.create_table(
@@ -99,6 +104,9 @@ def downgrade() -> None:
     op.drop_index("ix_capture_jobs_state", "capture_jobs")
     op.drop_table("capture_jobs")
     for name in (
+        "ix_events_biz_step_captured",
+        "ix_events_read_point_captured",
+        "ix_events_location_captured",
         "ix_events_disposition_time",
         "ix_events_type_time",
         "ix_events_biz_step_time",

@@ -1,0 +1,28 @@
+"""Errors raised by the subscriptions package.
+
+::
+
+    SubscriptionError (a traceability.errors.TraceabilityError)
+    └── SubscriptionInvalid   a named query or a subscription request cannot be taken
+                              (``field`` + ``reason``; the web answers 400)
+    (an unknown query or subscription is traceability.errors.RecordNotFound, a name
+    taken RecordConflict, a records outage StoreUnavailable; a query parameter the
+    standard does not define is gs1.errors.QueryParameterInvalid, passed through)
+"""
+
+from __future__ import annotations
+
+from traceability.errors import TraceabilityError
+
+
+class SubscriptionError(TraceabilityError):
+    """Root of the subscriptions package's errors."""
+
+
+class SubscriptionInvalid(SubscriptionError):  # noqa: N818 - outcome names, as the records'
+    """A subscription request names ``field`` with a value it cannot take."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
