@@ -21,6 +21,8 @@ bizStep and disposition a CBV value (bare or its URI) or a URI of the sender's o
 a bare word outside the CBV (``gs1.cbv``). What the standard allows is accepted, e.g. an
 ObjectEvent naming no object (a room's temperature in a ``sensorElementList`` at a
 readPoint). A single event from the gateway has no document, so no ``@context`` check.
+One bound beyond the schema: a URI longer than the records can index (over 2,000
+bytes, ``traceability.records.keysize``) refuses its event naming the field.
 
 Business rules only warn (``traceability.capturerules``): an aggregation into a parent
 never seen, an unregistered unit or lot, an unrecorded location are stored, reported as
@@ -45,13 +47,12 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from gs1.epcis.document import capture_events
-from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, EpcisEvent, parse_event, repository_id
+from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, parse_event, repository_id
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import Syntax, event_errors
-from gs1.errors import EventRejected, InvalidIdentifier
-from gs1.identifiers import Lgtin, Sgtin
+from gs1.errors import EventRejected
 from ledger.canonical import canonicalize
-from ledger.entry import MAX_RECORD_ID_LENGTH, stream_problem
+from ledger.entry import MAX_RECORD_ID_LENGTH
 from ledger.errors import CanonicalizationError
 from traceability.capturerules import (
     EventWarning,
@@ -61,8 +62,9 @@ from traceability.capturerules import (
     look_up,
 )
 from traceability.carriers import carried_lots
+from traceability.epclinks import check_indexable, event_links
 from traceability.records.eventlog import StoredHook
-from traceability.records.store import EpcLink, NewEvent, RecordStore, StoreResult
+from traceability.records.store import NewEvent, RecordStore, StoreResult
 
 __all__ = [
     "DEFAULT_FUTURE_TOLERANCE",
@@ -285,7 +287,8 @@ class CaptureService:
                 f"its event id is {len(identifier)} characters; the ledger takes at most "
                 f"{MAX_RECORD_ID_LENGTH}",
             )
-        links = self._links(parsed, known.unit_lots)
+        links = event_links(parsed, known.unit_lots)
+        check_indexable(parsed, links)
         found = event_warnings(parsed, links, known, seen)
         # Objects this document names become known to its later events.
         seen.update(link.epc for link in links)
@@ -316,70 +319,3 @@ class CaptureService:
             flags=flags,
         )
         return new, outcome, found
-
-    def _links(
-        self, event: EpcisEvent, unit_lots: Mapping[tuple[str, str], str]
-    ) -> tuple[EpcLink, ...]:
-        named: dict[str, EpcLink] = {}
-        roles: list[tuple[str, Sequence[str]]] = [
-            ("epc", event.epc_list),
-            ("parent", (event.parent_id,) if event.parent_id else ()),
-            ("child", event.child_epcs),
-            ("input", event.input_epc_list),
-            ("output", event.output_epc_list),
-        ]
-        for role, epcs in roles:
-            for epc in epcs:
-                named.setdefault(epc, _link(epc, role, unit_lots))
-        for role, field, elements in (
-            ("class", "quantityList", event.quantity_list),
-            ("child", "childQuantityList", event.child_quantity_list),
-            ("input", "inputQuantityList", event.input_quantity_list),
-            ("output", "outputQuantityList", event.output_quantity_list),
-        ):
-            for index, element in enumerate(elements):
-                _check_class(element.epc_class, f"{field}[{index}].epcClass")
-                named.setdefault(element.epc_class, _class_link(element.epc_class, role))
-        return tuple(named.values())
-
-
-def _link(epc: str, role: str, unit_lots: Mapping[tuple[str, str], str]) -> EpcLink:
-    if not epc.startswith("urn:epc:id:sgtin:"):
-        return EpcLink(epc=epc, role=role)
-    sgtin = Sgtin.parse(epc)  # already validated by parse_event
-    gtin, serial = sgtin.gtin.value, sgtin.serial.value
-    return EpcLink(epc=epc, gtin=gtin, serial=serial, lot=unit_lots.get((gtin, serial)), role=role)
-
-
-_LGTIN = "urn:epc:class:lgtin:"
-
-
-def lot_stream(gtin: str, lot: str) -> str:
-    """The ledger hash-chain stream of one lot (every event naming the lot is linked in)."""
-    return f"lot:{gtin}/{lot}"
-
-
-def _check_class(epc_class: str, field: str) -> None:
-    """A lot class must name a lot the records and the ledger can key: a GTIN and an
-    AI (10) lot of at most 20 characters, so its stream fits the ledger's limit."""
-    if not epc_class.startswith(_LGTIN):
-        return
-    try:
-        lgtin = Lgtin.parse(epc_class)
-    except InvalidIdentifier as exc:
-        raise EventRejected(field, f"is not a valid LGTIN class: {exc.field} {exc.reason}") from exc
-    problem = stream_problem(lot_stream(lgtin.gtin.value, lgtin.lot.value))
-    if problem is not None:
-        raise EventRejected(field, f"names a lot the ledger cannot chain: {problem}")
-
-
-def _class_link(epc_class: str, role: str) -> EpcLink:
-    """A quantity element naming a whole lot (``urn:epc:class:lgtin:CP.IR.Lot``) links it;
-    any other class (or, read back from storage, a malformed lot class) is kept unlinked."""
-    if epc_class.startswith(_LGTIN):
-        try:
-            lgtin = Lgtin.parse(epc_class)
-        except InvalidIdentifier:
-            return EpcLink(epc=epc_class, role=role)
-        return EpcLink(epc=epc_class, gtin=lgtin.gtin.value, lot=lgtin.lot.value, role=role)
-    return EpcLink(epc=epc_class, role=role)

@@ -18,9 +18,12 @@ that job's path, between the web edge and ``CaptureService.capture_document``:
   killed): such a job is captured again from the start, which is idempotent (events
   are keyed by their hash id). ``drain()`` does the same work in the caller's thread
   (the web app without a started worker runs it after answering).
-* A document that makes capture raise something unexpected (a poison document) fails
-  its job with the reason; the worker goes on. ``StoreUnavailable`` (the records or the
-  ledger failed) leaves the job running: it is retried after ``retry_s``.
+* A document that makes capture raise something unexpected (a poison document), or
+  whose values the records database refuses (``RecordRefused``), fails its job with
+  the reason; the worker goes on. ``StoreUnavailable`` (the records or the ledger
+  failed) leaves the job running: it is retried after ``retry_s`` (that claim is not
+  counted). A job claimed ``max_attempts`` times without finishing (its capture killed
+  the process each time) is failed at its next claim, so no job is retried forever.
 * ``on_captured(gtin, lot)`` is told of every lot a finished job's events touched (the
   page cache forgets that lot's pages).
 """
@@ -41,7 +44,7 @@ from gs1.epcis.xmlcapture import xml_capture_document
 from gs1.errors import EventRejected
 from supervision.supervisor import Component, Supervisor
 from traceability.capture import CaptureReport, CaptureService
-from traceability.errors import StoreUnavailable
+from traceability.errors import RecordRefused, StoreUnavailable
 from traceability.records.capturejobs import (
     Behaviour,
     CaptureJob,
@@ -137,13 +140,15 @@ class CaptureJobs:
         poll_s: float = 1.0,
         retry_s: float = 1.0,
         keep_parsed: int = 32,
+        max_attempts: int = 5,
         clock: Callable[[], datetime] | None = None,
         supervisor: Supervisor | None = None,
     ) -> None:
         """``lease``: how long a claimed job is held before another worker may take it
         (longer than the capture of the largest document). ``keep_parsed``: documents
         kept parsed for this process's worker (beyond, the worker parses again).
-        ``on_finished(job)`` is told of each job this process finished."""
+        ``on_finished(job)`` is told of each job this process finished. ``max_attempts``:
+        claims of a job that never finished (the process died) before it is failed."""
         self._store = store
         self._capture = capture
         self._on_captured = on_captured
@@ -152,6 +157,7 @@ class CaptureJobs:
         self._poll_s = poll_s
         self._retry_s = retry_s
         self._keep = keep_parsed
+        self._max_attempts = max_attempts
         self._clock = clock or (lambda: datetime.now(UTC))
         self._supervisor = supervisor or Supervisor()
         self._parsed: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -206,6 +212,10 @@ class CaptureJobs:
             source=source, every_source=every_source, before=before, limit=limit
         )
 
+    def running(self, source: str | None) -> int:
+        """How many jobs of ``source`` are not captured yet (its backlog)."""
+        return self._store.running_capture_jobs(source)
+
     @property
     def started(self) -> bool:
         """Whether this process's worker runs (else the caller drives ``drain``)."""
@@ -223,33 +233,35 @@ class CaptureJobs:
         with self._parsed_lock:
             document = self._parsed.pop(claimed.id, None)
         report: CaptureReport | None = None
-        try:
-            if document is None:
-                document = decode(claimed.document, claimed.media_type)
-            report = self._capture.capture_document(
-                document,
-                claimed.behaviour,
-                source=claimed.source,
-                syntax="xml" if claimed.media_type == XML else "json",
-            )
-        except StoreUnavailable:
-            self._give_back(claimed, document)
-            raise
-        except EventRejected as exc:  # the document as a whole (its type, its body)
-            outcome = _failed(
-                self._clock(), JobIssue(index=None, field=exc.field, reason=exc.reason)
-            )
-        except Exception as exc:  # a poison document: fail its job, keep working
-            log.exception("capture job %s failed", claimed.id)
-            issue = JobIssue(
-                index=None,
-                field="document",
-                reason=f"capture failed unexpectedly ({type(exc).__name__}: {exc}); "
-                "the document was not captured: report it to the site's operator",
-            )
-            outcome = _failed(self._clock(), issue)
+        if claimed.attempts > self._max_attempts:
+            outcome = _failed(self._clock(), _exhausted(claimed.attempts - 1))
         else:
-            outcome = outcome_of(report, self._clock())
+            try:
+                report = self._capture_claimed(claimed, document)
+            except StoreUnavailable:  # given back: retried after retry_s, uncounted
+                raise
+            except EventRejected as exc:  # the document as a whole (its type, its body)
+                outcome = _failed(
+                    self._clock(), JobIssue(index=None, field=exc.field, reason=exc.reason)
+                )
+            except RecordRefused as exc:  # a value the database will never take
+                issue = JobIssue(
+                    index=None,
+                    field="document",
+                    reason=f"the records refused it ({exc}); the document was not captured",
+                )
+                outcome = _failed(self._clock(), issue)
+            except Exception as exc:  # a poison document: fail its job, keep working
+                log.exception("capture job %s failed", claimed.id)
+                issue = JobIssue(
+                    index=None,
+                    field="document",
+                    reason=f"capture failed unexpectedly ({type(exc).__name__}: {exc}); "
+                    "the document was not captured: report it to the site's operator",
+                )
+                outcome = _failed(self._clock(), issue)
+            else:
+                outcome = outcome_of(report, self._clock())
         finished = self._store.finish_capture_job(claimed.id, claimed.claim, outcome)
         if report is not None and self._on_captured is not None:
             for gtin, lot in dict.fromkeys(lot for o in report.captured for lot in o.lots):
@@ -260,6 +272,22 @@ class CaptureJobs:
         if self._on_finished is not None:
             self._on_finished(job)
         return job
+
+    def _capture_claimed(
+        self, claimed: ClaimedJob, document: dict[str, Any] | None
+    ) -> CaptureReport:
+        try:
+            if document is None:
+                document = decode(claimed.document, claimed.media_type)
+            return self._capture.capture_document(
+                document,
+                claimed.behaviour,
+                source=claimed.source,
+                syntax="xml" if claimed.media_type == XML else "json",
+            )
+        except StoreUnavailable:
+            self._give_back(claimed, document)
+            raise
 
     def drain(self) -> int:
         """Capture every free running job now, in this thread; how many were done."""
@@ -303,6 +331,16 @@ class CaptureJobs:
                 self._parsed[claimed.id] = document
         with contextlib.suppress(StoreUnavailable):
             self._store.release_capture_job(claimed.id, claimed.claim)
+
+
+def _exhausted(claims: int) -> JobIssue:
+    return JobIssue(
+        index=None,
+        field="document",
+        reason=f"captured {claims} times without finishing (the process died or the "
+        "records refused it); the document was not captured: split it or report it to "
+        "the site's operator",
+    )
 
 
 def _failed(at: datetime, issue: JobIssue) -> JobOutcome:

@@ -6,6 +6,7 @@ Every message names the field (or the resource) and says how to fix it::
     ├── RecordError
     │   ├── RecordNotFound      a product, lot or batch the caller named does not exist
     │   ├── RecordConflict      a new record contradicts one already stored
+    │   ├── RecordRefused       the database refused a value (too long, out of range)
     │   └── StoreUnavailable    the records database cannot be reached (transient)
     ├── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
     └── RuleFileError           the alarm rule file is invalid ("file:line: field: message")
@@ -36,6 +37,11 @@ class RecordNotFound(RecordError):  # noqa: N818 - outcome names, as the contrac
 
 class RecordConflict(RecordError):  # noqa: N818 - outcome names, as the contract's
     """A new record contradicts an existing one (e.g. a unit already in another lot)."""
+
+
+class RecordRefused(RecordError):  # noqa: N818 - outcome names, as the contract's
+    """The records database refused a value (SQLAlchemy ``DataError``): retrying the same
+    data fails the same way, so it is no outage."""
 
 
 class StoreUnavailable(RecordError):  # noqa: N818 - outcome names, as the contract's

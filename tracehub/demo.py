@@ -232,6 +232,8 @@ def run_demo(
             # A demo is for looking around: the EPCIS/lot read API needs no token here.
             # Capture still does (`tracehub clients add`), as do the auditor endpoints.
             "web": settings.web.model_copy(update={"public_read": True}),
+            # Its subscribers' receivers run on this machine (loopback).
+            "subscriptions": settings.subscriptions.model_copy(update={"public_only": False}),
         }
     )
     with ExitStack() as stack:

@@ -15,6 +15,7 @@ Building opens nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from supervision.supervisor import Supervisor
 from traceability.records.store import RecordStore
@@ -36,8 +37,17 @@ class Subscribing:
 
 
 def subscriptions_for(settings: Settings, store: RecordStore) -> Subscriptions:
-    """The named queries and subscriptions (``TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY``)."""
-    return Subscriptions(store, public_only=settings.subscriptions.public_only)
+    """The named queries and subscriptions (``TRACEHUB_SUBSCRIPTIONS_*``: public-only
+    destinations, the bounds, the retention)."""
+    options = settings.subscriptions
+    return Subscriptions(
+        store,
+        public_only=options.public_only,
+        max_per_client=options.max_per_client,
+        max_total=options.max_total,
+        retention=timedelta(days=options.retention_days),
+        websocket_idle=timedelta(days=options.websocket_idle_days),
+    )
 
 
 def subscribing(
@@ -52,5 +62,6 @@ def subscribing(
         batch=options.batch,
         timeout_s=options.timeout_s,
         lease_s=max(30.0, 3 * options.timeout_s),
+        workers=options.workers,
     )
     return Subscribing(subscriptions, delivery)

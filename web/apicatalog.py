@@ -15,81 +15,22 @@ scopes the app enforces (``web.app.API_SCOPES``). A schema is a JSON Schema of O
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from traceability.coldchain.exposure import Exposure
 from traceability.custody import Timeline
 from traceability.incidents.model import STATES
-
-BINDING = "#/components"
-PROBLEM = f"{BINDING}/schemas/RFC7807ProblemResponseBody"
-HTML = "text/html"
-JSON = "application/json"
-LINKSET = "application/linkset+json"
-ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
-
-
-class Body(BaseModel):
-    """A request or response body: its media types and one schema for all of them;
-    ``extends``: a model whose dump the body is, with ``schema_``'s fields added."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    media: tuple[str, ...] = (JSON,)
-    schema_: dict[str, Any] | type[BaseModel] | None = None
-    extends: type[BaseModel] | None = None
-
-
-class Answer(BaseModel):
-    """One response of an operation (``body`` None: no content)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    description: str
-    body: Body | None = None
-    headers: tuple[str, ...] = ()  # response header names, described in the text
-
-
-class Param(BaseModel):
-    """A query or header parameter (path parameters come from the path template)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    where: Literal["query", "header"] = "query"
-    description: str
-    schema_: dict[str, Any] = {"type": "string"}
-
-
-class Operation(BaseModel):
-    """One method of one path. ``errors``: problem+json answers, status → when."""
-
-    model_config = ConfigDict(frozen=True)
-
-    summary: str
-    description: str = ""
-    tags: tuple[str, ...]
-    params: tuple[Param, ...] = ()
-    request: Body | None = None
-    answers: dict[int, Answer]
-    errors: dict[int, str] = {}
-
-
-def _json(schema: dict[str, Any] | type[BaseModel], description: str) -> Answer:
-    return Answer(description=description, body=Body(schema_=schema))
-
-
-def _ref(target: str) -> dict[str, Any]:
-    return {"$ref": target}
-
-
-def _obj(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
-    """An object schema with ``properties``, of which ``required`` must be given."""
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    return {**schema, "required": list(required)} if required else schema
-
+from web.apioperation import (
+    ANY_OBJECT,
+    HTML,
+    LINKSET,
+    Answer,
+    Body,
+    Operation,
+    Param,
+    json_answer,
+    obj,
+)
 
 _LOT_ERRORS = {400: "the GTIN of the path is malformed (its check digit, its length)"}
 _AUDIT_ERRORS = {**_LOT_ERRORS, 404: "the lot is not in the records"}
@@ -122,7 +63,7 @@ _PAGE = Operation(
 )
 _TEXT = {"type": "string", "minLength": 1}
 _STRING = {"type": "string"}
-_STEP_BODY = _obj(("comment",), comment=_TEXT)
+_STEP_BODY = obj(("comment",), comment=_TEXT)
 _STEP_ERRORS = {
     400: "the body is not JSON, or a field is missing or malformed (named)",
     403: "the client's role may not take this step",
@@ -131,7 +72,7 @@ _STEP_ERRORS = {
     415: "the body is not declared JSON",
     503: "the records or the ledger cannot be written: retry",
 }
-_INCIDENT = _json(ANY_OBJECT, "the incident after the step, with its signed steps")
+_INCIDENT = json_answer(ANY_OBJECT, "the incident after the step, with its signed steps")
 
 
 def _step(summary: str, body: dict[str, Any]) -> Operation:
@@ -149,7 +90,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="The lot's custody timeline: every stay of every unit.",
             tags=("Lots",),
-            answers={200: _json(Timeline, "the stays")},
+            answers={200: json_answer(Timeline, "the stays")},
             errors=_LOT_ERRORS,
         )
     },
@@ -158,14 +99,14 @@ OWN: dict[str, dict[str, Operation]] = {
             summary="Where the lot's units are now, and what was made from them.",
             tags=("Lots",),
             answers={
-                200: _json(
-                    _obj(
+                200: json_answer(
+                    obj(
                         ("gtin", "lot", "units", "derived"),
                         gtin=_STRING,
                         lot=_STRING,
                         units={
                             "type": "array",
-                            "items": _obj(
+                            "items": obj(
                                 epc=_STRING, location={"type": "string", "nullable": True}
                             ),
                         },
@@ -184,7 +125,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="The lot's cold-chain exposure: each stay against the temperatures there.",
             tags=("Lots",),
-            answers={200: _json(Exposure, "the exposure, stay by stay")},
+            answers={200: json_answer(Exposure, "the exposure, stay by stay")},
             errors={
                 **_LOT_ERRORS,
                 404: "the product is unknown",
@@ -196,7 +137,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="The lot's EPCIS events with their ledger batch and capture receipts.",
             tags=("Auditor",),
-            answers={200: _json(ANY_OBJECT, "`{gtin, lot, events}`")},
+            answers={200: json_answer(ANY_OBJECT, "`{gtin, lot, events}`")},
             errors=_AUDIT_ERRORS,
         )
     },
@@ -208,7 +149,7 @@ OWN: dict[str, dict[str, Operation]] = {
                 Param(name="from", description="window start (default: a day before `to`)"),
                 Param(name="to", description="window end (default: now)"),
             ),
-            answers={200: _json(ANY_OBJECT, "`{gtin, lot, from, to, series}`")},
+            answers={200: json_answer(ANY_OBJECT, "`{gtin, lot, from, to, series}`")},
             errors={
                 **_AUDIT_ERRORS,
                 400: "a malformed GTIN or time, or a window that is empty or too long",
@@ -226,9 +167,9 @@ OWN: dict[str, dict[str, Operation]] = {
                     "records hold (`state` null: no evidence source, nothing claimed)",
                     body=Body(
                         extends=Exposure,
-                        schema_=_obj(
+                        schema_=obj(
                             ("band",),
-                            band=_obj(
+                            band=obj(
                                 ("state", "fields"),
                                 state={
                                     "type": "string",
@@ -248,7 +189,9 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="The lot's master data against its signed versions, field by field.",
             tags=("Auditor",),
-            answers={200: _json(ANY_OBJECT, "product, lot and places with each field's state")},
+            answers={
+                200: json_answer(ANY_OBJECT, "product, lot and places with each field's state")
+            },
             errors={**_AUDIT_ERRORS, 503: "no evidence source is configured"},
         )
     },
@@ -256,7 +199,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="The lot's evidence bundle (for `tracehub verify`).",
             tags=("Auditor",),
-            answers={200: _json(ANY_OBJECT, "the evidence bundle")},
+            answers={200: json_answer(ANY_OBJECT, "the evidence bundle")},
             errors={**_AUDIT_ERRORS, 404: "unknown lot, or nothing of it in the ledger yet"},
         )
     },
@@ -276,7 +219,7 @@ OWN: dict[str, dict[str, Operation]] = {
                     schema_={"type": "integer", "minimum": 1, "maximum": 1000},
                 ),
             ),
-            answers={200: _json(ANY_OBJECT, "`{incidents: [...]}`")},
+            answers={200: json_answer(ANY_OBJECT, "`{incidents: [...]}`")},
             errors={400: "a bad state or limit", 503: "the records cannot be read"},
         )
     },
@@ -284,7 +227,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="One incident with its signed steps.",
             tags=("Incidents",),
-            answers={200: _json(ANY_OBJECT, "the incident")},
+            answers={200: json_answer(ANY_OBJECT, "the incident")},
             errors={404: "no such incident", 503: "the records cannot be read"},
         )
     },
@@ -292,14 +235,14 @@ OWN: dict[str, dict[str, Operation]] = {
     "/incidents/{incident_id}/assess": {
         "post": _step(
             "Assess the incident's impact on each lot.",
-            _obj(("comment",), comment=_TEXT, impacts={"type": "array", "items": ANY_OBJECT}),
+            obj(("comment",), comment=_TEXT, impacts={"type": "array", "items": ANY_OBJECT}),
         )
     },
     "/incidents/{incident_id}/close": {"post": _step("Close the incident.", _STEP_BODY)},
     "/incidents/{incident_id}/dispose": {
         "post": _step(
             "Dispose of a lot of the incident: release, quarantine or reject it.",
-            _obj(
+            obj(
                 ("gtin", "lot", "disposition", "reason"),
                 gtin=_STRING,
                 lot=_STRING,
@@ -334,7 +277,9 @@ OWN: dict[str, dict[str, Operation]] = {
             summary="Liveness: the process serves requests (touches no dependency).",
             tags=("Health",),
             answers={
-                200: _json(_obj(("status",), status={"type": "string", "enum": ["ok"]}), "serving")
+                200: json_answer(
+                    obj(("status",), status={"type": "string", "enum": ["ok"]}), "serving"
+                )
             },
         )
     },
@@ -347,8 +292,8 @@ OWN: dict[str, dict[str, Operation]] = {
             ),
             tags=("Health",),
             answers={
-                200: _json(ANY_OBJECT, "ready"),
-                503: _json(ANY_OBJECT, "not ready (the same body)"),
+                200: json_answer(ANY_OBJECT, "ready"),
+                503: json_answer(ANY_OBJECT, "not ready (the same body)"),
             },
         )
     },
@@ -400,7 +345,7 @@ OWN: dict[str, dict[str, Operation]] = {
         "get": Operation(
             summary="This document: tracehub's HTTP API in OpenAPI 3.0.",
             tags=("Discovery",),
-            answers={200: _json(ANY_OBJECT, "the OpenAPI document")},
+            answers={200: json_answer(ANY_OBJECT, "the OpenAPI document")},
         )
     },
 }

@@ -94,9 +94,10 @@ API_SCOPES: dict[str, Scope | dict[str, Scope]] = {
     "/dispositions/{disposition}": "read",
     "/dispositions/{disposition}/events": "read",
     "/nextPageToken/{token}": "read",
-    "/queries": {"GET": "read", "POST": "subscribe"},
-    "/queries/{queryName}": {"GET": "read", "DELETE": "subscribe"},
-    "/queries/{queryName}/events": "read",
+    # A named query is its owner's: which lots a partner follows is not public.
+    "/queries": {"GET": "subscribe", "POST": "subscribe"},
+    "/queries/{queryName}": {"GET": "subscribe", "DELETE": "subscribe"},
+    "/queries/{queryName}/events": "subscribe",
     "/queries/{queryName}/subscriptions": {"GET": "subscribe", "POST": "subscribe"},
     "/queries/{queryName}/subscriptions/{subscriptionID}": {
         "GET": "subscribe",

@@ -3,9 +3,12 @@
 * ``POST /capture`` — an EPCISDocument (or EPCISQueryDocument) as JSON-LD
   (``application/json``, ``application/ld+json``) or XML (``application/xml``,
   ``text/xml``); header ``GS1-Capture-Error-Behaviour`` ``rollback`` (default, all or
-  nothing) or ``proceed`` (anything else: 400). At most ``GS1-EPCIS-Capture-Limit``
-  events and ``GS1-EPCIS-Capture-File-Size-Limit`` bytes (413 before anything is
-  stored; the bytes are cut by ``web.limits.RequestLimits`` while they arrive). A body
+  nothing) or ``proceed`` (anything else: 400, ``all`` too: the binding reserves it for
+  the server's announcement, which ``OPTIONS`` sends). At most
+  ``GS1-EPCIS-Capture-Limit`` events and ``GS1-EPCIS-Capture-File-Size-Limit`` bytes
+  (413 before anything is stored; the bytes are cut by ``web.limits.RequestLimits``
+  while they arrive), and ``Limits.capture_running`` jobs of one client not captured
+  yet (429 with ``Retry-After``). A body
   that is no EPCIS document is refused at once (400 ``ValidationException``); otherwise
   the job is stored durably and the answer is 202 with ``Location: /capture/{id}`` and
   the job as it is now. Its events are captured by the worker
@@ -33,7 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -67,6 +70,7 @@ XML_TYPES = ("application/xml", "text/xml")
 VERSIONS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
 VALIDATION = "epcisException:ValidationException"
 PER_PAGE = 30  # the binding's default
+BACKLOG_RETRY_S = 5  # Retry-After of a client over its running jobs
 MAX_PER_PAGE = 1000
 
 
@@ -143,6 +147,16 @@ def capture_routes(jobs: CaptureJobs, limits: Limits | None = None) -> list[Rout
                 type=CAPTURE_LIMIT_EXCEEDED,
             )
         try:
+            backlog = jobs.running(source)
+            if backlog >= bounds.capture_running:
+                raise Problem(
+                    429,
+                    "too many capture jobs running",
+                    f"{backlog} of your capture jobs are not captured yet; the limit is "
+                    f"{bounds.capture_running} per client: wait for them "
+                    "(GET /capture) and send this document again",
+                    headers={"Retry-After": str(BACKLOG_RETRY_S), **VERSIONS},
+                )
             return jobs.submit(
                 document, text, media_type=media_type, behaviour=behaviour, source=source
             )
@@ -154,16 +168,22 @@ def capture_routes(jobs: CaptureJobs, limits: Limits | None = None) -> list[Rout
     async def capture_endpoint(request: Request) -> Response:
         if request.method == "OPTIONS":  # EPCIS capture endpoint discovery
             allow = "OPTIONS, POST" if request.url.path != "/capture" else "OPTIONS, POST, GET"
-            return Response(status_code=204, headers={"Allow": allow, **advertised})
+            return Response(
+                status_code=204,
+                headers={"Allow": allow, "GS1-Capture-Error-Behaviour": "all", **advertised},
+            )
         if request.method == "GET":
             return list_jobs(request)
         media_type = _media_type(request)  # before the body is read
         behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
         if behaviour not in ("rollback", "proceed"):
+            # The binding's third value, "all", is "to be used only by the server to
+            # announce it supports both" (OPTIONS): a request must choose one.
+            chosen = " ('all' is what a server announces)" if behaviour == "all" else ""
             raise Problem(
                 400,
                 "bad header",
-                f"GS1-Capture-Error-Behaviour: {behaviour!r}; send rollback or proceed",
+                f"GS1-Capture-Error-Behaviour: {behaviour!r}{chosen}; send rollback or proceed",
                 headers=VERSIONS,
                 type=VALIDATION,
             )
@@ -254,7 +274,7 @@ def _media_type(request: Request) -> str:
 
 def _per_page(request: Request) -> int:
     value = request.query_params.get("perPage", str(PER_PAGE))
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PER_PAGE:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PER_PAGE:
         raise Problem(
             400,
             "bad query parameter",
@@ -279,7 +299,8 @@ def _token(value: str | None) -> tuple[datetime, str] | None:
         at = datetime.fromisoformat(moment)
         if at.tzinfo is None or not job_id:
             raise ValueError("no time zone or no id")
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        at.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time: OverflowError
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise Problem(
             400,
             "bad query parameter",

@@ -134,12 +134,12 @@ def _per_page(request: Request) -> int:
     text = request.query_params.get("perPage")
     if text is None:
         return DEFAULT_PER_PAGE
-    try:
-        value = int(text)
-    except ValueError:
+    # ASCII digits only: int() also takes "٣", " 3" and "3_0".
+    if not (text.isascii() and text.isdigit()):
         raise _query_problem(
-            QueryParameterInvalid("perPage", f"{text!r} is not a whole number")
-        ) from None
+            QueryParameterInvalid("perPage", f"{text[:40]!r} is not a whole number")
+        )
+    value = MAX_PER_PAGE if len(text.lstrip("0")) > 18 else int(text)
     if value < 1:
         raise _query_problem(QueryParameterInvalid("perPage", f"{value}: must be at least 1"))
     return min(value, MAX_PER_PAGE)
@@ -266,7 +266,12 @@ def query_routes(store: RecordStore) -> list[Route]:
             if e is not None
         )
         if not found:
-            found = run(parse_query([("EQ_eventID", event_id)]), 2, None).events
+            try:
+                by_id = parse_query([("EQ_eventID", event_id)])
+            except QueryParameterInvalid:  # not a URI: no event has it as eventID
+                by_id = None
+            if by_id is not None:
+                found = run(by_id, 2, None).events
         if not found:
             raise _not_found(f"event {event_id}: no stored event has this eventID or hash ID")
         return JSONResponse(query_document(found), headers=dict(VERSIONS))

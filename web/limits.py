@@ -11,8 +11,9 @@ bridge's batch, gas and rate, the worker pools of CPU-heavy work. Who applies wh
   refused by its ``Content-Length`` before a byte is read or counted while it streams
   and cut at the route's limit (413), and its deadline (408); the endpoint then gets the
   whole body at once, so no endpoint reads an unbounded or endless stream;
-* ``web.capture`` (events per document), ``web.server`` (``/rpc`` batch, rate, gas),
-  ``web.jsonbody`` (numbers, strings, depth), ``web.offload`` (threads).
+* ``web.capture`` (events per document, running jobs per client), ``web.server``
+  (``/rpc`` batch, rate, gas), ``web.jsonbody`` (numbers, strings, depth),
+  ``web.offload`` (threads).
 
 Refusals are RFC 9457 problem details (``web.problem``) naming the limit and the fix,
 sent with ``Connection: close`` so an oversized body is not read to its end.
@@ -61,6 +62,9 @@ class Limits(BaseModel):
     capture_events: int = Field(default=1000, ge=1)
     capture_workers: int = Field(default=2, ge=1)
     capture_queue: int = Field(default=16, ge=0)
+    # Jobs one client may have running (stored, not yet captured) at once (web.capture:
+    # 429 beyond): a flood of 8 MiB documents would otherwise fill the records' disk.
+    capture_running: int = Field(default=16, ge=1)
     # The /rpc bridge (web.server, ledger.evm.rpcbridge).
     rpc_batch: int = Field(default=DEFAULT_MAX_BATCH, ge=1)
     rpc_gas: int = Field(default=DEFAULT_GAS_CAP, ge=21_000)

@@ -47,7 +47,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from traceability.records.clients import SCOPES, Scope
-from web.apicatalog import OWN, PATH_PARAMS, PROBLEM, Answer, Body, Operation
+from web.apicatalog import OWN, PATH_PARAMS
+from web.apioperation import PROBLEM, Answer, Body, Operation
 from web.problem import PROBLEM_TYPE
 
 BINDING_FILE = "epcis-rest-binding-openapi.json"

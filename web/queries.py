@@ -5,13 +5,16 @@ Per the REST binding (``openapi.json`` paths ``/queries…``; scopes in ``web.ap
 * ``POST /queries`` ``{"name", "query"}`` (query-schema.json) → 201, ``Location``; 400
   ``QueryParameterException`` naming the parameter, 409 when the name is taken.
   ``GET /queries`` (``perPage``, ``nextPageToken``, ``Link: rel="next"``),
-  ``GET``/``DELETE /queries/{name}`` (deleting unsubscribes everyone).
+  ``GET``/``DELETE /queries/{name}``: only its owner or an admin deletes it (404 for
+  another client, as for subscriptions); deleting unsubscribes everyone, so the owner
+  gets 409 while other clients' active subscriptions use it.
 * ``GET /queries/{name}/events``: the query run, an EPCISQueryDocument, paged.
 * ``POST /queries/{name}/subscriptions`` ``{"dest", "signatureToken", "stream": true,
   "reportIfEmpty", "initialRecordTime"}`` → 201 with the subscription and ``Location``;
   a ``schedule`` is refused (400 ``SubscriptionControlsException``): this repository
   streams. ``GET`` lists the caller's active subscriptions, ``GET``/``DELETE
-  …/subscriptions/{id}`` (only the owner, or an admin, sees or cancels one).
+  …/subscriptions/{id}`` (only the owner, or an admin, sees or cancels one). Beyond the
+  client's or the site's bound on active subscriptions: 409 naming the bound.
   Webhook deliveries: ``traceability.subscriptions.delivery`` (``GS1-Signature``).
 * WebSocket ``GET /queries/{name}/events`` (``Upgrade: websocket``): a subscription
   over a WebSocket, its messages and acks (``web.subscriptionsocket``).
@@ -37,7 +40,7 @@ from gs1.errors import QueryParameterInvalid
 from traceability.errors import RecordConflict, RecordNotFound, StoreUnavailable
 from traceability.records.subscriptions import NamedQueryRecord, SubscriptionRecord
 from traceability.subscriptions.document import query_document
-from traceability.subscriptions.errors import SubscriptionInvalid
+from traceability.subscriptions.errors import SubscriptionInvalid, SubscriptionLimit
 from traceability.subscriptions.model import webhook_request
 from traceability.subscriptions.service import Subscriptions
 from web.access import Access, client_of, require_json
@@ -101,7 +104,10 @@ def named_query_routes(
             return _options("GET, DELETE, OPTIONS")
         name = request.path_params["queryName"]
         if request.method == "DELETE":
-            subscriptions.delete_query(name)
+            try:
+                subscriptions.delete_query(name, _owner(request), admin=_admin(request))
+            except RecordConflict as exc:  # other clients' subscriptions use it
+                raise Problem(409, "query in use", str(exc), type=SUBSCRIPTION_CONTROLS) from exc
             return Response(status_code=204)
         return JSONResponse(_query_json(subscriptions.query(name)))
 
@@ -219,6 +225,8 @@ def _answer(handler: Callable[..., T], *args: Any) -> T:
     except SubscriptionInvalid as exc:
         kind = SUBSCRIPTION_CONTROLS if exc.field in _CONTROLS else VALIDATION
         raise Problem(400, "bad subscription", str(exc), type=kind) from exc
+    except SubscriptionLimit as exc:
+        raise Problem(409, "too many subscriptions", str(exc), type=SUBSCRIPTION_CONTROLS) from exc
     except StoreUnavailable as exc:
         raise Problem(503, "records unavailable", str(exc)) from exc
 
@@ -253,7 +261,8 @@ def _options(allow: str) -> Response:
 def _paging(request: Request, *, token_is_name: bool = True) -> tuple[int, str | None]:
     """``perPage`` (1..1000, default 30) and the key ``nextPageToken`` continues after."""
     text = request.query_params.get("perPage", str(DEFAULT_PER_PAGE))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PER_PAGE:
+    # isdigit alone takes "²", which int() refuses
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PER_PAGE:
         raise Problem(
             400,
             "bad query parameter",
@@ -265,7 +274,7 @@ def _paging(request: Request, *, token_is_name: bool = True) -> tuple[int, str |
         return int(text), None
     try:
         after = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: a token not ASCII
         raise Problem(
             400,
             "bad query parameter",

@@ -16,9 +16,12 @@ as plain HTTP (401, 403, 400 naming the parameter, 404 for an unknown query). Me
 
 The hub closes with 4410 when the subscription is cancelled (or its query deleted) and
 1008 for a message that is not an ack. A WebSocket subscription outlives its connection
-until it is deleted (``DELETE /queries/{name}/subscriptions/{id}``). The outbox is looked
-at whenever a capture enqueued rows (``Subscriptions.listen``) and every ``POLL_S`` (what
-another replica captured).
+until it is deleted (``DELETE /queries/{name}/subscriptions/{id}``), or until its client
+has been away (no connection, no ack) for ``TRACEHUB_SUBSCRIPTIONS_WEBSOCKET_IDLE_DAYS``
+(7 by default): it is then cancelled, so its undelivered rows do not grow for ever. A
+handshake beyond the client's or the site's bound on active subscriptions gets 409.
+The outbox is looked at whenever a capture enqueued rows (``Subscriptions.listen``)
+and every ``POLL_S`` (what another replica captured).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from traceability.errors import RecordNotFound, StoreUnavailable
-from traceability.subscriptions.errors import SubscriptionInvalid
+from traceability.subscriptions.errors import SubscriptionInvalid, SubscriptionLimit
 from traceability.subscriptions.feed import Feed
 from traceability.subscriptions.model import websocket_request
 from traceability.subscriptions.service import Subscriptions
@@ -42,6 +45,7 @@ from web.problem import Problem
 
 CANCELLED = 4410  # a WebSocket close code (4000-4999: the application's)
 POLL_S = 1.0  # a WebSocket looks at its outbox this often without being woken
+SEEN_S = 3600.0  # a connected client is recorded as there this often (see the idle cancel)
 SUBSCRIPTION_CONTROLS = "epcisException:SubscriptionControlsException"
 NO_SUCH_NAME = "epcisException:NoSuchNameException"
 
@@ -58,6 +62,10 @@ async def serve_socket(websocket: WebSocket, subscriptions: Subscriptions, acces
             record = await run_in_threadpool(subscriptions.subscribe, name, request, client.name)
     except SubscriptionInvalid as exc:
         refusal = Problem(400, "bad subscription", str(exc), type=SUBSCRIPTION_CONTROLS)
+        await websocket.send_denial_response(refusal.response())
+        return
+    except SubscriptionLimit as exc:
+        refusal = Problem(409, "too many subscriptions", str(exc), type=SUBSCRIPTION_CONTROLS)
         await websocket.send_denial_response(refusal.response())
         return
     except RecordNotFound as exc:
@@ -84,6 +92,8 @@ async def serve_socket(websocket: WebSocket, subscriptions: Subscriptions, acces
 
     subscriptions.listen(woken)
     try:
+        if resume is not None:
+            await run_in_threadpool(subscriptions.seen, record.id)
         await websocket.send_json(
             {
                 "type": "subscription",
@@ -95,10 +105,22 @@ async def serve_socket(websocket: WebSocket, subscriptions: Subscriptions, acces
         async with anyio.create_task_group() as group:
             group.start_soon(_acks, websocket, feed, wake, group.cancel_scope)
             group.start_soon(_pushes, websocket, feed, wake, group.cancel_scope)
+            group.start_soon(_present, subscriptions, record.id)
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # the client went away: what it did not acknowledge stays undelivered
     finally:
         subscriptions.unlisten(woken)
+        # It was there until now; shielded: the connection's task may be being cancelled.
+        with anyio.CancelScope(shield=True), contextlib.suppress(StoreUnavailable):
+            await run_in_threadpool(subscriptions.seen, record.id)
+
+
+async def _present(subscriptions: Subscriptions, subscription_id: str) -> None:
+    """While connected, the client is there (a long quiet connection is not idle)."""
+    while True:
+        await anyio.sleep(SEEN_S)
+        with contextlib.suppress(StoreUnavailable):
+            await run_in_threadpool(subscriptions.seen, subscription_id)
 
 
 async def _pushes(websocket: WebSocket, feed: Feed, wake: asyncio.Event, scope: Any) -> None:

@@ -182,10 +182,12 @@ def parse_query(params: Iterable[tuple[str, str]]) -> EventQuery:
 def _count(name: str, text: str | None) -> int | None:
     if text is None:
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise QueryParameterInvalid(name, f"{text!r} is not a whole number") from None
+    # ASCII digits only: int() also takes "٣", " 3", "+3" and "3_0".
+    if not (text.isascii() and text.isdigit()):
+        raise QueryParameterInvalid(name, f"{text[:40]!r} is not a whole number (1, 2, …)")
+    if len(text) > 100:  # int() of thousands of digits costs, and refuses past 4,300
+        raise QueryParameterInvalid(name, f"{len(text)} digits; give at most 100")
+    value = int(text)
     if value < 1:
         raise QueryParameterInvalid(name, f"{value}: must be at least 1")
     return value

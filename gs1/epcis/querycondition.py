@@ -6,7 +6,7 @@ URIs, CBV values; each raises ``QueryParameterInvalid`` naming the parameter and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -73,6 +73,12 @@ def time_value(name: str, text: str) -> datetime:
     moment = parse_time(text.replace(" ", "+"))
     if moment is None:
         raise bad(name, f"{text!r} is not an ISO 8601 time with an offset (2024-01-31T12:00:00Z)")
+    try:
+        moment.astimezone(UTC)  # the store compares in UTC: 0001-01-01T00:00+14:00 has none
+    except OverflowError:
+        raise bad(
+            name, f"{text!r} is outside the years 1 to 9999 in UTC; give a time within them"
+        ) from None
     return moment
 
 

@@ -6,11 +6,15 @@ come back as ``(json_path, message)`` pairs, the path relative to the event.
 Two validators, one verdict: each event type's schema is compiled once to Python by
 ``fastjsonschema`` (~0.2 ms per event where ``jsonschema`` takes ~4 ms), and only an
 event it rejects goes through ``jsonschema``, which lists every violation with its path.
-``jsonschema`` has the last word on structure. Formats are checked by neither (as
-``Draft7Validator`` does not check them by default), so the one format that decides
-meaning, ``date-time`` (RFC 3339: ``2026-11-22T10:00:00.000Z``), is checked here at
-every place the schema uses it in an event (``time_problem``): a lax parser would
-otherwise read ``"1700000000"`` as a time.
+``jsonschema`` has the last word on structure. The schema's two formats:
+
+* ``uri`` is checked by both validators with one regex (``uri_problem``: an absolute
+  URI, a scheme then no blank): it is what makes a bare word invalid outside the CBV
+  enums (a bizTransaction type, a source type, a persistentDisposition, a sensor
+  type), and what keeps ``"my id"`` out of ``eventID``;
+* ``date-time`` (RFC 3339: ``2026-11-22T10:00:00.000Z``) is checked here, after the
+  schema, at every place the schema uses it in an event (``time_problem``): a lax
+  parser would otherwise read ``"1700000000"`` as a time.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import fastjsonschema
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 
 _SCHEMA = Path(__file__).parent / "standards" / "epcis-json-schema.json"
 EVENT_TYPES = (
@@ -39,14 +43,65 @@ EVENT_TYPES = (
 @cache
 def _schema() -> dict[str, Any]:
     value: dict[str, Any] = json.loads(_SCHEMA.read_text(encoding="utf-8"))
-    return value
+    # ``vocab-uri`` is the schema's type of member NAMES (extensions, under every
+    # ``propertyNames``; besides only an extended event's type, which capture never
+    # takes): an extension's name is judged by the JSON-LD rules
+    # (``gs1.epcis.extensions``: namespaced by a known prefix), and the XSD's members
+    # the JSON Schema forgot (an AggregationEvent's ``persistentDisposition``, read from
+    # XML) must pass as names, as they did before formats were checked.
+    value["definitions"]["vocab-uri"] = {"type": "string"}
+    unformatted: dict[str, Any] = _names_unformatted(value)
+    return unformatted
+
+
+def _names_unformatted(node: Any, in_names: bool = False) -> Any:
+    """``node`` with no ``format`` under ``propertyNames`` (``ilmd``'s names: above)."""
+    if isinstance(node, list):
+        return [_names_unformatted(item, in_names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: _names_unformatted(item, in_names or key == "propertyNames")
+        for key, item in node.items()
+        if not (in_names and key == "format")
+    }
+
+
+# RFC 3986 ``scheme ":" rest`` with no blank, control, quote or angle bracket anywhere
+# (a JSON-LD compact IRI such as ``gs1:Temperature`` or ``example:myField`` is one too).
+# Cheap on purpose: it runs on every URI of every captured event.
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f<>\"{}|\\^`]*\Z")
+
+
+def is_uri(value: Any) -> bool:
+    """Whether ``value`` is what the schema's ``format: uri`` means (non-strings pass:
+    ``type`` judges those)."""
+    return not isinstance(value, str) or _URI.match(value) is not None
+
+
+def uri_problem(value: Any) -> str | None:
+    """Why ``value`` is no absolute URI, or None if it is one."""
+    if is_uri(value):
+        return None
+    return (
+        f"{str(value)[:80]!r} is not a URI; write an absolute URI with a scheme, e.g. "
+        "'urn:epc:id:sgtin:4012345.011111.1' or 'https://example.com/id/1' (or, where "
+        "the schema allows it, a CBV term such as 'po')"
+    )
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())  # date-time: _time_errors, with its own message
+    checker.checks("uri")(is_uri)
+    return checker
 
 
 @cache
 def _validator(ref: str) -> Draft7Validator:
     schema = _schema()
     return Draft7Validator(
-        {"$schema": schema["$schema"], "definitions": schema["definitions"], "$ref": ref}
+        {"$schema": schema["$schema"], "definitions": schema["definitions"], "$ref": ref},
+        format_checker=_format_checker(),
     )
 
 
@@ -59,7 +114,9 @@ def _compiled(kind: str) -> Callable[[Any], Any]:
             "definitions": schema["definitions"],
             "$ref": f"#/definitions/{kind}",
         },
-        use_formats=False,
+        # uri by the regex above (as a pattern: inlined, half the cost of a callable);
+        # date-time passes here (the empty pattern), _time_errors judges it.
+        formats={"uri": _URI.pattern, "date-time": ""},
         use_default=False,  # never write into the caller's event
         detailed_exceptions=False,
     )
@@ -80,7 +137,7 @@ def event_is_valid(event: Mapping[str, Any]) -> bool:
 
 @cache
 def document_validator() -> Draft7Validator:
-    return Draft7Validator(_schema())
+    return Draft7Validator(_schema(), format_checker=_format_checker())
 
 
 def event_errors(event: Mapping[str, Any], *, syntax: Syntax = "json") -> list[tuple[str, str]]:
@@ -116,11 +173,11 @@ def _named(error: Any) -> tuple[str, str]:
     fits names the fields its alternatives tripped on, not the whole event."""
     path = _path(error.absolute_path) or "event"
     if not error.context:
-        return path, _message(error.message)
+        return path, _why(error)
     parts: dict[tuple[str, str], None] = {}
     for sub in error.context:
         where = _path(sub.absolute_path) or path
-        why = "is not allowed here" if sub.validator == "not" else _message(sub.message)
+        why = "is not allowed here" if sub.validator == "not" else _why(sub)
         parts[(where, why)] = None
     fields = [where for where, _ in parts if where != "event"] or [path]
     alternatives = "; or ".join(f"{where} {why}" for where, why in parts)
@@ -128,17 +185,25 @@ def _named(error: Any) -> tuple[str, str]:
 
 
 Syntax = Literal["json", "xml"]
-# What the EPCIS 2.0 XSD allows and the JSON Schema does not: a sensorReport without a
-# type (XSD ``type use="optional"``; the JSON Schema requires it). An XML document is
-# valid by its XSD, and its JSON-LD reading cannot invent the missing type.
+_SENSOR_REPORT = r"^sensorElementList\[\d+\]\.sensorReport\[\d+\]"
+# What the EPCIS 2.0 XSD allows and the JSON Schema does not (an XML document is valid
+# by its XSD, and its JSON-LD reading cannot invent what the XML lacks):
+# * a sensorReport without a type (XSD ``type use="optional"``; the JSON Schema
+#   requires it);
+# * any sensorReport type: the XSD types it ``anyURI``, and the reading gives a
+#   ``gs1:`` term as its bare word, which the JSON Schema's enum may not list (the GS1
+#   examples use ``gs1:EffectiveDoseRate`` and ``gs1:Molar_concentration``).
 _XSD_ALLOWS = (
-    re.compile(r"^sensorElementList\[\d+\]\.sensorReport\[\d+\]$"),
-    "'type' is a required property",
+    (re.compile(_SENSOR_REPORT + "$"), "'type' is a required property"),
+    (re.compile(_SENSOR_REPORT + r"\.type$"), None),
 )
 
 
 def _xsd_allows(path: str, message: str) -> bool:
-    return message == _XSD_ALLOWS[1] and _XSD_ALLOWS[0].match(path) is not None
+    return any(
+        (allowed is None or message == allowed) and where.match(path) is not None
+        for where, allowed in _XSD_ALLOWS
+    )
 
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -193,7 +258,13 @@ _METADATA_TIMES = ("time", "startTime", "endTime")
 def document_errors(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Schema violations of a whole EPCISDocument (for output checks and tests)."""
     errors = document_validator().iter_errors(dict(document))
-    return [(_path(e.absolute_path) or "document", _message(e.message)) for e in errors]
+    return [(_path(e.absolute_path) or "document", _why(e)) for e in errors]
+
+
+def _why(error: Any) -> str:
+    if error.validator == "format" and error.validator_value == "uri":
+        return uri_problem(error.instance) or _message(error.message)
+    return _message(error.message)
 
 
 def _path(parts: Any) -> str:

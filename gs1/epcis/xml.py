@@ -13,7 +13,8 @@ hash writes them that way); an element without namespace inside an extension is 
 ``{}localName``. Attributes of extension elements become entries of that element.
 
 Parsed with ``defusedxml`` (no entity expansion, no external DTDs): EPCIS documents come
-from trading partners.
+from trading partners. ``read_root`` also bounds the nesting (``MAX_XML_DEPTH``) before
+anything reads the tree recursively.
 """
 
 from __future__ import annotations
@@ -85,7 +86,30 @@ def read_root(text: str | bytes) -> Element:
         ) from exc
     except SafeTree.ParseError as exc:
         raise EventRejected("document", f"is not well-formed XML: {exc}") from exc
+    _bounded_depth(root)
     return root
+
+
+# Elements nested in an XML document: the root, EPCISBody, EventList, the event, 1.x
+# wrappers, and the JSON event's own bound (``gs1.epcis.event.MAX_DEPTH``, 24) with room
+# to spare. Checked before the recursive readings of extensions ever start: a 2 MB
+# document nests 150,000 levels, beyond any recursion limit (and thread stack).
+MAX_XML_DEPTH = 64
+
+
+def _bounded_depth(root: Element) -> None:
+    """Raises ``EventRejected`` when elements nest deeper than ``MAX_XML_DEPTH`` (an
+    iterative walk: the check must not recurse itself)."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_XML_DEPTH:
+            raise EventRejected(
+                "document",
+                f"nests XML elements deeper than {MAX_XML_DEPTH} levels (at "
+                f"<{local_name(element.tag)}>); flatten it",
+            )
+        stack.extend((child, depth + 1) for child in element)
 
 
 def _ignore_fields(root: Element) -> frozenset[str]:

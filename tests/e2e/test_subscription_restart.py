@@ -126,6 +126,7 @@ def site(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[S
         "TRACEHUB_INFLUX_DATABASE": f"subs_{uuid.uuid4().hex[:8]}",
         "TRACEHUB_CHAIN_ANCHOR_INTERVAL_S": "0.5",
         "TRACEHUB_SUBSCRIPTIONS_POLL_S": "0.5",
+        "TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY": "false",  # the receiver is on loopback
     }
     running = Site(state, env)
     yield running

@@ -250,3 +250,92 @@ def test_a_sensor_only_event_keeps_its_readings_and_names_no_lot(
     assert stored.read_point == DOCK
     reading = stored.document()["sensorElementList"][0]["sensorReport"][0]
     assert reading == {"type": "Temperature", "value": 3.5, "uom": "CEL"}
+
+
+def _with_transaction(kind: str, value: str) -> dict[str, Any]:
+    return object_event(bizTransactionList=[{"type": kind, "bizTransaction": value}])
+
+
+def _sensor_typed(kind: str) -> dict[str, Any]:
+    return sensor_only(sensorElementList=[{"sensorReport": [{"type": kind, "value": 3}]}])
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "says"),
+    [
+        # finding 7: the schema's ``format: uri``, and bare words outside the CBV enums
+        (object_event(eventID="my id"), "eventID", "'my id' is not a URI"),
+        (_with_transaction("po", "PO 1"), "bizTransactionList[0].bizTransaction", "not a URI"),
+        (_with_transaction("purchaseorder", "urn:x:1"), "bizTransactionList[0].type", "not a URI"),
+        (
+            object_event(sourceList=[{"type": "owner", "source": "urn:epc:id:pgln:4012345.00000"}]),
+            "sourceList[0].type",
+            "not a URI",
+        ),
+        (
+            object_event(
+                destinationList=[{"type": "location", "destination": "warehouse 7"}],
+            ),
+            "destinationList[0].destination",
+            "not a URI",
+        ),
+        (
+            object_event(persistentDisposition={"set": ["notacbvword"]}),
+            "persistentDisposition.set[0]",
+            "not a URI",
+        ),
+        (
+            object_event(persistentDisposition={"unset": ["in progress"]}),
+            "persistentDisposition.unset[0]",
+            "not a URI",
+        ),
+        (
+            _sensor_typed("Temperatur"),  # a typo: neither a gs1 vocabulary term nor a URI
+            "sensorElementList[0].sensorReport[0].type",
+            "'Temperatur'",
+        ),
+        (object_event(certificationInfo="cert 1"), "certificationInfo", "not a URI"),
+        (
+            sensor_only(
+                sensorElementList=[
+                    {"sensorReport": [{"type": "Temperature", "deviceID": "probe 4", "value": 3}]}
+                ]
+            ),
+            "sensorElementList[0].sensorReport[0].deviceID",
+            "not a URI",
+        ),
+    ],
+)
+def test_a_value_that_is_no_uri_where_the_schema_wants_one_is_refused(
+    service: CaptureService, stocked: RecordStore, event: dict[str, Any], field: str, says: str
+) -> None:
+    report = service.capture_document(document(event))
+    assert report.captured == ()
+    (error,) = report.errors
+    assert (error.index, error.field) == (0, field), error
+    assert says in error.reason
+    assert stocked.pending_events(limit=10) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        object_event(eventID="urn:uuid:6f7c1a7e-6a58-4b69-9b8a-3f1d2f0e9a11"),
+        _with_transaction("po", "urn:epcglobal:cbv:bt:4012345000009:PO-1"),
+        _with_transaction("https://ns.example.com/epcis/btt/contract", "https://erp.example/po/1"),
+        object_event(
+            sourceList=[{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00000"}]
+        ),
+        object_event(persistentDisposition={"set": ["completeness_verified"], "unset": ["active"]}),
+        object_event(persistentDisposition={"set": ["https://ns.example.com/epcis/disp/held"]}),
+        _sensor_typed("Temperature"),
+        _sensor_typed("gs1:Temperature"),
+        _sensor_typed("https://ns.example.com/epcis/measure/ripeness"),
+        object_event(certificationInfo=["https://cert.example.com/organic/1"]),
+    ],
+)
+def test_cbv_terms_and_uris_are_captured_where_the_schema_takes_either(
+    service: CaptureService, event: dict[str, Any]
+) -> None:
+    report = service.capture_document(document(event))
+    assert report.ok, report.errors

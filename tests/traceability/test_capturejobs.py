@@ -15,10 +15,11 @@ import pytest
 
 from gs1.errors import EventRejected
 from tests.support.events import COLD_ROOM, GTIN, object_event
+from tests.support.masterdata import database_url
 from tests.traceability.test_capture_document import document
 from traceability.capture import CaptureService
 from traceability.capturejobs import XML, CaptureJobs, decode, epcis_document
-from traceability.errors import StoreUnavailable
+from traceability.errors import RecordRefused, StoreUnavailable
 from traceability.records.capturejobs import CaptureJob
 from traceability.records.store import RecordStore
 
@@ -354,3 +355,121 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next_worker(db: str) -> None:
         assert len(store.query_events(gtin=GTIN, lot="L1")) == 2
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+)
+def test_a_long_uri_is_captured_and_the_jobs_behind_it_too(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Finding 1: the schema takes URIs up to 8,192 characters; a 262-character bizStep
+    once made PostgreSQL refuse every attempt (varchar(200)) and held the queue."""
+    long_step = "https://partner.example.com/vocab/bizstep/" + "x" * 220
+    long_place = "https://partner.example.com/places/" + "p" * 1500
+    with database_url(kind, tmp_path, request) as url:
+        store = RecordStore.open(url)
+        try:
+            jobs = CaptureJobs(store, CaptureService(store))
+            long = submit(
+                jobs,
+                document(
+                    object_event(serial="1001", bizStep=long_step, bizLocation={"id": long_place})
+                ),
+            )
+            honest = submit(jobs, document(object_event(serial="1002")))
+            assert jobs.drain() == 2
+            states = {job.id: job.state for job in store.capture_jobs(source="erp-1")}
+            assert states == {long.id: "success", honest.id: "success"}
+            (stored,) = store.query_events(epc="urn:epc:id:sgtin:4012345.011111.1001")
+            assert (stored.biz_step, stored.biz_location) == (long_step, long_place)
+        finally:
+            store.close()
+
+
+def test_a_value_too_long_for_the_indexes_refuses_its_event_only(store: RecordStore) -> None:
+    """Longer than a PostgreSQL B-tree entry: refused per event naming the field (the
+    job's other events are captured with proceed), never a failure of every attempt."""
+    jobs = CaptureJobs(store, CaptureService(store))
+    too_long = "https://partner.example.com/vocab/bizstep/" + "y" * 2000
+    doc = document(object_event(serial="1001", bizStep=too_long), object_event(serial="1002"))
+    job = submit(jobs, doc, "proceed")
+    assert jobs.drain() == 1
+    done = jobs.job(job.id)
+    assert done is not None
+    assert (done.state, done.captured) == ("failure", 1)
+    (error,) = done.errors
+    assert (error.index, error.field) == (0, "bizStep")
+    assert "indexes at most 2000" in error.reason
+
+
+def test_a_job_the_records_refuse_fails_naming_why(store: RecordStore) -> None:
+    class Refusing(CaptureService):
+        def capture_document(self, *args: Any, **kwargs: Any) -> Any:
+            raise RecordRefused("records database refused a value: value too long (test)")
+
+    jobs = CaptureJobs(store, Refusing(store))
+    refused, behind = submit(jobs, document(object_event())), submit(jobs, document())
+    assert jobs.drain() == 2  # the first job does not hold the queue
+    done = jobs.job(refused.id)
+    assert done is not None
+    assert done.state == "failure"
+    (error,) = done.errors
+    assert (error.index, error.field) == (None, "document")
+    assert "the records refused it" in error.reason
+    assert "value too long" in error.reason
+    after = jobs.job(behind.id)
+    assert after is not None
+    assert after.state == "failure"  # refused the same way: but finished, not retried
+
+
+def test_a_job_claimed_too_often_without_finishing_is_failed(db: str) -> None:
+    """Finding 10: a job whose capture kills the process (OOM, a segfault) is taken over
+    after every restart; after ``max_attempts`` claims it is failed, and the job behind
+    it is captured."""
+    clock = Clock()
+    store = RecordStore.open(db)
+    try:
+        jobs = CaptureJobs(store, CaptureService(store), clock=clock, max_attempts=3)
+        deadly = submit(jobs, document(object_event()))
+        clock.now += timedelta(seconds=1)
+        behind = submit(jobs, document(object_event(serial="1002")))
+        for _ in range(3):  # three processes claimed it and died capturing it
+            claim = store.claim_capture_job(clock.now, clock.now + timedelta(seconds=60))
+            assert claim is not None
+            assert claim.id == deadly.id
+            clock.now += timedelta(seconds=61)
+        assert jobs.drain() == 2
+        failed = jobs.job(deadly.id)
+        assert failed is not None
+        assert failed.state == "failure"
+        (error,) = failed.errors
+        assert error.field == "document"
+        assert error.reason.startswith("captured 3 times without finishing (the process died")
+        done = jobs.job(behind.id)
+        assert done is not None
+        assert done.state == "success"
+        assert store.query_events(epc="urn:epc:id:sgtin:4012345.011111.1001") == []
+    finally:
+        store.close()
+
+
+def test_an_outage_is_not_counted_as_an_attempt(store: RecordStore) -> None:
+    class Flaky(CaptureService):
+        failures = 4
+
+        def capture_document(self, *args: Any, **kwargs: Any) -> Any:
+            if self.failures:
+                self.failures -= 1
+                raise StoreUnavailable("records database failed (test)")
+            return super().capture_document(*args, **kwargs)
+
+    jobs = CaptureJobs(store, Flaky(store), max_attempts=2)
+    job = submit(jobs, document(object_event()))
+    for _ in range(4):
+        with pytest.raises(StoreUnavailable):
+            jobs.process_next()
+    assert jobs.drain() == 1
+    done = jobs.job(job.id)
+    assert done is not None
+    assert done.state == "success"

@@ -284,3 +284,74 @@ def test_a_slow_capture_holds_no_request(stocked: RecordStore) -> None:
     finally:
         release.set()
         jobs.stop()
+
+
+def test_error_behaviour_all_is_announced_by_the_server_and_refused_from_a_client(
+    client: TestClient,
+) -> None:
+    """The binding: ``all`` "is to be used only by the server to announce it supports
+    both rollback and proceed"; a capture request must choose one."""
+    assert client.options("/capture").headers["GS1-Capture-Error-Behaviour"] == "all"
+    answer = client.post(
+        "/capture",
+        json=document(object_event()),
+        headers={"GS1-Capture-Error-Behaviour": "all"},
+    )
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert "'all' is what a server announces" in detail
+    assert "send rollback or proceed" in detail
+    assert client.get("/capture").json() == []
+
+
+def test_a_client_s_backlog_of_running_jobs_is_bounded(stocked: RecordStore) -> None:
+    """Finding 10: each job keeps its document (up to 8 MiB) until it is captured; past
+    ``Limits.capture_running`` jobs not captured yet, 429 with Retry-After."""
+    from starlette.testclient import TestClient
+
+    jobs = CaptureJobs(stocked, CaptureService(stocked))
+    app = create_app(
+        stocked, None, "test chain", capture_jobs=jobs, limits=Limits(capture_running=2)
+    )
+    client = TestClient(app, headers=bearer(stocked, "capture", "read", name="erp-1"))
+    for serial in ("1001", "1002"):  # left running: nobody drains them yet
+        doc = document(object_event(serial=serial))
+        jobs.submit(
+            doc,
+            json.dumps(doc),
+            media_type="application/ld+json",
+            behaviour="rollback",
+            source="erp-1",
+        )
+    refused = client.post("/capture", json=document(object_event(serial="1003")))
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "5"
+    assert "the limit is 2 per client" in refused.json()["detail"]
+    # Another client's backlog is its own (its job is captured after the answer, and
+    # so are the two left running).
+    other = TestClient(app, headers=bearer(stocked, "capture", name="erp-2"))
+    assert other.post("/capture", json=document(object_event(serial="1004"))).status_code == 202
+    jobs.drain()
+    assert captured(client, document(object_event(serial="1003")))["success"] is True
+
+
+def test_deeply_nested_xml_is_refused_naming_the_limit(client: TestClient) -> None:
+    """Finding 9: nested extension elements were read recursively (150,000 levels: a 500,
+    RecursionError); now bounded at once. 19,000 levels fit this app's body limit."""
+    depth = 19_000
+    xml = (
+        '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" '
+        'xmlns:ex="http://ex.com/x" schemaVersion="2.0" creationDate="2026-01-01T00:00:00Z">'
+        "<EPCISBody><EventList><ObjectEvent><eventTime>2026-01-01T00:00:00Z</eventTime>"
+        "<eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>"
+        + "<ex:a>" * depth
+        + "</ex:a>" * depth
+        + "</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>"
+    )
+    answer = client.post(
+        "/capture", content=xml.encode(), headers={"Content-Type": "application/xml"}
+    )
+    assert answer.status_code == 400, answer.text[:200]
+    assert answer.json()["type"] == "epcisException:ValidationException"
+    assert "deeper than 64 levels" in answer.json()["detail"]
+    assert client.get("/capture").json() == []

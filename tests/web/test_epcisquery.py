@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
+from gs1.epcis.event import declared_id
 from tests.support.masterdata import database_url
 from tests.support.webapp import bearer
 from traceability.capture import CaptureService
@@ -204,7 +205,11 @@ def _seed(store: RecordStore) -> list[str]:
         report = service.capture_document(_document(SEED[start : start + 60]))
         assert report.ok, report.errors
         ids.extend(outcome.event_id for outcome in report.captured)
-    return [str(e.get("eventID", hash_id)) for e, hash_id in zip(SEED, ids, strict=True)]
+    # A result's eventID: the sender's, else the hash ID (a declaration's without the
+    # suffix it is stored under beside the event it corrects).
+    return [
+        str(e.get("eventID", declared_id(hash_id))) for e, hash_id in zip(SEED, ids, strict=True)
+    ]
 
 
 @pytest.fixture(

@@ -52,9 +52,11 @@ def test_an_error_declaration_is_stored_beside_the_event_it_corrects(
 
     everything = client.get("/events").json()["epcisBody"]["queryResults"]["resultsBody"]
     ids = {e["eventID"] for e in everything["eventList"]}
-    assert len(everything["eventList"]) == 2 and len(ids) == 1  # one eventID, two records
+    assert len(everything["eventList"]) == 2  # two records ...
+    assert len(ids) == 1  # ... of one eventID
     (event_id,) = ids
-    assert event_id.startswith("ni:///sha-256;") and "#" not in event_id
+    assert event_id.startswith("ni:///sha-256;")
+    assert "#" not in event_id
 
     answer = client.get("/events", params={"EXISTS_errorDeclaration": ""})
     found = answer.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]

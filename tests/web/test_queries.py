@@ -5,7 +5,10 @@ with acks and resumption, the binding's problem types, and who may do what."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +58,7 @@ class Site:
 @pytest.fixture
 def subs(tmp_path: Path) -> Iterator[Subscriptions]:
     store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
-    yield Subscriptions(store)
+    yield Subscriptions(store, public_only=False)  # loopback receivers
     store.close()
 
 
@@ -100,31 +103,33 @@ def test_a_named_query_is_created_listed_run_and_deleted(site: Site) -> None:
     assert again.json()["type"] == "epcisException:ResourceAlreadyExistsException"
     for name in ("b-query", "c-query"):
         assert c.post("/queries", json={"name": name, "query": {}}, headers=who).status_code == 201
-    first = c.get("/queries?perPage=2", headers=site.reader)
+    first = c.get("/queries?perPage=2", headers=who)
     assert [q["name"] for q in first.json()] == ["arrivals", "b-query"]
-    rest = c.get(first.links["next"]["url"], headers=site.reader)
+    rest = c.get(first.links["next"]["url"], headers=who)
     assert [q["name"] for q in rest.json()] == ["c-query"]
     assert "next" not in rest.links
-    assert c.get("/queries/arrivals", headers=site.reader).json() == ARRIVALS
+    assert c.get("/queries/arrivals", headers=who).json() == ARRIVALS
 
     site.capture(object_event(serial="1001"), object_event(serial="1002") | {"bizStep": "shipping"})
     site.capture(object_event(serial="1003", read_point=COLD_ROOM))
-    page = c.get("/queries/arrivals/events?perPage=1", headers=site.reader)
+    page = c.get("/queries/arrivals/events?perPage=1", headers=who)
     assert page.status_code == 200, page.text
     assert page.json()["epcisBody"]["queryResults"]["queryName"] == "arrivals"
     ids = _event_ids(page.json())
     while "next" in page.links:
-        page = c.get(page.links["next"]["url"], headers=site.reader)
+        page = c.get(page.links["next"]["url"], headers=who)
         ids += _event_ids(page.json())
     assert len(ids) == len(set(ids)) == 2  # the two arrivals, each once
 
     assert c.delete("/queries/arrivals", headers=who).status_code == 204
-    gone = c.get("/queries/arrivals", headers=site.reader)
+    gone = c.get("/queries/arrivals", headers=who)
     assert gone.status_code == 404
     assert gone.json()["type"] == "epcisException:NoSuchNameException"
 
 
-def test_a_bad_query_names_its_parameter_and_writes_need_the_subscribe_scope(site: Site) -> None:
+def test_a_bad_query_names_its_parameter_and_named_queries_need_the_subscribe_scope(
+    site: Site,
+) -> None:
     c = site.client
     bad = c.post(
         "/queries", json={"name": "x", "query": {"EQ_colour": ["red"]}}, headers=site.subscriber
@@ -136,12 +141,17 @@ def test_a_bad_query_names_its_parameter_and_writes_need_the_subscribe_scope(sit
     refused = c.post("/queries", json=ARRIVALS, headers=site.reader)
     assert refused.status_code == 403
     assert "subscribe" in refused.json()["detail"]
-    assert c.get("/queries/nothing/events", headers=site.reader).status_code == 404
+    assert c.get("/queries/nothing/events", headers=site.subscriber).status_code == 404
     c.post("/queries", json=ARRIVALS, headers=site.subscriber)
-    forged = c.get("/queries/arrivals/events?nextPageToken=forged", headers=site.reader)
+    # Reads too: which lots a partner follows is not for every reader.
+    for path in ("/queries", "/queries/arrivals", "/queries/arrivals/events"):
+        read_only = c.get(path, headers=site.reader)
+        assert read_only.status_code == 403, path
+        assert "subscribe" in read_only.json()["detail"]
+    forged = c.get("/queries/arrivals/events?nextPageToken=forged", headers=site.subscriber)
     assert forged.status_code == 400
     assert "nextPageToken" in forged.json()["detail"]
-    unknown = c.get("/queries/x/events?stream=true", headers=site.reader)
+    unknown = c.get("/queries/x/events?stream=true", headers=site.subscriber)
     assert unknown.status_code == 400
     assert "WebSocket" in unknown.json()["detail"]
 
@@ -299,3 +309,126 @@ def test_initial_record_time_backfills_a_webhook_subscription(
     assert made.json()["initialRecordTime"] == "2026-01-01T00:00:00.000Z"
     assert WebhookDelivery(subs).run_once() == 2
     assert len(_event_ids(got.items[0].payload or {})) == 2
+
+
+def test_a_named_query_is_deleted_only_by_its_owner_or_an_admin(site: Site) -> None:
+    c, who = site.client, site.subscriber
+    assert c.post("/queries", json=ARRIVALS, headers=who).status_code == 201
+    mine = c.post(
+        "/queries/arrivals/subscriptions",
+        json={"dest": "http://127.0.0.1:9/hook", "stream": True},
+        headers=who,
+    )
+    assert mine.status_code == 201, mine.text
+    refused = c.delete("/queries/arrivals", headers=site.rival)
+    assert refused.status_code == 404  # as for another client's subscription
+    assert refused.json()["type"] == "epcisException:NoSuchNameException"
+    sid = mine.json()["subscriptionID"]
+    assert c.get(f"/queries/arrivals/subscriptions/{sid}", headers=who).status_code == 200
+
+    theirs = c.post(
+        "/queries/arrivals/subscriptions",
+        json={"dest": "http://127.0.0.1:9/other", "stream": True},
+        headers=site.rival,
+    )
+    assert theirs.status_code == 201, theirs.text
+    in_use = c.delete("/queries/arrivals", headers=who)
+    assert in_use.status_code == 409
+    assert "active subscriptions of other clients" in in_use.json()["detail"]
+    admin = bearer(site.store, "admin", "subscribe", name="ops")
+    assert c.delete("/queries/arrivals", headers=admin).status_code == 204
+    assert c.get("/queries/arrivals", headers=who).status_code == 404
+
+
+def test_a_client_beyond_its_bound_on_subscriptions_gets_409_naming_it(
+    subs: Subscriptions,
+) -> None:
+    bounded = Subscriptions(subs.store, public_only=False, max_per_client=1)
+    app = create_app(subs.store, None, "embedded EVM", subscriptions=bounded)
+    who = bearer(subs.store, "subscribe")
+    hook = {"dest": "http://127.0.0.1:9/hook", "stream": True}
+    with make_client(app) as c:
+        c.post("/queries", json=ARRIVALS, headers=who)
+        assert c.post("/queries/arrivals/subscriptions", json=hook, headers=who).status_code == 201
+        over = c.post("/queries/arrivals/subscriptions", json=hook, headers=who)
+        assert over.status_code == 409
+        assert over.json()["type"] == "epcisException:SubscriptionControlsException"
+        assert "TRACEHUB_SUBSCRIPTIONS_MAX_PER_CLIENT" in over.json()["detail"]
+        assert _denied(c, "/queries/arrivals/events?stream=true", who) == 409
+
+
+def test_by_default_a_site_refuses_internal_webhook_destinations(subs: Subscriptions) -> None:
+    app = create_app(subs.store, None, "embedded EVM")  # its own default Subscriptions
+    who = bearer(subs.store, "subscribe")
+    with make_client(app) as c:
+        c.post("/queries", json=ARRIVALS, headers=who)
+        for dest in (
+            "http://127.0.0.1:8086/write",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.5/",
+            "http://localhost:5432/",
+        ):
+            refused = c.post(
+                "/queries/arrivals/subscriptions", json={"dest": dest, "stream": True}, headers=who
+            )
+            assert refused.status_code == 400, dest
+            assert refused.json()["detail"].startswith("dest: ")
+
+
+def test_the_receivers_answer_is_never_shown_to_the_subscriber(
+    site: Site, subs: Subscriptions
+) -> None:
+    class Internal(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b'{"secret":"db-password=hunter2"}'
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    c, who = site.client, site.subscriber
+    try:
+        c.post("/queries", json=ARRIVALS, headers=who)
+        sub = c.post(
+            "/queries/arrivals/subscriptions",
+            json={"dest": f"http://127.0.0.1:{server.server_port}/admin", "stream": True},
+            headers=who,
+        )
+        site.capture(object_event(serial="1001"))
+        assert WebhookDelivery(subs).run_once() == 0
+        shown = c.get(
+            f"/queries/arrivals/subscriptions/{sub.json()['subscriptionID']}", headers=who
+        ).json()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert shown["lastError"] == "webhook http://127.0.0.1: HTTP 403 Forbidden"
+    assert "hunter2" not in json.dumps(shown)
+
+
+def test_a_websocket_client_is_recorded_as_there_until_it_goes_away(subs: Subscriptions) -> None:
+    """What the idle cancel (``Subscriptions.sweep``) goes by: the last time its client
+    connected or left, not when the subscription was made."""
+    moments = [datetime(2026, 12, 1, 8, tzinfo=UTC)]
+    timed = Subscriptions(subs.store, public_only=False, clock=lambda: moments[-1])
+    app = create_app(subs.store, None, "embedded EVM", subscriptions=timed)
+    who = bearer(subs.store, "subscribe")
+    with make_client(app) as c:
+        c.post("/queries", json=ARRIVALS, headers=who)
+        with c.websocket_connect("/queries/arrivals/events?stream=true", headers=who) as ws:
+            sid = ws.receive_json()["subscriptionID"]
+            moments.append(moments[0] + timedelta(days=3))  # it stays connected 3 days
+        record = subs.store.subscription(sid)
+        assert record is not None
+        assert record.created_at == moments[0]
+        assert record.seen_at == moments[-1]
+        moments.append(moments[0] + timedelta(days=9))  # away 6 days: not yet idle
+        assert timed.sweep() == (0, 0)
+        moments.append(moments[0] + timedelta(days=11))
+        assert timed.sweep() == (0, 1)
+        assert _denied(c, f"/queries/arrivals/events?subscriptionID={sid}", who) == 404

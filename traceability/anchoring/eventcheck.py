@@ -43,8 +43,8 @@ from ledger.store.sqlstore import LedgerStore
 from ledger.verify.report import Check, Outcome
 from traceability.anchoring.feeder import ADOPTION_KIND, EVENT_KIND
 from traceability.anchoring.receipts import lot_source_checks
-from traceability.capture import _class_link
 from traceability.custody import CustodyService, Stay, is_carrier
+from traceability.epclinks import class_link
 from traceability.records.entities import event_index, event_roles
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore, StoredEvent
@@ -252,7 +252,7 @@ class SignedEvents:
             key = (sgtin.gtin.value, sgtin.serial.value)
             found = self._unit_lots.get(key)
             return None if found is None else (key[0], found)
-        link = _class_link(epc, "class")
+        link = class_link(epc, "class")
         return (link.gtin, link.lot) if link.gtin and link.lot else None
 
     def epcs_of_lot(self, gtin: str, lot: str) -> list[str]:

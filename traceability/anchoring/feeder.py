@@ -45,7 +45,7 @@ from ledger.signing import Signer
 from ledger.submitter import LeafStore
 from traceability.anchoring.receipts import EVENT_KIND as EVENT_KIND  # defined with receipts
 from traceability.anchoring.receipts import RECEIPT_KIND, receipt_id, receipt_record
-from traceability.capture import lot_stream as lot_stream  # capture checks it fits
+from traceability.epclinks import lot_stream as lot_stream  # capture checks it fits
 from traceability.errors import StoreUnavailable
 from traceability.records.store import NewEvent, RecordStore
 

@@ -19,7 +19,7 @@ from ledger.errors import LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.signing import Signer
 from ledger.submitter import LeafStore, RecordSubmitter
-from traceability.capture import lot_stream
+from traceability.epclinks import lot_stream
 from traceability.errors import RecordConflict, StoreUnavailable
 from traceability.incidents.model import Incident
 from traceability.incidents.record import STEP_KIND, incident_stream

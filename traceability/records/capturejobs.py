@@ -6,16 +6,19 @@ A job's life, each step one short transaction:
 1. ``add_capture_job`` stores the document as sent (``running``, no lease): the 202 is
    answered only after this commit, so an accepted document survives a crash.
 2. ``claim_capture_job`` leases the oldest running job nobody holds (``claimed_until``,
-   also the claim's token); a job whose lease ran out (its worker was killed) is
-   claimed again. The records DB is shared by replicas: the conditional update is the
-   arbiter, one claimer wins.
+   also the claim's token) and counts the claim (``attempts``: the worker fails a job
+   claimed too often, so a job that kills its process is not retried forever); a job
+   whose lease ran out (its worker was killed) is claimed again. The records DB is
+   shared by replicas: the conditional update is the arbiter, one claimer wins.
 3. ``finish_capture_job`` records the outcome and clears the document, only while the
    job is still running and held by that claim: a worker whose lease ran out while a
    second one finished the job changes nothing (re-capturing was idempotent anyway,
    events are keyed by their hash id). ``release_capture_job`` gives the lease back
-   (the records failed mid-job: retry soon rather than after the lease).
+   (the records failed mid-job: retry soon rather than after the lease) and uncounts
+   the claim: an outage is not the job's fault.
 
-``capture_jobs`` lists jobs newest first with keyset paging on ``(created_at, id)``.
+``capture_jobs`` lists jobs newest first with keyset paging on ``(created_at, id)``;
+``running_capture_jobs`` counts a client's running ones (``POST /capture`` bounds them).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class ClaimedJob(BaseModel):
     claim: AwareDatetime
     created_at: AwareDatetime
     event_count: int | None = None
+    attempts: int = 1  # claims so far, this one included
 
     def finished(self, outcome: JobOutcome) -> CaptureJob:
         """The job as ``finish_capture_job(outcome)`` left it (no read back needed)."""
@@ -182,6 +186,19 @@ class CaptureJobRecords(Database):
             rows = conn.execute(query.limit(limit)).all()
         return [_job(row._asdict()) for row in rows]
 
+    def running_capture_jobs(self, source: str | None) -> int:
+        """How many jobs of ``source`` are still running (the per-client backlog)."""
+        where = (
+            capture_jobs.c.source.is_(None) if source is None else capture_jobs.c.source == source
+        )
+        query = (
+            sa.select(sa.func.count())
+            .select_from(capture_jobs)
+            .where(capture_jobs.c.state == "running", where)
+        )
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def claim_capture_job(self, now: datetime, until: datetime) -> ClaimedJob | None:
         """Lease the oldest running job that is free at ``now`` until ``until``."""
         moment, token = to_db(now), to_db(until)
@@ -202,7 +219,7 @@ class CaptureJobRecords(Database):
                 won = conn.execute(
                     capture_jobs.update()
                     .where(capture_jobs.c.id == row.id, running, free)
-                    .values(claimed_until=token)
+                    .values(claimed_until=token, attempts=capture_jobs.c.attempts + 1)
                 ).rowcount
                 if not won:
                     continue
@@ -214,6 +231,7 @@ class CaptureJobRecords(Database):
                         capture_jobs.c.document,
                         capture_jobs.c.created_at,
                         capture_jobs.c.event_count,
+                        capture_jobs.c.attempts,
                     ).where(capture_jobs.c.id == row.id)
                 ).one()
                 return ClaimedJob(
@@ -225,6 +243,7 @@ class CaptureJobRecords(Database):
                     claim=until,
                     created_at=from_db(job.created_at),
                     event_count=job.event_count,
+                    attempts=job.attempts,
                 )
         return None
 
@@ -253,7 +272,7 @@ class CaptureJobRecords(Database):
         return bool(done)
 
     def release_capture_job(self, job_id: str, claim: datetime) -> None:
-        """Give the lease back: the job is claimable again at once."""
+        """Give the lease back and uncount its claim: the job is claimable again at once."""
         with self._tx() as conn:
             conn.execute(
                 capture_jobs.update()
@@ -262,7 +281,12 @@ class CaptureJobRecords(Database):
                     capture_jobs.c.state == "running",
                     capture_jobs.c.claimed_until == to_db(claim),
                 )
-                .values(claimed_until=None)
+                .values(
+                    claimed_until=None,
+                    attempts=sa.case(
+                        (capture_jobs.c.attempts > 0, capture_jobs.c.attempts - 1), else_=0
+                    ),
+                )
             )
 
 
@@ -272,6 +296,7 @@ def _issues(issues: tuple[JobIssue, ...]) -> str | None:
 
 def _job(data: dict[str, Any]) -> CaptureJob:
     data.pop("claimed_until", None)
+    data.pop("attempts", None)
     data["created_at"] = from_db(data["created_at"])
     if data["finished_at"] is not None:
         data["finished_at"] = from_db(data["finished_at"])

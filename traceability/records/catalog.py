@@ -327,45 +327,6 @@ class CatalogRecords(Database):
             ).scalar_one_or_none()
         return None if value is None else str(value)
 
-    def lots_of_units(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """``{(gtin14, serial): lot}`` for the known units among ``keys``, in one transaction.
-
-        One query per GTIN and 500 serials: a document of 100 events costs one round
-        trip instead of 100.
-        """
-        by_gtin: dict[str, list[str]] = {}
-        for gtin, serial in dict.fromkeys(keys):
-            by_gtin.setdefault(gtin, []).append(serial)
-        found: dict[tuple[str, str], str] = {}
-        if not by_gtin:
-            return found
-        with self._tx() as conn:
-            for gtin, serials in by_gtin.items():
-                for start in range(0, len(serials), 500):
-                    query = sa.select(units.c.serial, units.c.lot).where(
-                        units.c.gtin == gtin, units.c.serial.in_(serials[start : start + 500])
-                    )
-                    for row in conn.execute(query):
-                        found[(gtin, str(row.serial))] = str(row.lot)
-        return found
-
-    def known_lots(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Those ``(gtin14, lot)`` of ``keys`` the records hold, one query per GTIN."""
-        by_gtin: dict[str, list[str]] = {}
-        for gtin, lot in dict.fromkeys(keys):
-            by_gtin.setdefault(gtin, []).append(lot)
-        found: set[tuple[str, str]] = set()
-        if not by_gtin:
-            return found
-        with self._tx() as conn:
-            for gtin, names in by_gtin.items():
-                for start in range(0, len(names), 500):
-                    query = sa.select(lots.c.lot).where(
-                        lots.c.gtin == gtin, lots.c.lot.in_(names[start : start + 500])
-                    )
-                    found.update((gtin, str(lot)) for lot in conn.execute(query).scalars())
-        return found
-
     def lots(self, gtin: Gtin | str | None = None) -> list[Lot]:
         """Lots (of one product), first expiry first (FEFO); lots without expiry last."""
         query = sa.select(lots)

@@ -14,6 +14,12 @@ opens its own pooled connection and transaction. On SQLite all calls also take o
 process-wide lock: a deferred SQLite transaction that upgrades from read to write can fail
 with "database is locked" immediately (the busy timeout does not apply), and an in-memory
 database has a single connection that must not be used concurrently.
+
+Write order: ``_tx(ordered=True)`` (the event log's inserts) holds the write-order lock
+from its first statement to its commit: on SQLite ``BEGIN IMMEDIATE`` (the database's
+single write lock, across processes too), on PostgreSQL a transaction-level advisory lock
+on ``WRITE_ORDER_LOCK``. Such transactions commit in the order they took the lock, so a
+clock read after the start is in commit order (the record time paging relies on it).
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from gs1.identifiers import Gtin
-from traceability.errors import RecordError, StoreUnavailable
+from traceability.errors import RecordError, RecordRefused, StoreUnavailable
 from traceability.records import migrate
 
 DEFAULT_URL = "sqlite:///tracehub-records.db"
+# The PostgreSQL advisory lock of ordered transactions: any fixed bigint ("tracehub").
+WRITE_ORDER_LOCK = int.from_bytes(b"tracehub", "big")
 Row = TypeVar("Row")
 
 
@@ -94,18 +102,33 @@ class Database:
         self._engine.dispose()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, *, ordered: bool = False) -> Iterator[Connection]:
+        """A transaction; ``ordered``: holding the write-order lock (module docstring)."""
         with self._lock:
             try:
                 with self._engine.begin() as conn:
+                    if ordered:
+                        self._take_write_order(conn)
                     yield conn
             except sa_exc.IntegrityError:
                 raise  # callers turn these into RecordConflict with context
             except sa_exc.DBAPIError as exc:
+                if _refused(exc):  # the value, not the database: no retry helps
+                    raise RecordRefused(
+                        f"records database refused a value: {exc.orig}; the data must change"
+                    ) from exc
                 raise StoreUnavailable(
                     f"records database {self._engine.url!r} failed: {exc.orig}; "
                     "check that it is reachable and writable"
                 ) from exc
+
+    def _take_write_order(self, conn: Connection) -> None:
+        if self._sqlite:
+            # pysqlite has not begun yet (it begins lazily, before the first write): begin
+            # now, taking the write lock at once, and it commits this transaction as usual.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self._engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_ORDER_LOCK)))
 
     def _add(self, value: Row, put: Callable[[Connection, Row], None]) -> Row:
         """``put`` one record in its own transaction; the record back."""
@@ -122,6 +145,13 @@ class Database:
                     put(conn, row)
                 except RecordError as exc:
                     raise type(exc)(f"row {number}: {exc}") from exc
+
+
+def _refused(exc: sa_exc.DBAPIError) -> bool:
+    """A data exception (SQLSTATE class 22: too long, out of range, a NUL) or a program
+    limit (54: an index row too large): the value is at fault, not the database."""
+    state = str(getattr(exc.orig, "sqlstate", "") or "")
+    return isinstance(exc, sa_exc.DataError) or state[:2] in ("22", "54")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

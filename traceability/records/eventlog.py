@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,11 +27,11 @@ from traceability.records.entities import (
     as_text,
     event_index,
 )
-from traceability.records.logisticunits import sscc_digits
-from traceability.records.schema import event_epcs, events, logistic_units
+from traceability.records.schema import event_epcs, events
 
 # Runs inside the capture transaction with the newly stored events and their record time.
 StoredHook = Callable[[Connection, Sequence[NewEvent], datetime], None]
+_TICK = timedelta(microseconds=1)  # the resolution of a stored record time
 
 
 class EventRecords(Database):
@@ -50,19 +50,23 @@ class EventRecords(Database):
         ``created=False``). ``then(conn, created, captured_at)`` runs in the same
         transaction with the events that were new (the subscription outbox is written
         there, so an event is never stored without its deliveries, nor the reverse).
+
+        Their record time (``captured_at``) is read once the transaction holds the
+        write-order lock, and is later than every stored one: record time order is
+        commit order, so a reader paging by record time (or polling with
+        ``GE_recordTime``) never finds an event committed behind its position.
         """
         if not new_events:
             return []
-        now = to_db(now_utc())
         try:
-            with self._tx() as conn:
-                return self._insert_events(conn, new_events, now, then)
+            with self._tx(ordered=True) as conn:
+                return self._insert_events(conn, new_events, then)
         except sa_exc.IntegrityError as exc:
-            # Another process stored one of the ids between our check and insert
-            # (PostgreSQL); a retry sees it as known and skips it.
+            # Another writer stored one of the ids between our check and insert; a retry
+            # sees it as known and skips it.
             try:
-                with self._tx() as conn:
-                    return self._insert_events(conn, new_events, now, then)
+                with self._tx(ordered=True) as conn:
+                    return self._insert_events(conn, new_events, then)
             except sa_exc.IntegrityError:
                 raise RecordConflict(f"events could not be stored: {exc.orig}") from exc
 
@@ -70,9 +74,9 @@ class EventRecords(Database):
         self,
         conn: Connection,
         new_events: Sequence[NewEvent],
-        now: datetime,
         then: StoredHook | None,
     ) -> list[StoreResult]:
+        now = _record_time(conn)
         ids = list(dict.fromkeys(e.id for e in new_events))
         known: set[str] = set()
         for start in range(0, len(ids), 500):
@@ -114,47 +118,6 @@ class EventRecords(Database):
         if then is not None and created:
             then(conn, created, now)
         return results
-
-    def knows_object(self, epc: str) -> bool:
-        """Whether ``epc`` is a registered logistic unit or was named by a stored event."""
-        sscc = sscc_digits(epc)
-        with self._tx() as conn:
-            if (
-                sscc
-                and conn.execute(
-                    sa.select(logistic_units.c.sscc).where(logistic_units.c.sscc == sscc)
-                ).first()
-            ):
-                return True
-            found = conn.execute(
-                sa.select(event_epcs.c.event_id).where(event_epcs.c.epc == epc).limit(1)
-            ).first()
-        return found is not None
-
-    def known_objects(self, epcs: Iterable[str]) -> set[str]:
-        """Those of ``epcs`` that are registered logistic units or named by a stored event
-        (``knows_object`` for a whole capture document, in one transaction)."""
-        wanted = list(dict.fromkeys(epcs))
-        found: set[str] = set()
-        if not wanted:
-            return found
-        by_sscc = {digits: epc for epc in wanted if (digits := sscc_digits(epc))}
-        with self._tx() as conn:
-            ssccs = list(by_sscc)
-            for start in range(0, len(ssccs), 500):
-                query = sa.select(logistic_units.c.sscc).where(
-                    logistic_units.c.sscc.in_(ssccs[start : start + 500])
-                )
-                found.update(by_sscc[str(sscc)] for sscc in conn.execute(query).scalars())
-            rest = [epc for epc in wanted if epc not in found]
-            for start in range(0, len(rest), 500):
-                query = (
-                    sa.select(event_epcs.c.epc)
-                    .where(event_epcs.c.epc.in_(rest[start : start + 500]))
-                    .distinct()
-                )
-                found.update(str(epc) for epc in conn.execute(query).scalars())
-        return found
 
     @staticmethod
     def _has_event(conn: Connection, event_id: str) -> bool:
@@ -342,6 +305,18 @@ class EventRecords(Database):
         query = query.order_by(events.c.captured_at, events.c.id).limit(limit)
         with self._tx() as conn:
             return [stored_event(row) for row in conn.execute(query)]
+
+
+def _record_time(conn: Connection) -> datetime:
+    """The record time of a capture in ``conn`` (naive UTC, as stored): the clock, or
+    just after the latest stored record time when the clock is not past it (a step back
+    of the wall clock, or two captures within one microsecond), so it is strictly
+    later than every committed one. ``conn`` holds the write-order lock."""
+    clock = to_db(now_utc())
+    latest: datetime | None = conn.execute(sa.select(sa.func.max(events.c.captured_at))).scalar()
+    if latest is not None and clock <= latest:
+        return latest + _TICK
+    return clock
 
 
 def stored_event(row: sa.Row[Any]) -> StoredEvent:

@@ -10,7 +10,10 @@ that column; ``tracehub verify`` names every such column.)
 
 Paging is by keyset: ``nextPageToken`` is the position (order key, id) of the last row
 looked at, the count returned so far (``eventCountLimit``) and a fingerprint of the
-query, so a token of another query is refused. Work per page is bounded: at most
+query, so a token of another query is refused (a forged token is refused too, whatever
+it holds). Record times are strictly increasing in commit order (``store_events``), so a
+reader paging by record time, or polling ``GE_recordTime`` from the last one it saw,
+never finds an event committed behind its position. Work per page is bounded: at most
 ``SCAN_LIMIT`` candidate rows are read; a page that reaches it is short but carries a
 token, so an unselective filter over a million events answers in bounded time.
 
@@ -29,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection
@@ -100,10 +104,12 @@ def _encode(data: dict[str, Any]) -> str:
 
 
 def _decode(token: str) -> dict[str, Any]:
+    # A token is the client's text: forged ones are expected. orjson stops at 1,024
+    # levels (json.loads recurses in C per level) and refuses NaN and Infinity.
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+        data = orjson.loads(raw)
+    except (binascii.Error, ValueError) as exc:  # non-ASCII text, JSONDecodeError
         raise QueryParameterInvalid(
             "nextPageToken", "is not a token this repository gave; start without it"
         ) from exc
@@ -118,11 +124,18 @@ def _position(token: str, bound: str) -> tuple[datetime, str, int]:
         raise QueryParameterInvalid(
             "nextPageToken", "belongs to another query; repeat the query it came with"
         )
+    key, last, count = data.get("k"), data.get("i"), data.get("n")
+    damaged = QueryParameterInvalid("nextPageToken", "is damaged; start without it")
+    if not isinstance(key, str) or not isinstance(last, str):
+        raise damaged
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise damaged
     try:
-        key = datetime.fromisoformat(str(data["k"]))
-        return key, str(data["i"]), int(data["n"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise QueryParameterInvalid("nextPageToken", "is damaged; start without it") from exc
+        moment = datetime.fromisoformat(key)
+        to_db(moment)  # aware, and within the years 1-9999 in UTC
+    except (ValueError, OverflowError) as exc:
+        raise damaged from exc
+    return moment, last, count
 
 
 def _epc_candidates(values: tuple[str, ...]) -> sa.ColumnElement[bool] | None:

@@ -9,7 +9,7 @@ locations as they will be committed; an exception rolls the write back), where
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,20 +104,6 @@ class LocationRecords(Database):
         with self._tx() as conn:
             row = conn.execute(sa.select(locations).where(locations.c.urn == urn)).first()
         return None if row is None else Location.model_validate(row._asdict())
-
-    def known_locations(self, urns: Iterable[str]) -> set[str]:
-        """Those of ``urns`` that are recorded locations, in one transaction."""
-        wanted = list(dict.fromkeys(urns))
-        found: set[str] = set()
-        if not wanted:
-            return found
-        with self._tx() as conn:
-            for start in range(0, len(wanted), 500):
-                query = sa.select(locations.c.urn).where(
-                    locations.c.urn.in_(wanted[start : start + 500])
-                )
-                found.update(str(urn) for urn in conn.execute(query).scalars())
-        return found
 
     def locations(self) -> list[Location]:
         with self._tx() as conn:

@@ -11,7 +11,23 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from traceability.records.metadata import metadata
+
+# The EPCIS repository's tables live in their own module (this one holds the rest).
+from traceability.records.repositorytables import (
+    capture_jobs,
+    named_queries,
+    subscription_outbox,
+    subscriptions,
+)
+
+__all__ = [
+    "capture_jobs",
+    "metadata",
+    "named_queries",
+    "subscription_outbox",
+    "subscriptions",
+]
 
 products = sa.Table(
     "products",
@@ -69,16 +85,16 @@ events = sa.Table(
     sa.Column("id", sa.String(128), primary_key=True),
     sa.Column("event_time", sa.DateTime, nullable=False, index=True),
     sa.Column("type", sa.String(40), nullable=False),
-    sa.Column("biz_step", sa.String(200), nullable=True),
-    sa.Column("read_point", sa.String(200), nullable=True),
-    sa.Column("biz_location", sa.String(200), nullable=True),
+    sa.Column("biz_step", sa.Text, nullable=True),
+    sa.Column("read_point", sa.Text, nullable=True),
+    sa.Column("biz_location", sa.Text, nullable=True),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("captured_at", sa.DateTime, nullable=False),
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), nullable=True, index=True),
     sa.Column("leaf_index", sa.Integer, nullable=True),
     sa.Column("leaf_hash", sa.String(64), nullable=True),
     sa.Column("action", sa.String(10), nullable=True),
-    sa.Column("disposition", sa.String(200), nullable=True),
+    sa.Column("disposition", sa.Text, nullable=True),
     # Migration 0010: what capture noticed but did not refuse (a JSON list of warning
     # codes: unknown_parent, unknown_lot, unknown_location); the hub's note, not evidence.
     sa.Column("flags", sa.Text, nullable=True),
@@ -101,7 +117,9 @@ event_epcs = sa.Table(
     "event_epcs",
     metadata,
     sa.Column("event_id", sa.String(128), sa.ForeignKey("events.id"), primary_key=True),
-    sa.Column("epc", sa.String(200), primary_key=True),
+    # Text (migration 0010): any URI the EPCIS schema allows; so are the events' columns
+    # biz_step, read_point, biz_location and disposition.
+    sa.Column("epc", sa.Text, primary_key=True),
     sa.Column("gtin", sa.String(14), nullable=True),
     sa.Column("serial", sa.String(20), nullable=True),
     sa.Column("lot", sa.String(20), nullable=True),
@@ -135,7 +153,7 @@ locations = sa.Table(
     sa.Column("site", sa.String(64), nullable=True),
     # Migration 0010: the location it is part of (a cold room's site), for the EPCIS
     # query's WD_readPoint / WD_bizLocation ("with descendants").
-    sa.Column("parent", sa.String(200), nullable=True),
+    sa.Column("parent", sa.Text, nullable=True),
 )
 
 shipments = sa.Table(
@@ -372,76 +390,4 @@ outbox = sa.Table(
     sa.Index("ix_outbox_incident", "incident_id"),
     sa.Index("ix_outbox_next_attempt", "next_attempt_at"),
     sa.Index("ix_outbox_recipient_sent", "recipient", "channel", "sent_at"),
-)
-
-# Migration 0010 (issue #15): the EPCIS repository. Capture jobs of the REST binding
-# (``POST /capture`` answers with one; the document is kept until it is processed, so a
-# restart resumes it), named queries, their subscriptions and the subscription outbox
-# (one row per event matched for a subscription, written in the capture transaction:
-# at-least-once delivery, once per event id per subscription).
-capture_jobs = sa.Table(
-    "capture_jobs",
-    metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("state", sa.String(10), nullable=False),  # running, success, failure
-    sa.Column("behaviour", sa.String(10), nullable=False),  # rollback, proceed
-    sa.Column("source", sa.String(200), nullable=True),  # the authenticated client
-    sa.Column("media_type", sa.String(60), nullable=False),  # JSON-LD or XML
-    sa.Column("document", sa.Text, nullable=True),  # until processed, then cleared
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("finished_at", sa.DateTime, nullable=True),
-    sa.Column("claimed_until", sa.DateTime, nullable=True),  # a worker's lease
-    sa.Column("event_count", sa.Integer, nullable=True),
-    sa.Column("captured", sa.Integer, nullable=True),
-    sa.Column("created", sa.Integer, nullable=True),
-    sa.Column("errors", sa.Text, nullable=True),  # JSON list of {index, field, reason}
-    sa.Column("warnings", sa.Text, nullable=True),  # JSON list of {index, field, code, reason}
-    sa.Index("ix_capture_jobs_state", "state", "created_at"),
-)
-
-named_queries = sa.Table(
-    "named_queries",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("query", sa.Text, nullable=False),  # the query-schema.json "query" object
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-subscriptions = sa.Table(
-    "subscriptions",
-    metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("query_name", sa.String(200), sa.ForeignKey("named_queries.name"), nullable=False),
-    sa.Column("kind", sa.String(10), nullable=False),  # webhook, websocket
-    sa.Column("dest", sa.Text, nullable=True),  # the webhook URL
-    sa.Column("signature_token", sa.Text, nullable=True),  # HMAC key of the signature header
-    sa.Column("report_if_empty", sa.Boolean, nullable=False),
-    sa.Column("stream", sa.Boolean, nullable=False),
-    sa.Column("schedule", sa.Text, nullable=True),  # query-schedule.json, JSON
-    sa.Column("initial_record_time", sa.DateTime, nullable=True),
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("cancelled_at", sa.DateTime, nullable=True),
-    # A webhook's backoff, for the whole destination: rows enqueued while it is down wait
-    # with the others (traceability.records.subscriptions).
-    sa.Column("retry_at", sa.DateTime, nullable=True),
-    sa.Column("failures", sa.Integer, nullable=True),  # failed sends in a row (None: 0)
-    sa.Index("ix_subscriptions_query", "query_name"),
-)
-
-subscription_outbox = sa.Table(
-    "subscription_outbox",
-    metadata,
-    sa.Column(
-        "subscription_id", sa.String(40), sa.ForeignKey("subscriptions.id"), primary_key=True
-    ),
-    sa.Column("event_id", sa.String(128), primary_key=True),
-    sa.Column("enqueued_at", sa.DateTime, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
-    sa.Column("claimed_until", sa.DateTime, nullable=True),
-    sa.Column("delivered_at", sa.DateTime, nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Index("ix_subscription_outbox_due", "subscription_id", "delivered_at", "next_attempt_at"),
 )

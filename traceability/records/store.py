@@ -18,6 +18,7 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.incidents``      incidents, their alarms and steps (a cache of
   the signed steps)
 * ``traceability.records.outbox``         the notification outbox
+* ``traceability.records.lookups``        capture's batch lookups of units, lots, places
 * ``traceability.records.eventquery``     the EPCIS event query with keyset paging
 * ``traceability.records.capturejobs``    capture jobs of ``POST /capture``
 * ``traceability.records.subscriptions``  named queries and their subscriptions
@@ -51,6 +52,7 @@ from traceability.records.eventquery import EventQueryRecords
 from traceability.records.incidents import IncidentRecords
 from traceability.records.locations import LocationRecords
 from traceability.records.logisticunits import LogisticUnitRecords
+from traceability.records.lookups import CaptureLookups
 from traceability.records.outbox import OutboxRecords
 from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
@@ -91,6 +93,7 @@ class RecordStore(
     EventQueryRecords,
     CaptureJobRecords,
     SubscriptionRecords,
+    CaptureLookups,
     SubscriptionOutboxRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

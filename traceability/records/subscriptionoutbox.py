@@ -19,7 +19,8 @@ A crash between the receiver's 2xx and ``mark_subscription_delivered`` leaves th
 leased; when the lease runs out they are sent again (at-least-once; the receiver
 recognises each event by its ``eventID``). WebSocket rows are never leased: a connected
 client is sent the undelivered rows and ``acknowledge_subscription`` marks those it
-confirms.
+confirms. Delivered rows are kept for a retention period (``lastNotifiedAt``, counts),
+then ``prune_subscription_outbox`` deletes them in batches.
 """
 
 from __future__ import annotations
@@ -321,7 +322,34 @@ class SubscriptionOutboxRecords(Database):
                 )
                 .values(delivered_at=to_db(at))
             ).rowcount
+            conn.execute(  # the client is there: not idle (see ``idle_websockets``)
+                subscriptions.update()
+                .where(subscriptions.c.id == subscription_id)
+                .values(seen_at=to_db(at))
+            )
         return int(done)
+
+    def prune_subscription_outbox(self, before: datetime, limit: int = 1000) -> int:
+        """Delete up to ``limit`` rows delivered before ``before`` (one short transaction,
+        so a sweep never holds the capture's write lock for long); how many went."""
+        o = subscription_outbox.c
+        with self._tx() as conn:
+            keys = [
+                (r.subscription_id, r.event_id)
+                for r in conn.execute(
+                    sa.select(o.subscription_id, o.event_id)
+                    .where(o.delivered_at.is_not(None), o.delivered_at < to_db(before))
+                    .limit(limit)
+                )
+            ]
+            if not keys:
+                return 0
+            conn.execute(
+                subscription_outbox.delete().where(
+                    sa.tuple_(o.subscription_id, o.event_id).in_(keys)
+                )
+            )
+        return len(keys)
 
     def subscription_outbox_rows(self, subscription_id: str) -> list[dict[str, Any]]:
         """Every outbox row of a subscription, as stored (tests, ``tracehub status``)."""

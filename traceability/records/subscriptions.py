@@ -4,7 +4,12 @@
   text) and who stored it.
 * ``subscriptions``: a webhook (``dest``, ``signature_token``) or a WebSocket subscription
   to one named query. Cancelling keeps the row (``cancelled_at``) and drops its undelivered
-  outbox rows; deleting the named query deletes its subscriptions and their rows.
+  outbox rows; deleting the named query deletes its subscriptions and their rows
+  (``refuse_others_of``: not while another client's active subscription uses it).
+* Bounds: ``add_subscription(max_per_client=, max_total=)`` counts the active
+  subscriptions in the insert's own transaction and raises ``TooManySubscriptions``.
+* Idle WebSockets: ``seen_at`` is when the client was last there (made, acked, resumed,
+  left: ``touch_subscription``); ``idle_websockets`` lists those away since a moment.
 
 The capture hook (``traceability.subscriptions.service``) reads ``stream_subscriptions``
 (and, for ``WD_`` filters, ``location_parents``) on the capture transaction's own
@@ -23,7 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from traceability.errors import RecordConflict
+from traceability.errors import RecordConflict, RecordError
 from traceability.records.database import Database, from_db, to_db
 from traceability.records.schema import (
     locations,
@@ -33,6 +38,18 @@ from traceability.records.schema import (
 )
 
 SubscriptionKind = Literal["webhook", "websocket"]
+Bound = Literal["per_client", "total"]
+
+
+class TooManySubscriptions(RecordError):  # noqa: N818 - outcome names, as the contract's
+    """No new subscription: the owner's (``bound="per_client"``) or everyone's
+    (``"total"``) active subscriptions already number ``limit``."""
+
+    def __init__(self, bound: Bound, limit: int) -> None:
+        self.bound: Bound = bound
+        self.limit = limit
+        whose = "its owner" if bound == "per_client" else "the site"
+        super().__init__(f"{whose} has {limit} active subscriptions, the most allowed")
 
 
 class NamedQueryRecord(BaseModel):
@@ -65,6 +82,7 @@ class SubscriptionRecord(BaseModel):
     cancelled_at: AwareDatetime | None = None
     retry_at: AwareDatetime | None = None
     failures: int = 0
+    seen_at: AwareDatetime | None = None  # its client was last there (WebSocket idle)
 
 
 class StreamSubscription(BaseModel):
@@ -134,9 +152,26 @@ class SubscriptionRecords(Database):
         with self._tx() as conn:
             return [_named_query(row) for row in conn.execute(query)]
 
-    def delete_named_query(self, name: str) -> bool:
-        """Delete the query, its subscriptions and their outbox rows (False: unknown)."""
+    def delete_named_query(self, name: str, *, refuse_others_of: str | None = None) -> bool:
+        """Delete the query, its subscriptions and their outbox rows (False: unknown).
+        ``refuse_others_of``: ``RecordConflict`` while a client other than this one has an
+        active subscription to it (counted in the delete's own transaction)."""
         with self._tx() as conn:
+            if refuse_others_of is not None:
+                others = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(subscriptions)
+                    .where(
+                        subscriptions.c.query_name == name,
+                        subscriptions.c.cancelled_at.is_(None),
+                        subscriptions.c.owner.is_distinct_from(refuse_others_of),
+                    )
+                ).scalar_one()
+                if others:
+                    raise RecordConflict(
+                        f"query {name!r} has {others} active subscriptions of other clients; "
+                        "it can be deleted once they are cancelled"
+                    )
             ids = sa.select(subscriptions.c.id).where(subscriptions.c.query_name == name)
             conn.execute(
                 subscription_outbox.delete().where(subscription_outbox.c.subscription_id.in_(ids))
@@ -147,9 +182,19 @@ class SubscriptionRecords(Database):
 
     # -- subscriptions ---------------------------------------------------------------
 
-    def add_subscription(self, record: SubscriptionRecord) -> SubscriptionRecord:
-        """Store a subscription (its query must exist: ``RecordConflict`` otherwise)."""
-        values = record.model_dump(exclude={"created_at", "cancelled_at", "retry_at"})
+    def add_subscription(
+        self,
+        record: SubscriptionRecord,
+        *,
+        max_per_client: int | None = None,
+        max_total: int | None = None,
+    ) -> SubscriptionRecord:
+        """Store a subscription (its query must exist: ``RecordConflict`` otherwise). With
+        a bound, ``TooManySubscriptions`` when the owner already has ``max_per_client``
+        active ones, or everyone ``max_total`` (counted in the insert's transaction).
+        ``seen_at`` starts at ``created_at`` unless given."""
+        record = record.model_copy(update={"seen_at": record.seen_at or record.created_at})
+        values = record.model_dump(exclude={"created_at", "cancelled_at", "retry_at", "seen_at"})
         values.update(
             schedule=None if record.schedule is None else json.dumps(record.schedule),
             initial_record_time=(
@@ -159,14 +204,18 @@ class SubscriptionRecords(Database):
             cancelled_at=None,
             retry_at=None,
             failures=0,
+            seen_at=to_db(record.seen_at) if record.seen_at is not None else None,
         )
+        # With a bound, under the write-order lock: two replicas' counts cannot both pass.
+        bounded = max_per_client is not None or max_total is not None
         try:
-            with self._tx() as conn:
+            with self._tx(ordered=bounded) as conn:
                 known = conn.execute(
                     sa.select(named_queries.c.name).where(named_queries.c.name == record.query_name)
                 ).first()
                 if known is None:
                     raise RecordConflict(f"query {record.query_name!r} does not exist")
+                _check_bounds(conn, record.owner, max_per_client, max_total)
                 conn.execute(subscriptions.insert().values(**values))
         except sa_exc.IntegrityError as exc:
             raise RecordConflict(f"subscription {record.id} cannot be stored: {exc.orig}") from exc
@@ -222,6 +271,29 @@ class SubscriptionRecords(Database):
                 )
         return bool(done)
 
+    def touch_subscription(self, subscription_id: str, at: datetime) -> None:
+        """Its client is there at ``at`` (connected, resumed, left: see ``idle_websockets``)."""
+        with self._tx() as conn:
+            conn.execute(
+                subscriptions.update()
+                .where(subscriptions.c.id == subscription_id)
+                .values(seen_at=to_db(at))
+            )
+
+    def idle_websockets(self, before: datetime, limit: int = 1000) -> list[str]:
+        """Up to ``limit`` active WebSocket subscriptions whose client was last there
+        before ``before`` (by id)."""
+        s = subscriptions.c
+        last = sa.func.coalesce(s.seen_at, s.created_at)
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(s.id)
+                .where(s.kind == "websocket", s.cancelled_at.is_(None), last < to_db(before))
+                .order_by(s.id)
+                .limit(limit)
+            )
+            return [str(r.id) for r in rows]
+
     # -- the capture hook (on the capture transaction's connection) -------------------
 
     @staticmethod
@@ -244,3 +316,19 @@ class SubscriptionRecords(Database):
             sa.select(locations.c.urn, locations.c.parent).where(locations.c.parent.is_not(None))
         )
         return {str(r.urn): str(r.parent) for r in rows}
+
+
+def _check_bounds(
+    conn: Connection, owner: str | None, max_per_client: int | None, max_total: int | None
+) -> None:
+    """``TooManySubscriptions`` when a new subscription of ``owner`` would pass a bound."""
+    active = sa.select(sa.func.count()).select_from(subscriptions)
+    active = active.where(subscriptions.c.cancelled_at.is_(None))
+    if max_per_client is not None:
+        mine = conn.execute(
+            active.where(subscriptions.c.owner.is_not_distinct_from(owner))
+        ).scalar_one()
+        if mine >= max_per_client:
+            raise TooManySubscriptions("per_client", max_per_client)
+    if max_total is not None and conn.execute(active).scalar_one() >= max_total:
+        raise TooManySubscriptions("total", max_total)

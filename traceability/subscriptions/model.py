@@ -113,26 +113,38 @@ def websocket_request(params: Mapping[str, str]) -> tuple[SubscriptionRequest, s
 
 def check_destination(
     url: str, *, public_only: bool, resolve: Callable[[str], Iterable[str]] | None = None
-) -> None:
+) -> list[str]:
     """Raise ``SubscriptionInvalid("dest")`` for a URL the hub must not POST to: not
-    http(s), or (``public_only``) a loopback, private, link-local or reserved address,
-    literally or as ``resolve(host)`` gives it (the caller's DNS lookup)."""
+    http(s), or (``public_only``) a loopback, private, link-local, metadata or reserved
+    address, literally or as ``resolve(host)`` gives it (the caller's DNS lookup). The
+    public addresses checked (empty unless ``public_only``): a sender connects to one
+    of them, not to whatever the name resolves to a moment later."""
     host = _url(url)
     if not public_only:
-        return
+        return []
     if host == "localhost" or host.endswith(".localhost"):
         raise SubscriptionInvalid("dest", f"{host} is this machine; give a public address")
     try:
-        addresses: Iterable[str] = [str(ipaddress.ip_address(host))]
+        addresses: list[str] = [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
-        addresses = resolve(host) if resolve is not None else ()
+        addresses = list(resolve(host)) if resolve is not None else []
+    if not addresses:
+        raise SubscriptionInvalid("dest", f"{host} resolves to no address")
     for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise SubscriptionInvalid(
-                "dest",
-                f"{host} is (or resolves to) {address}, not a public address; this site "
-                "only sends to public addresses (TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY)",
-            )
+        check_address(host, address)
+    return addresses
+
+
+def check_address(host: str, address: str) -> None:
+    """Raise ``SubscriptionInvalid("dest")`` unless ``address`` (of ``host``) is public."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    if not ip.is_global or (mapped is not None and not mapped.is_global):
+        raise SubscriptionInvalid(
+            "dest",
+            f"{host} is (or resolves to) {address}, not a public address; this site "
+            "only sends to public addresses (TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY)",
+        )
 
 
 def _url(url: str) -> str:

@@ -3,13 +3,19 @@ their outbox.
 
 * Named queries: ``create_query`` checks the body (query-schema.json: ``name`` and
   ``query``, the query by ``gs1.epcis.query.query_from_json``), ``query``/``queries``/
-  ``delete_query`` (deleting unsubscribes everyone).
+  ``delete_query`` (only by its owner or an admin; deleting unsubscribes everyone, so
+  the owner is refused while other clients' active subscriptions use it).
 * Subscriptions: ``subscribe`` stores a webhook or WebSocket subscription
   (``traceability.subscriptions.model`` checks the request) and, given an
   ``initialRecordTime``, backfills the events captured since then into its outbox in
   bounded pages of ``RecordStore.run_query``; ``stream`` alone means only new events.
   Only their owner (or an admin) sees or cancels a subscription: its ``dest`` may hold a
-  secret.
+  secret. Active subscriptions are bounded per client (``max_per_client``) and in total
+  (``max_total``): ``SubscriptionLimit``. Webhook destinations are public addresses only
+  unless ``public_only=False`` (tests, ``tracehub demo``).
+* ``sweep`` (run by the delivery loop): deletes outbox rows delivered more than
+  ``retention`` ago, in batches, and cancels WebSocket subscriptions whose client has
+  been away (``seen``) longer than ``websocket_idle``.
 * ``on_stored(conn, created, record_time)`` is the capture hook
   (``CaptureService(on_stored=…)``): in the capture transaction it reads the active
   stream subscriptions (one SELECT, no cache of which exist: a replica sees a new or a
@@ -32,7 +38,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,8 +50,12 @@ from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.database import from_db
 from traceability.records.entities import NewEvent
 from traceability.records.store import RecordStore
-from traceability.records.subscriptions import NamedQueryRecord, SubscriptionRecord
-from traceability.subscriptions.errors import SubscriptionInvalid
+from traceability.records.subscriptions import (
+    NamedQueryRecord,
+    SubscriptionRecord,
+    TooManySubscriptions,
+)
+from traceability.subscriptions.errors import SubscriptionInvalid, SubscriptionLimit
 from traceability.subscriptions.matching import Query, QueryCache, matched
 from traceability.subscriptions.model import SubscriptionRequest, check_destination
 
@@ -71,15 +81,25 @@ class Subscriptions:
         store: RecordStore,
         *,
         parse: Callable[[Mapping[str, Any]], EventQuery] = query_from_json,
-        public_only: bool = False,
+        public_only: bool = True,
         resolve: Callable[[str], Iterable[str]] = _resolve,
         clock: Callable[[], datetime] | None = None,
         backfill_page: int = 500,
+        max_per_client: int = 20,
+        max_total: int = 1000,
+        retention: timedelta = timedelta(days=7),
+        websocket_idle: timedelta = timedelta(days=7),
     ) -> None:
-        """``public_only``: refuse webhook destinations on loopback or private networks
-        (``TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY``; off by default, as the local receivers
-        of the demo and the tests are on loopback)."""
+        """``public_only``: refuse webhook destinations on loopback, private, link-local
+        or metadata addresses (``TRACEHUB_SUBSCRIPTIONS_PUBLIC_ONLY``; the default, so a
+        subscriber cannot make the hub POST into its own network). The bounds and
+        periods: ``TRACEHUB_SUBSCRIPTIONS_MAX_PER_CLIENT``, ``_MAX_TOTAL``,
+        ``_RETENTION_DAYS``, ``_WEBSOCKET_IDLE_DAYS``."""
         self.store = store
+        self.max_per_client = max_per_client
+        self.max_total = max_total
+        self.retention = retention
+        self.websocket_idle = websocket_idle
         self._parse = parse
         self._cache = QueryCache(parse)
         self.public_only = public_only
@@ -121,9 +141,17 @@ class Subscriptions:
     def queries(self, *, after: str | None = None, limit: int = 30) -> list[NamedQueryRecord]:
         return self.store.named_queries(after=after, limit=limit)
 
-    def delete_query(self, name: str) -> None:
-        """Delete the query and every subscription to it."""
-        if not self.store.delete_named_query(name):
+    def delete_query(self, name: str, owner: str | None, *, admin: bool = False) -> None:
+        """Delete the query and every subscription to it. ``RecordNotFound`` unless
+        ``owner`` stored it or ``admin`` (as for another client's subscription);
+        ``RecordConflict`` for the owner while other clients' active subscriptions use
+        it (an admin deletes anyway)."""
+        found = self.store.named_query(name)
+        if found is None or not (admin or found.owner == owner):
+            raise RecordNotFound(f"query {name!r} does not exist (or is another client's)")
+        # Without client names (no access control) there is no other client to protect.
+        refuse = None if admin or owner is None else owner
+        if not self.store.delete_named_query(name, refuse_others_of=refuse):
             raise RecordNotFound(f"query {name!r} does not exist")
 
     def event_query(self, name: str) -> EventQuery:
@@ -142,6 +170,7 @@ class Subscriptions:
             if request.dest is None:
                 raise SubscriptionInvalid("dest", "give the webhook URL")
             check_destination(request.dest, public_only=self.public_only, resolve=self.resolve)
+        now = self.clock()
         record = SubscriptionRecord(
             id=str(uuid.uuid4()),
             query_name=query_name,
@@ -152,10 +181,15 @@ class Subscriptions:
             stream=request.stream,
             initial_record_time=request.initial_record_time,
             owner=owner,
-            created_at=self.clock(),
+            created_at=now,
+            seen_at=now,
         )
         try:
-            self.store.add_subscription(record)
+            self.store.add_subscription(
+                record, max_per_client=self.max_per_client, max_total=self.max_total
+            )
+        except TooManySubscriptions as exc:
+            raise _limit(exc) from exc
         except RecordConflict as exc:  # the query was deleted meanwhile
             raise RecordNotFound(f"query {query_name!r} does not exist") from exc
         if request.initial_record_time is not None:
@@ -210,6 +244,31 @@ class Subscriptions:
     ) -> None:
         self.subscription(query_name, subscription_id, owner, admin=admin)
         self.store.cancel_subscription(subscription_id, self.clock())
+
+    def seen(self, subscription_id: str) -> None:
+        """The subscription's WebSocket client is there now (see ``sweep``)."""
+        self.store.touch_subscription(subscription_id, self.clock())
+
+    def sweep(self, now: datetime | None = None, *, batch: int = 1000) -> tuple[int, int]:
+        """Delete the outbox rows delivered more than ``retention`` ago (``batch`` rows a
+        transaction, so captures wait little) and cancel the WebSocket subscriptions
+        whose client has been away longer than ``websocket_idle`` (their undelivered
+        rows go too); (rows deleted, subscriptions cancelled)."""
+        moment = now if now is not None else self.clock()
+        pruned = 0
+        while True:
+            done = self.store.prune_subscription_outbox(moment - self.retention, batch)
+            pruned += done
+            if done < batch:
+                break
+        cancelled = 0
+        for subscription_id in self.store.idle_websockets(moment - self.websocket_idle):
+            if self.store.cancel_subscription(subscription_id, moment):
+                log.info(
+                    "subscription %s: its WebSocket client is away; cancelled", subscription_id
+                )
+                cancelled += 1
+        return pruned, cancelled
 
     def _backfill(
         self, record: SubscriptionRecord, query: Mapping[str, Any], since: datetime
@@ -277,6 +336,21 @@ class Subscriptions:
                 callback()
             except Exception:  # a listener's bug must not fail the capture that told it
                 log.exception("a subscription listener failed")
+
+
+def _limit(exc: TooManySubscriptions) -> SubscriptionLimit:
+    """The records' refusal, naming the setting that bounds it."""
+    if exc.bound == "per_client":
+        reason = (
+            f"this client has {exc.limit} active subscriptions, the most one client may have "
+            f"({exc.limit}, TRACEHUB_SUBSCRIPTIONS_MAX_PER_CLIENT); cancel one first"
+        )
+    else:
+        reason = (
+            f"this site has {exc.limit} active subscriptions, the most it takes "
+            f"({exc.limit}, TRACEHUB_SUBSCRIPTIONS_MAX_TOTAL); cancel one first"
+        )
+    return SubscriptionLimit(exc.bound, exc.limit, reason)
 
 
 def _later(given: str, since: datetime) -> bool:

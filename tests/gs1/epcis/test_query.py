@@ -257,6 +257,12 @@ def test_epc_matching_across_spellings() -> None:
         ([("eventType", "Thing")], "eventType"),
         ([("GE_eventTime", "2026-11-22")], "GE_eventTime"),
         ([("GE_eventTime", "2026-11-22T10:00:00")], "GE_eventTime"),  # no offset
+        ([("LT_eventTime", "0001-01-01T00:00:00+14:00")], "LT_eventTime"),  # no UTC time
+        ([("GE_recordTime", "9999-12-31T23:59:59-01:00")], "GE_recordTime"),
+        ([("GE_time", "0001-01-01T00:00:00+00:01")], "GE_time"),
+        ([("maxEventCount", "\u0663")], "maxEventCount"),  # int() takes this Arabic 3
+        ([("maxEventCount", " 3")], "maxEventCount"),
+        ([("maxEventCount", "9" * 101)], "maxEventCount"),
         ([("EQ_action", "add")], "EQ_action"),
         ([("EQ_bizStep", "shipped")], "EQ_bizStep"),
         ([("EQ_disposition", "in_transit|")], "EQ_disposition"),

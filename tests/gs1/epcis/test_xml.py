@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from gs1.epcis.hashid import document_events, event_hash_id, ignore_fields
-from gs1.epcis.xml import xml_document
+from gs1.epcis.xml import MAX_XML_DEPTH, read_root, xml_document
+from gs1.epcis.xmlcapture import xml_capture_document
 from gs1.errors import EventRejected
 
 DATA = Path(__file__).parents[2] / "data" / "gs1" / "event-hash-id"
@@ -86,3 +87,30 @@ def test_bad_documents_are_rejected_naming_the_problem(text: str, field: str, re
         xml_document(text)
     assert caught.value.field == field
     assert reason in caught.value.reason
+
+
+def _nested(depth: int) -> str:
+    """An EPCIS document whose event carries one extension nested ``depth`` levels."""
+    return (
+        '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" '
+        'xmlns:ex="http://ex.com/x" schemaVersion="2.0" creationDate="2026-01-01T00:00:00Z">'
+        "<EPCISBody><EventList><ObjectEvent><eventTime>2026-01-01T00:00:00Z</eventTime>"
+        "<eventTimeZoneOffset>+00:00</eventTimeZoneOffset><action>OBSERVE</action>"
+        + "<ex:a>" * depth
+        + "x"
+        + "</ex:a>" * depth
+        + "</ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>"
+    )
+
+
+def test_nesting_is_bounded_before_anything_reads_the_tree_recursively() -> None:
+    """Finding 9: 150,000 nested elements (2 MB) once raised RecursionError (a 500)."""
+    # The root, EPCISBody, EventList and the event take 4 levels.
+    assert read_root(_nested(MAX_XML_DEPTH - 4)) is not None
+    for depth in (MAX_XML_DEPTH - 3, 150_000):
+        with pytest.raises(EventRejected) as caught:
+            xml_document(_nested(depth))
+        assert caught.value.field == "document"
+        assert f"deeper than {MAX_XML_DEPTH} levels" in caught.value.reason
+        with pytest.raises(EventRejected, match=f"deeper than {MAX_XML_DEPTH}"):
+            xml_capture_document(_nested(depth))

@@ -249,7 +249,7 @@ def test_hostile_files_fail_fast_naming_the_line(tmp_path: Path, body: str, mess
     started = time.monotonic()
     with pytest.raises(RuleFileError, match=message):
         RuleSet.load(path)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # fast, not hung: a loaded CI machine took 7 s
 
 
 def test_the_scenario_file_is_read_the_same_way(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from tests.support.events import COLD_ROOM, GTIN
 from tests.traceability.incidents.conftest import NOW, SIGNER, RecordingNotifier, at, make_alarm
-from traceability.capture import lot_stream
+from traceability.epclinks import lot_stream
 from traceability.errors import StoreUnavailable
 from traceability.incidents.errors import IncidentNotFound, RoleRefused, StepRefused
 from traceability.incidents.model import Actor, LotImpact, incident_id

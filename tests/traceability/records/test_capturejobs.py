@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.masterdata import database_url
+from traceability.errors import RecordRefused
 from traceability.records.capturejobs import JobIssue, JobOutcome
 from traceability.records.store import RecordStore
 
@@ -124,3 +125,49 @@ def test_jobs_are_listed_newest_first_per_source_with_keyset_pages(
     assert seen == ["id-same", "id-4", "id-3", "id-2", "id-1", "id-0"]
     everyone = records.capture_jobs(every_source=True, limit=100)
     assert {job.id for job in everyone} == {*seen, "id-theirs"}
+
+
+def test_each_claim_is_counted_and_a_released_claim_is_not(records: RecordStore) -> None:
+    """The count lets the worker fail a job whose capture kills its process (finding 1):
+    a claim whose lease ran out counts, one given back after an outage does not."""
+    _add(records, "id-a", T0)
+    first = records.claim_capture_job(T0, T0 + LEASE)
+    assert first is not None
+    assert first.attempts == 1
+    records.release_capture_job(first.id, first.claim)  # an outage: not the job's fault
+    again = records.claim_capture_job(T0, T0 + LEASE)
+    assert again is not None
+    assert again.attempts == 1
+    later = T0 + LEASE + timedelta(seconds=1)  # its worker died: the lease ran out
+    taken_over = records.claim_capture_job(later, later + LEASE)
+    assert taken_over is not None
+    assert taken_over.attempts == 2
+
+
+def test_running_jobs_are_counted_per_source(records: RecordStore) -> None:
+    for n in range(3):
+        _add(records, f"id-{n}", T0 + timedelta(seconds=n))
+    _add(records, "id-theirs", T0, source="erp-2")
+    _add(records, "id-anonymous", T0, source=None)
+    assert records.running_capture_jobs("erp-1") == 3
+    claim = records.claim_capture_job(T0 + timedelta(seconds=5), T0 + LEASE)
+    assert claim is not None
+    assert claim.id in ("id-0", "id-theirs", "id-anonymous")
+    assert records.finish_capture_job(claim.id, claim.claim, _success(T0 + LEASE))
+    counts = {s: records.running_capture_jobs(s) for s in ("erp-1", "erp-2", None)}
+    assert sum(counts.values()) == 4
+    assert records.running_capture_jobs("erp-3") == 0
+
+
+def test_a_value_the_database_refuses_is_no_outage(
+    records: RecordStore, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL refuses a NUL in text (a data exception, SQLSTATE 22): that is the
+    value's fault, so it is ``RecordRefused``, never ``StoreUnavailable`` (which the
+    worker retries). SQLite takes it."""
+    if request.node.callspec.params["records"] == "sqlite":
+        _add(records, "id-\x00", T0)
+        assert records.capture_job("id-\x00") is not None
+        return
+    with pytest.raises(RecordRefused, match="refused a value"):
+        _add(records, "id-\x00", T0)

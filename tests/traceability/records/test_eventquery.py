@@ -4,6 +4,8 @@ a real PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,6 +141,33 @@ def test_a_token_belongs_to_its_query(records: RecordStore) -> None:
     assert raised.value.name == "nextPageToken"
     with pytest.raises(QueryParameterInvalid, match=r"^nextPageToken: "):
         records.run_query(parse_query([]), per_page=2, token="bm90IGpzb24")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"k": "2026-01-01T00:00:00", "n": 0},  # no offset
+        {"k": "0001-01-01T00:00:00+14:00", "n": 0},  # no UTC time
+        {"n": float("inf")},
+        {"n": 1e308},
+        {"n": -1},
+        {"n": True},
+        {"n": "2"},
+        {"n": 0, "k": 7},
+        {"n": 0, "i": ["x"]},
+        {"n": 0, "k": None},
+    ],
+)
+def test_a_forged_token_is_refused_naming_it(records: RecordStore, fields: dict[str, Any]) -> None:
+    query = parse_query([])
+    data = {"q": eventquery.fingerprint(query), "k": "2026-01-01T00:00:00+00:00", "i": "x"}
+    token = base64.urlsafe_b64encode(json.dumps({**data, **fields}).encode()).decode()
+    with pytest.raises(QueryParameterInvalid) as raised:
+        records.run_query(query, per_page=2, token=token)
+    assert raised.value.name == "nextPageToken"
+    for odd in ("\U0001f600", base64.urlsafe_b64encode(b"[" * 5000).decode()):
+        with pytest.raises(QueryParameterInvalid, match=r"^nextPageToken: "):
+            records.run_query(query, per_page=2, token=odd)
 
 
 def test_order_and_event_count_limit(records: RecordStore) -> None:

@@ -167,3 +167,36 @@ def test_websocket_rows_are_never_leased_and_acks_deliver_them(records: RecordSt
     assert records.acknowledge_subscription("w1", [events[0], "unknown"], T0) == 1
     assert records.acknowledge_subscription("w1", [events[0]], T0) == 0
     assert [e.id for e in records.subscription_undelivered("w1", limit=10)] == events[1:]
+
+
+def test_bounds_refusal_in_use_pruning_and_idle_websockets(records: RecordStore) -> None:
+    from traceability.records.subscriptions import TooManySubscriptions
+
+    records.add_named_query("arrivals", {}, "partner", T0)
+    hook = _subscription(records, "s-hook")
+    with pytest.raises(TooManySubscriptions) as over:
+        records.add_subscription(
+            SubscriptionRecord(
+                id="s-over", query_name="arrivals", kind="websocket", owner="partner", created_at=T0
+            ),
+            max_per_client=1,
+        )
+    assert over.value.bound == "per_client"
+    socket = records.add_subscription(
+        SubscriptionRecord(
+            id="s-other", query_name="arrivals", kind="websocket", owner="other", created_at=T0
+        ),
+        max_per_client=1,
+        max_total=2,
+    )
+    with pytest.raises(RecordConflict, match="other clients"):
+        records.delete_named_query("arrivals", refuse_others_of="partner")
+    first, second = _events(records, 2)
+    records.enqueue_events(hook.id, [first, second], T0)
+    records.acknowledge_subscription(hook.id, [first], T0)
+    records.acknowledge_subscription(hook.id, [second], T0 + timedelta(days=2))
+    assert records.prune_subscription_outbox(T0 + timedelta(days=1), 10) == 1
+    assert [r["event_id"] for r in records.subscription_outbox_rows(hook.id)] == [second]
+    assert records.idle_websockets(T0 + timedelta(days=1)) == [socket.id]
+    records.touch_subscription(socket.id, T0 + timedelta(days=2))
+    assert records.idle_websockets(T0 + timedelta(days=1)) == []

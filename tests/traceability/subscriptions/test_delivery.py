@@ -1,15 +1,21 @@
 """Webhook delivery to a real HTTP receiver (``tracehub.receivers.WebhookReceiver``, which
 checks the ``GS1-Signature`` HMAC): signed EPCISQueryDocuments in capture order, batches,
 the destination's backoff after a refusal or an outage, the supervised loop woken by a
-capture."""
+capture; one deadline per send, a dripping receiver delaying only itself; a destination
+re-checked at send time; the receiver's answer never shown to the subscriber."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -49,7 +55,7 @@ def clock() -> Clock:
 @pytest.fixture
 def subs(tmp_path: Path, clock: Clock) -> Iterator[Subscriptions]:
     store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
-    subscriptions = Subscriptions(store, clock=clock)
+    subscriptions = Subscriptions(store, public_only=False, clock=clock)
     subscriptions.create_query({"name": "arrivals", "query": {"EQ_bizStep": ["arriving"]}}, None)
     yield subscriptions
     store.close()
@@ -150,7 +156,7 @@ def test_the_running_loop_is_woken_by_a_capture(
 ) -> None:
     got, receiver = inbox
     store = RecordStore.open(f"sqlite:///{tmp_path / 'live.db'}")
-    subs = Subscriptions(store)  # the real clock: the loop runs on its own
+    subs = Subscriptions(store, public_only=False)  # the real clock: the loop runs on its own
     subs.create_query({"name": "all", "query": {}}, None)
     subs.subscribe(
         "all", SubscriptionRequest(kind="webhook", dest=receiver.url, signature_token=TOKEN), None
@@ -164,3 +170,164 @@ def test_the_running_loop_is_woken_by_a_capture(
     finally:
         delivery.stop()
         store.close()
+
+
+class Dripping:
+    """A receiver that answers 200 and then its body one byte a second (for ``drip_s``):
+    never silent for a whole read timeout, so only a deadline for the whole answer cuts
+    it off. ``finished`` is set once it has sent its last byte (or was cut off)."""
+
+    def __init__(self, drip_s: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.accepted = threading.Event()
+        self.finished = threading.Event()
+        self.cut_off = False
+        self._drip_s = drip_s
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            conn, _ = self.listener.accept()
+        with conn:
+            self.accepted.set()
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % self._drip_s)
+                for _ in range(self._drip_s):
+                    time.sleep(1)
+                    conn.sendall(b"x")
+            except OSError:
+                self.cut_off = True  # the hub hung up
+            self.finished.set()
+
+
+def test_a_dripping_receiver_is_cut_off_at_the_deadline_and_holds_no_other_destination(
+    subs: Subscriptions, inbox: tuple[Inbox, WebhookReceiver]
+) -> None:
+    got, receiver = inbox
+    slow = Dripping(drip_s=30)
+    dripped = subs.subscribe("arrivals", SubscriptionRequest(kind="webhook", dest=slow.url), "a")
+    prompt = subs.subscribe(
+        "arrivals",
+        SubscriptionRequest(kind="webhook", dest=receiver.url, signature_token=TOKEN),
+        "b",
+    )
+    (event,) = _capture(subs, "1001")
+    delivery = WebhookDelivery(subs, timeout_s=2, lease_s=5)
+    started = time.monotonic()
+    try:
+        assert delivery.run_once() == 1  # the prompt one; the dripping one failed
+        took = time.monotonic() - started
+    finally:
+        delivery.stop()
+    assert slow.accepted.is_set()
+    assert [_ids(i) for i in got.items] == [[event]]
+    assert took < 10, f"the round took {took:.1f} s: the deadline is the whole answer"
+    counts = subs.store.subscription_counts(dripped.id)
+    assert counts.pending == 1
+    assert counts.last_error is not None
+    assert "no complete answer within 2 s" in counts.last_error
+    assert subs.store.subscription_counts(prompt.id).pending == 0
+    assert slow.finished.wait(10)
+    assert slow.cut_off
+
+
+def test_the_prompt_destination_is_served_while_another_still_drips(
+    subs: Subscriptions, inbox: tuple[Inbox, WebhookReceiver]
+) -> None:
+    got, receiver = inbox
+    slow = Dripping(drip_s=30)
+    subs.subscribe("arrivals", SubscriptionRequest(kind="webhook", dest=slow.url), "a")
+    (event,) = _capture(subs, "1001")
+    delivery = WebhookDelivery(subs, poll_s=1, timeout_s=8, lease_s=20)
+    rounds = threading.Thread(target=delivery.run_once)
+    rounds.start()
+    try:
+        assert slow.accepted.wait(10)  # the one delivery thread of old would be held here
+        subs.subscribe(
+            "arrivals",
+            SubscriptionRequest(
+                kind="webhook",
+                dest=receiver.url,
+                signature_token=TOKEN,
+                initial_record_time=datetime(2026, 1, 1, tzinfo=UTC),
+            ),
+            "b",
+        )
+        # The same round claims the new subscription at its next poll (1 s).
+        assert got.wait_for(lambda items: bool(items), 6)
+        assert not slow.finished.is_set()  # delivered while the other still drips
+        assert [_ids(i) for i in got.items] == [[event]]
+    finally:
+        rounds.join(20)
+        delivery.stop()
+
+
+def test_a_destination_re_pointed_to_an_internal_address_is_refused_at_send_time(
+    subs: Subscriptions, inbox: tuple[Inbox, WebhookReceiver]
+) -> None:
+    got, receiver = inbox
+    answers = {"partner.example": ["8.8.8.8"]}
+    guarded = Subscriptions(subs.store, resolve=lambda host: answers[host], clock=subs.clock)
+    port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+    sub = guarded.subscribe(
+        "arrivals",
+        SubscriptionRequest(kind="webhook", dest=f"http://partner.example:{port}/"),
+        "partner",
+    )  # public when subscribed
+    _capture(guarded, "1001")
+    answers["partner.example"] = ["127.0.0.1"]  # then the name is re-pointed inside
+    assert WebhookDelivery(guarded, timeout_s=2, lease_s=5).run_once() == 0
+    assert got.items == []
+    counts = subs.store.subscription_counts(sub.id)
+    assert counts.pending == 1
+    assert counts.last_error is not None
+    assert "127.0.0.1, not a public address" in counts.last_error
+
+
+class Pinned(BaseHTTPRequestHandler):
+    hosts: ClassVar[list[str]] = []  # the Host header of each request
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Pinned.hosts.append(self.headers.get("Host", ""))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_public_only_send_connects_to_the_address_it_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The send goes to the address the check returned (not a second lookup of the name,
+    which could be re-pointed in between), with the URL's own ``Host``."""
+    import traceability.subscriptions.delivery as delivery_module
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pinned)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    checked: list[str] = []
+
+    def check(url: str, **_: object) -> list[str]:
+        checked.append(url)
+        return ["127.0.0.1"]  # as if public: the point is where the request goes
+
+    monkeypatch.setattr(delivery_module, "check_destination", check)
+    try:
+        status = delivery_module.send(
+            f"http://hub-partner.invalid:{port}/hook",  # .invalid never resolves
+            b"{}",
+            {"Content-Type": "application/json"},
+            timeout_s=5,
+            public_only=True,
+            resolve=lambda host: [],
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 204
+    assert checked == [f"http://hub-partner.invalid:{port}/hook"]
+    assert Pinned.hosts == [f"hub-partner.invalid:{port}"]

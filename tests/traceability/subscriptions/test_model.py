@@ -76,3 +76,20 @@ def test_public_only_refuses_loopback_and_private_destinations_literal_or_resolv
             "https://intranet.example/", public_only=True, resolve=lambda host: ["192.168.1.5"]
         )
     check_destination("https://partner.example/", public_only=True, resolve=lambda h: ["8.8.8.8"])
+
+
+def test_metadata_and_mapped_loopback_addresses_are_not_public() -> None:
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "http://[::ffff:127.0.0.1]/",  # loopback, IPv4-mapped
+        "http://[fd00:ec2::254]/",  # metadata over IPv6 (unique local)
+        "http://100.100.100.200/",  # metadata in shared address space
+        "http://0.0.0.0:8086/",
+    ):
+        with pytest.raises(SubscriptionInvalid, match="not a public address"):
+            check_destination(url, public_only=True)
+    with pytest.raises(SubscriptionInvalid, match="resolves to no address"):
+        check_destination("https://nowhere.example/", public_only=True, resolve=lambda h: [])
+    assert check_destination(
+        "https://partner.example/", public_only=True, resolve=lambda h: ["8.8.8.8", "1.1.1.1"]
+    ) == ["8.8.8.8", "1.1.1.1"]

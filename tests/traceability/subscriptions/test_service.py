@@ -1,6 +1,7 @@
 """``Subscriptions`` over a real SQLite records store, fed by a real ``CaptureService``:
 the capture hook writes the outbox in the capture transaction, the backfill from
-``initialRecordTime``, who may see a subscription."""
+``initialRecordTime``, who may see a subscription or delete a query, the bounds on
+active subscriptions, the sweep of delivered rows and idle WebSockets."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.support.postgres import PostgreSQL
 from traceability.capture import CaptureService
 from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.store import RecordStore
-from traceability.subscriptions.errors import SubscriptionInvalid
+from traceability.subscriptions.errors import SubscriptionInvalid, SubscriptionLimit
 from traceability.subscriptions.model import SubscriptionRequest
 from traceability.subscriptions.service import Subscriptions
 
@@ -29,7 +30,7 @@ HOOK = SubscriptionRequest(kind="webhook", dest="http://127.0.0.1:9/hook")
 @pytest.fixture
 def subs(tmp_path: Path) -> Iterator[Subscriptions]:
     store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
-    yield Subscriptions(store)
+    yield Subscriptions(store, public_only=False)  # HOOK is on loopback
     store.close()
 
 
@@ -102,7 +103,7 @@ def test_cancelled_and_deleted_subscriptions_get_nothing_more(subs: Subscription
     capture.capture(object_event(serial="1002"))
     assert _pending(subs, first.id) == []
     assert len(_pending(subs, second.id)) == 2
-    subs.delete_query("all")
+    subs.delete_query("all", None)
     capture.capture(object_event(serial="1003"))
     assert subs.store.subscription(second.id) is None
     with pytest.raises(RecordNotFound):
@@ -127,7 +128,7 @@ def test_only_the_owner_or_an_admin_sees_a_subscription(subs: Subscriptions) -> 
 def test_initial_record_time_backfills_what_was_captured_since_in_pages(tmp_path: Path) -> None:
     store = RecordStore.open(f"sqlite:///{tmp_path / 'records.db'}")
     try:
-        subs = Subscriptions(store, backfill_page=2)
+        subs = Subscriptions(store, public_only=False, backfill_page=2)
         before = datetime.now(UTC) - timedelta(minutes=1)
         capture = _capture(subs)
         earlier = [capture.capture(object_event(serial=str(1001 + i))).event_id for i in range(5)]
@@ -146,6 +147,77 @@ def test_initial_record_time_backfills_what_was_captured_since_in_pages(tmp_path
         store.close()
 
 
+def test_only_its_owner_or_an_admin_deletes_a_query_and_not_under_others(
+    subs: Subscriptions,
+) -> None:
+    subs.create_query({"name": "all", "query": {}}, "partner")
+    mine = subs.subscribe("all", HOOK, "partner")
+    with pytest.raises(RecordNotFound, match="another client's"):
+        subs.delete_query("all", "rival")
+    assert subs.subscription("all", mine.id, "partner") == mine
+    theirs = subs.subscribe("all", HOOK, "rival")
+    with pytest.raises(RecordConflict, match="1 active subscriptions of other clients"):
+        subs.delete_query("all", "partner")
+    subs.unsubscribe("all", theirs.id, "rival")
+    subs.delete_query("all", "partner")  # only its own subscription was left
+    assert subs.store.named_query("all") is None
+    subs.create_query({"name": "all", "query": {}}, "partner")
+    subs.subscribe("all", HOOK, "rival")
+    subs.delete_query("all", "ops", admin=True)  # an admin deletes it anyway
+    with pytest.raises(RecordNotFound):
+        subs.query("all")
+
+
+def test_active_subscriptions_are_bounded_per_client_and_in_total(subs: Subscriptions) -> None:
+    bounded = Subscriptions(subs.store, public_only=False, max_per_client=2, max_total=3)
+    bounded.create_query({"name": "all", "query": {}}, None)
+    first = bounded.subscribe("all", HOOK, "partner")
+    bounded.subscribe("all", HOOK, "partner")
+    with pytest.raises(SubscriptionLimit, match="MAX_PER_CLIENT") as per_client:
+        bounded.subscribe("all", HOOK, "partner")
+    assert (per_client.value.bound, per_client.value.limit) == ("per_client", 2)
+    bounded.unsubscribe("all", first.id, "partner")  # a cancelled one does not count
+    bounded.subscribe("all", HOOK, "partner")
+    bounded.subscribe("all", HOOK, "rival")
+    with pytest.raises(SubscriptionLimit, match="MAX_TOTAL") as total:
+        bounded.subscribe("all", HOOK, "third")
+    assert (total.value.bound, total.value.limit) == ("total", 3)
+    assert len(bounded.subscriptions("all", "ops", admin=True)) == 3
+
+
+def test_the_sweep_prunes_old_delivered_rows_and_cancels_idle_websockets(
+    subs: Subscriptions,
+) -> None:
+    moments = [datetime(2026, 12, 1, 8, tzinfo=UTC)]
+    timed = Subscriptions(
+        subs.store,
+        public_only=False,
+        clock=lambda: moments[-1],
+        retention=timedelta(days=7),
+        websocket_idle=timedelta(days=7),
+    )
+    timed.create_query({"name": "all", "query": {}}, None)
+    hook = timed.subscribe("all", HOOK, "partner")
+    socket = SubscriptionRequest(kind="websocket")
+    away = timed.subscribe("all", socket, "partner")
+    back = timed.subscribe("all", socket, "partner")
+    capture = CaptureService(subs.store, on_stored=timed.on_stored)
+    events = [capture.capture(object_event(serial=str(1001 + i))).event_id for i in range(3)]
+    start = moments[0]
+    subs.store.acknowledge_subscription(hook.id, events[:2], start)  # delivered at once
+    moments.append(start + timedelta(days=5))
+    timed.seen(back.id)  # its client came back on day 5
+    moments.append(start + timedelta(days=8))
+    assert timed.sweep(batch=1) == (2, 1)  # batch=1: it loops until nothing is left
+    assert _pending(subs, hook.id) == [events[2]]  # not delivered yet: kept
+    record = subs.store.subscription(away.id)
+    assert record is not None
+    assert record.cancelled_at == moments[-1]
+    assert _pending(subs, away.id) == []  # its undelivered rows went with it
+    assert timed.subscription("all", back.id, "partner").cancelled_at is None
+    assert timed.sweep() == (0, 0)
+
+
 @pytest.mark.integration
 def test_the_hook_and_the_backfill_on_postgresql(postgres: PostgreSQL) -> None:
     engine = sa.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
@@ -155,7 +227,7 @@ def test_the_hook_and_the_backfill_on_postgresql(postgres: PostgreSQL) -> None:
     engine.dispose()
     store = RecordStore.open(postgres.url.rsplit("/", 1)[0] + "/" + name)
     try:
-        subs = Subscriptions(store)
+        subs = Subscriptions(store, public_only=False)
         capture = _capture(subs)
         first = capture.capture(object_event(serial="1001")).event_id
         subs.create_query({"name": "all", "query": {}}, None)

@@ -1,6 +1,11 @@
 """The EPCIS repository: capture jobs, named queries, subscriptions and their outbox,
 capture's warning flags per event, the query's indexes (issue #15).
 
+Capture takes any URI the EPCIS schema allows (up to 8,192 characters) for bizStep,
+disposition, readPoint, bizLocation and the EPCs, so their columns become ``Text`` on
+PostgreSQL (varchar to text is binary-coercible there: no rewrite, the indexes stay).
+SQLite enforces no length, so its tables are left as they are (no copy of ``events``).
+
 Revision ID: 0010
 """
 
@@ -15,11 +20,29 @@ branch_labels = None
 depends_on = None
 
 
+# The columns a captured URI lands in (String(200) before this migration).
+_WIDENED = (
+    ("events", "biz_step"),
+    ("events", "read_point"),
+    ("events", "biz_location"),
+    ("events", "disposition"),
+    ("event_epcs", "epc"),
+)
+
+
+def _widen(to: sa.types.TypeEngine[str]) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    for table, column in _WIDENED:
+        op.alter_column(table, column, type_=to, existing_nullable=column != "epc")
+
+
 def upgrade() -> None:
+    _widen(sa.Text())
     with op.batch_alter_table("events") as table:
         table.add_column(sa.Column("flags", sa.Text, nullable=True))
     with op.batch_alter_table("locations") as table:
-        table.add_column(sa.Column("parent", sa.String(200), nullable=True))
+        table.add_column(sa.Column("parent", sa.Text, nullable=True))
     op.create_index("ix_events_captured_at", "events", ["captured_at", "id"])
     op.create_index("ix_events_biz_step_time", "events", ["biz_step", "event_time"])
     op.create_index("ix_events_type_time", "events", ["type", "event_time"])
@@ -38,6 +61,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("finished_at", sa.DateTime, nullable=True),
         sa.Column("claimed_until", sa.DateTime, nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("event_count", sa.Integer, nullable=True),
         sa.Column("captured", sa.Integer, nullable=True),
         sa.Column("created", sa.Integer, nullable=True),
@@ -70,6 +94,7 @@ def upgrade() -> None:
         sa.Column("cancelled_at", sa.DateTime, nullable=True),
         sa.Column("retry_at", sa.DateTime, nullable=True),
         sa.Column("failures", sa.Integer, nullable=True),
+        sa.Column("seen_at", sa.DateTime, nullable=True),
     )
     op.create_index("ix_subscriptions_query", "subscriptions", ["query_name"])
     op.create_table(
@@ -117,3 +142,4 @@ def downgrade() -> None:
         table.drop_column("flags")
     with op.batch_alter_table("locations") as table:
         table.drop_column("parent")
+    _widen(sa.String(200))
