@@ -145,3 +145,21 @@ def test_import_warns_of_an_expiry_beyond_the_shelf_life(env: Path) -> None:
     assert "l.csv warning: lot LONG of 04012345111118: expiry 2026-12-01 is later" in " ".join(
         result.output.split()
     )
+
+
+def test_capture_reads_an_xml_document_and_prints_its_warnings(env: Path) -> None:
+    """GS1's XML example with an extension is captured as its JSON-LD form would be; the
+    unknown place and unregistered units are warnings, never refusals."""
+    example = Path(__file__).parent.parent / "data" / "gs1" / "epcis-examples" / "xml"
+    source = example / "WithExtension" / "ObjectEvent.xml"
+    runner = CliRunner()
+    first = runner.invoke(main, ["records", "capture", str(source)])
+    assert first.exit_code == 0, first.output
+    assert "captured 2 events (2 new)" in first.output
+    assert "not a registered" in first.output  # the warnings are shown
+    again = runner.invoke(main, ["records", "capture", str(source)])
+    assert "captured 2 events (0 new)" in again.output
+    (env / "broken.xml").write_text("<EPCISDocument")
+    broken = runner.invoke(main, ["records", "capture", str(env / "broken.xml")])
+    assert broken.exit_code != 0
+    assert "broken.xml" in broken.output

@@ -14,7 +14,8 @@ from typing import IO, Any, Literal
 
 import click
 
-from gs1.errors import Gs1Error
+from gs1.epcis.xmlcapture import xml_capture_document
+from gs1.errors import EventRejected, Gs1Error
 from ledger.errors import LedgerError
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
@@ -267,10 +268,19 @@ def expiring_cmd(
 @records_option
 @click.pass_obj
 def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | None) -> None:
-    """Capture an EPCIS 2.0 JSON-LD document; each accepted event is signed by the site
-    before it is stored, with a capture receipt naming cli:<your OS user> as its sender,
-    and anchored by the hub's next batch."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    """Capture an EPCIS 2.0 document (JSON-LD, or XML for a .xml file); each accepted
+    event is signed by the site before it is stored, with a capture receipt naming
+    cli:<your OS user> as its sender, and anchored by the hub's next batch. Warnings
+    (an unknown parent, lot or place) are printed; they never refuse an event."""
+    xml = path.suffix.lower() == ".xml"
+    try:
+        document = (
+            xml_capture_document(path.read_bytes())
+            if xml
+            else json.loads(path.read_text(encoding="utf-8"))
+        )
+    except EventRejected as exc:
+        raise Problem(f"{path}: {exc.field}: {exc.reason}") from exc
     with (
         open_records(settings, records) as store,
         _site_ledger(settings, records) as (ledger, signer),
@@ -279,9 +289,13 @@ def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | No
         hook = subscriptions_for(settings, store).on_stored
         capture = CaptureService(store, ledger=EventLeaves(ledger, signer), on_stored=hook)
         behaviour: Literal["rollback", "proceed"] = "proceed" if proceed else "rollback"
-        report = capture.capture_document(document, behaviour, source=f"cli:{_os_user()}")
+        report = capture.capture_document(
+            document, behaviour, source=f"cli:{_os_user()}", syntax="xml" if xml else "json"
+        )
     for error in report.errors:
         console.print(f"[red]event {error.index}[/red] {error.field}: {error.reason}")
+    for warning in report.warnings:
+        console.print(f"[yellow]event {warning.index}[/yellow] {warning.field}: {warning.reason}")
     new = sum(o.created for o in report.captured)
     console.print(f"captured {len(report.captured)} events ({new} new)")
     if report.errors:
