@@ -71,9 +71,17 @@ def test_every_json_endpoint_answers_errors_the_same_way(
     assert response.headers["content-type"] == PROBLEM_TYPE
     body = response.json()
     assert list(body) == ["type", "title", "detail"]
-    # the EPCIS query answers with the binding's problem type (web.epcisquery)
-    epcis = path.startswith("/events")
-    assert body["type"] == ("epcisException:QueryParameterException" if epcis else "about:blank")
+    # the binding's routes answer with the binding's problem types (web.epcisquery,
+    # web.access); the rest of the hub with about:blank
+    binding = path.startswith(("/events", "/epcis/"))
+    expected = "about:blank"
+    if binding:
+        expected = (
+            "epcisException:SecurityException"
+            if status in (401, 403)
+            else "epcisException:QueryParameterException"
+        )
+    assert body["type"] == expected
     assert body["title"] == title
     assert body["detail"]
 
