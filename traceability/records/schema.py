@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+# The EPCIS repository's, the accounts' and the audit trail's tables live in their own
+# modules (this one holds the rest).
+from traceability.records import accounttables, audittables  # noqa: F401 - they register
 from traceability.records.metadata import metadata
-
-# The EPCIS repository's tables live in their own module (this one holds the rest).
 from traceability.records.repositorytables import (
     capture_jobs,
     named_queries,

@@ -30,7 +30,9 @@ stays portable to PostgreSQL (no SQLite-only statements outside the connect hook
 
 from __future__ import annotations
 
+from traceability.records.accounts import AccountRecords
 from traceability.records.alarmstate import AlarmStateRecords
+from traceability.records.audittrail import AuditRecords
 from traceability.records.batchlog import BatchRecords
 from traceability.records.capturejobs import CaptureJobRecords
 from traceability.records.catalog import CatalogRecords
@@ -95,5 +97,7 @@ class RecordStore(
     SubscriptionRecords,
     CaptureLookups,
     SubscriptionOutboxRecords,
+    AccountRecords,
+    AuditRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

@@ -1,0 +1,9 @@
+"""The operator accounts' tables (migration 0011, issue #17), part of the records schema
+(``traceability.records.schema`` re-exports them: import them from there).
+"""
+
+from __future__ import annotations
+
+from traceability.records.metadata import metadata
+
+__all__ = ["metadata"]
