@@ -31,10 +31,13 @@ def test_every_key_used_by_the_templates_exists() -> None:
     english = json.loads((MESSAGES / "en.json").read_text(encoding="utf-8"))
     used: set[str] = set()
     renderers = [TEMPLATES.parent / name for name in ("pages.py", "renderer.py")]
-    for source in [*TEMPLATES.glob("*.html"), *renderers]:
-        used |= set(re.findall(r"\bt\(\s*['\"]([a-z_]+)['\"]", source.read_text(encoding="utf-8")))
-    # Completed at render time: state_ok, kind_leg, fact_changed, field_expiry …
-    dynamic = ("state_", "kind_", "fact_", "field_")
+    console = (TEMPLATES.parent / "console").glob("*.py")
+    for source in [*TEMPLATES.glob("**/*.html"), *renderers, *console]:
+        text = source.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\(\s*['\"]([a-z_.]+)['\"]", text))
+    # Completed at render time: state_ok, kind_leg, fact_changed, field_expiry, the
+    # console's console.role.operator …
+    dynamic = ("state_", "kind_", "fact_", "field_", "console.role.")
     used -= set(dynamic)
     prefixed = {k for k in english if k.startswith(dynamic)}
     assert used - set(english) == set()
