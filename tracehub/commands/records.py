@@ -274,11 +274,8 @@ def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | No
     (an unknown parent, lot or place) are printed; they never refuse an event."""
     xml = path.suffix.lower() == ".xml"
     try:
-        document = (
-            xml_capture_document(path.read_bytes())
-            if xml
-            else json.loads(path.read_text(encoding="utf-8"))
-        )
+        raw = path.read_bytes()
+        document = xml_capture_document(raw) if xml else json.loads(raw.decode("utf-8"))
     except EventRejected as exc:
         raise Problem(f"{path}: {exc.field}: {exc.reason}") from exc
     with (
