@@ -10,6 +10,7 @@
 * ``keys``        the site's keystore and signer
 * ``site``        the gateway's config, identity and broker credentials
 * ``website``     the web site: lot pages, APIs, evidence downloads, the trust document
+* ``temperatures`` what lots are judged by: InfluxDB's probes and the sensor events
 * ``services``    launchers for mosquitto, influxd and anvil on loopback ports
 * ``localstack``  spawning the services the settings leave unset
 * ``cli``, ``commands/``  the ``tracehub`` command line; ``console`` its output

@@ -33,17 +33,19 @@ from traceability.alarms.places import RecordPlaces
 from traceability.alarms.readings import InfluxReadingSource
 from traceability.alarms.rules import RuleSet
 from traceability.alarms.tagreads import InfluxTagReadSource
+from traceability.audit.port import AuditLog
 from traceability.capture import CaptureService
 from traceability.coldchain.budget import BudgetUse
-from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
+from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.service import IncidentService
 from traceability.notifications.loop import DeliveryLoop
 from traceability.notifications.policy import NotifyPolicy, policy_from
 from traceability.notifications.service import Notifications
 from traceability.records.store import RecordStore
 from tracehub.settings import Settings
+from tracehub.temperatures import lot_exposure
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,12 @@ def wire_alerting(
     renew: Callable[[], Signer] | None,
     stack: ExitStack,
     on_lot: Callable[[str, str], None] | None = None,
+    *,
+    audit: AuditLog,
 ) -> Alerting:
     """The alerting parts over the hub's opened stores (raises ``RuleFileError``);
-    ``on_lot(gtin, lot)`` after every signed step (the hub drops the lot's cached page)."""
+    ``on_lot(gtin, lot)`` after every signed step (the hub drops the lot's cached page);
+    ``audit``: the hub's trail, which every people's step is an entry of."""
     influx = settings.influx
     assert influx.url is not None  # Hub checks it at construction
     rules, policy = alarm_rules(settings)
@@ -105,7 +110,7 @@ def wire_alerting(
     url = settings.public_url if settings.web.public_url or settings.web.port else None
     notifications = Notifications(store, policy, alerts.channels(), url=url)
     stack.callback(notifications.close)
-    incidents = IncidentService(
+    incidents = AuditedIncidentService(
         store,
         ledger,
         signer,
@@ -114,12 +119,13 @@ def wire_alerting(
         url=url,
         renew=renew,
         on_lot=on_lot,
+        audit=audit,  # every people's step is an audit entry too
     )
     source = stack.enter_context(closing(InfluxReadingSource(influx.url, influx.database)))
     places = RecordPlaces(store, CustodyService(store), _now)
     # The lot rules: each lot's budget from its exposure (InfluxDB), the RFID tag reads.
     series = stack.enter_context(InfluxTemperatureReader(influx.url, influx.database))
-    exposures = ExposureService(store, series)
+    exposures = lot_exposure(store, series)  # the lot page's sources
 
     def judge(gtin: str, lot: str) -> BudgetUse | None:
         return exposures.exposure(gtin, lot).budget

@@ -22,8 +22,10 @@ from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
 from supervision.supervisor import Supervisor
+from traceability.anchoring.auditfeeder import AuditSigningFeeder
 from traceability.anchoring.feeder import EventFeeder, EventLeaves
 from traceability.anchoring.loop import AnchorLoop
+from traceability.audit.trail import AuditTrail
 from traceability.capture import CaptureService
 from traceability.capturejobs import CaptureJobs
 from traceability.carbon.coldroom import InfluxColdRoomPower
@@ -62,6 +64,7 @@ class HubParts:
     readiness: HubReadiness
     capture_jobs: CaptureJobs  # POST /capture's worker (tracehub.capturing)
     subscriptions: Subscribing  # named queries, subscriptions, webhook delivery
+    audit: AuditTrail  # every write's entry: master data, incident steps (the console's)
 
 
 def wire(
@@ -92,6 +95,7 @@ def wire(
     )
     # Captures and anchors change what a lot's page says: they drop its cached copy.
     pages = PageCache(settings.web.page_ttl_s)
+    audit = AuditTrail(store, ledger, signer, renew=renew, on_lot=pages.invalidate)
     supervisor = Supervisor()
     gateway = build_gateway(
         gateway_config(settings, read_points),
@@ -105,7 +109,8 @@ def wire(
         supervisor=supervisor,
     )
     anchoring = AnchorLoop(
-        EventFeeder(store, ledger, limit=cfg.max_batch),
+        # each round also signs the audit entries a ledger outage left unsigned
+        AuditSigningFeeder(EventFeeder(store, ledger, limit=cfg.max_batch), audit),
         anchor_worker(settings, ledger, chain),
         on_anchored=pages.invalidate_all,
         supervisor=supervisor,
@@ -115,8 +120,9 @@ def wire(
     readiness = HubReadiness(supervisor, store, ledger, chain)
     stack.callback(readiness.close)
     alerting = wire_alerting(
-        settings, store, ledger, signer, capture, supervisor, renew, stack, on_lot=pages.invalidate
-    )
+        settings, store, ledger, signer, capture, supervisor, renew, stack,
+        on_lot=pages.invalidate, audit=audit,
+    )  # fmt: skip
     jobs = capture_jobs(store, capture, pages, supervisor)
     web = build_website(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
@@ -126,9 +132,9 @@ def wire(
     stack.callback(web.stop)
     # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.
     supervisor.watch("web", partial(web_status, web))
-    master = MasterData(store, ledger, signer, renew=renew)
+    master = MasterData(store, ledger, signer, renew=renew, audit=audit)
     return HubParts(
         store, ledger, signer, chain, pages, gateway, anchoring, alerting, power, web,
         master=master, supervisor=supervisor, readiness=readiness, capture_jobs=jobs,
-        subscriptions=subscribing(settings, subscriptions, supervisor),
+        subscriptions=subscribing(settings, subscriptions, supervisor), audit=audit,
     )  # fmt: skip

@@ -12,6 +12,7 @@ import click
 from rich.logging import RichHandler
 
 from tracehub.commands import (
+    audit,
     carbon,
     clients,
     devices,
@@ -23,6 +24,7 @@ from tracehub.commands import (
     records,
     simulate,
     status,
+    users,
     verify,
 )
 from tracehub.console import err_console
@@ -65,8 +67,10 @@ main.add_command(records.records)
 main.add_command(status.status)
 main.add_command(devices.devices)
 main.add_command(clients.clients)
+main.add_command(users.users)
 main.add_command(incidents.incidents)
 main.add_command(qr.qr)
+main.add_command(audit.audit)
 
 
 if __name__ == "__main__":

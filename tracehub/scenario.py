@@ -33,13 +33,13 @@ from traceability.alarms.rulefile import load_yaml, validate_section
 from traceability.anchoring.feeder import EventLeaves
 from traceability.capture import CaptureService
 from traceability.coldchain.budget import budget_left
-from traceability.coldchain.exposure import ExposureService
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.errors import RuleFileError
 from traceability.incidents.model import Actor, Disposition, Incident, LotImpact, Role
 from tracehub.hub import Hub
 from tracehub.receivers import Inbox, MailReceiver, Received, WebhookReceiver
 from tracehub.settings import Settings
+from tracehub.temperatures import lot_exposure
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T = TypeVar("T")
@@ -222,7 +222,7 @@ class Play:
         assert influx.url is not None
         impacts = []
         with InfluxTemperatureReader(influx.url, influx.database) as series:
-            exposure = ExposureService(hub.store, series)
+            exposure = lot_exposure(hub.store, series)
             for lot in self.incident.lots:
                 gtin, _, number = lot.partition("/")
                 judged = exposure.exposure(gtin, number)

@@ -35,6 +35,7 @@ from traceability.records.store import RecordStore
 from traceability.subscriptions.service import Subscriptions
 from tracehub.chain import Chain
 from tracehub.settings import Settings
+from tracehub.temperatures import lot_series
 from web.access import HostCheck, allowed_hosts
 from web.app import create_app
 from web.health import ReadinessSource
@@ -71,7 +72,9 @@ def build_website(
     ``POST /capture`` puts documents (``tracehub.capturing``); ``subscriptions``: the
     named queries and subscriptions at ``/queries`` (``tracehub.subscribing``)."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
-    exposure = ExposureService(store, telemetry)
+    # The gateway's probes and the rooms' sensor-only EPCIS events (issue #15).
+    series = lot_series(store, telemetry)
+    exposure = ExposureService(store, series)
     # The lot's anchored carbon report first, else computed from the records.
     footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
     limits = settings.web.limits()
@@ -89,7 +92,7 @@ def build_website(
         chain=here,
         exposure=exposure,
         near_expiry_days=settings.records.near_expiry_days,
-        series=telemetry,
+        series=series,
         footprint=footprint,
         # Renewed after a rotation, so exported manifests match the trust document.
         evidence=LedgerEvidence(

@@ -3,8 +3,9 @@
 ::
 
     WebError            root of everything this package raises besides HTTP answers
-    └── JsonRefused     a request body is not JSON, or JSON beyond the bounded reader's
-                        limits (``path`` names where, ``reason`` the limit and the fix)
+    ├── JsonRefused     a request body is not JSON, or JSON beyond the bounded reader's
+    │                   limits (``path`` names where, ``reason`` the limit and the fix)
+    └── UnknownDevice   the console's device directory has no such device identity
 """
 
 from __future__ import annotations
@@ -21,3 +22,7 @@ class JsonRefused(WebError, ValueError):  # noqa: N818 - an outcome, named as th
         self.path = path
         self.reason = reason
         super().__init__(f"{path or 'body'}: {reason}")
+
+
+class UnknownDevice(WebError, LookupError):  # noqa: N818 - an outcome, named as the others
+    """No device identity of that id (``web.console.devices.DeviceDirectory``)."""

@@ -7,7 +7,8 @@ over proven inputs only:
 
 * the readings inside the sealed telemetry windows of anchored batches at the lot's
   locations during its stays (never InfluxDB: ``telemetrycheck`` holds InfluxDB
-  against the same seals);
+  against the same seals), and those of the anchored sensor-only EPCIS events there
+  (``provenreadings``: the page's ``epcis:`` probes);
 * per stay, the product's anchored master-data version valid when the stay began
   (band, budget, MKT limit; the journey is judged against the strictest);
 * the journey from the signed event bodies (``eventcheck.journey_from``; given by the
@@ -27,11 +28,9 @@ is "could not check". Pure over the bundle.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from influx.quoting import epoch_ns
 from ledger.verify.report import Check, Outcome
 from traceability.anchoring.claims import (
     ColdChainClaim,
@@ -41,11 +40,11 @@ from traceability.anchoring.claims import (
     product_history,
 )
 from traceability.anchoring.footprintcheck import NAME, footprint_check
-from traceability.anchoring.seals import DEFAULT_CLOSE, DEFAULT_WINDOW, Span, sealed_windows
+from traceability.anchoring.provenreadings import SealedSeries, SensorEvents, asked_stays
+from traceability.anchoring.seals import DEFAULT_CLOSE, DEFAULT_WINDOW, Span
 from traceability.anchoring.seals import window_status as _window_status
 from traceability.coldchain.budget import BudgetUse, step_words
-from traceability.coldchain.exposure import Band, Bucket, exposure_over, raw_buckets
-from traceability.coldchain.probes import ProbeSeries, points_series
+from traceability.coldchain.exposure import Band, exposure_over
 from traceability.records.stability import steps_text
 
 _MINUTES_TOL = 0.01
@@ -143,54 +142,6 @@ def _journey(claims: LotClaims, stays: Sequence[Span] | None, lot: str) -> Check
 # --- cold chain ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SealedSeries:
-    """``TemperatureSeries`` over the readings of anchored seals only."""
-
-    # location → (device, ns, celsius), sorted
-    readings: Mapping[str, Sequence[tuple[str, int, float]]]
-
-    @classmethod
-    def of(cls, bundle: Mapping[str, Any]) -> SealedSeries:
-        found: dict[str, list[tuple[str, int, float]]] = {}
-        for seal in sealed_windows(bundle).values():
-            if not seal.anchored:
-                continue
-            for row in seal.record.get("readings") or []:
-                try:
-                    if row.get("celsius") is None:
-                        continue
-                    point = (seal.device, int(row["time"]), float(row["celsius"]))
-                    found.setdefault(str(row["location"]), []).append(point)
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    continue  # a malformed seal: ``telemetrycheck`` names it
-        return cls({loc: sorted(set(points)) for loc, points in found.items()})
-
-    def buckets(
-        self,
-        location: str,
-        start: datetime,
-        end: datetime,
-        low: float | None,
-        high: float | None,
-        width: timedelta,
-    ) -> list[Bucket]:
-        a, b = epoch_ns(start), epoch_ns(end)
-        points = [(ns, c) for _, ns, c in self.readings.get(location, ()) if a <= ns < b]
-        return raw_buckets(sorted(points), width, low, high)
-
-    def probes(
-        self,
-        location: str,
-        start: datetime,
-        end: datetime,
-        low: float | None,
-        high: float | None,
-        max_hold: timedelta,
-    ) -> list[ProbeSeries]:
-        return points_series(self.readings.get(location, ()), start, end, max_hold)
-
-
 def _band_text(band: Band) -> str:
     version = "records' row, not anchored" if band.version is None else f"version {band.version}"
     return f"{band.temp_min_c}–{band.temp_max_c} °C ({version})"
@@ -222,29 +173,35 @@ def _cold_chain(
         ]
     bands = [(loc, a, b, at(loc, a)) for loc, a, b in closed]
     hold = timedelta(minutes=claim.max_hold_min)
+    sensors = SensorEvents.of(bundle)
+    series = SealedSeries.of(bundle, sensors)
     found = ColdChainClaim.of(
-        exposure_over(claims.gtin, claims.lot, bands, SealedSeries.of(bundle), max_hold=hold),
-        hold,
+        exposure_over(claims.gtin, claims.lot, bands, series, max_hold=hold), hold
     )
     problems = _band_problems(claim, found) + _number_problems(claim, found)
     if claim.state == "no_record" and found.state == "no_record":
         return [_check(Outcome.OK, subject, "no readings at the lot's stays, as the page says")]
-    cover = _window_status(bundle, stays, claims.as_of, window)
-    late = _overdue(bundle, stays, claims.as_of, window)
-    if cover.sealed or cover.open:
+    # Seals are asked of the stays the gateway read; sensor events of every stay.
+    asked = asked_stays(claim, stays)
+    cover = _window_status(bundle, asked, claims.as_of, window)
+    late = _overdue(bundle, asked, claims.as_of, window)
+    waiting = sensors.waiting(closed, hold)
+    if cover.sealed or cover.open or waiting:
         # Hours the gateway should have sealed by now and did not (or whose seal is not
-        # anchored): pending. Hours still open when the page spoke: not checkable yet.
+        # anchored), sensor events not anchored yet: pending. Hours still open when the
+        # page spoke: not checkable yet.
         pending = late.sealed + late.open
         detail = (
             f"{cover.sealed + cover.open} of {cover.total} hour(s) of the lot's stays are not "
             f"covered by an anchored telemetry seal ({cover.sealed} sealed, not anchored yet; "
             f"{cover.open} open or never sealed"
             + (f"; {pending} of them past their sealing time" if pending else "")
+            + (f"; {len(waiting)} sensor event(s) signed, not anchored yet" if waiting else "")
             + "): the page's verdict rests on readings no proof covers yet"
         )
         if problems:
             detail += "; so far: " + "; ".join(problems)
-        if pending:
+        if pending or waiting:
             return [_check(Outcome.PENDING, subject, detail)]
         return [_check(Outcome.SKIPPED, subject, "could not check: " + detail)]
     if problems:
@@ -261,8 +218,9 @@ def _cold_chain(
             subject,
             f"{found.state}: {found.minutes_out:.0f} min out of range, MKT "
             f"{_num(found.mkt_c)} °C, {len(found.excursions)} excursion(s){left}, recomputed from "
-            f"{found.readings} sealed reading(s) in {cover.proven} anchored hour(s), judged "
-            f"against product {versions}",
+            f"{found.readings} sealed reading(s) in {cover.proven} anchored hour(s)"
+            + (" of telemetry seals and anchored sensor events" if sensors.anchored else "")
+            + f", judged against product {versions}",
         )
     ]
 
@@ -331,6 +289,10 @@ def _number_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
     problems.extend(_budget_problems(claim, found))
     if claim.readings != found.readings:
         problems.append(f"readings: the page counts {claim.readings}, {src} {found.readings}")
+    if claim.probes is not None and claim.probes != found.probes:
+        problems.append(
+            f"probes: the page read {_probes(claim)}, the proven readings give {_probes(found)}"
+        )
     page_ex = [(e.location, e.start, e.end, round(e.minutes, 2)) for e in claim.excursions]
     sealed_ex = [(e.location, e.start, e.end, round(e.minutes, 2)) for e in found.excursions]
     if page_ex != sealed_ex:
@@ -338,6 +300,11 @@ def _number_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:
             f"excursions: the page shows {_excursions(page_ex)}, {src} {_excursions(sealed_ex)}"
         )
     return problems
+
+
+def _probes(claim: ColdChainClaim) -> str:
+    stays = [f"{', '.join(p.devices) or 'none'} at {p.location}" for p in claim.probes or ()]
+    return "; ".join(stays) or "none"
 
 
 def _budget_problems(claim: ColdChainClaim, found: ColdChainClaim) -> list[str]:

@@ -74,6 +74,16 @@ class ExcursionClaim(BaseModel):
     device: str | None = None  # the probe that read it
 
 
+class StayProbesClaim(BaseModel):
+    """Which probes read one stay (gateway devices; ``epcis:…`` for sensor events)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location: str
+    start: datetime
+    devices: tuple[str, ...]
+
+
 class ColdChainClaim(BaseModel):
     """The page's temperature verdict and the numbers it rests on."""
 
@@ -98,12 +108,23 @@ class ColdChainClaim(BaseModel):
     # What the journey spent of the stability budget, per step (the worst over the
     # stays' versions); None: no budget, or a bundle written before budgets.
     budget: BudgetUse | None = None
+    # The probes of each stay, so ``verify`` asks sealed telemetry only of the stays the
+    # gateway read; None: a bundle written before sensor events (every stay is asked).
+    probes: tuple[StayProbesClaim, ...] | None = None
 
     @classmethod
     def of(cls, found: Exposure, max_hold: timedelta = DEFAULT_MAX_HOLD) -> ColdChainClaim:
         hold = max_hold.total_seconds() / 60
+        probes = tuple(
+            StayProbesClaim(
+                location=s.location,
+                start=s.start,
+                devices=tuple(sorted({p.device or "" for p in s.probes if p.readings})),
+            )
+            for s in found.stay_probes
+        )
         if not found.readings:
-            return cls(state="no_record", stays=found.stays, max_hold_min=hold)
+            return cls(state="no_record", stays=found.stays, max_hold_min=hold, probes=probes)
         limits = found.limits
         return cls(
             state=found.status,
@@ -129,6 +150,7 @@ class ColdChainClaim(BaseModel):
             max_hold_min=hold,
             unmonitored_min=found.unmonitored_min,
             budget=found.budget,
+            probes=probes,
         )
 
     def versions(self) -> tuple[int | None, ...]:
@@ -302,6 +324,7 @@ __all__ = [
     "FootprintClaim",
     "LotClaims",
     "PageClaims",
+    "StayProbesClaim",
     "StopClaim",
     "band_at",
     "journey_claim",

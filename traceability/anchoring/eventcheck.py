@@ -41,7 +41,7 @@ from ledger.entry import record_digest
 from ledger.errors import LedgerError
 from ledger.store.sqlstore import LedgerStore
 from ledger.verify.report import Check, Outcome
-from traceability.anchoring.feeder import ADOPTION_KIND, EVENT_KIND
+from traceability.anchoring.feeder import ADOPTION_KIND, EVENT_KIND, lot_stream
 from traceability.anchoring.receipts import lot_source_checks
 from traceability.custody import CustodyService, Stay, is_carrier
 from traceability.epclinks import class_link
@@ -59,7 +59,7 @@ def event_checks(
     """The checks of the module docstring for lot ``gtin``/``lot`` and its bundle."""
     checks: list[Check] = []
     signed = signed_bodies(bundle)
-    in_stream = _stream_ids(bundle)
+    in_stream = _stream_ids(bundle, lot_stream(gtin, lot))
     events = store.events_for_lot(gtin, lot)
     shown = {event.id for event in events}
     outside = [event.id for event in events if event.id not in in_stream]
@@ -163,13 +163,19 @@ def _names_carrier(body: dict[str, Any]) -> bool:
     )
 
 
-def _stream_ids(bundle: dict[str, Any]) -> set[str]:
+def _stream_ids(bundle: dict[str, Any], stream: str) -> set[str]:
+    """The events signed into ``stream`` (the lot's): a room's sensor events come in
+    through its place's stream and are no event of the lot."""
     return {
         str(item["entry"]["record_id"])
         for item in bundle.get("items") or []
         if isinstance(item, dict)
         and isinstance(item.get("entry"), dict)
         and item["entry"].get("kind") == EVENT_KIND
+        and any(
+            isinstance(link, dict) and link.get("stream") == stream
+            for link in item["entry"].get("links") or []
+        )
     }
 
 

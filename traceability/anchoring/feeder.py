@@ -3,7 +3,9 @@
 ``EventLeaves`` is capture's ledger port (``traceability.capture.CaptureLedger``):
 every event capture accepts becomes a ledger entry of kind ``epcis-event`` (record =
 the event JSON as stored, record id = the event id), linked into one hash-chain
-stream per lot it names (``lot_stream``) and signed by the site, *before* the event
+stream per lot it names (``lot_stream``; a sensor-only event reporting a room's
+temperatures into that place's stream, ``seals.location_stream``, next to its sealed
+telemetry) and signed by the site, *before* the event
 is stored, with a capture receipt naming who sent it (``receipts``) in the same
 transaction. The entry is the event's capture receipt: a row that appears in the
 records' events table without one was not captured by this hub, and nothing here
@@ -38,13 +40,15 @@ from pydantic import BaseModel, ConfigDict
 from gs1.identifiers import Gtin
 from ledger.anchor import AnchorReceipt
 from ledger.batch import BatchRecord, BatchStatus, SetAsideRecord, StoredEntry, Submission
-from ledger.entry import record_digest
+from ledger.entry import record_digest, stream_problem
 from ledger.errors import EntryError, KeyOutOfPeriod
 from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.signing import Signer
 from ledger.submitter import LeafStore
 from traceability.anchoring.receipts import EVENT_KIND as EVENT_KIND  # defined with receipts
 from traceability.anchoring.receipts import RECEIPT_KIND, receipt_id, receipt_record
+from traceability.anchoring.seals import location_stream
+from traceability.coldchain.sensorreadings import room_place
 from traceability.epclinks import lot_stream as lot_stream  # capture checks it fits
 from traceability.errors import StoreUnavailable
 from traceability.records.store import NewEvent, RecordStore
@@ -105,6 +109,17 @@ def submit_lot_record(
     )
 
 
+def _room(body: dict[str, Any]) -> tuple[str, ...]:
+    """The stream of the place a sensor-only event reports temperatures of: with the
+    place's sealed telemetry, so every lot that stayed there carries it in its bundle
+    (``bundle``) and ``verify`` recomputes the page's readings from it (``claimcheck``).
+    A place too long to name a stream leaves the event in no place's stream."""
+    place = room_place(body)
+    if place is None or stream_problem(location_stream(place)) is not None:
+        return ()
+    return (location_stream(place),)
+
+
 class EventLeaves:
     """Capture's ledger: each accepted event becomes its signed leaf before it is stored."""
 
@@ -141,11 +156,12 @@ class EventLeaves:
         for new, lots in events:
             if new.id in known or new.id in items:
                 continue
+            body = json.loads(new.body)
             items[new.id] = Submission(
                 kind=EVENT_KIND,
                 record_id=new.id,
-                record=json.loads(new.body),
-                streams=tuple(dict.fromkeys(lot_stream(g, lot) for g, lot in lots)),
+                record=body,
+                streams=(*dict.fromkeys(lot_stream(g, lot) for g, lot in lots), *_room(body)),
             )
         if not items:
             return

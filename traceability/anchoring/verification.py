@@ -13,7 +13,8 @@ its stays are held against the gateway's sealed windows (``telemetrycheck``).
 The records' product, lot and journey locations are held against their signed
 versions (``mastercheck``): a field changed outside tracehub is named with both values.
 The lot's incidents are told from their signed steps and their lifecycle checked
-(``incidentcheck``): an altered step or an invalid lifecycle fails.
+(``incidentcheck``): an altered step or an invalid lifecycle fails. Its audit entries
+are held against the records' trail (``auditcheck``): an edited or deleted row fails.
 With ``claims`` (``claims.PageClaims``: what the page would show now), the bundle carries
 the page's numbers and ``claimcheck`` recomputes each from the proven inputs (sealed
 anchored readings, the anchored band per stay, the journey from the signed bodies, the
@@ -30,6 +31,7 @@ from ledger.evidence import ClaimSource
 from ledger.store.sqlstore import LedgerStore
 from ledger.verify.trust import TrustAnchors
 from ledger.verify.verifier import ChainView, Check, Outcome, Report, verify_bundle
+from traceability.anchoring.auditcheck import audit_checks
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.claimcheck import claim_checks
 from traceability.anchoring.eventcheck import event_checks, journey_from, signed_bodies
@@ -38,6 +40,7 @@ from traceability.anchoring.incidentcheck import incident_checks
 from traceability.anchoring.mastercheck import master_checks
 from traceability.anchoring.seals import sealed_windows, spans_of
 from traceability.anchoring.telemetrycheck import TelemetryRows, telemetry_checks
+from traceability.audit.entry import KIND as AUDIT_KIND
 from traceability.custody import CustodyService, Timeline
 from traceability.records.store import RecordStore
 
@@ -64,11 +67,13 @@ def verify_lot(
     report = verify_bundle(bundle, chain, trust, now)
     # The lot's own stream only (events, carbon reports, exposure summaries): the
     # bundle also carries master-data versions and telemetry seals of other streams.
+    # Its audit entries tell changes to the lot, not its story: they verify nothing alone.
     own = lot_stream(gtin14, lot)
     in_ledger = {
         item["entry"]["record_id"]
         for item in bundle["items"]
         if any(link.get("stream") == own for link in item["entry"].get("links") or [])
+        and item["entry"].get("kind") != AUDIT_KIND
     }
     extra: list[Check] = []
     events = store.events_for_lot(gtin14, lot)
@@ -100,6 +105,7 @@ def verify_lot(
         ]
     after.extend(master_checks(store, bundle, gtin14, lot))  # product, lot, places
     after.extend(incident_checks(bundle))  # the lot's incidents, from the signed steps
+    after.extend(audit_checks(store, bundle))  # its audit entries, held against the trail
     if claims is not None:  # the page's numbers, recomputed over the signed journey
         proven = journey_from(store, gtin14, lot, signed_bodies(bundle))
         stays = spans_of(Timeline(subject=f"{gtin14}/{lot}", stays=proven).locations())

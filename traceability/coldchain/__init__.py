@@ -9,4 +9,10 @@ minutes out of range, excursions, and a status judged against the product's prof
 Adapters (InfluxDB v1 API, through
 ``influx``): ``telemetry`` (temperature buckets and points) and ``status`` (the
 ``lot_status`` / ``lot_location`` points Grafana shows, and the exposure EPCIS event).
+The console's door state: ``doors`` (pure: ``DoorState`` and the ``DoorReader`` port)
+and ``doortelemetry`` (its adapter over the cold-room PLC's ``coldroom`` points).
+A room's sensor-only EPCIS events are probes too (issue #15): ``sensorreadings`` (pure:
+the temperature readings of an event body, ``epcis:<deviceID>`` probes) and
+``eventsensors`` (the port over the records' sensor events, and ``CombinedSeries``
+joining them with the gateway's InfluxDB probes).
 """

@@ -9,6 +9,7 @@ anchored records in the incident's and each lot's ledger stream.
 * ``rules``        who may take a step, from which states, what must hold first
 * ``signing``      the steps into the incident's and the lots' ledger streams
 * ``service``      ``IncidentService``: the alarm sink and the lifecycle's one write path
+* ``audited``      ``AuditedIncidentService``: the same, each people's step an audit entry
 * ``lifecycle``    an incident as its signed steps tell it (pages and ``verify`` read this)
 * ``errors``       ``IncidentError`` and its children
 

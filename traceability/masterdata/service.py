@@ -19,10 +19,18 @@ would wait on its own write lock.
 A value the records already hold without a signed version (a database from before
 versioning) is signed as version 1 when written again through here; there is no job
 that signs whatever the table holds, which would sign a hand edit.
+
+With an audit trail (``audit``), each new version is also an audit entry
+(``master.{product,lot,location}.{create,update}``: the previous signed version's fields
+before, the new ones after) by the bound ``author`` (``acting``: a console user, a
+command's OS user; the hub itself when none), recorded once the records committed and
+before the versions are signed: a signing that fails leaves the entry (the change is in
+the records), and the same write again records it again with its version.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -34,10 +42,13 @@ from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from ledger.submitter import RecordSubmitter
+from traceability.audit.entry import AuditChange, AuditSubject
+from traceability.audit.port import SYSTEM_ACTOR, AuditLog, Authorship, check_authorship
 from traceability.errors import RecordConflict, StoreUnavailable
 from traceability.masterdata.history import SignedVersion, history_from_ledger
 from traceability.masterdata.versions import (
     KINDS,
+    MasterFacts,
     MasterValue,
     MasterVersion,
     changed_fields,
@@ -60,12 +71,26 @@ class MasterData:
         signer: Signer,
         clock: Callable[[], datetime] | None = None,
         renew: Callable[[], Signer] | None = None,
+        audit: AuditLog | None = None,
+        author: Authorship | None = None,
     ) -> None:
-        """``renew`` loads the site's current key when the ledger refuses the one held."""
+        """``renew`` loads the site's current key when the ledger refuses the one held;
+        ``audit`` records each new version as by ``author`` (default: the hub itself)."""
         self._store = store
         self._ledger = ledger
         self._clock = clock or (lambda: datetime.now(UTC))
         self._submitter = RecordSubmitter(ledger, signer, self._clock, renew=renew)
+        self._audit = audit
+        self._author = author or Authorship(actor=SYSTEM_ACTOR)
+        check_authorship(self._author, "master.product.update")
+
+    def acting(self, author: Authorship) -> MasterData:
+        """This writer with its writes by ``author`` (``AuditRefused`` before any write
+        when the trail would refuse them: a console user without their signature)."""
+        check_authorship(author, "master.product.update")
+        bound = copy.copy(self)
+        bound._author = author
+        return bound
 
     @property
     def store(self) -> RecordStore:
@@ -153,11 +178,13 @@ class MasterData:
         (all in one ledger transaction); raises what the ledger raises."""
         now = self._clock()
         items: list[Submission] = []
+        changes: list[AuditChange] = []
         for value in values:
             facts = facts_of(value)
             latest = self.latest(value)
             if latest is not None and not changed_fields(facts, latest.version.facts):
                 continue
+            changes.append(self._change(facts, latest))
             number = 1 if latest is None else latest.version.version + 1
             version = MasterVersion(facts=facts, version=number, valid_from=now)
             items.append(
@@ -171,6 +198,8 @@ class MasterData:
             )
         if not items:
             return
+        if self._audit is not None:
+            self._audit.record_many(changes)
         try:
             self._submitter.submit_many(items, now)
         except LedgerStoreUnavailable as exc:
@@ -178,3 +207,13 @@ class MasterData:
         except LedgerError as exc:
             # Nothing is committed: the write that asked for the signature rolls back.
             raise RecordConflict(f"signing {items[0].record_id}: {exc}") from exc
+
+    def _change(self, facts: MasterFacts, latest: SignedVersion | None) -> AuditChange:
+        verb = "create" if latest is None else "update"
+        return self._author.change(
+            f"master.{facts.subject}.{verb}",
+            AuditSubject(kind=facts.subject, key=facts.key),
+            None if latest is None else dict(latest.version.facts.fields),
+            dict(facts.fields),
+            lots=(facts.key,) if facts.subject == "lot" else (),
+        )

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 # The EPCIS repository's, the accounts' and the audit trail's tables live in their own
 # modules (this one holds the rest).
-from traceability.records import accounttables, audittables  # noqa: F401 - they register
+from traceability.records.accounttables import account_sessions, login_events, users
+from traceability.records.audittables import audit_entries, audit_signed
 from traceability.records.metadata import metadata
 from traceability.records.repositorytables import (
     capture_jobs,
@@ -23,11 +24,16 @@ from traceability.records.repositorytables import (
 )
 
 __all__ = [
+    "account_sessions",
+    "audit_entries",
+    "audit_signed",
     "capture_jobs",
+    "login_events",
     "metadata",
     "named_queries",
     "subscription_outbox",
     "subscriptions",
+    "users",
 ]
 
 products = sa.Table(

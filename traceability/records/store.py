@@ -20,6 +20,7 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.outbox``         the notification outbox
 * ``traceability.records.lookups``        capture's batch lookups of units, lots, places
 * ``traceability.records.eventquery``     the EPCIS event query with keyset paging
+* ``traceability.records.sensorevents``   events with sensor elements at a place
 * ``traceability.records.capturejobs``    capture jobs of ``POST /capture``
 * ``traceability.records.subscriptions``  named queries and their subscriptions
 * ``traceability.records.subscriptionoutbox``  what each subscription is to be sent
@@ -58,6 +59,7 @@ from traceability.records.lookups import CaptureLookups
 from traceability.records.outbox import OutboxRecords
 from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
+from traceability.records.sensorevents import SensorEventRecords
 from traceability.records.shipments import ShipmentRecords
 from traceability.records.stays import StayRecords
 from traceability.records.subscriptionoutbox import SubscriptionOutboxRecords
@@ -93,6 +95,7 @@ class RecordStore(
     IncidentRecords,
     OutboxRecords,
     EventQueryRecords,
+    SensorEventRecords,
     CaptureJobRecords,
     SubscriptionRecords,
     CaptureLookups,

@@ -11,4 +11,8 @@
 * ``qr``        QR codes and label sheets
 * ``grafana``   dashboards and alert rules: generate, check, publish
 * ``status``    the gateways' health and dead-letter counters
+* ``audit``     the audit trail: list, export as CSV, verify, sign what is left
+
+Shared by several: ``writers`` (the site's ledger, the audited master-data writer) and
+``devicetrail`` (the device registry under the audit trail).
 """

@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from traceability.errors import RecordConflict, RecordNotFound
 from traceability.records.clients import SCOPES, Client, Scope
+from tracehub.auditing import reason_option, record_change, trail_for
 from tracehub.commands.records import open_records, records_option
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
@@ -63,8 +64,15 @@ def clients() -> None:
     help="What the client may do (repeatable): " + ", ".join(SCOPES) + ".",
 )
 @records_option
+@reason_option
 @click.pass_obj
-def add(settings: Settings, name: str, scopes: tuple[Scope, ...], records: str | None) -> None:
+def add(
+    settings: Settings,
+    name: str,
+    scopes: tuple[Scope, ...],
+    records: str | None,
+    reason: str | None,
+) -> None:
     """Issue a client NAME with a new token, printed once.
 
     NAME (letters, digits and . _ : @ -, up to 64) is what capture receipts and
@@ -74,14 +82,15 @@ def add(settings: Settings, name: str, scopes: tuple[Scope, ...], records: str |
     \b
     tracehub clients add erp-1 --scope capture --scope read
     """
-    with open_records(settings, records) as store:
+    with open_records(settings, records) as store, trail_for(settings, store, records) as trail:
         try:
             issued = store.add_client(name, scopes)
         except RecordConflict as exc:
             raise Problem(str(exc)) from exc
         except ValueError as exc:  # pydantic: the name or the scopes
             raise click.BadParameter(_first_error(exc), param_hint="NAME") from exc
-    client = issued.client
+        client = issued.client
+        record_change(trail, "client.add", ("client", client.name), None, _row(client), reason)
     err_console.print(
         f"client {escape(client.name)} added, scopes: {', '.join(client.scopes)}. Its token "
         "follows; it is shown only this once (the hub keeps its hash): store it now.",
@@ -121,17 +130,22 @@ def list_cmd(settings: Settings, as_json: bool, records: str | None) -> None:
 @clients.command("revoke")
 @click.argument("name")
 @records_option
+@reason_option
 @click.pass_obj
-def revoke(settings: Settings, name: str, records: str | None) -> None:
+def revoke(settings: Settings, name: str, records: str | None, reason: str | None) -> None:
     """Revoke NAME's token at once.
 
     Every web replica answers it 401 from its next request (they read the same
     records database). The name stays taken."""
-    with open_records(settings, records) as store:
+    with open_records(settings, records) as store, trail_for(settings, store, records) as trail:
+        before = store.client(name)
         try:
             client = store.revoke_client(name)
         except RecordNotFound as exc:
             raise Problem(str(exc)) from exc
+        if before is not None and before.revoked_at is None:  # revoked now, not before
+            change = ("client", name), _row(before), _row(client)
+            record_change(trail, "client.revoke", *change, reason)
     assert client.revoked_at is not None
     console.print(
         f"client {escape(client.name)} revoked at {client.revoked_at.isoformat()}; its token "

@@ -17,6 +17,8 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from tracehub.auditing import reason_option
+from tracehub.commands.devicetrail import audited_registry
 from tracehub.console import console
 from tracehub.settings import Settings
 
@@ -118,6 +120,7 @@ def init(settings: Settings, names: tuple[str, ...]) -> None:
 )
 @broker_dir_option
 @reload_option
+@reason_option
 @click.pass_obj
 def provision(
     settings: Settings,
@@ -131,6 +134,7 @@ def provision(
     location: str | None,
     broker_dir: Path | None,
     reload: bool,
+    reason: str | None,
 ) -> None:
     """Register a device (or gateway) and issue its credentials.
 
@@ -150,17 +154,17 @@ def provision(
         )
     except ValidationError as exc:
         raise click.BadParameter(exc.errors()[0]["msg"]) from exc
-    registry = _registry(settings)
-    try:
-        issued = registry.provision(
-            identity,
-            certificate=not no_cert,
-            password=with_password or no_cert,
-            days=days,
-            location=location,
-        )
-    except IdentityError as exc:
-        raise _fail(exc) from exc
+    with audited_registry(settings, "device.provision", reason) as registry:
+        try:
+            issued = registry.provision(
+                identity,
+                certificate=not no_cert,
+                password=with_password or no_cert,
+                days=days,
+                location=location,
+            )
+        except IdentityError as exc:
+            raise _fail(exc) from exc
     _emit(_handout(issued))
     _apply(registry, broker_dir, reload)
 
@@ -176,19 +180,22 @@ def provision(
     "2026-11-22T10:00:00+00:00); default now. Readings (reads) taken from then on are "
     "stored (observed) there.",
 )
+@reason_option
 @click.pass_obj
-def assign(settings: Settings, identity: str, location: str, at: datetime | None) -> None:
+def assign(
+    settings: Settings, identity: str, location: str, at: datetime | None, reason: str | None
+) -> None:
     """Place the temperature probe or RFID reader IDENTITY (e.g.
     demo/temperature/probe-cold1-01, demo/rfid/dock-door-1) at LOCATION (an SGLN URN): a
     probe moved to another room or truck, a reader to another dock door (its read point).
     The gateway picks the change up at once (no broker reload: ACLs do not change)."""
     from gateway.errors import IdentityError
 
-    registry = _registry(settings)
-    try:
-        record = registry.assign(identity, location, at)
-    except IdentityError as exc:
-        raise _fail(exc) from exc
+    with audited_registry(settings, "device.assign", reason) as registry:
+        try:
+            record = registry.assign(identity, location, at)
+        except IdentityError as exc:
+            raise _fail(exc) from exc
     _emit(
         {
             "identity": record.username,
@@ -219,16 +226,19 @@ def _handout(issued: Any) -> dict[str, Any]:
 @click.argument("identity")
 @broker_dir_option
 @reload_option
+@reason_option
 @click.pass_obj
-def revoke(settings: Settings, identity: str, broker_dir: Path | None, reload: bool) -> None:
+def revoke(
+    settings: Settings, identity: str, broker_dir: Path | None, reload: bool, reason: str | None
+) -> None:
     """Revoke IDENTITY (e.g. demo/temperature/probe-cold1-01): CRL, ACL, password file."""
     from gateway.errors import IdentityError
 
-    registry = _registry(settings)
-    try:
-        record = registry.revoke(identity)
-    except IdentityError as exc:
-        raise _fail(exc) from exc
+    with audited_registry(settings, "device.revoke", reason) as registry:
+        try:
+            record = registry.revoke(identity)
+        except IdentityError as exc:
+            raise _fail(exc) from exc
     _emit({"identity": record.username, "status": record.status, "revoked_at": record.revoked_at})
     _apply(registry, broker_dir, reload)
 
@@ -246,6 +256,7 @@ def revoke(settings: Settings, identity: str, broker_dir: Path | None, reload: b
 )
 @broker_dir_option
 @reload_option
+@reason_option
 @click.pass_obj
 def rotate(
     settings: Settings,
@@ -254,6 +265,7 @@ def rotate(
     expiring: int | None,
     broker_dir: Path | None,
     reload: bool,
+    reason: str | None,
 ) -> None:
     """New key and certificate (and password) for IDENTITY; the old ones stop working
     at once (the old serial goes on the CRL). With --expiring DAYS: renewal, see above."""
@@ -261,14 +273,15 @@ def rotate(
 
     if (identity is None) == (expiring is None):
         raise click.UsageError("give either IDENTITY or --expiring DAYS")
-    registry = _registry(settings)
-    try:
-        if expiring is not None:
-            _emit(_renewal(registry, expiring, days))
-        else:
-            _emit(_handout(registry.rotate(identity, days=days)))
-    except IdentityError as exc:
-        raise _fail(exc) from exc
+    action = "device.rotate" if expiring is None else "device.renew"
+    with audited_registry(settings, action, reason) as registry:
+        try:
+            if expiring is not None:
+                _emit(_renewal(registry, expiring, days))
+            else:
+                _emit(_handout(registry.rotate(identity, days=days)))
+        except IdentityError as exc:
+            raise _fail(exc) from exc
     _apply(registry, broker_dir, reload)
 
 

@@ -27,6 +27,7 @@ from notify.errors import NotifyError
 from traceability.anchoring.feeder import EventLeaves
 from traceability.capture import CaptureService
 from traceability.errors import TraceabilityError
+from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.model import (
     STATES,
     Actor,
@@ -40,6 +41,7 @@ from traceability.incidents.service import IncidentService
 from traceability.notifications.policy import default_policy, load_policy
 from traceability.notifications.service import Notifications
 from traceability.records.store import RecordStore
+from tracehub.auditing import trail_over
 from tracehub.commands.records import open_records, records_option
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
@@ -100,13 +102,14 @@ def _service(settings: Settings, records: str | None) -> Iterator[IncidentServic
             capture = CaptureService(store, ledger=EventLeaves(ledger, signer), on_stored=hook)
             notifications = _notifications(settings, store)
             try:
-                yield IncidentService(
+                yield AuditedIncidentService(
                     store,
                     ledger,
                     signer,
                     notifier=notifications,
                     dispositions=capture,
                     url=settings.public_url,
+                    audit=trail_over(settings, store, ledger),  # each step an audit entry
                 )
             finally:
                 notifications.close()

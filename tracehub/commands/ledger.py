@@ -14,6 +14,7 @@ import click
 from gs1.errors import Gs1Error
 from ledger.errors import LedgerError
 from traceability.errors import TraceabilityError
+from tracehub.auditing import open_trail, reason_option, record_change
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
@@ -216,8 +217,9 @@ def adopt(
 
 @ledger.command("rotate-key")
 @click.option("--ledger", "ledger_url", metavar="URL", help="Ledger database URL.")
+@reason_option
 @click.pass_obj
-def rotate_key(settings: Settings, ledger_url: str | None) -> None:
+def rotate_key(settings: Settings, ledger_url: str | None, reason: str | None) -> None:
     """Close the site's signing key now and start a new one.
 
     Signatures made before now stay valid under the old key; the old key's
@@ -239,4 +241,7 @@ def rotate_key(settings: Settings, ledger_url: str | None) -> None:
             store.close()
     except LedgerError as exc:
         raise Problem(str(exc)) from exc
+    with open_trail(settings) as trail:  # signed with the new key
+        was, now_ = {"key_id": old.key_id}, {"key_id": new.key_id, "previous": old.key_id}
+        record_change(trail, "key.rotate", ("signing-key", owner), was, now_, reason)
     console.print(f"rotated {owner}: {old.key_id} ends now, {new.key_id} signs from now")

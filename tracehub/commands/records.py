@@ -4,7 +4,6 @@ a lot, its cold-chain exposure, and RFID inventory reconciliation."""
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,9 +15,6 @@ import click
 
 from gs1.epcis.xmlcapture import xml_capture_document
 from gs1.errors import EventRejected, Gs1Error
-from ledger.errors import LedgerError
-from ledger.signing import Signer
-from ledger.store.sqlstore import LedgerStore
 from traceability.anchoring.feeder import LOT_EXPOSURE_KIND, EventLeaves, submit_lot_record
 from traceability.capture import CaptureService
 from traceability.coldchain.exposure import ExposureService
@@ -29,10 +25,11 @@ from traceability.errors import TraceabilityError
 from traceability.expiry import near_expiry
 from traceability.imports import IMPORT_KINDS, ImportRejected, import_records
 from traceability.inventory import reconcile
-from traceability.masterdata.service import MasterData
 from traceability.records.entities import Product
 from traceability.records.stability import BudgetStep, parse_steps, steps_text
 from traceability.records.store import RecordStore
+from tracehub.auditing import os_user, reason_option
+from tracehub.commands.writers import master_writer, site_ledger_of
 from tracehub.console import Problem, console, err_console
 from tracehub.settings import Settings
 from tracehub.subscribing import subscriptions_for
@@ -84,8 +81,11 @@ _KINDS_HELP = "\n".join(
 @click.argument("kind", type=click.Choice(list(IMPORT_KINDS)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @records_option
+@reason_option
 @click.pass_obj
-def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -> None:
+def import_cmd(
+    settings: Settings, kind: str, path: Path, records: str | None, reason: str | None
+) -> None:
     """Import a CSV or JSON export; any bad row rejects the whole file.
 
     Products, lots and locations are also signed by the site as new versions of their
@@ -99,7 +99,9 @@ def import_cmd(settings: Settings, kind: str, path: Path, records: str | None) -
             if IMPORT_KINDS[kind].signed is None:
                 count = import_records(store, kind, text, fmt)
             else:
-                with _master(settings, store, records) as master:
+                with master_writer(
+                    settings, store, records, reason or f"import of {path.name}"
+                ) as master:
                     count = import_records(
                         store, kind, text, fmt, master=master, warn=_warning(path.name)
                     )
@@ -178,14 +180,20 @@ def _show_product(product: Product) -> None:
 @click.option("--gtin", required=True)
 @_product_options
 @records_option
+@reason_option
 @click.pass_obj
-def product_add_cmd(settings: Settings, /, gtin: str, records: str | None, **fields: Any) -> None:
+def product_add_cmd(
+    settings: Settings, /, gtin: str, records: str | None, reason: str | None, **fields: Any
+) -> None:
     """Add a product (the identical product again changes nothing)."""
     if fields.get("name") is None:
         raise Problem("--name: give the product's name")
     given = {k: v for k, v in fields.items() if v is not None}
     name = given.pop("name")
-    with open_records(settings, records) as store, _master(settings, store, records) as master:
+    with (
+        open_records(settings, records) as store,
+        master_writer(settings, store, records, reason) as master,
+    ):
         try:
             product = master.add_product(gtin, name, **given)
         except (TraceabilityError, Gs1Error) as exc:
@@ -197,44 +205,24 @@ def product_add_cmd(settings: Settings, /, gtin: str, records: str | None, **fie
 @click.option("--gtin", required=True)
 @_product_options
 @records_option
+@reason_option
 @click.pass_obj
 def product_update_cmd(
-    settings: Settings, /, gtin: str, records: str | None, **fields: Any
+    settings: Settings, /, gtin: str, records: str | None, reason: str | None, **fields: Any
 ) -> None:
     """Change the given fields of a known product; the others stay."""
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
         raise Problem("give at least one field to change (see --help)")
-    with open_records(settings, records) as store, _master(settings, store, records) as master:
+    with (
+        open_records(settings, records) as store,
+        master_writer(settings, store, records, reason) as master,
+    ):
         try:
             product = master.update_product(gtin, **changes)
         except (TraceabilityError, Gs1Error) as exc:
             raise Problem(str(exc)) from exc
     _show_product(product)
-
-
-@contextmanager
-def _site_ledger(settings: Settings, records: str | None) -> Iterator[tuple[LedgerStore, Signer]]:
-    """The site's ledger and current signer; the ledger is the records database unless
-    TRACEHUB_LEDGER_URL names another (as the hub's)."""
-    from tracehub.keys import open_keystore, site_signer
-
-    try:
-        signer = site_signer(open_keystore(settings), settings)
-        ledger = LedgerStore.open(settings.ledger.url or records or settings.records_url)
-    except LedgerError as exc:
-        raise Problem(f"opening the site's ledger: {exc}") from exc
-    try:
-        yield ledger, signer
-    finally:
-        ledger.close()
-
-
-@contextmanager
-def _master(settings: Settings, store: RecordStore, records: str | None) -> Iterator[MasterData]:
-    """The site's master-data writer: every version it writes is signed by the site."""
-    with _site_ledger(settings, records) as (ledger, signer):
-        yield MasterData(store, ledger, signer)
 
 
 @records.command("expiring")
@@ -280,14 +268,14 @@ def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | No
         raise Problem(f"{path}: {exc.field}: {exc.reason}") from exc
     with (
         open_records(settings, records) as store,
-        _site_ledger(settings, records) as (ledger, signer),
+        site_ledger_of(settings, records) as (ledger, signer),
     ):
         # Matched against the query subscriptions as the hub's own captures are.
         hook = subscriptions_for(settings, store).on_stored
         capture = CaptureService(store, ledger=EventLeaves(ledger, signer), on_stored=hook)
         behaviour: Literal["rollback", "proceed"] = "proceed" if proceed else "rollback"
         report = capture.capture_document(
-            document, behaviour, source=f"cli:{_os_user()}", syntax="xml" if xml else "json"
+            document, behaviour, source=f"cli:{os_user()}", syntax="xml" if xml else "json"
         )
     for error in report.errors:
         console.print(f"[red]event {error.index}[/red] {error.field}: {error.reason}")
@@ -297,16 +285,6 @@ def capture_cmd(settings: Settings, path: Path, proceed: bool, records: str | No
     console.print(f"captured {len(report.captured)} events ({new} new)")
     if report.errors:
         raise SystemExit(1)
-
-
-def _os_user() -> str:
-    """Who runs the command, as the OS says (the receipt's ``cli:<user>``)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
-        return f"uid-{os.getuid()}"
 
 
 @records.command("trace")

@@ -313,14 +313,14 @@ def with_claim_checks(bundle: Any, report: Report) -> Report:
 
 
 def page_claims(store: Any, ledger: Any, telemetry: Any) -> Any:
-    """What the lot page would state now, computed the way the page computes it."""
+    """What the lot page would state now, as the page computes it (it always has InfluxDB)."""
     from datetime import UTC, datetime
 
     from traceability.anchoring.claims import PageClaims
     from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
-    from traceability.coldchain.exposure import ExposureService
+    from tracehub.temperatures import lot_exposure
 
-    exposure = None if telemetry is None else ExposureService(store, telemetry)
+    exposure = None if telemetry is None else lot_exposure(store, telemetry)
     footprint = LedgerFootprint(ledger, RecordsFootprint(store))
     return PageClaims(store, exposure, footprint, datetime.now(UTC))
 

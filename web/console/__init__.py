@@ -5,6 +5,8 @@
   disposition, a release, a master-data change or a device revocation asks for.
 * ``auth`` — the gate over ``traceability.accounts``: login and logout, signed session
   cookies with an idle timeout, CSRF, lockout, login events.
+* ``session`` — the MACs of its cookies and CSRF tokens (the site's secret), the login's
+  ``next`` kept to this site.
 * ``pages`` and the modules beside it — the views (sites → places, incidents, lots,
   devices, health), server-rendered in English and Chinese, live over Server-Sent Events.
 """

@@ -289,3 +289,31 @@ def test_a_row_put_in_by_hand_is_never_signed_and_does_not_hold_back_the_others(
     mirrored = store.get_event(ids[0])
     assert mirrored is not None
     assert mirrored.batch_id is not None
+
+
+def test_a_rooms_sensor_events_are_signed_into_the_places_stream(anchoring: Anchoring) -> None:
+    from tests.support.events import COLD_ROOM
+    from tests.support.sensorevents import sensor_event
+    from traceability.anchoring.seals import location_stream
+
+    service = CaptureService(anchoring.store, ledger=EventLeaves(anchoring.ledger, SIGNER))
+    at = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    far = "https://example.org/rooms/" + "x" * 200  # too long to name a ledger stream
+    room = service.capture(sensor_event(COLD_ROOM, [(at, 3.0)])).event_id
+    unit = service.capture(
+        sensor_event(COLD_ROOM, [(at, 4.0)], epcList=["urn:epc:id:sgtin:4012345.011111.1001"])
+    ).event_id
+    humid = sensor_event(COLD_ROOM, [(at, 40.0)])
+    humid["sensorElementList"][0]["sensorReport"][0].update(type="AbsoluteHumidity", uom="A93")
+    dry = service.capture(humid).event_id
+    unnamed = service.capture(sensor_event(far, [(at, 3.0)])).event_id
+
+    def streamed(name: str) -> list[str]:
+        return [e.entry.record_id for e in anchoring.ledger.stream(name)]
+
+    assert streamed(location_stream(COLD_ROOM)) == [room]  # its readings speak for the room
+    assert streamed(f"lot:{GTIN}/L1") == [unit]  # it measures the lot's unit, not the room
+    # Signed all the same: the receipt that the hub captured them.
+    assert set(anchoring.ledger.entries(EVENT_KIND, [room, unit, dry, unnamed])) == {
+        room, unit, dry, unnamed,
+    }  # fmt: skip
