@@ -36,6 +36,7 @@ from tracehub.alerting import Alerting, wire_alerting
 from tracehub.bridges import CaptureBridge, EvidenceBridge
 from tracehub.capturing import capture_jobs
 from tracehub.chain import Chain, anchor_worker, connect_chain
+from tracehub.consolesite import console_site
 from tracehub.keys import open_keystore, site_signer
 from tracehub.readiness import HubReadiness, web_status
 from tracehub.settings import Settings
@@ -128,6 +129,10 @@ def wire(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
         readiness=readiness, incidents=alerting.incidents, capture_jobs=jobs,
         subscriptions=subscriptions,
+        console=partial(
+            console_site, settings, store, ledger, telemetry, pages=pages, audit=audit,
+            incidents=alerting.incidents, readiness=readiness, stack=stack,
+        ),
     )  # fmt: skip
     stack.callback(web.stop)
     # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.

@@ -28,6 +28,7 @@ from traceability.records.locations import Location
 from traceability.records.rows import LotRow
 from traceability.records.shipments import HubActivity, Leg, ShipmentLot, ShipmentRow
 from traceability.records.store import RecordStore
+from tracehub.consolesite import first_admin
 from tracehub.hub import Hub
 from tracehub.localstack import start_local_services
 from tracehub.scenario import Play, Scenario
@@ -254,6 +255,7 @@ def run_demo(
             hub.open()  # records first, so the demo lot is there before any read
             seed(hub.master)  # signed: the page and `tracehub verify` hold the records to it
             anchor_footprint(hub)  # lands in the first batches; `tracehub verify` covers it
+            login = first_admin(settings, hub.store)
             hub.start()
             if not hub.gateway.wait_ready(timeout=15):
                 raise RuntimeError("the gateway did not connect to mosquitto")
@@ -283,6 +285,7 @@ def run_demo(
         console.print(
             Panel.fit(
                 f"[bold]consumer page[/]  {page}\n"
+                f"[bold]console[/]        {hub.url}/console  ({login})\n"
                 f"health         {hub.url}/healthz\n"
                 f"MQTT broker    {broker}\n"
                 f"InfluxDB       {settings.influx.url}  (database {settings.influx.database})\n"

@@ -9,13 +9,14 @@ starts nothing: ``WebServer.start()`` serves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from ledger.evm.contract import genesis_hash
 from ledger.evm.reader import ChainReader
@@ -28,7 +29,7 @@ from traceability.capture import CaptureService
 from traceability.capturejobs import CaptureJobs
 from traceability.carbon.coldroom import InfluxColdRoomPower
 from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
-from traceability.coldchain.exposure import ExposureService
+from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.incidents.service import IncidentService
 from traceability.records.store import RecordStore
@@ -42,6 +43,14 @@ from web.health import ReadinessSource
 from web.pagecache import PageCache
 from web.server import WebServer, rpc_route
 from web.wellknown import TrustPublisher
+
+
+class ConsoleFactory(Protocol):
+    """The console's routes over the site's temperatures (``tracehub.consolesite``)."""
+
+    def __call__(
+        self, *, series: TemperatureSeries, exposure: ExposureService
+    ) -> Sequence[BaseRoute]: ...
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,13 @@ def build_website(
     incidents: IncidentService | None = None,
     capture_jobs: CaptureJobs | None = None,
     subscriptions: Subscriptions | None = None,
+    console: ConsoleFactory | None = None,
 ) -> WebServer:
     """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``);
     ``incidents``: served at ``/incidents`` (``web.incidents``); ``capture_jobs``: where
     ``POST /capture`` puts documents (``tracehub.capturing``); ``subscriptions``: the
-    named queries and subscriptions at ``/queries`` (``tracehub.subscribing``)."""
+    named queries and subscriptions at ``/queries`` (``tracehub.subscribing``);
+    ``console``: the operator console at ``/console`` (``tracehub.consolesite``)."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     # The gateway's probes and the rooms' sensor-only EPCIS events (issue #15).
     series = lot_series(store, telemetry)
@@ -122,8 +133,10 @@ def build_website(
     # The Host check wraps everything, /rpc too: a re-pointed name (DNS rebinding) reaches
     # nothing through a visitor's browser.
     hosts = allowed_hosts(settings.web.public_url)
+    # The console's pages judge the same temperatures as the lot pages.
+    panel = [] if console is None else list(console(series=series, exposure=exposure))
     site = Starlette(
-        routes=[*rpc, Mount("/", app)], middleware=[Middleware(HostCheck, hosts=hosts)]
+        routes=[*rpc, *panel, Mount("/", app)], middleware=[Middleware(HostCheck, hosts=hosts)]
     )
     web = WebServer(site, settings.web.host, settings.web.port, limits)
     web.bind()  # the URL is known once the hub is open

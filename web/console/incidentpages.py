@@ -21,7 +21,7 @@ lifecycle refuses the step now, 503 the records or ledger cannot be written.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar, get_args
+from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +29,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from traceability.audit.entry import ESignature
 from traceability.errors import RecordConflict, StoreUnavailable
+from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.errors import IncidentNotFound, RoleRefused, StepRefused
 from traceability.incidents.model import (
     STATES,
@@ -193,15 +195,16 @@ class IncidentPages:
         incident = await self._incident(request)
         who = actor_of(user)
         comment = text(form, "comment")
+        service, kind = self._service, self._as_user(None)
         if path == "ack":
-            done = await self._call(lambda: self._service.acknowledge(incident.id, who, comment))
+            done = await self._call(lambda: service.acknowledge(incident.id, who, comment, **kind))
         elif path == "assess":
             impacts = impacts_of(form, incident)
             done = await self._call(
-                lambda: self._service.assess(incident.id, who, comment, impacts)
+                lambda: service.assess(incident.id, who, comment, impacts, **kind)
             )
         else:
-            done = await self._call(lambda: self._service.close(incident.id, who, comment))
+            done = await self._call(lambda: service.close(incident.id, who, comment, **kind))
         return self._stepped(done)
 
     async def sign_page(self, request: Request) -> Response:
@@ -234,13 +237,22 @@ class IncidentPages:
         meaning = meaning_of(disposition, gtin, lot)
         # Signed before the step: a refused signature leaves the lot as it was.
         signature = await self._gate.sign(user, password, form.get("totp") or None, meaning)
-        who = actor_of(user)
+        who, kind = actor_of(user), self._as_user(signature)
         done = await self._call(
-            lambda: self._service.dispose(incident.id, who, gtin, lot, disposition, reason)
+            lambda: self._service.dispose(incident.id, who, gtin, lot, disposition, reason, **kind)
         )
-        if self._on_signed is not None:
+        # An audited service records the signature with the step; else the hook does.
+        if self._on_signed is not None and not kind:
             self._on_signed(signature, DISPOSE_ACTION, f"incident/{incident.id}/lot/{gtin}/{lot}")
         return self._stepped(done)
+
+    def _as_user(self, signature: Signature | None) -> dict[str, Any]:
+        """What an audited service takes besides the step: the actor is a console user,
+        with their signature."""
+        if not isinstance(self._service, AuditedIncidentService):
+            return {}
+        signed = None if signature is None else ESignature(**signature.model_dump())
+        return {"actor_kind": "user", "signature": signed}
 
     async def _incident(self, request: Request) -> Incident:
         iid = request.path_params["incident_id"]

@@ -1,0 +1,92 @@
+"""The hub's console against a running hub (mosquitto, InfluxDB, SQLite, the embedded
+EVM, uvicorn on a real socket): the demo's first admin logs in with the one-time
+password the demo prints, must set their own, and then reaches every console page; a
+viewer is refused an admin's action; the session secret is made once, private."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.accounts import PASSWORD, ready_user
+from tests.support.hubs import hub_settings
+from tracehub import demo
+from tracehub.consolesite import console_accounts, console_secret, first_admin
+from tracehub.hub import Hub
+from tracehub.services import InfluxDB, Mosquitto
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
+    settings = hub_settings(tmp_path / "state", "console", mosquitto, influxdb)
+    with Hub(settings) as running:
+        demo.seed(running.master)
+        yield running
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found[1]
+
+
+def _login(web: httpx.Client, name: str, password: str, **more: str) -> httpx.Response:
+    form = web.get("/console/login")
+    assert form.status_code == 200
+    fields = {"csrf": _csrf(form.text), "name": name, "password": password, **more}
+    return web.post("/console/login", data=fields)
+
+
+def test_the_first_admin_logs_in_sets_a_password_and_sees_every_page(hub: Hub) -> None:
+    told = first_admin(hub.settings, hub.store)
+    one_time = re.search(r"one-time password (\S+)", told)
+    assert one_time, told
+    assert "tracehub users reset" in first_admin(hub.settings, hub.store)  # once only
+    with httpx.Client(base_url=hub.web.url, timeout=30) as web:
+        assert web.get("/console").status_code == 303  # to the login form
+        change = _login(web, "admin", one_time[1])
+        assert change.status_code == 200
+        assert 'name="new"' in change.text  # a one-time password must be replaced
+        done = _login(web, "admin", one_time[1], new=PASSWORD, repeat=PASSWORD)
+        assert done.status_code == 303, done.text
+        overview = web.get("/console")
+        assert overview.status_code == 200
+        assert "Site administrator" in overview.text
+        for page in ("/console/incidents", "/console/lots", "/console/devices", "/console/health"):
+            answer = web.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert answer.headers["cache-control"] == "no-store"
+        chinese = web.get("/console?lang=zh-CN")
+        assert "退出登录" in chinese.text
+        out = web.post("/console/logout", data={"csrf": _csrf(overview.text)})
+        assert out.status_code == 303
+        assert web.get("/console").status_code == 303  # the session ended
+
+
+def test_a_viewer_may_watch_but_not_revoke_a_device(hub: Hub) -> None:
+    ready_user(console_accounts(hub.settings, hub.store), "vera", "viewer")
+    with httpx.Client(base_url=hub.web.url, timeout=30) as web:
+        assert _login(web, "vera", PASSWORD).status_code == 303
+        devices = web.get("/console/devices")
+        assert devices.status_code == 200
+        refused = web.post(
+            "/console/devices/revoke",
+            data={"csrf": _csrf(devices.text), "device": "probe-1", "password": PASSWORD},
+        )
+        assert refused.status_code == 403
+    assert all(e.action != "device.revoke" for e in hub.parts.audit.entries())
+
+
+def test_the_session_secret_is_made_once_and_private(tmp_path: Path) -> None:
+    first = console_secret(tmp_path)
+    assert len(first) == 32
+    assert console_secret(tmp_path) == first
+    mode = (tmp_path / "console" / "session.key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
