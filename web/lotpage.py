@@ -33,6 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 from gs1.errors import Gs1Error
 from traceability.anchoring.claims import ColdChainClaim, PageClaims
 from traceability.anchoring.proofs import ChainIdentity, EvidenceSource, PageProofs, bundle_proofs
+from traceability.anchoring.provenreadings import asked_stays
 from traceability.anchoring.receipts import RECEIPT_KIND
 from traceability.anchoring.seals import (
     DEFAULT_WINDOW,
@@ -142,7 +143,9 @@ class LotPageBuilder:
             unit_place=unit_place,
             expiry=expiry_status(lot, self._today(), self._near, product.shelf_life_days),
             journey=tuple(stops),
-            cold_chain=cold.model_copy(update={"windows": self._windows(bundle, spans)}),
+            cold_chain=cold.model_copy(
+                update={"windows": self._windows(bundle, spans, cold_claim)}
+            ),
             recall=Recall(since=min(recalled)) if recalled else None,
             footprint=footprint,
             proofs=self._proofs(events, bundle),
@@ -189,6 +192,7 @@ class LotPageBuilder:
         self,
         bundle: dict[str, Any] | None,
         spans: dict[str, list[tuple[datetime, datetime | None]]],
+        claim: ColdChainClaim | None = None,
     ) -> WindowStatus | None:
         # The seals come from the bundle; one InfluxDB query per build (pages are cached)
         # checks that what the verdict was computed from is still what was sealed. The
@@ -196,6 +200,10 @@ class LotPageBuilder:
         if self._evidence is None:
             return None
         now, flat = self._now(), spans_of(spans)
+        if claim is not None:
+            # Seals are asked of the stays a gateway probe read, as `verify` asks them: a
+            # room only sensor events report on is proven by those events (issue #15).
+            flat = asked_stays(claim, flat)
         if self._stored is None:
             return window_status(bundle, flat, now)
         seals = overlapping_seals(bundle, flat, now)

@@ -25,6 +25,7 @@ from tests.traceability.anchoring.test_telemetrycheck import T0, Site, site
 from traceability.anchoring.bundle import lot_bundle
 from traceability.anchoring.claims import PageClaims
 from traceability.anchoring.feeder import EVENT_KIND, EventLeaves
+from traceability.anchoring.proofs import LedgerEvidence
 from traceability.anchoring.provenreadings import SensorEvents
 from traceability.anchoring.seals import location_stream
 from traceability.anchoring.verification import verify_lot
@@ -33,6 +34,7 @@ from traceability.carbon.lotfootprint import LedgerFootprint
 from traceability.coldchain.eventsensors import CombinedSeries, EventSensorSeries
 from traceability.coldchain.exposure import ExposureService
 from traceability.records.schema import events
+from web.lotpage import LotPageBuilder
 
 pytestmark = pytest.mark.integration
 __all__ = ["site"]  # the fixture, shared with the telemetry checks
@@ -142,3 +144,25 @@ def test_a_bundle_whose_claims_name_no_probes_asks_seals_of_every_stay(site: Sit
     (found,) = cold_chain(site, bundle)
     assert found.outcome is Outcome.PENDING
     assert "2 of 2 hour(s) of the lot's stays are not covered by an anchored" in found.detail
+
+
+def test_the_lot_page_asks_no_seal_of_a_room_only_sensor_events_report_on(site: Site) -> None:
+    anchored_room(site)
+    series = CombinedSeries(site.reader, EventSensorSeries(site.store))  # as the hub wires it
+    evidence = LedgerEvidence(site.store, site.ledger, SIGNER, claims=lambda at: page(site, at))
+    builder = LotPageBuilder(
+        site.store,
+        "embedded",
+        exposure=ExposureService(site.store, series, now=AS_OF),
+        series=series,
+        evidence=evidence,
+        now=lambda: AS_OF,
+    )
+    product, lot = site.store.get_product(GTIN), site.store.get_lot(GTIN, "L1")
+    assert product is not None
+    assert lot is not None
+    windows = builder.build(product, lot).cold_chain.windows
+    assert windows is not None
+    # The dock's hours are proven by its anchored sensor events, not open for want of a
+    # gateway seal (before, every one of them counted as open).
+    assert (windows.open, windows.sealed, windows.changed) == (0, 0, 0)
