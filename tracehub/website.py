@@ -39,6 +39,7 @@ from tracehub.settings import Settings
 from tracehub.temperatures import lot_series
 from web.access import HostCheck, allowed_hosts
 from web.app import create_app
+from web.console.site import console_route
 from web.health import ReadinessSource
 from web.pagecache import PageCache
 from web.server import WebServer, rpc_route
@@ -134,7 +135,11 @@ def build_website(
     # nothing through a visitor's browser.
     hosts = allowed_hosts(settings.web.public_url)
     # The console's pages judge the same temperatures as the lot pages.
-    panel = [] if console is None else list(console(series=series, exposure=exposure))
+    panel = (
+        []
+        if console is None
+        else [console_route(console(series=series, exposure=exposure), limits)]
+    )
     site = Starlette(
         routes=[*rpc, *panel, Mount("/", app)], middleware=[Middleware(HostCheck, hosts=hosts)]
     )

@@ -164,11 +164,12 @@ def test_reading_to_page_to_verified_proof(hub: Hub) -> None:
     batch = hub.store.batch(1)
     assert batch is not None
     # 3 events with their capture receipts (the gateway captures one read at a time),
-    # the carbon report, and the demo's master data: product, lot, 4 places
-    assert batch.size == 3 + 3 + 1 + 6
+    # the carbon report, the demo's master data (product, lot, 4 places) and their 6
+    # audit entries (who wrote each version, issue #17)
+    assert batch.size == 3 + 3 + 1 + 6 + 6
     on_chain = hub.chain.anchorer.lookup(batch.root)
     assert on_chain is not None
-    assert on_chain.size == 3 + 3 + 1 + 6
+    assert on_chain.size == 3 + 3 + 1 + 6 + 6
     kept = latest_report(hub.ledger, demo.GTIN, demo.LOT)
     assert kept is not None
     assert (kept.status, kept.block_number) == ("anchored", on_chain.block_number)

@@ -30,7 +30,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from traceability.audit.entry import ESignature
-from traceability.errors import RecordConflict, StoreUnavailable
+from traceability.audit.errors import AuditRefused
+from traceability.errors import RecordConflict, RecordRefused, StoreUnavailable
 from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.errors import IncidentNotFound, RoleRefused, StepRefused
 from traceability.incidents.model import (
@@ -298,6 +299,8 @@ def _guarded(call: Callable[[], T]) -> T:
         raise Problem(409, "step refused", str(exc)) from exc
     except RecordConflict as exc:
         raise Problem(409, "conflict", str(exc)) from exc
+    except (RecordRefused, AuditRefused) as exc:
+        raise Problem(400, "refused", str(exc)) from exc
     except StoreUnavailable as exc:
         raise Problem(503, "records unavailable", str(exc)) from exc
 

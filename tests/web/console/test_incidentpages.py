@@ -258,3 +258,13 @@ def test_the_incident_pages_in_chinese(console: Console) -> None:
     recorded = f"记录为：approved quarantine of lot L1 (GTIN {GTIN})"
     assert text_of(sign, "meaning-recorded") == recorded
     assert f"lot={GTIN}%2FL1&amp;disposition=quarantine&amp;lang=en" in sign
+
+
+def test_a_comment_with_control_characters_is_refused_before_the_step(console: Console) -> None:
+    # A NUL passes the step's JSON but not PostgreSQL's text column of its audit entry:
+    # refused at the form, the incident stays as it was.
+    refused = console.post("ack", OPERATOR, comment="seen\x00it")
+    assert refused.status_code == 400
+    assert "comment: remove the control characters" in text_of(refused.text, "error-detail")
+    assert console.state() == "open"
+    assert console.post("ack", OPERATOR, comment="seen\r\nit, closed the door").status_code == 303
