@@ -14,8 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from ledger.digest import sha256
@@ -144,6 +151,12 @@ class Signer:
 
     def sign(self, data: bytes) -> bytes:
         return self._private_key.sign(data)
+
+    def derive(self, label: bytes) -> bytes:
+        """A 32-byte secret for ``label`` (HKDF-SHA256 over the private key), for a MAC
+        that only the key's holder can make; never the private key itself."""
+        raw = self._private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(raw)
 
     def __repr__(self) -> str:  # never show key material
         return f"Signer(key_id={self.key_id!r}, owner={self.public.owner!r})"

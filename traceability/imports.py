@@ -176,6 +176,15 @@ def parse_rows(kind: str, text: str, fmt: Literal["csv", "json"]) -> list[dict[s
     return data
 
 
+def check_rows(kind: str, text: str, fmt: Literal["csv", "json"] = "csv") -> list[BaseModel]:
+    """Every row of a file validated as ``import_records`` validates it, nothing written
+    (a preview); ``ImportRejected`` with one ``RowError`` per problem."""
+    entry = IMPORT_KINDS.get(kind)
+    if entry is None:
+        raise ValueError(f"kind {kind!r}: use one of {', '.join(IMPORT_KINDS)}")
+    return list(_validated(entry.row, parse_rows(kind, text, fmt)))
+
+
 def import_records(
     store: RecordStore,
     kind: str,

@@ -27,7 +27,7 @@ from traceability.audit.trail import AuditTrail
 from traceability.errors import TraceabilityError
 from traceability.records.store import RecordStore
 from tracehub.console import Problem
-from tracehub.keys import open_keystore, site_signer
+from tracehub.keys import open_keystore, site_keys, site_signer
 from tracehub.settings import Settings
 
 reason_option = click.option(
@@ -63,7 +63,13 @@ def trail_over(settings: Settings, store: RecordStore, ledger: LedgerStore) -> A
         signer = site_signer(keys, settings)
     except LedgerError as exc:
         raise Problem(f"opening the site's signing key: {exc}") from exc
-    return AuditTrail(store, ledger, signer, renew=lambda: site_signer(keys, settings))
+    return AuditTrail(
+        store,
+        ledger,
+        signer,
+        renew=lambda: site_signer(keys, settings),
+        trusted=lambda: site_keys(keys, settings),
+    )
 
 
 @contextmanager

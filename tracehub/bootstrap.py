@@ -37,7 +37,7 @@ from tracehub.bridges import CaptureBridge, EvidenceBridge
 from tracehub.capturing import capture_jobs
 from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.consolesite import console_site
-from tracehub.keys import open_keystore, site_signer
+from tracehub.keys import open_keystore, site_keys, site_signer
 from tracehub.readiness import HubReadiness, web_status
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
@@ -96,7 +96,14 @@ def wire(
     )
     # Captures and anchors change what a lot's page says: they drop its cached copy.
     pages = PageCache(settings.web.page_ttl_s)
-    audit = AuditTrail(store, ledger, signer, renew=renew, on_lot=pages.invalidate)
+    audit = AuditTrail(
+        store,
+        ledger,
+        signer,
+        renew=renew,
+        on_lot=pages.invalidate,
+        trusted=partial(site_keys, keys, settings),  # the keystore's, not the ledger's table
+    )
     supervisor = Supervisor()
     gateway = build_gateway(
         gateway_config(settings, read_points),
@@ -125,19 +132,19 @@ def wire(
         on_lot=pages.invalidate, audit=audit,
     )  # fmt: skip
     jobs = capture_jobs(store, capture, pages, supervisor)
+    master = MasterData(store, ledger, signer, renew=renew, audit=audit)
     web = build_website(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
         readiness=readiness, incidents=alerting.incidents, capture_jobs=jobs,
         subscriptions=subscriptions,
         console=partial(
             console_site, settings, store, ledger, telemetry, pages=pages, audit=audit,
-            incidents=alerting.incidents, readiness=readiness, stack=stack,
+            incidents=alerting.incidents, readiness=readiness, stack=stack, master=master,
         ),
     )  # fmt: skip
     stack.callback(web.stop)
     # uvicorn's thread cannot be restarted from here: watched, so /readyz says if it died.
     supervisor.watch("web", partial(web_status, web))
-    master = MasterData(store, ledger, signer, renew=renew, audit=audit)
     return HubParts(
         store, ledger, signer, chain, pages, gateway, anchoring, alerting, power, web,
         master=master, supervisor=supervisor, readiness=readiness, capture_jobs=jobs,

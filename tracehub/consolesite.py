@@ -2,26 +2,35 @@
 opened: accounts and sessions (``web.console.auth`` over ``traceability.accounts``),
 the places board and its live stream, incidents (the audited service: each step an
 audit entry, a disposition with the user's e-signature), lots and recall, devices (the
-gateway's registry; a revocation is e-signed and audited here) and health.
+gateway's registry; a revocation is e-signed and audited here), health, and the
+master-data import (admin; written through the hub's ``MasterData`` as the signing user).
 
 The console's session secret is ``<state>/console/session.key`` (32 random bytes,
 created on first use, mode 0600): every web replica on the same state signs and checks
 the same cookies; deleting it logs everyone out. Building does no I/O beyond that file.
+
+``TRACEHUB_GRAFANA_URL`` (the Grafana ``tracehub grafana publish --url`` publishes the
+dashboards to), when set, puts "Open in Grafana" on the overview, linking the cold-chain
+dashboard; unset, the console links no Grafana.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack, closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.routing import BaseRoute
 
 from influx.client import InfluxClient
 from ledger.store.sqlstore import LedgerStore
+from traceability.accounts.policy import SessionPolicy
 from traceability.accounts.service import AccountService
 from traceability.alarms.places import RecordPlaces
 from traceability.audit.entry import AuditActor, AuditSubject, ESignature
@@ -31,6 +40,7 @@ from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.incidents.service import IncidentService
+from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
 from tracehub.consoledevices import InfluxLastSeen, RegistryDevices
 from tracehub.settings import Settings
@@ -40,35 +50,75 @@ from web.console.devices import device_routes
 from web.console.gate import Signature
 from web.console.health import health_routes
 from web.console.lots import lot_routes
+from web.console.masterimport import import_routes
 from web.console.pages import console_routes
 from web.console.render import ConsoleRenderer
 from web.health import ReadinessSource
 from web.pagecache import PageCache
 
 SECRET_BYTES = 32
+GRAFANA_URL = "TRACEHUB_GRAFANA_URL"
+# grafana.boards.coldchain.UID, written out: the hub does not load the dashboards' SDK.
+COLDCHAIN_UID = "tracehub-coldchain"
+
+
+def grafana_dashboard(environ: Mapping[str, str] | None = None) -> str | None:
+    """The overview's matching Grafana dashboard (module docstring), None when unset; a
+    value that is no http(s) URL is a ``ValueError`` naming the variable."""
+    base = (os.environ if environ is None else environ).get(GRAFANA_URL, "").strip()
+    if not base:
+        return None
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"{GRAFANA_URL}={base!r}: give Grafana's http(s) address, e.g. "
+            "https://grafana.example.com or http://localhost:3000"
+        )
+    return f"{base.rstrip('/')}/d/{COLDCHAIN_UID}"
 
 
 def console_secret(state_dir: Path) -> bytes:
-    """The console's session secret (module docstring), created once."""
+    """The console's session secret (module docstring), created once. A secret file
+    that group or others may read is refused: it signs every operator's session."""
     path = state_dir / "console" / "session.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another replica made it first: read theirs
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(SECRET_BYTES))
+        _create_secret(path)
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise ValueError(
+            f"{path}: the console secret is readable by group or others "
+            f"(mode {mode & 0o777:o}); run chmod 600 on it"
+        )
     secret = path.read_bytes()
     if len(secret) < SECRET_BYTES:
         raise ValueError(f"{path}: the console secret is shorter than {SECRET_BYTES} bytes")
     return secret
 
 
+def _create_secret(path: Path) -> None:
+    """Writes the secret whole into a private temp file, then links it into place, so
+    a replica starting at the same moment never reads a half-written one: the first
+    link wins and the others read the winner's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".session.key.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(SECRET_BYTES))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another replica's came first: read it
+            os.link(temp, path)
+    finally:
+        os.unlink(temp)
+
+
 def console_accounts(settings: Settings, store: RecordStore) -> AccountService:
-    """The site's operator accounts (``tracehub users``; the console's logins)."""
-    return AccountService(store, issuer=f"tracehub {settings.hub.site}")
+    """The site's operator accounts (``tracehub users``; the console's logins), their
+    sessions ending after ``TRACEHUB_CONSOLE_IDLE_MIN`` unused."""
+    idle = timedelta(minutes=settings.hub.console_idle_min)
+    return AccountService(
+        store, issuer=f"tracehub {settings.hub.site}", sessions=SessionPolicy(idle=idle)
+    )
 
 
 class _SignedRevocation:
@@ -101,9 +151,10 @@ def console_site(
     incidents: IncidentService | None,
     readiness: ReadinessSource | None,
     stack: ExitStack,
+    master: MasterData,
 ) -> Sequence[BaseRoute]:
     """Every ``/console`` route of the hub (module docstring); ``stack`` closes the
-    InfluxDB clients it opens."""
+    InfluxDB clients it opens; ``master`` (with the audit trail) takes the imports."""
     influx = settings.influx
     assert influx.url is not None  # the hub resolves it before wiring
     renderer = ConsoleRenderer()
@@ -132,6 +183,7 @@ def console_site(
             places=lambda: {place.urn: place.name for place in store.locations()},
         ),
         *health_routes(gate, renderer, readiness, ledger=ledger),
+        *import_routes(gate, renderer, master, on_imported=pages.invalidate_all),
     ]
     return console_routes(
         gate,
@@ -142,6 +194,7 @@ def console_site(
         series=series,
         doors=stack.enter_context(closing(InfluxDoorReader(influx.url, influx.database))),
         on_step=pages.invalidate,
+        grafana=grafana_dashboard(),
         extra_routes=extra,
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from ledger.signing import Signer
+from ledger.signing import PublicKey, Signer
 from ledger.store.keystore import KeyStore
 from ledger.store.sqlstore import LedgerStore
 from tracehub.settings import Settings
@@ -21,6 +21,13 @@ def open_keystore(settings: Settings) -> KeyStore:
 def site_signer(keys: KeyStore, settings: Settings) -> Signer:
     """The site's current signing key (reloaded after `tracehub ledger rotate-key`)."""
     return keys.signer(f"site:{settings.hub.site}", datetime.now(UTC))
+
+
+def site_keys(keys: KeyStore, settings: Settings) -> list[PublicKey]:
+    """The site's own public keys, every one it has held, as its keystore has them: the
+    trust anchors of ``tracehub audit verify``, from outside the records database."""
+    owner = f"site:{settings.hub.site}"
+    return [key for key in keys.public_keys() if key.owner == owner]
 
 
 @contextmanager

@@ -205,6 +205,9 @@ class HubSettings(BaseSettings):
 
     state_dir: Path = Path(".state")
     site: str = "demo"
+    console_idle_min: float = Field(
+        default=15.0, gt=0, description="a console session unused this long ends (minutes)"
+    )
 
 
 class GatewaySettings(BaseSettings):

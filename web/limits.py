@@ -36,6 +36,9 @@ CAPTURE_PATH = "/capture"
 # The binding's capture route and tracehub's older alias of it (web.capture).
 CAPTURE_PATHS = frozenset({CAPTURE_PATH, "/epcis/capture"})
 RPC_PATH = "/rpc"
+# The console's master-data import (web.console.masterimport): a file, then its rows again
+# in the confirming form (form-encoded: up to three bytes a byte).
+IMPORT_PATHS = frozenset({"/console/import", "/console/import/confirm"})
 CAPTURE_LIMIT_EXCEEDED = "epcisException:CaptureLimitExceededException"
 KIB = 1024
 
@@ -56,6 +59,7 @@ class Limits(BaseModel):
     # (pages, queries, downloads) take none worth the name.
     capture_body_bytes: int = Field(default=8 * KIB * KIB, ge=1 * KIB)
     rpc_body_bytes: int = Field(default=256 * KIB, ge=1 * KIB)
+    import_body_bytes: int = Field(default=1024 * KIB, ge=1 * KIB)
     body_bytes: int = Field(default=16 * KIB, ge=0)
     body_timeout_s: float = Field(default=30.0, gt=0)
     # Capture (web.capture): events per document, advertised as GS1-EPCIS-Capture-Limit.
@@ -91,6 +95,8 @@ class Limits(BaseModel):
             return self.capture_body_bytes
         if path == RPC_PATH:
             return self.rpc_body_bytes
+        if path in IMPORT_PATHS:
+            return self.import_body_bytes
         return self.body_bytes
 
     def capture_headers(self) -> dict[str, str]:

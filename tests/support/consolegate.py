@@ -1,7 +1,8 @@
 """A console gate for the page tests (``web.console.gate.ConsoleGate``): the user is
 whoever the ``X-Test-User: name:role`` header names, the CSRF token is ``csrf-<name>``
 and the signature password is ``right-password``. The real gate
-(``web.console.auth``) is tested on its own; pages tested over this one test the pages."""
+(``web.console.auth``) is tested on its own; pages tested over this one test the pages.
+``signed_in`` gives the headers of a real session, for tests over the real gate."""
 
 from __future__ import annotations
 
@@ -11,15 +12,28 @@ from typing import cast, get_args
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
+from tests.support.accounts import PASSWORD as USER_PASSWORD
+from tests.support.accounts import ready_user
+from traceability.accounts.service import AccountService
 from web.console.gate import Role, SessionUser, Signature, allows
+from web.console.session import SESSION_COOKIE, SessionSigner
 from web.problem import Problem
 
 PASSWORD = "right-password"
 
 
+def signed_in(accounts: AccountService, secret: bytes, name: str, role: Role) -> dict[str, str]:
+    """A new user ``name`` logged in: the Cookie header of their session under the real
+    gate (``ConsoleAuth(accounts, secret)``)."""
+    ready_user(accounts, name, role)
+    session = accounts.open_session(accounts.login(name, USER_PASSWORD))
+    return {"Cookie": f"{SESSION_COOKIE}={SessionSigner(secret).session_cookie(session)}"}
+
+
 class FakeGate:
     def __init__(self) -> None:
         self.signatures: list[Signature] = []
+        self.peeks = 0
 
     def routes(self) -> list[BaseRoute]:
         return []
@@ -32,6 +46,12 @@ class FakeGate:
         if role not in get_args(Role):
             raise ValueError(f"X-Test-User: role {role!r}")
         return SessionUser(name=name, display_name=name.title(), role=cast(Role, role))
+
+    async def peek(self, request: Request) -> SessionUser | None:
+        """As ``user``: the header has no idle timer (``ExpiringGate`` in the stream tests
+        counts the looks)."""
+        self.peeks += 1
+        return await self.user(request)
 
     async def require(self, request: Request, role: Role) -> SessionUser:
         user = await self.user(request)

@@ -27,7 +27,7 @@ from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from web.app import STATIC
 from web.console.board import BoardSettings, LatestReadings, PlaceSource
-from web.console.gate import Signature
+from web.console.gate import ConsoleGate, Signature
 from web.console.pages import console_routes
 from web.console.render import ConsoleRenderer
 
@@ -77,13 +77,14 @@ def console_app(
     temperatures: LatestReadings,
     now: Callable[[], datetime],
     *,
-    gate: FakeGate | None = None,
+    gate: ConsoleGate | None = None,
     incidents: IncidentService | None = None,
     series: TemperatureSeries | None = None,
     doors: DoorReader | None = None,
     settings: BoardSettings | None = None,
     on_signed: SignedCalls | None = None,
     places: PlaceSource | None = None,
+    grafana: str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """``places``: default the records' (``RecordPlaces``, uncached)."""
@@ -100,6 +101,7 @@ def console_app(
         settings=settings or BoardSettings(poll_s=0, spark_refresh_s=0),
         now=now,
         on_signed=on_signed,
+        grafana=grafana,
         extra_routes=extra_routes,
     )
     return Starlette(routes=[*routes, Mount("/static", StaticFiles(directory=STATIC))])

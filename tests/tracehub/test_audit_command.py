@@ -91,7 +91,8 @@ def test_verify_passes_an_intact_trail_and_fails_naming_an_edited_entry(
 ) -> None:
     result = _invoke("verify")
     assert result.exit_code == 0, result.output
-    assert "3 audit entries: 3 signed, 0 anchored, 0 not yet signed" in result.stdout
+    assert "3 audit entries: 0 anchored (tamper-evident), 3 signed only" in result.stdout
+    assert "0 unsigned (not tamper-evident yet)" in result.stdout
     assert "the trail is intact" in result.stdout
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -124,10 +125,10 @@ def test_entries_not_yet_signed_are_listed_and_signed_by_sign(
         )
     result = _invoke("verify")
     assert result.exit_code == 0, result.output  # waiting, not tampered
-    assert "1 not yet signed" in result.stdout
+    assert "1 unsigned (not tamper-evident yet)" in result.stdout
     assert "waiting for the ledger (not tampered): 4" in result.stdout
     assert "[unsigned]" in _invoke("list", "--limit", "1").stdout
     signed = _invoke("sign")
     assert signed.exit_code == 0, signed.output
     assert "signed 1 audit entries" in signed.stdout
-    assert "0 not yet signed" in _invoke("verify").stdout
+    assert "0 unsigned (not tamper-evident yet)" in _invoke("verify").stdout

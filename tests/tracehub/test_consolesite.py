@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import re
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from grafana.boards.coldchain import UID as COLDCHAIN
 from tests.support.accounts import PASSWORD, ready_user
 from tests.support.hubs import hub_settings
 from tracehub import demo
-from tracehub.consolesite import console_accounts, console_secret, first_admin
+from tracehub.consolesite import console_accounts, console_secret, first_admin, grafana_dashboard
 from tracehub.hub import Hub
 from tracehub.services import InfluxDB, Mosquitto
 
@@ -24,7 +26,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def hub(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> Iterator[Hub]:
+def hub(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Hub]:
+    monkeypatch.setenv("TRACEHUB_GRAFANA_URL", "http://grafana.example:3000/")
     settings = hub_settings(tmp_path / "state", "console", mosquitto, influxdb)
     with Hub(settings) as running:
         demo.seed(running.master)
@@ -59,7 +64,10 @@ def test_the_first_admin_logs_in_sets_a_password_and_sees_every_page(hub: Hub) -
         overview = web.get("/console")
         assert overview.status_code == 200
         assert "Site administrator" in overview.text
-        for page in ("/console/incidents", "/console/lots", "/console/devices", "/console/health"):
+        grafana = f'href="http://grafana.example:3000/d/{COLDCHAIN}"'
+        assert grafana in overview.text  # TRACEHUB_GRAFANA_URL: the cold-chain board
+        pages = ("/console/incidents", "/console/lots", "/console/devices", "/console/health")
+        for page in (*pages, "/console/import"):
             answer = web.get(page)
             assert answer.status_code == 200, (page, answer.text[:300])
             assert answer.headers["cache-control"] == "no-store"
@@ -90,3 +98,67 @@ def test_the_session_secret_is_made_once_and_private(tmp_path: Path) -> None:
     assert console_secret(tmp_path) == first
     mode = (tmp_path / "console" / "session.key").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_replicas_starting_together_all_read_one_whole_secret(tmp_path: Path) -> None:
+    # Before the temp-file-and-link write, a replica could read the file another had
+    # just created and not yet written: 0 bytes, and it refused to start.
+    for round_ in range(10):
+        state = tmp_path / str(round_)
+        start = threading.Barrier(8)
+        seen: list[bytes | BaseException] = []
+
+        def replica(
+            state: Path = state,
+            start: threading.Barrier = start,
+            seen: list[bytes | BaseException] = seen,
+        ) -> None:
+            start.wait()
+            try:
+                seen.append(console_secret(state))
+            except BaseException as error:  # the test reports it below
+                seen.append(error)
+
+        threads = [threading.Thread(target=replica) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(seen)) == 1, seen
+        assert isinstance(seen[0], bytes)
+        assert len(seen[0]) == 32
+        assert [p.name for p in (state / "console").iterdir()] == ["session.key"]
+
+
+def test_a_secret_readable_by_others_is_refused(tmp_path: Path) -> None:
+    console_secret(tmp_path)
+    path = tmp_path / "console" / "session.key"
+    path.chmod(0o644)
+    with pytest.raises(ValueError, match=r"readable by group or others.*chmod 600"):
+        console_secret(tmp_path)
+
+
+def test_the_grafana_link_is_the_cold_chain_board_when_set() -> None:
+    assert grafana_dashboard({}) is None
+    assert grafana_dashboard({"TRACEHUB_GRAFANA_URL": " "}) is None
+    assert grafana_dashboard({"TRACEHUB_GRAFANA_URL": "https://ops.example/grafana/"}) == (
+        f"https://ops.example/grafana/d/{COLDCHAIN}"
+    )
+    for wrong in ("grafana.example", "javascript:alert(1)", "https://g.example/?x=1"):
+        with pytest.raises(ValueError, match="TRACEHUB_GRAFANA_URL"):
+            grafana_dashboard({"TRACEHUB_GRAFANA_URL": wrong})
+
+
+def test_console_requests_are_bounded_as_the_sites_are(hub: Hub) -> None:
+    """A big body to the login form is refused before anything reads it (413), as the
+    app's routes refuse one; the console is no way around the site's limits."""
+    limit = hub.settings.web.limits().body_bytes
+    with httpx.Client(base_url=hub.web.url, timeout=30) as web:
+        big = web.post(
+            "/console/login",
+            content=b"name=" + b"a" * (limit + 1),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert big.status_code == 413
+        long_path = web.get("/console/" + "x" * (hub.settings.web.limits().max_path_bytes + 1))
+        assert long_path.status_code == 414

@@ -4,10 +4,12 @@ through the account service over the same records database."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -39,6 +41,24 @@ def _rows(url: str) -> str:
     try:
         with engine.connect() as conn:
             return str([dict(r) for r in conn.execute(sa.text("SELECT * FROM users")).mappings()])
+    finally:
+        engine.dispose()
+
+
+def _everything_but_users(url: str) -> str:
+    """Every row of every table but the users' own (where the hashes live), the ledger's
+    (the records database here) included."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = sa.inspect(conn).get_table_names()
+            return str(
+                [
+                    [dict(r) for r in conn.execute(sa.text(f'SELECT * FROM "{t}"')).mappings()]
+                    for t in tables
+                    if t != "users"
+                ]
+            )
     finally:
         engine.dispose()
 
@@ -154,3 +174,64 @@ def test_help_explains_roles_and_the_one_time_password() -> None:
     words = " ".join(result.stdout.split())
     assert "their first login at /console/login replaces it" in words
     assert "viewer|operator|quality|admin" in words
+
+
+def _entries() -> list[dict[str, Any]]:
+    """The trail, oldest first, as ``tracehub audit list --json`` prints it."""
+    result = CliRunner().invoke(main, ["audit", "list", "--json", "--limit", "100"])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in reversed(result.stdout.splitlines())]
+
+
+def test_every_change_is_audited_without_a_secret(url: str) -> None:
+    _, password, _ = _run("add", "erin", "--role", "operator", "--reason", "new hire HR-7")
+    _login(url, "erin", password.strip(), new=PASSWORD)
+    assert _run("disable", "erin", "--reason", "left the team")[0] == 0
+    assert _run("disable", "erin")[0] == 0  # disabled already: nothing changed, no entry
+    assert _run("enable", "erin")[0] == 0
+    _, reset, _ = _run("reset", "erin", "--reason", "forgot it")
+    _, enrolled, _ = _run("totp", "erin")
+    entries = _entries()
+    assert [(e["action"], e["reason"]) for e in entries] == [
+        ("user.add", "new hire HR-7"),
+        ("user.disable", "left the team"),
+        ("user.enable", None),
+        ("user.reset", "forgot it"),
+        ("user.totp", None),
+    ]
+    assert {e["subject"]["key"] for e in entries} == {"erin"}
+    assert {e["subject"]["kind"] for e in entries} == {"user"}
+    assert entries[0]["actor"] == {"name": getpass.getuser(), "kind": "cli", "role": None}
+    added, disabled, _enabled, reset_entry, totp_entry = entries
+    assert added["before"] is None
+    assert added["after"] == {
+        "role": "operator",
+        "display_name": "erin",
+        "disabled": False,
+        "locked": False,
+        "totp_enabled": False,
+        "must_change_password": True,
+    }
+    assert (disabled["before"]["disabled"], disabled["after"]["disabled"]) == (False, True)
+    assert disabled["before"]["must_change_password"] is False  # she set her own since
+    assert reset_entry["after"]["must_change_password"] is True
+    assert reset_entry["after"]["password"] == "replaced"
+    kept = {k: v for k, v in reset_entry["after"].items() if k != "password"}
+    assert totp_entry["before"] == kept
+    assert totp_entry["after"] == {**kept, "totp_enabled": True, "totp_secret": "replaced"}
+    written = json.dumps(entries) + _everything_but_users(url)
+    for secret in (password.strip(), reset.strip(), PASSWORD, *enrolled.split()):
+        assert secret not in written
+    assert "argon2" not in written
+
+
+def test_a_change_that_cannot_be_audited_is_not_made(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _run("add", "frank", "--role", "viewer")[0] == 0
+    monkeypatch.setenv("TRACEHUB_LEDGER_URL", "sqlite:////nonexistent/dir/ledger.db")
+    code_, out, err = _run("disable", "frank")
+    assert code_ != 0
+    assert "opening the site's ledger" in out + err
+    monkeypatch.delenv("TRACEHUB_LEDGER_URL")
+    assert json.loads(_run("list", "--json")[1])[0]["state"] == "one-time password"

@@ -7,6 +7,9 @@ sessions; ``enable_totp`` answers the secret and its ``otpauth://`` URI.
 A login (``login``) and a signature's re-check (``check_signature``) go the same way:
 
 1. an unknown name, a disabled or a locked user is refused (recorded, not counted);
+   any other attempt is counted as a failure before its password is checked, in one
+   conditional SQL update, so parallel guesses get no more checks than the lockout
+   allows (a right password then clears the count, or gives the attempt back);
 2. a wrong password, then a wrong, missing or replayed TOTP code, counts one failure:
    the fifth in a row locks the user for 15 minutes (``LockoutPolicy``);
 3. a right one-time password, without a new password, is ``PasswordChangeRequired``
@@ -171,13 +174,18 @@ class AccountService:
         one-time password, ``new_password`` replaces it (see the module docstring)."""
         found = self._check(name, password, "login", remote)
         if found.user.must_change_password:
-            if new_password is None:
-                raise PasswordChangeRequired(
-                    f"user {found.user.name}: the password is a one-time password; choose a new one"
-                )
-            check_policy(new_password, found.user.name)
-            if new_password == password:
-                raise PasswordRefused("password: choose one other than the one-time password")
+            try:
+                if new_password is None:
+                    raise PasswordChangeRequired(
+                        f"user {found.user.name}: the password is a one-time password; "
+                        "choose a new one"
+                    )
+                check_policy(new_password, found.user.name)
+                if new_password == password:
+                    raise PasswordRefused("password: choose one other than the one-time password")
+            except (PasswordChangeRequired, PasswordRefused):
+                self._release(found)
+                raise
         user = self._second_factor(found, code, "login", remote)
         if found.user.must_change_password and new_password is not None:
             return self._records.set_password(
@@ -204,6 +212,7 @@ class AccountService:
         again: the check an electronic signature makes (21 CFR 11.200)."""
         found = self._check(name, password, "signature", remote)
         if found.user.must_change_password:
+            self._release(found)
             raise LoginRefused("bad-password", "password: a one-time password cannot sign")
         return self._second_factor(found, code, "signature", remote)
 
@@ -211,7 +220,15 @@ class AccountService:
         now = self.now()
         typed = normal_name(name)
         found = self._records.credentials(typed) if NAME_PATTERN.fullmatch(typed) else None
-        if found is None or found.user.disabled or found.user.locked(now):
+        reserved = None
+        if found is not None and not found.user.disabled:
+            reserved = self._records.reserve_attempt(
+                found.user.name,
+                now,
+                max_failures=self.lockout.max_failures,
+                lock_for=self.lockout.lock_for,
+            )
+        if found is None or found.user.disabled or reserved is None:
             self._passwords.verify_nobody(password)
             if found is None:
                 self._records.record_login_event(typed, purpose, "unknown", remote, now)
@@ -226,8 +243,13 @@ class AccountService:
                 found.user.locked_until,
             )
         if not self._passwords.verify(found.password_hash, password):
-            raise self._failure(found.user, purpose, "bad-password", remote, now)
-        return found
+            raise self._failure(reserved, purpose, "bad-password", remote, now)
+        return found.model_copy(update={"user": reserved})
+
+    def _release(self, found: Credentials) -> None:
+        self._records.release_attempt(
+            found.user.name, self.now(), max_failures=self.lockout.max_failures
+        )
 
     def _second_factor(
         self, found: Credentials, code: str | None, purpose: Purpose, remote: str | None
@@ -246,15 +268,9 @@ class AccountService:
     def _failure(
         self, user: User, purpose: Purpose, outcome: Failure, remote: str | None, now: datetime
     ) -> LoginRefused:
-        counted = self._records.count_failure(
-            user.name,
-            purpose,
-            outcome,
-            remote,
-            now,
-            max_failures=self.lockout.max_failures,
-            lock_for=self.lockout.lock_for,
-        )
+        # The reservation in ``_check`` already counted it (and locked, at the limit).
+        self._records.record_login_event(user.name, purpose, outcome, remote, now)
+        counted = user
         what = (
             "password: not the user's password"
             if outcome == "bad-password"
@@ -275,9 +291,11 @@ class AccountService:
         )
         return session_id
 
-    def session_user(self, session_id: str) -> User | None:
-        """The user of a live session (and its idle time moved on); None once it ended,
-        idled out, outlived its lifetime, or its user was disabled."""
+    def session_user(self, session_id: str, *, touch: bool = True) -> User | None:
+        """The user of a live session (and, with ``touch``, its idle time moved on); None
+        once it ended, idled out, outlived its lifetime, or its user was disabled.
+        ``touch=False`` is a look that is no use of the session: a screen left watching
+        still logs off at the idle timeout (21 CFR 11.10(d), Annex 11 §12)."""
         found = self._records.session(_digest(session_id))
         if found is None:
             return None
@@ -291,7 +309,7 @@ class AccountService:
             or now >= session.created_at + policy.lifetime
         ):
             return None
-        if now - session.last_seen_at >= policy.touch_every:
+        if touch and now - session.last_seen_at >= policy.touch_every:
             self._records.touch_session(_digest(session_id), now)
         return user
 

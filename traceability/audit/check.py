@@ -15,6 +15,7 @@ when it no longer hashes to its stored digest, or breaks the next entry's link.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import groupby
 from typing import Any, Literal
 
@@ -22,10 +23,13 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.batch import StoredEntry
 from ledger.entry import signature_problem
+from ledger.merkle import leaf_hash, merkle_root
 from ledger.signing import PublicKey
 from traceability.audit.entry import KIND, AuditEntry, differing, from_row, seq_of
 
-ProblemKind = Literal["edited", "reordered", "deleted", "chain", "signature", "lost"]
+ProblemKind = Literal[
+    "edited", "reordered", "deleted", "chain", "signature", "lost", "forged", "batch"
+]
 _PLACE = ("seq", "prev")  # what a moved entry changes; the rest is what it says
 
 
@@ -67,10 +71,13 @@ def check_trail(
     kept: Callable[[int], Any],
     marked: set[int],
     keys: Mapping[str, PublicKey],
+    untagged: AbstractSet[int] = frozenset(),
 ) -> AuditReport:
     """``rows`` by seq; ``ledger_entries`` the ledger's ``audit-entry`` entries; ``kept(seq)``
     the ledger's kept record of an entry; ``marked`` the seqs the records note as signed;
-    ``keys`` the ledger's public keys by id."""
+    ``keys`` the site's public keys by id, from outside the database (the keystore): a
+    signature under any other key is "not the site's key"; ``untagged`` the seqs whose
+    row tag fails (``AuditTrail``): not yet signed, such a row is *forged*."""
     signed: dict[int, StoredEntry] = {}
     for found in ledger_entries:
         number = seq_of(found.entry.record_id)
@@ -94,8 +101,14 @@ def check_trail(
             mismatched[seq] = entry.record()
         elif stored is not None:
             key = keys.get(stored.entry.signature.key_id)
-            if (why := signature_problem(stored.entry, key)) is not None:
-                problems.append(AuditProblem(seq=seq, kind="signature", detail=why))
+            held = stored.entry.signature.key_id
+            wrong = (
+                f"not the site's key ({held} is not in its keystore)"
+                if key is None
+                else signature_problem(stored.entry, key)
+            )
+            if wrong is not None:
+                problems.append(AuditProblem(seq=seq, kind="signature", detail=wrong))
         else:
             if seq in marked:
                 problems.append(
@@ -107,6 +120,11 @@ def check_trail(
                 )
             else:
                 unsigned.append(seq)
+            if seq in untagged and row["digest"] == digest:
+                why = (
+                    "forged or edited before signing: its row tag fails (not written by the trail)"
+                )
+                problems.append(AuditProblem(seq=seq, kind="forged", detail=why))
             if row["digest"] != digest:
                 problems.append(
                     AuditProblem(
@@ -130,6 +148,56 @@ def check_trail(
         unsigned=tuple(unsigned),
         problems=tuple(problems),
     )
+
+
+class BatchLeaves(BaseModel):
+    """One cut batch as the ledger holds it: its root and size, and its leaves now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    root: bytes
+    size: int
+    leaves: tuple[bytes, ...]
+
+
+def check_batches(
+    batches: Sequence[BatchLeaves], ledger_entries: Sequence[StoredEntry], last_seq: int
+) -> list[AuditProblem]:
+    """Inclusion: each batched audit entry's leaf is its entry's hash, at its place in
+    its batch, and each batch's leaves still make its root. An anchored entry deleted
+    from the ledger (with its row) shows here, from the batch that held it; named at the
+    first audit entry of that batch, or past the last row when it held no other."""
+    problems: list[AuditProblem] = []
+    held: dict[int, list[int]] = {}
+    by_id = {b.id: b for b in batches}
+    for found in ledger_entries:
+        number = seq_of(found.entry.record_id)
+        if found.entry.kind != KIND or number is None or found.batch_id is None:
+            continue
+        held.setdefault(found.batch_id, []).append(number)
+        batch = by_id.get(found.batch_id)
+        index = found.leaf_index
+        leaf = leaf_hash(found.entry.leaf_data())
+        if (
+            batch is None
+            or index is None
+            or index >= len(batch.leaves)
+            or (batch.leaves[index] != leaf or found.leaf_hash != leaf)
+        ):
+            why = f"its leaf is not the hash of its entry at its place in batch {found.batch_id}"
+            problems.append(AuditProblem(seq=number, kind="batch", detail=why))
+    for batch in batches:
+        if len(batch.leaves) == batch.size and merkle_root(batch.leaves) == batch.root:
+            continue
+        seq = min(held.get(batch.id, [last_seq + 1]))
+        why = (
+            f"batch {batch.id} holds {len(batch.leaves)} of the {batch.size} leaves its root "
+            "commits to, or they no longer make its root (a batched entry was removed or "
+            "changed in the ledger)"
+        )
+        problems.append(AuditProblem(seq=seq, kind="batch", detail=why))
+    return problems
 
 
 def _broken(entry: AuditEntry, expected: str | None) -> AuditProblem:

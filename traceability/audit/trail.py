@@ -9,7 +9,10 @@ ledger that cannot sign (an outage, a refused key) does not fail the write: the 
 is recorded and ``sign_pending`` — the next ``record``, or the hub's loop — signs it
 (``verify`` lists it as unsigned meanwhile, not as tampered). An entry that no longer
 hashes to its stored digest, or does not follow the one before it, is never signed:
-signing would vouch for an edit; the signer stops there and ``verify`` names it.
+signing would vouch for an edit; the signer stops there and ``verify`` names it. Nor is
+a row the trail did not write: each row carries a tag, an HMAC of its digest under a key
+derived from the site's signing key (``TAG_LABEL``), which is not in the database, so a
+row inserted or edited with a recomputed digest before signing is refused as forged.
 
 The write the entry is about comes first (its caller records the entry once the write
 committed): a crash between the two leaves a change without its entry, never an entry
@@ -18,17 +21,19 @@ for a change that was not made.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
-from ledger.batch import StoredEntry, Submission
+from ledger.batch import BatchRecord, StoredEntry, Submission
 from ledger.errors import LedgerError
 from ledger.errors import StoreUnavailable as LedgerStoreUnavailable
 from ledger.signing import PublicKey, Signer
 from ledger.submitter import LeafStore, RecordSubmitter
-from traceability.audit.check import AuditReport, check_trail
+from traceability.audit.check import AuditReport, BatchLeaves, check_batches, check_trail
 from traceability.audit.entry import (
     KIND,
     STREAM,
@@ -50,6 +55,7 @@ from traceability.records.store import RecordStore
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+TAG_LABEL = b"tracehub-audit-row"
 LotHook = Callable[[str, str], None]  # (gtin14, lot): the hub drops the lot's cached pages
 
 
@@ -64,6 +70,10 @@ class AuditLedger(LeafStore, Protocol):
 
     def public_keys(self) -> list[PublicKey]: ...
 
+    def batch(self, batch_id: int) -> BatchRecord | None: ...
+
+    def batch_leaves(self, batch_id: int) -> tuple[bytes, ...]: ...
+
 
 class AuditTrail:
     """Implements ``traceability.audit.port.AuditLog``; see the module docstring."""
@@ -76,13 +86,20 @@ class AuditTrail:
         clock: Callable[[], datetime] | None = None,
         renew: Callable[[], Signer] | None = None,
         on_lot: LotHook | None = None,
+        trusted: Callable[[], Sequence[PublicKey]] | None = None,
     ) -> None:
-        """``renew`` loads the site's current key when the ledger refuses the one held."""
+        """``renew`` loads the site's current key when the ledger refuses the one held.
+        ``trusted`` lists the site's public keys from outside the records and ledger
+        database (the keystore): ``verify`` holds signatures to these only, as anyone who
+        can write that database can also add a key of their own to its key table.
+        Without it, only ``signer``'s key is trusted."""
         self._store = store
         self._ledger = ledger
         self._clock = clock or (lambda: datetime.now(UTC))
         self._submitter = RecordSubmitter(ledger, signer, self._clock, renew=renew)
         self._on_lot = on_lot
+        self._trusted = trusted or (lambda: [signer.public])
+        self._tag_key = signer.derive(TAG_LABEL)
         self._refused: int | None = None  # the entry the signer stopped at (logged once)
 
     # writing ----------------------------------------------------------------------
@@ -120,7 +137,8 @@ class AuditTrail:
             def build(seq: int, prev: str | None) -> dict[str, Any]:
                 entry = entry_of(change, seq, self._clock(), prev)
                 built.append(entry)
-                return to_row(entry)
+                row = to_row(entry)
+                return {**row, "tag": self._tag(str(row["digest"]))}
 
             return build
 
@@ -187,9 +205,18 @@ class AuditTrail:
                 why = "no longer hashes to its stored digest or does not follow the one before"
                 self._refuse(entry.seq, why)
                 break
+            if not self._tagged(row, entry.digest()):
+                self._refuse(entry.seq, "is forged or was edited before signing (its tag fails)")
+                break
             entries.append(entry)
             prev = entry.digest()
         return entries
+
+    def _tag(self, digest: str) -> str:
+        return hmac.new(self._tag_key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _tagged(self, row: Mapping[str, Any], digest: str) -> bool:
+        return hmac.compare_digest(str(row.get("tag") or ""), self._tag(digest))
 
     def _refuse(self, seq: int, why: str) -> None:
         if self._refused != seq:  # once, not at every round of the hub's loop
@@ -256,19 +283,45 @@ class AuditTrail:
     # verifying --------------------------------------------------------------------
 
     def verify(self) -> AuditReport:
-        """The chain recomputed over the rows and held against the signed records
-        (``traceability.audit.check``)."""
+        """The chain recomputed over the rows and held against the signed records, under
+        the ``trusted`` keys only (``traceability.audit.check``)."""
         rows: list[dict[str, Any]] = []
         while batch := self._store.audit_rows(after_seq=rows[-1]["seq"] if rows else 0, limit=5000):
             rows.extend(batch)
-        keys = {key.key_id: key for key in self._ledger.public_keys()}
-        return check_trail(
+        keys = {key.key_id: key for key in self._trusted()}
+        untagged = set()
+        for row in rows:
+            try:
+                if not self._tagged(row, from_row(row).digest()):
+                    untagged.add(int(row["seq"]))
+            except ValueError:
+                continue  # check_trail names it unreadable
+        stream = self._ledger.stream(STREAM)
+        report = check_trail(
             rows,
-            self._ledger.stream(STREAM),
+            stream,
             lambda seq: self._ledger.kept_record(KIND, record_id(seq)),
             self._store.audit_signed_seqs(),
             keys,
+            untagged,
         )
+        batched = check_batches(self._batches(stream), stream, int(rows[-1]["seq"]) if rows else 0)
+        if not batched:
+            return report
+        problems = sorted([*report.problems, *batched], key=lambda p: p.seq)
+        return report.model_copy(update={"problems": tuple(problems)})
+
+    def _batches(self, stream: Sequence[StoredEntry]) -> list[BatchLeaves]:
+        """Every batch from the first that holds an audit entry to the newest cut: one
+        that lost its only audit entry is among them, as batch ids have no gaps."""
+        ids = [s.batch_id for s in stream if s.batch_id is not None]
+        found: list[BatchLeaves] = []
+        number = min(ids, default=0)
+        while number and (batch := self._ledger.batch(number)) is not None:
+            leaves = self._ledger.batch_leaves(number)
+            found.append(BatchLeaves(id=number, root=batch.root, size=batch.size, leaves=leaves))
+            number += 1
+        return found
 
 
 def _seqs(entries: Sequence[AuditEntry]) -> str:

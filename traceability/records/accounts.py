@@ -2,8 +2,8 @@
 
 The policy (hashing, TOTP, lockout, session lifetimes) is ``traceability.accounts``; this
 module only keeps what it decides, and makes the two decisions that must hold across
-web replicas atomic in SQL: a failure count rises by one per failure, however many
-replicas count at once (``count_failure``), and a TOTP time step is accepted at most
+web replicas atomic in SQL: each attempt is counted before its password is checked, however
+many replicas check at once (``reserve_attempt``), and a TOTP time step is accepted at most
 once (``accept_login``: a compare-and-set on the last step used).
 
 ``User`` never carries the password hash nor the TOTP secret; ``credentials`` is the one
@@ -174,26 +174,41 @@ class AccountRecords(Database):
             _update(conn, name, totp_secret=secret, totp_last_step=None)
             return _user_of(conn, name)
 
-    def count_failure(
-        self,
-        name: str,
-        purpose: Purpose,
-        outcome: Outcome,
-        remote: str | None,
-        now: datetime,
-        *,
-        max_failures: int,
-        lock_for: timedelta,
-    ) -> User:
-        """One more consecutive failure of ``name`` (with its event); the one that reaches
-        ``max_failures`` locks the user for ``lock_for`` and starts the count again."""
+    def reserve_attempt(
+        self, name: str, now: datetime, *, max_failures: int, lock_for: timedelta
+    ) -> User | None:
+        """Counts one attempt on ``name`` as a failure before its password is checked,
+        in one conditional UPDATE, so that parallel guesses on any number of replicas
+        get at most ``max_failures`` checks. The attempt that reaches the limit locks
+        the user for ``lock_for`` and starts the count again. None, with nothing
+        changed, while the user is locked."""
+        reaches = users.c.failures + 1 >= max_failures
+        free = sa.or_(users.c.locked_until.is_(None), users.c.locked_until <= to_db(now))
+        counted = users.update().where(users.c.name == name, free)
         with self._tx() as conn:
-            # failures = failures + 1 in SQL: concurrent failures on two replicas each count
-            _update(conn, name, failures=users.c.failures + 1)
-            if _user_of(conn, name).failures >= max_failures:
-                _update(conn, name, failures=0, locked_until=to_db(now + lock_for))
-            _event(conn, name, purpose, outcome, remote, now)
-            return _user_of(conn, name)
+            done = conn.execute(
+                counted.values(
+                    failures=sa.case((reaches, 0), else_=users.c.failures + 1),
+                    locked_until=sa.case(
+                        (reaches, to_db(now + lock_for)), else_=users.c.locked_until
+                    ),
+                )
+            )
+            user = _user_of(conn, name)
+            return user if done.rowcount else None
+
+    def release_attempt(self, name: str, now: datetime, *, max_failures: int) -> None:
+        """Gives back a reserved attempt that turned out no failure (a right one-time
+        password awaiting its replacement), lifting the lock it set, if it set one."""
+        with self._tx() as conn:
+            if _user_of(conn, name).locked(now):
+                _update(conn, name, failures=max_failures - 1, locked_until=None)
+            else:
+                conn.execute(
+                    users.update()
+                    .where(users.c.name == name, users.c.failures > 0)
+                    .values(failures=users.c.failures - 1)
+                )
 
     def accept_login(
         self, name: str, purpose: Purpose, remote: str | None, now: datetime, totp_step: int | None
@@ -221,7 +236,8 @@ class AccountRecords(Database):
     def record_login_event(
         self, name: str, purpose: Purpose, outcome: Outcome, remote: str | None, now: datetime
     ) -> None:
-        """An attempt that changes no user: an unknown name, a disabled or locked user."""
+        """An attempt that changes no user: an unknown name, a disabled or locked user, or
+        a failure its reservation already counted."""
         with self._tx() as conn:
             _event(conn, name, purpose, outcome, remote, now)
 

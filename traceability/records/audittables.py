@@ -35,6 +35,9 @@ audit_entries = sa.Table(
     sa.Column("signature", sa.Text, nullable=True),  # JSON e-signature
     sa.Column("prev", sa.String(64), nullable=True),
     sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    # HMAC of the digest under a key derived from the site's signing key (not in the
+    # database): the signer signs only rows its trail wrote (``AuditTrail``).
+    sa.Column("tag", sa.String(64), nullable=True),
     sa.Index("ix_audit_entries_at", "at"),
     sa.Index("ix_audit_entries_actor", "actor_name", "seq"),
     sa.Index("ix_audit_entries_subject", "subject_key", "seq"),

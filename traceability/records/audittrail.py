@@ -137,7 +137,7 @@ class AuditRecords(Database):
 
 
 def _to_db(row: Mapping[str, Any]) -> dict[str, Any]:
-    values = {name: row[name] for name in audit_entries.c.keys()}  # noqa: SIM118 - column names
+    values = {name: row.get(name) for name in audit_entries.c.keys()}  # noqa: SIM118 - column names
     values["at"] = to_db(row["at"])
     for name in _JSON:
         value = row[name]

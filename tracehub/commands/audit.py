@@ -141,8 +141,10 @@ def verify_cmd(settings: Settings, as_json: bool, records: str | None) -> None:
         click.echo(report.model_dump_json(indent=2))
     else:
         console.print(
-            f"{report.entries} audit entries: {report.signed} signed, {report.anchored} "
-            f"anchored, {len(report.unsigned)} not yet signed",
+            f"{report.entries} audit entries: {report.anchored} anchored (tamper-evident), "
+            f"{report.signed - report.anchored} signed only (not yet anchored: a deleted "
+            f"tail of these goes unseen), {len(report.unsigned)} unsigned (not "
+            "tamper-evident yet)",
             highlight=False,
         )
         if report.unsigned:

@@ -15,10 +15,11 @@ operator accounts (``traceability.accounts``).
 
 ``user`` reads the session cookie, checks its MAC, then asks the accounts whether the
 session lives (idle timeout, absolute lifetime, the user not disabled or reset since);
-the answer is kept on the request. ``sign`` re-checks the password (and code) and
-answers the ``Signature`` with the user's name, role and meaning as the records have
-them now. Every account call blocks (Argon2id takes ~50 ms by design), so it runs off
-the event loop.
+the answer is kept on the request. ``peek`` asks the same without moving the idle timer
+and keeps nothing (a later ``user`` of the request is use). ``sign`` re-checks the
+password (and code) and answers the ``Signature`` with the user's name, role and meaning
+as the records have them now. Every account call blocks (Argon2id takes ~50 ms by
+design), so it runs off the event loop.
 """
 
 from __future__ import annotations
@@ -105,6 +106,16 @@ class ConsoleAuth:
             found = None if user is None else _session_user(user)
         request.state.console_user = found
         return found
+
+    async def peek(self, request: Request) -> SessionUser | None:
+        session_id = self._signer.session_id(request.cookies.get(SESSION_COOKIE))
+        if session_id is None:
+            return None
+        user = await _blocking(self._looked_at, session_id)
+        return None if user is None else _session_user(user)
+
+    def _looked_at(self, session_id: str) -> User | None:
+        return self._accounts.session_user(session_id, touch=False)
 
     async def require(self, request: Request, role: Role) -> SessionUser:
         user = await self.user(request)

@@ -1,6 +1,7 @@
 """The contract between the console's pages and the accounts behind them (pure).
 
-The pages ask the gate who the request's user is (``user``), to insist on a role
+The pages ask the gate who the request's user is (``user``; ``peek`` when the ask is
+no use of the session, as a live screen's checks are not), to insist on a role
 (``require``: a page sends the browser to the login form, an action gets 403), for the
 CSRF token to put in every form (``csrf_token``) and to check one (``check_csrf``), and
 for an electronic signature (``sign``: the user's password again, and the TOTP code
@@ -57,6 +58,13 @@ class ConsoleGate(Protocol):
     async def user(self, request: Request) -> SessionUser | None:
         """The request's signed-in user; None without a live session (an idle one has
         expired)."""
+        ...
+
+    async def peek(self, request: Request) -> SessionUser | None:
+        """The request's signed-in user like ``user``, but the ask is no use of the
+        session: its idle timer does not move. What a live screen checks each tick, so
+        an unattended screen still logs off at the idle timeout (21 CFR 11.10(d),
+        Annex 11 §12: automatic logoff)."""
         ...
 
     async def require(self, request: Request, role: Role) -> SessionUser:

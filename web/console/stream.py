@@ -8,10 +8,12 @@ per tile. The board
 computes once per interval for all screens. A comment line keeps a quiet stream alive.
 
 Bounded: at most ``max_streams`` at once (503 beyond, with ``Retry-After``). It ends with
-the session: each tick asks the gate for the user again, and when the session is gone
-(logged out, expired, disabled) sends ``event: end`` and closes; the script then reloads
-the page, which goes to the login form. (The accounts' gate counts that ask as use: a
-watching screen's session idles out only once the screen stops watching.)
+the session: each tick asks the gate whether the user is still signed in (``peek``, a
+look that is no use of the session), and when the session is gone (logged out, idle,
+disabled) sends ``event: end`` and closes; the script then reloads the page, which goes
+to the login form. A screen nobody touches so logs off at the idle timeout like any other
+(21 CFR 11.10(d), Annex 11 §12: automatic logoff); a wall screen that must stay on is a
+viewer someone logs in again, not a session the stream keeps alive.
 """
 
 from __future__ import annotations
@@ -102,9 +104,9 @@ class LiveStream:
         active: tuple[tuple[str, IncidentState], ...] | None = None
         yield f"retry: {RETRY_MS}\n\n"
         while True:
-            # A gate may remember the user for the length of a request (the real one does,
-            # in request.state): ask about a fresh view of this one each tick.
-            user = await self._gate.user(Request({**request.scope, "state": {}}))
+            # A gate may remember the user for the length of a request (the real one's
+            # ``user`` does, in request.state): ask about a fresh view of it each tick.
+            user = await self._gate.peek(Request({**request.scope, "state": {}}))
             if user is None or not allows(user.role, "viewer"):
                 yield event("end", {})
                 return

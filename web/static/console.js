@@ -44,9 +44,11 @@
   source.addEventListener("end", function () { source.close(); window.location.reload(); });
   source.addEventListener("error", function () {
     state(false);
-    // Refused (too many screens, no session): fall back to reloading now and then.
+    // Refused (too many screens, no session): fall back to reloading now and then, as
+    // the page itself (data-reload), which the server does not count as use.
     if (source.readyState === EventSource.CLOSED) {
-      window.setTimeout(function () { window.location.reload(); }, 60000);
+      var again = root.getAttribute("data-reload") || window.location.href;
+      window.setTimeout(function () { window.location.assign(again); }, 60000);
     }
   });
 })();

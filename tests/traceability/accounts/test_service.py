@@ -3,7 +3,10 @@ disabling and reset, rehash, sessions' idle and absolute limits, login events.""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -260,6 +263,19 @@ def test_a_session_slides_with_use_and_ends_idle_at_its_lifetime_or_by_logout(
     assert accounts.session_user("x" * 43) is None
 
 
+def test_a_look_without_touch_is_no_use_of_the_session(
+    accounts: AccountService, clock: Clock
+) -> None:
+    ready_user(accounts, "alice")
+    session = accounts.open_session(accounts.login("alice", PASSWORD))
+    for _ in range(14):
+        clock.advance(minutes=1)
+        assert accounts.session_user(session, touch=False) == accounts.user("alice")
+    clock.advance(minutes=1)  # 15 minutes of looks, no use: idle all the same
+    assert accounts.session_user(session, touch=False) is None
+    assert accounts.session_user(session) is None
+
+
 def test_disabling_or_resetting_a_user_ends_their_sessions(accounts: AccountService) -> None:
     ready_user(accounts, "alice")
     ready_user(accounts, "bob")
@@ -270,3 +286,68 @@ def test_disabling_or_resetting_a_user_ends_their_sessions(accounts: AccountServ
     assert accounts.session_user(alice) is None  # enabling again opens no old session
     accounts.reset("bob")
     assert accounts.session_user(bob) is None
+
+
+class _GuessCounter(PasswordHasher):
+    """Counts the checks made against real hashes, and holds every check (real or
+    ``verify_nobody``'s) until all the guesses are in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.in_flight: threading.Barrier | None = None
+        self.real: set[str] = set()
+        self.checked = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        if hash in self.real:
+            with self._lock:
+                self.checked += 1
+        if self.in_flight is not None:
+            self.in_flight.wait()
+        return super().verify(hash, password)
+
+
+def test_parallel_wrong_guesses_get_no_more_checks_than_the_lockout_allows(
+    store: RecordStore, clock: Clock
+) -> None:
+    # Before each attempt was reserved in SQL first, all 20 passed the lock check before
+    # any failure was counted: 20 real password checks against a limit of 5.
+    hasher = _GuessCounter()
+    accounts = service(store, clock, hasher=hasher)
+    ready_user(accounts, "alice")
+    found = store.credentials("alice")
+    assert found is not None
+    hasher.real.add(found.password_hash)
+    hasher.in_flight = threading.Barrier(20, timeout=30)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        try:
+            accounts.login("alice", f"wrong guess {n:04d}")
+        except LoginRefused as refused:
+            outcomes.append(refused.outcome)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert hasher.checked == 5
+    hasher.in_flight = None
+    assert Counter(outcomes) == {"bad-password": 5, "locked": 15}
+    with pytest.raises(LoginRefused, match="locked"):
+        accounts.login("alice", PASSWORD)
+
+
+def test_a_right_one_time_password_gives_its_attempt_back(store: RecordStore, clock: Clock) -> None:
+    accounts = service(
+        store, clock, lockout=LockoutPolicy(max_failures=2, lock_for=timedelta(minutes=1))
+    )
+    issued = accounts.add("alice", "operator")
+    with pytest.raises(LoginRefused):
+        accounts.login("alice", "wrong password!")
+    for _ in range(3):  # each would otherwise be the attempt that locks
+        with pytest.raises(PasswordChangeRequired):
+            accounts.login("alice", issued.password)
+    assert accounts.login("alice", issued.password, new_password=PASSWORD).failures == 0

@@ -62,6 +62,14 @@ class TrailSite:
         finally:
             engine.dispose()
 
+    def scalar(self, statement: str, **params: object) -> Any:
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sa.text(statement), params).scalar()
+        finally:
+            engine.dispose()
+
     def close(self) -> None:
         self.store.close()
         self.ledger.close()

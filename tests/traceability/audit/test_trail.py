@@ -5,21 +5,33 @@ filtering and CSV export; a ledger outage leaves the entry recorded and signed l
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ledger.errors import StoreUnavailable as LedgerUnavailable
 from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
 from tests.support.masterdata import Site
 from tests.traceability.audit.conftest import ALICE, GTIN, SIGNER, T0, TrailSite
-from traceability.audit.entry import KIND, AuditActor, AuditSubject, ESignature
+from traceability.audit.entry import (
+    KIND,
+    AuditActor,
+    AuditSubject,
+    ESignature,
+    change_of,
+    entry_of,
+    from_row,
+    to_row,
+)
 from traceability.audit.errors import AuditRefused
 from traceability.audit.export import COLUMNS
-from traceability.audit.trail import AuditTrail
+from traceability.audit.trail import TAG_LABEL, AuditTrail
 
 
 def test_each_change_is_the_next_entry_chained_and_signed_into_its_streams(
@@ -189,3 +201,117 @@ def test_the_signed_record_is_the_json_the_ledger_keeps(sqlite_site: TrailSite) 
 
 def _down(items: Any, signer: Signer, now: Any = None) -> Any:
     raise LedgerUnavailable("ledger down (test)")
+
+
+def test_entries_re_signed_with_a_key_not_the_sites_are_caught(sqlite_site: TrailSite) -> None:
+    # The attack of review 17 (finding 2d): rewrite entries 2 and 3, drop their ledger
+    # rows and re-sign them with a key of one's own, which the ledger's key table takes.
+    site = sqlite_site
+    for n in (1, 2, 3):
+        site.change(n)
+    for record in ("audit:2", "audit:3"):
+        entry_id = site.scalar("SELECT id FROM ledger_entries WHERE record_id = :r", r=record)
+        for table in ("ledger_links", "ledger_records"):
+            site.sql(f"DELETE FROM {table} WHERE entry_id = :i", i=entry_id)
+        site.sql("DELETE FROM ledger_entries WHERE id = :i", i=entry_id)
+    site.sql("DELETE FROM audit_signed WHERE seq IN (2, 3)")
+    prev = str((site.store.audit_row(1) or {})["digest"])
+    rogue = Signer.generate("site:test", T0 - timedelta(days=1))
+    for seq in (2, 3):
+        rewritten = from_row(site.store.audit_row(seq) or {}).model_copy(
+            update={"prev": prev, "reason": f"rewritten {seq}", "after": {"name": "evil"}}
+        )
+        site.sql(
+            "UPDATE audit_entries SET reason = :r, after = :a, prev = :p, digest = :d, "
+            "tag = :t WHERE seq = :s",
+            r=rewritten.reason,
+            a=json.dumps(rewritten.after),
+            p=prev,
+            d=rewritten.digest(),
+            t=hmac.new(rogue.derive(TAG_LABEL), rewritten.digest().encode(), "sha256").hexdigest(),
+            s=seq,
+        )
+        prev = rewritten.digest()
+    assert AuditTrail(site.store, site.ledger, rogue).sign_pending() == 2
+    report = site.trail.verify()
+    assert not report.ok
+    assert [(p.seq, p.kind) for p in report.problems] == [(2, "signature"), (3, "signature")]
+    assert "not the site's key" in report.problems[0].detail
+
+
+def test_a_row_the_trail_did_not_write_is_forged_and_never_signed(sqlite_site: TrailSite) -> None:
+    # Review 17, finding 2a: a disposition inserted with a chain recomputed by hand was
+    # listed as merely unsigned, and the hub's next sign_pending signed it.
+    site = sqlite_site
+    site.change(1)
+    last = site.store.audit_row(1) or {}
+    forged = entry_of(
+        change_of(
+            actor=AuditActor(name="li", kind="cli"),
+            action="incident.dispose",
+            subject=AuditSubject(kind="incident", key="inc-1"),
+            before={"state": "assessed"},
+            after={"state": "disposed"},
+            reason="fine",
+        ),
+        2,
+        T0,
+        str(last["digest"]),
+    )
+    site.store.append_audit([lambda seq, prev: to_row(forged)])  # as an SQL INSERT would
+    assert site.trail.sign_pending() == 0
+    report = site.trail.verify()
+    assert [(p.seq, p.kind) for p in report.problems] == [(2, "forged")]
+    assert report.unsigned == (2,)
+
+
+def test_an_unsigned_row_edited_with_its_digest_recomputed_is_forged(
+    sqlite_site: TrailSite,
+) -> None:
+    # Finding 2b: an entry edited while the ledger was down, its digest recomputed.
+    site = sqlite_site
+    site.change(1)
+    site.sql("DELETE FROM audit_signed WHERE seq = 1")
+    entry_id = site.scalar("SELECT id FROM ledger_entries WHERE record_id = 'audit:1'")
+    for table in ("ledger_links", "ledger_records"):
+        site.sql(f"DELETE FROM {table} WHERE entry_id = :i", i=entry_id)
+    site.sql("DELETE FROM ledger_entries WHERE id = :i", i=entry_id)
+    edited = from_row(site.store.audit_row(1) or {}).model_copy(update={"reason": "other"})
+    site.sql(
+        "UPDATE audit_entries SET reason = :r, digest = :d WHERE seq = 1",
+        r=edited.reason,
+        d=edited.digest(),
+    )
+    assert site.trail.sign_pending() == 0
+    assert [(p.seq, p.kind) for p in site.trail.verify().problems] == [(1, "forged")]
+
+
+def test_an_anchored_tail_entry_deleted_is_caught_by_its_batch(tmp_path: Any) -> None:
+    # Review 17, finding 2c: deleting the last entry with its ledger rows went unseen.
+    chain = Site(f"sqlite:///{tmp_path / 'site.db'}")
+    try:
+        trail = AuditTrail(chain.store, chain.ledger, chain.signer)
+        subject = AuditSubject(kind="product", key=GTIN)
+        for n in (1, 2, 3):
+            trail.record(ALICE, "master.product.update", subject, None, {"name": n}, "r")
+        chain.anchor()
+        assert trail.verify().ok
+        engine = sa.create_engine(chain.url)
+        with engine.begin() as conn:
+            query = "SELECT id FROM ledger_entries WHERE record_id = 'audit:3'"
+            entry_id = conn.execute(sa.text(query)).scalar()
+            for table in ("ledger_links", "ledger_records"):
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE entry_id = :i"), {"i": entry_id})
+            conn.execute(sa.text("DELETE FROM ledger_entries WHERE id = :i"), {"i": entry_id})
+            conn.execute(sa.text("DELETE FROM audit_signed WHERE seq = 3"))
+            conn.execute(sa.text("DELETE FROM audit_entries WHERE seq = 3"))
+        engine.dispose()
+        fresh = LedgerStore.open(chain.url)  # as `audit verify` opens it: no cached leaves
+        try:
+            report = AuditTrail(chain.store, fresh, chain.signer).verify()
+        finally:
+            fresh.close()
+        assert [(p.seq, p.kind) for p in report.problems] == [(1, "batch")]
+        assert "holds 2 of the 3 leaves" in report.problems[0].detail
+    finally:
+        chain.close()

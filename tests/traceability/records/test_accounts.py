@@ -53,33 +53,40 @@ def test_a_user_is_added_once_and_listed_without_secrets(records: RecordStore) -
         records.set_disabled("bob", True, T0)
 
 
-def test_the_failure_that_reaches_the_limit_locks_and_starts_the_count_again(
+def test_the_attempt_that_reaches_the_limit_locks_and_starts_the_count_again(
     records: RecordStore,
 ) -> None:
     records.add_user("alice", "Alice", "operator", "h", T0)
     for attempt in range(1, 3):
-        user = records.count_failure(
-            "alice", "login", "bad-password", "10.0.0.9", T0, max_failures=3, lock_for=LOCK
-        )
+        user = records.reserve_attempt("alice", T0, max_failures=3, lock_for=LOCK)
+        assert user is not None
         assert (user.failures, user.locked_until) == (attempt, None)
-    user = records.count_failure(
-        "alice", "signature", "bad-totp", None, T0, max_failures=3, lock_for=LOCK
-    )
+    user = records.reserve_attempt("alice", T0, max_failures=3, lock_for=LOCK)
+    assert user is not None
     assert (user.failures, user.locked_until) == (0, T0 + LOCK)
     assert user.locked(T0 + LOCK - timedelta(seconds=1))
     assert not user.locked(T0 + LOCK)
-    events = records.login_events("alice")
-    assert [(e.purpose, e.outcome) for e in events] == [
-        ("signature", "bad-totp"),
-        ("login", "bad-password"),
-        ("login", "bad-password"),
-    ]
-    assert events[-1].remote == "10.0.0.9"
+    assert records.reserve_attempt("alice", T0, max_failures=3, lock_for=LOCK) is None
+    assert records.reserve_attempt("alice", T0 + LOCK, max_failures=3, lock_for=LOCK) is not None
+    with pytest.raises(RecordNotFound):
+        records.reserve_attempt("bob", T0, max_failures=3, lock_for=LOCK)
+
+
+def test_a_released_attempt_is_given_back_and_its_lock_lifted(records: RecordStore) -> None:
+    records.add_user("alice", "Alice", "operator", "h", T0)
+    records.reserve_attempt("alice", T0, max_failures=2, lock_for=LOCK)
+    records.release_attempt("alice", T0, max_failures=2)
+    assert (records.user("alice") or pytest.fail("no alice")).failures == 0
+    records.reserve_attempt("alice", T0, max_failures=2, lock_for=LOCK)
+    records.reserve_attempt("alice", T0, max_failures=2, lock_for=LOCK)  # locks
+    records.release_attempt("alice", T0, max_failures=2)
+    user = records.user("alice") or pytest.fail("no alice")
+    assert (user.failures, user.locked_until) == (1, None)
 
 
 def test_a_totp_step_is_accepted_once(records: RecordStore) -> None:
     records.add_user("alice", "Alice", "operator", "h", T0)
-    records.count_failure("alice", "login", "bad-password", None, T0, max_failures=5, lock_for=LOCK)
+    records.reserve_attempt("alice", T0, max_failures=5, lock_for=LOCK)
     accepted = records.accept_login("alice", "login", None, T0, 1000)
     assert accepted is not None
     assert (accepted.failures, accepted.last_login_at) == (0, T0)
@@ -89,7 +96,7 @@ def test_a_totp_step_is_accepted_once(records: RecordStore) -> None:
     assert signed is not None
     assert signed.last_login_at == T0  # a signature is no login
     outcomes = [e.outcome for e in records.login_events("alice")]
-    assert outcomes == ["ok", "ok", "bad-password"]  # the refused replays changed nothing
+    assert outcomes == ["ok", "ok"]  # the refused replays changed nothing
     with pytest.raises(RecordNotFound):
         records.accept_login("bob", "login", None, T0, None)
 
@@ -118,7 +125,7 @@ def test_disabling_and_reset_end_every_session_of_the_user(records: RecordStore)
 
 def test_a_rehash_keeps_sessions_and_lockout(records: RecordStore) -> None:
     records.add_user("alice", "Alice", "operator", "h", T0)
-    records.count_failure("alice", "login", "bad-password", None, T0, max_failures=5, lock_for=LOCK)
+    records.reserve_attempt("alice", T0, max_failures=5, lock_for=LOCK)
     records.open_session("a1", "alice", T0, T0 - LOCK)
     user = records.set_password("alice", "h2", T0 + LOCK, must_change=False, reset=False)
     assert user.failures == 1

@@ -1,6 +1,7 @@
 """The console's overview over FakeGate, real SQLite records (the places, the lots at them)
 and an in-memory reader: sites → places with status, band, door and active incidents;
-a fresh reading changes the status; refusals are HTML pages; both languages."""
+a fresh reading changes the status; refusals are HTML pages; both languages; the page's
+own reloads (over the real gate) are no use of the session."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from influx.quoting import epoch_ns
+from tests.support.accounts import Clock, service
+from tests.support.consolegate import signed_in
 from tests.support.consolepages import (
     VIEWER,
     FakeDoors,
@@ -34,6 +37,7 @@ from traceability.custody import CustodyService
 from traceability.records.locations import Location
 from traceability.records.store import RecordStore
 from tracehub.services import InfluxDB
+from web.console.auth import ConsoleAuth
 from web.problem import Problem
 
 if TYPE_CHECKING:
@@ -122,7 +126,8 @@ def test_the_overview_shows_each_place_with_its_status(client: TestClient) -> No
     # no incidents service: no panel; the script and the no-script refresh
     assert 'id="active-incidents"' not in html
     assert '<script src="/static/console.js" defer></script>' in html
-    assert '<noscript><meta http-equiv="refresh" content="30"></noscript>' in html
+    refresh = '<noscript><meta http-equiv="refresh" content="30; url=/console?auto=1"></noscript>'
+    assert refresh in html
 
 
 def test_a_fresh_reading_changes_the_status(
@@ -252,3 +257,41 @@ def test_another_modules_page_answers_its_refusals_as_a_console_page(
     assert '<h1 id="error-heading">无权操作</h1>' in response.text
     assert "vera is viewer; needs admin" in response.text
     assert '<a href="/console/devices" aria-current="page">设备</a>' in response.text
+
+
+def test_the_pages_own_reloads_are_no_use_of_the_session(
+    stocked: RecordStore, temperatures: FakeTemperatures
+) -> None:
+    clock = Clock()
+    accounts = service(stocked, clock)  # idle timeout 15 minutes
+    secret = b"s" * 32
+    wall = signed_in(accounts, secret, "wall", "viewer")
+    desk = signed_in(accounts, secret, "desk", "viewer")
+    app = console_app(stocked, temperatures, lambda: NOW, gate=ConsoleAuth(accounts, secret))
+    with make_client(app) as client:
+        page = client.get("/console", headers=wall)
+        assert 'data-reload="/console?auto=1"' in page.text  # the script's reload
+        assert '<meta http-equiv="refresh" content="30; url=/console?auto=1">' in page.text
+        clock.advance(minutes=10)
+        assert client.get("/console?auto=1", headers=wall).status_code == 200
+        assert client.get("/console", headers=desk).status_code == 200  # someone's use
+        clock.advance(minutes=5)
+        gone = client.get("/console?auto=1", headers=wall, follow_redirects=False)
+        assert gone.status_code == 303  # 15 minutes since the last use: logged off
+        assert gone.headers["location"].startswith("/console/login?next=")
+        assert client.get("/console?auto=1", headers=desk).status_code == 200
+
+
+def test_open_in_grafana_only_when_a_dashboard_is_configured(
+    client: TestClient, stocked: RecordStore, temperatures: FakeTemperatures
+) -> None:
+    assert 'id="grafana"' not in client.get("/console", headers=VIEWER).text
+    board = "https://grafana.example/d/tracehub-coldchain"
+    app = console_app(stocked, temperatures, lambda: NOW, grafana=board)
+    with make_client(app) as linked:
+        html = linked.get("/console", headers=VIEWER).text
+        assert (
+            f'<a id="grafana" href="{board}" rel="noopener noreferrer" target="_blank">'
+            "Open in Grafana</a>"
+        ) in html
+        assert "在 Grafana 中打开</a>" in linked.get("/console?lang=zh-CN", headers=VIEWER).text

@@ -1,6 +1,7 @@
 """``/console/stream`` served by uvicorn on loopback and read with httpx as it streams:
 every tile first, then only what changed; a new incident is announced; the stream ends
-with the session; live screens are bounded. Real SQLite records (and ledger for the
+with the session (and an unattended screen's session idles out: the stream's looks are no
+use of it); live screens are bounded. Real SQLite records (and ledger for the
 incidents); each awaited event has a read deadline, never a sleep."""
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 from starlette.requests import Request
 
 from ledger.store.sqlstore import LedgerStore
-from tests.support.consolegate import FakeGate
+from tests.support.accounts import Clock, service
+from tests.support.consolegate import FakeGate, signed_in
 from tests.support.consolepages import (
     VIEWER,
     FakeTemperatures,
@@ -35,6 +37,7 @@ from traceability.custody import CustodyService
 from traceability.incidents.model import incident_id
 from traceability.incidents.service import IncidentService
 from traceability.records.store import RecordStore
+from web.console.auth import ConsoleAuth
 from web.console.board import BoardSettings
 from web.console.gate import SessionUser
 from web.server import WebServer
@@ -222,3 +225,32 @@ def test_records_away_for_a_round_do_not_end_the_stream(
         "place",
         "end",
     ]
+
+
+def test_an_unattended_screen_logs_off_at_the_idle_timeout(
+    records: RecordStore, temperatures: FakeTemperatures
+) -> None:
+    clock = Clock()
+    accounts = service(records, clock)  # idle timeout 15 minutes
+    secret = b"s" * 32
+    wall = signed_in(accounts, secret, "wall", "viewer")
+    app = console_app(
+        records, temperatures, lambda: NOW, gate=ConsoleAuth(accounts, secret), settings=LIVE
+    )
+    server = WebServer(app, "127.0.0.1", 0)
+    server.start()
+    http = httpx.Client(base_url=server.url, timeout=10.0)
+    try:
+        with http.stream("GET", "/console/stream", headers=wall) as response:
+            events = sse_events(response.iter_lines())
+            next_of(events, "place")
+            clock.advance(minutes=14)
+            temperatures.set(COLD_ROOM, 2.5, NOW - timedelta(seconds=5))
+            assert next_of(events, "place")["urn"] == COLD_ROOM  # read after the advance
+            next_of(events, "")  # so the next tick looked at the session at minute 14
+            clock.advance(minutes=1)  # 15 minutes since the login, watched all along
+            next_of(events, "end")
+        assert http.get("/console", headers=wall).status_code == 303  # logged off
+    finally:
+        http.close()
+        server.stop()

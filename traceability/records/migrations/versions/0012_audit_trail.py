@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("signature", sa.Text, nullable=True),
         sa.Column("prev", sa.String(64), nullable=True),
         sa.Column("digest", sa.String(64), nullable=False, unique=True),
+        sa.Column("tag", sa.String(64), nullable=True),
     )
     op.create_index("ix_audit_entries_at", "audit_entries", ["at"])
     op.create_index("ix_audit_entries_actor", "audit_entries", ["actor_name", "seq"])
