@@ -136,7 +136,7 @@ def wire(
     web = build_website(
         settings, Stores(store, ledger, keys), chain, capture, pages, telemetry, power, renew,
         readiness=readiness, incidents=alerting.incidents, capture_jobs=jobs,
-        subscriptions=subscriptions,
+        subscriptions=subscriptions, audit=audit,
         console=partial(
             console_site, settings, store, ledger, telemetry, pages=pages, audit=audit,
             incidents=alerting.incidents, readiness=readiness, stack=stack, master=master,

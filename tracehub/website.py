@@ -39,6 +39,7 @@ from tracehub.settings import Settings
 from tracehub.temperatures import lot_series
 from web.access import HostCheck, allowed_hosts
 from web.app import create_app
+from web.audittrail import AuditSource
 from web.console.site import console_route
 from web.health import ReadinessSource
 from web.pagecache import PageCache
@@ -77,12 +78,14 @@ def build_website(
     capture_jobs: CaptureJobs | None = None,
     subscriptions: Subscriptions | None = None,
     console: ConsoleFactory | None = None,
+    audit: AuditSource | None = None,
 ) -> WebServer:
     """``readiness``: what ``/readyz`` reports (``tracehub.readiness.HubReadiness``);
     ``incidents``: served at ``/incidents`` (``web.incidents``); ``capture_jobs``: where
     ``POST /capture`` puts documents (``tracehub.capturing``); ``subscriptions``: the
     named queries and subscriptions at ``/queries`` (``tracehub.subscribing``);
-    ``console``: the operator console at ``/console`` (``tracehub.consolesite``)."""
+    ``console``: the operator console at ``/console`` (``tracehub.consolesite``);
+    ``audit``: the audit trail, served to auditors at ``/auditor/audit``."""
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     # The gateway's probes and the rooms' sensor-only EPCIS events (issue #15).
     series = lot_series(store, telemetry)
@@ -120,6 +123,7 @@ def build_website(
         public_read=settings.web.public_read,
         cache=pages,
         incidents=incidents,
+        audit=audit,
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
             settings.hub.site,

@@ -133,6 +133,33 @@ OWN: dict[str, dict[str, Operation]] = {
             },
         )
     },
+    "/auditor/audit": {
+        "get": Operation(
+            summary="The audit trail: who changed what, when, before and after, why.",
+            tags=("Auditor",),
+            params=(
+                Param(name="since", description="entries at or after (RFC 3339)"),
+                Param(name="until", description="entries before (RFC 3339)"),
+                Param(name="actor", description="the actor's name"),
+                Param(name="subject", description="the subject's key (a GTIN, `GTIN/LOT`, …)"),
+                Param(name="kind", description="the subject's kind (`product`, `lot`, …)"),
+                Param(name="action", description="e.g. `incident.dispose`"),
+                Param(name="limit", description="1 to 1000 (default 100), oldest first"),
+                Param(name="format", description="`json` (default) or `csv`"),
+            ),
+            answers={
+                200: Answer(
+                    description="`{entries}`, each with its `ledger` state; or the CSV",
+                    body=Body(media=("application/json", "text/csv"), schema_=ANY_OBJECT),
+                )
+            },
+            errors={
+                400: "an unknown parameter, a malformed time or limit",
+                409: "a row cannot be read back (run `tracehub audit verify`)",
+                503: "the records did not answer",
+            },
+        )
+    },
     "/auditor/lots/{gtin}/{lot}/events": {
         "get": Operation(
             summary="The lot's EPCIS events with their ledger batch and capture receipts.",

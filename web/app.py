@@ -49,6 +49,7 @@ from traceability.subscriptions.service import Subscriptions
 from web.access import Access, ClientDirectory
 from web.api import api_routes
 from web.auditor import TelemetryWindow, auditor_routes
+from web.audittrail import AuditSource, audit_routes
 from web.capture import capture_routes
 from web.epcisquery import query_routes
 from web.health import healthz, readyz
@@ -142,6 +143,7 @@ def create_app(
     incidents: IncidentService | None = None,
     capture_jobs: CaptureJobs | None = None,
     subscriptions: Subscriptions | None = None,
+    audit: AuditSource | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -158,7 +160,8 @@ def create_app(
     app builds its own over ``capture`` and, no worker being started, captures each job
     in the background of the request that submitted it. ``subscriptions`` serves the
     named queries and their subscriptions (``web.queries``; the hub's, whose hook its
-    capture carries; without one the app builds its own over ``store``).
+    capture carries; without one the app builds its own over ``store``). ``audit``: the
+    audit trail served to auditors at ``/auditor/audit`` (``web.audittrail``).
     """
     bounds = limits or Limits()
     access = Access(clients if clients is not None else store, public_read=public_read)
@@ -200,6 +203,10 @@ def create_app(
             for route in auditor_routes(
                 store, telemetry=telemetry, exposure=exposure, evidence=evidence
             )
+        ),
+        *(
+            access.protect(route, "auditor")
+            for route in ([] if audit is None else audit_routes(audit))
         ),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
         access.protect(

@@ -162,3 +162,14 @@ def test_console_requests_are_bounded_as_the_sites_are(hub: Hub) -> None:
         assert big.status_code == 413
         long_path = web.get("/console/" + "x" * (hub.settings.web.limits().max_path_bytes + 1))
         assert long_path.status_code == 414
+
+
+def test_auditors_read_the_hubs_audit_trail(hub: Hub) -> None:
+    token = hub.store.add_client("inspector", ["auditor"]).token
+    with httpx.Client(base_url=hub.web.url, timeout=30) as web:
+        answer = web.get("/auditor/audit", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    actions = [entry["action"] for entry in answer.json()["entries"]]
+    # the demo's master data, each version written by the hub
+    assert "master.product.create" in actions
+    assert "master.lot.create" in actions
