@@ -109,6 +109,13 @@ def test_the_excursion_scenario_notifies_escalates_and_ends_released_and_proven(
         assert sentence, html
         assert "Proof: on chain" in html[sentence.start() : sentence.start() + 300]
 
+        # The console the demo printed shows the incident to its first admin.
+        login = re.search(
+            r"console\s+(http://\S+)/console\s+\(user admin, one-time password (\S+)", out.text
+        )
+        assert login, out.text
+        _sees_the_incident(login[1], login[2])
+
         command = re.search(r"tracehub verify (.+)", out.text)
         assert command, out.text
         verify = subprocess.run(
@@ -126,3 +133,22 @@ def test_the_excursion_scenario_notifies_escalates_and_ends_released_and_proven(
         proc.wait(timeout=60)
         out.close()
     assert proc.returncode == 0, out.text
+
+
+def _sees_the_incident(site: str, one_time: str) -> None:
+    """Log in to the console with the demo's one-time password (replaced at once) and find
+    the scenario's incident in its list."""
+    new = "demo-admin-password-1"
+    with httpx.Client(base_url=site, timeout=30) as web:
+        for fields in ({}, {"new": new, "repeat": new}):
+            form = web.get("/console/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf, form.text
+            answer = web.post(
+                "/console/login",
+                data={"csrf": csrf[1], "name": "admin", "password": one_time, **fields},
+            )
+        assert answer.status_code == 303, answer.text
+        listed = web.get("/console/incidents")
+        assert listed.status_code == 200
+        assert "Cold room 1" in listed.text, listed.text
