@@ -45,6 +45,7 @@ from traceability.anchoring.seals import (
     window_of,
     window_status,
 )
+from traceability.audit.entry import KIND as AUDIT_KIND
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
@@ -226,11 +227,13 @@ class LotPageBuilder:
         if bundle is not None:
             # The lot's own leaves; its master-data versions are shown by the facts
             # they back (``LotView.unproven``), not counted as the lot's events, nor
-            # are capture receipts (who sent the events: the page does not say).
+            # are capture receipts (who sent the events: the page does not say) or
+            # audit entries (who changed what: the auditors' and `verify`'s).
             own = [
                 i
                 for i in bundle["items"]
-                if i["entry"]["kind"] not in SUBJECT_OF_KIND and i["entry"]["kind"] != RECEIPT_KIND
+                if i["entry"]["kind"] not in SUBJECT_OF_KIND
+                and i["entry"]["kind"] not in (RECEIPT_KIND, AUDIT_KIND)
             ]
             proofs = bundle_proofs({**bundle, "items": own}, here=self._chain)
             # An event row with no signed capture entry (put in by hand) is on the
