@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from traceability.errors import RecordConflict, StoreUnavailable
+from traceability.audit.errors import AuditRefused
+from traceability.errors import RecordConflict, RecordRefused, StoreUnavailable
 from traceability.incidents.errors import IncidentNotFound, RoleRefused, StepRefused
 from traceability.incidents.model import STATES, Actor, Disposition, Incident, LotImpact, role_of
 from traceability.incidents.service import IncidentService
@@ -65,14 +66,14 @@ def incident_routes(
         except ValueError as exc:
             raise Problem(400, "bad query", "limit: give a whole number") from exc
         found = await run_in_threadpool(
-            _guarded,
+            guarded,
             lambda: service.list(state, max(1, min(limit, 1000))),
         )
         return JSONResponse({"incidents": [i.to_json() for i in found]})
 
     async def get_endpoint(request: Request) -> Response:
         iid = request.path_params["incident_id"]
-        found = await run_in_threadpool(_guarded, lambda: service.get(iid))
+        found = await run_in_threadpool(guarded, lambda: service.get(iid))
         if found is None:
             raise Problem(404, "no such incident", f"incident {iid}: no such incident")
         return answer(found)
@@ -102,11 +103,11 @@ def incident_routes(
         who = actor(request)
         comment = _text(data, "comment", required=step != "dispose")
         if step == "ack":
-            done = await run_in_threadpool(_guarded, lambda: service.acknowledge(iid, who, comment))
+            done = await run_in_threadpool(guarded, lambda: service.acknowledge(iid, who, comment))
         elif step == "assess":
             impacts = _impacts(data.get("impacts") or [])
             done = await run_in_threadpool(
-                _guarded, lambda: service.assess(iid, who, comment, impacts)
+                guarded, lambda: service.assess(iid, who, comment, impacts)
             )
         elif step == "dispose":
             disposition: Disposition = data.get("disposition")  # type: ignore[assignment]
@@ -114,10 +115,10 @@ def incident_routes(
                 raise Problem(400, "bad body", "disposition: give release, quarantine or reject")
             gtin, lot, reason = (_text(data, k) for k in ("gtin", "lot", "reason"))
             done = await run_in_threadpool(
-                _guarded, lambda: service.dispose(iid, who, gtin, lot, disposition, reason)
+                guarded, lambda: service.dispose(iid, who, gtin, lot, disposition, reason)
             )
         else:
-            done = await run_in_threadpool(_guarded, lambda: service.close(iid, who, comment))
+            done = await run_in_threadpool(guarded, lambda: service.close(iid, who, comment))
         return touched(done)
 
     return [
@@ -130,8 +131,8 @@ def incident_routes(
     ]
 
 
-def _guarded(call: Callable[[], T]) -> T:
-    """``call``, its errors as problem details."""
+def guarded(call: Callable[[], T]) -> T:
+    """``call``, its errors as problem details (the API's and the console's)."""
     try:
         return call()
     except IncidentNotFound as exc:
@@ -142,6 +143,8 @@ def _guarded(call: Callable[[], T]) -> T:
         raise Problem(409, "step refused", str(exc)) from exc
     except RecordConflict as exc:
         raise Problem(409, "conflict", str(exc)) from exc
+    except (RecordRefused, AuditRefused) as exc:
+        raise Problem(400, "refused", str(exc)) from exc
     except StoreUnavailable as exc:
         raise Problem(503, "records unavailable", str(exc)) from exc
 

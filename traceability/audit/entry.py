@@ -60,6 +60,7 @@ ACTOR_KINDS: tuple[ActorKind, ...] = get_args(ActorKind)
 SIGNED_ACTIONS = ("incident.dispose", "lot.release", "master.", "device.revoke")
 _ACTION = r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$"
 _SUBJECT_KIND = r"^[a-z][a-z0-9_-]{0,39}$"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LOT = re.compile(r"^\d{14}/.{1,20}$")
 _FIELDS = (
     "format", "seq", "at", "actor", "action", "subject", "lots", "before", "after", "reason",
@@ -156,6 +157,15 @@ class AuditChange(BaseModel):
             if not _LOT.match(key):
                 raise ValueError(f"lot {key!r} is not GTIN-14/LOT (a lot of 1 to 20 characters)")
         return tuple(sorted(set(value)))
+
+    @field_validator("reason")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        # PostgreSQL's text columns refuse NUL; checked here, ``check_authorship`` refuses
+        # such a reason before the step it explains is taken (never a step without entry).
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("reason: remove the control characters (line breaks are fine)")
+        return value
 
     @field_validator("before", "after")
     @classmethod

@@ -30,10 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from traceability.audit.entry import ESignature
-from traceability.audit.errors import AuditRefused
-from traceability.errors import RecordConflict, RecordRefused, StoreUnavailable
 from traceability.incidents.audited import AuditedIncidentService
-from traceability.incidents.errors import IncidentNotFound, RoleRefused, StepRefused
 from traceability.incidents.model import (
     STATES,
     Actor,
@@ -45,6 +42,7 @@ from traceability.incidents.service import IncidentService
 from web.console.answers import ConsolePages
 from web.console.formdata import form_of, number, text
 from web.console.gate import Role, SessionUser, Signature, allows
+from web.incidents import guarded
 from web.problem import Problem
 
 T = TypeVar("T")
@@ -270,7 +268,7 @@ class IncidentPages:
         return RedirectResponse(f"/console/incidents/{incident.id}", 303)
 
     async def _call(self, call: Callable[[], T]) -> T:
-        return await run_in_threadpool(_guarded, call)
+        return await run_in_threadpool(guarded, call)
 
 
 def _choice(given: Mapping[str, str], incident: Incident) -> tuple[str, str, Disposition]:
@@ -285,24 +283,6 @@ def _choice(given: Mapping[str, str], incident: Incident) -> tuple[str, str, Dis
         raise Problem(400, "bad form", "disposition: give release, quarantine or reject")
     gtin, lot = key.split("/", 1)
     return gtin, lot, disposition  # type: ignore[return-value]
-
-
-def _guarded(call: Callable[[], T]) -> T:
-    """``call``, its errors as the page's refusals."""
-    try:
-        return call()
-    except IncidentNotFound as exc:
-        raise Problem(404, "no such incident", str(exc)) from exc
-    except RoleRefused as exc:
-        raise Problem(403, "role refused", str(exc)) from exc
-    except StepRefused as exc:
-        raise Problem(409, "step refused", str(exc)) from exc
-    except RecordConflict as exc:
-        raise Problem(409, "conflict", str(exc)) from exc
-    except (RecordRefused, AuditRefused) as exc:
-        raise Problem(400, "refused", str(exc)) from exc
-    except StoreUnavailable as exc:
-        raise Problem(503, "records unavailable", str(exc)) from exc
 
 
 __all__ = ["DISPOSE_ACTION", "IncidentPages", "SignedHook", "StepHook", "meaning_of"]

@@ -181,3 +181,25 @@ def test_a_step_through_the_web_api_is_an_entry_by_the_authenticated_client(
     )
     assert entry.after is not None
     assert entry.after["actor"] == {"name": "wms-li", "role": "operator"}
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
+def test_a_comment_its_entry_cannot_hold_is_refused_before_the_step(
+    audited: AuditedIncidentService, trail: AuditTrail, stocked: RecordStore
+) -> None:
+    # A NUL fits the step's JSON but not PostgreSQL's text column of the entry: refused
+    # before the step through every path (here the web API: a 400, not a 500).
+    from tests.support.webapp import app_for, bearer, make_client
+
+    iid = _opened(audited)
+    with pytest.raises(AuditRefused, match="control characters"):
+        audited.acknowledge(iid, LI, "door\x00closed")
+    with make_client(app_for(stocked, incidents=audited)) as client:
+        li = bearer(stocked, "operator", name="wms-li")
+        refused = client.post(f"/incidents/{iid}/ack", json={"comment": "a\x00b"}, headers=li)
+    assert refused.status_code == 400, refused.text
+    assert "control characters" in refused.json()["detail"]
+    incident = audited.get(iid)
+    assert incident is not None
+    assert incident.state == "open"
+    assert trail.entries() == []
