@@ -24,7 +24,7 @@ from starlette.routing import Route
 from traceability.expiry import DEFAULT_NEAR_EXPIRY_DAYS
 from traceability.records.store import RecordStore
 from web.console.gate import ConsoleGate
-from web.console.lotsview import LotBook, LotExposure, Recall
+from web.console.lotsview import MAX_BUDGETS, LotBook, LotExposure, Recall
 from web.console.render import ConsoleRenderer
 from web.errors import WebError
 
@@ -51,10 +51,12 @@ def lot_routes(
     near_expiry_days: int = DEFAULT_NEAR_EXPIRY_DAYS,
     today: Callable[[], date] | None = None,
     now: Callable[[], datetime] | None = None,
+    max_budgets: int = MAX_BUDGETS,
 ) -> list[Route]:
     """``/console/lots`` and ``/console/recall``; ``exposure`` computes the budgets left
-    (without it the page says "not computed"); ``today``/``now`` for tests."""
-    book = LotBook(store, exposure, near_expiry_days)
+    (without it the page says "not computed"; at most ``max_budgets`` a page);
+    ``today``/``now`` for tests."""
+    book = LotBook(store, exposure, near_expiry_days, max_budgets)
     clock = now or (lambda: datetime.now(UTC))
     day = today or (lambda: clock().date())
 

@@ -11,7 +11,8 @@
 
 Both read the database and, for budgets, the telemetry: callers run them in a worker
 thread. A budget costs one exposure (~200 ms on a 90-day lot), so only lots in stock
-get one.
+get one, and at most ``max_budgets`` per page (first expiry first; the rest say "not
+computed"): a site with thousands of lots in stock must not hold a worker for minutes.
 """
 
 from __future__ import annotations
@@ -119,12 +120,20 @@ class Recall(BaseModel):
     hits: tuple[RecallHit, ...]
 
 
+MAX_BUDGETS = 50  # exposures per page load (module docstring)
+
+
 class LotBook:
     """The console's reads of lots over the records (and an exposure port, if any)."""
 
     def __init__(
-        self, store: RecordStore, exposure: LotExposure | None = None, near_days: int = 7
+        self,
+        store: RecordStore,
+        exposure: LotExposure | None = None,
+        near_days: int = 7,
+        max_budgets: int = MAX_BUDGETS,
     ) -> None:
+        self._max_budgets = max_budgets
         self._store = store
         self._custody = CustodyService(store)
         self._exposure = exposure
@@ -142,6 +151,7 @@ class LotBook:
         lives = {gtin: p.shelf_life_days for gtin, p in products.items()}
         at: dict[str, list[LotHere]] = defaultdict(list)
         where: dict[tuple[str, str], list[str]] = {}
+        computed = 0
         for lot in lots:
             product = products[lot.gtin]
             counts = _count(self._custody.where_now(lot.gtin, lot.lot).values())
@@ -149,7 +159,9 @@ class LotBook:
             if not counts:
                 continue
             status = expiry_status(lot, today, self._near, product.shelf_life_days)
-            budget = self._budget(lot)
+            budget = NOT_COMPUTED
+            if computed < self._max_budgets:
+                budget, computed = self._budget(lot), computed + 1
             for place, units in counts.items():
                 at[place].append(
                     LotHere(

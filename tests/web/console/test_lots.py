@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.applications import Starlette
@@ -65,7 +65,9 @@ def records(stocked: RecordStore) -> RecordStore:
     return stocked
 
 
-def client_for(store: RecordStore, exposure: ExposureService | None = None) -> TestClient:
+def client_for(
+    store: RecordStore, exposure: ExposureService | None = None, **options: Any
+) -> TestClient:
     from starlette.testclient import TestClient
 
     routes = lot_routes(
@@ -75,6 +77,7 @@ def client_for(store: RecordStore, exposure: ExposureService | None = None) -> T
         exposure=exposure,
         today=lambda: TODAY,
         now=lambda: NOW,
+        **options,
     )
     app = Starlette(routes=routes, exception_handlers={Problem: handle_problem})
     return TestClient(app, headers=VIEWER, follow_redirects=False)
@@ -241,3 +244,13 @@ def test_a_page_needs_a_session(records: RecordStore) -> None:
             response = client.get(path, headers={"X-Test-User": ""})
             assert response.status_code == 303
             assert response.headers["location"] == "/console/login"
+
+
+def test_budgets_are_computed_for_at_most_max_budgets_lots_a_page(records: RecordStore) -> None:
+    series = SteppedSeries({COLD_ROOM: [2.0, 5.0, 2.1], DOCK: [3.0]})
+    exposure = ExposureService(records, series, now=NOW)
+    with client_for(records, exposure, max_budgets=1) as client:
+        html = client.get("/console/lots").text
+    # L2 expires first: its budget is computed; L1's is not (one exposure a page here)
+    budgets = {row[1]: row[-1] for rows_ in places(html).values() for row in rows_}
+    assert budgets == {"L2": "50 min (83 %)", "L1": "not computed"}
