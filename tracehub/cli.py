@@ -13,15 +13,19 @@ from rich.logging import RichHandler
 
 from tracehub.commands import (
     audit,
+    calibration,
     carbon,
     clients,
     devices,
+    fsma,
     grafana,
     hub,
     incidents,
     ledger,
     qr,
+    readings,
     records,
+    retention,
     simulate,
     status,
     users,
@@ -71,6 +75,10 @@ main.add_command(users.users)
 main.add_command(incidents.incidents)
 main.add_command(qr.qr)
 main.add_command(audit.audit)
+main.add_command(readings.readings)
+main.add_command(calibration.calibration)
+main.add_command(retention.retention)
+records.records.add_command(fsma.fsma204)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@
 * ``grafana``   dashboards and alert rules: generate, check, publish
 * ``status``    the gateways' health and dead-letter counters
 * ``audit``     the audit trail: list, export as CSV, verify, sign what is left
+* ``fsma``      ``tracehub records fsma204``: the FDA FSMA 204 sortable spreadsheet
+* ``readings``  readings from USB data-logger files
+* ``calibration`` probe calibration records
+* ``retention`` how long InfluxDB keeps readings
 
 Shared by several: ``writers`` (the site's ledger, the audited master-data writer) and
 ``devicetrail`` (the device registry under the audit trail).
