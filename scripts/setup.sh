@@ -30,6 +30,11 @@ for bin in "${!APT_FOR[@]}"; do
     missing+=("${APT_FOR[$bin]}")
   fi
 done
+# WeasyPrint (the temperature reports' PDF) loads Pango through cffi, not a binary
+if ! compgen -G "/usr/lib/*/libpangoft2-1.0.so.0" >/dev/null \
+   && ! compgen -G "/usr/lib/libpangoft2-1.0.so.0" >/dev/null; then
+  missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+fi
 # PostgreSQL's server binaries live outside PATH on Debian
 if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
   missing+=(postgresql)

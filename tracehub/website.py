@@ -124,6 +124,7 @@ def build_website(
         cache=pages,
         incidents=incidents,
         audit=audit,
+        site=settings.hub.site,  # named on the temperature reports
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
             settings.hub.site,

@@ -230,6 +230,27 @@ OWN: dict[str, dict[str, Operation]] = {
             errors={**_AUDIT_ERRORS, 404: "unknown lot, or nothing of it in the ledger yet"},
         )
     },
+    "/auditor/lots/{gtin}/{lot}/report.pdf": {
+        "get": Operation(
+            summary="The lot's temperature report (PDF): band, MKT, excursions, probes, proof.",
+            description=(
+                "Readings chart against the band, min/max/MKT, time out of range, each "
+                "excursion with its incident and disposition (from their signed steps), the "
+                "probes of each stay with their calibration, the anchored batches, and a QR "
+                "code of the lot's Digital Link. A record not yet anchored is said so."
+            ),
+            tags=("Auditor",),
+            answers={
+                200: Answer(
+                    description="the report, A4",
+                    body=Body(
+                        media=("application/pdf",), schema_={"type": "string", "format": "binary"}
+                    ),
+                )
+            },
+            errors={**_AUDIT_ERRORS, 503: "the report could not be rendered"},
+        )
+    },
     "/incidents": {
         "get": Operation(
             summary="Incidents, newest first.",

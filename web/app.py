@@ -62,6 +62,8 @@ from web.pages import LotPages
 from web.problem import Problem, handle_problem
 from web.queries import named_query_routes
 from web.renderer import Renderer
+from web.report.build import CalibrationSource, ReportBuilder
+from web.report.route import report_routes
 from web.wellknown import TrustPublisher, WellKnown
 
 STATIC = Path(__file__).parent / "static"
@@ -144,6 +146,8 @@ def create_app(
     capture_jobs: CaptureJobs | None = None,
     subscriptions: Subscriptions | None = None,
     audit: AuditSource | None = None,
+    site: str = "tracehub",
+    calibration: CalibrationSource | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -161,7 +165,9 @@ def create_app(
     in the background of the request that submitted it. ``subscriptions`` serves the
     named queries and their subscriptions (``web.queries``; the hub's, whose hook its
     capture carries; without one the app builds its own over ``store``). ``audit``: the
-    audit trail served to auditors at ``/auditor/audit`` (``web.audittrail``).
+    audit trail served to auditors at ``/auditor/audit`` (``web.audittrail``). ``site``
+    names the site on temperature reports (``web.report``), ``calibration`` what the
+    probes' calibration records say there.
     """
     bounds = limits or Limits()
     access = Access(clients if clients is not None else store, public_read=public_read)
@@ -207,6 +213,12 @@ def create_app(
         *(
             access.protect(route, "auditor")
             for route in ([] if audit is None else audit_routes(audit))
+        ),
+        *(
+            access.protect(route, "auditor")
+            for route in report_routes(
+                store, ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
+            )
         ),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
         access.protect(

@@ -1,0 +1,50 @@
+"""``GET /auditor/lots/{gtin}/{lot}/report.pdf``: the lot's temperature report as PDF.
+
+Served to API clients with the ``auditor`` scope (``web.app`` protects the route): the
+report names probes and place URNs the consumer page keeps to itself. The QR code on it
+is the lot's GS1 Digital Link on the host the request came to (``web.access`` has held
+that host against the public URL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from traceability.records.store import RecordStore
+from web.params import path_lot
+from web.problem import Problem
+from web.qr import link
+from web.report.build import ReportBuilder
+from web.report.document import MEDIA_TYPE, ReportUnrendered, report_pdf
+
+PATH = "/auditor/lots/{gtin}/{lot}/report.pdf"
+
+
+def report_routes(store: RecordStore, reports: ReportBuilder) -> Sequence[Route]:
+    def report(request: Request) -> Response:
+        gtin, lot_id = path_lot(request)
+        product, lot = store.get_product(gtin), store.get_lot(gtin, lot_id)
+        if product is None or lot is None:
+            raise Problem(404, "unknown lot", f"lot {lot_id} of {gtin} is not in the records")
+        base = str(request.base_url).rstrip("/")
+        try:
+            pdf = report_pdf(reports.build(product, lot, link(base, gtin, lot_id)))
+        except ReportUnrendered as exc:
+            raise Problem(503, "report not rendered", str(exc)) from exc
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"temperature-report-{gtin}-{lot_id}.pdf")
+        return Response(
+            pdf,
+            media_type=MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    # a sync endpoint: Starlette runs it in its thread pool (the rendering is CPU work)
+    return [Route(PATH, report, methods=["GET"])]
