@@ -17,7 +17,8 @@ thread), ``health``
 (``gateway_health`` and ``dead_letter`` points). Adapters: ``mqtt`` (paho) and ``opcua``
 (asyncua) sources, ``spool`` (durable SQLite queue), ``deadletter`` (SQLite store),
 ``influx`` (the InfluxDB sink), ``outbox`` (a SQLite capture port for a gateway on its
-own). ``runtime`` builds the adapters from a config (no I/O) and starts and stops them;
+own), ``loggerfile`` (a USB data-logger file's readings appended to the spool from
+another process, and their outcome read back). ``runtime`` builds the adapters from a config (no I/O) and starts and stops them;
 ``__main__`` runs one gateway process. ``devices/`` is the device registry (identities,
 site CA, broker access). ``errors`` draws the error tree. It imports ``sensors``,
 ``gs1``, ``influx``, ``ledger`` and ``supervision`` only.

@@ -7,7 +7,9 @@ believable and new:
   1970), before the device was provisioned, further ahead of the gateway's receive
   time than the tolerance, or older than the backfill window is refused, never stored
   at a date nobody looks at. Receive time, not the gateway's drain time, is the
-  reference, so a backlog drained late takes the decisions it would have taken.
+  reference, so a backlog drained late takes the decisions it would have taken. A
+  reading from a data-logger file (``LoggerObservation``) is old by nature: the
+  backfill window does not apply to it, the other rules do.
 * **placement** — a temperature reading is stored at the location its probe is placed
   at (the device directory), never at one the payload names: a payload ``location``
   that disagrees is refused (``location_mismatch``), an unplaced probe too
@@ -34,6 +36,7 @@ from gateway.decode import (
     UNASSIGNED,
     AgvObservation,
     Decoded,
+    LoggerObservation,
     Rejection,
     TagObservation,
     TemperatureObservation,
@@ -90,8 +93,11 @@ def clock_rejection(
     rules: ClockRules,
     provisioned_at: datetime | None = None,
     field: str = "ts",
+    *,
+    backfill: bool = True,
 ) -> Rejection | None:
-    """Why ``ts`` (a device timestamp received at ``received_ns``) is not believable."""
+    """Why ``ts`` (a device timestamp received at ``received_ns``) is not believable;
+    ``backfill=False``: however old (a logger file's reading), still bounded by the rest."""
     ts_ns = timestamp_ns(ts)
     # The common case first and cheaply: every reading passes through here.
     if (
@@ -101,7 +107,7 @@ def clock_rejection(
             or ts_ns >= timestamp_ns(provisioned_at) - rules.provisioning_tolerance_s * 1e9
         )
         and ts_ns - received_ns <= rules.future_tolerance_s * 1e9
-        and received_ns - ts_ns <= rules.backfill_ns
+        and (not backfill or received_ns - ts_ns <= rules.backfill_ns)
     ):
         return None
     at = format_timestamp(ts)
@@ -126,7 +132,7 @@ def clock_rejection(
             f"{field} {at} is {_ago(ahead)} ahead of when the gateway received it "
             f"({received}; {_ago(rules.future_tolerance_s)} allowed); {_NTP_FIX}"
         )
-    elif received_ns - ts_ns > rules.backfill_ns:
+    elif backfill and received_ns - ts_ns > rules.backfill_ns:
         reason = (
             f"{field} {at} is older than the {_ago(rules.backfill_s)} backfill window before "
             f"its receive time ({received}): too old to store; fix the device's clock, or "
@@ -148,7 +154,10 @@ def clock_check(
         reading = decoded.reading
         device = device_key(decoded.site, "temperature", reading.device_id)
         provisioned = directory.provisioned_at(device)
-        found = clock_rejection(reading.ts, received_ns, rules, provisioned)
+        found = clock_rejection(
+            reading.ts, received_ns, rules, provisioned,
+            backfill=not isinstance(decoded, LoggerObservation),
+        )  # fmt: skip
     elif isinstance(decoded, TagObservation):
         read = decoded.read
         provisioned = directory.provisioned_at(device_key(decoded.site, "rfid", read.reader_id))

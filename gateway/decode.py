@@ -17,6 +17,7 @@ from gs1.errors import EpcError
 from sensors.agv import AgvState, AgvTopic, parse_state, validate_message
 from sensors.coldroom import ColdRoomChange
 from sensors.errors import AgvError, TopicError
+from sensors.fields import ID_RE
 from sensors.rfid import TagRead
 from sensors.temperature import TemperatureReading
 from sensors.topics import Topic
@@ -24,6 +25,9 @@ from sensors.topics import Topic
 MAX_PAYLOAD_BYTES = 64 * 1024
 OPCUA_TOPIC_PREFIX = "opcua/"
 """Spool topic of OPC UA data changes: ``opcua/{site}/{plc}`` (never an MQTT topic)."""
+LOGGER_TOPIC_PREFIX = "logger/"
+"""Spool topic of readings from USB data-logger files: ``logger/{site}/{device}`` (never
+an MQTT topic; ``tracehub readings import`` appends them, gateway/loggerfile.py)."""
 
 # Dead-letter codes (the ``reason`` tag in InfluxDB).
 NOT_JSON = "not_json"
@@ -72,6 +76,12 @@ class TemperatureObservation(BaseModel):
 
     site: str
     reading: TemperatureReading
+
+
+class LoggerObservation(TemperatureObservation):
+    """A temperature reading from a data-logger file: stored, de-duplicated and sealed as
+    any other, but old by nature, so the clock's backfill window does not apply to it
+    (gateway/admission.py); its other rules do."""
 
 
 class TagObservation(BaseModel):
@@ -176,6 +186,8 @@ def decode(topic: str, payload: bytes, known_devices: Collection[str] | None = N
         )
     if topic.startswith("uagv/"):
         return _decode_agv(topic, payload, known_devices)
+    if topic.startswith(LOGGER_TOPIC_PREFIX):
+        return _decode_logger(topic, payload, known_devices)
     if topic.startswith(OPCUA_TOPIC_PREFIX):
         try:
             change = ColdRoomChange.model_validate_json(payload)
@@ -218,6 +230,31 @@ def decode(topic: str, payload: bytes, known_devices: Collection[str] | None = N
     except EpcError as exc:
         return Rejection(reason=f"epc {read.epc}: {exc}", field="epc", code=BAD_EPC)
     return TagObservation(site=parsed.site, read=read, epc=epc)
+
+
+def _decode_logger(topic: str, payload: bytes, known_devices: Collection[str] | None) -> Decoded:
+    parts = topic.split("/")
+    if len(parts) != 3 or not all(ID_RE.fullmatch(p) for p in parts[1:]):
+        return Rejection(
+            reason=f"topic {topic!r} does not match {LOGGER_TOPIC_PREFIX}{{site}}/{{device_id}}",
+            field="topic",
+            code=BAD_TOPIC,
+        )
+    _, site, device_id = parts
+    if known_devices is not None and device_id not in known_devices:
+        return _unknown("logger", device_id)
+    try:
+        reading = TemperatureReading.model_validate_json(payload)
+    except ValidationError as exc:
+        return _rejection(exc)
+    if reading.device_id != device_id:
+        return Rejection(
+            reason=f"device_id {reading.device_id!r} differs from the topic's device id "
+            f"{device_id!r}: import the file with --device {reading.device_id}",
+            field="device_id",
+            code=ID_MISMATCH,
+        )
+    return LoggerObservation(site=site, reading=reading)
 
 
 def _decode_agv(topic: str, payload: bytes, known_devices: Collection[str] | None) -> Decoded:

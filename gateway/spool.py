@@ -15,6 +15,11 @@ true and a warning is logged once per crossing.
 
 Each thread uses its own connection (sqlite3 connections are per thread);
 WAL lets the drain side read while the MQTT side writes.
+
+Another process may append (``tracehub readings import``, gateway/loggerfile.py): an
+idle drain side re-counts the table when another connection committed (``resync``).
+The devices a logger file speaks for (state ``KEPT_SCOPE``) keep their ``accepted``
+index beyond the backfill window: a later file of any age must still meet it.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ _SCHEMA = (
 )
 
 _KEYS_PER_QUERY = 400  # two parameters each, far below SQLite's limit
+_COUNT = "SELECT COUNT(*), COALESCE(SUM(LENGTH(topic) + LENGTH(payload)), 0) FROM spool"
+KEPT_SCOPE = "accepted_kept"  # device → "1": its accepted readings are never forgotten
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
 
@@ -112,15 +119,15 @@ class Spool:
         self._cond = threading.Condition()
         self._closed = False
         self._alarmed = False
+        # Around an append's commit + count and a re-count: never a row counted twice.
+        self._appending = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = self._db()
             with db:
                 for statement in _SCHEMA:
                     db.execute(statement)
-            depth, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(topic) + LENGTH(payload)), 0) FROM spool"
-            ).fetchone()
+            depth, size = db.execute(_COUNT).fetchone()
         except (OSError, sqlite3.Error) as exc:
             raise SpoolUnavailable(
                 f"cannot open spool {self.path}: {exc}; check the path is writable"
@@ -187,24 +194,45 @@ class Spool:
                     return False
                 self._cond.wait(0.1)
         db = self._db()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany(
-                "INSERT INTO spool (topic, payload, received_ns) VALUES (?, ?, ?)",
-                [(i.topic, i.payload, i.received_ns) for i in items],
-            )
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise SpoolUnavailable(f"cannot write spool {self.path}: {exc}") from exc
-        with self._cond:
-            self._depth += len(items)
-            self._bytes += size
-            if self._bytes >= self.near_full_ratio * self.max_bytes:
-                self._alarm()
-            self._cond.notify_all()
+        with self._appending:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(
+                    "INSERT INTO spool (topic, payload, received_ns) VALUES (?, ?, ?)",
+                    [(i.topic, i.payload, i.received_ns) for i in items],
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise SpoolUnavailable(f"cannot write spool {self.path}: {exc}") from exc
+            with self._cond:
+                self._depth += len(items)
+                self._bytes += size
+                if self._bytes >= self.near_full_ratio * self.max_bytes:
+                    self._alarm()
+                self._cond.notify_all()
         return True
+
+    def resync(self) -> int:
+        """Re-count the table (rows another process appended); return the depth."""
+        with self._appending:
+            try:
+                depth, size = self._db().execute(_COUNT).fetchone()
+            except sqlite3.Error as exc:
+                raise SpoolUnavailable(f"cannot read spool {self.path}: {exc}") from exc
+            with self._cond:
+                self._depth = int(depth)
+                self._bytes = int(size) + self._depth * ROW_OVERHEAD_BYTES
+                self._cond.notify_all()
+                return self._depth
+
+    def _changed_elsewhere(self) -> bool:
+        """Another connection committed since this thread last asked (SQLite's cheap
+        ``data_version``; the first ask says yes)."""
+        version = int(self._db().execute("PRAGMA data_version").fetchone()[0])
+        seen, self._local.data_version = getattr(self._local, "data_version", None), version
+        return bool(seen != version)
 
     def _alarm(self) -> None:
         if not self._alarmed:
@@ -221,11 +249,15 @@ class Spool:
 
     # --- drain side ----------------------------------------------------------------
     def wait_for_entries(self, timeout: float) -> bool:
-        """Block until something is spooled (or ``timeout``); True if the spool is not empty."""
+        """Block until something is spooled (or ``timeout``); True if the spool is not empty.
+        Idle, it also looks for rows another process appended."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._depth > 0 or self._closed, timeout) and (
-                self._depth > 0
-            )
+            if self._cond.wait_for(lambda: self._depth > 0 or self._closed, timeout):
+                return self._depth > 0
+        try:
+            return self._changed_elsewhere() and self.resync() > 0
+        except (sqlite3.Error, SpoolUnavailable):
+            return False  # closed meanwhile, or a locked file: asked again next round
 
     def peek(self, limit: int, after_id: int = 0) -> list[SpoolEntry]:
         """The oldest ``limit`` entries with an id above ``after_id``."""
@@ -309,7 +341,11 @@ class Spool:
                     accepted,
                 )
             if forget_accepted_before is not None:
-                db.execute("DELETE FROM accepted WHERE ts_ns < ?", (forget_accepted_before,))
+                db.execute(
+                    "DELETE FROM accepted WHERE ts_ns < ? AND device NOT IN "
+                    "(SELECT key FROM state WHERE scope = ?)",
+                    (forget_accepted_before, KEPT_SCOPE),
+                )
             if also is not None:
                 also(db)
             db.execute("COMMIT")
@@ -319,8 +355,9 @@ class Spool:
             raise SpoolUnavailable(f"cannot update spool {self.path}: {exc}") from exc
         freed = sum(_size(e.topic, e.payload) for e in entries)
         with self._cond:
-            self._depth -= len(entries)
-            self._bytes -= freed
+            # Not below zero: a batch may hold rows another process appended (resync).
+            self._depth = max(0, self._depth - len(entries))
+            self._bytes = max(0, self._bytes - freed)
             if self._alarmed and self._bytes < self.near_full_ratio * self.max_bytes:
                 self._alarmed = False
                 log.warning(
