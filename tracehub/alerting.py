@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
 from supervision.supervisor import Supervisor
+from traceability.alarms.calibrationdue import CalibrationWatch
 from traceability.alarms.engine import AlarmEngine, AlarmLoop
 from traceability.alarms.lotwatch import LotWatch
 from traceability.alarms.places import RecordPlaces
@@ -132,7 +133,9 @@ def wire_alerting(
 
     tags = stack.enter_context(closing(InfluxTagReadSource(influx.url, influx.database)))
     lots = LotWatch(rules, places, store, judge, tags)
-    engine = AlarmEngine(rules, source, store, incidents, places, _now, lots=lots)
+    # A probe due for calibration within 30 days (or overdue): one alarm per due date.
+    due = CalibrationWatch(store.calibrations)
+    engine = AlarmEngine(rules, source, store, incidents, places, _now, lots=lots, calibrations=due)
     return Alerting(
         alarms=AlarmLoop(engine, interval_s=settings.alarms.interval_s, supervisor=supervisor),
         incidents=incidents,

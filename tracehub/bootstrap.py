@@ -39,6 +39,7 @@ from tracehub.chain import Chain, anchor_worker, connect_chain
 from tracehub.consolesite import console_site
 from tracehub.keys import open_keystore, site_keys, site_signer
 from tracehub.readiness import HubReadiness, web_status
+from tracehub.retaining import require_retention
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
 from tracehub.subscribing import Subscribing, subscribing, subscriptions_for
@@ -105,8 +106,10 @@ def wire(
         trusted=partial(site_keys, keys, settings),  # the keystore's, not the ledger's table
     )
     supervisor = Supervisor()
+    # Refused here, before anything runs, if it would delete readings still under seal.
+    retention = require_retention(settings, ledger)
     gateway = build_gateway(
-        gateway_config(settings, read_points),
+        gateway_config(settings, read_points).model_copy(update={"influx_retention": retention}),
         # the gateway's events are signed as sent by it (their capture receipts)
         CaptureBridge(
             capture, on_lot=pages.invalidate, source=f"gateway:{settings.mqtt.client_id}"
@@ -140,6 +143,7 @@ def wire(
         console=partial(
             console_site, settings, store, ledger, telemetry, pages=pages, audit=audit,
             incidents=alerting.incidents, readiness=readiness, stack=stack, master=master,
+            renew=renew,
         ),
     )  # fmt: skip
     stack.callback(web.stop)

@@ -20,16 +20,20 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.routing import BaseRoute
 
 from influx.client import InfluxClient
+from ledger.batch import StoredEntry
+from ledger.signing import Signer
 from ledger.store.sqlstore import LedgerStore
+from ledger.submitter import RecordSubmitter
 from traceability.accounts.policy import SessionPolicy
 from traceability.accounts.service import AccountService
 from traceability.alarms.places import RecordPlaces
@@ -39,13 +43,17 @@ from traceability.coldchain.doortelemetry import InfluxDoorReader
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
+from traceability.epclinks import lot_stream
 from traceability.incidents.service import IncidentService
+from traceability.masterdata.calibration import ProbeCalibrations
 from traceability.masterdata.service import MasterData
 from traceability.records.store import RecordStore
+from traceability.reports.release import ReportReleases
 from tracehub.consoledevices import InfluxLastSeen, RegistryDevices
 from tracehub.settings import Settings
 from tracehub.site import open_device_registry
 from web.console.auth import ConsoleAuth
+from web.console.calibrations import calibration_routes
 from web.console.devices import device_routes
 from web.console.gate import Signature
 from web.console.health import health_routes
@@ -53,8 +61,10 @@ from web.console.lots import lot_routes
 from web.console.masterimport import import_routes
 from web.console.pages import console_routes
 from web.console.render import ConsoleRenderer
+from web.console.reportpages import report_routes
 from web.health import ReadinessSource
 from web.pagecache import PageCache
+from web.report.build import ReportBuilder
 
 SECRET_BYTES = 32
 GRAFANA_URL = "TRACEHUB_GRAFANA_URL"
@@ -139,6 +149,16 @@ class _SignedRevocation:
         )
 
 
+class _LotRecords:
+    """Signs a lot's own record into its stream with the site's current key."""
+
+    def __init__(self, ledger: LedgerStore, renew: Callable[[], Signer]) -> None:
+        self._submitter = RecordSubmitter(ledger, renew(), renew=renew)
+
+    def __call__(self, kind: str, gtin: str, lot: str, record: dict[str, Any]) -> StoredEntry:
+        return self._submitter.submit(kind, record, streams=[lot_stream(gtin, lot)])
+
+
 def console_site(
     settings: Settings,
     store: RecordStore,
@@ -146,15 +166,19 @@ def console_site(
     telemetry: InfluxTemperatureReader,
     series: TemperatureSeries,
     exposure: ExposureService,
+    reports: ReportBuilder,
     pages: PageCache,
     audit: AuditTrail,
     incidents: IncidentService | None,
     readiness: ReadinessSource | None,
     stack: ExitStack,
     master: MasterData,
+    renew: Callable[[], Signer],
 ) -> Sequence[BaseRoute]:
     """Every ``/console`` route of the hub (module docstring); ``stack`` closes the
-    InfluxDB clients it opens; ``master`` (with the audit trail) takes the imports."""
+    InfluxDB clients it opens; ``master`` (with the audit trail) takes the imports;
+    ``reports`` renders the temperature reports a quality user releases, whose hashes
+    are signed with the site's current key (``renew``)."""
     influx = settings.influx
     assert influx.url is not None  # the hub resolves it before wiring
     renderer = ConsoleRenderer()
@@ -184,6 +208,13 @@ def console_site(
         ),
         *health_routes(gate, renderer, readiness, ledger=ledger),
         *import_routes(gate, renderer, master, on_imported=pages.invalidate_all),
+        # Probe calibration certificates (issue #20), signed and audited as master data.
+        *calibration_routes(
+            gate, renderer, ProbeCalibrations(store, ledger, renew(), renew=renew, audit=audit)
+        ),
+        *report_routes(
+            gate, renderer, store, reports, ReportReleases(store, _LotRecords(ledger, renew), audit)
+        ),
     ]
     return console_routes(
         gate,

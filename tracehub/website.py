@@ -32,6 +32,7 @@ from traceability.carbon.lotfootprint import LedgerFootprint, RecordsFootprint
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.incidents.service import IncidentService
+from traceability.masterdata.calibration import SignedCalibrationSource
 from traceability.records.store import RecordStore
 from traceability.subscriptions.service import Subscriptions
 from tracehub.chain import Chain
@@ -43,6 +44,7 @@ from web.audittrail import AuditSource
 from web.console.site import console_route
 from web.health import ReadinessSource
 from web.pagecache import PageCache
+from web.report.build import ReportBuilder
 from web.server import WebServer, rpc_route
 from web.wellknown import TrustPublisher
 
@@ -51,7 +53,7 @@ class ConsoleFactory(Protocol):
     """The console's routes over the site's temperatures (``tracehub.consolesite``)."""
 
     def __call__(
-        self, *, series: TemperatureSeries, exposure: ExposureService
+        self, *, series: TemperatureSeries, exposure: ExposureService, reports: ReportBuilder
     ) -> Sequence[BaseRoute]: ...
 
 
@@ -89,7 +91,9 @@ def build_website(
     store, ledger, keys = stores.records, stores.ledger, stores.keys
     # The gateway's probes and the rooms' sensor-only EPCIS events (issue #15).
     series = lot_series(store, telemetry)
-    exposure = ExposureService(store, series)
+    # Each stay's probes flagged by the site's signed calibration records (issue #20).
+    calibrations = SignedCalibrationSource(ledger)
+    exposure = ExposureService(store, series, calibrations=calibrations)
     # The lot's anchored carbon report first, else computed from the records.
     footprint = LedgerFootprint(ledger, RecordsFootprint(store, power))
     limits = settings.web.limits()
@@ -125,6 +129,7 @@ def build_website(
         incidents=incidents,
         audit=audit,
         site=settings.hub.site,  # named on the temperature reports
+        calibration=calibrations,
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
             settings.hub.site,
@@ -143,7 +148,11 @@ def build_website(
     panel = (
         []
         if console is None
-        else [console_route(console(series=series, exposure=exposure), limits)]
+        else [
+            console_route(
+                console(series=series, exposure=exposure, reports=app.state.reports), limits
+            )
+        ]
     )
     site = Starlette(
         routes=[*rpc, *panel, Mount("/", app)], middleware=[Middleware(HostCheck, hosts=hosts)]

@@ -31,6 +31,8 @@ from web.apioperation import (
     json_answer,
     obj,
 )
+from web.fsmaexport import FSMA_OPERATION
+from web.report.route import REPORT_OPERATION
 
 _LOT_ERRORS = {400: "the GTIN of the path is malformed (its check digit, its length)"}
 _AUDIT_ERRORS = {**_LOT_ERRORS, 404: "the lot is not in the records"}
@@ -160,6 +162,7 @@ OWN: dict[str, dict[str, Operation]] = {
             },
         )
     },
+    "/auditor/fsma204": {"get": FSMA_OPERATION},  # web.fsmaexport
     "/auditor/lots/{gtin}/{lot}/events": {
         "get": Operation(
             summary="The lot's EPCIS events with their ledger batch and capture receipts.",
@@ -230,27 +233,7 @@ OWN: dict[str, dict[str, Operation]] = {
             errors={**_AUDIT_ERRORS, 404: "unknown lot, or nothing of it in the ledger yet"},
         )
     },
-    "/auditor/lots/{gtin}/{lot}/report.pdf": {
-        "get": Operation(
-            summary="The lot's temperature report (PDF): band, MKT, excursions, probes, proof.",
-            description=(
-                "Readings chart against the band, min/max/MKT, time out of range, each "
-                "excursion with its incident and disposition (from their signed steps), the "
-                "probes of each stay with their calibration, the anchored batches, and a QR "
-                "code of the lot's Digital Link. A record not yet anchored is said so."
-            ),
-            tags=("Auditor",),
-            answers={
-                200: Answer(
-                    description="the report, A4",
-                    body=Body(
-                        media=("application/pdf",), schema_={"type": "string", "format": "binary"}
-                    ),
-                )
-            },
-            errors={**_AUDIT_ERRORS, 503: "the report could not be rendered"},
-        )
-    },
+    "/auditor/lots/{gtin}/{lot}/report.pdf": {"get": REPORT_OPERATION},  # web.report.route
     "/incidents": {
         "get": Operation(
             summary="Incidents, newest first.",

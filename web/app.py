@@ -8,7 +8,8 @@
 * ``/static/…`` — the pages' CSS and proof-check script, served locally (no CDN).
 * ``/openapi.json`` — the OpenAPI document of the routes served here (``web.openapi``),
   ``read`` scope.
-* ``/auditor/…`` — raw data for clients with the ``auditor`` scope (``web.auditor``).
+* ``/auditor/…`` — raw data for clients with the ``auditor`` scope (``web.auditor``), the
+  audit trail (``web.audittrail``) and the FSMA 204 spreadsheet (``web.fsmaexport``).
 * ``/epcis/…``, ``/lots/…`` — the EPCIS capture/query API (``web.api``): capture needs
   the ``capture`` scope, the reads the ``read`` scope unless the site's reads are public.
 * ``/incidents…`` — incidents and their steps (``web.incidents``): reads, ack, assess
@@ -52,6 +53,7 @@ from web.auditor import TelemetryWindow, auditor_routes
 from web.audittrail import AuditSource, audit_routes
 from web.capture import capture_routes
 from web.epcisquery import query_routes
+from web.fsmaexport import fsma_routes
 from web.health import healthz, readyz
 from web.incidents import incident_routes
 from web.limits import Limits, RequestLimits
@@ -196,6 +198,8 @@ def create_app(
         capture or CaptureService(store, on_stored=subs.on_stored),
         on_captured=cached.invalidate,
     )
+    # the temperature reports (web.report): auditors here, the console's release too
+    reports = ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
     routes: list[BaseRoute] = [
         Route("/01/{rest:path}", pages.digital_link, name="digital_link"),
         Route("/gtin/{rest:path}", pages.digital_link),
@@ -214,12 +218,8 @@ def create_app(
             access.protect(route, "auditor")
             for route in ([] if audit is None else audit_routes(audit))
         ),
-        *(
-            access.protect(route, "auditor")
-            for route in report_routes(
-                store, ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
-            )
-        ),
+        *(access.protect(route, "auditor") for route in fsma_routes(store)),  # web.fsmaexport
+        *(access.protect(route, "auditor") for route in report_routes(store, reports)),
         *(access.protect(route, API_SCOPES[route.path]) for route in api),
         access.protect(
             Route("/openapi.json", OpenApi(API_SCOPES).endpoint), API_SCOPES["/openapi.json"]
@@ -258,5 +258,6 @@ def create_app(
         middleware=[Middleware(RequestLimits, limits=bounds)],  # before any endpoint
     )
     app.state.pages = cached
+    app.state.reports = reports  # the console releases the same reports (tracehub.website)
     app.state.access = access  # /readyz shows its details to admin clients
     return app

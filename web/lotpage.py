@@ -26,7 +26,7 @@ layer caches rendered pages (``web.pagecache``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,6 +46,8 @@ from traceability.anchoring.seals import (
     window_status,
 )
 from traceability.audit.entry import KIND as AUDIT_KIND
+from traceability.calibration.record import Calibration
+from traceability.calibration.status import StayCalibration, stays_calibration
 from traceability.carbon.lotfootprint import FootprintSource
 from traceability.coldchain.exposure import ExposureService, TemperatureSeries
 from traceability.custody import CustodyService
@@ -86,9 +88,13 @@ class LotPageBuilder:
         today: Callable[[], date] | None = None,
         now: Callable[[], datetime] | None = None,
         chain: ChainIdentity | None = None,
+        calibrations: Callable[[Sequence[str]], Sequence[Calibration]] | None = None,
     ) -> None:
         """``chain``: the hub's chain now; anchors recorded on another are not shown as
-        on chain, whether or not the anchoring worker's audit has run yet."""
+        on chain, whether or not the anchoring worker's audit has run yet;
+        ``calibrations``: the site's signed calibration records of the probes named."""
+        # The exposure's own source by default: the page flags the stays as it does.
+        self._calibrations = calibrations or (exposure.calibrations if exposure else None)
         self._store = store
         self._chain = chain
         self._custody = CustodyService(store)
@@ -119,11 +125,11 @@ class LotPageBuilder:
             facts = lot_facts(bundle, product, self._store.lot_master(gtin, lot_id), visited)
         stops = sorted(
             (
-                self._stop(urn, start, end, names, facts)
+                (urn, start, self._stop(urn, start, end, names, facts))
                 for urn, intervals in spans.items()
                 for start, end in intervals
             ),
-            key=lambda s: s.arrived,
+            key=lambda s: s[2].arrived,
         )
         unit_place = None
         if serial is not None:
@@ -137,13 +143,17 @@ class LotPageBuilder:
         claims = PageClaims(self._store, self._exposure, self._footprint, self._now())
         cold, cold_claim = self._cold_chain(claims, product, lot_id, spans, names, bundle)
         footprint = self._footprint.latest(gtin, lot_id) if self._footprint else None
+        flags = self._calibration(cold_claim, spans)
         return LotView(
             product=product,
             lot=lot,
             serial=serial,
             unit_place=unit_place,
             expiry=expiry_status(lot, self._today(), self._near, product.shelf_life_days),
-            journey=tuple(stops),
+            journey=tuple(
+                stop.model_copy(update={"calibration": flags.get((urn, start), ())})
+                for urn, start, stop in stops
+            ),
             cold_chain=cold.model_copy(
                 update={"windows": self._windows(bundle, spans, cold_claim)}
             ),
@@ -158,6 +168,20 @@ class LotPageBuilder:
             claims=claims.claims(product, lot_id, bundle, cold_claim, footprint),
             incidents=incident_notes(bundle, gtin, lot_id),
         )
+
+    def _calibration(
+        self, claim: ColdChainClaim | None, spans: dict[str, list[tuple[datetime, datetime | None]]]
+    ) -> dict[tuple[str, datetime], tuple[StayCalibration, ...]]:
+        # The probes the verdict's claim says read each stay, against their signed
+        # calibration records (``stays_calibration``, as the exposure flags them).
+        if self._calibrations is None or claim is None or not claim.probes:
+            return {}
+        ends = {(urn, a): b or self._now() for urn, spans_ in spans.items() for a, b in spans_}
+        read = [(p.location, p.start, ends.get((p.location, p.start), self._now()),
+                 [d for d in p.devices if d]) for p in claim.probes]  # fmt: skip
+        records = self._calibrations(sorted({d for *_, devices in read for d in devices}))
+        found = stays_calibration(read, records)
+        return {key: tuple(f for f in flags if f.out) for key, flags in found.items()}
 
     @staticmethod
     def _stop(

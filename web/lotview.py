@@ -14,6 +14,7 @@ from traceability.anchoring.proofs import PageProofs
 from traceability.anchoring.seals import (
     WindowStatus,
 )
+from traceability.calibration.status import StayCalibration
 from traceability.carbon.lotfootprint import FootprintSummary
 from traceability.coldchain.budget import BudgetUse
 from traceability.expiry import ExpiryStatus
@@ -38,6 +39,9 @@ class Stop(BaseModel):
     # Whether an anchored version of the place backs name/kind/country (None: the page
     # has no evidence source and claims nothing).
     state: FactState | None = None
+    # The probes that read the stay while out of calibration (overdue, or none on record):
+    # from the site's signed calibration records; the page names no probe (privacy).
+    calibration: tuple[StayCalibration, ...] = ()
 
 
 class Excursion(BaseModel):

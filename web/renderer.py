@@ -56,7 +56,7 @@ class Renderer:
         return self.render("not_found.html", root, lang, 404, problem=problem, hint=hint, path=None)
 
 
-def chart(view: LotView, messages: Catalog) -> Markup:
+def chart(view: LotView, messages: Catalog, date_format: str = "%m-%d") -> Markup:
     cold = view.cold_chain
     if not cold.chart:
         return Markup("")
@@ -77,6 +77,7 @@ def chart(view: LotView, messages: Catalog) -> Markup:
             band=messages.t("chart_band"),
             excursion=messages.t("chart_excursion"),
         ),
+        date_format,
     )
     return Markup(svg)
 

@@ -10,6 +10,7 @@ The scenario is the shipped excursion with seconds for minutes
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -114,7 +115,7 @@ def test_the_excursion_scenario_notifies_escalates_and_ends_released_and_proven(
             r"console\s+(http://\S+)/console\s+\(user admin, one-time password (\S+)", out.text
         )
         assert login, out.text
-        _sees_the_incident(login[1], login[2])
+        console = _console(login[1], login[2])
 
         command = re.search(r"tracehub verify (.+)", out.text)
         assert command, out.text
@@ -128,6 +129,38 @@ def test_the_excursion_scenario_notifies_escalates_and_ends_released_and_proven(
         assert verify.returncode == 0, verify.stdout + verify.stderr
         incident = re.search(r"✓ incident .*released by qa\.schmidt \(quality\)", verify.stdout)
         assert incident, verify.stdout
+
+        # The lot's temperature report, released (e-signed) in the console, names the
+        # band, the MKT, the excursion and its disposition; verify finds the file.
+        report = tmp_path / "report.pdf"
+        report.write_bytes(_released_report(console))
+        text = _pdf_text(report.read_bytes())
+        for words in (
+            "Allowed band 2.0 °C to 8.0 °C",
+            "Mean kinetic temperature",
+            "release (quality)",
+        ):
+            assert words in text, text
+        assert re.search(r"Cold room 1.{0,80}?\d+\.\d °C .{0,120}?inc-", text), text
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tracehub.cli",
+                "verify",
+                *command[1].split(),
+                "--report",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert re.search(r"✓ report file .*released by Site administrator", checked.stdout), (
+            checked.stdout
+        )
+        console.close()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -135,20 +168,43 @@ def test_the_excursion_scenario_notifies_escalates_and_ends_released_and_proven(
     assert proc.returncode == 0, out.text
 
 
-def _sees_the_incident(site: str, one_time: str) -> None:
-    """Log in to the console with the demo's one-time password (replaced at once) and find
-    the scenario's incident in its list."""
-    new = "demo-admin-password-1"
-    with httpx.Client(base_url=site, timeout=30) as web:
-        for fields in ({}, {"new": new, "repeat": new}):
-            form = web.get("/console/login")
-            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-            assert csrf, form.text
-            answer = web.post(
-                "/console/login",
-                data={"csrf": csrf[1], "name": "admin", "password": one_time, **fields},
-            )
-        assert answer.status_code == 303, answer.text
-        listed = web.get("/console/incidents")
-        assert listed.status_code == 200
-        assert "Cold room 1" in listed.text, listed.text
+NEW_PASSWORD = "demo-admin-password-1"
+LOT_REPORT = "/console/lots/04012345111118/L2026-11A/report"
+
+
+def _console(site: str, one_time: str) -> httpx.Client:
+    """Log in to the console with the demo's one-time password (replaced at once), find
+    the scenario's incident in its list; the logged-in client."""
+    web = httpx.Client(base_url=site, timeout=60)
+    for fields in ({}, {"new": NEW_PASSWORD, "repeat": NEW_PASSWORD}):
+        form = web.get("/console/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf, form.text
+        answer = web.post(
+            "/console/login",
+            data={"csrf": csrf[1], "name": "admin", "password": one_time, **fields},
+        )
+    assert answer.status_code == 303, answer.text
+    listed = web.get("/console/incidents")
+    assert listed.status_code == 200
+    assert "Cold room 1" in listed.text, listed.text
+    return web
+
+
+def _released_report(web: httpx.Client) -> bytes:
+    """Release the lot's temperature report as the admin, signing with the password."""
+    page = web.get(LOT_REPORT)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    answer = web.post(LOT_REPORT + "/release", data={"csrf": csrf[1], "password": NEW_PASSWORD})
+    assert answer.status_code == 303, answer.text
+    pdf = web.get(answer.headers["location"])
+    assert pdf.headers["content-type"] == "application/pdf"
+    return pdf.content
+
+
+def _pdf_text(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in pages)

@@ -247,7 +247,7 @@ def test_an_oversized_trust_document_is_refused_early(tmp_path: Path) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from tracehub.commands.verify import MAX_TRUST_BYTES
+    from tracehub.trustsources import MAX_TRUST_BYTES
 
     class Flood(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

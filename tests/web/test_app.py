@@ -54,6 +54,8 @@ def test_the_route_table(client: TestClient) -> None:
             f"/auditor/lots{lot}/{name}"
             for name in ("events", "telemetry", "exposure", "masterdata", "evidence")
         ),
+        f"/auditor/lots{lot}/report.pdf",  # web.report
+        "/auditor/fsma204",  # web.fsmaexport
         "/capture",
         "/capture/{captureID}",
         "/epcis/capture",

@@ -14,6 +14,7 @@ Pure, then ports, then adapters and the loop::
     tagreads     TagReadSource port (RFID reads) and its InfluxDB v1 adapter
     lotalarms    the lot rules' alarms from a lot's budget use and from tag reads (pure)
     lotwatch     LotWatch: the lot rules' round (which lots, how often, their state)
+    calibrationdue  calibration_due: a probe's calibration due soon or overdue (event-like)
     engine       AlarmEngine (a round: read, evaluate, commit, report) and AlarmLoop
 
 State (per rule, place and device) and the raised alarms live in the records

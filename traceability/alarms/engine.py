@@ -24,6 +24,8 @@ The lot rules (``stability_budget``, ``wrong_place``) run after the series rules
 same round (``lotwatch.LotWatch``, given as ``lots``): their rows and event-like alarms
 are committed in a second transaction and reported the same way, so an outage of their
 sources (an exposure, the tag reads) postpones only them.
+The ``calibration_due`` alarms (``calibrationdue.CalibrationWatch``, given as
+``calibrations``) come last, in a third transaction, the same way.
 
 ``AlarmLoop`` runs rounds in a thread supervised like the anchoring loop (component
 ``alarms``): an outage (InfluxDB, the records, a sink's ``TraceabilityError``) is reported
@@ -41,6 +43,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from supervision.supervisor import Component, Supervisor
+from traceability.alarms.calibrationdue import CalibrationWatch
 from traceability.alarms.evaluation import Limits, SeriesState, Subject, evaluate, leave
 from traceability.alarms.lotwatch import LotWatch, lot_rules
 from traceability.alarms.model import Alarm, AlarmSink
@@ -113,8 +116,10 @@ class AlarmEngine:
         lookback_s: float = 3600.0,
         overlap_s: float = 120.0,
         lots: LotWatch | None = None,
+        calibrations: CalibrationWatch | None = None,
     ) -> None:
-        """``lots``: runs the lot rules (None: they are not evaluated); ``lookback_s``: how
+        """``lots``: runs the lot rules (None: they are not evaluated); ``calibrations``:
+        the calibration_due alarms (None: not evaluated); ``lookback_s``: how
         far back anything is read (a fresh database, an outage of the hub); ``overlap_s``:
         how far behind the newest reading the shared read starts (late writes); a series
         whose watermark is older is read on its own from there."""
@@ -124,6 +129,7 @@ class AlarmEngine:
             r for r in rules.rules if not isinstance(r, StabilityBudgetRule | WrongPlaceRule)
         )
         self._lots = lots
+        self._calibrations = calibrations
         self._source = source
         self._records = records
         self._sink = sink
@@ -184,6 +190,13 @@ class AlarmEngine:
                 self._records.save_alarm_round(lot_rows, [_row(a) for a in events])
                 self.report_pending()
             transitions.extend(events)
+        if self._calibrations is not None:
+            due = self._calibrations.run(now)
+            if due:
+                self._records.save_alarm_round([], [_row(a) for a in due])
+                self._calibrations.saved(due)
+                self.report_pending()
+            transitions.extend(due)
         return transitions
 
     def report_pending(self) -> int:

@@ -21,6 +21,7 @@ AlarmKind = Literal[
     "gateway_lost",
     "stability_budget",  # event-like: raised and cleared at once (lotalarms)
     "wrong_place",  # event-like too
+    "calibration_due",  # event-like too (calibrationdue)
 ]
 Severity = Literal["warning", "critical"]
 

@@ -24,6 +24,7 @@ anchored carbon report).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from gs1.identifiers import Gtin
@@ -38,6 +39,7 @@ from traceability.anchoring.eventcheck import event_checks, journey_from, signed
 from traceability.anchoring.feeder import lot_stream
 from traceability.anchoring.incidentcheck import incident_checks
 from traceability.anchoring.mastercheck import master_checks
+from traceability.anchoring.reportcheck import report_file_checks
 from traceability.anchoring.seals import sealed_windows, spans_of
 from traceability.anchoring.telemetrycheck import TelemetryRows, telemetry_checks
 from traceability.audit.entry import KIND as AUDIT_KIND
@@ -57,11 +59,13 @@ def verify_lot(
     telemetry: TelemetryRows | None = None,
     now: datetime | None = None,
     claims: ClaimSource | None = None,
+    reports: Sequence[tuple[str, bytes]] = (),
 ) -> Report:
     """``telemetry``: where to re-read the lot's readings (``TelemetryUnavailable``
     propagates when it cannot answer). ``trust``: who may have signed and where the
     roots count, from outside the records (on the site: its keystore and configured
-    contract); without it the lot is at best "self-consistent, not attributed"."""
+    contract); without it the lot is at best "self-consistent, not attributed".
+    ``reports``: PDF files (name, content) held against the lot's released reports."""
     gtin14 = gtin.value if isinstance(gtin, Gtin) else Gtin.parse(gtin).value
     bundle = lot_bundle(store, ledger, gtin14, lot, claims=claims)
     report = verify_bundle(bundle, chain, trust, now)
@@ -106,6 +110,7 @@ def verify_lot(
     after.extend(master_checks(store, bundle, gtin14, lot))  # product, lot, places
     after.extend(incident_checks(bundle))  # the lot's incidents, from the signed steps
     after.extend(audit_checks(store, bundle))  # its audit entries, held against the trail
+    after.extend(report_file_checks(bundle, reports))  # report files an inspector was given
     if claims is not None:  # the page's numbers, recomputed over the signed journey
         proven = journey_from(store, gtin14, lot, signed_bodies(bundle))
         stays = spans_of(Timeline(subject=f"{gtin14}/{lot}", stays=proven).locations())

@@ -16,6 +16,8 @@ excursions are those of each stay's worst probe; min/max are over every probe. T
 comes through the ``TemperatureSeries`` port (``probes`` for the exposure; ``buckets`` for
 the chart); the InfluxDB adapter (``traceability.coldchain.telemetry``) summarises quiet
 stretches and fetches raw readings where anything happens. Stays are fetched concurrently.
+With ``calibrations``, each stay's reading probes carry their calibration over the stay
+(``with_calibration``: ``traceability.calibration.status``, overdue or unknown is flagged).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from traceability.calibration.record import Calibration
+from traceability.calibration.status import StayCalibration, stays_calibration
 from traceability.coldchain.band import Band, strictest
 from traceability.coldchain.buckets import Bucket, raw_buckets
 from traceability.coldchain.budget import (
@@ -112,6 +116,8 @@ class StayProbes(BaseModel):
     end: datetime
     device: str | None
     probes: tuple[ProbeExposure, ...]  # without their weights
+    # Each reading probe's calibration over the stay (``with_calibration``; empty: not asked).
+    calibration: tuple[StayCalibration, ...] = ()
 
 
 class Exposure(BaseModel):
@@ -304,6 +310,16 @@ def exposure_over(
     )
 
 
+def with_calibration(found: Exposure, records: Sequence[Calibration]) -> Exposure:
+    """``found`` with each stay's reading probes' calibration (numbers unchanged)."""
+    stays = [(s.location, s.start, s.end, [p.device for p in s.probes if p.device and p.readings])
+             for s in found.stay_probes]  # fmt: skip
+    flags = stays_calibration(stays, records)
+    flagged = [s.model_copy(update={"calibration": flags[(s.location, s.start)]})
+               for s in found.stay_probes]  # fmt: skip
+    return found.model_copy(update={"stay_probes": tuple(flagged)})
+
+
 # The band each stay is judged against, by location and arrival (default: the records' row).
 BandAt = Callable[[str, datetime], Band]
 
@@ -318,9 +334,11 @@ class ExposureService:
         max_hold: timedelta = DEFAULT_MAX_HOLD,
         now: datetime | None = None,
         workers: int = 4,
+        calibrations: Callable[[Sequence[str]], Sequence[Calibration]] | None = None,
     ) -> None:
         """``max_hold``: how long a reading holds when its probe goes quiet (longer:
-        unmonitored); ``workers``: how many stays' series are fetched at once."""
+        unmonitored); ``workers``: how many stays' series are fetched at once;
+        ``calibrations``: the signed records of the probes named (flags each stay)."""
         if max_hold <= timedelta(0):
             raise ValueError(f"max_hold {max_hold}: must be positive")
         self._workers = workers
@@ -330,10 +348,15 @@ class ExposureService:
         self._delta_h = delta_h_kj
         self._max_hold = max_hold
         self._now = now
+        self._calibrations = calibrations
 
     @property
     def max_hold(self) -> timedelta:
         return self._max_hold
+
+    @property
+    def calibrations(self) -> Callable[[Sequence[str]], Sequence[Calibration]] | None:
+        return self._calibrations
 
     def exposure(
         self,
@@ -355,29 +378,18 @@ class ExposureService:
             for location, spans in sorted(timeline.locations().items())
             for start, end in spans
         ]
-        return exposure_over(
+        found = exposure_over(
             product.gtin, lot, stays, self._series,
             delta_h_kj=self._delta_h, max_hold=self._max_hold, workers=self._workers,
         )  # fmt: skip
+        if self._calibrations is None:
+            return found
+        probes = {p.device for s in found.stay_probes for p in s.probes if p.device}
+        return with_calibration(found, self._calibrations(sorted(probes)))
 
 
 __all__ = [
-    "DEFAULT_MAX_HOLD",
-    "Band",
-    "BandAt",
-    "Bucket",
-    "Excursion",
-    "Exposure",
-    "ExposureService",
-    "OutSpan",
-    "ProbeExposure",
-    "ProbeSeries",
-    "StayBand",
-    "StayProbes",
-    "TemperatureSeries",
-    "excursions",
-    "exposure_over",
-    "judge",
-    "raw_buckets",
-    "strictest",
+    "DEFAULT_MAX_HOLD", "Band", "BandAt", "Bucket", "Excursion", "Exposure", "ExposureService",
+    "OutSpan", "ProbeExposure", "ProbeSeries", "StayBand", "StayProbes", "TemperatureSeries",
+    "excursions", "exposure_over", "judge", "raw_buckets", "strictest", "with_calibration",
 ]  # fmt: skip

@@ -24,6 +24,8 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.capturejobs``    capture jobs of ``POST /capture``
 * ``traceability.records.subscriptions``  named queries and their subscriptions
 * ``traceability.records.subscriptionoutbox``  what each subscription is to be sent
+* ``traceability.records.calibrations``  probe calibration certificates, a history each
+* ``traceability.records.releasedreports``  released temperature reports, each PDF as signed
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -35,6 +37,7 @@ from traceability.records.accounts import AccountRecords
 from traceability.records.alarmstate import AlarmStateRecords
 from traceability.records.audittrail import AuditRecords
 from traceability.records.batchlog import BatchRecords
+from traceability.records.calibrations import CalibrationRecords
 from traceability.records.capturejobs import CaptureJobRecords
 from traceability.records.catalog import CatalogRecords
 from traceability.records.clients import ClientRecords
@@ -59,6 +62,7 @@ from traceability.records.lookups import CaptureLookups
 from traceability.records.outbox import OutboxRecords
 from traceability.records.packaging import PackagingRecords
 from traceability.records.primaryfactors import PrimaryFactorRecords
+from traceability.records.releasedreports import ReleasedReportRecords
 from traceability.records.sensorevents import SensorEventRecords
 from traceability.records.shipments import ShipmentRecords
 from traceability.records.stays import StayRecords
@@ -102,5 +106,7 @@ class RecordStore(
     SubscriptionOutboxRecords,
     AccountRecords,
     AuditRecords,
+    CalibrationRecords,
+    ReleasedReportRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,22 +34,15 @@ import click
 from rich.markup import escape
 
 from gs1.errors import Gs1Error
-from ledger.errors import LedgerError, TrustError
-from ledger.verify.trust import (
-    WELL_KNOWN_PATH,
-    TrustAnchors,
-    anchors_from_document,
-    combine,
-    contract_from_text,
-    from_keys,
-    key_from_text,
-)
+from ledger.errors import LedgerError
+from ledger.verify.trust import TrustAnchors, combine, contract_from_text, from_keys
 from ledger.verify.verifier import Outcome, Report, Verdict, verify_bundle
 from traceability.anchoring.verification import report_json, verify_lot
 from traceability.errors import TraceabilityError
 from tracehub.console import Problem, console
 from tracehub.localstack import local_influx_url, local_rpc_url
 from tracehub.settings import Settings
+from tracehub.trustsources import trust_source
 
 _DIGITAL_LINK = re.compile(r"/01/(?P<gtin>\d{8,14})/10/(?P<lot>[^/?#]+)")
 _MARKS = {
@@ -146,6 +140,14 @@ def _chain(rpc_url: str | None) -> Any:
     "windows (default: TRACEHUB_INFLUX_URL, else the influxd this site's hub spawned; "
     "database TRACEHUB_INFLUX_DATABASE).",
 )
+@click.option(
+    "--report",
+    "report_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A temperature report PDF (repeatable): is it one the lot released? (its SHA-256 "
+    "against the lot's signed, anchored release records)",
+)
 @click.option("--offline", is_flag=True, help="Check hashes, signatures and proofs only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
@@ -162,6 +164,7 @@ def verify(
     offline: bool,
     as_json: bool,
     influx_url: str | None = None,
+    report_files: tuple[str, ...] = (),
 ) -> None:
     """Check evidence, one line per check, and end with a verdict.
 
@@ -190,18 +193,19 @@ def verify(
         raise click.UsageError(
             "--contract pins the anchor contract only; give --trust too (who signed)"
         )
-    given = combine(_trust_source(source) for source in trusted)
+    given = combine(trust_source(source) for source in trusted)
     if given is not None and contract is not None:  # only this contract, not the document's
         pinned = contract_from_text(contract)
         given = given.model_copy(
             update={"contracts": pinned.contracts, "sources": (*given.sources, *pinned.sources)}
         )
+    files = [(path, Path(path).read_bytes()) for path in report_files]
     if bundle is not None:
         if lot is not None or gtin is not None:
             raise click.UsageError("give either a BUNDLE file or --gtin/--lot, not both")
         chain = None if offline else _chain(rpc_url)
         document = _read_bundle(bundle)
-        report = with_claim_checks(document, verify_bundle(document, chain, given))
+        report = with_claim_checks(document, verify_bundle(document, chain, given), files)
         _finish(report, as_json, {"bundle": bundle})
     if lot is None:
         raise click.UsageError("give a BUNDLE file to check, or --lot (with --gtin) for a lot")
@@ -224,7 +228,7 @@ def verify(
     try:
         report = verify_lot(
             store, ledger, gtin, lot, None if offline else _chain(rpc_url), trust,
-            telemetry=telemetry, claims=page_claims(store, ledger, telemetry),
+            telemetry=telemetry, claims=page_claims(store, ledger, telemetry), reports=files,
         )  # fmt: skip
     except (TraceabilityError, Gs1Error, LedgerError) as exc:
         raise Problem(str(exc)) from exc
@@ -234,50 +238,6 @@ def verify(
         ledger.close()
         store.close()
     _finish(report, as_json, {"gtin": gtin, "lot": lot})
-
-
-def _trust_source(source: str) -> TrustAnchors:
-    """One ``--trust`` value: a trust document by URL or file, or a fingerprint / key id."""
-    try:
-        if source.startswith(("http://", "https://")):
-            return _fetch_trust(source)
-        path = Path(source)
-        if path.is_file():
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise Problem(f"--trust {source}: cannot be read as JSON: {exc}") from exc
-            return anchors_from_document(document, f"trust document {source}")
-        return key_from_text(source)
-    except TrustError as exc:
-        raise Problem(f"--trust: {exc}") from exc
-
-
-MAX_TRUST_BYTES = 1_000_000
-
-
-def _fetch_trust(url: str) -> TrustAnchors:
-    import httpx
-
-    if urlsplit(url).path in ("", "/"):
-        url = url.rstrip("/") + WELL_KNOWN_PATH  # the site's URL: its well-known document
-    body = bytearray()
-    try:
-        with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise Problem(f"--trust {url}: HTTP {response.status_code}; is it the site's URL?")
-            # a trust document is a few keys: a server that sends more is not a tracehub site
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_TRUST_BYTES:
-                    raise Problem(f"--trust {url}: the answer passes {MAX_TRUST_BYTES} bytes")
-    except httpx.HTTPError as exc:
-        raise Problem(f"--trust {url}: cannot be fetched ({exc})") from exc
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise Problem(f"--trust {url}: the answer is not JSON") from exc
-    return anchors_from_document(document, url)
 
 
 def _site_trust(settings: Settings, contract: str | None) -> TrustAnchors | None:
@@ -297,18 +257,26 @@ def _site_trust(settings: Settings, contract: str | None) -> TrustAnchors | None
     return from_keys(keys, source, [(None, pinned)] if pinned else [])
 
 
-def with_claim_checks(bundle: Any, report: Report) -> Report:
-    """A lot bundle's report with its page claims recomputed from the bundle alone, and
-    who sent its events (signed capture receipts): the ledger's verifier is lot-agnostic;
-    the lot's numbers and sources are traceability's."""
+def with_claim_checks(
+    bundle: Any, report: Report, files: Sequence[tuple[str, bytes]] = ()
+) -> Report:
+    """A lot bundle's report with its page claims recomputed from the bundle alone, who
+    sent its events (signed capture receipts) and the report ``files`` held against its
+    released reports: the ledger's verifier is lot-agnostic; the rest is traceability's."""
     subject = bundle.get("subject") if isinstance(bundle, dict) else None
     if not isinstance(subject, dict) or subject.get("type") != "lot":
         return report
     from traceability.anchoring.claimcheck import claim_checks
     from traceability.anchoring.incidentcheck import incident_checks
     from traceability.anchoring.receipts import lot_source_checks
+    from traceability.anchoring.reportcheck import report_file_checks
 
-    extra = (*claim_checks(bundle), *lot_source_checks(bundle), *incident_checks(bundle))
+    extra = (
+        *claim_checks(bundle),
+        *lot_source_checks(bundle),
+        *incident_checks(bundle),
+        *report_file_checks(bundle, files),
+    )
     return report.model_copy(update={"checks": (*report.checks, *extra)})
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
+from traceability.audit.entry import ESignature
 from traceability.coldchain.exposure import Exposure, ExposureService
 from traceability.errors import TelemetryUnavailable
 from traceability.records.entities import Lot, Product
@@ -49,8 +50,11 @@ class ReportBuilder:
         self._calibration = calibration
         self._now = now or (lambda: datetime.now(UTC))
 
-    def build(self, product: Product, lot: Lot, lot_url: str) -> TemperatureReport:
-        """``lot_url``: the lot's GS1 Digital Link on the resolver, the report's QR code."""
+    def build(
+        self, product: Product, lot: Lot, lot_url: str, release: ESignature | None = None
+    ) -> TemperatureReport:
+        """``lot_url``: the lot's GS1 Digital Link on the resolver, the report's QR code;
+        ``release``: the e-signature of who releases it (None: a draft)."""
         view = self._pages.build(product, lot)
         found = self._exposure_of(product, lot)
         names = {loc.urn: loc.name for loc in self._store.locations()}
@@ -60,7 +64,8 @@ class ReportBuilder:
             lot_url=lot_url,
             probes=self._probes(found, names),
             excursions=_excursions(view, found),
-            generated_at=self._now(),
+            generated_at=release.signed_at if release is not None else self._now(),
+            release=release,
         )
 
     def _exposure_of(self, product: Product, lot: Lot) -> Exposure | None:

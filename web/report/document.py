@@ -8,6 +8,7 @@ a link cannot make the hub reach out.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,9 +65,22 @@ def report_html(report: TemperatureReport) -> str:
         c=view.cold_chain,
         p=view.proofs,
         verdicts=VERDICTS,
-        chart=Markup(str(chart(view, catalog("en"))).replace("<title", CHART_STYLE + "<title", 1)),
+        chart=Markup(
+            str(chart(view, catalog("en"), _ticks(report))).replace(
+                "<title", CHART_STYLE + "<title", 1
+            )
+        ),
         qr=Markup(qr_svg(report.lot_url, scale=3)),
     )
+
+
+def _ticks(report: TemperatureReport) -> str:
+    """The chart's time labels: hours for a journey within two days, else dates."""
+    buckets = report.view.cold_chain.chart
+    if not buckets:
+        return "%m-%d"
+    span = max(b.end for b in buckets) - min(b.start for b in buckets)
+    return "%H:%M" if span <= timedelta(days=2) else "%m-%d"
 
 
 def report_pdf(report: TemperatureReport) -> bytes:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from traceability.records.store import RecordStore
+from web.apioperation import Answer, Body, Operation
 from web.params import path_lot
 from web.problem import Problem
 from web.qr import link
@@ -23,6 +24,27 @@ from web.report.build import ReportBuilder
 from web.report.document import MEDIA_TYPE, ReportUnrendered, report_pdf
 
 PATH = "/auditor/lots/{gtin}/{lot}/report.pdf"
+REPORT_OPERATION = Operation(  # its entry in web.apicatalog
+    summary="The lot's temperature report (PDF): band, MKT, excursions, probes, proof.",
+    description=(
+        "Readings chart against the band, min/max/MKT, time out of range, each "
+        "excursion with its incident and disposition (from their signed steps), the "
+        "probes of each stay with their calibration, the anchored batches, and a QR "
+        "code of the lot's Digital Link. A record not yet anchored is said so."
+    ),
+    tags=("Auditor",),
+    answers={
+        200: Answer(
+            description="the report, A4",
+            body=Body(media=(MEDIA_TYPE,), schema_={"type": "string", "format": "binary"}),
+        )
+    },
+    errors={
+        400: "the GTIN of the path is malformed (its check digit, its length)",
+        404: "the lot is not in the records",
+        503: "the report could not be rendered",
+    },
+)
 
 
 def report_routes(store: RecordStore, reports: ReportBuilder) -> Sequence[Route]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from traceability.audit.entry import ESignature
 from web.lotview import LotView
 
 
@@ -52,6 +53,7 @@ class TemperatureReport(BaseModel):
     probes: tuple[ProbeLine, ...]
     excursions: tuple[ExcursionLine, ...]
     generated_at: datetime
+    release: ESignature | None = None  # who released it; None: a draft, not signed
 
     @property
     def anchored(self) -> bool:
