@@ -10,6 +10,8 @@ built from ``resolver`` (which item a path names, canonical redirects), ``lotpag
 ``pagecache`` (rendered pages, ETag, gzip) and ``qr`` (QR codes and label sheets of
 the links). JSON endpoints: ``api`` (EPCIS capture/query, lot custody, exposure,
 recall), ``auditor`` (token-protected raw data; bearer tokens kept hashed),
+``fsmaexport`` (the FDA FSMA 204 spreadsheet for auditors), ``report/`` (the lot's
+temperature report as PDF, WeasyPrint), ``console/`` (the operator console),
 ``health`` (``/healthz``), ``wellknown`` (``/.well-known/tracehub.json``, the site's
 trust anchors); they read paths with ``params`` and answer every error
 through ``problem`` (RFC 9457). ``server`` runs the app under uvicorn (and serves
