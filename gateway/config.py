@@ -21,6 +21,7 @@ from gateway.observation import (
 )
 from gateway.opcua import OpcUaEndpoint
 from gateway.spool import Synchronous
+from influx.retentionplan import RetentionPlan
 from sensors.credentials import MqttAuth
 
 
@@ -56,6 +57,11 @@ class GatewayConfig(BaseModel):
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = Field(default="tracehub", min_length=1)
     influx_timeout_s: float = Field(default=5.0, gt=0)
+    influx_retention: RetentionPlan | None = Field(
+        default=None,
+        description="policies and continuous queries applied whenever the database is "
+        "created (docs/retention.md); unset: InfluxDB's own (autogen keeps everything)",
+    )
     dead_letter_path: Path = Path(".state/gateway/dead-letter.sqlite3")
     dead_letter_topic: str = Field(
         default="tracehub/deadletter", description="dead letters are published under it"

@@ -5,10 +5,16 @@ partial write; 413: too large) is ``SinkRejected``: the same points would fail a
 the pipeline dead-letters them. Every other failure (unreachable, 5xx, an auth refusal, a
 database that cannot be created) is ``SinkUnavailable``: the batch stays spooled and the
 drainer retries it.
+
+Given a ``RetentionPlan`` (the hub's, checked against the sealed evidence first:
+``tracehub.retaining``), ``ensure_database`` also applies it, at start and whenever
+InfluxDB lost the database. A plan the server cannot take (2.x/3.x) or that would hide
+stored points is logged with what to do and never stops the writes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +22,17 @@ import httpx
 
 from gateway.errors import GatewayError, SinkRejected, SinkUnavailable
 from influx.client import InfluxClient
-from influx.errors import DatabaseNotFound, InfluxError, InfluxRejected
+from influx.errors import (
+    DatabaseNotFound,
+    InfluxError,
+    InfluxRejected,
+    RetentionConflict,
+    RetentionUnsupported,
+)
+from influx.retention import RetentionAdmin
+from influx.retentionplan import RetentionPlan
 
+log = logging.getLogger(__name__)
 _REFUSED_DATA = (400, 413)
 
 
@@ -31,8 +46,10 @@ class InfluxWriter:
         timeout: float = 5.0,
         *,
         transport: httpx.BaseTransport | None = None,
+        retention: RetentionPlan | None = None,
     ) -> None:
         self._client = InfluxClient(url, database, timeout=timeout, transport=transport)
+        self._retention = retention
 
     def close(self) -> None:
         self._client.close()
@@ -44,13 +61,31 @@ class InfluxWriter:
         self.close()
 
     def ensure_database(self) -> None:
-        """Create the database if it does not exist."""
+        """Create the database if it does not exist, and apply the retention plan."""
         try:
             self._client.create_database()
         except InfluxError as exc:
             raise SinkUnavailable(
                 f"InfluxDB could not create database {self._client.database!r}: {exc}"
             ) from exc
+        if self._retention is not None:
+            self._apply_retention(self._retention)
+
+    def _apply_retention(self, plan: RetentionPlan) -> None:
+        database = self._client.database
+        try:
+            done = RetentionAdmin(self._client).apply(plan)
+        except (RetentionUnsupported, RetentionConflict) as exc:
+            # Writes go on into the DEFAULT policy, where every reader looks.
+            log.error("retention of InfluxDB database %r not applied: %s", database, exc)
+            return
+        except InfluxRejected as exc:
+            log.error("InfluxDB refused the retention of database %r: %s", database, exc)
+            return
+        except InfluxError as exc:
+            raise SinkUnavailable(f"InfluxDB retention of {database!r}: {exc}") from exc
+        for statement in done:
+            log.info("InfluxDB retention of %r: %s", database, statement)
 
     def write(self, lines: Sequence[str]) -> None:
         """Write points (nanosecond timestamps). A missing database is created once."""

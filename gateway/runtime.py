@@ -54,7 +54,10 @@ class _Adapters:
         with ExitStack() as opened:
             # Closed again if a later adapter cannot be built (bad credentials, bad path).
             self.influx = InfluxWriter(
-                config.influx_url, config.influx_database, timeout=config.influx_timeout_s
+                config.influx_url,
+                config.influx_database,
+                timeout=config.influx_timeout_s,
+                retention=config.influx_retention,
             )
             opened.callback(self.influx.close)
             self.dead_letters = DeadLetterStore(config.dead_letter_path)

@@ -91,6 +91,13 @@ class InfluxClient:
             response = self._send("GET", "/query", "the query", params=params)
         return self._series(response, "the query")
 
+    def execute(self, influxql: str) -> list[Series]:
+        """Run a statement that changes the server (CREATE, ALTER, DROP): always POSTed,
+        as InfluxDB asks of everything but SELECT and SHOW. Raises as ``query``."""
+        what = influxql.split(" ON ", 1)[0][:80]
+        data = {"db": self.database, "q": influxql}
+        return self._series(self._send("POST", "/query", what, data=data), what)
+
     def _send(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)

@@ -9,6 +9,8 @@ Every message names the field (or the resource) and says how to fix it::
     │   ├── RecordRefused       the database refused a value (too long, out of range)
     │   └── StoreUnavailable    the records database cannot be reached (transient)
     ├── TelemetryUnavailable    InfluxDB could not answer a temperature query (transient)
+    ├── RetentionRefused        a raw-readings retention would delete readings the compliance
+    │                           period or a sealed telemetry window needs (traceability.retention)
     └── RuleFileError           the alarm rule file is invalid ("file:line: field: message")
 
 A malformed identifier or a rejected EPCIS event is a ``gs1.errors`` error
@@ -50,6 +52,12 @@ class StoreUnavailable(RecordError):  # noqa: N818 - outcome names, as the contr
 
 class TelemetryUnavailable(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
     """The telemetry store (InfluxDB) could not answer; pages show 'temperature unavailable'."""
+
+
+class RetentionRefused(TraceabilityError):  # noqa: N818 - outcome names, as the contract's
+    """The raw-readings retention asked for is shorter than the compliance minimum or than
+    the age of the oldest sealed telemetry window inside its period; the message names the
+    setting, the window and the minimum."""
 
 
 class RuleFileError(TraceabilityError):

@@ -1,6 +1,8 @@
 """The composition root: the only package that wires concrete adapters together.
 
 * ``settings``    every setting, from the environment (read when asked, never on import)
+  (``retentionsettings`` and ``subscriptionsettings`` hold two of its classes)
+* ``retaining``   InfluxDB retention held to the sealed evidence in the ledger
 * ``bootstrap``   ``wire``: the hub's parts built and joined from resolved settings
 * ``hub``         ``Hub``: build (no I/O), ``open()`` (connect, wire), ``start()``, ``stop()``
 * ``bridges``     error-translating adapters between the gateway's ports and

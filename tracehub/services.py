@@ -327,7 +327,8 @@ bind-address = "{self.host}:{self.rpc_port}"
   store-enabled = false
 
 [continuous_queries]
-  enabled = false
+  # the rollups for long dashboards (docs/retention.md) are continuous queries
+  enabled = true
 """
         )
 

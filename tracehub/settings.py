@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tracehub.retentionsettings import RetentionSettings
+from tracehub.subscriptionsettings import SubscriptionSettings
+
 if TYPE_CHECKING:
     from notify.channel import Channel, ChannelKind
     from web.limits import Limits
@@ -315,30 +318,6 @@ class AlarmsSettings(BaseSettings):
     interval_s: float = Field(default=5.0, gt=0, le=60, description="how often the rules run")
 
 
-class SubscriptionSettings(BaseSettings):
-    """``TRACEHUB_SUBSCRIPTIONS_*``: EPCIS query subscriptions (traceability.subscriptions)."""
-
-    model_config = SettingsConfigDict(env_prefix="TRACEHUB_SUBSCRIPTIONS_", frozen=True)
-
-    public_only: bool = Field(
-        default=True,
-        description="refuse webhook destinations on loopback, private, link-local or "
-        "metadata addresses, checked at subscribe time and again before each send, after "
-        "DNS resolution (a subscriber must not make the hub POST into its own network); "
-        "false allows them: tests and `tracehub demo`, whose receivers are on loopback",
-    )
-    poll_s: float = Field(default=1.0, gt=0, description="how often delivery looks unwoken")
-    batch: int = Field(default=100, ge=1, le=10_000, description="events per webhook POST")
-    timeout_s: float = Field(default=10.0, gt=0, le=120, description="all of one webhook POST")
-    workers: int = Field(default=8, ge=1, le=64, description="webhook destinations sent to at once")
-    max_per_client: int = Field(default=20, ge=1, description="active subscriptions per client")
-    max_total: int = Field(default=1000, ge=1, description="active subscriptions on the site")
-    retention_days: float = Field(default=7.0, gt=0, description="delivered rows are kept")
-    websocket_idle_days: float = Field(
-        default=7.0, gt=0, description="a WebSocket client away this long: cancelled"
-    )
-
-
 class Settings(BaseModel):
     """Everything, built once by :func:`load_settings`."""
 
@@ -356,6 +335,7 @@ class Settings(BaseModel):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     alarms: AlarmsSettings = Field(default_factory=AlarmsSettings)
     subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def records_url(self) -> str:
@@ -393,4 +373,5 @@ def load_settings() -> Settings:
         alerts=AlertsSettings(),
         alarms=AlarmsSettings(),
         subscriptions=SubscriptionSettings(),
+        retention=RetentionSettings(),
     )

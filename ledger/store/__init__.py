@@ -6,6 +6,7 @@
 * ``batchlog``  cutting batches, proofs, the fenced moves onto the chain
 * ``lease``     the anchoring lease and its fencing token
 * ``setaside``  entries set aside instead of stopping the batches behind them
+* ``earliest``  the first kept records of a kind, for the retention check
 * ``schema``    the tables (``ledger_*``), portable SQLite ↔ PostgreSQL
 * ``upgrade``   adds the columns an older database lacks, at open
 * ``keystore``  keys at rest: signing keys and the anchoring account, encrypted PKCS#8

@@ -8,6 +8,7 @@ One object over one database, assembled from its parts (each a module):
   confirmed`` moves
 * ``lease``     the anchoring lease with its fencing token
 * ``setaside``  entries set aside (cannot be anchored on their own), with the reason
+* ``earliest``  the first kept records of a kind (what a retention check must not outlive)
 * ``upgrade``   columns added to the tables since older databases were created
 
 SQLite by default (it may be the records' own file; the tables are prefixed
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.store.batchlog import BATCH_FORMAT, BatchLog
 from ledger.store.database import open_engine
+from ledger.store.earliest import EarliestRecords
 from ledger.store.entrylog import EntryLog
 from ledger.store.lease import ANCHOR_LEASE, LeaseTable
 from ledger.store.schema import metadata
@@ -29,7 +31,7 @@ from ledger.store.upgrade import upgrade
 __all__ = ["ANCHOR_LEASE", "BATCH_FORMAT", "LedgerStore"]
 
 
-class LedgerStore(EntryLog, BatchLog, LeaseTable, SetAsideLog):
+class LedgerStore(EntryLog, BatchLog, LeaseTable, SetAsideLog, EarliestRecords):
     """Build with ``LedgerStore.open(url)``; ``close()`` when done. Thread-safe."""
 
     def __init__(self, engine: Engine) -> None:

@@ -1,20 +1,25 @@
 """InfluxWriter, the gateway's sink, against the real influxd 1.6.7 (v1 HTTP API).
 
 The client itself is tested in tests/influx; here: the gateway's lines read back
-exactly, the missing database created on write, and the translation of every failure
-into SinkRejected (dead-letter) or SinkUnavailable (retry).
+exactly, the missing database created on write (with the retention plan applied), and
+the translation of every failure into SinkRejected (dead-letter) or SinkUnavailable (retry).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import pytest
 
 from gateway.errors import SinkRejected, SinkUnavailable
 from gateway.influx import InfluxWriter
 from gateway.lineprotocol import temperature_line, timestamp_ns
+from influx.client import InfluxClient
+from influx.retentionplan import RetentionPlan
 from sensors.temperature import TemperatureReading
 from tests.influx.answering import answering
 from tracehub.services import InfluxDB, free_port
@@ -105,3 +110,67 @@ def test_other_refusals_leave_the_points_spooled(status: int, body: bytes) -> No
     ):
         writer.write(["temperature celsius=1.0 1"])
     assert not isinstance(failed.value, SinkRejected)
+
+
+# --- the retention plan, applied whenever the writer creates the database ---------------
+
+PLAN = RetentionPlan()  # autogen 1827 days (DEFAULT), rollup, the 15-minute rollup CQ
+
+
+def _retention(writer: InfluxWriter, database: str) -> tuple[dict[str, Any], list[str]]:
+    [policies] = writer.query(f'SHOW RETENTION POLICIES ON "{database}"')
+    cqs = [
+        row["name"] for s in writer.query("SHOW CONTINUOUS QUERIES") if s["name"] == database
+        for row in s["rows"]
+    ]  # fmt: skip
+    return {row["name"]: row for row in policies["rows"]}, cqs
+
+
+def test_the_plan_is_applied_at_ensure_and_again_when_the_database_is_lost(
+    influxdb: InfluxDB, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = fresh_db()
+    with InfluxWriter(influxdb.url, db, retention=PLAN) as writer:
+        with caplog.at_level(logging.INFO, logger="gateway.influx"):
+            writer.ensure_database()
+            applied = len(caplog.records)
+            writer.ensure_database()  # nothing left to change: nothing logged
+        assert applied == 3
+        assert len(caplog.records) == applied
+        policies, cqs = _retention(writer, db)
+        assert policies["autogen"]["duration"] == "43848h0m0s"
+        assert policies["autogen"]["default"] is True
+        assert cqs == ["tracehub_temperature_15m"]
+
+        with InfluxClient(influxdb.url, db) as admin:
+            admin.execute(f'DROP DATABASE "{db}"')  # InfluxDB lost it (a fresh start)
+        writer.write([temperature_line("s", READING, LOC)])
+        policies, cqs = _retention(writer, db)
+        assert set(policies) == {"autogen", "rollup"}
+        assert policies["autogen"]["duration"] == "43848h0m0s"
+        assert cqs == ["tracehub_temperature_15m"]
+        assert len(writer.query("SELECT celsius FROM temperature")[0]["rows"]) == 1
+
+
+def test_a_server_without_retention_policies_is_logged_and_writes_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    written: list[bytes] = []
+
+    def influx2(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ping":
+            return httpx.Response(204, headers={"X-Influxdb-Version": "v2.7.11"})
+        if request.url.path == "/write":
+            written.append(request.content)
+            return httpx.Response(204)
+        return httpx.Response(200, json={"results": [{}]})
+
+    transport = httpx.MockTransport(influx2)
+    with InfluxWriter("http://influx2", "tracehub", retention=PLAN, transport=transport) as w:
+        with caplog.at_level(logging.ERROR, logger="gateway.influx"):
+            w.ensure_database()  # does not raise
+        w.write([temperature_line("s", READING, LOC)])
+    [logged] = caplog.records
+    assert "retention of InfluxDB database 'tracehub' not applied" in logged.getMessage()
+    assert "influx bucket update" in logged.getMessage()
+    assert len(written) == 1

@@ -6,7 +6,7 @@ from contextlib import ExitStack
 
 import click
 
-from traceability.errors import TraceabilityError
+from traceability.errors import RetentionRefused, TraceabilityError
 from tracehub.console import console, stop_on_signals
 from tracehub.settings import Settings
 
@@ -78,7 +78,10 @@ def run(settings: Settings, insecure_plain: bool) -> None:
     stop = stop_on_signals()
     with ExitStack() as stack:
         resolved = start_local_services(_plain(settings, insecure_plain), stack, spawn_chain=True)
-        hub = stack.enter_context(Hub(resolved))
+        try:  # a retention that would delete sealed readings stops the start (issue #20)
+            hub = stack.enter_context(Hub(resolved))
+        except RetentionRefused as exc:
+            raise click.ClickException(f"refused: {exc}") from exc
         console.print(
             f"tracehub running at {hub.url} (chain: {hub.chain.name}, RPC {hub.rpc_url}); "
             "Ctrl-C stops",
