@@ -16,6 +16,7 @@ from tracehub.commands import (
     calibration,
     carbon,
     clients,
+    compose,
     devices,
     fsma,
     grafana,
@@ -78,6 +79,7 @@ main.add_command(audit.audit)
 main.add_command(readings.readings)
 main.add_command(calibration.calibration)
 main.add_command(retention.retention)
+main.add_command(compose.compose)
 records.records.add_command(fsma.fsma204)
 
 

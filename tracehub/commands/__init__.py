@@ -16,6 +16,7 @@
 * ``readings``  readings from USB data-logger files
 * ``calibration`` probe calibration records
 * ``retention`` how long InfluxDB keeps readings
+* ``compose``   the docker-compose deployment's generated secrets (``compose init``)
 
 Shared by several: ``writers`` (the site's ledger, the audited master-data writer) and
 ``devicetrail`` (the device registry under the audit trail).
