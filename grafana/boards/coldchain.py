@@ -19,6 +19,9 @@ from grafana.policy import Policy
 UID = "tracehub-coldchain"
 
 _WHERE = '"site" =~ /^$site$/ AND "location" =~ /^$location$/ AND $timeFilter'
+# The 15-minute rollup the hub's continuous query keeps for years (TRACEHUB_RETENTION_ROLLUP_*
+# defaults, docs/retention.md): long ranges read it instead of every raw reading.
+ROLLUP = '"rollup"."temperature_15m"'
 
 
 def dashboard(policy: Policy) -> dash.Dashboard:
@@ -76,6 +79,22 @@ def dashboard(policy: Policy) -> dash.Dashboard:
                     f'SELECT mean("celsius") FROM "temperature" WHERE {_WHERE} '
                     f'GROUP BY time($__interval), "location" fill(none)',
                     alias="$tag_location",
+                ),
+                width=24,
+            )
+        )
+        .with_panel(
+            band_timeseries_panel(
+                "Temperature per location, months to years (15-minute rollup)",
+                "Mean, lowest and highest reading per 15 minutes, kept as long as the "
+                "rollup policy (10 years by default) after raw readings expire: for "
+                "ranges of months and years.",
+                policy,
+                query(
+                    f'SELECT mean("mean") AS "mean", min("min") AS "min", max("max") AS "max" '
+                    f"FROM {ROLLUP} WHERE {_WHERE} "
+                    f'GROUP BY time($__interval), "location" fill(none)',
+                    alias="$tag_location $col",
                 ),
                 width=24,
             )

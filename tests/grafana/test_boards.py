@@ -18,8 +18,9 @@ import pytest
 
 from grafana.generate import dashboards
 from grafana.macros import TimeRange, Variable
+from influx.retentionplan import Downsample, RetentionPlan
 from tests.grafana.influx import Influx, Target, close, rows, targets
-from tests.grafana.seed import DOCK, GTIN, HOUR_END, REEFER, ROOM, RP1, RP2, T0, everything
+from tests.grafana.seed import DOCK, GTIN, HOUR_END, REEFER, ROOM, RP1, RP2, T0, everything, ns
 from tracehub.services import InfluxDB
 
 pytestmark = pytest.mark.integration
@@ -55,6 +56,17 @@ EXPECTED: dict[tuple[str, str, str, str], Any] = {
         (ROOM,): ROOM_10M,
         (REEFER,): REEFER_10M,
         (DOCK,): [(0.0, 1.0)],
+    },
+    # the seed's rollup, computed by the hub's own continuous-query SELECT (seeded below)
+    (CC, "panel", "Temperature per location, months to years (15-minute rollup)", "A"): {
+        (ROOM,): [
+            (0.0, 4.0, 4.0, 4.0),  # 10:00–10:15 at 4 °C
+            (10.0, 4.0, 4.0, 4.0),  # 10:15–10:30
+            (30.0, 10.0, 10.0, 10.0),  # 10:30–10:45 the excursion
+            (40.0, 5.0, 5.0, 5.0),  # 10:45–11:00
+        ],
+        (REEFER,): [(m, 6.0, 6.0, 6.0) for m in (0.0, 10.0, 30.0, 40.0)],
+        (DOCK,): [(0.0, 1.0, 1.0, 1.0)],
     },
     (CC, "panel", "Cold rooms: temperature and setpoint", "A"): {
         (ROOM,): [(m, 3.5, 3.0) for m in TENS]
@@ -191,6 +203,11 @@ EXPECTED: dict[tuple[str, str, str, str], Any] = {
 def seeded(influxdb: InfluxDB) -> Iterator[Influx]:
     db = Influx(influxdb.url, "grafana_boards")
     db.write(everything())
+    # The rollup the hub's continuous query would have written, by its own SELECT.
+    plan = RetentionPlan()
+    db.client.execute(plan.create_policy("grafana_boards", plan.rollup, default=False))
+    window = f"time >= {ns(0)} AND time < {ns(60)}"
+    db.client.execute(plan.rollup_select("grafana_boards", Downsample(), where=window))
     yield db
     db.close()
 
