@@ -64,7 +64,7 @@ from web.console.render import ConsoleRenderer
 from web.console.reportpages import report_routes
 from web.health import ReadinessSource
 from web.pagecache import PageCache
-from web.report.build import ReportBuilder
+from web.report.rendering import ReportPdfs
 
 SECRET_BYTES = 32
 GRAFANA_URL = "TRACEHUB_GRAFANA_URL"
@@ -166,7 +166,7 @@ def console_site(
     telemetry: InfluxTemperatureReader,
     series: TemperatureSeries,
     exposure: ExposureService,
-    reports: ReportBuilder,
+    reports: ReportPdfs,
     pages: PageCache,
     audit: AuditTrail,
     incidents: IncidentService | None,
@@ -213,7 +213,11 @@ def console_site(
             gate, renderer, ProbeCalibrations(store, ledger, renew(), renew=renew, audit=audit)
         ),
         *report_routes(
-            gate, renderer, store, reports, ReportReleases(store, _LotRecords(ledger, renew), audit)
+            gate,
+            renderer,
+            store,
+            reports,
+            ReportReleases(store, _LotRecords(ledger, renew), audit, ledger),
         ),
     ]
     return console_routes(

@@ -44,7 +44,7 @@ from web.audittrail import AuditSource
 from web.console.site import console_route
 from web.health import ReadinessSource
 from web.pagecache import PageCache
-from web.report.build import ReportBuilder
+from web.report.rendering import ReportPdfs
 from web.server import WebServer, rpc_route
 from web.wellknown import TrustPublisher
 
@@ -53,7 +53,7 @@ class ConsoleFactory(Protocol):
     """The console's routes over the site's temperatures (``tracehub.consolesite``)."""
 
     def __call__(
-        self, *, series: TemperatureSeries, exposure: ExposureService, reports: ReportBuilder
+        self, *, series: TemperatureSeries, exposure: ExposureService, reports: ReportPdfs
     ) -> Sequence[BaseRoute]: ...
 
 

@@ -65,6 +65,7 @@ from web.problem import Problem, handle_problem
 from web.queries import named_query_routes
 from web.renderer import Renderer
 from web.report.build import CalibrationSource, ReportBuilder
+from web.report.rendering import ReportPdfs
 from web.report.route import report_routes
 from web.wellknown import TrustPublisher, WellKnown
 
@@ -199,7 +200,9 @@ def create_app(
         on_captured=cached.invalidate,
     )
     # the temperature reports (web.report): auditors here, the console's release too
-    reports = ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
+    reports = ReportPdfs(
+        ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
+    )
     routes: list[BaseRoute] = [
         Route("/01/{rest:path}", pages.digital_link, name="digital_link"),
         Route("/gtin/{rest:path}", pages.digital_link),

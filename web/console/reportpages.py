@@ -7,9 +7,12 @@
   not released, not signed" on it).
 * ``POST …/report/release`` — quality: password (and TOTP code) checked again by
   ``gate.sign``, then the report is rendered with the signature on it, kept, its hash
-  signed into the lot's stream and the release audited (``traceability.reports``);
-  303 to the released file.
-* ``GET /console/reports/{id}.pdf`` — viewer: a released report, byte for byte as signed.
+  and the numbers it states signed into the lot's stream and the release audited
+  (``traceability.reports``); 303 to the released file. A report whose readings changed
+  since sealing, or whose temperatures cannot be read, is refused (409,
+  ``web.report.rendering``).
+* ``GET /console/reports/{id}.pdf`` — viewer: a released report, byte for byte as signed;
+  one that is not what its ledger record signed is refused (409).
 
 Every POST checks the session's CSRF token; a bad GTIN is a 400, an unknown lot a 404.
 """
@@ -36,8 +39,9 @@ from web.console.render import ConsoleRenderer
 from web.params import path_lot
 from web.problem import Problem
 from web.qr import link
-from web.report.build import ReportBuilder
-from web.report.document import MEDIA_TYPE, ReportUnrendered, report_pdf
+from web.report.document import MEDIA_TYPE, ReportUnrendered
+from web.report.rendering import ReportPdfs, ReportRefused, stated
+from web.report.view import TemperatureReport
 
 T = TypeVar("T")
 LOT_PATH = "/console/lots/{gtin}/{lot}/report"
@@ -47,7 +51,7 @@ def report_routes(
     gate: ConsoleGate,
     renderer: ConsoleRenderer,
     store: RecordStore,
-    reports: ReportBuilder,
+    reports: ReportPdfs,
     releases: ReportReleases,
 ) -> list[Route]:
     async def lot_of(request: Request) -> tuple[Product, Lot]:
@@ -58,19 +62,22 @@ def report_routes(
             raise Problem(404, "unknown lot", f"lot {lot_id} of {gtin} is not in the records")
         return product, lot
 
-    def rendered(request: Request, product: Product, lot: Lot, release: ESignature | None) -> bytes:
+    async def rendered(
+        request: Request, product: Product, lot: Lot, release: ESignature | None
+    ) -> tuple[TemperatureReport, bytes]:
         base = str(request.base_url).rstrip("/")
         try:
-            return report_pdf(
-                reports.build(product, lot, link(base, product.gtin, lot.lot), release)
-            )
+            return await reports.render(product, lot, link(base, product.gtin, lot.lot), release)
         except ReportUnrendered as exc:
             raise Problem(503, "report not rendered", str(exc)) from exc
+        except ReportRefused as exc:
+            raise Problem(409, "report not released", str(exc)) from exc
 
     async def page(request: Request) -> Response:
         user = await gate.require(request, "viewer")
         product, lot = await lot_of(request)
         released = await _call(lambda: store.released_reports(product.gtin, lot.lot))
+        problems = await _call(lambda: {r.id: releases.problem(r) for r in released})
         return renderer.page(
             request,
             "report.html",
@@ -79,6 +86,7 @@ def report_routes(
             product=product,
             lot=lot,
             released=released,
+            problems=problems,
             can_release=allows(user.role, "quality"),
             meaning=meaning_of(product.gtin, lot.lot),
         )
@@ -86,7 +94,7 @@ def report_routes(
     async def draft(request: Request) -> Response:
         await gate.require(request, "viewer")
         product, lot = await lot_of(request)
-        pdf = await run_in_threadpool(rendered, request, product, lot, None)
+        _, pdf = await rendered(request, product, lot, None)
         return _pdf(pdf, f"draft-temperature-report-{product.gtin}-{lot.lot}.pdf")
 
     async def release(request: Request) -> Response:
@@ -100,8 +108,10 @@ def report_routes(
         meaning = meaning_of(product.gtin, lot.lot)
         signature = await gate.sign(user, password, form.get("totp") or None, meaning)
         signed = ESignature(**signature.model_dump())
-        pdf = await run_in_threadpool(rendered, request, product, lot, signed)
-        kept = await _call(lambda: releases.release(product.gtin, lot.lot, pdf, signed))
+        report, pdf = await rendered(request, product, lot, signed)
+        kept = await _call(
+            lambda: releases.release(product.gtin, lot.lot, pdf, signed, stated(report))
+        )
         return RedirectResponse(f"/console/reports/{kept.id}.pdf", 303)
 
     async def released_file(request: Request) -> Response:
@@ -110,8 +120,11 @@ def report_routes(
         found = await _call(lambda: store.released_report(raw))
         if found is None:
             raise Problem(404, "no such report", f"report {raw}: no such released report")
-        report, pdf = found
-        return _pdf(pdf, f"temperature-report-{report.gtin}-{report.lot}-{report.id}.pdf")
+        kept, pdf = found
+        problem = await _call(lambda: releases.problem(kept))
+        if problem is not None:
+            raise Problem(409, "report altered", f"released report {kept.id}: {problem}")
+        return _pdf(pdf, f"temperature-report-{kept.gtin}-{kept.lot}-{kept.id}.pdf")
 
     return [
         Route(LOT_PATH, page, methods=["GET"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,8 +21,8 @@ from web.apioperation import Answer, Body, Operation
 from web.params import path_lot
 from web.problem import Problem
 from web.qr import link
-from web.report.build import ReportBuilder
-from web.report.document import MEDIA_TYPE, ReportUnrendered, report_pdf
+from web.report.document import MEDIA_TYPE, ReportUnrendered
+from web.report.rendering import ReportPdfs
 
 PATH = "/auditor/lots/{gtin}/{lot}/report.pdf"
 REPORT_OPERATION = Operation(  # its entry in web.apicatalog
@@ -42,20 +43,21 @@ REPORT_OPERATION = Operation(  # its entry in web.apicatalog
     errors={
         400: "the GTIN of the path is malformed (its check digit, its length)",
         404: "the lot is not in the records",
-        503: "the report could not be rendered",
+        503: "the report could not be rendered, or reports are being rendered (Retry-After)",
     },
 )
 
 
-def report_routes(store: RecordStore, reports: ReportBuilder) -> Sequence[Route]:
-    def report(request: Request) -> Response:
+def report_routes(store: RecordStore, reports: ReportPdfs) -> Sequence[Route]:
+    async def report(request: Request) -> Response:
         gtin, lot_id = path_lot(request)
-        product, lot = store.get_product(gtin), store.get_lot(gtin, lot_id)
+        product = await run_in_threadpool(store.get_product, gtin)
+        lot = await run_in_threadpool(store.get_lot, gtin, lot_id)
         if product is None or lot is None:
             raise Problem(404, "unknown lot", f"lot {lot_id} of {gtin} is not in the records")
         base = str(request.base_url).rstrip("/")
         try:
-            pdf = report_pdf(reports.build(product, lot, link(base, gtin, lot_id)))
+            _, pdf = await reports.render(product, lot, link(base, gtin, lot_id))
         except ReportUnrendered as exc:
             raise Problem(503, "report not rendered", str(exc)) from exc
         name = re.sub(r"[^A-Za-z0-9._-]", "_", f"temperature-report-{gtin}-{lot_id}.pdf")
@@ -68,5 +70,4 @@ def report_routes(store: RecordStore, reports: ReportBuilder) -> Sequence[Route]
             },
         )
 
-    # a sync endpoint: Starlette runs it in its thread pool (the rendering is CPU work)
     return [Route(PATH, report, methods=["GET"])]

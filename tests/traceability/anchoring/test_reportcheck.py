@@ -4,6 +4,7 @@ Real SQLite records and ledger, anchored on the embedded EVM."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,86 @@ def test_a_bundle_without_releases_has_no_report(stocked: RecordStore, site: Led
     assert bundle is not None
     (check,) = report_file_checks(bundle, [("report.pdf", PDF)])
     assert check.outcome is Outcome.FAIL
+
+
+def _bundle(
+    record: dict[str, Any], *, stream: str, claims: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A lot bundle carrying one release record (the item's own checks are verify's)."""
+    return {
+        "subject": {"type": "lot", "gtin": GTIN, "lot": "L1", "stream": f"lot:{GTIN}/L1"},
+        "items": [
+            {
+                "entry": {
+                    "kind": "temperature-report",
+                    "record_id": "sha256:r1",
+                    "links": [{"stream": stream}],
+                },
+                "record": record,
+            }
+        ],
+        **({"claims": claims} if claims is not None else {}),
+    }
+
+
+def _record(lot: str = "L1", **states: Any) -> dict[str, Any]:
+    return {
+        "gtin": GTIN,
+        "lot": lot,
+        "sha256": hashlib.sha256(PDF).hexdigest(),
+        "released_by": QA.to_json(),
+        "states": states,
+    }
+
+
+STATED: dict[str, Any] = {
+    "state": "compromised",
+    "mkt_c": 3.6,
+    "min_c": 2.0,
+    "max_c": 7.5,
+    "minutes_out": 10.0,
+}
+ENDED = [
+    {
+        "location": "urn:x",
+        "arrived": "2026-11-22T09:00:00+00:00",
+        "left": "2026-11-22T11:00:00+00:00",
+    }
+]
+
+
+def test_another_lots_release_record_does_not_vouch_for_this_lot() -> None:
+    other = _bundle(_record(lot="L2"), stream=f"lot:{GTIN}/L1", claims=None)
+    unlinked = _bundle(_record(), stream=f"lot:{GTIN}/L2", claims=None)
+    for bundle in (other, unlinked):
+        (check,) = report_file_checks(bundle, [("report.pdf", PDF)])
+        assert check.outcome is Outcome.FAIL
+
+
+def test_the_numbers_a_report_states_are_held_against_the_proven_claims() -> None:
+    as_of = "2026-11-22T12:00:00+00:00"
+    cold = {**STATED, "excursions": [{}]}
+    same = _bundle(
+        _record(**STATED, excursions=1, as_of=as_of),
+        stream=f"lot:{GTIN}/L1",
+        claims={"journey": ENDED, "cold_chain": cold},
+    )
+    _, numbers = report_file_checks(same, [("report.pdf", PDF)])
+    assert numbers.outcome is Outcome.OK
+    hidden = {**cold, "minutes_out": 55.0, "excursions": [{}, {}]}  # what the proof gives
+    lied = _bundle(
+        _record(**STATED, excursions=1, as_of=as_of),
+        stream=f"lot:{GTIN}/L1",
+        claims={"journey": ENDED, "cold_chain": hidden},
+    )
+    _, numbers = report_file_checks(lied, [("report.pdf", PDF)])
+    assert numbers.outcome is Outcome.FAIL
+    assert "minutes_out 10.0 (report) vs 55.0 (proven)" in numbers.detail
+    still_there = [{**ENDED[0], "left": None}]  # readings after the report may count now
+    moved = _bundle(
+        _record(**STATED, excursions=1, as_of=as_of),
+        stream=f"lot:{GTIN}/L1",
+        claims={"journey": still_there, "cold_chain": hidden},
+    )
+    _, numbers = report_file_checks(moved, [("report.pdf", PDF)])
+    assert numbers.outcome is Outcome.SKIPPED

@@ -33,6 +33,7 @@ from tests.support.webapp import (
     ledgered,
 )
 from traceability.anchoring.feeder import submit_lot_record
+from traceability.anchoring.seals import WindowStatus
 from traceability.audit.trail import AuditTrail
 from traceability.coldchain.exposure import ExposureService
 from traceability.records.store import RecordStore
@@ -42,6 +43,8 @@ from web.console.reportpages import report_routes
 from web.lotpage import LotPageBuilder
 from web.problem import Problem, handle_problem
 from web.report.build import ReportBuilder
+from web.report.rendering import ReportPdfs
+from web.report.view import TemperatureReport
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -59,6 +62,7 @@ class Site:
         self.store = store
         self.ledgered = ledger
         self.trail = AuditTrail(store, ledger.ledger, SIGNER)
+        self.builder: ReportBuilder | None = None
 
     def sign(self, kind: str, gtin: str, lot: str, record: dict[str, Any]) -> StoredEntry:
         return submit_lot_record(self.ledgered.ledger, SIGNER, kind, gtin, lot, record)
@@ -86,13 +90,14 @@ def client(site: Site) -> Iterator[TestClient]:
         today=lambda: TODAY,
         now=lambda: NOW,
     )
-    reports = ReportBuilder(site.store, pages, exposure, site="Hamburg", now=lambda: NOW)
+    builder = ReportBuilder(site.store, pages, exposure, site="Hamburg", now=lambda: NOW)
+    site.builder = builder
     routes = report_routes(
         FakeGate(),
         ConsoleRenderer(),
         site.store,
-        reports,
-        ReportReleases(site.store, site.sign, site.trail),
+        ReportPdfs(builder),
+        ReportReleases(site.store, site.sign, site.trail, site.ledgered.ledger),
     )
     app = Starlette(routes=routes, exception_handlers={Problem: handle_problem})
     with TestClient(app, follow_redirects=False) as test_client:
@@ -163,3 +168,48 @@ def test_an_edited_kept_file_is_refused(client: TestClient, site: Site, tmp_path
     answer = client.get(location, headers=VIEWER)
     assert answer.status_code == 409
     assert "does not match" in answer.text
+
+
+def test_a_kept_row_edited_with_its_file_is_not_shown_signed(
+    client: TestClient, site: Site, tmp_path: Path
+) -> None:
+    """Someone with SQL access swaps the kept PDF and its hash together: the ledger's
+    record still names the released hash, so the console neither serves nor lists it
+    as signed."""
+    location = _release(client).headers["location"]
+    forged = b"%PDF-1.7 forged"
+    db = sqlite3.connect(tmp_path / "records.db")
+    with db:
+        db.execute(
+            "UPDATE released_reports SET pdf = CAST(? AS BLOB), sha256 = ?",
+            (forged, hashlib.sha256(forged).hexdigest()),
+        )
+    db.close()
+    answer = client.get(location, headers=VIEWER)
+    assert answer.status_code == 409
+    assert "not the one its ledger record signed" in answer.text
+    assert "hash signed into the lot" not in client.get(PAGE, headers=VIEWER).text
+
+
+def test_a_report_whose_readings_changed_since_sealing_is_not_released(
+    client: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert site.builder is not None
+    build = site.builder.build
+
+    def changed(*args: Any, **kwargs: Any) -> TemperatureReport:
+        report = build(*args, **kwargs)
+        cold = report.view.cold_chain.model_copy(
+            update={"windows": WindowStatus(proven=1, changed=2)}
+        )
+        return report.model_copy(
+            update={"view": report.view.model_copy(update={"cold_chain": cold})}
+        )
+
+    monkeypatch.setattr(site.builder, "build", changed)
+    draft = client.get(PAGE + "/draft.pdf", headers=VIEWER)
+    assert "2 h of readings changed since sealing" in _text(draft.content)
+    refused = _release(client)
+    assert refused.status_code == 409
+    assert "changed in InfluxDB after the gateway sealed them" in refused.text
+    assert site.store.released_reports(GTIN, "L1") == []

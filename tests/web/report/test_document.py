@@ -4,7 +4,9 @@ its disposition, and the proof. Real SQLite, ledger anchored on the embedded EVM
 
 from __future__ import annotations
 
+import http.server
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from traceability.records.entities import Lot, Product
 from traceability.records.store import RecordStore
 from web.lotpage import LotPageBuilder
 from web.report.build import NO_CALIBRATION, UNNAMED, ReportBuilder
-from web.report.document import report_html, report_pdf
+from web.report.document import MAX_ROWS, report_html, report_pdf
 from web.report.view import TemperatureReport
 
 pytestmark = pytest.mark.integration
@@ -133,7 +135,9 @@ def test_the_report_after_an_excursion_names_band_mkt_excursion_and_disposition(
     assert "release (quality)" in text
     assert "calibrated until 2027-06-30 (probe-7)" in text
     assert excursion.device == "probe-7"
-    assert "not yet anchored" not in text  # everything of the lot is anchored
+    assert "The rest are not yet anchored" not in text  # every record of the lot is anchored
+    # no gateway sealed these readings (a test series): the report says they are not proven
+    assert "h not sealed yet" in text
     assert report.view.proofs.batches[-1].root in text.replace(" ", "")
 
 
@@ -158,3 +162,44 @@ def test_rendering_fetches_nothing_a_name_points_to(stocked: RecordStore, site: 
     html = report_html(report)
     assert "<img src=" not in html  # escaped: a name is text
     assert _text(report_pdf(report))  # and rendering does not try to fetch it
+
+
+def test_long_tables_stop_at_the_row_cap_and_say_how_many_more(
+    stocked: RecordStore, site: Ledgered
+) -> None:
+    report = _report(stocked, site, None)
+    (one,) = report.excursions
+    many = tuple(one.model_copy(update={"minutes": float(i)}) for i in range(MAX_ROWS + 25))
+    html = report_html(report.model_copy(update={"excursions": many}))
+    assert html.count('<td class="num">7.5 °C</td>') == MAX_ROWS
+    assert "… and 25 more excursions" in html
+
+
+def test_a_url_in_the_document_is_never_fetched(
+    stocked: RecordStore, site: Ledgered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/latest/meta-data"
+        page = (
+            f'<html><body><img src="{url}"><link rel="stylesheet" href="{url}.css"></body></html>'
+        )
+        monkeypatch.setattr("web.report.document.report_html", lambda report: page)
+        assert report_pdf(_report(stocked, site, None)).startswith(b"%PDF-")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == []
