@@ -3,6 +3,10 @@
 The v1 API is served by InfluxDB 1.x, by 2.x through its compatibility endpoints and by
 3.x, so this one client covers them all. Every httpx exception and every non-success
 answer becomes an ``influx.errors`` error here; building a client does no I/O.
+
+Credentials ride in the URL (``http://user:password@host:8086``, percent-encoded) and go
+as HTTP Basic auth, which 1.x takes with ``auth-enabled`` and 2.x/3.x take with a token as
+the password. They are kept out of ``url``, which every error message names.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ LONG_QUERY = 6000
 
 
 class InfluxClient:
-    """One database on an InfluxDB v1 HTTP API. Thread-safe: one pooled httpx client."""
+    """One database on an InfluxDB v1 HTTP API. Thread-safe: one pooled httpx client.
+
+    ``url`` is where the server is, without the credentials the given URL carried.
+    """
 
     def __init__(
         self,
@@ -36,9 +43,11 @@ class InfluxClient:
     ) -> None:
         if not database:
             raise ValueError("database must not be empty: set the InfluxDB database name")
-        self.url = url.rstrip("/")
+        self.url, auth = _credentials(url)
         self.database = database
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.url, auth=auth, timeout=timeout, transport=transport
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -130,6 +139,15 @@ class InfluxClient:
         if status == httpx.codes.NOT_FOUND and "database not found" in reason:
             return DatabaseNotFound(message, reason=reason, status=status)
         return InfluxRejected(message, reason=reason, status=status)
+
+
+def _credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """The URL without its user and password, and those as Basic auth (None: none given)."""
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return url.rstrip("/"), None
+    auth = httpx.BasicAuth(parsed.username, parsed.password)
+    return str(parsed.copy_with(username=None, password=None)).rstrip("/"), auth
 
 
 def _reason(response: httpx.Response) -> str:

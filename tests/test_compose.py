@@ -85,7 +85,8 @@ def test_simulators_run_only_in_the_simulate_profile() -> None:
     services = _services()
     assert services["simulator"]["profiles"] == ["simulate"]
     default = {n for n, s in services.items() if "profiles" not in s}
-    assert default == {"devices", "mosquitto", "influxdb", "anvil", "postgres", "hub", "grafana"}
+    assert default == {"devices", "mosquitto", "influxdb", "influxdb-retention", "anvil",
+                       "postgres", "hub", "grafana"}  # fmt: skip
     assert services["influxdb"]["image"].startswith("influxdb:1.11")
 
 
