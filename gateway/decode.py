@@ -45,10 +45,11 @@ CLOCK = "clock"
 LOCATION_MISMATCH = "location_mismatch"
 UNASSIGNED = "unassigned"
 CONFLICT = "conflict"
+WRONG_SOURCE = "wrong_source"  # a logger file for a probe, MQTT for a logger (loggerdevice)
 CODES = (
     NOT_JSON, BAD_FIELD, OUT_OF_RANGE, UNKNOWN_DEVICE, OVERSIZED, BAD_TOPIC, BAD_EPC,
     ID_MISMATCH, SINK_REJECTED, CAPTURE_REJECTED, CLOCK, LOCATION_MISMATCH, UNASSIGNED,
-    CONFLICT,
+    CONFLICT, WRONG_SOURCE,
 )  # fmt: skip
 
 _RANGE_ERRORS = frozenset(

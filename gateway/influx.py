@@ -29,6 +29,7 @@ from influx.errors import (
     RetentionConflict,
     RetentionUnsupported,
 )
+from influx.quoting import string_literal
 from influx.retention import RetentionAdmin
 from influx.retentionplan import RetentionPlan
 
@@ -116,6 +117,22 @@ class InfluxWriter:
         except InfluxError as exc:
             raise SinkUnavailable(str(exc)) from exc
         return [{"name": s.name, "tags": s.tags, "rows": s.rows()} for s in found]
+
+    def count_readings(self, site: str, device_id: str) -> int:
+        """How many temperature points of ``device_id`` at ``site`` InfluxDB holds, of any
+        age (whether a logger file may speak for it: gateway/loggerdevice.py)."""
+        statement = (
+            f"SELECT count(celsius) FROM temperature WHERE device = {string_literal(device_id)}"
+            f" AND site = {string_literal(site)}"
+        )
+        try:
+            found = self._client.query(statement)
+        except DatabaseNotFound:
+            return 0  # no database yet: nothing stored
+        except InfluxError as exc:
+            # Unanswered is not "none": the batch waits (retried) rather than guess.
+            raise SinkUnavailable(f"InfluxDB did not count {device_id}'s readings: {exc}") from exc
+        return sum(int(row[1]) for series in found for row in series.values)
 
 
 def _sink_error(exc: InfluxError) -> GatewayError:

@@ -4,13 +4,15 @@
 parsed export (``sensors.loggers``) as the temperature payload a probe publishes, on
 the internal topic ``logger/{site}/{device}`` (gateway/decode.py), and appends them to
 the running gateway's durable spool. The gateway then decodes, admits (clock without
-the backfill window, placement, redelivery vs conflict: gateway/admission.py), stores
-and seals them exactly like MQTT readings. All readings of one import share one
-receive time, which identifies them in the spool while they wait (``pending``).
+the backfill window, the device's source: gateway/loggerdevice.py, placement, redelivery
+vs conflict: gateway/admission.py), stores and seals them exactly like MQTT readings.
+All readings of one import share one receive time, which identifies them in the spool
+while they wait (``pending``).
 
 ``preview`` asks the admission rules ahead of the gateway (the same functions, the
-device directory, the spool's ``accepted`` index), so the command can say what will
-be refused and why before anything is queued; ``outcome`` says what became of them
+device directory, the spool's ``accepted`` index and, given InfluxDB, whether the
+device may take a logger file at all: gateway/loggerdevice.py), so the command can say
+what will be refused and why before anything is queued; ``outcome`` says what became of them
 once drained. Both read the gateway's SQLite files from this other process: the spool
 through ``Spool``, the dead letters with one read-only query.
 """
@@ -31,7 +33,8 @@ from gateway.decode import LOGGER_TOPIC_PREFIX, Rejection, TemperatureObservatio
 from gateway.devices.directory import DeviceDirectory, device_key
 from gateway.errors import SpoolUnavailable
 from gateway.lineprotocol import temperature_line, timestamp_ns
-from gateway.spool import KEPT_SCOPE, Incoming, Spool
+from gateway.loggerdevice import LOGGER_SCOPE, StoredReadings, logger_refusal
+from gateway.spool import Incoming, Spool
 from sensors.loggers.export import LoggerExport
 from sensors.temperature import TemperatureReading
 
@@ -85,14 +88,17 @@ def logger_batch(
 
 
 def _admitted(
-    item: Incoming, directory: DeviceDirectory, rules: ClockRules
+    item: Incoming, directory: DeviceDirectory, rules: ClockRules, source: Rejection | None
 ) -> tuple[tuple[str, int], str] | Rejection:
-    """((device, ts_ns), digest of the point) the gateway would store, or its rejection."""
+    """((device, ts_ns), digest of the point) the gateway would store, or its rejection
+    (in the pipeline's order: decode, clock, ``source`` refusing the device, placement)."""
     decoded = decode(item.topic, item.payload)
     if not isinstance(decoded, Rejection):
         decoded = clock_check(decoded, item.received_ns, rules, directory)
     if isinstance(decoded, Rejection):
         return decoded
+    if source is not None:
+        return source
     assert isinstance(decoded, TemperatureObservation)
     reading = decoded.reading
     device = device_key(decoded.site, "temperature", reading.device_id)
@@ -104,14 +110,22 @@ def _admitted(
 
 
 def preview(
-    batch: LoggerBatch, spool: Spool, directory: DeviceDirectory, rules: ClockRules
+    batch: LoggerBatch,
+    spool: Spool,
+    directory: DeviceDirectory,
+    rules: ClockRules,
+    stored: StoredReadings | None = None,
 ) -> tuple[Counter[str], dict[str, str]]:
     """What the gateway will decide per reading: counts of ``new``, ``already_stored`` and
-    each rejection code, and one reason per code (the first met)."""
+    each rejection code, and one reason per code (the first met). Without ``stored`` the
+    device's source is left to the gateway."""
     counts: Counter[str] = Counter()
     reasons: dict[str, str] = {}
-    admitted = [_admitted(item, directory, rules) for item in batch.items]
-    stored = spool.accepted_digests(a[0] for a in admitted if not isinstance(a, Rejection))
+    source = None
+    if stored is not None and batch.device not in spool.state(LOGGER_SCOPE):
+        source = logger_refusal(batch.device, stored.count_readings(batch.site, batch.device_id))
+    admitted = [_admitted(item, directory, rules, source) for item in batch.items]
+    indexed = spool.accepted_digests(a[0] for a in admitted if not isinstance(a, Rejection))
     seen: dict[tuple[str, int], str] = {}
     for found in admitted:
         if isinstance(found, Rejection):
@@ -119,7 +133,7 @@ def preview(
             reasons.setdefault(found.code, found.reason)
             continue
         key, mark = found
-        before = stored.get(key, seen.get(key))
+        before = indexed.get(key, seen.get(key))
         if before is None:
             counts[NEW] += 1
             seen[key] = mark
@@ -139,8 +153,8 @@ def spool_batch(
     wait_s: float = 0.2,
 ) -> int:
     """Append ``batch`` in chunks, each after the spool has room (the gateway drains it
-    meanwhile); the device marked first so its index outlives the backfill window."""
-    spool.complete([], [(KEPT_SCOPE, batch.device, "1")])
+    meanwhile). The gateway, not this process, makes the device a logger device (its
+    index then kept for good): only it can tell that InfluxDB holds no reading of it."""
     done = 0
     for start in range(0, len(batch.items), CHUNK):
         chunk = batch.items[start : start + CHUNK]

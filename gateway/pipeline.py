@@ -3,8 +3,9 @@ EPCIS events and dead letters out, then the batch leaves the spool together with
 pipeline's state. The drain loop (gateway/drain.py) feeds it; it speaks only to ports.
 
 Order inside a batch: decode and admit everything (gateway/admission.py: device clock,
-the probe's placement, redelivery vs conflict; a tag read's reader placement and
-de-duplication: gateway/tagreads.py); write all lines in one InfluxDB request
+the source a device speaks through: gateway/loggerdevice.py; the probe's placement,
+redelivery vs conflict; a tag read's reader placement and de-duplication:
+gateway/tagreads.py); write all lines in one InfluxDB request
 (bisected if refused, so only the refused lines are dead-lettered); hand custody events
 to the capture port; store dead letters; then delete the batch from the spool and save
 the de-duplication, AGV-load and evidence state and the accepted-readings index in one
@@ -46,6 +47,7 @@ from gateway.decode import (
 from gateway.devices.directory import DeviceDirectory, StaticDirectory, device_key
 from gateway.errors import CaptureRejected, SinkRejected
 from gateway.lineprotocol import agv_line, coldroom_line, temperature_line, timestamp_ns
+from gateway.loggerdevice import LoggerDevices, StoredReadings
 from gateway.observation import (
     DEFAULT_AGV_PROFILE,
     DEFAULT_PROFILE,
@@ -139,6 +141,7 @@ class Gateway:
         clock_ns: Callable[[], int] = time.time_ns,
         directory: DeviceDirectory | None = None,
         clock: ClockRules | None = None,
+        stored: StoredReadings | None = None,
     ) -> None:
         self._sink = sink
         self._capture = capture
@@ -158,6 +161,8 @@ class Gateway:
             dedup_window_s=dedup_window_s, now_ns=now,
         )  # fmt: skip
         self._agv = store.state(AGV_SCOPE)
+        # Whose readings come from logger files: ``stored`` (InfluxDB) says who may start.
+        self._loggers = LoggerDevices(store, stored, clock_ns)
         # Per device, the newest ts the accepted index holds: a reading dated after it
         # (live data, nearly all of it) cannot be a redelivery, so needs no lookup.
         self._newest = store.accepted_newest()
@@ -190,7 +195,7 @@ class Gateway:
         filed: dict[int, tuple[str, tuple[str, str, str]]] = {}  # line → window, reading
         indexed: dict[int, tuple[str, int, str]] = {}  # line → accepted index row
         duplicates = redelivered = 0
-        batch = [self._decode(entry) for entry in entries]
+        batch = self._loggers.screen([self._decode(entry) for entry in entries])
         # (device, ts) → digest of what is stored, and of what this batch stores: one
         # query for the batch's readings rather than one per reading.
         keys = [
@@ -379,13 +384,8 @@ class Gateway:
         return refused
 
     def _dead_letter(self, entry: SpoolEntry, rejection: Rejection) -> int:
-        log.warning(
-            "dead-letter %s [%s]: %s (field %s)",
-            entry.topic,
-            rejection.code,
-            rejection.reason,
-            rejection.field,
-        )
+        log.warning("dead-letter %s [%s]: %s (field %s)",
+                    entry.topic, rejection.code, rejection.reason, rejection.field)  # fmt: skip
         received = datetime.fromtimestamp(entry.received_ns / 1e9, UTC)
         new = self._dead_letters.add(
             entry.topic, entry.payload, rejection.reason, rejection.field, received, rejection.code

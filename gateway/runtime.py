@@ -83,6 +83,7 @@ class _Adapters:
                 on_dead_letter=on_dead_letter,
                 directory=directory,
                 clock=config.clock,
+                stored=self.influx,  # whether a logger file may speak for a device
             )
             self.source = MqttSource(
                 config.mqtt_host,

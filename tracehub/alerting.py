@@ -41,6 +41,7 @@ from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.service import IncidentService
+from traceability.masterdata.calibration import signed_calibrations
 from traceability.notifications.loop import DeliveryLoop
 from traceability.notifications.policy import NotifyPolicy, policy_from
 from traceability.notifications.service import Notifications
@@ -133,8 +134,9 @@ def wire_alerting(
 
     tags = stack.enter_context(closing(InfluxTagReadSource(influx.url, influx.database)))
     lots = LotWatch(rules, places, store, judge, tags)
-    # A probe due for calibration within 30 days (or overdue): one alarm per due date.
-    due = CalibrationWatch(store.calibrations)
+    # A probe due for calibration within 30 days (or overdue), from the signed records:
+    # a deleted row does not silence it.
+    due = CalibrationWatch(lambda: [s.calibration for s in signed_calibrations(ledger)])
     engine = AlarmEngine(rules, source, store, incidents, places, _now, lots=lots, calibrations=due)
     return Alerting(
         alarms=AlarmLoop(engine, interval_s=settings.alarms.interval_s, supervisor=supervisor),

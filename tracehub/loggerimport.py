@@ -30,6 +30,8 @@ from typing import Any
 from gateway.admission import ClockRules
 from gateway.config import GatewayConfig
 from gateway.devices.directory import RegistryDirectory
+from gateway.errors import SinkUnavailable
+from gateway.influx import InfluxWriter
 from gateway.loggerfile import ALREADY, NEW, LoggerBatch, logger_batch, preview
 from gateway.spool import Spool
 from ledger.batch import StoredEntry
@@ -42,6 +44,7 @@ from sensors.fields import format_timestamp
 from sensors.loggers.errors import LoggerFileError
 from sensors.loggers.export import LoggerExport
 from sensors.loggers.formats import read_export
+from sensors.loggers.table import MAX_BYTES, file_too_big
 from sensors.loggers.times import DateOrder
 from traceability.records.store import RecordStore
 from tracehub.console import Problem
@@ -108,6 +111,9 @@ def read_logger_file(
     date_order: DateOrder | None = None,
 ) -> LoggerFile:
     try:
+        # The size first: a huge file is refused before it is read into memory.
+        if (size := path.stat().st_size) > MAX_BYTES:
+            raise Problem(f"{path.name}: {file_too_big(size)}")
         content = path.read_bytes()
     except OSError as exc:
         raise Problem(f"cannot read {path}: {exc.strerror or exc}") from exc
@@ -144,9 +150,17 @@ def open_spool(config: GatewayConfig) -> Spool:
 def predicted(
     file: LoggerFile, spool: Spool, settings: Settings, rules: ClockRules
 ) -> tuple[Counter[str], dict[str, str]]:
-    """What the gateway will decide for each reading (``gateway.loggerfile.preview``)."""
+    """What the gateway will decide for each reading (``gateway.loggerfile.preview``),
+    asking InfluxDB whether the device may take a file when its URL is known."""
     directory = RegistryDirectory(settings.devices_dir)
-    return preview(file.batch, spool, directory, rules)
+    if settings.influx.url is None:
+        return preview(file.batch, spool, directory, rules)
+    with InfluxWriter(settings.influx.url, settings.influx.database) as influx:
+        try:
+            return preview(file.batch, spool, directory, rules, influx)
+        except SinkUnavailable:
+            # Only a forecast: the gateway asks InfluxDB itself before it stores any.
+            return preview(file.batch, spool, directory, rules)
 
 
 def shipment_note(settings: Settings, file: LoggerFile) -> str | None:

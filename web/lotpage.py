@@ -181,7 +181,8 @@ class LotPageBuilder:
                  [d for d in p.devices if d]) for p in claim.probes]  # fmt: skip
         records = self._calibrations(sorted({d for *_, devices in read for d in devices}))
         found = stays_calibration(read, records)
-        return {key: tuple(f for f in flags if f.out) for key, flags in found.items()}
+        # Out, or calibrated by a record not anchored or signed after the stay (needs_note).
+        return {k: tuple(f for f in fs if f.out or f.needs_note) for k, fs in found.items()}
 
     @staticmethod
     def _stop(

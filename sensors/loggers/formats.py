@@ -19,7 +19,7 @@ from sensors.loggers import elitech, generic, logtag
 from sensors.loggers.columns import Columns
 from sensors.loggers.errors import LoggerFileError
 from sensors.loggers.export import Family, LoggedReading, LoggerExport, Unreadable
-from sensors.loggers.table import MAX_BYTES, Table, decode_text, preamble_value
+from sensors.loggers.table import MAX_BYTES, Table, decode_text, file_too_big, preamble_value
 from sensors.loggers.times import (
     DateOrder,
     date_order_of,
@@ -86,7 +86,7 @@ def read_export(
     if family is not None and family not in FAMILIES:
         raise LoggerFileError(f"format {family!r} is unknown: use one of {', '.join(FAMILIES)}")
     if len(content) > MAX_BYTES:
-        raise LoggerFileError(f"the file is {len(content)} bytes, over {MAX_BYTES}")
+        raise LoggerFileError(file_too_big(len(content)))
     table = Table(decode_text(content))
     name, columns = detect(table, family)
     preamble = table.preamble(columns.line)

@@ -171,3 +171,40 @@ def test_help_says_what_why_and_an_example() -> None:
     assert "Why:" in shown
     assert "Example: tracehub readings import" in shown
     assert "--tz" in shown
+
+
+@pytest.mark.integration
+def test_a_file_for_a_device_with_readings_of_its_own_is_refused_before_queueing(
+    hub: Hub, settings: Settings
+) -> None:
+    # The device already reported over MQTT: a file could overwrite one of those readings
+    # once the redelivery index forgot it, so none is queued, and nothing is signed.
+    assert settings.influx.url is not None
+    line = f"temperature,device={LOGGER},location={REEFER},site={settings.hub.site} celsius=8.9"
+    with InfluxClient(settings.influx.url, settings.influx.database) as client:
+        client.write([f"{line},seq=1i 1795161600000000000"])  # 2026-11-20T07:00Z
+    result, said = run(settings, str(DATA / "elitech-celsius.csv"), "--device", LOGGER)
+    assert result.exit_code == 2
+    assert "12 wrong source" in said
+    assert "InfluxDB holds 1 readings of it" in said
+    assert "nothing queued" in said
+    assert stream(hub, "logger_file") == []
+    assert points(settings) == 1
+
+
+def test_a_file_over_the_size_bound_is_refused_before_it_is_read(
+    make_settings: MakeSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sensors.loggers.table import MAX_BYTES
+
+    big = tmp_path / "big.csv"
+    with big.open("wb") as out:
+        out.truncate(MAX_BYTES + 1)  # sparse: its size, without writing it
+
+    def never(self: Path) -> bytes:
+        raise AssertionError("read before its size was checked")
+
+    monkeypatch.setattr(Path, "read_bytes", never)
+    result, said = run(make_settings(), str(big), "--device", LOGGER)
+    assert result.exit_code == 2
+    assert f"big.csv: the file is {MAX_BYTES + 1} bytes, over the {MAX_BYTES}" in said

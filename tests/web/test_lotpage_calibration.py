@@ -74,3 +74,20 @@ def test_the_stay_read_by_an_overdue_probe_carries_the_note(
     engine.dispose()
     assert NOTE in _journey(_page(with_events, ledger))[1]
     ledger.close()
+
+
+def test_a_calibrated_stay_says_its_record_is_unanchored_and_signed_after_it(
+    with_events: RecordStore, tmp_path: Path
+) -> None:
+    # Signed now (after the stays) and in no anchored batch: never stated as bare fact.
+    ledger = LedgerStore.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
+    later = datetime(2026, 12, 2, 9, tzinfo=UTC)  # the stays ended before (at NOW)
+    ProbeCalibrations(with_events, ledger, signer, clock=lambda: later).add(RECORDS)
+    signed_on = later.date()
+    dock, room = _journey(_page(with_events, ledger))
+    assert "A probe here was calibrated, by a record not yet anchored." in dock
+    assert f"by a record recorded {signed_on}, after this stay." in dock
+    assert "not yet anchored" not in room  # out of calibration: the note says that instead
+    assert "尚未锚定" in _journey(_page(with_events, ledger, "zh-CN"))[0]
+    ledger.close()

@@ -3,10 +3,16 @@ within ``within`` (default 30 days) or overdue (pure, plus the round's small sta
 
 EVENT-LIKE, as the lot alarms (``lotalarms``): raised and cleared at once, since nothing
 later "ends" a due date (a new certificate makes a new due date, and a new alarm when
-that one comes near). One alarm per probe per due date: its id is
-``event_alarm_id(rule, probe, due date)`` and the records store an alarm once by id, so
-a re-evaluation, a restart or the due date passing adds nothing. A warning while due
-soon, critical when the probe is already overdue at the first evaluation that sees it.
+that one comes near). At most two alarms per probe per due date: a warning while it is
+due soon (id ``event_alarm_id(rule, probe, due date)``) and a critical one once it is
+overdue (the same with ``"overdue"``), so a warning raised before the due date escalates
+to a new critical alarm when the date passes. The records store an alarm once by id, so
+a re-evaluation or a restart adds nothing. A probe first seen already overdue raises the
+critical one only.
+
+The records judged are the signed ones (``records()``: the composition root passes the
+ledger's, ``traceability.masterdata.calibration``), never the editable rows: deleting a
+row from the database does not silence the alarm.
 
 The alarm's ``location`` and ``device`` are the probe's id: the alarm is about the
 probe, not about the lots at its place (an incident of it names no lot), and each probe
@@ -37,9 +43,10 @@ def calibration_alarms(
     for record in due_within(records, now, within):
         overdue = now >= record.due_at
         state = f"overdue since {record.due_on}" if overdue else f"due on {record.due_on}"
+        about = (record.probe, record.due_on.isoformat(), *(("overdue",) if overdue else ()))
         found.append(
             Alarm(
-                id=event_alarm_id(rule, record.probe, record.due_on.isoformat()),
+                id=event_alarm_id(rule, *about),
                 rule=rule,
                 kind="calibration_due",
                 severity="critical" if overdue else "warning",
@@ -60,7 +67,7 @@ def calibration_alarms(
 
 
 class CalibrationWatch:
-    """The engine's calibration round: ``records()`` (the records' calibrations) judged
+    """The engine's calibration round: ``records()`` (the signed calibrations) judged
     at most every ``every``; alarms already handed on are not handed again."""
 
     def __init__(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,12 +30,35 @@ from traceability.calibration.record import FIELDS, Calibration
 
 REQUIRED = ("probe", "calibrated_on", "due_on", "lab", "certificate_number", "uncertainty_c")
 MAX_ROWS = 10_000
+MAX_CHARS = 10 * 1024 * 1024  # 10,000 rows of far longer text than a certificate has
 
 
 def parse_calibrations(text: str) -> list[Calibration]:
     """The file's records; ``CalibrationRejected`` naming the row and field of the first
-    bad row (or the header)."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    bad row (or the header), or the line the CSV itself breaks on."""
+    if len(text) > MAX_CHARS:
+        raise CalibrationRejected(
+            f"file: {len(text)} characters, over {MAX_CHARS}: split it into smaller files"
+        )
+    fetched = 0  # lines handed to the csv module: the one it refuses is the last
+
+    def lines() -> Iterator[str]:
+        nonlocal fetched
+        for line in io.StringIO(text.removeprefix("\ufeff"), newline=""):
+            fetched += 1
+            yield line
+
+    try:
+        return _parsed(csv.DictReader(lines()))
+    except csv.Error as exc:
+        # A field over csv.field_size_limit, a NUL...: the csv module's own refusal.
+        raise CalibrationRejected(
+            f"line {fetched}: not readable as CSV ({exc}); a field is at most "
+            f"{csv.field_size_limit()} characters"
+        ) from exc
+
+
+def _parsed(reader: csv.DictReader[str]) -> list[Calibration]:
     header = [name.strip() for name in reader.fieldnames or []]
     if not header:
         raise CalibrationRejected("header: the file is empty; the first row names the columns")

@@ -11,14 +11,18 @@ whoever holds the file can show it is the one that was recorded and signed.
 
 A probe's certificate number is its record's key: recording the same certificate again
 with the same values changes nothing; with other values it is refused (a correction is
-a new certificate).
+a new certificate). A probe is a device id (``[A-Za-z0-9][A-Za-z0-9_.-]*``), or up to
+three of them joined by ``/``: no ``#``, which separates probe and certificate in the
+record id. A certificate covers at most ``MAX_PERIOD`` (five years: no lab certifies a
+probe for longer), and a calibration cannot be recorded before it happened
+(``refuse_future``): a backdated record cannot clear a flag with a decade-long period.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,6 +40,11 @@ FIELDS = (
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_UNCERTAINTY_C = 10.0  # a probe certified at more than this is no cold-chain probe
+MAX_PERIOD = timedelta(days=5 * 365 + 2)  # five years, leap days included
+# The device id of sensors.fields.ID_PATTERN (traceability does not import sensors), alone
+# or as the registry names it (site/kind/id).
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+PROBE_RE = re.compile(rf"{_ID}(?:/{_ID}){{0,2}}")
 
 
 class Calibration(BaseModel):
@@ -62,6 +71,16 @@ class Calibration(BaseModel):
             raise ValueError("remove the control characters")
         return value
 
+    @field_validator("probe")
+    @classmethod
+    def _device_id(cls, value: str) -> str:
+        if not PROBE_RE.fullmatch(value):
+            raise ValueError(
+                "give the probe's device id (letters, digits, '_', '.', '-'; or "
+                "site/temperature/id as the registry names it)"
+            )
+        return value
+
     @field_validator("uncertainty_c", "coverage_k", "accuracy_found_c")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
@@ -73,6 +92,10 @@ class Calibration(BaseModel):
     def _due_after(self) -> Calibration:
         if self.due_on <= self.calibrated_on:
             raise ValueError("due_on: must be after calibrated_on")
+        if self.due_on - self.calibrated_on > MAX_PERIOD:
+            raise ValueError(
+                "due_on: at most five years after calibrated_on (the certificate's period)"
+            )
         return self
 
     @property
@@ -94,3 +117,14 @@ class Calibration(BaseModel):
 def midnight(day: date) -> datetime:
     """The start of ``day`` in UTC: calibration dates are UTC days."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def refuse_future(record: Calibration, now: datetime) -> str | None:
+    """Why ``record`` cannot be recorded at ``now`` (``calibrated_on`` after today, UTC),
+    naming the field; None if it can."""
+    if record.calibrated_on > now.astimezone(UTC).date():
+        return (
+            f"calibrated_on: {record.calibrated_on} is after today "
+            f"({now.astimezone(UTC).date()}): record a calibration once it has been done"
+        )
+    return None

@@ -10,12 +10,18 @@ A stay (``stay_calibration``) is out of calibration from the first moment in it 
 probe is not ``calibrated``: its status changes only at a record's ``calibrated_on``
 (to calibrated) or ``due_on`` (to overdue), so the stay's start and every due date
 inside it are the only moments to look at.
+
+A calibrated stay is stated with what backs it: records read from the ledger are
+``AttestedCalibration`` (when signed, whether anchored), and a stay calibrated by one not
+yet anchored says "not yet anchored", by one signed after the stay ended "recorded
+<date>, after this stay" (a certificate entered later, maybe backdated, is not stated as
+what was known then). Such a stay ``needs_note``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -42,10 +48,22 @@ class ProbeStatus(BaseModel):
         return self.record.due_at if self.status == "overdue" and self.record else None
 
 
+class AttestedCalibration(Calibration):
+    """A calibration record as the ledger holds it: when its entry was signed
+    (``recorded_at``) and when its batch was anchored (None: not yet)."""
+
+    recorded_at: datetime
+    anchored_at: datetime | None = None
+
+    def plain(self) -> Calibration:
+        return Calibration.model_validate(self.model_dump(include=set(Calibration.model_fields)))
+
+
 class StayCalibration(BaseModel):
     """One probe over one stay: ``calibrated`` throughout, else the status it had at the
     first moment of the stay it was out; ``out_since``: its due date (overdue; maybe
-    before the stay), the stay's start (unknown)."""
+    before the stay), the stay's start (unknown). Calibrated by a ledger record:
+    ``anchored`` and, when it was signed after the stay ended, ``recorded_late``."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -54,10 +72,25 @@ class StayCalibration(BaseModel):
     out_since: datetime | None = None
     due_on: str | None = None  # ISO date of the record that ran out (overdue)
     certificate_number: str | None = None
+    anchored: bool | None = None  # None: the record is no ledger record (a plain one)
+    recorded_late: date | None = None  # the day it was signed, after the stay
 
     @property
     def out(self) -> bool:
         return self.status != "calibrated"
+
+    @property
+    def needs_note(self) -> bool:
+        """Calibrated, but by a record not proven as what was known during the stay."""
+        return not self.out and (self.anchored is False or self.recorded_late is not None)
+
+    @property
+    def note(self) -> str:
+        """``not yet anchored``, ``recorded D, after this stay``, both, or empty."""
+        parts = ["not yet anchored"] if self.anchored is False else []
+        if self.recorded_late is not None:
+            parts.append(f"recorded {self.recorded_late}, after this stay")
+        return "; ".join(parts)
 
 
 def newest_first(records: Iterable[Calibration]) -> list[Calibration]:
@@ -98,10 +131,17 @@ def stay_calibration(
                 certificate_number=ran_out.certificate_number if ran_out else None,
             )
     record = valid_at(mine, start)
+    attested = record if isinstance(record, AttestedCalibration) else None
     return StayCalibration(
         device=device,
         status="calibrated",
         certificate_number=record.certificate_number if record else None,
+        anchored=None if attested is None else attested.anchored_at is not None,
+        recorded_late=(
+            attested.recorded_at.astimezone(UTC).date()
+            if attested is not None and attested.recorded_at > end
+            else None
+        ),
     )
 
 
@@ -143,11 +183,13 @@ def describe(found: StayCalibration) -> str:
         return f"probe {found.device} out of calibration since {found.out_since.date()}"
     if found.status == "unknown":
         return f"probe {found.device} has no calibration on record for this stay"
-    return f"probe {found.device} calibrated ({found.certificate_number})"
+    note = f"; {found.note}" if found.note else ""
+    return f"probe {found.device} calibrated ({found.certificate_number}{note})"
 
 
 __all__ = [
     "DEFAULT_DUE_WITHIN",
+    "AttestedCalibration",
     "ProbeStatus",
     "Status",
     "StayCalibration",

@@ -46,8 +46,9 @@ from ledger.submitter import RecordSubmitter
 from ledger.verify.report import Check, Outcome
 from traceability.audit.entry import AuditSubject
 from traceability.audit.port import SYSTEM_ACTOR, AuditLog, Authorship, check_authorship
-from traceability.calibration.record import FIELDS, Calibration
-from traceability.calibration.status import describe, stay_calibration
+from traceability.calibration.errors import CalibrationRejected
+from traceability.calibration.record import FIELDS, Calibration, refuse_future
+from traceability.calibration.status import AttestedCalibration, describe, stay_calibration
 from traceability.errors import RecordConflict, StoreUnavailable
 from traceability.records.store import RecordStore
 
@@ -76,17 +77,27 @@ def signed_record(record: Calibration) -> dict[str, Any]:
 
 
 class SignedCalibration(BaseModel):
-    """A calibration record the site signed, and when its batch was anchored."""
+    """A calibration record the site signed, when (its entry's signing time) and when its
+    batch was anchored."""
 
     model_config = ConfigDict(frozen=True)
 
     calibration: Calibration
     record_id: str
     anchored_at: datetime | None = None
+    recorded_at: datetime | None = None
 
     @property
     def anchored(self) -> bool:
         return self.anchored_at is not None
+
+    def attested(self) -> AttestedCalibration:
+        """The record with what backs it, for the statements of a stay (``describe``)."""
+        return AttestedCalibration(
+            **self.calibration.model_dump(),
+            recorded_at=self.recorded_at or datetime.max.replace(tzinfo=UTC),
+            anchored_at=self.anchored_at,
+        )
 
 
 def signed_calibrations(ledger: LedgerStore, stream: str = ALL_STREAM) -> list[SignedCalibration]:
@@ -111,8 +122,11 @@ def signed_calibrations(ledger: LedgerStore, stream: str = ALL_STREAM) -> list[S
             if batch is not None and batch.status in (BatchStatus.INCLUDED, BatchStatus.CONFIRMED):
                 at = batch.block_time
         found.append(
-            SignedCalibration(calibration=calibration, record_id=entry.record_id, anchored_at=at)
-        )
+            SignedCalibration(
+                calibration=calibration, record_id=entry.record_id, anchored_at=at,
+                recorded_at=entry.signature.signed_at,
+            )
+        )  # fmt: skip
     return found
 
 
@@ -178,14 +192,16 @@ def _check(outcome: Outcome, record: Calibration, detail: str, rid: str) -> Chec
 class SignedCalibrationSource:
     """The site's signed calibration records, read from the ledger (never the editable
     rows): ``source(probes)`` for the exposure and the lot page, ``describe`` for the
-    temperature report (``web.report.build.CalibrationSource``)."""
+    temperature report (``web.report.build.CalibrationSource``). Each record carries
+    when it was signed and anchored, so a stay calibrated by a record not yet anchored,
+    or signed after the stay, says so (``traceability.calibration.status``)."""
 
     def __init__(self, ledger: LedgerStore) -> None:
         self._ledger = ledger
 
     def __call__(self, probes: Sequence[str]) -> list[Calibration]:
         return [
-            s.calibration
+            s.attested()
             for probe in sorted(set(probes))
             for s in signed_calibrations(self._ledger, calibration_stream(probe))
         ]
@@ -230,7 +246,12 @@ class ProbeCalibrations:
 
     def add(self, records: Sequence[Calibration]) -> list[Calibration]:
         """Write ``records`` (one transaction: all or none), then audit and sign those no
-        signature backs yet; the records that were new to the ledger."""
+        signature backs yet; the records that were new to the ledger. A calibration dated
+        after today is refused (``CalibrationRejected``), nothing written."""
+        now = self._clock()
+        for record in records:
+            if (why := refuse_future(record, now)) is not None:
+                raise CalibrationRejected(f"probe {record.probe}: {why}")
         self._store.add_calibrations(records)
         try:
             known, _ = self._ledger.readable_entries(
@@ -261,7 +282,6 @@ class ProbeCalibrations:
             )
             for r in fresh
         ]
-        now = self._clock()
         try:
             self._submitter.submit_many(items, now)
         except LedgerStoreUnavailable as exc:
@@ -272,9 +292,12 @@ class ProbeCalibrations:
 
     def signed(self, probes: Sequence[str] | None = None) -> list[Calibration]:
         """The signed records (of ``probes``): what pages and exposures may state."""
-        if probes is None:
-            return [s.calibration for s in signed_calibrations(self._ledger)]
-        return SignedCalibrationSource(self._ledger)(probes)
+        wanted = None if probes is None else set(probes)
+        return [
+            s.calibration
+            for s in signed_calibrations(self._ledger)
+            if wanted is None or s.calibration.probe in wanted
+        ]
 
     def checks(self) -> list[Check]:
         """Every row against its signed record (``calibration_checks``)."""

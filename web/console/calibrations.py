@@ -1,7 +1,8 @@
 """The console's calibration page (issue #20): every probe's current calibration, and a
 form for quality users and admins to record a new certificate.
 
-* ``GET /console/calibrations`` (viewer) — each probe with a record: its status today
+* ``GET /console/calibrations`` (viewer) — each probe with a signed record (the ledger's,
+  not the editable rows): its status today
   (calibrated, overdue; due within 30 days marked), due date, certificate, lab and
   uncertainty, soonest due first; the form when the user's role is ``quality`` or more.
 * ``POST /console/calibrations`` (quality; ``csrf``, the record's fields, ``reason``,
@@ -31,7 +32,7 @@ from traceability.audit.entry import AuditActor, ESignature
 from traceability.audit.port import Authorship
 from traceability.calibration.csvfile import calibration_of
 from traceability.calibration.errors import CalibrationRejected
-from traceability.calibration.record import Calibration
+from traceability.calibration.record import Calibration, refuse_future
 from traceability.calibration.status import DEFAULT_DUE_WITHIN, Status, latest_by_probe, status_at
 from traceability.errors import RecordConflict, StoreUnavailable
 from traceability.masterdata.calibration import ProbeCalibrations
@@ -88,7 +89,9 @@ def calibration_routes(
     async def render(
         request: Request, user: SessionUser, status: int = 200, **context: Any
     ) -> Response:
-        records = await run_in_threadpool(writer.store.calibrations)
+        # The signed records, never the editable rows: a row deleted or edited in the
+        # database does not change what the page says.
+        records = await run_in_threadpool(writer.signed)
         asked = request.query_params.get("added")
         added = asked if any(r.certificate_number == asked for r in records) else None
         return renderer.page(
@@ -116,6 +119,8 @@ def calibration_routes(
             record = calibration_of(given, "calibration")
         except CalibrationRejected as exc:
             return await render(request, user, 400, error=str(exc), given=given)
+        if (future := refuse_future(record, now())) is not None:
+            return await render(request, user, 400, error=future, given=given)
         reason = text(form, "reason", required=False)
         if not reason:
             return await render(request, user, 400, error="reason: fill it in", given=given)
@@ -137,6 +142,8 @@ def calibration_routes(
             await run_in_threadpool(writer.acting(author).add, [record])
         except RecordConflict as exc:
             return await render(request, user, 409, error=str(exc), given=given)
+        except CalibrationRejected as exc:  # dated after today by the writer's clock
+            return await render(request, user, 400, error=str(exc), given=given)
         except StoreUnavailable as exc:
             raise Problem(
                 503, "records unavailable", f"{exc}; nothing recorded, try again",

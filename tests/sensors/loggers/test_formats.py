@@ -120,3 +120,20 @@ def test_seq_counts_logging_intervals_so_another_download_repeats_it() -> None:
     seqs = [first.seq(r) for r in first.readings]
     assert seqs == [other.seq(r) for r in other.readings]
     assert seqs == list(range(seqs[0], seqs[0] + 12))  # no gap: every interval logged
+
+
+@pytest.mark.parametrize("line", [2, 4])
+def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line(line: int) -> None:
+    rows = ["timestamp,temperature_c", "2026-11-20T07:00:00Z,4.2", "2026-11-20T07:10:00Z,4.3"]
+    rows.insert(line - 1, "2026-11-20T07:20:00Z," + "9" * 200_000)
+    with pytest.raises(LoggerFileError, match=f"line {line} is not readable as CSV"):
+        read_export("\n".join(rows).encode())
+
+
+def test_a_file_over_the_size_bound_is_refused() -> None:
+    from sensors.loggers.table import MAX_BYTES
+
+    with pytest.raises(LoggerFileError, match=f"over the {MAX_BYTES} a logger export can have"):
+        read_export(
+            b"timestamp,temperature_c\n" + b"2026-11-20T07:00:00Z,4.2\n" * (MAX_BYTES // 20)
+        )

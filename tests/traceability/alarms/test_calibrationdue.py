@@ -74,18 +74,27 @@ def test_one_alarm_per_probe_and_due_date(store: RecordStore) -> None:
     assert [what for what, _ in sink.calls] == ["raised", "cleared"]  # event-like
     clock.now += timedelta(hours=2)
     assert engine.run_once() == []
-    # A restart (a new engine and watch) and the due date passing: the same alarm, kept once.
+    # A restart (a new engine and watch) before the due date: the same alarm, kept once.
+    clock.now = datetime(2026, 12, 19, tzinfo=UTC)
+    _engine(store, sink, clock).run_once()
+    assert len(_raised(sink)) == 1
+    # The due date passing: the warning escalates to a new, critical alarm (once).
     clock.now = datetime(2026, 12, 21, tzinfo=UTC)
     restarted = _engine(store, sink, clock)
     restarted.run_once()
-    assert len(_raised(sink)) == 1
-    assert len(store.stored_alarms()) == 1
+    clock.now += timedelta(hours=2)
+    restarted.run_once()
+    _engine(store, sink, clock).run_once()
+    assert [a.severity for a in _raised(sink)] == ["warning", "critical"]
+    assert "overdue since 2026-12-20" in _raised(sink)[1].summary
+    assert len(store.stored_alarms()) == 2
     # Recalibrated, due again within 30 days next year: a new due date, a new alarm.
     store.add_calibrations([cal(P7, date(2026, 12, 22), date(2027, 1, 10), "KN-9")])
     clock.now = datetime(2026, 12, 23, tzinfo=UTC)
     _engine(store, sink, clock).run_once()
     assert [a.summary.split(": ", 1)[1][:30] for a in _raised(sink)] == [
         "calibration due on 2026-12-20 ",
+        "calibration overdue since 2026",
         "calibration due on 2027-01-10 ",
     ]
 

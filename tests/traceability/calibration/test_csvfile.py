@@ -43,6 +43,16 @@ def test_rows_are_read_with_defaults_and_in_any_column_order() -> None:
         (HEADER + "\np8,2026-01-15,2025-01-15,Lab,KN-2,0.1\n", "row 1: due_on: must be after"),
         (HEADER + "\np8,2026-01-15,2027-01-15,Lab,KN-2,-1\n", "row 1: uncertainty_c:"),
         (HEADER + "\np8,2026-01-15,2027-01-15,Lab,KN-2,0.1,extra\n", "row 1: more values"),
+        # "a#b" + "c" and "a" + "b#c" would share a record id: "#" is no device id's.
+        (HEADER + "\na#b,2026-01-15,2027-01-15,Lab,c,0.1\n", "row 1: probe: give the probe's"),
+        (HEADER + "\nwh1/temperature/p 8,2026-01-15,2027-01-15,Lab,c,0.1\n", "row 1: probe:"),
+        (HEADER + "\np8,2020-01-15,2030-01-15,Lab,KN-2,0.1\n", "row 1: due_on: at most five"),
+        # A field over csv.field_size_limit: refused naming the line, no _csv.Error.
+        (
+            HEADER + f"\n{GOOD}\np8,2026-01-15,2027-01-15,{'L' * 200_000},KN-2,0.1\n",
+            "line 3: not readable as CSV",
+        ),
+        ("x" * (10 * 1024 * 1024 + 1), "file: 10485761 characters"),
     ],
 )
 def test_a_bad_file_is_rejected_naming_row_and_field(text: str, message: str) -> None:

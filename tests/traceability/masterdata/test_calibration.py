@@ -106,17 +106,27 @@ def test_a_signing_write_again_repairs_a_row_left_unsigned(site: Site) -> None:
 
 
 def test_the_signed_source_describes_a_stay_for_the_report(site: Site) -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from traceability.masterdata.calibration import SignedCalibrationSource
 
     writer, _ = _writer(site)
     writer.add([A1])
     source = SignedCalibrationSource(site.ledger)
-    inside = source.describe(
-        A1.probe, datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    march = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+    # Signed today (December 2026), after that March stay, and in no anchored batch yet:
+    # both said, never the bare fact.
+    signed_on = site.ledger.stream(calibration_stream(A1.probe))[0].entry.signature.signed_at
+    assert source.describe(A1.probe, *march) == (
+        f"calibrated (KN-1; not yet anchored; recorded {signed_on.date()}, after this stay)"
     )
-    assert inside == "calibrated (KN-1)"
+    site.anchor()
+    assert source.describe(A1.probe, *march) == (
+        f"calibrated (KN-1; recorded {signed_on.date()}, after this stay)"
+    )
+    later = (signed_on, signed_on + timedelta(days=1))
+    inside = source.describe(A1.probe, *later)
+    assert inside == "calibrated (KN-1)"  # anchored, and signed before the stay ended
     across = source.describe(
         A1.probe, datetime(2027, 1, 9, tzinfo=UTC), datetime(2027, 1, 11, tzinfo=UTC)
     )
@@ -124,3 +134,16 @@ def test_the_signed_source_describes_a_stay_for_the_report(site: Site) -> None:
     assert source.describe(
         "nobody", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
     ) == ("has no calibration on record for this stay")
+
+
+def test_a_calibration_dated_after_today_is_refused_and_nothing_written(site: Site) -> None:
+    import pytest
+
+    from traceability.calibration.errors import CalibrationRejected
+
+    writer, trail = _writer(site)
+    ahead = A1.model_copy(update={"calibrated_on": date(2099, 1, 1), "due_on": date(2100, 1, 1)})
+    with pytest.raises(CalibrationRejected, match="calibrated_on: 2099-01-01 is after today"):
+        writer.add([A1, ahead])
+    assert site.store.calibrations() == []
+    assert trail.entries() == []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from ledger.signing import Signer
@@ -46,17 +47,18 @@ def cal(probe: str, on: date, due: date, number: str) -> Calibration:
 
 class Parts:
     def __init__(self, tmp_path: Path) -> None:
-        url = f"sqlite:///{tmp_path / 'site.db'}"
+        self.url = url = f"sqlite:///{tmp_path / 'site.db'}"
         self.store, self.ledger = RecordStore.open(url), LedgerStore.open(url)
         signer = Signer.generate("site:test", datetime(2026, 1, 1, tzinfo=UTC))
         self.trail = AuditTrail(self.store, self.ledger, signer)
         self.writer = ProbeCalibrations(self.store, self.ledger, signer, audit=self.trail)
+        self.unaudited = ProbeCalibrations(self.store, self.ledger, signer)  # the setup's
 
 
 @pytest.fixture
 def parts(tmp_path: Path) -> Iterator[Parts]:
     found = Parts(tmp_path)
-    found.store.add_calibrations([
+    found.unaudited.add([
         cal("s1/temperature/p1", date(2025, 11, 1), date(2026, 11, 20), "OLD"),
         cal("s1/temperature/p2", date(2026, 1, 10), date(2026, 12, 20), "SOON"),
         cal("s1/temperature/p3", date(2026, 6, 1), date(2027, 6, 1), "FINE"),
@@ -108,6 +110,33 @@ def test_every_role_sees_each_probes_status_soonest_due_first(client: TestClient
     assert "Sign and record" in client.get("/console/calibrations", headers=QUALITY).text
 
 
+def test_the_page_shows_the_signed_records_not_the_editable_rows(
+    client: TestClient, parts: Parts
+) -> None:
+    # A row deleted and one written around tracehub: the page still says what was signed.
+    engine = sa.create_engine(parts.url)
+    with engine.begin() as db:
+        db.execute(sa.text("DELETE FROM probe_calibrations WHERE certificate_number = 'OLD'"))
+    engine.dispose()
+    parts.store.add_calibrations(
+        [cal("s1/temperature/p9", date(2026, 6, 1), date(2027, 6, 1), "X")]
+    )
+    shown = [row[:2] for row in rows(client.get("/console/calibrations", headers=QUALITY).text,
+                                     "data-probe")]  # fmt: skip
+    assert shown == [
+        ["s1/temperature/p1", "overdue"],
+        ["s1/temperature/p2", "due within 30 days"],
+        ["s1/temperature/p3", "calibrated"],
+    ]
+
+
+def test_a_calibration_dated_after_today_is_refused(client: TestClient, parts: Parts) -> None:
+    response = add(client, "ada:admin", calibrated_on="2026-12-05", due_on="2027-12-05")
+    assert response.status_code == 400
+    assert "calibrated_on: 2026-12-05 is after today (2026-12-01)" in strip(response.text)
+    assert parts.trail.entries() == []
+
+
 def test_a_quality_user_records_a_signed_audited_certificate(
     client: TestClient, parts: Parts, gate: FakeGate
 ) -> None:
@@ -122,7 +151,8 @@ def test_a_quality_user_records_a_signed_audited_certificate(
     )  # fmt: skip
     assert entry.signature is not None
     assert entry.reason == "recalibrated"
-    assert parts.writer.signed(["s1/temperature/p1"])[0].certificate_number == "NEW-1"
+    signed = parts.writer.signed(["s1/temperature/p1"])
+    assert [c.certificate_number for c in signed] == ["OLD", "NEW-1"]
     after = client.get(response.headers["location"], headers=QUALITY)
     assert "Certificate NEW-1 recorded and signed." in strip(after.text)
     assert rows(after.text, "data-probe")[-1][:2] == ["s1/temperature/p1", "calibrated"]
