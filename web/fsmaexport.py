@@ -5,9 +5,11 @@ Query: ``from`` and ``to`` (``YYYY-MM-DD``, both days included, at most ``MAX_DA
 apart), ``product`` (a GTIN), ``lot`` (with it, the lot's trace one step back and
 forward), ``format`` ``csv`` (default) or ``xlsx``. The answer is an attachment named
 after the window. Refusals are 400 problems naming the parameter; the work is bounded:
-the window's length, the CTE events read (``MAX_EVENTS``, beyond it a 400 naming ``to``)
-and one export at a time in a thread of its own (a few more wait, the rest get 503), so
-a hostile request cannot freeze the hub.
+the window's length, the CTE events read (``MAX_EVENTS``), the rows and lots they give
+(``MAX_ROWS``, ``MAX_LOTS``) and the time spent (``MAX_SECONDS``, checked inside the
+export's loops), beyond any of them a 400 naming ``to`` and never half a file; and one
+export at a time in a thread of its own (a few more wait, the rest get 503), so a
+hostile request cannot freeze the hub.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from web.problem import Problem
 PATH = "/auditor/fsma204"
 MAX_DAYS = 366
 MAX_EVENTS = 20_000
+MAX_ROWS = 50_000
+MAX_LOTS = 20_000
+MAX_SECONDS = 60.0
 PARAMETERS = frozenset({"from", "to", "product", "lot", "format"})
 
 FSMA_OPERATION = Operation(
@@ -71,7 +76,8 @@ FSMA_OPERATION = Operation(
     },
     errors={
         400: "an unknown parameter, a malformed day, GTIN, lot or format, a window too "
-        "long, or more CTE events than one export reads (named)",
+        "long, or more CTE events, rows or lots than one export reads or more time than "
+        "it may take (named: ask for a shorter window)",
         503: "busy with other exports (retry), or the records did not answer",
     },
 )
@@ -79,7 +85,13 @@ FSMA_OPERATION = Operation(
 
 def fsma_routes(store: RecordStore, *, workers: int = 1, queue: int = 4) -> list[Route]:
     pool = Offload("FSMA 204 export", workers, queue)
-    exporter = Fsma204Export(store, max_events=MAX_EVENTS)
+    exporter = Fsma204Export(
+        store,
+        max_events=MAX_EVENTS,
+        max_rows=MAX_ROWS,
+        max_lots=MAX_LOTS,
+        seconds=MAX_SECONDS,
+    )
 
     async def endpoint(request: Request) -> Response:
         params = request.query_params

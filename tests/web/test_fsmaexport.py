@@ -139,3 +139,43 @@ def test_a_window_with_more_events_than_one_export_reads_is_refused(
     assert answer.json()["detail"] == (
         "to: from 2026-06-01 to 2026-06-04 holds more than 5 CTE events; ask for a shorter window"
     )
+
+
+def test_partner_text_in_the_xlsx_is_a_string_unchanged(
+    client: TestClient, store: RecordStore, auditor: dict[str, str]
+) -> None:
+    hostile = '=HYPERLINK("http://evil.example","open me")'
+    store.update_product(CHOPPED, name=hostile)
+    query = {**WINDOW, "product": CHOPPED, "format": "xlsx"}
+    answer = client.get("/auditor/fsma204", params=query, headers=auditor)
+    assert answer.status_code == 200, answer.text
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    column = COLUMNS.index("Product Description") + 1
+    cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
+    assert {(c.value, c.data_type, c.quotePrefix) for c in cells} == {(hostile, "s", True)}
+
+
+@pytest.mark.parametrize(
+    ("bound", "value", "said"),
+    [
+        ("MAX_ROWS", 10, "holds more than 10 rows (one per CTE and lot)"),
+        ("MAX_LOTS", 2, "holds more than 2 lots"),
+        ("MAX_SECONDS", 1e-9, "could not be exported within 1e-09 s"),
+    ],
+)
+def test_an_export_past_a_bound_on_its_work_is_a_400_naming_to(
+    store: RecordStore,
+    chain: dict[str, str],
+    auditor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    bound: str,
+    value: float,
+    said: str,
+) -> None:
+    monkeypatch.setattr(fsmaexport, bound, value)
+    with make_client(app_for(store)) as client:
+        answer = client.get("/auditor/fsma204", params=WINDOW, headers=auditor)
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == (
+        f"to: from 2026-06-01 to 2026-06-04 {said}; ask for a shorter window"
+    )

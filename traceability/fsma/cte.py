@@ -59,6 +59,11 @@ PREVIOUS = "Immediate Previous Source"
 SUBSEQUENT = "Immediate Subsequent Recipient"
 DOC_TYPE = "Reference Document Type"
 DOC_NUMBER = "Reference Document Number"
+HARVEST_LOCATION = "Harvest Location Description"
+FIELD = "Field or Growing Area"
+HARVEST_DATE = "Harvest Date"
+COOLING_LOCATION = "Cooling Location Description"
+COOLING_DATE = "Cooling Date"
 EVENT_TIME = "Event Time"
 EVENT_ID = "Event ID"
 EPCIS_EVENT = "EPCIS Event"
@@ -79,6 +84,11 @@ COLUMNS: tuple[str, ...] = (
     SUBSEQUENT,
     DOC_TYPE,
     DOC_NUMBER,
+    HARVEST_LOCATION,
+    FIELD,
+    HARVEST_DATE,
+    COOLING_LOCATION,
+    COOLING_DATE,
     EVENT_TIME,
     EVENT_ID,
     EPCIS_EVENT,
@@ -89,19 +99,58 @@ COLUMNS: tuple[str, ...] = (
 _COMMON = (PRODUCT, QUANTITY, UOM, LOCATION, DATE, DOC_TYPE, DOC_NUMBER)
 # What each CTE's record must hold (§1.1325-§1.1350); a KDE not listed is not asked of it.
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "harvesting": (*_COMMON, SUBSEQUENT),  # TLCs are not required before initial packing
+    # TLCs are not required before initial packing; the farm is the harvest's Location
+    "harvesting": (*_COMMON, SUBSEQUENT, FIELD),
     "cooling": (*_COMMON, SUBSEQUENT),
-    "initial_packing": (TLC, TLC_SOURCE, *_COMMON),
-    "first_land_based_receiving": (TLC, TLC_SOURCE, *_COMMON),
+    # §1.1330(a): also the harvest and cooling of the food packed (cooling if it was cooled)
+    "initial_packing": (
+        TLC,
+        TLC_SOURCE,
+        *_COMMON,
+        HARVEST_LOCATION,
+        FIELD,
+        HARVEST_DATE,
+        COOLING_LOCATION,
+        COOLING_DATE,
+    ),
+    # §1.1335: also the harvest date range and location of the catch (ILMD)
+    "first_land_based_receiving": (TLC, TLC_SOURCE, *_COMMON, HARVEST_LOCATION, HARVEST_DATE),
     "shipping": (TLC, TLC_SOURCE, *_COMMON, SUBSEQUENT),
     "receiving": (TLC, TLC_SOURCE, *_COMMON, PREVIOUS),
     # §1.1350(a)(1): of each lot used, its TLC, description and quantity
     "transformation input": (TLC, PRODUCT, QUANTITY, UOM),
     "transformation output": (TLC, TLC_SOURCE, *_COMMON),
 }
+# KDEs a CTE requires that the records have no field for: always named in Missing KDEs.
+NOT_HELD: dict[str, tuple[str, ...]] = {
+    "initial_packing": (
+        "Commodity and Variety Received",
+        "Date Received",
+        "Quantity Received",
+        "Harvester Business Name and Phone",
+    ),
+}
+# The parts of a Location Description (§1.1310) the records never hold, and those they
+# may (coordinates stand in for the address); of a Product Description, all but the name.
+NO_PHONE = "phone"
+NO_ADDRESS = "address or coordinates"
+PRODUCT_PARTS = "brand, commodity, variety, pack size and style"
+# Optional KDEs: named as "<KDE> (if cooled)" when missing (§1.1330(a)(9)-(10)).
+IF_APPLICABLE: dict[str, str] = {COOLING_LOCATION: "if cooled", COOLING_DATE: "if cooled"}
 # The CTEs at which a traceability lot code is assigned (§1.1320): its TLC source.
 ASSIGNING: frozenset[str] = frozenset(
     {"initial_packing", "first_land_based_receiving", "transformation output"}
+)
+
+
+# The bizStep values of the CTEs that assign a TLC (with a TransformationEvent's outputs),
+# and of those that tell where and when a lot was harvested and cooled.
+ASSIGNING_STEPS: tuple[str, ...] = (
+    "commissioning",
+    *(step for step, cte in NAMED_STEPS.items() if cte in ASSIGNING),
+)
+ORIGIN_STEPS: tuple[str, ...] = tuple(
+    step for step, cte in NAMED_STEPS.items() if cte in ("harvesting", "cooling")
 )
 
 

@@ -6,7 +6,8 @@ EPCIS field → KDE (``docs/fsma204.md`` has the whole table):
 * Traceability Lot Code: the lot of the event's lot class or units (``traceability.fsma.lots``)
 * Traceability Lot Code Source: where the lot's TLC was assigned (its initial packing,
   first land-based receiving or transformation), from ``MasterData.tlc_sources``
-* Product Description: the product's name in the records (by GTIN)
+* Product Description: the product's name in the records (by GTIN); brand, commodity,
+  variety, pack size and style are not held apart from it, and are named missing
 * Quantity, Unit of Measure: ``quantityList`` (or a count of units, ``EA``)
 * Location Description: where the CTE happened, described by the records' locations:
   harvesting its ``readPoint`` (the farm); shipping the ``sourceList`` location (ship-from),
@@ -15,10 +16,16 @@ EPCIS field → KDE (``docs/fsma204.md`` has the whole table):
   (type location, else possessing party, else owning party)
 * Reference Document Type / Number: ``bizTransactionList`` (type, value), joined by "; "
 * Date: the event's date where it happened (``eventTimeZoneOffset``)
+* Harvest Location Description, Field or Growing Area, Harvest Date, Cooling Location
+  Description, Cooling Date (initial packing; first land-based receiving its harvest
+  dates): ``traceability.fsma.origin``
 
 A KDE the CTE requires (``traceability.fsma.cte.REQUIRED``) that the event and records do
 not give is named in ``missing``; a place the records have no description of keeps its
-identifier in the cell and is named ``"<KDE> (identifier only)"``.
+identifier in the cell and is named ``"<KDE> (identifier only)"``; a described place
+names what FDA's location description asks that the records lack (``"<KDE>: phone"``,
+``traceability.fsma.place``). KDEs the records have no field for
+(``traceability.fsma.cte.NOT_HELD``) are always named.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from pydantic import BaseModel, ConfigDict
 from traceability.fsma import cte as kde
 from traceability.fsma.cte import CTE_NAMES, Cte, requirement, step_name
 from traceability.fsma.lots import LotLine
+from traceability.fsma.origin import LotKey, Origin, OriginEvent, origin_of
+from traceability.fsma.place import Place, Places
 from traceability.records.entities import Product
 from traceability.records.locations import Location
 
@@ -68,6 +77,11 @@ _FIELDS = {
     kde.DATE: "day",
     kde.DOC_TYPE: "doc_type",
     kde.DOC_NUMBER: "doc_number",
+    kde.HARVEST_LOCATION: "harvest_location",
+    kde.FIELD: "field",
+    kde.HARVEST_DATE: "harvest_date",
+    kde.COOLING_LOCATION: "cooling_location",
+    kde.COOLING_DATE: "cooling_date",
 }
 
 
@@ -78,7 +92,8 @@ class MasterData(BaseModel):
 
     products: Mapping[str, Product] = {}
     locations: Mapping[str, Location] = {}
-    tlc_sources: Mapping[tuple[str, str], str] = {}  # (gtin, lot) → location URN
+    tlc_sources: Mapping[LotKey, str] = {}  # (gtin, lot) → location URN
+    origins: Mapping[LotKey, Sequence[OriginEvent]] = {}  # a lot's harvests and coolings
 
 
 class Row(BaseModel):
@@ -101,6 +116,11 @@ class Row(BaseModel):
     doc_type: str | None
     doc_number: str | None
     event_time: datetime  # aware, in the offset where the event happened
+    harvest_location: str | None = None
+    field: str | None = None
+    harvest_date: str | None = None  # a day, or an ISO 8601 interval of days
+    cooling_location: str | None = None
+    cooling_date: str | None = None
     event_id: str
     epcis_event: str
     trace: str = ""
@@ -123,6 +143,11 @@ class Row(BaseModel):
             self.subsequent,
             self.doc_type,
             self.doc_number,
+            self.harvest_location,
+            self.field,
+            self.harvest_date,
+            self.cooling_location,
+            self.cooling_date,
             self.event_time.isoformat(),
             self.event_id,
             self.epcis_event,
@@ -147,7 +172,7 @@ def rows_of(
     """The rows of one CTE event, one per lot line (one row naming no lot when the event
     names none the records can resolve, so the CTE is listed with what it lacks)."""
     moment = local_time(event_time, document.get("eventTimeZoneOffset"))
-    places = _Places(master.locations)
+    places = Places(master.locations)
     location = places.describe(place_of(document, cte))
     # Where it came from or goes to only where FDA asks it of the CTE: a shipping event's
     # source is its ship-from (Location Description), a receiving's destination itself.
@@ -166,6 +191,13 @@ def rows_of(
         key = (line.gtin, line.lot) if line.gtin and line.lot else None
         source = places.describe(master.tlc_sources.get(key) if key else None)
         product = master.products.get(line.gtin) if line.gtin else None
+        origin = Origin(field=_field_of(document) if cte == "harvesting" else None)
+        if cte in ("initial_packing", "first_land_based_receiving"):
+            origin = origin_of(document, moment, master.origins.get(key, ()) if key else ())
+        farm = places.describe(origin.harvest_location)
+        # a field is named, not reached: FDA asks no phone or address of it
+        field = places.describe(origin.field).model_copy(update={"lacking": ()})
+        cooled = places.describe(origin.cooling_location)
         row = Row(
             tlc=line.lot,
             gtin=line.gtin,
@@ -184,43 +216,43 @@ def rows_of(
             event_time=moment,
             event_id=event_id,
             epcis_event=epcis,
+            harvest_location=farm.text,
+            field=field.text,
+            harvest_date=origin.harvest_date,
+            cooling_location=cooled.text,
+            cooling_date=origin.cooling_date,
         )
         described = {
             kde.TLC_SOURCE: source,
             kde.LOCATION: location,
             kde.PREVIOUS: previous,
             kde.SUBSEQUENT: subsequent,
+            kde.HARVEST_LOCATION: farm,
+            kde.FIELD: field,
+            kde.COOLING_LOCATION: cooled,
         }
-        missing: list[str] = []
-        for name in kde.REQUIRED[requirement(cte, line.role)]:
-            if getattr(row, _FIELDS[name]) in (None, ""):
-                missing.append(name)
-            elif name in described and not described[name].known:
-                missing.append(name + IDENTIFIER_ONLY)
+        needed = requirement(cte, line.role)
+        missing = _missing(row, kde.REQUIRED[needed], described)
+        missing.extend(kde.NOT_HELD.get(needed, ()))
         rows.append(row.model_copy(update={"missing": tuple(sorted(missing, key=_column_order))}))
     return rows
 
 
-class _Place(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    text: str | None  # "name (urn)", the bare identifier, or None
-    known: bool
-
-
-class _Places:
-    """Places described from the records' locations: ``name (urn)``."""
-
-    def __init__(self, locations: Mapping[str, Location]) -> None:
-        self._locations = locations
-
-    def describe(self, urn: str | None) -> _Place:
-        if not urn:
-            return _Place(text=None, known=False)
-        place = self._locations.get(urn)
-        if place is None:
-            return _Place(text=urn, known=False)
-        return _Place(text=f"{place.name} ({urn})", known=True)
+def _missing(row: Row, required: Sequence[str], described: Mapping[str, Place]) -> list[str]:
+    """The required KDEs ``row`` lacks in whole or in part (see the module docstring)."""
+    missing: list[str] = []
+    for name in required:
+        place = described.get(name)
+        if getattr(row, _FIELDS[name]) in (None, ""):
+            optional = kde.IF_APPLICABLE.get(name)
+            missing.append(f"{name} ({optional})" if optional else name)
+        elif place is not None and not place.known:
+            missing.append(name + IDENTIFIER_ONLY)
+        elif place is not None and place.lacking:
+            missing.append(f"{name}: {', '.join(place.lacking)}")
+        elif name == kde.PRODUCT:
+            missing.append(f"{name}: {kde.PRODUCT_PARTS}")
+    return missing
 
 
 def local_time(moment: datetime, zone_offset: Any) -> datetime:
@@ -247,6 +279,12 @@ def place_of(document: Mapping[str, Any], cte: Cte) -> str | None:
     if cte == "shipping":
         return _party(document.get("sourceList"), "source", only="location") or read_point
     return biz_location or read_point
+
+
+def _field_of(document: Mapping[str, Any]) -> str | None:
+    """A harvest's field: its bizLocation when that is not the farm (its readPoint)."""
+    field, farm = _id(document.get("bizLocation")), _id(document.get("readPoint"))
+    return field if farm is not None and field != farm else None
 
 
 def _id(value: Any) -> str | None:
@@ -295,5 +333,10 @@ def _short(value: Any, prefixes: tuple[str, ...]) -> str | None:
     return value
 
 
-def _column_order(name: str) -> int:
-    return kde.COLUMNS.index(name.removesuffix(IDENTIFIER_ONLY))
+def _column_order(name: str) -> tuple[int, str]:
+    """Missing KDEs in column order (a part or qualifier after the name), the KDEs that
+    are no column last."""
+    for index, column in enumerate(kde.COLUMNS):
+        if name == column or name.startswith((column + ":", column + " (")):
+            return index, name
+    return len(kde.COLUMNS), name

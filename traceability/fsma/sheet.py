@@ -8,10 +8,17 @@ Both carry the same cells, headed by ``traceability.fsma.cte.COLUMNS``:
   (FDA's "sortable"), dates as real dates shown ``yyyy-mm-dd``, quantities as numbers,
   the event time as its ISO 8601 text.
 
-The cells are partner-supplied data (lot codes, document numbers, place names): a text
-cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with ``'`` in both
-formats, so no spreadsheet evaluates it as a formula (OWASP "CSV injection"); characters
-XML cannot hold (C0 controls) become U+FFFD in the XLSX.
+The cells are partner-supplied data (lot codes, document numbers, place names), so no
+spreadsheet may evaluate one as a formula, and a lot code must stay the lot code (AI 10
+allows ``-L1``; a TLC with a quote added matches no other record):
+
+* XLSX: every text cell is written as a string (``t="inlineStr"``), never a formula,
+  with its text unchanged; one starting with ``=``, ``+``, ``-``, ``@``, tab or CR also
+  gets the ``quotePrefix`` style, so editing it in Excel keeps it text. Numbers are
+  numbers. Characters XML cannot hold (C0 controls) become U+FFFD.
+* CSV has no types: a text cell starting with one of those is prefixed with ``'``
+  (OWASP "CSV injection"); a quantity is a number and is written as one (``-5``), which
+  no spreadsheet runs.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ Cell = str | float | date | None
 
 
 def inert(text: str) -> str:
-    """``text`` as a spreadsheet shows it and never evaluates it."""
+    """``text`` as a CSV cell a spreadsheet shows and never evaluates."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
@@ -60,7 +67,7 @@ def csv_text(value: Cell) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
-        return inert(number_text(value))
+        return number_text(value)  # a number, never a formula: no quote to add
     return inert(value)
 
 
@@ -81,7 +88,8 @@ def csv_bytes(rows: Sequence[Row]) -> bytes:
 
 def xlsx_value(value: Cell) -> str | float | int | date | None:
     if isinstance(value, str):
-        return inert(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+        cleaned: str = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        return cleaned
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
     return value
@@ -103,11 +111,22 @@ def xlsx_bytes(rows: Sequence[Row]) -> bytes:
     sheet.append([_styled(sheet, name, font=bold) for name in COLUMNS])
     day = COLUMNS.index(DATE)
     for values in table:
-        values[day] = _styled(sheet, values[day], number_format="yyyy-mm-dd")
-        sheet.append(values)
+        cells: list[Any] = [_text(sheet, v) if isinstance(v, str) else v for v in values]
+        cells[day] = _styled(sheet, values[day], number_format="yyyy-mm-dd")
+        sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _text(sheet: Any, text: str) -> str | WriteOnlyCell:
+    """A text cell: a string whatever it starts with (openpyxl makes ``=…`` a formula)."""
+    if not text.startswith(FORMULA_START):
+        return text
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def _styled(sheet: Any, value: Any, **style: Any) -> WriteOnlyCell:

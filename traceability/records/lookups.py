@@ -7,13 +7,16 @@ document of 1,000 events costs a handful of round trips.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from traceability.records.database import Database
+from traceability.records.database import Database, to_db
+from traceability.records.entities import StoredEvent
+from traceability.records.eventlog import stored_event
 from traceability.records.logisticunits import sscc_digits
-from traceability.records.schema import event_epcs, locations, logistic_units, lots, units
+from traceability.records.schema import event_epcs, events, locations, logistic_units, lots, units
 
 
 class CaptureLookups(Database):
@@ -57,6 +60,55 @@ class CaptureLookups(Database):
                     )
                     found.update((gtin, str(lot)) for lot in conn.execute(query).scalars())
         return found
+
+    def first_events_of_lots(
+        self,
+        keys: Iterable[tuple[str, str]],
+        *,
+        until: datetime | None,
+        biz_steps: Sequence[str],
+        outputs_of: Sequence[str],
+        per_lot: int,
+    ) -> list[StoredEvent]:
+        """The oldest ``per_lot`` events (at or before ``until``) of each ``(gtin14, lot)``
+        of ``keys`` that have one of ``biz_steps`` or are of a type in ``outputs_of``
+        naming the lot as an output; oldest first, one query per GTIN and 500 lots
+        (the FSMA export's TLC sources: where each lot was assigned).
+
+        The columns narrow, the caller decides on the bodies (``StoredEvent`` holds them).
+        """
+        by_gtin: dict[str, list[str]] = {}
+        for gtin, lot in dict.fromkeys(keys):
+            by_gtin.setdefault(gtin, []).append(lot)
+        found: dict[str, StoredEvent] = {}
+        kind = sa.or_(
+            events.c.biz_step.in_(biz_steps),
+            sa.and_(events.c.type.in_(outputs_of), event_epcs.c.role == "output"),
+        )
+        with self._tx() as conn:
+            for gtin, names in by_gtin.items():
+                for start in range(0, len(names), 500):
+                    where = [
+                        event_epcs.c.gtin == gtin,
+                        event_epcs.c.lot.in_(names[start : start + 500]),
+                        kind,
+                    ]
+                    if until is not None:
+                        where.append(events.c.event_time <= to_db(until))
+                    rank = sa.func.dense_rank().over(
+                        partition_by=event_epcs.c.lot, order_by=(events.c.event_time, events.c.id)
+                    )
+                    ranked = (
+                        sa.select(event_epcs.c.event_id, rank.label("n"))
+                        .join(events, events.c.id == event_epcs.c.event_id)
+                        .where(*where)
+                        .subquery()
+                    )
+                    first = sa.select(ranked.c.event_id).where(ranked.c.n <= per_lot)
+                    query = sa.select(events).where(events.c.id.in_(first))
+                    for row in conn.execute(query):
+                        found.setdefault(str(row.id), stored_event(row))
+        return sorted(found.values(), key=lambda e: (e.event_time, e.id))
 
     def knows_object(self, epc: str) -> bool:
         """Whether ``epc`` is a registered logistic unit or was named by a stored event."""

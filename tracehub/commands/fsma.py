@@ -16,8 +16,11 @@ from tracehub.commands.records import open_records, records_option
 from tracehub.console import Problem, console
 from tracehub.settings import Settings
 
-# A trusted operator's command: bounded against a runaway database, not against a request.
+# A trusted operator's command: bounded against a runaway database, not against a
+# request, and given the time it needs (no deadline).
 MAX_EVENTS = 500_000
+MAX_ROWS = 1_000_000
+MAX_LOTS = 500_000
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
@@ -78,8 +81,10 @@ def fsma204(
     One row per Critical Tracking Event (harvesting, cooling, initial packing, first
     land-based receiving, shipping, receiving, transformation) and lot, from the EPCIS
     events and master data in the records, with a column per Key Data Element under
-    FDA's names and a "Missing KDEs" column naming what a row lacks. Days are the
-    events' local days. See docs/fsma204.md for the mapping and how to answer a request.
+    FDA's names and a "Missing KDEs" column naming what a row lacks (also what the
+    records never hold, such as a location's phone number, so the sheet does not look
+    complete when it is not). Days are the events' local days. See docs/fsma204.md
+    for the mapping and how to answer a request.
     """
     shape = out.suffix.lower().removeprefix(".")
     if shape not in ("csv", "xlsx"):
@@ -88,9 +93,10 @@ def fsma204(
     first, last = start.date(), end.date()
     with open_records(settings, records) as store:
         try:
-            rows = Fsma204Export(store, max_events=MAX_EVENTS).rows(
-                first, last, product=product, lot=lot
+            exporter = Fsma204Export(
+                store, max_events=MAX_EVENTS, max_rows=MAX_ROWS, max_lots=MAX_LOTS
             )
+            rows = exporter.rows(first, last, product=product, lot=lot)
         except TraceabilityError as exc:
             raise Problem(str(exc)) from exc
     out.write_bytes(sheet_bytes(rows, fmt))

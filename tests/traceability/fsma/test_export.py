@@ -11,8 +11,12 @@ import pytest
 from tests.traceability.fsma.conftest import (
     CHOPPED,
     EVENTS,
+    FARM,
+    FIELD,
     PACKHOUSE,
+    PRODUCT_GAP,
     ROMAINE,
+    add_master_data,
     capture_chain,
     chain_events,
     described,
@@ -20,6 +24,7 @@ from tests.traceability.fsma.conftest import (
     expected_rows,
 )
 from traceability.capture import CaptureService
+from traceability.fsma.cte import COLUMNS
 from traceability.fsma.errors import ExportRefused
 from traceability.fsma.export import Fsma204Export
 from traceability.fsma.row import Row
@@ -58,8 +63,9 @@ def test_a_lots_trace_is_its_ctes_its_inputs_and_what_was_made_of_it(
         *[("GV0601", "step back: went into FC0603")] * 6,
     ]
     # the same cells as the whole export, but the trace column; GV0599 went into nothing
-    assert [c[:17] + c[18:] for c in cells(fresh_cut)] == [
-        r[:17] + r[18:] for r in every if r[0] in ("FC0603", "GV0601")
+    t = COLUMNS.index("Trace")
+    assert [c[:t] + c[t + 1 :] for c in cells(fresh_cut)] == [
+        r[:t] + r[t + 1 :] for r in every if r[0] in ("FC0603", "GV0601")
     ]
     romaine = Fsma204Export(store).rows(FROM, TO, lot="GV0601")
     assert [(r.tlc, r.trace) for r in romaine] == [
@@ -113,7 +119,10 @@ def test_the_tlc_source_is_found_outside_the_window(
     rows = Fsma204Export(store).rows(date(2026, 6, 2), date(2026, 6, 2), product=ROMAINE)
     shipped = next(r for r in rows if r.event_id == chain["ship_gv"])
     assert shipped.tlc_source == described(PACKHOUSE)
-    assert shipped.missing == ()
+    # the source is found: only what its description lacks is named
+    assert [m for m in shipped.missing if m.startswith("Traceability Lot Code Source")] == [
+        "Traceability Lot Code Source: phone, address or coordinates"
+    ]
 
 
 def test_an_empty_store_gives_no_rows(store: RecordStore) -> None:
@@ -132,4 +141,52 @@ def test_a_cte_naming_no_known_lot_is_listed_with_what_it_lacks(store: RecordSto
         "Traceability Lot Code",
         "Traceability Lot Code Source",
         "Product Description",
+    )
+
+
+def test_a_packing_names_its_harvest_and_cooling_from_before_the_window(
+    store: RecordStore,
+) -> None:
+    """§1.1330: the packer's row carries the lot's harvest and cooling, read from the
+    records when they happened before the window."""
+    add_master_data(store)
+    harvest, cooling, packing = chain_events()[:3]
+    early = [
+        {**harvest, "eventTime": "2026-05-30T07:00:00-07:00"},
+        {**cooling, "eventTime": "2026-05-31T09:30:00-07:00"},
+        packing,
+    ]
+    report = CaptureService(store).capture_document(document(early))
+    assert report.ok, report.errors
+    [packed] = Fsma204Export(store).rows(FROM, TO)
+    assert (packed.cte, packed.harvest_location, packed.field) == (
+        "initial_packing",
+        described(FARM),
+        described(FIELD),
+    )
+    assert (packed.harvest_date, packed.cooling_location, packed.cooling_date) == (
+        "2026-05-30",
+        described(PACKHOUSE),
+        "2026-05-31",
+    )
+
+
+def test_a_packing_without_its_harvest_in_the_records_says_so(store: RecordStore) -> None:
+    add_master_data(store)
+    report = CaptureService(store).capture_document(document([chain_events()[2]]))
+    assert report.ok, report.errors
+    [packed] = Fsma204Export(store).rows(FROM, TO)
+    assert packed.missing == (
+        "Traceability Lot Code Source: phone, address or coordinates",
+        PRODUCT_GAP,
+        "Location Description: phone, address or coordinates",
+        "Harvest Location Description",
+        "Field or Growing Area",
+        "Harvest Date",
+        "Cooling Location Description (if cooled)",
+        "Cooling Date (if cooled)",
+        "Commodity and Variety Received",
+        "Date Received",
+        "Harvester Business Name and Phone",
+        "Quantity Received",
     )

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from tests.traceability.fsma.conftest import expected_rows
 from traceability.fsma.cte import COLUMNS
@@ -76,7 +78,7 @@ def test_the_workbook_is_sortable_header_bold_and_frozen() -> None:
     data = xlsx_bytes([row(), row(tlc="L2")])
     sheet = load_workbook(io.BytesIO(data))[SHEET_TITLE]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:S3"
+    assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(COLUMNS))}3"
     assert all(cell.font.bold for cell in sheet[1])
     assert not any(cell.font.bold for cell in sheet[2])
     assert sheet["E2"].number_format == "yyyy-mm-dd"
@@ -90,13 +92,29 @@ def test_a_cell_that_would_be_a_formula_is_made_inert(start: str) -> None:
     [header, cells] = read_csv(csv_bytes([sheet_row]))
     assert cells[header.index("Product Description")] == "'" + hostile
     assert cells[header.index("Reference Document Number")] == f"'{start}1+1"
-    assert cells[header.index("Quantity")] == "'-5"
-    [_, values] = read_xlsx(xlsx_bytes([sheet_row]))
-    # (XML reads a CR back as LF: the cell still starts with the quote)
-    assert values[header.index("Product Description")] == "'" + hostile.replace("\r", "\n")
-    assert values[header.index("Quantity")] == -5  # a number: no formula to fear
-    sheet = load_workbook(io.BytesIO(xlsx_bytes([sheet_row])))[SHEET_TITLE]
+    assert cells[header.index("Quantity")] == "-5"  # a number: no formula, no quote
+    data = xlsx_bytes([sheet_row])
+    sheet = load_workbook(io.BytesIO(data))[SHEET_TITLE]
+    product = sheet.cell(row=2, column=header.index("Product Description") + 1)
+    # the text unchanged (XML reads a CR back as LF), a string, kept text when edited
+    assert product.value == hostile.replace("\r", "\n")
+    assert (product.data_type, product.quotePrefix) == ("s", True)
+    assert sheet.cell(row=2, column=header.index("Quantity") + 1).value == -5
     assert all(cell.data_type != "f" for cells_ in sheet.iter_rows() for cell in cells_)
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_a_lot_code_starting_with_a_minus_round_trips_through_xlsx() -> None:
+    """AI 10 allows "-L1": the XLSX holds exactly that, the CSV keeps OWASP's guard."""
+    sheet_row = row(tlc="-L1", doc_number="+44-BOL", subsequent="@Dock (urn:x)")
+    [header, *values] = read_xlsx(xlsx_bytes([sheet_row]))
+    assert values[0][0] == "-L1"
+    assert values[0][header.index("Reference Document Number")] == "+44-BOL"
+    assert values[0][header.index("Immediate Subsequent Recipient")] == "@Dock (urn:x)"
+    assert read_csv(csv_bytes([sheet_row]))[1][0] == "'-L1"
+    plain = load_workbook(io.BytesIO(xlsx_bytes([row(tlc="L1")])))[SHEET_TITLE]["A2"]
+    assert (plain.value, plain.quotePrefix) == ("L1", False)  # ordinary text: no style
 
 
 def test_quoting_follows_rfc_4180() -> None:
