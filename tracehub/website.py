@@ -44,6 +44,7 @@ from web.audittrail import AuditSource
 from web.console.site import console_route
 from web.health import ReadinessSource
 from web.pagecache import PageCache
+from web.report.placebuild import PlaceReportBuilder
 from web.report.rendering import ReportPdfs
 from web.server import WebServer, rpc_route
 from web.wellknown import TrustPublisher
@@ -130,6 +131,14 @@ def build_website(
         audit=audit,
         site=settings.hub.site,  # named on the temperature reports
         calibration=calibrations,
+        places=PlaceReportBuilder(
+            store,
+            ledger,
+            series,
+            site=settings.hub.site,
+            stored=telemetry,
+            calibration=calibrations,
+        ),
         # The site's trust anchors, read from the keystore (not the databases) and chain.
         trust=TrustPublisher(
             settings.hub.site,

@@ -32,7 +32,7 @@ from web.apioperation import (
     obj,
 )
 from web.fsmaexport import FSMA_OPERATION
-from web.report.route import REPORT_OPERATION
+from web.report.route import PLACE_REPORT_OPERATION, REPORT_OPERATION
 
 _LOT_ERRORS = {400: "the GTIN of the path is malformed (its check digit, its length)"}
 _AUDIT_ERRORS = {**_LOT_ERRORS, 404: "the lot is not in the records"}
@@ -234,6 +234,7 @@ OWN: dict[str, dict[str, Operation]] = {
         )
     },
     "/auditor/lots/{gtin}/{lot}/report.pdf": {"get": REPORT_OPERATION},  # web.report.route
+    "/auditor/places/{urn}/report.pdf": {"get": PLACE_REPORT_OPERATION},
     "/incidents": {
         "get": Operation(
             summary="Incidents, newest first.",
@@ -388,4 +389,5 @@ PATH_PARAMS = {
     "incident_id": "the incident's id",
     "rest": "the rest of the Digital Link path (several segments)",
     "path": "the file's name",
+    "urn": "the place's SGLN URN (urn:epc:id:sgln:…)",
 }

@@ -65,6 +65,7 @@ from web.problem import Problem, handle_problem
 from web.queries import named_query_routes
 from web.renderer import Renderer
 from web.report.build import CalibrationSource, ReportBuilder
+from web.report.placebuild import PlaceReportBuilder
 from web.report.rendering import ReportPdfs
 from web.report.route import report_routes
 from web.wellknown import TrustPublisher, WellKnown
@@ -151,6 +152,7 @@ def create_app(
     audit: AuditSource | None = None,
     site: str = "tracehub",
     calibration: CalibrationSource | None = None,
+    places: PlaceReportBuilder | None = None,
 ) -> Starlette:
     """The web app. Ports (all optional, the page says what it lacks):
 
@@ -170,7 +172,7 @@ def create_app(
     capture carries; without one the app builds its own over ``store``). ``audit``: the
     audit trail served to auditors at ``/auditor/audit`` (``web.audittrail``). ``site``
     names the site on temperature reports (``web.report``), ``calibration`` what the
-    probes' calibration records say there.
+    probes' calibration records say there; ``places`` builds the storage places' reports.
     """
     bounds = limits or Limits()
     access = Access(clients if clients is not None else store, public_read=public_read)
@@ -201,7 +203,7 @@ def create_app(
     )
     # the temperature reports (web.report): auditors here, the console's release too
     reports = ReportPdfs(
-        ReportBuilder(store, builder, exposure, site=site, calibration=calibration)
+        ReportBuilder(store, builder, exposure, site=site, calibration=calibration), places
     )
     routes: list[BaseRoute] = [
         Route("/01/{rest:path}", pages.digital_link, name="digital_link"),

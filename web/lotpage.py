@@ -36,15 +36,11 @@ from traceability.anchoring.proofs import ChainIdentity, EvidenceSource, PagePro
 from traceability.anchoring.provenreadings import asked_stays
 from traceability.anchoring.receipts import RECEIPT_KIND
 from traceability.anchoring.seals import (
-    DEFAULT_WINDOW,
     WindowStatus,
     WindowTotals,
-    drifted,
-    overlapping_seals,
     spans_of,
-    window_of,
-    window_status,
 )
+from traceability.anchoring.sealstatus import sealed_status
 from traceability.audit.entry import KIND as AUDIT_KIND
 from traceability.calibration.record import Calibration
 from traceability.calibration.status import StayCalibration, stays_calibration
@@ -230,22 +226,7 @@ class LotPageBuilder:
             # Seals are asked of the stays a gateway probe read, as `verify` asks them: a
             # room only sensor events report on is proven by those events (issue #15).
             flat = asked_stays(claim, flat)
-        if self._stored is None:
-            return window_status(bundle, flat, now)
-        seals = overlapping_seals(bundle, flat, now)
-        if not seals:
-            return window_status(bundle, flat, now, compared=True)
-        width = window_of({(s.device, s.start): s for s in seals}, DEFAULT_WINDOW)
-        try:
-            stored = self._stored.window_totals(
-                sorted({s.device for s in seals}),
-                min(s.start for s in seals),
-                max(s.end for s in seals),
-                width,
-            )
-        except TelemetryUnavailable:
-            return window_status(bundle, flat, now, compared=False)
-        return window_status(bundle, flat, now, changed=drifted(seals, stored), compared=True)
+        return sealed_status(bundle, flat, now, self._stored)
 
     def _proofs(self, events: list, bundle: dict[str, Any] | None) -> PageProofs:  # type: ignore[type-arg]
         # Only the ledger's bundle proves anything: without it, nothing shows as anchored.

@@ -55,6 +55,7 @@ def test_the_route_table(client: TestClient) -> None:
             for name in ("events", "telemetry", "exposure", "masterdata", "evidence")
         ),
         f"/auditor/lots{lot}/report.pdf",  # web.report
+        "/auditor/places/{urn}/report.pdf",
         "/auditor/fsma204",  # web.fsmaexport
         "/capture",
         "/capture/{captureID}",

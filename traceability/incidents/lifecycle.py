@@ -161,8 +161,11 @@ class Lifecycle(BaseModel):
         return str(self.steps[-1].get("state")) if self.steps else "unknown"
 
 
-def lifecycles(bundle: Mapping[str, Any], gtin: str, lot: str) -> list[Lifecycle]:
-    """The lot's incidents from the bundle's signed steps, oldest first."""
+def lifecycles(
+    bundle: Mapping[str, Any], gtin: str | None = None, lot: str | None = None
+) -> list[Lifecycle]:
+    """The lot's incidents from the bundle's signed steps, oldest first; without a lot
+    (a place's report), every incident the bundle carries, whole from its first step."""
     anchored_batches = {
         b.get("id") for b in bundle.get("batches") or [] if isinstance(b, dict) and b.get("anchor")
     }
@@ -252,7 +255,9 @@ def _shape_problem(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _order_problems(steps: tuple[dict[str, Any], ...], gtin: str, lot: str) -> list[str]:
+def _order_problems(
+    steps: tuple[dict[str, Any], ...], gtin: str | None, lot: str | None
+) -> list[str]:
     if not steps:
         return []
     problems: list[str] = []
@@ -268,16 +273,18 @@ def _order_problems(steps: tuple[dict[str, Any], ...], gtin: str, lot: str) -> l
     problems.extend(_alarm_problems(steps, start > 1))
     problems.extend(_people_problems(steps, start > 1))
     lots = _lots(steps)
-    if lots and lot_key(gtin, lot) not in lots:
+    if gtin is not None and lot is not None and lots and lot_key(gtin, lot) not in lots:
         problems.append(f"lot {lot_key(gtin, lot)} is not among the incident's lots")
     return problems
 
 
-def _start(steps: tuple[dict[str, Any], ...], gtin: str, lot: str) -> int:
+def _start(steps: tuple[dict[str, Any], ...], gtin: str | None, lot: str | None) -> int:
     """The seq the lot's steps start at: 1, or that of the clearing that added the lot
     (moved in before the alarm cleared): the lot's stream holds the steps from that one
     on, the earlier ones are in the incident's (its hash chain keeps any from missing)."""
     first = steps[0]
+    if gtin is None or lot is None:
+        return 1  # a place's report reads the incident's own stream, from its first step
     added = first.get("lots_added")
     if first.get("step") == "cleared" and isinstance(added, list) and lot_key(gtin, lot) in added:
         return int(first["seq"])

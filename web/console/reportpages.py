@@ -11,6 +11,8 @@
   (``traceability.reports``); 303 to the released file. A report whose readings changed
   since sealing, or whose temperatures cannot be read, is refused (409,
   ``web.report.rendering``).
+* ``GET /console/places/report.pdf?place=URN&from=T&to=T`` — viewer: a storage place's
+  report over a period (linked from the recall search's result; ``web.report.placebuild``).
 * ``GET /console/reports/{id}.pdf`` — viewer: a released report, byte for byte as signed;
   one that is not what its ledger record signed is refused (409).
 
@@ -41,6 +43,7 @@ from web.problem import Problem
 from web.qr import link
 from web.report.document import MEDIA_TYPE, ReportUnrendered
 from web.report.rendering import ReportPdfs, ReportRefused, stated
+from web.report.route import place_query
 from web.report.view import TemperatureReport
 
 T = TypeVar("T")
@@ -126,7 +129,22 @@ def report_routes(
             raise Problem(409, "report altered", f"released report {kept.id}: {problem}")
         return _pdf(pdf, f"temperature-report-{kept.gtin}-{kept.lot}-{kept.id}.pdf")
 
+    async def place_report(request: Request) -> Response:
+        await gate.require(request, "viewer")
+        params = dict(request.query_params)
+        urn = params.pop("place", "")
+        known = await _call(store.locations)
+        if urn not in {place.urn for place in known}:
+            raise Problem(404, "unknown place", f"place {urn[:200]}: not in the records")
+        start, end, band = place_query(params)
+        try:
+            pdf = await reports.render_place(urn, start, end, band)
+        except ReportUnrendered as exc:
+            raise Problem(503, "report not rendered", str(exc)) from exc
+        return _pdf(pdf, f"temperature-report-{urn}-{start:%Y%m%d}.pdf")
+
     return [
+        Route("/console/places/report.pdf", place_report, methods=["GET"]),
         Route(LOT_PATH, page, methods=["GET"]),
         Route(LOT_PATH + "/draft.pdf", draft, methods=["GET"]),
         Route(LOT_PATH + "/release", release, methods=["POST"]),

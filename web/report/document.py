@@ -58,12 +58,12 @@ def _environment() -> Environment:
     return env
 
 
-_ENV = _environment()
+ENVIRONMENT = _environment()  # the reports' templates (``web.report.placedocument`` too)
 
 
 def report_html(report: TemperatureReport) -> str:
     view = report.view
-    return _ENV.get_template("report.html").render(
+    return ENVIRONMENT.get_template("report.html").render(
         r=report,
         v=view,
         c=view.cold_chain,
@@ -91,6 +91,11 @@ def _ticks(report: TemperatureReport) -> str:
 
 def report_pdf(report: TemperatureReport) -> bytes:
     """The report as a PDF document (A4)."""
+    return pdf_of(report_html(report))
+
+
+def pdf_of(html: str) -> bytes:
+    """A self-contained report's HTML as PDF; nothing it names is fetched."""
     # Imported here: WeasyPrint loads Pango through cffi, which costs ~0.3 s at import.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
@@ -100,7 +105,7 @@ def report_pdf(report: TemperatureReport) -> bytes:
             raise ValueError(f"the report fetches nothing; it referred to {url[:80]!r}")
 
     try:
-        pdf = HTML(string=report_html(report), url_fetcher=NoFetch()).write_pdf()
+        pdf = HTML(string=html, url_fetcher=NoFetch()).write_pdf()
     except (OSError, ValueError) as exc:
         raise ReportUnrendered(f"rendering the temperature report as PDF failed: {exc}") from exc
     if pdf is None:

@@ -12,6 +12,7 @@ when the temperatures could not be read. ``ReportRefused`` says which.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from traceability.audit.entry import ESignature
@@ -19,7 +20,9 @@ from traceability.records.entities import Lot, Product
 from web.errors import WebError
 from web.offload import Offload
 from web.report.build import ReportBuilder
-from web.report.document import report_pdf
+from web.report.document import ReportUnrendered, report_pdf
+from web.report.placebuild import PlaceReportBuilder
+from web.report.placedocument import place_report_pdf
 from web.report.view import TemperatureReport
 
 
@@ -59,9 +62,26 @@ def stated(report: TemperatureReport) -> dict[str, Any]:
 
 
 class ReportPdfs:
-    def __init__(self, builder: ReportBuilder, workers: int = 1, queue: int = 2) -> None:
+    def __init__(
+        self,
+        builder: ReportBuilder,
+        places: PlaceReportBuilder | None = None,
+        workers: int = 1,
+        queue: int = 2,
+    ) -> None:
+        """``places``: the storage places' reports (None: not served)."""
         self.builder = builder
+        self.places = places
         self._pool = Offload("temperature report", workers, queue)
+
+    async def render_place(
+        self, urn: str, start: datetime, end: datetime, band: tuple[float | None, float | None]
+    ) -> bytes:
+        """A storage place's report over ``[start, end)`` as PDF."""
+        places = self.places
+        if places is None:
+            raise ReportUnrendered("this site serves no storage-place reports")
+        return await self._pool.run(lambda: place_report_pdf(places.build(urn, start, end, band)))
 
     async def render(
         self, product: Product, lot: Lot, lot_url: str, release: ESignature | None = None

@@ -43,6 +43,7 @@ from web.console.reportpages import report_routes
 from web.lotpage import LotPageBuilder
 from web.problem import Problem, handle_problem
 from web.report.build import ReportBuilder
+from web.report.placebuild import PlaceReportBuilder
 from web.report.rendering import ReportPdfs
 from web.report.view import TemperatureReport
 
@@ -96,7 +97,9 @@ def client(site: Site) -> Iterator[TestClient]:
         FakeGate(),
         ConsoleRenderer(),
         site.store,
-        ReportPdfs(builder),
+        ReportPdfs(
+            builder, PlaceReportBuilder(site.store, site.ledgered.ledger, series, site="Hamburg")
+        ),
         ReportReleases(site.store, site.sign, site.trail, site.ledgered.ledger),
     )
     app = Starlette(routes=routes, exception_handlers={Problem: handle_problem})
@@ -213,3 +216,16 @@ def test_a_report_whose_readings_changed_since_sealing_is_not_released(
     assert refused.status_code == 409
     assert "changed in InfluxDB after the gateway sealed them" in refused.text
     assert site.store.released_reports(GTIN, "L1") == []
+
+
+def test_a_storage_places_report_from_the_console(client: TestClient) -> None:
+    path = "/console/places/report.pdf"
+    period = {"from": "2026-11-22T10:00:00+00:00", "to": "2026-11-22T12:00:00+00:00"}
+    answer = client.get(path, params={"place": COLD_ROOM, **period}, headers=VIEWER)
+    assert answer.status_code == 200
+    assert "Temperature report of a storage place" in _text(answer.content)
+    unknown = client.get(path, params={"place": "urn:x", **period}, headers=VIEWER)
+    assert unknown.status_code == 404
+    bad = client.get(path, params={"place": COLD_ROOM, "from": "x", "to": "y"}, headers=VIEWER)
+    assert bad.status_code == 400
+    assert client.get(path, params={"place": COLD_ROOM, **period}).status_code == 303  # log in
