@@ -5,14 +5,18 @@ its ``preexec_fn`` (Linux ``PR_SET_PDEATHSIG``: SIGTERM when the launcher dies, 
 by SIGKILL) and records its pid; ``stop_leftover`` stops a process a dead launcher
 left over one folder (still writing its state, or from a platform without the
 signal), so a restarted hub never runs two anvils over one state file.
+``check_port`` says, before a service is spawned on a fixed port, that another program
+holds it and which (``PortTakenError``), instead of the service's own log line.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,6 +25,15 @@ from pathlib import Path
 
 class ServiceError(RuntimeError):
     """A local service could not be found, started or reached."""
+
+
+class PortTakenError(ServiceError):
+    """The fixed port a service is to listen on is held by another program."""
+
+    def __init__(self, host: str, port: int, what: str, owner: str | None) -> None:
+        self.host, self.port, self.what, self.owner = host, port, what, owner
+        held = f"by {owner}" if owner else "by another program"
+        super().__init__(f"port {port} on {host} (for {what}) is taken {held}")
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -46,13 +59,18 @@ def death_signal() -> Callable[[], None] | None:
 
 
 def alive(pid: int) -> bool:
+    """True while ``pid`` runs. A zombie (exited, not yet reaped by whoever adopted it: a
+    container's init may never reap) is not alive: it holds no port and no file."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # /proc/<pid>/stat: "pid (comm) S ..."; comm may contain spaces and parentheses
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def cmdline(pid: int) -> str:
@@ -98,3 +116,53 @@ def stop_leftover(pid_path: Path, directory: Path, timeout: float = 10.0) -> boo
     if alive(pid):
         os.kill(pid, signal.SIGKILL)
     return True
+
+
+def check_port(host: str, port: int, what: str) -> None:
+    """Raise ``PortTakenError`` if ``host:port`` cannot be bound right now.
+
+    SO_REUSEADDR as the services themselves bind: a port only in TIME_WAIT (closed
+    connections of a previous run) is free to them, so it is free here too."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortTakenError(host, port, what, port_owner(port)) from exc
+            raise ServiceError(f"cannot listen on {host}:{port} (for {what}): {exc}") from exc
+
+
+def port_owner(port: int) -> str | None:
+    """``pid N (command)`` of the process listening on TCP ``port``, if this user can see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 the socket inode
+            if (
+                len(fields) > 9
+                and fields[3] == "0A"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+        except OSError:
+            continue  # gone, or another user's
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return f"pid {proc.name} ({' '.join(cmdline(int(proc.name)).split())[:100]})"
+            except OSError:
+                continue
+    return None

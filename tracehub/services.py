@@ -1,4 +1,4 @@
-"""Local service launcher: mosquitto, influxd and anvil on free loopback ports.
+"""Local service launcher: mosquitto, influxd and anvil, on free loopback ports or given ones.
 
 Used by ``make demo`` (the embedded default, through
 ``tracehub.localstack.start_local_services``) and by the test fixtures, so the services the tests
@@ -12,6 +12,10 @@ for SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``), so a SIGKILLed hub do
 leave an anvil holding its state file, and each child's pid is kept in
 ``<directory>/<name>.pid`` so a restarted launcher stops a leftover one (still
 shutting down, or from a platform without the death signal) before starting anew.
+Then each port it is to listen on is checked (``check_port``): one held by another
+program stops the start with ``PortTakenError`` naming the port and the holder.
+`tracehub run` gives fixed ports (``tracehub.spawnsettings``); tests and the demo take
+free ones, so many can run side by side.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Self
 
+from tracehub.mosquittoconf import BrokerTls as BrokerTls
+from tracehub.mosquittoconf import MosquittoConf
+from tracehub.processes import PortTakenError as PortTakenError
 from tracehub.processes import ServiceError as ServiceError
-from tracehub.processes import death_signal, record_pid, stop_leftover, wait_until
+from tracehub.processes import check_port, death_signal, record_pid, stop_leftover, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -64,9 +71,15 @@ INSTALL_HINTS = {
 }
 
 
-def _tcp_open(port: int) -> bool:
+def connect_host(host: str) -> str:
+    """Where a client on this machine reaches a service bound to ``host``: a wildcard
+    bind (all interfaces) is reached through loopback."""
+    return LOOPBACK if host in ("0.0.0.0", "", "::", "[::]") else host
+
+
+def _tcp_open(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=0.2):
+        with socket.create_connection((connect_host(host), port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -81,7 +94,13 @@ class Service:
     host: str = LOOPBACK
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     name: ClassVar[str] = "service"
+    role: ClassVar[str] = "a service"  # what it is, in messages about its port
     startup_timeout: ClassVar[float] = 30.0
+
+    def __post_init__(self) -> None:
+        # Absolute: the pid check matches this folder in the leftover's command line,
+        # whatever the working directory of the launcher that spawned it.
+        self.directory = self.directory.absolute()
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -90,7 +109,15 @@ class Service:
         """Write configuration files; called before every start."""
 
     def ready(self) -> bool:
-        return _tcp_open(self.port)
+        return _tcp_open(self.host, self.port)
+
+    @property
+    def connect_host(self) -> str:
+        return connect_host(self.host)
+
+    def listen_ports(self) -> dict[int, str]:
+        """The ports it will listen on (checked free before it starts), each with a role."""
+        return {self.port: self.role}
 
     @property
     def log_path(self) -> Path:
@@ -109,6 +136,8 @@ class Service:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         self.stop_leftover()
+        for port, what in self.listen_ports().items():
+            check_port(self.host, port, what)
         self.prepare()
         log = self.log_path.open("ab")
         # A new session so that Ctrl-C in the terminal reaches the launcher, which
@@ -163,20 +192,6 @@ class Service:
         self.stop()
 
 
-@dataclass(frozen=True)
-class BrokerTls:
-    """Files for mosquitto's TLS listeners and access control (from the device registry:
-    ``gateway.devices.registry.DeviceRegistry.broker_files``)."""
-
-    cafile: Path
-    certfile: Path
-    keyfile: Path
-    acl_file: Path
-    crlfile: Path | None = None
-    password_file: Path | None = None
-    pid_file: Path | None = None
-
-
 @dataclass
 class Mosquitto(Service):
     """Eclipse mosquitto with persistence and queues sized so QoS 1 is not dropped.
@@ -216,33 +231,11 @@ class Mosquitto(Service):
         proc.send_signal(signal.SIGHUP)
         wait_until(lambda: self._reloads() > before, "mosquitto reload", timeout, proc)
 
-    def _tls_lines(self, tls: BrokerTls) -> list[str]:
-        common = [f"cafile {tls.cafile}", f"certfile {tls.certfile}", f"keyfile {tls.keyfile}"]
-        if tls.crlfile is not None:
-            common.append(f"crlfile {tls.crlfile}")
-        lines = [
-            "per_listener_settings false",
-            "allow_anonymous false",
-            f"acl_file {tls.acl_file}",
-            f"listener {self.port} {self.host}",
-            *common,
-            "require_certificate true",
-            "use_identity_as_username true",
-            # The client id is the identity: no one can take over another's session.
-            "use_username_as_clientid true",
-        ]
-        if tls.pid_file is not None:
-            # `tracehub devices` finds the broker to reload (SIGHUP) through it.
-            lines.insert(0, f"pid_file {tls.pid_file}")
-        if tls.password_file is not None:
-            lines[2:2] = [f"password_file {tls.password_file}"]
-            lines += [
-                f"listener {self.password_port} {self.host}",
-                *common,
-                "require_certificate false",
-                "use_username_as_clientid true",
-            ]
-        return lines
+    def listen_ports(self) -> dict[int, str]:
+        ports = {self.port: "the MQTT broker"}
+        if self.tls is not None and self.tls.password_file is not None:
+            ports[self.password_port] = "the MQTT broker's password listener"
+        return ports
 
     @property
     def config_path(self) -> Path:
@@ -251,37 +244,17 @@ class Mosquitto(Service):
     def prepare(self) -> None:
         data = self.directory / "data"
         data.mkdir(exist_ok=True)
-        listeners = (
-            self._tls_lines(self.tls)
-            if self.tls is not None
-            else [f"listener {self.port} {self.host}", "allow_anonymous true"]
+        conf = MosquittoConf(
+            host=self.host,
+            port=self.port,
+            password_port=self.password_port,
+            data=data,
+            log=self.broker_log,
+            max_queued_messages=self.max_queued_messages,
+            tls=self.tls,
+            as_root=os.geteuid() == 0,
         )
-        lines = [
-            *listeners,
-            "persistence true",
-            f"persistence_location {data}/",
-            "autosave_interval 1",
-            # The defaults (1000 queued, 20 in flight) silently drop QoS 1 messages
-            # for a slow or offline persistent subscriber: far above any test load.
-            f"max_queued_messages {self.max_queued_messages}",
-            "max_queued_bytes 0",
-            "max_inflight_messages 1000",
-            f"log_dest file {self.broker_log}",
-            "log_type error",
-            "log_type warning",
-        ]
-        if self.tls is not None:
-            # Who connected, who was refused, and the reload marker ``reload()`` awaits.
-            lines += [
-                "log_type notice",
-                "log_type information",
-                "log_timestamp_format %Y-%m-%dT%H:%M:%S",
-            ]
-        if os.geteuid() == 0:
-            # Started as root mosquitto switches to the `mosquitto` user, which cannot
-            # write our folder; keep the current user instead.
-            lines.append("user root")
-        self.config_path.write_text("\n".join(lines) + "\n")
+        self.config_path.write_text(conf.render())
 
     def command(self) -> list[str]:
         return [find_executable("mosquitto"), "-c", str(self.config_path)]
@@ -292,11 +265,12 @@ class InfluxDB(Service):
     """InfluxDB 1.x (Debian's influxd) serving the v1 HTTP API on ``port``."""
 
     name: ClassVar[str] = "influxd"
+    role: ClassVar[str] = "InfluxDB's HTTP API"
     rpc_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.connect_host}:{self.port}"
 
     @property
     def config_path(self) -> Path:
@@ -306,7 +280,8 @@ class InfluxDB(Service):
         d = self.directory
         self.config_path.write_text(
             f"""reporting-disabled = true
-bind-address = "{self.host}:{self.rpc_port}"
+# the backup/restore RPC: never beyond this machine, whatever host the API binds
+bind-address = "{LOOPBACK}:{self.rpc_port}"
 
 [meta]
   dir = "{d / "meta"}"
@@ -352,6 +327,7 @@ class Anvil(Service):
     but for the blocks of the last interval (a reorg the anchoring worker heals)."""
 
     name: ClassVar[str] = "anvil"
+    role: ClassVar[str] = "the chain's JSON-RPC (anvil)"
     chain_id: int = 31337
     block_time: float | None = None
     state_file: str = "state.json"
@@ -363,7 +339,7 @@ class Anvil(Service):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.connect_host}:{self.port}"
 
     @property
     def state_path(self) -> Path:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracehub.retentionsettings import RetentionSettings
+from tracehub.spawnsettings import SpawnSettings
 from tracehub.subscriptionsettings import SubscriptionSettings
 
 if TYPE_CHECKING:
@@ -336,6 +337,7 @@ class Settings(BaseModel):
     alarms: AlarmsSettings = Field(default_factory=AlarmsSettings)
     subscriptions: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    spawn: SpawnSettings = Field(default_factory=SpawnSettings)
 
     @property
     def records_url(self) -> str:
@@ -374,4 +376,5 @@ def load_settings() -> Settings:
         alarms=AlarmsSettings(),
         subscriptions=SubscriptionSettings(),
         retention=RetentionSettings(),
+        spawn=SpawnSettings(),
     )

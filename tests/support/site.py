@@ -19,6 +19,7 @@ from traceability.records.store import RecordStore
 from tracehub import demo
 from tracehub.keys import open_keystore, site_signer
 from tracehub.processes import alive
+from tracehub.services import free_port
 from tracehub.settings import (
     ChainSettings,
     HubSettings,
@@ -40,7 +41,10 @@ ON_CHAIN = ("On chain", "Partly on chain")
 class Site:
     def __init__(self, state: Path, env: dict[str, str]) -> None:
         self.state = state
-        self.env = env
+        # `tracehub run` spawns on fixed ports (8545...): free ones per site, kept across
+        # its restarts, so test sessions side by side do not collide.
+        spawn = ("MQTT", "MQTT_PASSWORD", "INFLUX", "CHAIN")
+        self.env = {**{f"TRACEHUB_SPAWN_{s}_PORT": str(free_port()) for s in spawn}, **env}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 

@@ -1,5 +1,9 @@
-"""``tracehub status``: the hub's readiness, and the gateways' health and dead-letter
-counters from InfluxDB.
+"""``tracehub status``: where the local hub is reached, the hub's readiness, and the
+gateways' health and dead-letter counters from InfluxDB.
+
+The endpoints are those a ``tracehub run`` on this state folder wrote
+(``<state>/endpoints.json``, ``tracehub.endpoints``); a file whose hub no longer runs
+(killed) is said to be stale, not shown as live.
 
 Readiness is the running hub's ``/readyz`` (its components, their last errors, the
 records set aside), found at ``--hub``, else the configured public URL, else the URL a
@@ -38,11 +42,20 @@ def status(
     influx_url: str | None,
     database: str | None,
 ) -> None:
-    """Show the hub's readiness (components, last errors, records set aside), then each
-    gateway's latest health point (ingest rate, lag, spool) and dead letters.
+    """Show where the local hub is reached, its readiness (components, last errors,
+    records set aside), then each gateway's latest health point (ingest rate, lag,
+    spool) and dead letters.
 
-    Exits 1 when the hub answers that it is not ready (0 when ready, or when no hub could
-    be reached, which it says)."""
+    The endpoints (web, console, MQTT, InfluxDB, chain, databases) are those a
+    `tracehub run` on this TRACEHUB_STATE_DIR wrote to <state>/endpoints.json. Exits 1
+    when the hub answers that it is not ready (0 when ready, or when no hub could be
+    reached, which it says).
+
+    \b
+    Example:
+      TRACEHUB_STATE_DIR=/var/lib/tracehub tracehub status
+    """
+    local_endpoints(settings)
     ready = hub_readiness(settings, hub_url, token)
 
     certificate_expiry(settings)
@@ -55,8 +68,10 @@ def gateway_health(settings: Settings, influx_url: str | None, database: str | N
     """Print each gateway's latest health point and its dead letters, from InfluxDB."""
     from influx.client import InfluxClient
     from influx.errors import InfluxError
+    from tracehub.localstack import local_influx_url
 
-    url = influx_url or settings.influx.url
+    # The influxd a local hub spawned is found as `tracehub verify` finds it.
+    url = influx_url or settings.influx.url or local_influx_url(settings)
     if url is None:
         raise click.UsageError("set TRACEHUB_INFLUX_URL or pass --influx-url")
     with InfluxClient(url, database or settings.influx.database) as influx:
@@ -145,6 +160,29 @@ def certificate_expiry(settings: Settings) -> int:
     console.print(table)
     console.print(f"renew with `tracehub devices rotate --expiring {days}` (docs/security.md)")
     return len(due)
+
+
+def local_endpoints(settings: Settings) -> bool:
+    """Print the endpoints a hub on this state folder wrote; True if that hub runs."""
+    from tracehub.endpoints import endpoints_file, read_endpoints
+    from tracehub.processes import alive, cmdline
+
+    state = settings.hub.state_dir
+    points = read_endpoints(state)
+    if points is None:
+        return False
+    if not alive(points.pid) or "tracehub" not in cmdline(points.pid):  # or a reused pid
+        console.print(
+            f"endpoints: {endpoints_file(state)} names hub pid {points.pid}, which no longer "
+            "runs (killed?); the next `tracehub run` writes it anew",
+            soft_wrap=True,
+            highlight=False,
+        )
+        return False
+    console.print(f"endpoints of the hub on {points.state_dir} (pid {points.pid}):")
+    for line in points.lines():
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
+    return True
 
 
 def hub_url_of(settings: Settings, given: str | None) -> str | None:
