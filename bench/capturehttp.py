@@ -6,8 +6,10 @@ started capture-jobs worker as the hub runs it, a SQLite records file; ``clients
 processes (partners are other programs: client threads here would take the server's
 GIL) each post their share of the documents over their own HTTP connection. The
 figure is events per second from the first POST to the last job finished (the worker
-reports each finished job; nothing polls). No ledger is wired (the hub also signs each
-event: ``bench.ledger`` measures that part).
+reports each finished job; nothing polls). ``signed=True`` wires the ledger as the hub
+does (``EventLeaves`` over a ``LedgerStore`` in the same SQLite file, a site key): each
+event is then also signed into its lot's hash chain with the sender's capture receipt
+before it is stored, which is what the hub's ``POST /capture`` does.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from typing import Any
 import httpx
 
 from gs1.epcis.event import epcis_document
+from ledger.signing import Signer
+from ledger.store.sqlstore import LedgerStore
+from traceability.anchoring.feeder import EventLeaves
 from traceability.capture import CaptureService
 from traceability.capturejobs import CaptureJobs
 from traceability.records.capturejobs import CaptureJob
 from traceability.records.store import RecordStore
 from web.app import create_app
+from web.limits import Limits
 from web.server import WebServer
 
 GTIN = "04012345111118"
@@ -75,9 +81,17 @@ def _send(url: str, headers: dict[str, str], share: list[bytes]) -> None:
             assert answer.status_code == 202, answer.text
 
 
-def http_capture_rate(db: Path, events: int, per_document: int, clients: int) -> float:
+def http_capture_rate(
+    db: Path, events: int, per_document: int, clients: int, *, signed: bool = False
+) -> float:
     """Events per second captured through ``POST /capture`` (module docstring)."""
     store = RecordStore.open(f"sqlite:///{db}")
+    ledger = LedgerStore.open(f"sqlite:///{db}") if signed else None
+    leaves = (
+        None
+        if ledger is None
+        else EventLeaves(ledger, Signer.generate("bench-site", datetime.now(UTC) - timedelta(1)))
+    )
     store.add_product(GTIN, "Chilled salmon", 0.0, 4.0)
     store.add_lot(GTIN, "L1", serials=range(1000, 1500))
     token = store.add_client("bench", ["capture"]).token
@@ -92,8 +106,12 @@ def http_capture_rate(db: Path, events: int, per_document: int, clients: int) ->
             if len(finished) == len(documents):
                 done.set()
 
-    jobs = CaptureJobs(store, CaptureService(store), on_finished=told)
-    server = WebServer(create_app(store, None, "bench", capture_jobs=jobs), "127.0.0.1", 0)
+    jobs = CaptureJobs(store, CaptureService(store, ledger=leaves), on_finished=told)
+    # A backlog bound above the documents sent: the figure is throughput, not the 429
+    # that would (rightly) tell a partner with 16 jobs queued to wait.
+    limits = Limits(capture_running=len(documents) + 1)
+    app = create_app(store, None, "bench", capture_jobs=jobs, limits=limits)
+    server = WebServer(app, "127.0.0.1", 0)
     jobs.start()
     server.start()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -108,10 +126,15 @@ def http_capture_rate(db: Path, events: int, per_document: int, clients: int) ->
                 sent.result()
         assert done.wait(600), f"{len(finished)} of {len(documents)} jobs finished"
         seconds = time.perf_counter() - started
+        if ledger is not None:  # every event signed, and one receipt per document
+            signed_leaves = ledger.pending().count
+            assert signed_leaves == events + len(documents), signed_leaves
     finally:
         server.stop()
         jobs.stop()
         store.close()
+        if ledger is not None:
+            ledger.close()
     failed = [job for job in finished if job.state != "success" or job.created != per_document]
     assert not failed, failed[:1]
     return events / seconds

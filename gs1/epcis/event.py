@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
 from gs1.ai import PRIMARY_KEYS
 from gs1.cbv import BizStep, Disposition, short_name
 from gs1.digitallink import DigitalLink
+from gs1.epcis.bounds import MAX_DEPTH, MAX_STRING, within_bounds
 from gs1.epcis.extensions import extension_problem, key_problem
 from gs1.epcis.hashid import canonical_number, context_prefixes, event_hash_id, parse_number
 from gs1.epcis.schema import EVENT_TYPES
@@ -206,11 +208,6 @@ def _check_epc(index: int | None, epc: str) -> None:
 
 _DL_KEY = re.compile("/(" + "|".join(PRIMARY_KEYS) + ")/")
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
-# What one event may hold, checked before anything parses its values: every string
-# (URIs, ILMD text, sensor values) and how deep its fields nest (sensor reports and
-# ILMD are the deepest standard parts, ~4 levels). Numbers: ``gs1.epcis.hashid``.
-MAX_STRING = 8192
-MAX_DEPTH = 24
 
 
 def check_bounds(data: Mapping[str, Any]) -> None:
@@ -220,6 +217,8 @@ def check_bounds(data: Mapping[str, Any]) -> None:
     the range the event hash writes out, a string over ``MAX_STRING`` characters or
     containers nested deeper than ``MAX_DEPTH`` raise ``EventRejected``.
     """
+    if within_bounds(data):  # one walk without paths; this one names the field
+        return
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
     while stack:
         node, depth, path = stack.pop()
@@ -310,6 +309,7 @@ def _declared(data: Mapping[str, Any], prefixes: Mapping[str, str] | None) -> di
     return {**(prefixes or {}), **context_prefixes(data["@context"])}
 
 
+@cache
 def _known_keys() -> frozenset[str]:
     return frozenset(f.alias or n for n, f in ObjectEvent.model_fields.items()) | _PASSTHROUGH
 

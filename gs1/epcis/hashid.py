@@ -17,11 +17,7 @@ JSON-LD is handled for what EPCIS documents use: namespace prefixes from the doc
 from __future__ import annotations
 
 import hashlib
-import math
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping, Set
 from typing import Any
 
 from gs1.digitallink import canonical_identifier
@@ -35,7 +31,29 @@ from gs1.epcis.prehashorder import (
     TAIL_LISTS,
     Order,
 )
-from gs1.errors import NumberOutOfRange
+from gs1.epcis.prehashvalue import (
+    MAX_EXPONENT,
+    MAX_NUMBER_DIGITS,
+    canonical_number,
+    format_timestamp,
+    parse_number,
+)
+
+# The time and number writers live in ``prehashvalue``; callers know them from here.
+__all__ = [
+    "EPCIS_PREFIXES",
+    "HASH_VERSION",
+    "MAX_EXPONENT",
+    "MAX_NUMBER_DIGITS",
+    "canonical_number",
+    "context_prefixes",
+    "document_events",
+    "event_hash_id",
+    "format_timestamp",
+    "ignore_fields",
+    "parse_number",
+    "prehash",
+]
 
 HASH_VERSION = "CBV2.0"
 
@@ -68,13 +86,6 @@ _VOCAB: dict[str, tuple[str, str]] = {
     "exception": ("https://gs1.org/voc/", "urn:epcglobal:cbv:exc:"),
 }
 
-# One way to match a number (``\d+\.?\d*`` had two: 30,000 digits backtracked for 12 s).
-_NUMBER = re.compile(r"[+-]?(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?)(\d+))?")
-# What the hash writes out in full: ``int(Decimal("1e1000000"))`` alone took 23 s of
-# GIL. Beyond these a value is refused (capture names the field), never approximated.
-MAX_NUMBER_DIGITS = 100  # significant digits of the mantissa
-MAX_EXPONENT = 400  # a double reaches 1e308; its smallest subnormal is 5e-324
-_INT_LIMIT = 10**MAX_NUMBER_DIGITS
 _COMMENT = "{http://www.w3.org/2000/01/rdf-schema#}comment"
 _TIME_KEYS = frozenset({"eventTime", "time", "startTime", "endTime"})
 
@@ -144,76 +155,6 @@ def document_events(document: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]
     return list(events or []), context_prefixes(document.get("@context"))
 
 
-def format_timestamp(text: str) -> str:
-    """UTC with exactly three decimals, the 4th rounded half up, and ``Z``."""
-    whole = re.sub(r"(T\d{2}:\d{2}:\d{2})\.\d+", r"\1", text.strip())
-    try:
-        moment = datetime.fromisoformat(whole)
-    except ValueError:
-        return text.strip()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    fraction = _fraction(text)
-    millis = int(fraction.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP) * 1000)
-    moment = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{utc.microsecond // 1000:03d}Z"
-
-
-def _fraction(text: str) -> Decimal:
-    match = re.search(r"T\d{2}:\d{2}:\d{2}(\.\d+)", text)
-    return Decimal("0" + match.group(1)) if match else Decimal(0)
-
-
-def parse_number(text: str) -> Decimal | None:
-    """``text`` as a number when it is one (``-0.5``, ``1e3``), else None; linear in ``text``.
-    ``NumberOutOfRange`` beyond ``MAX_NUMBER_DIGITS`` digits or ``MAX_EXPONENT``."""
-    match = _NUMBER.fullmatch(text)
-    if match is None:
-        return None
-    whole, fraction, bare_fraction, _sign, exponent = match.groups()
-    digits = ((whole or "") + (fraction or bare_fraction or "")).lstrip("0")
-    if len(digits) > MAX_NUMBER_DIGITS:
-        raise NumberOutOfRange(
-            f"{_shown(text)} has {len(digits)} significant digits; the limit is "
-            f"{MAX_NUMBER_DIGITS}: send it as a number within range (or as text, not digits)"
-        )
-    if exponent is not None and len(exponent.lstrip("0")) > len(str(MAX_EXPONENT)) + 1:
-        raise NumberOutOfRange(f"{_shown(text)}: the exponent is beyond ±{MAX_EXPONENT}")
-    number = Decimal(text)
-    if number and abs(number.adjusted()) > MAX_EXPONENT:
-        raise NumberOutOfRange(
-            f"{_shown(text)} is of magnitude 1e{number.adjusted()}, beyond ±{MAX_EXPONENT}"
-        )
-    return number
-
-
-def canonical_number(value: float | int | Decimal) -> str:
-    """``26.0`` → ``26``; ``0.100`` → ``0.1``; no exponent for ordinary magnitudes.
-
-    An integral value is read as a binary double first, as the reference implementation
-    does: ``111100001111000011110000`` becomes ``111100001111000003641344`` (its vectors
-    have such a digit string in a sensor report's ``stringValue``). ``NumberOutOfRange``
-    for infinity, NaN, integers beyond ``MAX_NUMBER_DIGITS``: never written out."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _INT_LIMIT:
-        raise NumberOutOfRange(f"an integer of more than {MAX_NUMBER_DIGITS} digits")
-    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
-    if not finite:
-        raise NumberOutOfRange(f"{value} is not a finite number")
-    if not isinstance(value, int):
-        as_float = float(value)
-        if math.isfinite(as_float) and as_float.is_integer():
-            return str(int(as_float))
-    number = Decimal(str(value))
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 20 else text[:20] + "…"
-
-
 class _Writer:
     def __init__(self, prefixes: Mapping[str, str], ignore: frozenset[str]) -> None:
         self._prefixes = prefixes
@@ -227,31 +168,36 @@ class _Writer:
 
     def _ordered(self, node: Mapping[str, Any], order: Order, *, top: bool = False) -> str:
         out: list[str] = []
-        known = {name for name, _ in order}
         tail: list[str] = []
         for name, sub in order:
-            if name not in node:
-                continue
-            text = self._field(name, node[name], sub)
-            if top and name in TAIL_LISTS:
-                tail.append(text)
-            else:
-                out.append(text)
+            if name in node:
+                text = self._field(name, node[name], sub)
+                if text:
+                    (tail if top and name in TAIL_LISTS else out).append(text)
         if top and "ilmd" in node and isinstance(node["ilmd"], Mapping):
-            ilmd = self._extensions(node["ilmd"], set())
+            ilmd = self._extensions(node["ilmd"], _NOTHING)
             if ilmd:
                 tail.append("ilmd" + ilmd)
-        skip = known | ({"ilmd"} if top else set())
         # The reference implementation writes the typed lists (business transactions,
         # sources, destinations) and the ILMD with the fields outside its order: after
         # the sensor elements, sorted as whole strings, before the user extensions.
-        out.extend(sorted(t for t in tail if t))
-        out.append(self._extensions(node, skip))
+        if tail:
+            out.extend(sorted(tail))
+        out.append(self._extensions(node, _TOP_SKIP if top else _names(order)))
         return "".join(out)
 
     def _field(self, name: str, value: Any, sub: Order | None) -> str:
+        if name not in _SHAPED:
+            if sub is not None and isinstance(value, Mapping):
+                inner = self._ordered(value, sub)
+                return name + inner if inner else ""
+            if type(value) is str:  # one plain value: most fields of most events
+                text = self._value(name, value)
+                return f"{name}={text}" if text else ""
+            values = sorted([self._value(name, v) for v in _as_list(value)])
+            return "".join([f"{name}={v}" for v in values if v])
         if name in EPC_LISTS:
-            items = sorted(self._value(name, v) for v in _as_list(value))
+            items = sorted([self._value(name, v) for v in _as_list(value)])
             items = [f"epc={v}" for v in items if v]
             return name + "".join(items) if items else ""
         if name in QUANTITY_LISTS:
@@ -277,15 +223,13 @@ class _Writer:
                     entries.append(LIST_ITEM[name] + text)
             entries.sort()
             return name + "".join(entries) if entries else ""
-        if name == "persistentDisposition" and isinstance(value, Mapping):
+        # persistentDisposition
+        if isinstance(value, Mapping):
             parts: list[str] = []
             for key in ("set", "unset"):
                 values = sorted(self._value(key, v) for v in _as_list(value.get(key)))
                 parts.extend(f"{key}={v}" for v in values if v)
             return name + "".join(parts) if parts else ""
-        if sub is not None and isinstance(value, Mapping):
-            inner = self._ordered(value, sub)
-            return name + inner if inner else ""
         values = sorted(self._value(name, v) for v in _as_list(value))
         return "".join(f"{name}={v}" for v in values if v)
 
@@ -327,7 +271,7 @@ class _Writer:
         out.append(self._extensions(node, {name for name, _ in order}))
         return "".join(out)
 
-    def _extensions(self, node: Mapping[str, Any], skip: set[str]) -> str:
+    def _extensions(self, node: Mapping[str, Any], skip: Set[str]) -> str:
         entries: list[str] = []
         for key, value in node.items():
             if key in skip or key in _IGNORED or key in self._ignore:
@@ -359,6 +303,15 @@ class _Writer:
     # values --------------------------------------------------------------------
 
     def _value(self, field: str, value: Any) -> str:
+        if type(value) is str:  # the common case first; the same steps as below
+            text = value.strip()
+            if not text:
+                return ""
+            if field in _TIME_KEYS:
+                return format_timestamp(text)
+            if field in _VOCAB:
+                return self._vocabulary(field, text)
+            return _plain_text(text)
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int | float):
@@ -372,10 +325,7 @@ class _Writer:
             return format_timestamp(text)
         if field in _VOCAB:
             return self._vocabulary(field, text)
-        number = parse_number(text)
-        if number is not None:
-            return canonical_number(number)
-        return canonical_identifier(text) or text
+        return _plain_text(text)
 
     def _vocabulary(self, field: str, text: str) -> str:
         uri_prefix, urn_prefix = _VOCAB[field]
@@ -391,6 +341,32 @@ class _Writer:
         if colon and not local.startswith("//") and prefix in self._prefixes:
             return self._prefixes[prefix] + local
         return text
+
+
+def _plain_text(text: str) -> str:
+    """A value that is no time and no vocabulary term: a number, an identifier, text."""
+    # Only a sign, a point or a digit can start what ``_NUMBER`` matches.
+    if text[0] in "+-." or text[0].isdigit():
+        number = parse_number(text)
+        if number is not None:
+            return canonical_number(number)
+    return canonical_identifier(text) or text
+
+
+def _names(order: Order) -> frozenset[str]:
+    """The field names of ``order``, kept per order (the orders are constants; the order
+    is kept with its names so that its id cannot be reused by another)."""
+    kept = _ORDER_NAMES.get(id(order))
+    if kept is None or kept[0] is not order:
+        kept = _ORDER_NAMES[id(order)] = (order, frozenset(name for name, _ in order))
+    return kept[1]
+
+
+_ORDER_NAMES: dict[int, tuple[Order, frozenset[str]]] = {}
+_NOTHING: frozenset[str] = frozenset()
+_TOP_SKIP = _names(EVENT_ORDER) | {"ilmd"}
+# Fields written other than as ``name=value`` (or a nested ordered object).
+_SHAPED = EPC_LISTS | QUANTITY_LISTS | LIST_ITEM.keys() | {"persistentDisposition"}
 
 
 def _as_list(value: Any) -> list[Any]:

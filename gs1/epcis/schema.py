@@ -106,8 +106,75 @@ def _validator(ref: str) -> Draft7Validator:
 
 
 @cache
+def _fast_schema() -> dict[str, Any]:
+    """``_schema()`` for the fast validator, the same verdict for less work per event:
+
+    * a ``propertyNames`` that takes every string (an enum of names, or any
+      ``vocab-uri``, which is a string here) is ``{"type": "string"}``: the generated
+      code would otherwise try the enum and raise, per key of every event;
+    * ``epcList`` without ``uniqueItems`` (the generated check hashes a copy of each
+      item): ``event_is_valid`` checks the fields it is used for itself
+      (``_unique_lists``).
+    """
+    schema: dict[str, Any] = json.loads(json.dumps(_schema()))
+    definitions = schema["definitions"]
+    definitions["epcList"].pop("uniqueItems")
+    for definition in definitions.values():
+        names = definition.get("propertyNames") if isinstance(definition, dict) else None
+        if names is not None and _every_string(names, definitions):
+            definition["propertyNames"] = {"type": "string"}
+        for part in definition.get("allOf", []) if isinstance(definition, dict) else []:
+            names = part.get("propertyNames") if isinstance(part, dict) else None
+            if names is not None and _every_string(names, definitions):
+                part["propertyNames"] = {"type": "string"}
+    return schema
+
+
+@cache
+def _unique_lists(kind: str) -> tuple[str, ...]:
+    """The fields of ``kind`` whose schema is ``#/definitions/epcList`` (unique items)."""
+    found: list[str] = []
+    stack: list[Any] = [_schema()["definitions"][kind]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if sub == {"$ref": "#/definitions/epcList"}:
+                    found.append(name)
+            stack.extend(v for k, v in node.items() if k != "properties")
+    return tuple(sorted(found))
+
+
+def _every_string(node: Any, definitions: Mapping[str, Any]) -> bool:
+    """Whether ``node`` accepts every string and nothing else (so: ``type: string``)."""
+    if not isinstance(node, dict):
+        return False
+    if set(node) == {"$ref"} and node["$ref"].startswith("#/definitions/"):
+        return _every_string(definitions[node["$ref"].removeprefix("#/definitions/")], definitions)
+    if node == {"type": "string"}:
+        return True
+    if set(node) == {"anyOf"}:
+        return any(_every_string(n, definitions) for n in node["anyOf"]) and all(
+            _only_strings(n, definitions) for n in node["anyOf"]
+        )
+    return False
+
+
+def _only_strings(node: Any, definitions: Mapping[str, Any]) -> bool:
+    if not isinstance(node, dict):
+        return False
+    if set(node) == {"$ref"} and node["$ref"].startswith("#/definitions/"):
+        return _only_strings(definitions[node["$ref"].removeprefix("#/definitions/")], definitions)
+    if set(node) == {"anyOf"}:
+        return all(_only_strings(n, definitions) for n in node["anyOf"])
+    return node.get("type") == "string"
+
+
+@cache
 def _compiled(kind: str) -> Callable[[Any], Any]:
-    schema = _schema()
+    schema = _fast_schema()
     validate: Callable[[Any], Any] = fastjsonschema.compile(
         {
             "$schema": schema["$schema"],
@@ -132,6 +199,10 @@ def event_is_valid(event: Mapping[str, Any]) -> bool:
         _compiled(kind)(event if isinstance(event, dict) else dict(event))
     except fastjsonschema.JsonSchemaException:
         return False
+    for name in _unique_lists(kind):  # passed the schema: lists of strings when present
+        items = event.get(name)
+        if isinstance(items, list) and len(set(items)) != len(items):
+            return False
     return True
 
 

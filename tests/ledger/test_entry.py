@@ -136,3 +136,41 @@ def test_a_leaf_is_anchorable_only_as_its_own_canonical_entry(signer: Signer) ->
     assert "canonical" in str(
         leaf_problem(entry.kind, entry.record_id, leaf_hash(spaced.encode()).hex(), spaced)
     )
+
+
+@pytest.mark.parametrize(
+    ("record_id", "streams", "seq"),
+    [
+        ("ni:///sha-256;" + "a" * 64 + "?ver=CBV2.0", ("lot:04012345111118/L1",), 0),
+        ('évènement \u2028 "quoted" \\ \t \x01', ("lot:é", "lot:\U0001f600", "lot:\ufb01"), 7),
+        ("big-seq", ("lot:a",), 2**53),  # beyond orjson's exact integers: canonicalize
+    ],
+)
+def test_entry_bytes_are_rfc8785(
+    signer: Signer, record_id: str, streams: tuple[str, ...], seq: int
+) -> None:
+    links = tuple(Link(stream=s, seq=seq, prev=b"\2" * 32) for s in streams)
+    entry = sign_entry("epcis-event", record_id, b"\3" * 32, links, signer, T0)
+    assert entry.leaf_data() == canonicalize(entry.to_json())
+    unsigned = entry.to_json()
+    del unsigned["signature"]["value"]
+    assert entry.signed_bytes() == canonicalize(unsigned)
+    assert signature_problem(entry, signer.public) is None
+    assert entry == Entry.model_validate(entry.model_dump())
+    assert Entry.from_json(json.loads(entry.leaf_data())) == entry
+
+
+@pytest.mark.parametrize(
+    ("record_id", "links", "digest", "message"),
+    [
+        ("", (), b"\0" * 32, "record_id"),
+        ("x" * 201, (), b"\0" * 32, "record_id"),
+        ("x", (), b"\0" * 31, "record_digest"),
+        ("x", (Link(stream="a", seq=0, prev=None),) * 2, b"\0" * 32, "each stream once"),
+    ],
+)
+def test_sign_names_what_is_wrong(
+    signer: Signer, record_id: str, links: tuple[Link, ...], digest: bytes, message: str
+) -> None:
+    with pytest.raises(EntryError, match=message):
+        sign_entry("epcis-event", record_id, digest, links, signer, T0 + timedelta(seconds=1))

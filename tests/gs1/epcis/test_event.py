@@ -5,10 +5,9 @@ from typing import Any
 
 import pytest
 
+from gs1.epcis.bounds import MAX_DEPTH, MAX_STRING
 from gs1.epcis.event import (
     EPCIS_CONTEXT,
-    MAX_DEPTH,
-    MAX_STRING,
     epcis_document,
     event_id,
     format_time,

@@ -228,3 +228,45 @@ def test_xml_sensor_types_are_any_uri_as_the_xsd_says() -> None:
     assert event_errors(event, syntax="xml") == []
     ((path, _),) = event_errors(event)
     assert path == "sensorElementList[0].sensorReport[0].type"
+
+
+_EPC = "urn:epc:id:sgtin:4012345.011111.1"
+_TWICE = [_EPC, _EPC]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        object_event(epcList=_TWICE),  # uniqueItems, checked beside the compiled schema
+        object_event(epcList=[_EPC, "urn:epc:id:sgtin:4012345.011111.2"]),
+        {
+            "type": "TransformationEvent",
+            "eventTime": "2026-11-22T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "inputEPCList": _TWICE,
+            "outputEPCList": ["urn:epc:id:sgtin:4012345.011111.3"],
+        },
+        {
+            "type": "AggregationEvent",  # its childEPCs are not uniqueItems in the schema
+            "eventTime": "2026-11-22T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "ADD",
+            "parentID": "urn:epc:id:sscc:4012345.0000000001",
+            "childEPCs": _TWICE,
+            "epcList": _TWICE,  # no field of an AggregationEvent: the schema says nothing
+        },
+        {**object_event(), "example:x": 1, "sensorElementList": [{"example:y": 2}]},
+        {**object_event(), "sensorElementList": [{"sensorReport": [{"type": "x", "ex:z": 1}]}]},
+    ],
+)
+def test_the_simplified_fast_schema_gives_the_same_verdict(event: dict[str, Any]) -> None:
+    assert event_is_valid(event) == _slow_verdict(event)
+
+
+def test_every_unique_list_of_the_schema_is_checked_beside_the_fast_one() -> None:
+    from gs1.epcis.schema import EVENT_TYPES, _schema, _unique_lists
+
+    text = json.dumps(_schema())
+    assert text.count('{"$ref": "#/definitions/epcList"}') == sum(
+        len(_unique_lists(kind)) for kind in EVENT_TYPES
+    )
