@@ -50,7 +50,7 @@ from gs1.epcis.document import capture_events
 from gs1.epcis.event import DEFAULT_FUTURE_TOLERANCE, parse_event, repository_id
 from gs1.epcis.hashid import context_prefixes, event_hash_id
 from gs1.epcis.schema import Syntax, event_errors
-from gs1.errors import EventRejected
+from gs1.errors import EventRejected, NumberOutOfRange
 from ledger.canonical import canonicalize
 from ledger.entry import MAX_RECORD_ID_LENGTH
 from ledger.errors import CanonicalizationError
@@ -280,7 +280,14 @@ class CaptureService:
             canonical = canonicalize(body).decode("utf-8")
         except CanonicalizationError as exc:
             raise EventRejected("event", f"has no canonical JSON form: {exc}") from exc
-        identifier = repository_id(event, event_hash_id(event, prefixes or {}))
+        try:
+            hash_id = event_hash_id(event, prefixes or {})
+        except (NumberOutOfRange, OverflowError) as exc:
+            # A value the size checks let through (padded with spaces, a time at the
+            # calendar's edge) that the hash cannot write out: this event is refused, the
+            # document's other events are not.
+            raise EventRejected("event", f"has a value its hash ID cannot hold: {exc}") from exc
+        identifier = repository_id(event, hash_id)
         if len(identifier) > MAX_RECORD_ID_LENGTH:  # the ledger's record id limit
             raise EventRejected(
                 "event",

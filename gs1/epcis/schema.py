@@ -201,7 +201,7 @@ def event_is_valid(event: Mapping[str, Any]) -> bool:
         return False
     for name in _unique_lists(kind):  # passed the schema: lists of strings when present
         items = event.get(name)
-        if isinstance(items, list) and len(set(items)) != len(items):
+        if isinstance(items, list | tuple) and len(set(items)) != len(items):
             return False
     return True
 

@@ -183,3 +183,28 @@ def test_gs1_example_documents_validate_and_capture(tmp_path: Path) -> None:
         assert "unknown_parent" in {w.code for w in report.warnings}
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"type": "Temperature", "stringValue": " 1e500"},  # padded: past the size check
+        {"type": "Temperature", "value": 1, "time": "9999-12-31T23:59:59.9995Z"},
+        {"type": "Temperature", "value": 1, "time": "0001-01-01T00:00:00+01:00"},
+    ],
+)
+def test_a_value_the_hash_cannot_hold_refuses_its_event_not_the_document(
+    stocked: RecordStore, report: dict[str, Any]
+) -> None:
+    odd = object_event(
+        epcList=[],
+        action="OBSERVE",
+        sensorElementList=[{"sensorReport": [report]}],
+        readPoint={"id": COLD_ROOM},
+    )
+    doc = epcis_document([object_event(serial="1001"), odd], datetime(2026, 11, 22, tzinfo=UTC))
+    result = CaptureService(stocked).capture_document(doc, "proceed")
+    assert len(result.captured) == 1  # the good event next to it is stored
+    ((field, reason),) = [(e.field, e.reason) for e in result.errors]
+    assert field == "event"
+    assert "its hash ID cannot hold" in reason

@@ -270,3 +270,12 @@ def test_every_unique_list_of_the_schema_is_checked_beside_the_fast_one() -> Non
     assert text.count('{"$ref": "#/definitions/epcList"}') == sum(
         len(_unique_lists(kind)) for kind in EVENT_TYPES
     )
+
+
+def test_duplicate_epcs_are_refused_in_a_tuple_too() -> None:
+    """A caller in process may build its event from tuples: duplicates are still refused."""
+    epc = "urn:epc:id:sgtin:4012345.011111.1001"
+    event = object_event(epcList=(epc, epc))
+    assert not event_is_valid(event)
+    assert not event_is_valid(object_event(epcList=[epc, epc]))
+    assert event_is_valid(object_event(epcList=(epc,)))
