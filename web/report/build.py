@@ -9,12 +9,12 @@ Calibration comes from a ``CalibrationSource``; without one every probe says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from traceability.audit.entry import ESignature
-from traceability.coldchain.exposure import Exposure, ExposureService
+from traceability.coldchain.exposure import Exposure, ExposureService, StayProbes
 from traceability.errors import TelemetryUnavailable
 from traceability.records.entities import Lot, Product
 from traceability.records.store import RecordStore
@@ -81,32 +81,42 @@ class ReportBuilder:
     ) -> tuple[ProbeLine, ...]:
         if found is None:
             return ()
-        lines = []
-        for stay in found.stay_probes:
-            for probe in stay.probes:
-                if not probe.readings:
-                    continue
-                lines.append(
-                    ProbeLine(
-                        place=names.get(stay.location) or stay.location,
-                        urn=stay.location,
-                        device=probe.device,
-                        start=stay.start,
-                        end=stay.end,
-                        readings=probe.readings,
-                        min_c=probe.min_c,
-                        max_c=probe.max_c,
-                        calibration=self._calibration_of(probe.device, stay.start, stay.end),
-                    )
-                )
-        return tuple(sorted(lines, key=lambda p: (p.start, p.device or "")))
+        return probe_lines(found.stay_probes, names, self._calibration)
 
-    def _calibration_of(self, device: str | None, start: datetime, end: datetime) -> str:
-        if device is None:
-            return UNNAMED
-        if self._calibration is None:
-            return NO_CALIBRATION
-        return self._calibration.describe(device, start, end)
+
+def probe_lines(
+    stays: Sequence[StayProbes],
+    names: Mapping[str, str | None],
+    calibration: CalibrationSource | None,
+) -> tuple[ProbeLine, ...]:
+    """Each probe that read a stay, with what the calibration records say of it then."""
+    lines = [
+        ProbeLine(
+            place=names.get(stay.location) or stay.location,
+            urn=stay.location,
+            device=probe.device,
+            start=stay.start,
+            end=stay.end,
+            readings=probe.readings,
+            min_c=probe.min_c,
+            max_c=probe.max_c,
+            calibration=_calibration_of(calibration, probe.device, stay.start, stay.end),
+        )
+        for stay in stays
+        for probe in stay.probes
+        if probe.readings
+    ]
+    return tuple(sorted(lines, key=lambda p: (p.start, p.device or "")))
+
+
+def _calibration_of(
+    source: CalibrationSource | None, device: str | None, start: datetime, end: datetime
+) -> str:
+    if device is None:
+        return UNNAMED
+    if source is None:
+        return NO_CALIBRATION
+    return source.describe(device, start, end)
 
 
 def _excursions(view: LotView, found: Exposure | None) -> tuple[ExcursionLine, ...]:

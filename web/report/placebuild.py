@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from ledger.evidence import build_bundle
 from ledger.store.sqlstore import LedgerStore
@@ -28,9 +27,8 @@ from traceability.incidents.record import incident_stream
 from traceability.records.store import RecordStore
 from web.chart import ChartBucket
 from web.lotpage import CHART_SLOTS, downsample
-from web.report.build import NO_CALIBRATION, UNNAMED, CalibrationSource
+from web.report.build import CalibrationSource, probe_lines
 from web.report.placeview import PlaceExcursion, PlaceIncident, PlaceLot, PlaceReport
-from web.report.view import ProbeLine
 
 MAX_INCIDENTS = 200  # incidents of a period read from their streams
 
@@ -99,7 +97,9 @@ class PlaceReportBuilder:
                 for e in found.excursions
             ),
             chart=self._chart(urn, start, end, low, high),
-            probes=self._probes(found.stay_probes, place.name if place else None),
+            probes=probe_lines(
+                found.stay_probes, {urn: place.name if place else None}, self._calibration
+            ),
             lots=tuple(lots),
             incidents=tuple(
                 _incident(one) for one in lifecycles(bundle) if one.incident in incidents
@@ -133,9 +133,13 @@ class PlaceReportBuilder:
         return (
             max(lows) if lows else None,
             min(highs) if highs else None,
-            "the band of the one product stored here in the period"
-            if len(products) == 1
-            else f"the strictest of the {len(products)} products stored here in the period",
+            # The products' records, not their signed versions: the report says so.
+            (
+                "the band of the one product stored here in the period"
+                if len(products) == 1
+                else f"the strictest of the {len(products)} products stored here in the period"
+            )
+            + ", from the product records (not held against their signed versions)",
         )
 
     def _incidents(self, urn: str, start: datetime, end: datetime) -> set[str]:
@@ -165,34 +169,6 @@ class PlaceReportBuilder:
             if b.count
         ]
         return downsample(buckets, CHART_SLOTS)
-
-    def _probes(self, stays: Any, name: str | None) -> tuple[ProbeLine, ...]:
-        lines = []
-        for stay in stays:
-            for probe in stay.probes:
-                if not probe.readings:
-                    continue
-                lines.append(
-                    ProbeLine(
-                        place=name or stay.location,
-                        urn=stay.location,
-                        device=probe.device,
-                        start=stay.start,
-                        end=stay.end,
-                        readings=probe.readings,
-                        min_c=probe.min_c,
-                        max_c=probe.max_c,
-                        calibration=self._calibration_of(probe.device, stay.start, stay.end),
-                    )
-                )
-        return tuple(lines)
-
-    def _calibration_of(self, device: str | None, start: datetime, end: datetime) -> str:
-        if device is None:
-            return UNNAMED
-        if self._calibration is None:
-            return NO_CALIBRATION
-        return self._calibration.describe(device, start, end)
 
 
 def _incident(found: Lifecycle) -> PlaceIncident:
