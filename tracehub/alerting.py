@@ -41,6 +41,7 @@ from traceability.coldchain.telemetry import InfluxTemperatureReader
 from traceability.custody import CustodyService
 from traceability.incidents.audited import AuditedIncidentService
 from traceability.incidents.service import IncidentService
+from traceability.leadership import Leadership
 from traceability.masterdata.calibration import signed_calibrations
 from traceability.notifications.loop import DeliveryLoop
 from traceability.notifications.policy import NotifyPolicy, policy_from
@@ -58,9 +59,9 @@ class Alerting:
     delivery: DeliveryLoop
 
     def start(self) -> None:
-        # Steps a killed hub signed but did not finish (not told, not captured) first.
-        self.incidents.resume()
-        self.delivery.start()  # then: an alarm re-reported at start is delivered at once
+        # The leader finishes the steps a killed hub signed but did not finish (not told,
+        # not captured) before its first round (AlarmLoop's on_lead).
+        self.delivery.start()  # an alarm re-reported at start is delivered at once
         self.alarms.start()
 
     def stop(self) -> None:
@@ -100,10 +101,12 @@ def wire_alerting(
     on_lot: Callable[[str, str], None] | None = None,
     *,
     audit: AuditLog,
+    instance: str,
 ) -> Alerting:
     """The alerting parts over the hub's opened stores (raises ``RuleFileError``);
     ``on_lot(gtin, lot)`` after every signed step (the hub drops the lot's cached page);
-    ``audit``: the hub's trail, which every people's step is an entry of."""
+    ``audit``: the hub's trail, which every people's step is an entry of; ``instance``: this
+    process, which evaluates the rules while it holds the ``alarms`` lease (replicas wait)."""
     influx = settings.influx
     assert influx.url is not None  # Hub checks it at construction
     rules, policy = alarm_rules(settings)
@@ -139,7 +142,16 @@ def wire_alerting(
     due = CalibrationWatch(lambda: [s.calibration for s in signed_calibrations(ledger)])
     engine = AlarmEngine(rules, source, store, incidents, places, _now, lots=lots, calibrations=due)
     return Alerting(
-        alarms=AlarmLoop(engine, interval_s=settings.alarms.interval_s, supervisor=supervisor),
+        alarms=AlarmLoop(
+            engine,
+            interval_s=settings.alarms.interval_s,
+            supervisor=supervisor,
+            # A leader silent for a few rounds is replaced; never while it is in a round.
+            leadership=Leadership(
+                store, "alarms", instance, ttl_s=max(30.0, 4 * settings.alarms.interval_s)
+            ),
+            on_lead=incidents.resume,
+        ),
         incidents=incidents,
         notifications=notifications,
         delivery=DeliveryLoop(notifications, supervisor),

@@ -40,6 +40,7 @@ from tracehub.consolesite import console_site
 from tracehub.keys import open_keystore, site_keys, site_signer
 from tracehub.readiness import HubReadiness, web_status
 from tracehub.retaining import require_retention
+from tracehub.roles import ALL, Role
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
 from tracehub.subscribing import Subscribing, subscribing, subscriptions_for
@@ -55,7 +56,7 @@ class HubParts:
     signer: Signer
     chain: Chain
     pages: PageCache
-    gateway: GatewayRuntime
+    gateway: GatewayRuntime | None  # None: not this process's role
     anchoring: AnchorLoop
     alerting: Alerting  # alarm rules -> incidents -> notifications
     coldroom_power: InfluxColdRoomPower
@@ -70,9 +71,15 @@ class HubParts:
 
 
 def wire(
-    settings: Settings, read_points: Mapping[str, ReadPointProfile], stack: ExitStack
+    settings: Settings,
+    read_points: Mapping[str, ReadPointProfile],
+    stack: ExitStack,
+    instance: str,
+    roles: frozenset[Role] = ALL,
 ) -> HubParts:
-    """Open and wire the hub's parts (``settings`` resolved: MQTT port, InfluxDB URL)."""
+    """Open and wire the hub's parts (``settings`` resolved: MQTT port, InfluxDB URL);
+    ``instance``: this process, in the leases it takes; without the ``gateway`` role no
+    gateway is built (it would provision its MQTT identity)."""
     cfg, influx = settings.chain, settings.influx
     assert influx.url is not None  # Hub checks it at construction
     settings.hub.state_dir.mkdir(parents=True, exist_ok=True)
@@ -108,16 +115,22 @@ def wire(
     supervisor = Supervisor()
     # Refused here, before anything runs, if it would delete readings still under seal.
     retention = require_retention(settings, ledger)
-    gateway = build_gateway(
-        gateway_config(settings, read_points).model_copy(update={"influx_retention": retention}),
-        # the gateway's events are signed as sent by it (their capture receipts)
-        CaptureBridge(
-            capture, on_lot=pages.invalidate, source=f"gateway:{settings.mqtt.client_id}"
-        ),
-        EvidenceBridge(RecordSubmitter(ledger, signer, renew=renew)),
-        # A probe's location is its identity's placement in the registry, never the payload's.
-        RegistryDirectory(settings.devices_dir),
-        supervisor=supervisor,
+    gateway = (
+        None
+        if "gateway" not in roles
+        else build_gateway(
+            gateway_config(settings, read_points).model_copy(
+                update={"influx_retention": retention}
+            ),
+            # the gateway's events are signed as sent by it (their capture receipts)
+            CaptureBridge(
+                capture, on_lot=pages.invalidate, source=f"gateway:{settings.mqtt.client_id}"
+            ),
+            EvidenceBridge(RecordSubmitter(ledger, signer, renew=renew)),
+            # A probe's location is its identity's placement in the registry, never the payload's.
+            RegistryDirectory(settings.devices_dir),
+            supervisor=supervisor,
+        )
     )
     anchoring = AnchorLoop(
         # each round also signs the audit entries a ledger outage left unsigned
@@ -132,7 +145,7 @@ def wire(
     stack.callback(readiness.close)
     alerting = wire_alerting(
         settings, store, ledger, signer, capture, supervisor, renew, stack,
-        on_lot=pages.invalidate, audit=audit,
+        on_lot=pages.invalidate, audit=audit, instance=instance,
     )  # fmt: skip
     jobs = capture_jobs(store, capture, pages, supervisor)
     master = MasterData(store, ledger, signer, renew=renew, audit=audit)

@@ -63,8 +63,10 @@ class Endpoints(BaseModel):
     format: Literal[1] = 1
     pid: int
     state_dir: str
-    web: str
-    mqtt: Broker
+    roles: str = "all"  # tracehub.roles: what this process runs
+    instance: str | None = None  # its row in `tracehub status`'s instances
+    web: str | None  # None: not a web instance
+    mqtt: Broker | None  # None: not a gateway instance
     influx: str
     influx_database: str
     influx_spawned: bool = False
@@ -75,29 +77,21 @@ class Endpoints(BaseModel):
     grafana: str | None = None
 
     @property
-    def console(self) -> str:
-        return f"{self.web}/console"
+    def console(self) -> str | None:
+        return None if self.web is None else f"{self.web}/console"
 
     @property
-    def health(self) -> str:
-        return f"{self.web}/healthz"
+    def health(self) -> str | None:
+        return None if self.web is None else f"{self.web}/healthz"
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, where) pairs, in the order a person looks for them."""
-        spawned = "spawned by the hub" if self.mqtt.spawned else "named in the settings"
-        if self.mqtt.tls:
-            broker = f"{self.mqtt.url}  (TLS, client certificates; {spawned})"
-        else:
-            broker = f"{self.mqtt.url}  (plain: no TLS, no authentication; {spawned})"
-        rows = [
-            ("web", self.web),
-            ("console", self.console),
-            ("health", self.health),
-            ("MQTT", broker),
-        ]
-        if self.mqtt.password_port is not None:
-            rows.append(("", f"mqtts://{self.mqtt.host}:{self.mqtt.password_port}  (TLS, "
-                         "username and password)"))  # fmt: skip
+        rows = [] if self.roles == "all" else [("roles", f"{self.roles}  ({self.instance})")]
+        if self.web is not None:
+            rows += [("web", self.web), ("console", f"{self.web}/console"),
+                     ("health", f"{self.web}/healthz")]  # fmt: skip
+        if self.mqtt is not None:
+            rows += self._broker_rows(self.mqtt)
         influx = "spawned by the hub" if self.influx_spawned else "named in the settings"
         rows += [
             ("InfluxDB", f"{self.influx}  (database {self.influx_database}; {influx})"),
@@ -106,6 +100,19 @@ class Endpoints(BaseModel):
             ("ledger", self.ledger),
             ("Grafana", self.grafana or "not configured (TRACEHUB_GRAFANA_URL)"),
         ]
+        return rows
+
+    @staticmethod
+    def _broker_rows(mqtt: Broker) -> list[tuple[str, str]]:
+        spawned = "spawned by the hub" if mqtt.spawned else "named in the settings"
+        if mqtt.tls:
+            broker = f"{mqtt.url}  (TLS, client certificates; {spawned})"
+        else:
+            broker = f"{mqtt.url}  (plain: no TLS, no authentication; {spawned})"
+        rows = [("MQTT", broker)]
+        if mqtt.password_port is not None:
+            rows.append(("", f"mqtts://{mqtt.host}:{mqtt.password_port}  (TLS, username "
+                         "and password)"))  # fmt: skip
         return rows
 
     def lines(self, indent: str = "  ") -> list[str]:

@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Protocol
 
 from gateway.observation import ReadPointProfile
 from gateway.runtime import GatewayRuntime
@@ -32,21 +33,38 @@ from traceability.records.store import RecordStore
 from tracehub.alerting import Alerting
 from tracehub.bootstrap import HubParts, wire
 from tracehub.chain import Chain
+from tracehub.heartbeat import Heartbeat, instance_id
 from tracehub.readiness import HubReadiness
+from tracehub.roles import ALL, Role
 from tracehub.settings import Settings
 from web.pagecache import PageCache
 from web.server import WebServer
 
 
+class _Part(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Hub:
-    """Gateway, records, anchoring and web, wired from resolved settings."""
+    """Gateway, records, anchoring and web, wired from resolved settings.
+
+    ``roles`` (``tracehub.roles``): which parts this process starts; every part is
+    built either way (building does no I/O beyond opening the stores and the chain).
+    """
 
     def __init__(
-        self, settings: Settings, read_points: Mapping[str, ReadPointProfile] | None = None
+        self,
+        settings: Settings,
+        read_points: Mapping[str, ReadPointProfile] | None = None,
+        roles: frozenset[Role] = ALL,
     ) -> None:
-        if settings.mqtt.port is None or settings.influx.url is None:
+        if settings.influx.url is None or ("gateway" in roles and settings.mqtt.port is None):
             raise ValueError("resolve the MQTT port and InfluxDB URL first (start_local_services)")
         self.settings = settings
+        self.roles = roles
+        self.instance = instance_id()  # this process in the heartbeats and leases
         self._read_points = dict(read_points or {})
         self._parts: HubParts | None = None
         self._stack = ExitStack()
@@ -55,31 +73,53 @@ class Hub:
         """Connect and wire every part (once); nothing runs yet."""
         if self._parts is None:
             with ExitStack() as opening:  # a failure halfway closes what was opened
-                self._parts = wire(self.settings, self._read_points, opening)
+                self._parts = wire(
+                    self.settings, self._read_points, opening, self.instance, self.roles
+                )
                 self._stack = opening.pop_all()
         return self._parts
 
     def start(self) -> None:
         parts = self.open()
+        roles = self.roles
         try:
-            parts.web.start()  # stopped by the wiring's stack, after the others
+            if "web" in roles:
+                parts.web.start()  # stopped by the wiring's stack, after the others
+            else:
+                parts.supervisor.unwatch("web")  # not this process's: not its health
             # Stopped in reverse: stop alarming (no half-told incident), then stop taking
             # messages, then anchor what was captured, then stop serving.
             # Capture jobs stop before anchoring, so what they captured is anchored.
-            parts_in_order = (
-                parts.anchoring,
-                parts.subscriptions,  # delivers what the others capture: stops after them
-                parts.capture_jobs,
-                parts.gateway,
-                parts.alerting,
+            parts_in_order: tuple[tuple[Role, _Part], ...] = (
+                ("anchor", parts.anchoring),
+                ("web", parts.subscriptions),  # delivers what others capture: stops after
+                ("web", parts.capture_jobs),
+                *((("gateway", parts.gateway),) if parts.gateway is not None else ()),
+                ("alarm", parts.alerting),
             )
-            for part in parts_in_order:
-                part.start()
-                self._stack.callback(part.stop)
-            self._publish_url()
+            for role, part in parts_in_order:
+                if role in roles:
+                    part.start()
+                    self._stack.callback(part.stop)
+            beat = Heartbeat(
+                parts.store, parts.supervisor, self.instance, tuple(sorted(roles)), self._detail
+            )
+            beat.start()
+            self._stack.callback(beat.stop)
+            if "web" in roles:
+                self._publish_url()
         except BaseException:
             self.stop()
             raise
+
+    def _detail(self) -> dict[str, str]:
+        """What the heartbeat says of this instance beside its health."""
+        found = {"state_dir": str(self.settings.hub.state_dir.absolute())}
+        if "web" in self.roles and self._parts is not None:
+            found["web"] = self.url
+        if "gateway" in self.roles:
+            found["mqtt_client_id"] = self.settings.mqtt.client_id
+        return found
 
     def stop(self) -> None:
         """Stop and close everything; the parts stay readable, a stopped hub is not reused."""
@@ -139,6 +179,8 @@ class Hub:
 
     @property
     def gateway(self) -> GatewayRuntime:
+        if self.parts.gateway is None:
+            raise RuntimeError("this hub does not run the gateway role")
         return self.parts.gateway
 
     @property

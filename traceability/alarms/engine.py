@@ -57,6 +57,7 @@ from traceability.alarms.rules import (
     WrongPlaceRule,
 )
 from traceability.errors import TraceabilityError
+from traceability.leadership import Leadership
 from traceability.records.alarmstate import (
     AlarmRow,
     AlarmSeriesRow,
@@ -289,12 +290,23 @@ class AlarmLoop:
     """Runs engine rounds every ``interval_s`` in a supervised thread."""
 
     def __init__(
-        self, engine: AlarmEngine, interval_s: float = 5.0, supervisor: Supervisor | None = None
+        self,
+        engine: AlarmEngine,
+        interval_s: float = 5.0,
+        supervisor: Supervisor | None = None,
+        *,
+        leadership: Leadership | None = None,
+        on_lead: Callable[[], object] | None = None,
     ) -> None:
+        """``leadership``: replicas share the rules' evaluation, one round at a time by
+        one of them (the others stand by); ``on_lead`` runs each time this one takes the
+        lead, before its first round (finishing what a killed leader left half done)."""
         if interval_s <= 0:
             raise ValueError(f"interval_s {interval_s}: must be more than 0")
         self.engine = engine
         self._interval = interval_s
+        self._leadership = leadership
+        self._on_lead = on_lead
         self._supervisor = supervisor or Supervisor()
         self._wake = threading.Event()
         self._component: Component | None = None
@@ -310,9 +322,24 @@ class AlarmLoop:
         """Run a round now (e.g. after a rule file reload)."""
         self._wake.set()
 
+    def _leads(self) -> bool:
+        if self._leadership is None:
+            return True
+        was = self._leadership.leading
+        if not self._leadership.hold():
+            return False
+        if not was and self._on_lead is not None:
+            self._on_lead()
+        return True
+
     def _run(self, component: Component) -> None:
         while not component.stopping.is_set():
             try:
+                if not self._leads():
+                    component.succeeded()  # standing by is healthy
+                    self._wake.wait(self._interval)
+                    self._wake.clear()
+                    continue
                 for alarm in self.run_once():
                     verb = "cleared" if alarm.cleared_at is not None else "raised"
                     log.info("alarm %s %s: %s", alarm.id, verb, alarm.summary)
@@ -330,6 +357,8 @@ class AlarmLoop:
             self._wake.set()
             self._component.stop(timeout=30)
             self._component = None
+        if self._leadership is not None:
+            self._leadership.release()
 
 
 def _row(alarm: Alarm) -> AlarmRow:

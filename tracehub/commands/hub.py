@@ -14,12 +14,15 @@ import click
 
 from traceability.errors import RetentionRefused, TraceabilityError
 from tracehub.console import console, stop_on_signals
+from tracehub.roles import CHOICES
 from tracehub.settings import Settings
 
 if TYPE_CHECKING:
     from tracehub.endpoints import Endpoints
     from tracehub.hub import Hub
     from tracehub.localstack import LocalStack
+
+GATEWAY_READY_S = 30.0
 
 insecure_plain = click.option(
     "--insecure-plain",
@@ -81,9 +84,19 @@ def demo(settings: Settings, insecure_plain: bool, scenario: str | None) -> None
 
 @click.command()
 @insecure_plain
+@click.option(
+    "--role",
+    "role_names",
+    type=click.Choice(CHOICES),
+    multiple=True,
+    help="What this process runs (repeat for several; default all): gateway (ingest, "
+    "RFID/AGV events, sealing what it received), web (pages, APIs, console, capture jobs, "
+    "subscriptions), anchor (ledger batches on the chain), alarm (rules, notifications). "
+    "Several processes of one role share the work (docs/deploy.md).",
+)
 @click.pass_obj
-def run(settings: Settings, insecure_plain: bool) -> None:
-    """Run the hub: gateway, anchoring and web, until Ctrl-C.
+def run(settings: Settings, insecure_plain: bool, role_names: tuple[str, ...]) -> None:
+    """Run the hub: gateway, anchoring, alarms and web, until Ctrl-C.
 
     Services named in the environment are used as they are; any left unset
     (MQTT port, InfluxDB URL, chain RPC URL) are spawned locally, with their data
@@ -105,42 +118,72 @@ def run(settings: Settings, insecure_plain: bool) -> None:
     Grafana) is printed once the hub serves and written to
     $TRACEHUB_STATE_DIR/endpoints.json, which `tracehub status` shows.
 
+    With --role, the process is one of several sharing one deployment: it spawns
+    nothing, and refuses to start until the shared services are named
+    (TRACEHUB_RECORDS_URL, TRACEHUB_LEDGER_KEYS_DIR, TRACEHUB_INFLUX_URL,
+    TRACEHUB_CHAIN_RPC_URL and TRACEHUB_CHAIN_CONTRACT, the broker for a gateway, the
+    device registry for gateway and web). Each instance has a state folder of its own
+    (its spool, lock and endpoints). Anchor and alarm instances elect one leader
+    through leases in the databases; web and gateway instances split the load (gateway
+    replicas by TRACEHUB_GATEWAY_PARTITION=i/N). `tracehub status` lists every instance.
+
     \b
-    Example:
+    Examples:
       TRACEHUB_STATE_DIR=/var/lib/tracehub tracehub run
+      TRACEHUB_STATE_DIR=/var/lib/tracehub/web-1 tracehub run --role web
+      TRACEHUB_STATE_DIR=/var/lib/tracehub/work tracehub run --role anchor --role alarm
     """
     from tracehub.alerting import alarm_rules
     from tracehub.endpoints import forget_endpoints, write_endpoints
     from tracehub.hub import Hub
-    from tracehub.localstack import start_local_stack
+    from tracehub.localstack import LocalStack, start_local_stack
     from tracehub.processes import ServiceError
+    from tracehub.roles import ALL, parse_roles, split_problems
     from tracehub.statelock import StateLock
 
+    roles = parse_roles(role_names)
     try:  # a mistake in the rule file stops the start, naming the line (writes nothing)
         alarm_rules(settings)
     except TraceabilityError as exc:
         raise click.ClickException(str(exc)) from exc
+    settings = _plain(settings, insecure_plain)
+    missing = split_problems(settings, roles)
+    if missing:
+        raise click.ClickException(
+            "an instance with --role spawns nothing; name what the instances share:\n  "
+            + "\n  ".join(missing)
+        )
     stop = stop_on_signals()
     with ExitStack() as stack:
         try:  # the lock before any spawn: a second hub must not touch the first one's
             stack.enter_context(StateLock(settings.hub.state_dir))
-            _check_web_port(settings)
-            local = start_local_stack(
-                _plain(settings, insecure_plain), stack, spawn_chain=True, stable_ports=True
-            )
+            if "web" in roles:
+                _check_web_port(settings)
+            if roles == ALL:
+                local = start_local_stack(settings, stack, spawn_chain=True, stable_ports=True)
+            else:
+                local = LocalStack(settings)
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from exc
         try:  # a retention that would delete sealed readings stops the start (issue #20)
-            hub = stack.enter_context(Hub(local.settings))
+            hub = stack.enter_context(Hub(local.settings, roles=roles))
         except RetentionRefused as exc:
             raise click.ClickException(f"refused: {exc}") from exc
+        # The endpoints are said once devices can publish: the gateway has subscribed.
+        if "gateway" in roles and not hub.gateway.wait_ready(timeout=GATEWAY_READY_S):
+            console.print(
+                f"the gateway has not subscribed to the broker within {GATEWAY_READY_S:.0f} s: "
+                "it keeps trying (`tracehub status` shows why)",
+                soft_wrap=True,
+                highlight=False,
+            )
         points = endpoints_of(local, hub)
         state = settings.hub.state_dir
         written = write_endpoints(state, points)
         stack.callback(forget_endpoints, state)  # runs first at exit: no stale file
+        where = f"at {hub.url}" if "web" in roles else f"as {points.roles}"
         console.print(
-            f"tracehub running at {hub.url} (chain: {hub.chain.name}, RPC {hub.rpc_url}); "
-            "Ctrl-C stops",
+            f"tracehub running {where} (chain: {hub.chain.name}, RPC {hub.rpc_url}); Ctrl-C stops",
             soft_wrap=True,
             highlight=False,
         )
@@ -168,26 +211,32 @@ def endpoints_of(local: LocalStack, hub: Hub) -> Endpoints:
 
     from tracehub.consolesite import grafana_dashboard
     from tracehub.endpoints import Broker, Endpoints, redact
+    from tracehub.roles import roles_text
 
     settings = local.settings
     mqtt = settings.mqtt
-    assert mqtt.port is not None, "resolved by start_local_stack"
     assert settings.influx.url is not None, "resolved by start_local_stack"
     broker = local.broker
     password_port = None
     if broker is not None and broker.tls is not None and broker.tls.password_file is not None:
         password_port = broker.password_port
-    return Endpoints(
-        pid=os.getpid(),
-        state_dir=str(settings.hub.state_dir.absolute()),
-        web=hub.url,
-        mqtt=Broker(
+    gateway = None
+    if "gateway" in hub.roles:
+        assert mqtt.port is not None, "resolved by start_local_stack"
+        gateway = Broker(
             host=mqtt.host,
             port=mqtt.port,
             tls=mqtt.security == "tls",
             password_port=password_port,
             spawned=broker is not None,
-        ),
+        )
+    return Endpoints(
+        pid=os.getpid(),
+        state_dir=str(settings.hub.state_dir.absolute()),
+        roles=roles_text(hub.roles),
+        instance=hub.instance,
+        web=hub.url if "web" in hub.roles else None,
+        mqtt=gateway,
         influx=redact(settings.influx.url),
         influx_database=settings.influx.database,
         influx_spawned=local.influx is not None,

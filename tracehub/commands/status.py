@@ -1,5 +1,6 @@
-"""``tracehub status``: where the local hub is reached, the hub's readiness, and the
-gateways' health and dead-letter counters from InfluxDB.
+"""``tracehub status``: where the local hub is reached, every running instance (from
+the heartbeats in the records), the hub's readiness, and the gateways' health and
+dead-letter counters from InfluxDB.
 
 The endpoints are those a ``tracehub run`` on this state folder wrote
 (``<state>/endpoints.json``, ``tracehub.endpoints``); a file whose hub no longer runs
@@ -47,7 +48,10 @@ def status(
     spool) and dead letters.
 
     The endpoints (web, console, MQTT, InfluxDB, chain, databases) are those a
-    `tracehub run` on this TRACEHUB_STATE_DIR wrote to <state>/endpoints.json. Exits 1
+    `tracehub run` on this TRACEHUB_STATE_DIR wrote to <state>/endpoints.json. The
+    instances are every `tracehub run` process on the same records database (any
+    machine): role, version, health and when each last said so (a heartbeat every 5 s;
+    one silent for 15 s is shown as not running). Exits 1
     when the hub answers that it is not ready (0 when ready, or when no hub could be
     reached, which it says).
 
@@ -56,6 +60,7 @@ def status(
       TRACEHUB_STATE_DIR=/var/lib/tracehub tracehub status
     """
     local_endpoints(settings)
+    running_instances(settings)
     ready = hub_readiness(settings, hub_url, token)
 
     certificate_expiry(settings)
@@ -247,3 +252,53 @@ def hub_readiness(settings: Settings, given: str | None, token: str | None = Non
     else:
         console.print("records set aside: none")
     return report.ready
+
+
+def running_instances(settings: Settings) -> None:
+    """Print every instance whose heartbeat is in the records (none yet: said so)."""
+    from datetime import UTC, datetime
+
+    from traceability.errors import TraceabilityError
+    from traceability.records.store import RecordStore
+    from tracehub.heartbeat import STALE_AFTER_S
+
+    if settings.records.url is None and not (settings.hub.state_dir / "records.db").exists():
+        console.print("instances: no records database yet")
+        return
+    try:
+        store = RecordStore.open(settings.records_url)
+        try:
+            found = store.hub_instances()
+        finally:
+            store.close()
+    except TraceabilityError as exc:
+        console.print(f"instances: cannot read the records database: {exc}")
+        return
+    if not found:
+        console.print("instances: none running")
+        return
+    now = datetime.now(UTC)
+    table = Table(title=f"instances ({len(found)})")
+    for column in ("roles", "instance", "version", "health", "last seen", "since", "where"):
+        table.add_column(column)
+    for beat in found:
+        age = (now - beat.beat_at).total_seconds()
+        waiting = ", ".join(beat.detail.get("not_ready", ()))
+        if age > STALE_AFTER_S:
+            health = f"NOT RUNNING (silent {_age(age)}: killed?)"
+        else:
+            health = "healthy" if beat.healthy else f"NOT READY: {waiting}"
+        where = beat.detail.get("web") or beat.detail.get("mqtt_client_id") or "-"
+        table.add_row(
+            ",".join(beat.roles), beat.id, beat.version, health, f"{_age(age)} ago",
+            f"{beat.started_at:%Y-%m-%d %H:%M:%SZ}", str(where),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
