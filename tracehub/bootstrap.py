@@ -43,6 +43,7 @@ from tracehub.retaining import require_retention
 from tracehub.roles import ALL, Role
 from tracehub.settings import Settings
 from tracehub.site import gateway_config
+from tracehub.statelock import setup_lock
 from tracehub.subscribing import Subscribing, subscribing, subscriptions_for
 from tracehub.website import Stores, build_website
 from web.pagecache import PageCache
@@ -84,10 +85,12 @@ def wire(
     assert influx.url is not None  # Hub checks it at construction
     settings.hub.state_dir.mkdir(parents=True, exist_ok=True)
     store = stack.enter_context(closing(RecordStore.open(settings.records_url)))
-    keys = open_keystore(settings)
-    chain = connect_chain(settings, keys)
+    # Replicas sharing the keys folder make a missing site key or contract one at a time.
+    with setup_lock(settings.ledger_keys_dir):
+        keys = open_keystore(settings)
+        chain = connect_chain(settings, keys)
+        signer = site_signer(keys, settings)
     ledger = stack.enter_context(closing(LedgerStore.open(settings.ledger_url)))
-    signer = site_signer(keys, settings)
     renew = partial(site_signer, keys, settings)  # after `tracehub ledger rotate-key`
     # Devices and partners with a clock ahead of real time are rejected (issue #4).
     ahead = settings.records.future_tolerance_s

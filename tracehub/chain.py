@@ -16,6 +16,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from web3 import Web3
 
@@ -120,8 +121,20 @@ def _dev_funded(w3: Web3, sender: AnchorSender) -> AnchorSender:
     return sender
 
 
+def contract_file(settings: Settings) -> Path:
+    """Where the deployed anchor contract is remembered: beside the ledger keys when
+    their folder is named (every instance of a deployment shares it, so all anchor into
+    one contract), else in the state folder."""
+    if settings.ledger.keys_dir is not None:
+        return settings.ledger.keys_dir / CONTRACT_FILE
+    return settings.hub.state_dir / CONTRACT_FILE
+
+
 def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
-    path = settings.hub.state_dir / CONTRACT_FILE
+    path = contract_file(settings)
+    earlier = settings.hub.state_dir / CONTRACT_FILE  # where it was kept before
+    if not path.exists() and earlier.exists():
+        path = earlier
     chain_id = int(w3.eth.chain_id)
     genesis = genesis_hash(w3)
     if path.exists():
@@ -141,6 +154,7 @@ def _remembered_contract(settings: Settings, w3: Web3, key: str | None) -> str:
             genesis,
         )
     address = deploy_anchor_contract(w3, key)
+    path = contract_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps({"chain_id": chain_id, "genesis_hash": genesis, "address": address}) + "\n"

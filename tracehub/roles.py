@@ -60,18 +60,14 @@ def split_problems(settings: Settings, roles: frozenset[Role]) -> list[str]:
         )
     if settings.ledger.keys_dir is None:
         problems.append(
-            "TRACEHUB_LEDGER_KEYS_DIR: the site's signing keys, one folder every instance "
-            "reads (or a copy of it), else each would sign with a key of its own"
+            "TRACEHUB_LEDGER_KEYS_DIR: the site's signing keys and the anchor contract's "
+            "address, one folder every instance reads, else each would sign with a key and "
+            "anchor into a contract of its own"
         )
     if settings.influx.url is None:
         problems.append("TRACEHUB_INFLUX_URL: the InfluxDB every instance reads and writes")
     if settings.chain.rpc_url is None:
         problems.append("TRACEHUB_CHAIN_RPC_URL: the EVM node the anchors are on")
-    if settings.chain.contract is None:
-        problems.append(
-            "TRACEHUB_CHAIN_CONTRACT: the one anchor contract (`tracehub ledger "
-            "deploy-contract` deploys one and prints its address)"
-        )
     if "gateway" in roles and settings.mqtt.port is None:
         problems.append("TRACEHUB_MQTT_HOST and TRACEHUB_MQTT_PORT: the broker")
     if roles & {"gateway", "web"} and settings.devices.dir is None:

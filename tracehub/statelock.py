@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
@@ -84,3 +85,17 @@ def _pid_in(fd: int) -> int | None:
     with contextlib.suppress(OSError, ValueError):
         return int(os.pread(fd, 32, 0).decode().strip())
     return None
+
+
+@contextlib.contextmanager
+def setup_lock(folder: Path) -> Iterator[None]:
+    """Waits for, then holds, ``<folder>/.setup.lock`` (flock): instances sharing a
+    folder (the ledger keys) create what it lacks one at a time, so two replicas started
+    together do not each generate a site key or deploy an anchor contract."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".setup.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -17,6 +17,7 @@ SQLite by default (it may be the records' own file; the tables are prefixed
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ledger.store.batchlog import BATCH_FORMAT, BatchLog
@@ -28,6 +29,8 @@ from ledger.store.schema import metadata
 from ledger.store.setaside import SetAsideLog
 from ledger.store.upgrade import upgrade
 
+SCHEMA_LOCK = 0x7472_6163_6568  # "tracehub", as traceability.records.migrate's
+
 __all__ = ["ANCHOR_LEASE", "BATCH_FORMAT", "LedgerStore"]
 
 
@@ -37,6 +40,10 @@ class LedgerStore(EntryLog, BatchLog, LeaseTable, SetAsideLog, EarliestRecords):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas opening a new database together: one creates, the others wait
+                # (the records' migrations take the same lock, held to commit).
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             metadata.create_all(conn)
             upgrade(conn)  # columns added since older databases were created
 

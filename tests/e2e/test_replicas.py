@@ -123,15 +123,6 @@ def shared_env(
         "TRACEHUB_MQTT_SECURITY": "plain",  # the suite's shared broker: plain on loopback
         "TRACEHUB_ALARMS_INTERVAL_S": "1",
     }
-    deployed = subprocess.run(
-        [sys.executable, "-m", "tracehub.cli", "ledger", "deploy-contract"],
-        env={**env, "TRACEHUB_STATE_DIR": str(tmp_path / "deployer")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    env["TRACEHUB_CHAIN_CONTRACT"] = deployed.stdout.strip()
     return env
 
 
@@ -162,11 +153,10 @@ def deployment(tmp_path: Path, shared_env: dict[str, str]) -> Iterator[dict[str,
         "anchor-2": instance("anchor-2", "anchor", "alarm"),
     }
     try:
-        # One first: it creates the site's keys and the records' tables, which the others
-        # then open (started together, each would make a key of its own).
-        instances["web-1"].start()
-        for name in ("web-2", "gw-1", "gw-2", "anchor-1", "anchor-2"):
-            instances[name].start()
+        # All at once: one of them makes the site's key and deploys the anchor contract
+        # (the keys folder's setup lock), the others open what it made.
+        with concurrent.futures.ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(Instance.start, instances.values()))  # re-raises a failed start
         yield instances
     finally:
         for running in instances.values():

@@ -51,7 +51,7 @@ def shared(tmp_path: Path) -> Settings:
         influx=InfluxSettings(url="http://influx:8086"),
         records=RecordsSettings(url="postgresql+psycopg://tracehub@db/tracehub"),
         ledger=LedgerSettings(keys_dir=tmp_path / "keys"),
-        chain=ChainSettings(rpc_url="http://anvil:8545", contract="0x" + "11" * 20),
+        chain=ChainSettings(rpc_url="http://anvil:8545"),
         devices=DevicesSettings(dir=tmp_path / "devices"),
         web=WebSettings(),
     )
@@ -69,7 +69,6 @@ def test_a_split_instance_names_every_shared_service_it_lacks(tmp_path: Path) ->
         "TRACEHUB_LEDGER_KEYS_DIR",
         "TRACEHUB_INFLUX_URL",
         "TRACEHUB_CHAIN_RPC_URL",
-        "TRACEHUB_CHAIN_CONTRACT",
         "TRACEHUB_MQTT_HOST and TRACEHUB_MQTT_PORT",
         "TRACEHUB_DEVICES_DIR",
     ]

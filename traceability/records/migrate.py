@@ -38,8 +38,15 @@ def current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+SCHEMA_LOCK = 0x7472_6163_6568  # "tracehub": the records' and the ledger's schema changes
+
+
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Upgrade the database behind ``connection`` (inside the caller's transaction)."""
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together would each create the same tables (a duplicate key
+        # in pg_type): one upgrades, the others wait, then find it done. Held to commit.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
     config = _config(connection)
     # Alembic reports every (empty) upgrade at INFO; opening a store is not news.
     log = logging.getLogger("alembic")

@@ -245,35 +245,3 @@ def rotate_key(settings: Settings, ledger_url: str | None, reason: str | None) -
         was, now_ = {"key_id": old.key_id}, {"key_id": new.key_id, "previous": old.key_id}
         record_change(trail, "key.rotate", ("signing-key", owner), was, now_, reason)
     console.print(f"rotated {owner}: {old.key_id} ends now, {new.key_id} signs from now")
-
-
-@ledger.command("deploy-contract")
-@click.pass_obj
-def deploy_contract(settings: Settings) -> None:
-    """Deploy the anchor contract on TRACEHUB_CHAIN_RPC_URL and print its address.
-
-    The all-in-one `tracehub run` deploys its own and remembers it in the state folder.
-    Instances started with `--role` share one contract: deploy it once with this, then
-    give every instance TRACEHUB_CHAIN_CONTRACT=<address>. The deployer is the anchoring
-    account (TRACEHUB_CHAIN_PRIVATE_KEY, else the keystore's account key), which must be
-    funded; on a development node (TRACEHUB_CHAIN_DEV_NODE) the node's unlocked account.
-
-    \b
-    Example:
-      TRACEHUB_CHAIN_RPC_URL=https://rpc.example tracehub ledger deploy-contract
-    """
-    from ledger.evm.contract import deploy_anchor_contract, rpc_web3
-    from tracehub.keys import open_keystore
-
-    cfg = settings.chain
-    if cfg.rpc_url is None:
-        raise click.ClickException("set TRACEHUB_CHAIN_RPC_URL to the node to deploy on")
-    key = None
-    if not cfg.dev_node:
-        key = cfg.private_key.get_secret_value() if cfg.private_key else None
-        key = key or open_keystore(settings).account_key()
-    try:
-        address = deploy_anchor_contract(rpc_web3(cfg.rpc_url), key)
-    except LedgerError as exc:
-        raise click.ClickException(f"cannot deploy the anchor contract: {exc}") from exc
-    click.echo(address)
