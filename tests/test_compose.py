@@ -44,7 +44,7 @@ def test_compose_file_matches_the_spec() -> None:
 def test_invalid_compose_is_rejected_by_the_same_check() -> None:
     schema = json.loads((ROOT / "tests/data/compose/compose-spec.json").read_text())
     broken = _compose()
-    broken["services"]["hub"]["ports"] = "8000"  # must be a list
+    broken["services"]["web-1"]["ports"] = "8000"  # must be a list
     validator = jsonschema.Draft7Validator(schema)
     assert list(validator.iter_errors(broken))
 
@@ -86,7 +86,8 @@ def test_simulators_run_only_in_the_simulate_profile() -> None:
     assert services["simulator"]["profiles"] == ["simulate"]
     default = {n for n, s in services.items() if "profiles" not in s}
     assert default == {"devices", "mosquitto", "influxdb", "influxdb-retention", "anvil",
-                       "postgres", "hub", "grafana"}  # fmt: skip
+                       "postgres", "web-1", "web-2", "gateway-1", "gateway-2", "anchor",
+                       "grafana"}  # fmt: skip
     assert services["influxdb"]["image"].startswith("influxdb:1.11")
 
 
@@ -162,7 +163,7 @@ def test_the_broker_reads_what_the_devices_service_writes() -> None:
     assert services["mosquitto"]["depends_on"]["devices"] == {
         "condition": "service_completed_successfully"
     }
-    for name in ("hub", "simulator"):
+    for name in ("web-1", "web-2", "gateway-1", "gateway-2", "anchor", "simulator"):
         env = services[name]["environment"]
         assert (env["TRACEHUB_MQTT_PORT"], env["TRACEHUB_MQTT_SECURITY"]) == ("8883", "tls")
         assert _mounts(name)[env["TRACEHUB_DEVICES_DIR"]] == _mounts("devices")["/devices"]
@@ -228,3 +229,30 @@ def _publish(port: int, auth: MqttAuth) -> int:
     if auth.username is not None and auth.password is not None:
         args += ["-u", auth.username, "-P", auth.password.get_secret_value()]
     return subprocess.run(args, capture_output=True, timeout=20).returncode
+
+
+def test_the_hub_runs_as_role_instances_that_share_only_what_they_must() -> None:
+    services = _services()
+    hubs = {
+        n: s for n, s in services.items() if s.get("command", [None])[:2] == ["tracehub", "run"]
+    }
+    roles = {n: tuple(s["command"][2:]) for n, s in hubs.items()}
+    assert roles == {
+        "web-1": ("--role", "web"),
+        "web-2": ("--role", "web"),
+        "gateway-1": ("--role", "gateway"),
+        "gateway-2": ("--role", "gateway"),
+        "anchor": ("--role", "anchor", "--role", "alarm"),
+    }
+    gateways = {n: hubs[n]["environment"] for n in ("gateway-1", "gateway-2")}
+    ids = [env["TRACEHUB_MQTT_CLIENT_ID"] for env in gateways.values()]
+    assert len(set(ids)) == 2  # each its own MQTT session and identity
+    assert sorted(env["TRACEHUB_GATEWAY_PARTITION"] for env in gateways.values()) == ["0/2", "1/2"]
+    provision = services["devices"]["command"]
+    assert [provision[i + 1] for i, a in enumerate(provision) if a == "--gateway"] == ids
+    states = [_mounts(n)["/var/lib/tracehub"] for n in hubs]
+    assert len(set(states)) == len(hubs)  # a spool and a lock each
+    for name, service in hubs.items():
+        env = service["environment"]
+        assert _mounts(name)[env["TRACEHUB_LEDGER_KEYS_DIR"]] == "ledger-keys"  # one site key
+        assert env["TRACEHUB_RECORDS_URL"].startswith("postgresql")

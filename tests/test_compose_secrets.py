@@ -34,7 +34,7 @@ REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 SECRET_NAME = re.compile(r"PASSWORD|PASSPHRASE|SECRET|PRIVATE_KEY|TOKEN")
 USERINFO = re.compile(r"://([^:/@\s]+):([^@\s]+)@")
 # Ports that devices and users must reach; everything else binds 127.0.0.1 or nothing.
-PUBLIC_PORTS = {("mosquitto", "8883"), ("mosquitto", "8884"), ("hub", "8000")}
+PUBLIC_PORTS = {("mosquitto", "8883"), ("mosquitto", "8884"), ("web-1", "8000"), ("web-2", "8001")}
 
 
 class MissingVariableError(ValueError):
@@ -131,10 +131,10 @@ def test_the_file_holds_no_secret() -> None:
     ("service", "key", "value"),
     [
         ("postgres", "POSTGRES_PASSWORD", "tracehub"),
-        ("hub", "TRACEHUB_CHAIN_PRIVATE_KEY", ANVIL_DEV_PRIVATE_KEY),
+        ("web-1", "TRACEHUB_CHAIN_PRIVATE_KEY", ANVIL_DEV_PRIVATE_KEY),
         ("grafana", "GF_SECURITY_ADMIN_PASSWORD", "${GRAFANA_ADMIN_PASSWORD:-admin}"),
-        ("hub", "TRACEHUB_RECORDS_URL", "postgresql+psycopg://tracehub:tracehub@postgres/t"),
-        ("hub", "TRACEHUB_INFLUX_URL", "http://tracehub:hunter2@influxdb:8086"),
+        ("web-1", "TRACEHUB_RECORDS_URL", "postgresql+psycopg://tracehub:tracehub@postgres/t"),
+        ("web-1", "TRACEHUB_INFLUX_URL", "http://tracehub:hunter2@influxdb:8086"),
     ],
 )
 def test_the_secret_check_finds_what_the_old_file_had(service: str, key: str, value: str) -> None:
@@ -150,7 +150,10 @@ def test_only_the_device_and_web_ports_are_open_beyond_loopback() -> None:
     assert "ports" not in services["anvil"]  # the dev chain: the compose network only
     assert services["influxdb"]["ports"] == ["127.0.0.1:8086:8086"]
     assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
-    assert services["hub"]["ports"] == ["8000:8000"]
+    assert services["web-1"]["ports"] == ["8000:8000"]
+    assert services["web-2"]["ports"] == ["8001:8000"]
+    for internal in ("gateway-1", "gateway-2", "anchor"):
+        assert "ports" not in services[internal]
 
 
 @pytest.mark.parametrize(
@@ -199,7 +202,7 @@ def test_influxdb_checks_credentials_and_each_client_has_its_user() -> None:
     env = parse(plan(None).text)
     seen = interpolate(compose_file(), env)["services"]
     users = interpolate(influxdb, env)
-    hub = httpx.URL(seen["hub"]["environment"]["TRACEHUB_INFLUX_URL"])
+    hub = httpx.URL(seen["web-1"]["environment"]["TRACEHUB_INFLUX_URL"])
     assert (hub.username, hub.password) == (users["INFLUXDB_USER"], users["INFLUXDB_USER_PASSWORD"])
     admin = httpx.URL(seen["influxdb-retention"]["environment"]["TRACEHUB_INFLUX_URL"])
     assert (admin.username, admin.password) == (
@@ -208,19 +211,19 @@ def test_influxdb_checks_credentials_and_each_client_has_its_user() -> None:
     )
     assert users["INFLUXDB_ADMIN_PASSWORD"] != users["INFLUXDB_USER_PASSWORD"]
     # The hub holds no admin: the one-shot applies the retention, the hub does not try.
-    assert seen["hub"]["environment"]["TRACEHUB_RETENTION_MANAGE"] == "false"
+    assert seen["web-1"]["environment"]["TRACEHUB_RETENTION_MANAGE"] == "false"
     assert seen["influxdb-retention"]["command"] == ["tracehub", "retention", "apply"]
-    assert services["hub"]["depends_on"]["influxdb-retention"] == {
+    assert services["web-1"]["depends_on"]["influxdb-retention"] == {
         "condition": "service_completed_successfully"
     }
-    records = httpx.URL(seen["hub"]["environment"]["TRACEHUB_RECORDS_URL"])
+    records = httpx.URL(seen["web-1"]["environment"]["TRACEHUB_RECORDS_URL"])
     assert records.password == seen["postgres"]["environment"]["POSTGRES_PASSWORD"]
     assert seen["influxdb-retention"]["environment"]["TRACEHUB_RECORDS_URL"] == str(records)
 
 
 def test_the_chain_is_a_dev_chain_with_a_generated_anchoring_key() -> None:
     env = parse(plan(None).text)
-    hub = interpolate(compose_file(), env)["services"]["hub"]["environment"]
+    hub = interpolate(compose_file(), env)["services"]["web-1"]["environment"]
     assert hub["TRACEHUB_CHAIN_RPC_URL"] == "http://anvil:8545"
     assert hub["TRACEHUB_CHAIN_DEV_NODE"] == "true"  # the file says: a development chain
     assert hub["TRACEHUB_CHAIN_PRIVATE_KEY"] == env["TRACEHUB_CHAIN_PRIVATE_KEY"]
@@ -241,7 +244,7 @@ def test_the_compose_influxdb_users_work_on_a_real_influxd(tmp_path: Path) -> No
         def local(url: str) -> str:
             return url.replace("@influxdb:8086", f"@{here}")
 
-        hub_url = local(services["hub"]["environment"]["TRACEHUB_INFLUX_URL"])
+        hub_url = local(services["web-1"]["environment"]["TRACEHUB_INFLUX_URL"])
         with InfluxClient(hub_url, "tracehub") as hub:
             hub.write(["temperature,device=probe-1 celsius=4.5 1795341600000000000"])
             assert hub.query("SELECT count(celsius) FROM temperature")[0].rows()[0]["count"] == 1

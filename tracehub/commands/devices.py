@@ -60,13 +60,9 @@ def _emit(data: dict[str, Any]) -> None:
 
 
 reload_option = click.option(
-    "--reload/--no-reload",
-    default=True,
-    show_default=True,
+    "--reload/--no-reload", default=True, show_default=True,
     help="SIGHUP the local broker started on this registry so the change applies now.",
-)
-
-
+)  # fmt: skip
 broker_dir_option = click.option(
     "--broker-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -380,16 +376,22 @@ def export(settings: Settings, identity: str, out: Path) -> None:
 @devices.command(name="provision-demo")
 @broker_dir_option
 @reload_option
+@click.option("--gateway", "gateways", multiple=True, metavar="NAME", help="A gateway "
+              "replica's TRACEHUB_MQTT_CLIENT_ID; repeat per replica (default: ours).")  # fmt: skip
 @click.pass_obj
-def provision_demo(settings: Settings, broker_dir: Path | None, reload: bool) -> None:
-    """The gateway and the demo site's devices, each probe placed at its scenario
+def provision_demo(
+    settings: Settings, broker_dir: Path | None, reload: bool, gateways: tuple[str, ...]
+) -> None:
+    """The gateways and the demo site's devices, each probe placed at its scenario
     location and each reader at its read point (docker compose runs this at start)."""
+    from gateway.devices.access import Identity
     from tracehub.demo import scenario_devices
-    from tracehub.site import gateway_identity, provision_devices
+    from tracehub.site import provision_devices
 
     registry = _registry(settings)
     registry.init()
-    made = [registry.ensure(gateway_identity(settings)).username]
+    names = gateways or (settings.mqtt.client_id,)
+    made = [registry.ensure(Identity(kind="gateway", device_id=n)).username for n in names]
     made += [r.username for r in provision_devices(registry, scenario_devices(settings.hub.site))]
     _start_check(registry, settings)  # compose runs this at every start, like a hub start
     files = registry.export_broker(broker_dir) if broker_dir else registry.broker_files()
