@@ -13,6 +13,7 @@ convert at the edge, so the rest of the ledger only sees aware datetimes.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +30,9 @@ def open_engine(url: str) -> Engine:
     """An engine for ``url``; ``StoreUnavailable`` names a URL that is not one."""
     try:
         sa_url = sa.make_url(url)
-    except sa_exc.ArgumentError as exc:
+    except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a bad port
         raise StoreUnavailable(
-            f"ledger URL {url!r} is not a database URL; use e.g. 'sqlite:///ledger.db'"
+            f"ledger URL {_shown(url)!r} is not a database URL; use e.g. 'sqlite:///ledger.db'"
         ) from exc
     kwargs: dict[str, Any] = {}
     sqlite = sa_url.get_backend_name() == "sqlite"
@@ -42,7 +43,7 @@ def open_engine(url: str) -> Engine:
     try:
         engine = sa.create_engine(sa_url, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:
-        raise StoreUnavailable(f"ledger URL {url!r}: {exc}") from exc
+        raise StoreUnavailable(f"ledger URL {_shown(url)!r}: {exc}") from exc
     if sqlite:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
@@ -100,3 +101,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for an error message: its password, if any, replaced by ***."""
+    return _PASSWORD.sub(r"\1***@", url)

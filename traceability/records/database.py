@@ -25,6 +25,7 @@ clock read after the start is in commit order (the record time paging relies on 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -81,9 +82,9 @@ class Database:
         """Open (and create the tables of) the database at ``url``."""
         try:
             sa_url = sa.make_url(url)
-        except sa_exc.ArgumentError as exc:
+        except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a bad port
             raise StoreUnavailable(
-                f"records URL {url!r} is not a database URL; use e.g. 'sqlite:///records.db'"
+                f"records URL {_shown(url)!r} is not a database URL; use e.g. 'sqlite:///records.db'"
             ) from exc
         kwargs: dict[str, Any] = {}
         if sa_url.get_backend_name() == "sqlite":
@@ -93,7 +94,7 @@ class Database:
         try:
             engine = sa.create_engine(sa_url, **kwargs)
         except (sa_exc.ArgumentError, ImportError) as exc:
-            raise StoreUnavailable(f"records URL {url!r}: {exc}") from exc
+            raise StoreUnavailable(f"records URL {_shown(url)!r}: {exc}") from exc
         if sa_url.get_backend_name() == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         return cls(engine)
@@ -162,3 +163,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
     finally:
         cursor.close()
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for an error message: its password, if any, replaced by ***."""
+    return _PASSWORD.sub(r"\1***@", url)
