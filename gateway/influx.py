@@ -65,12 +65,27 @@ class InfluxWriter:
         """Create the database if it does not exist, and apply the retention plan."""
         try:
             self._client.create_database()
+        except InfluxRejected as exc:
+            # A user with rights on its database only (compose: the admin made it) may
+            # not create one: refused, but nothing is missing if the database is there.
+            if not self._database_exists():
+                raise SinkUnavailable(
+                    f"InfluxDB could not create database {self._client.database!r}: {exc}"
+                ) from exc
+            log.debug("database %r exists; this user may not create one", self._client.database)
         except InfluxError as exc:
             raise SinkUnavailable(
                 f"InfluxDB could not create database {self._client.database!r}: {exc}"
             ) from exc
         if self._retention is not None:
             self._apply_retention(self._retention)
+
+    def _database_exists(self) -> bool:
+        try:
+            self._client.query("SHOW MEASUREMENTS LIMIT 1")
+        except InfluxError:  # DatabaseNotFound, or not even readable: not usable
+            return False
+        return True
 
     def _apply_retention(self, plan: RetentionPlan) -> None:
         database = self._client.database

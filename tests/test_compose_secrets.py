@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from gateway.influx import InfluxWriter
 from influx.client import InfluxClient
 from influx.errors import InfluxRejected
 from tests.influx.test_client_auth import AuthInfluxDB, image_init
@@ -245,6 +246,10 @@ def test_the_compose_influxdb_users_work_on_a_real_influxd(tmp_path: Path) -> No
             return url.replace("@influxdb:8086", f"@{here}")
 
         hub_url = local(services["web-1"]["environment"]["TRACEHUB_INFLUX_URL"])
+        # The hub's gateway may not CREATE DATABASE: it sees the database is there and
+        # starts without a warning (it logged one at every start before).
+        with InfluxWriter(hub_url, "tracehub") as writer:
+            writer.ensure_database()
         with InfluxClient(hub_url, "tracehub") as hub:
             hub.write(["temperature,device=probe-1 celsius=4.5 1795341600000000000"])
             assert hub.query("SELECT count(celsius) FROM temperature")[0].rows()[0]["count"] == 1
