@@ -52,6 +52,10 @@ PROBES = [f"probe-{i:02d}" for i in range(12)]
 READERS = {f"reader-{i}": f"urn:epc:id:sgln:4012345.00001.door{i}" for i in range(4)}
 READINGS = 20  # per probe, half before the kills and half after
 CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]
+# One set of inputs for the single process and the deployment, so their outputs compare.
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+OBSERVATIONS = len(READERS) * 6  # every tag once: repeats folded, nothing lost
+EVENTS = 50 + OBSERVATIONS
 
 
 class Instance:
@@ -76,7 +80,7 @@ class Instance:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # printed once it runs (a gateway: subscribed)
         assert line.startswith("tracehub running"), f"{self.name} did not start: {line!r}"
-        if "web" in self.roles:
+        if not self.roles or "web" in self.roles:
             self.url = line.split()[3]
 
     def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
@@ -89,14 +93,18 @@ class Instance:
         proc.stdout.close()
 
 
-@pytest.fixture
-def pg_url(postgres: PostgreSQL) -> str:
+def _database(postgres: PostgreSQL, name: str) -> str:
     admin = sa.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql('DROP DATABASE IF EXISTS "replicas" WITH (FORCE)')
-        conn.exec_driver_sql('CREATE DATABASE "replicas"')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    return postgres.url.rsplit("/", 1)[0] + "/replicas"
+    return postgres.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def pg_url(postgres: PostgreSQL) -> str:
+    return _database(postgres, "replicas")
 
 
 @pytest.fixture
@@ -126,8 +134,50 @@ def shared_env(
     return env
 
 
+class Outcome:
+    """What one run stored: the events' ids, the readings per probe."""
+
+    def __init__(self, ids: frozenset[str], readings: dict[str, int]) -> None:
+        self.ids, self.readings = ids, readings
+
+
 @pytest.fixture
-def deployment(tmp_path: Path, shared_env: dict[str, str]) -> Iterator[dict[str, Instance]]:
+def single(
+    tmp_path: Path, shared_env: dict[str, str], postgres: PostgreSQL, influxdb: InfluxDB
+) -> Outcome:
+    """The same inputs through one all-in-one `tracehub run`, before the deployment runs
+    (they share the broker's topics): the outcome the deployment must equal."""
+    env = {
+        **shared_env,
+        "TRACEHUB_STATE_DIR": str(tmp_path / "single"),
+        "TRACEHUB_RECORDS_URL": _database(postgres, "replicas_single"),
+        "TRACEHUB_INFLUX_DATABASE": f"single_{uuid.uuid4().hex[:8]}",
+        "TRACEHUB_MQTT_CLIENT_ID": f"gw-single-{uuid.uuid4().hex[:6]}",
+        "TRACEHUB_WEB_PORT": str(free_port()),
+    }
+    hub = Instance("single", (), env)
+    hub.start()
+    try:
+        token = _seed(env)
+        _publish(int(env["TRACEHUB_MQTT_PORT"]), _readings(0, READINGS) + _tag_reads(0, 6))
+        assert {_capture(str(hub.url), token, d) for d in _documents()} == {200}
+        pg = sa.create_engine(env["TRACEHUB_RECORDS_URL"])
+        influx = InfluxClient(influxdb.url, env["TRACEHUB_INFLUX_DATABASE"])
+        try:
+            assert until(lambda: _anchored(pg) == EVENTS, 120), _anchored(pg)
+            assert until(lambda: sum(_per_probe(influx).values()) == len(PROBES) * READINGS, 60)
+            return Outcome(frozenset(i for i, _, _ in _events(pg)), _per_probe(influx))
+        finally:
+            influx.close()
+            pg.dispose()
+    finally:
+        hub.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def deployment(
+    tmp_path: Path, shared_env: dict[str, str], single: Outcome
+) -> Iterator[dict[str, Instance]]:
     group = uuid.uuid4().hex[:6]
 
     def instance(name: str, *roles: str, **extra: str) -> Instance:
@@ -194,7 +244,7 @@ def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
 
 
 def _readings(first: int, count: int) -> list[tuple[str, bytes]]:
-    start = datetime.now(UTC) - timedelta(minutes=30)
+    start = BASE
     out = []
     for seq in range(first, first + count):
         for probe in PROBES:
@@ -206,7 +256,7 @@ def _readings(first: int, count: int) -> list[tuple[str, bytes]]:
 
 def _tag_reads(first: int, epcs: int) -> list[tuple[str, bytes]]:
     """Each reader reads its own tags, each twice in a row (the repeat is folded)."""
-    at = datetime.now(UTC) - timedelta(minutes=5)
+    at = BASE + timedelta(minutes=35)
     out = []
     for r, reader in enumerate(READERS):
         for n in range(first, first + epcs):
@@ -220,7 +270,7 @@ def _tag_reads(first: int, epcs: int) -> list[tuple[str, bytes]]:
 
 def _documents() -> list[dict[str, Any]]:
     """25 documents of 4 events each, every event in two documents (overlap)."""
-    at = (datetime.now(UTC) - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    at = (BASE + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     events = [object_event(str(5000 + i), time=at, read_point=demo.DOCK_DOOR) for i in range(50)]
     docs = []
     for d in range(25):
@@ -260,7 +310,10 @@ def _patient(send: Callable[[], httpx.Response]) -> httpx.Response:
 
 
 def test_replicas_lose_nothing_duplicate_nothing_and_survive_sigkills(
-    deployment: dict[str, Instance], shared_env: dict[str, str], influxdb: InfluxDB
+    deployment: dict[str, Instance],
+    shared_env: dict[str, str],
+    influxdb: InfluxDB,
+    single: Outcome,
 ) -> None:
     token = _seed(shared_env)
     port = int(shared_env["TRACEHUB_MQTT_PORT"])
@@ -291,6 +344,9 @@ def test_replicas_lose_nothing_duplicate_nothing_and_survive_sigkills(
     influx = InfluxClient(influxdb.url, shared_env["TRACEHUB_INFLUX_DATABASE"])
     try:
         _check_everything(influx, pg, shared_env)
+        # what one process made of the same inputs, exactly
+        assert frozenset(i for i, _, _ in _events(pg)) == single.ids
+        assert _per_probe(influx) == single.readings
     finally:
         influx.close()
         pg.dispose()
@@ -309,16 +365,13 @@ def _check_everything(influx: InfluxClient, pg: sa.Engine, shared_env: dict[str,
     assert {s.tags["device"]: s.rows()[0]["count"] for s in per_probe} == dict.fromkeys(
         PROBES, READINGS
     )
-    observations = len(READERS) * 6  # every tag once: repeats folded, nothing lost
+    observations = OBSERVATIONS
 
     def events() -> list[tuple[str, int | None, str | None]]:
-        with pg.connect() as conn:
-            rows = conn.execute(sa.text("SELECT id, batch_id, read_point FROM events")).all()
-        return [(r.id, r.batch_id, r.read_point) for r in rows]
+        return _events(pg)
 
     def all_anchored() -> bool:
-        found = events()
-        return len(found) >= 50 + observations and all(b is not None for _, b, _ in found)
+        return _anchored(pg) >= EVENTS
 
     assert until(all_anchored, 120), len(events())
     stored = events()
@@ -357,6 +410,23 @@ def _check_status(shared_env: dict[str, str]) -> None:
 def _pid_of(instance: Instance) -> str:
     assert instance.proc is not None
     return f":{instance.proc.pid}:"
+
+
+def _events(pg: sa.Engine) -> list[tuple[str, int | None, str | None]]:
+    with pg.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, batch_id, read_point FROM events")).all()
+    return [(r.id, r.batch_id, r.read_point) for r in rows]
+
+
+def _anchored(pg: sa.Engine) -> int:
+    """Events stored and in a batch; -1 while any stored one is not."""
+    found = _events(pg)
+    return len(found) if all(b is not None for _, b, _ in found) else -1
+
+
+def _per_probe(influx: InfluxClient) -> dict[str, int]:
+    series = influx.query("SELECT count(celsius) FROM temperature GROUP BY device")
+    return {s.tags["device"]: int(s.rows()[0]["count"]) for s in series}
 
 
 def _count(pg: sa.Engine, where: str) -> int:

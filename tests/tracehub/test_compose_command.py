@@ -165,7 +165,7 @@ def test_the_generated_key_anchors_on_the_compose_dev_chain(
     """The hub's chain settings from the compose file with a generated .env, the RPC URL
     moved to the fixtures' anvil: the node funds the new account and lets it anchor."""
     env = parse(plan(None).text)
-    hub = interpolate(compose_file(), env)["services"]["hub"]["environment"]
+    hub = interpolate(compose_file(), env)["services"]["anchor"]["environment"]
     chain = ChainSettings(
         rpc_url=anvil.url,
         dev_node=hub["TRACEHUB_CHAIN_DEV_NODE"] == "true",
