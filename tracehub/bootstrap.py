@@ -47,6 +47,7 @@ from tracehub.statelock import setup_lock
 from tracehub.subscribing import Subscribing, subscribing, subscriptions_for
 from tracehub.website import Stores, build_website
 from web.pagecache import PageCache
+from web.pagefreshness import PageFreshness
 from web.server import WebServer
 
 
@@ -69,6 +70,8 @@ class HubParts:
     capture_jobs: CaptureJobs  # POST /capture's worker (tracehub.capturing)
     subscriptions: Subscribing  # named queries, subscriptions, webhook delivery
     audit: AuditTrail  # every write's entry: master data, incident steps (the console's)
+    # A web instance's cached pages hear of what other processes write (web.pagefreshness).
+    freshness: PageFreshness
 
 
 def wire(
@@ -169,4 +172,5 @@ def wire(
         store, ledger, signer, chain, pages, gateway, anchoring, alerting, power, web,
         master=master, supervisor=supervisor, readiness=readiness, capture_jobs=jobs,
         subscriptions=subscribing(settings, subscriptions, supervisor), audit=audit,
+        freshness=PageFreshness(store, ledger, pages, supervisor),
     )  # fmt: skip

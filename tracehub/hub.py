@@ -94,6 +94,7 @@ class Hub:
                 ("anchor", parts.anchoring),
                 ("web", parts.subscriptions),  # delivers what others capture: stops after
                 ("web", parts.capture_jobs),
+                ("web", parts.freshness),  # what other processes write reaches its pages
                 *((("gateway", parts.gateway),) if parts.gateway is not None else ()),
                 ("alarm", parts.alerting),
             )

@@ -27,6 +27,7 @@ schema upgrade on open, one transaction per import file):
 * ``traceability.records.calibrations``  probe calibration certificates, a history each
 * ``traceability.records.releasedreports``  released temperature reports, each PDF as signed
 * ``traceability.records.instances``     running hub processes (heartbeats) and singleton leases
+* ``traceability.records.freshness``     what changed since a cache in another process looked
 
 SQLAlchemy Core 2 over any URL; SQLite (``sqlite:///path``) is the default and the SQL
 stays portable to PostgreSQL (no SQLite-only statements outside the connect hook).
@@ -56,6 +57,7 @@ from traceability.records.entities import (
 )
 from traceability.records.eventlog import EventRecords
 from traceability.records.eventquery import EventQueryRecords
+from traceability.records.freshness import FreshnessRecords
 from traceability.records.incidents import IncidentRecords
 from traceability.records.instances import InstanceRecords
 from traceability.records.locations import LocationRecords
@@ -111,5 +113,6 @@ class RecordStore(
     CalibrationRecords,
     ReleasedReportRecords,
     InstanceRecords,
+    FreshnessRecords,
 ):
     """The records database. Build with ``RecordStore.open(url)``; ``close()`` when done."""
